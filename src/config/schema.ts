@@ -1,0 +1,159 @@
+/**
+ * The shape of eval.config.json. Types are derived from this schema; `bakeoff schema --write`
+ * turns it into eval.config.schema.json for editors. Every key has a description and a default
+ * where one makes sense.
+ */
+import { z } from "zod";
+import { EmulatorSpec } from "../emulator/spec.js";
+import { ScorerSpec } from "../scoring/spec.js";
+
+const identifier = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '_', '.' or '-' (it names files and ids)");
+
+export const ColumnsSpec = z
+  .strictObject({
+    id: z.string().default("id").describe("Column holding a stable row id. Rows without one get `<file>:<line>`. @default id"),
+    prompt: z.string().default("prompt").describe("Column holding the user prompt (ignored when `template` is set). @default prompt"),
+    system: z.string().default("system").describe("Column holding a per-row system message, if present. @default system"),
+    expected: z.string().default("expected").describe("Column holding the expected answer, if present. @default expected"),
+  })
+  .describe("Which columns of the file play which part.");
+
+export const DatasetSpec = z
+  .strictObject({
+    name: identifier.optional().describe("Name used in ids and reports. @default the file's base name"),
+    path: z.string().min(1).describe("CSV or JSONL file, relative to the config file."),
+    format: z.enum(["csv", "jsonl"]).optional().describe("@default from the extension (.csv, .tsv, .jsonl, .ndjson)"),
+    delimiter: z.string().min(1).max(4).optional().describe("CSV field delimiter. @default ',' (tab for .tsv)"),
+    columns: ColumnsSpec.default({ id: "id", prompt: "prompt", system: "system", expected: "expected" }),
+    template: z
+      .string()
+      .optional()
+      .describe("User prompt template with {{column}} variables, e.g. 'Q: {{question}}\\nA:'."),
+    system: z.string().optional().describe("System message for every row (a row's own system column wins)."),
+    scorers: z.array(ScorerSpec).default([]).describe("Scorers for this dataset (added to the global ones)."),
+    limit: z.number().int().positive().optional().describe("Use only the first N rows."),
+    maxPromptChars: z
+      .number()
+      .int()
+      .positive()
+      .default(100_000)
+      .describe("Rows whose rendered prompt is longer are rejected. @default 100000"),
+  })
+  .describe("A prompt dataset.");
+
+export const GenerationParamsSpec = z
+  .strictObject({
+    temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().min(0).max(1).optional(),
+    max_tokens: z.number().int().positive().optional(),
+    seed: z.number().int().optional(),
+    stop: z.array(z.string()).max(4).optional(),
+    presence_penalty: z.number().min(-2).max(2).optional(),
+    frequency_penalty: z.number().min(-2).max(2).optional(),
+    response_format: z
+      .union([
+        z.strictObject({ type: z.literal("text") }),
+        z.strictObject({ type: z.literal("json_object") }),
+        z.strictObject({ type: z.literal("json_schema"), json_schema: z.record(z.string(), z.unknown()) }),
+      ])
+      .optional(),
+  })
+  .describe("Generation parameters sent with every request (wire names).");
+
+export const PricingSpec = z
+  .strictObject({
+    inputPerMillion: z.number().nonnegative().describe("Price per million prompt tokens."),
+    outputPerMillion: z.number().nonnegative().describe("Price per million completion tokens."),
+    currency: z.string().default("USD"),
+  })
+  .describe("Per-token prices, for cost in reports.");
+
+export const ProviderName = z.enum(["azure-ai-inference"]);
+export type ProviderName = z.infer<typeof ProviderName>;
+
+export const ModelSpec = z
+  .strictObject({
+    name: identifier.describe("Name used on the command line (--models) and in reports."),
+    provider: ProviderName.default("azure-ai-inference").describe("Client used to call the model. @default azure-ai-inference"),
+    endpoint: z
+      .string()
+      .min(1)
+      .describe(
+        "Endpoint URL (serverless, Foundry '/models', Azure OpenAI deployment URL, GitHub Models), or `emulator://<sim>` for the built-in emulator.",
+      ),
+    model: z.string().optional().describe("Model/deployment name sent in the request body (multi-model endpoints)."),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+      .optional()
+      .describe("Name of the environment variable holding the key. Required for real endpoints."),
+    apiVersion: z
+      .string()
+      .optional()
+      .describe("api-version query parameter; '' omits it (OpenAI-compatible servers). @default the SDK's"),
+    extraParameters: z
+      .enum(["error", "drop", "pass-through"])
+      .optional()
+      .describe("extra-parameters header: what the service does with body keys it does not know."),
+    params: GenerationParamsSpec.default({}),
+    concurrency: z.number().int().positive().optional().describe("Most calls in flight to this model. @default the global limit"),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(120_000)
+      .describe("Deadline for one attempt, covering headers and body. @default 120000"),
+    pricing: PricingSpec.optional(),
+  })
+  .describe("A model to evaluate.");
+
+export const RetrySpec = z
+  .strictObject({
+    maxAttempts: z.number().int().min(1).max(20).default(5).describe("Attempts per call, first included. @default 5"),
+    baseDelayMs: z.number().int().nonnegative().default(500).describe("First backoff delay; doubles each retry, with jitter. @default 500"),
+    maxDelayMs: z.number().int().nonnegative().default(30_000).describe("Cap on one backoff delay. @default 30000"),
+    maxRetryAfterMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(60_000)
+      .describe("Cap on a server's Retry-After (a server asking for a day must not hang the run). @default 60000"),
+  })
+  .describe("Retry policy, owned by bakeoff (the SDK's own retries are off).");
+
+export const WeaveSpec = z
+  .strictObject({
+    project: z
+      .string()
+      .regex(/^[^/\s]+\/[^/\s]+$/, "use 'entity/project'")
+      .optional()
+      .describe("W&B Weave project as 'entity/project'. The key comes from WANDB_API_KEY."),
+    enabled: z.boolean().default(true).describe("Set false to turn Weave logging off. @default true"),
+  })
+  .describe("Logging runs to W&B Weave.");
+
+export const ConfigSpec = z
+  .strictObject({
+    $schema: z.string().optional(),
+    outputDir: z.string().default("results").describe("Where run directories are written, relative to the config file. @default results"),
+    concurrency: z.number().int().positive().max(1024).default(8).describe("Most model calls in flight overall. @default 8"),
+    trials: z.number().int().positive().max(100).default(1).describe("Times each row is sent to each model. @default 1"),
+    datasets: z.array(DatasetSpec).min(1, "name at least one dataset"),
+    models: z.array(ModelSpec).min(1, "name at least one model"),
+    scorers: z.array(ScorerSpec).default([]).describe("Scorers applied to every dataset."),
+    retry: RetrySpec.default({ maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 60_000 }),
+    emulator: EmulatorSpec.default({ models: {} }),
+    weave: WeaveSpec.default({ enabled: true }),
+  })
+  .describe("bakeoff evaluation config.");
+
+export type Config = z.infer<typeof ConfigSpec>;
+export type ConfigInput = z.input<typeof ConfigSpec>;
+export type DatasetSpec = z.infer<typeof DatasetSpec>;
+export type ModelSpec = z.infer<typeof ModelSpec>;
+export type RetrySpec = z.infer<typeof RetrySpec>;
+export type PricingSpec = z.infer<typeof PricingSpec>;

@@ -1,0 +1,61 @@
+/**
+ * Config schema for the emulator's simulated models (`emulator.models` in eval.config.json).
+ * A model whose endpoint is `emulator://<name>` is served by the simulated model `<name>`.
+ */
+import { z } from "zod";
+
+export const LatencySpec = z
+  .strictObject({
+    medianMs: z.number().nonnegative().default(40).describe("Median latency. @default 40"),
+    p95Ms: z
+      .number()
+      .nonnegative()
+      .default(120)
+      .describe("95th percentile latency; with the median this fixes a log-normal distribution. @default 120"),
+    perTokenMs: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe("Extra milliseconds per generated token. @default 0"),
+  })
+  .describe("Latency distribution of one simulated model.");
+
+export const SimModelSpec = z
+  .strictObject({
+    accuracy: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.9)
+      .describe("Probability that an answer the model can compute is right. @default 0.9"),
+    style: z
+      .enum(["terse", "steps"])
+      .default("terse")
+      .describe("`terse` answers with the result; `steps` shows its working first (more tokens). @default terse"),
+    latency: LatencySpec.default({ medianMs: 40, p95Ms: 120, perTokenMs: 0 }),
+    modelName: z
+      .string()
+      .optional()
+      .describe("Model name reported in responses and /info. @default emulated-<name>"),
+    provider: z.string().default("bakeoff-emulator").describe("model_provider_name reported by /info."),
+    apiKey: z
+      .string()
+      .optional()
+      .describe(
+        "When set, requests must carry this key (api-key or Bearer). Emulator keys are not secrets; real keys never go in config.",
+      ),
+  })
+  .describe("A simulated model served by the built-in emulator.");
+
+export type SimModelSpec = z.infer<typeof SimModelSpec>;
+export type SimModelSpecInput = z.input<typeof SimModelSpec>;
+
+export const EmulatorSpec = z
+  .strictObject({
+    models: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), SimModelSpec)
+      .default({})
+      .describe("Simulated models by name, referenced as `emulator://<name>`."),
+  })
+  .describe("The built-in emulator of the Azure AI model inference API.");
+export type EmulatorSpec = z.infer<typeof EmulatorSpec>;

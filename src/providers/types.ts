@@ -1,0 +1,39 @@
+/**
+ * The one interface every model provider implements. A provider makes exactly ONE HTTP attempt
+ * per `attempt()` call and throws a normalised {@link ModelCallError} on failure; retries,
+ * deadlines and backoff belong to the runner's single retry layer (`providers/retry.ts`), so they
+ * never multiply.
+ */
+import type { CompletionRequest, FinishReason, Usage } from "../types.js";
+
+/** What one successful attempt returns; the retry layer turns it into a `Completion`. */
+export interface AttemptResult {
+  text: string | null;
+  finishReason: FinishReason;
+  usage: Usage | null;
+  model: string | null;
+  requestId: string | null;
+  systemFingerprint?: string | null;
+  /** Time to first token, for streaming providers. */
+  ttftMs?: number;
+}
+
+/** What an endpoint says about itself (`GET /info`), where it has that route. */
+export interface ModelInfo {
+  modelName: string;
+  modelType?: string;
+  providerName?: string;
+}
+
+export interface Provider {
+  /** The configured model name (not the service's). */
+  readonly modelName: string;
+  /**
+   * One attempt. `signal` aborts it (per-attempt deadline or run shutdown); the provider must
+   * stop reading the body and release the socket when it fires.
+   * @throws ModelCallError
+   */
+  attempt(request: CompletionRequest, signal: AbortSignal): Promise<AttemptResult>;
+  /** Model identity from the endpoint, or null when the endpoint has no such route (404). */
+  info(signal: AbortSignal): Promise<ModelInfo | null>;
+}

@@ -1,0 +1,132 @@
+/**
+ * The data that flows through a run, stage to stage. Everything the journal stores is defined
+ * here so that resume, compare, reports and Weave sync read the same shapes the runner wrote.
+ */
+import type { ModelErrorKind } from "./errors.js";
+
+/** A chat message as sent to a model. */
+export interface ChatMessage {
+  role: "system" | "developer" | "user" | "assistant";
+  content: string;
+}
+
+/** One dataset row after column mapping and template rendering. */
+export interface Row {
+  /** Stable id: the mapped id column, or `<file basename>:<line>` when the dataset has none. */
+  id: string;
+  /** Name of the dataset (from config, or the file's base name). */
+  dataset: string;
+  /** 1-based line where the row starts in its file (for error messages and `file:line` ids). */
+  line: number;
+  /** Messages to send: optional system message, then the rendered user prompt. */
+  messages: ChatMessage[];
+  /** Expected answer, when the dataset maps one. */
+  expected?: string;
+  /** Every column of the source row, as strings (template variables, tags such as `critical`). */
+  vars: Record<string, string>;
+}
+
+/** Generation parameters passed to the model (wire names). */
+export interface GenerationParams {
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  seed?: number;
+  stop?: string[];
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  response_format?: { type: "text" } | { type: "json_object" } | { type: "json_schema"; json_schema: unknown };
+}
+
+export interface CompletionRequest {
+  messages: ChatMessage[];
+  params: GenerationParams;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/**
+ * Finish reason as the service said it (`stop`, `length`, `content_filter`, `tool_calls`, or any
+ * string a newer service invents), `null` when it sent none, or `"error"` for a failed call.
+ */
+export type FinishReason = string | null;
+
+/** Serialisable description of a failed call (the journal form of {@link ModelCallError}). */
+export interface CallErrorInfo {
+  kind: ModelErrorKind;
+  message: string;
+  status?: number;
+  code?: string;
+}
+
+/** The outcome of one model call, including every retry it took. One shape for every provider. */
+export interface Completion {
+  text: string | null;
+  finishReason: FinishReason;
+  usage: Usage | null;
+  /** Wall time of the successful (or last) attempt, ms. */
+  latencyMs: number;
+  /** Time to first token, ms (streaming providers only). */
+  ttftMs?: number;
+  /** Model name the service reported in the response. */
+  model: string | null;
+  /** The service's request id (apim-request-id, x-request-id or the response id). */
+  requestId: string | null;
+  /** `system_fingerprint` when the service sends one (model identity across redeploys). */
+  systemFingerprint?: string | null;
+  /** Number of HTTP attempts made (1 = no retry). */
+  attempts: number;
+  /** Outcome of each attempt in order: `ok`, an error kind, with status where there was one. */
+  attemptLog?: AttemptOutcome[];
+  error?: CallErrorInfo;
+}
+
+export interface AttemptOutcome {
+  outcome: "ok" | ModelErrorKind;
+  status?: number;
+  /** How long the runner waited before the next attempt, ms. */
+  waitMs?: number;
+}
+
+/** One scorer's verdict on one output. */
+export interface Score {
+  /** Numeric score, usually 0..1. `null` when the scorer could not score (see `error`). */
+  value: number | null;
+  /** Pass/fail for binary scorers; absent for continuous ones. */
+  pass?: boolean;
+  /** Short human-readable reason (judge rationale, extracted answer, ...). */
+  reason?: string;
+  /** The scorer itself failed on this row. */
+  error?: string;
+}
+
+/**
+ * One line of `predictions.jsonl`: the durable outcome of one row × model × trial.
+ * `v` is the journal format version. Lines are append-only; if a key appears twice (a resumed
+ * run re-trying errors), the last line wins.
+ */
+export interface PredictionRecord {
+  v: 1;
+  /** `<dataset>/<rowId>/<model>/<trial>`: unique per run. */
+  key: string;
+  dataset: string;
+  rowId: string;
+  line: number;
+  model: string;
+  trial: number;
+  input: { messages: ChatMessage[]; vars: Record<string, string> };
+  expected?: string;
+  output: Completion;
+  scores: Record<string, Score>;
+  startedAt: string;
+  endedAt: string;
+}
+
+/** Builds the journal key for a row × model × trial. */
+export function predictionKey(dataset: string, rowId: string, model: string, trial: number): string {
+  return `${dataset}/${rowId}/${model}/${trial}`;
+}
