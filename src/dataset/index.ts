@@ -1,0 +1,142 @@
+/**
+ * The dataset layer: turns a configured dataset file into a stream of {@link Row}s. Everything
+ * streams: memory stays flat however long the file, except for the set of seen ids.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { basename, extname } from "node:path";
+import type { DatasetSpec } from "../config/schema.js";
+import { DatasetError } from "../errors.js";
+import type { Row } from "../types.js";
+import { readCsv } from "./csv.js";
+import { readJsonl } from "./jsonl.js";
+import { createRowMapper, readFailure, type RawRecord } from "./rows.js";
+
+export { readCsv, type CsvReadOptions } from "./csv.js";
+export { readJsonl, type JsonlReadOptions } from "./jsonl.js";
+export { compileTemplate, renderTemplate, valueToText, type CompiledTemplate, type RowLocation } from "./template.js";
+export { createRowMapper, type RawRecord, type InvalidRecordHandler, type RowMapper, type RowMapperContext } from "./rows.js";
+
+/** A row that was skipped because of `skipInvalidRows`. */
+export interface SkippedRow {
+  file: string;
+  line: number;
+  /** The problem, one line, without the `file:line:` prefix. */
+  reason: string;
+}
+
+/** Options for {@link openDataset} and {@link validateDataset}. */
+export interface DatasetOpenOptions {
+  /**
+   * Skip rows with a problem of their own (bad JSON line, ragged CSV row, empty/too long prompt,
+   * unknown template variable, duplicate id) instead of failing. Problems with the whole file
+   * (missing file, unknown format, invalid UTF-8, CSV quote errors, a CSV header without the
+   * prompt column) still throw.
+   */
+  skipInvalidRows?: boolean;
+  /** Told about each skipped row. */
+  onSkip?: (info: SkippedRow) => void;
+  /** Index of this dataset in the config's `datasets`, for hints such as `datasets[2].columns.prompt`. */
+  index?: number;
+}
+
+/**
+ * Reads a dataset as rows, in file order. `spec.path` must already be absolute (or relative to
+ * the working directory); messages show it as given.
+ *
+ * - Format: `spec.format`, else the extension (.csv, .tsv → tab-delimited CSV, .jsonl, .ndjson).
+ * - Id: the `columns.id` value, or `<file base name without extension>:<line>` when a row has none
+ *   (stable across reads as long as the file is unchanged above that row).
+ * - Prompt: the `columns.prompt` value, or `spec.template` rendered with every column.
+ * - Messages: system (the row's `columns.system` value, else `spec.system`), then user.
+ * - `spec.limit` stops reading (and closes the file) after that many rows.
+ * @throws DatasetError with file and line for the first problem (see {@link DatasetOpenOptions}).
+ */
+export async function* openDataset(
+  spec: DatasetSpec,
+  options: DatasetOpenOptions = {},
+): AsyncGenerator<Row, void, undefined> {
+  const file = spec.path;
+  const configPath = options.index === undefined ? "datasets[i]" : `datasets[${options.index}]`;
+  const { format, delimiter } = pickFormat(spec, configPath);
+  const stem = basename(file, extname(file));
+  const mapper = createRowMapper(spec, { file, dataset: spec.name ?? stem, idPrefix: stem, configPath });
+
+  const skip = options.skipInvalidRows
+    ? (err: DatasetError): void => options.onSkip?.({ file: err.file, line: err.line ?? 0, reason: err.reason })
+    : undefined;
+  const records: AsyncIterable<RawRecord> =
+    format === "csv" ? readCsv(file, { delimiter, onInvalid: skip }) : readJsonl(file, { onInvalid: skip });
+
+  let yielded = 0;
+  let first = true;
+  for await (const record of records) {
+    // CSV rows all share the header, so a missing column is the file's problem: checked once.
+    if (first && format === "csv") mapper.checkColumns(Object.keys(record.values), record.line);
+    first = false;
+    let row: Row;
+    try {
+      row = mapper.map(record);
+    } catch (err) {
+      if (skip === undefined || !(err instanceof DatasetError)) throw err;
+      skip(err);
+      continue;
+    }
+    yield row;
+    // Returning closes `records`, which closes the file: nothing past the limit is read.
+    if (spec.limit !== undefined && ++yielded >= spec.limit) return;
+  }
+}
+
+/**
+ * Reads a dataset through (up to `spec.limit` rows) without calling any model, so that bad input
+ * fails before anything is sent.
+ * @returns the number of usable rows and of rows skipped (only with `skipInvalidRows`).
+ * @throws DatasetError for the first problem, exactly as {@link openDataset} would.
+ */
+export async function validateDataset(
+  spec: DatasetSpec,
+  options: DatasetOpenOptions = {},
+): Promise<{ rows: number; skipped: number }> {
+  let rows = 0;
+  let skipped = 0;
+  const onSkip = (info: SkippedRow): void => {
+    skipped++;
+    options.onSkip?.(info);
+  };
+  for await (const _row of openDataset(spec, { ...options, onSkip })) rows++;
+  return { rows, skipped };
+}
+
+/**
+ * SHA-256 of the file's bytes, hex, streamed. Recorded in run.json so `compare` can tell whether
+ * two runs saw the same data.
+ * @throws DatasetError when the file cannot be read.
+ */
+export async function hashDataset(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  try {
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) hash.update(chunk);
+  } catch (err) {
+    throw readFailure(err, file);
+  }
+  return hash.digest("hex");
+}
+
+function pickFormat(spec: DatasetSpec, configPath: string): { format: "csv" | "jsonl"; delimiter: string } {
+  const ext = extname(spec.path).toLowerCase();
+  const tabs = ext === ".tsv";
+  let format = spec.format;
+  if (format === undefined) {
+    if (ext === ".csv" || tabs) format = "csv";
+    else if (ext === ".jsonl" || ext === ".ndjson") format = "jsonl";
+    else {
+      throw new DatasetError(
+        `cannot tell the format from the extension "${ext || "(none)"}"; ` +
+          `use .csv, .tsv, .jsonl or .ndjson, or set ${configPath}.format to "csv" or "jsonl"`,
+        { file: spec.path },
+      );
+    }
+  }
+  return { format, delimiter: spec.delimiter ?? (tabs ? "\t" : ",") };
+}

@@ -1,0 +1,167 @@
+/**
+ * The contract between the file readers and the rest of the dataset layer (the {@link RawRecord}
+ * they yield, the way they report read failures), and the mapping of one raw record to a
+ * {@link Row}: column mapping, template rendering, per-row validation.
+ */
+import type { DatasetSpec } from "../config/schema.js";
+import { DatasetError } from "../errors.js";
+import type { ChatMessage, Row } from "../types.js";
+import { compileTemplate, valueToText, type CompiledTemplate } from "./template.js";
+
+/** One record as read from a file, before column mapping. */
+export interface RawRecord {
+  /** 1-based physical line where the record starts. */
+  line: number;
+  /** Column name → value: strings for CSV, any JSON value for JSONL. */
+  values: Record<string, unknown>;
+}
+
+/**
+ * Called by a reader for a problem confined to one record (a ragged CSV row, a bad JSONL line).
+ * When a reader is given one it reports the record there and keeps reading; without one it throws.
+ */
+export type InvalidRecordHandler = (error: DatasetError) => void;
+
+/** Turns a failure to open or read a dataset file into a DatasetError naming the path as given. */
+export function readFailure(err: unknown, file: string): DatasetError {
+  if (err instanceof DatasetError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const reason =
+    code === "ENOENT"
+      ? "file not found"
+      : code === "EISDIR"
+        ? "is a directory, not a dataset file"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : `cannot read the file: ${err instanceof Error ? err.message : String(err)}`;
+  return new DatasetError(reason, { file }, { cause: err });
+}
+
+/** What {@link createRowMapper} needs besides the spec. */
+export interface RowMapperContext {
+  /** The dataset file, as it should appear in messages. */
+  file: string;
+  /** `Row.dataset`. */
+  dataset: string;
+  /** Prefix of derived ids (`<prefix>:<line>`): the file's base name without extension. */
+  idPrefix: string;
+  /** Config path of this dataset for hints, e.g. `datasets[2]`. */
+  configPath: string;
+}
+
+/** Maps raw records of one dataset to rows; holds the state (seen ids) of one pass over the file. */
+export interface RowMapper {
+  /**
+   * Checks once, against a header, that the columns the spec needs exist. For CSV every row has
+   * the same columns, so a missing one is a problem with the file, not with a row.
+   * @throws DatasetError at `line` (the first row's) when the prompt column or a template
+   * variable is missing.
+   */
+  checkColumns(columns: readonly string[], line: number): void;
+  /**
+   * Maps one record to a row.
+   * @throws DatasetError for a problem with this row only (missing prompt, empty or too long
+   * prompt, unknown template variable, duplicate id).
+   */
+  map(record: RawRecord): Row;
+}
+
+/**
+ * Creates the mapper for one pass over a dataset. Memory: it remembers every id seen (and its
+ * line) to reject duplicates; ids are short, so this is the one cost that grows with the row count.
+ */
+export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMapper {
+  const cols = spec.columns;
+  const template: CompiledTemplate | undefined =
+    spec.template === undefined ? undefined : compileTemplate(spec.template);
+  const seen = new Map<string, number>();
+  const { file } = ctx;
+
+  const missingPrompt = (columns: readonly string[], line: number): DatasetError =>
+    new DatasetError(
+      `column "${cols.prompt}" not found; columns are: ${columns.join(", ") || "(none)"}. ` +
+        `Map it with ${ctx.configPath}.columns.prompt (or set ${ctx.configPath}.template)`,
+      { file, line },
+    );
+
+  return {
+    checkColumns(columns, line) {
+      if (template === undefined) {
+        if (!columns.includes(cols.prompt)) throw missingPrompt(columns, line);
+        return;
+      }
+      const present = new Set(columns);
+      for (const name of template.variables) {
+        if (!present.has(name)) {
+          throw new DatasetError(
+            `template variable {{${name}}} is not a column; columns are: ${columns.join(", ") || "(none)"}`,
+            { file, line },
+          );
+        }
+      }
+    },
+
+    map({ line, values }) {
+      const where = { file, line };
+      let prompt: string;
+      if (template !== undefined) {
+        prompt = template(values, where);
+      } else {
+        const text = valueToText(values[cols.prompt]);
+        if (text === undefined) throw missingPrompt(Object.keys(values), line);
+        prompt = text;
+      }
+      if (prompt.trim() === "") {
+        throw new DatasetError(
+          template === undefined ? `empty prompt (column "${cols.prompt}")` : "the template rendered an empty prompt",
+          where,
+        );
+      }
+      if (prompt.length > spec.maxPromptChars) {
+        throw new DatasetError(
+          `prompt has ${prompt.length} characters, more than maxPromptChars (${spec.maxPromptChars})`,
+          where,
+        );
+      }
+
+      const id = nonEmpty(values[cols.id]) ?? `${ctx.idPrefix}:${line}`;
+      // Checked last so a row rejected for another reason does not claim its id.
+      const firstLine = seen.get(id);
+      if (firstLine !== undefined) {
+        throw new DatasetError(`duplicate id "${id}" (first used at line ${firstLine})`, where);
+      }
+      seen.set(id, line);
+
+      // A blank per-row system cell means "no override", not "send an empty system message".
+      const system = nonEmpty(values[cols.system]) ?? spec.system;
+      const messages: ChatMessage[] =
+        system === undefined
+          ? [{ role: "user", content: prompt }]
+          : [
+              { role: "system", content: system },
+              { role: "user", content: prompt },
+            ];
+      const row: Row = { id, dataset: ctx.dataset, line, messages, vars: toVars(values) };
+      // CSV cannot tell a blank cell from an empty answer; both mean "no expected answer".
+      const expected = nonEmpty(values[cols.expected]);
+      if (expected !== undefined) row.expected = expected;
+      return row;
+    },
+  };
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  const text = valueToText(value);
+  return text === "" ? undefined : text;
+}
+
+/** Every column as a string (see {@link valueToText}); own properties only, even `__proto__`. */
+function toVars(values: Record<string, unknown>): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const key of Object.keys(values)) {
+    const text = valueToText(values[key]) ?? "";
+    if (key === "__proto__") Object.defineProperty(vars, key, { value: text, enumerable: true, writable: true, configurable: true });
+    else vars[key] = text;
+  }
+  return vars;
+}
