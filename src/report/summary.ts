@@ -1,0 +1,230 @@
+/**
+ * Streaming per-model summary of a run. The runner feeds records as results complete and
+ * `bakeoff report` feeds them from the journal; both get the same numbers.
+ *
+ * Memory is O(models × datasets × scorers), independent of the number of records: latency
+ * percentiles come from a fixed-size {@link LogHistogram} (≤0.5% relative error).
+ *
+ * The builder cannot retract a record, so the caller must add each journal key once — the last
+ * line for that key, as the journal's "last line wins" rule says.
+ */
+import type { PricingSpec } from "../config/schema.js";
+import type { PredictionRecord } from "../types.js";
+import { LogHistogram } from "./histogram.js";
+
+/** Statistics of one scorer over the records it applied to. */
+export interface ScoreStats {
+  /** Records with a numeric score. */
+  n: number;
+  /** Mean of the numeric scores; null when nothing was scored. */
+  mean: number | null;
+  /** Share of passes among scores that carry `pass`; absent for continuous scorers. */
+  passRate?: number;
+  /**
+   * Successful calls this scorer did not score: the scorer failed, the row had no expected
+   * answer, or the record has no entry for it. Failed calls are not counted here; they are
+   * {@link ModelSummary.errors}.
+   */
+  errors: number;
+}
+
+/** One model's scores on one dataset. */
+export interface DatasetSummary {
+  n: number;
+  errors: number;
+  scores: Record<string, ScoreStats>;
+}
+
+export interface ModelSummary {
+  model: string;
+  /** Records (row × trial), failed calls included. */
+  n: number;
+  /** Records whose call failed. */
+  errors: number;
+  /** Failed calls by error kind (`rate_limit`, `timeout`, ...). */
+  errorKinds: Record<string, number>;
+  /** Finish reasons as sent; `none` when the service sent none, `error` for failed calls. */
+  finishReasons: Record<string, number>;
+  /** Per scorer, pooled over datasets where the scorer appears. Failed calls are excluded. */
+  scores: Record<string, ScoreStats>;
+  /** Latency of successful calls, ms; null when there were none. Percentiles within 0.5%. */
+  latencyMs: { p50: number | null; p95: number | null; p99: number | null; mean: number | null };
+  /** Token usage summed over every record that reported usage. */
+  tokens: { prompt: number; completion: number; total: number };
+  /** Present when the model has pricing. */
+  cost?: { input: number; output: number; total: number; currency: string };
+  /** HTTP attempts over all records, and how many records needed more than one. */
+  attempts: { total: number; retried: number };
+  /** The same score statistics split by dataset, in first-seen order. */
+  datasets?: Record<string, DatasetSummary>;
+}
+
+export interface RunSummary {
+  /** In the order each model's first record arrived. */
+  models: ModelSummary[];
+}
+
+export interface SummaryOptions {
+  /** Prices by model name (the config's `models[].name`). */
+  pricing?: Record<string, PricingSpec>;
+}
+
+/** Running sums for one scorer in one model × dataset. */
+class ScoreAcc {
+  n = 0;
+  sum = 0;
+  withPass = 0;
+  passed = 0;
+
+  add(value: number, pass: boolean | undefined): void {
+    this.n++;
+    this.sum += value;
+    if (pass !== undefined) {
+      this.withPass++;
+      if (pass) this.passed++;
+    }
+  }
+
+  merge(other: ScoreAcc): void {
+    this.n += other.n;
+    this.sum += other.sum;
+    this.withPass += other.withPass;
+    this.passed += other.passed;
+  }
+
+  /** `eligible` = successful calls in the scope where this scorer applies. */
+  stats(eligible: number): ScoreStats {
+    const s: ScoreStats = { n: this.n, mean: this.n === 0 ? null : this.sum / this.n, errors: eligible - this.n };
+    if (this.withPass > 0) s.passRate = this.passed / this.withPass;
+    return s;
+  }
+}
+
+class DatasetAcc {
+  n = 0;
+  errors = 0;
+  readonly scores = new Map<string, ScoreAcc>();
+}
+
+class ModelAcc {
+  n = 0;
+  errors = 0;
+  readonly errorKinds: Record<string, number> = {};
+  readonly finishReasons: Record<string, number> = {};
+  readonly latency = new LogHistogram();
+  prompt = 0;
+  completion = 0;
+  total = 0;
+  attempts = 0;
+  retried = 0;
+  readonly datasets = new Map<string, DatasetAcc>();
+
+  constructor(readonly model: string) {}
+}
+
+function bump(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+/** Aggregates {@link PredictionRecord}s into a {@link RunSummary}, one record at a time. */
+export class SummaryBuilder {
+  private readonly pricing: Record<string, PricingSpec>;
+  private readonly models = new Map<string, ModelAcc>();
+
+  constructor(opts: SummaryOptions = {}) {
+    this.pricing = opts.pricing ?? {};
+  }
+
+  /** Adds one record. O(number of scorers) time, no per-record memory. */
+  add(record: PredictionRecord): void {
+    let m = this.models.get(record.model);
+    if (m === undefined) {
+      m = new ModelAcc(record.model);
+      this.models.set(record.model, m);
+    }
+    let d = m.datasets.get(record.dataset);
+    if (d === undefined) {
+      d = new DatasetAcc();
+      m.datasets.set(record.dataset, d);
+    }
+    const out = record.output;
+    m.n++;
+    d.n++;
+    m.attempts += out.attempts;
+    if (out.attempts > 1) m.retried++;
+    if (out.usage !== null) {
+      m.prompt += out.usage.promptTokens;
+      m.completion += out.usage.completionTokens;
+      m.total += out.usage.totalTokens;
+    }
+    if (out.error !== undefined) {
+      m.errors++;
+      d.errors++;
+      bump(m.errorKinds, out.error.kind);
+      bump(m.finishReasons, "error");
+      return; // failed calls have no scores or meaningful latency to aggregate
+    }
+    bump(m.finishReasons, out.finishReason ?? "none");
+    m.latency.add(out.latencyMs);
+    for (const [name, score] of Object.entries(record.scores)) {
+      let acc = d.scores.get(name);
+      if (acc === undefined) {
+        acc = new ScoreAcc();
+        d.scores.set(name, acc);
+      }
+      if (score.value !== null && Number.isFinite(score.value)) acc.add(score.value, score.pass);
+    }
+  }
+
+  /** Snapshot of everything added so far; may be called repeatedly while records keep coming. */
+  result(): RunSummary {
+    return { models: [...this.models.values()].map((m) => this.summarise(m)) };
+  }
+
+  private summarise(m: ModelAcc): ModelSummary {
+    const pooled = new Map<string, { acc: ScoreAcc; eligible: number }>();
+    const datasets: Record<string, DatasetSummary> = {};
+    for (const [name, d] of m.datasets) {
+      const ok = d.n - d.errors;
+      const scores: Record<string, ScoreStats> = {};
+      for (const [scorer, acc] of d.scores) {
+        scores[scorer] = acc.stats(ok);
+        let p = pooled.get(scorer);
+        if (p === undefined) {
+          p = { acc: new ScoreAcc(), eligible: 0 };
+          pooled.set(scorer, p);
+        }
+        p.acc.merge(acc);
+        p.eligible += ok;
+      }
+      datasets[name] = { n: d.n, errors: d.errors, scores };
+    }
+    const scores: Record<string, ScoreStats> = {};
+    for (const [scorer, p] of pooled) scores[scorer] = p.acc.stats(p.eligible);
+
+    const summary: ModelSummary = {
+      model: m.model,
+      n: m.n,
+      errors: m.errors,
+      errorKinds: { ...m.errorKinds },
+      finishReasons: { ...m.finishReasons },
+      scores,
+      latencyMs: {
+        p50: m.latency.percentile(0.5),
+        p95: m.latency.percentile(0.95),
+        p99: m.latency.percentile(0.99),
+        mean: m.latency.mean(),
+      },
+      tokens: { prompt: m.prompt, completion: m.completion, total: m.total },
+      attempts: { total: m.attempts, retried: m.retried },
+      datasets,
+    };
+    const price = this.pricing[m.model];
+    if (price !== undefined) {
+      const input = (m.prompt / 1e6) * price.inputPerMillion;
+      const output = (m.completion / 1e6) * price.outputPerMillion;
+      summary.cost = { input, output, total: input + output, currency: price.currency };
+    }
+    return summary;
+  }
+}
