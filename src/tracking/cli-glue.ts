@@ -1,0 +1,98 @@
+/**
+ * Connects the CLI to Weave logging: decides whether it is on (one line saying why not), and
+ * adapts the isolated Weave sink to the runner's RecordSink. The runner knows nothing of Weave.
+ */
+import type { Config } from "../config/schema.js";
+import { openDataset } from "../dataset/index.js";
+import type { PlannedDataset } from "../run/plan.js";
+import type { Row } from "../types.js";
+import { ExitCode } from "../errors.js";
+import type { RunManifest } from "../run/manifest.js";
+import type { RecordSink } from "../run/runner.js";
+import { readManifest } from "../run/manifest.js";
+import { resolveWeaveSettings, startWeaveSink, syncRunToWeave } from "./weave.js";
+
+export async function createWeaveSinks(ctx: {
+  runId: string;
+  runDir: string;
+  manifest: RunManifest;
+  config: Config;
+  datasets: readonly PlannedDataset[];
+  project?: string;
+  noWeave: boolean;
+  log: (message: string) => void;
+}): Promise<RecordSink[]> {
+  const settings = resolveWeaveSettings({
+    ...(ctx.project ? { cliProject: ctx.project } : {}),
+    noWeave: ctx.noWeave,
+    config: ctx.config.weave,
+    env: process.env,
+  });
+  if (!settings.enabled) {
+    ctx.log(`bakeoff: ${settings.reason}`);
+    return [];
+  }
+  const rows = await datasetRows(ctx.datasets, MAX_LIVE_DATASET_ROWS);
+  const sink = startWeaveSink({
+    project: settings.project,
+    runId: ctx.runId,
+    runDir: ctx.runDir,
+    manifest: ctx.manifest,
+    ...(rows ? { rows } : {}),
+    onWarning: (m) => ctx.log(`bakeoff: warning: ${m}`),
+  });
+  ctx.log(`bakeoff: logging to Weave project ${settings.project}`);
+  return [
+    {
+      record: (r) => sink.record(r),
+      close: async () => {
+        const result = await sink.finish();
+        if (result.ok) ctx.log(`bakeoff: Weave: uploaded ${result.uploaded} predictions to ${settings.project}`);
+      },
+    },
+  ];
+}
+
+/**
+ * Live runs attach the dataset rows to each evaluation when they are few enough to hold in
+ * memory; bigger datasets are attached by `weave-sync`, which streams them from the journal.
+ */
+const MAX_LIVE_DATASET_ROWS = 10_000;
+
+async function datasetRows(datasets: readonly PlannedDataset[], max: number): Promise<Row[] | undefined> {
+  if (datasets.reduce((n, d) => n + d.rows, 0) > max) return undefined;
+  const rows: Row[] = [];
+  for (const d of datasets) for await (const row of openDataset(d.spec, { skipInvalidRows: true, index: d.index })) rows.push(row);
+  return rows;
+}
+
+export async function syncRunToWeaveCli(
+  runDir: string,
+  options: { project?: string; io: { out: (l: string) => void; err: (l: string) => void } },
+): Promise<number> {
+  const manifest = await readManifest(runDir);
+  const settings = resolveWeaveSettings({
+    ...(options.project ? { cliProject: options.project } : {}),
+    noWeave: false,
+    config: manifest.config.weave,
+    env: process.env,
+  });
+  if (!settings.enabled) {
+    options.io.err(`bakeoff: ${settings.reason}`);
+    return ExitCode.usage;
+  }
+  let warned = false;
+  const result = await syncRunToWeave(runDir, {
+    project: settings.project,
+    onWarning: (m) => {
+      warned = true;
+      options.io.err(`bakeoff: warning: ${m}`);
+    },
+  });
+  if (!result.ok) {
+    if (!warned && result.warning) options.io.err(`bakeoff: warning: ${result.warning}`);
+    return ExitCode.incomplete;
+  }
+  options.io.out(`Uploaded ${result.uploaded} predictions of run ${manifest.runId} to Weave project ${settings.project}.`);
+  return ExitCode.ok;
+}

@@ -1,0 +1,319 @@
+/**
+ * Child-process entry that owns the Weave SDK. Started by `weave.ts` with `child_process.fork`;
+ * it is the only place bakeoff imports `weave`, because the SDK can `process.exit(1)` after
+ * repeated upload failures, raises unhandled rejections on 401, patches `require` globally and
+ * prints to the console. Here all of that can only end this process, never the run.
+ *
+ * Per model it keeps one `EvaluationLogger` (created at that model's first record) and logs each
+ * record as it arrives: prediction (inputs, output), the model call as a child op carrying token
+ * usage, every score, then `finish()`. On `finish` it logs each model's numeric summary, waits for
+ * the SDK's batch queue and reports `done`.
+ */
+import { format } from "node:util";
+import weave from "weave";
+import type { Dataset, EvaluationLogger, ScoreLogger } from "weave";
+import type { PredictionRecord } from "../types.js";
+import type { FromChild, ToChild, WeaveDatasetRow, WeaveModelInfo, WeaveProblemKind } from "./weave-protocol.js";
+import type { WeaveModelSummary } from "./weave-summary.js";
+import { predictionInputs, predictionOutput, scoreValue, evaluationName } from "./weave-payload.js";
+import { sanitize } from "./sanitize.js";
+
+type Client = Awaited<ReturnType<typeof weave.init>>;
+
+/** Records being logged at once; the SDK limits HTTP to 20 in flight anyway. */
+const MAX_IN_FLIGHT = 32;
+/** Progress is reported every this many records (the parent bounds its backlog with it). */
+const PROGRESS_EVERY = 25;
+
+/** A model as a Weave object: its fields are what the UI shows as the model's attributes. */
+class Model extends weave.WeaveObject {
+  constructor(name: string, attributes: Record<string, unknown>) {
+    super({ name });
+    Object.assign(this, attributes);
+  }
+}
+
+interface ModelState {
+  info: WeaveModelInfo;
+  logger: EvaluationLogger | null;
+}
+
+interface Started {
+  client: Client;
+  runId: string;
+  datasets: string[];
+  attributes: Record<string, unknown>;
+  dataset: Dataset<WeaveDatasetRow & Record<string, unknown>> | string;
+  models: Map<string, ModelState>;
+}
+
+let started: Started | null = null;
+let startFailed = false;
+const queue: PredictionRecord[] = [];
+let inFlight = 0;
+let processed = 0;
+let failed = 0;
+let scores = 0;
+let finishing = false;
+let idleWaiters: (() => void)[] = [];
+const reportedKinds = new Set<string>();
+
+function send(msg: FromChild, then?: () => void): void {
+  if (!process.connected || !process.send) {
+    then?.();
+    return;
+  }
+  try {
+    process.send(msg, undefined, {}, () => then?.());
+  } catch {
+    then?.();
+  }
+}
+
+/** Reports a problem once per kind+status; fatal problems end the child once the parent has them. */
+function problem(kind: WeaveProblemKind, message: string, opts: { status?: number; fatal?: boolean } = {}): void {
+  const fatal = opts.fatal ?? false;
+  const id = `${kind}:${opts.status ?? ""}`;
+  if (!fatal && reportedKinds.has(id)) return;
+  reportedKinds.add(id);
+  const msg: FromChild = { type: "problem", kind, message, fatal };
+  if (opts.status !== undefined) msg.status = opts.status;
+  send(msg, fatal ? () => process.exit(1) : undefined);
+}
+
+/** Turns whatever the SDK threw (often a fetch `Response`, not an Error) into a problem. */
+function classify(reason: unknown): void {
+  const status = statusOf(reason);
+  if (status === 401 || status === 403) {
+    problem("auth", `HTTP ${status} from the trace server: check WANDB_API_KEY`, { status, fatal: true });
+  } else if (status !== undefined) {
+    problem("http", `HTTP ${status} from the trace server`, { status });
+  } else if (isNetworkError(reason)) {
+    problem("network", `cannot reach the trace server (${networkCode(reason)})`);
+  } else {
+    problem("sdk", `Weave SDK error: ${oneLine(reason)}`);
+  }
+}
+
+function statusOf(reason: unknown): number | undefined {
+  if (typeof reason === "object" && reason !== null && "status" in reason) {
+    const s = (reason as { status: unknown }).status;
+    if (typeof s === "number" && s >= 400) return s;
+  }
+  return undefined;
+}
+
+function isNetworkError(reason: unknown): boolean {
+  return reason instanceof Error && (/fetch failed|ECONN|ENOTFOUND|socket|network/i.test(reason.message) || networkCode(reason) !== "network error");
+}
+
+function networkCode(reason: unknown): string {
+  const cause = reason instanceof Error ? (reason.cause as { code?: unknown } | undefined) : undefined;
+  return typeof cause?.code === "string" ? cause.code : "network error";
+}
+
+function oneLine(value: unknown): string {
+  const text = value instanceof Error ? value.message : format("%o", value);
+  return text.split("\n")[0]?.slice(0, 300) ?? "";
+}
+
+/**
+ * The SDK reports batch upload failures only through console.error, so console output is read
+ * for them here (and still written to stderr, which the parent keeps as a debug tail).
+ */
+function captureConsole(): void {
+  const write = (args: unknown[]): void => {
+    process.stderr.write(format(...args) + "\n");
+  };
+  console.log = console.info = console.debug = (...args: unknown[]) => {
+    write(args);
+    // The SDK's fetch retry loop announces each retry here, minutes before it gives up.
+    const head = typeof args[0] === "string" ? args[0] : "";
+    const status = /^Return code: (\d+)\. Retrying/.exec(head)?.[1];
+    if (status) problem("http", `HTTP ${status} from the trace server`, { status: Number(status) });
+    else if (/^Exception .* Retrying fetch/.test(head)) problem("network", "cannot reach the trace server");
+  };
+  console.warn = console.error = (...args: unknown[]) => {
+    write(args);
+    const head = typeof args[0] === "string" ? args[0] : "";
+    if (head.startsWith("Error processing batch") || head.startsWith("Failed to log score") || head.startsWith("Error saving file")) {
+      classify(args[1]);
+    } else if (head.startsWith("Exceeded max errors")) {
+      problem("http", "the trace server rejected uploads repeatedly", { fatal: true });
+    }
+  };
+}
+
+async function start(msg: Extract<ToChild, { type: "start" }>): Promise<void> {
+  // The SDK prints a link for every root call unless told not to.
+  process.env["WEAVE_PRINT_CALL_LINK"] = "false";
+  const client = await weave.init(msg.project, { printCallLink: false });
+  const dataset =
+    msg.rows && msg.rows.length > 0
+      ? new weave.Dataset({
+          name: `bakeoff-${msg.datasets.join("-") || "dataset"}`,
+          rows: msg.rows.map((r) => sanitize(r) as WeaveDatasetRow & Record<string, unknown>),
+        })
+      : msg.datasets.join("+");
+  started = {
+    client,
+    runId: msg.runId,
+    datasets: msg.datasets,
+    attributes: sanitize(msg.attributes) as Record<string, unknown>,
+    dataset,
+    models: new Map(msg.models.map((m) => [m.name, { info: m, logger: null }])),
+  };
+}
+
+function loggerFor(s: Started, modelName: string): EvaluationLogger {
+  let state = s.models.get(modelName);
+  if (!state) {
+    state = { info: { name: modelName, attributes: {}, usageKey: modelName }, logger: null };
+    s.models.set(modelName, state);
+  }
+  if (!state.logger) {
+    state.logger = new weave.EvaluationLogger({
+      name: evaluationName(s.runId, s.datasets, modelName),
+      dataset: s.dataset,
+      model: new Model(modelName, sanitize(state.info.attributes) as Record<string, unknown>),
+      attributes: { ...s.attributes, bakeoff_model: modelName },
+    });
+  }
+  return state.logger;
+}
+
+/**
+ * The model call as an op: output and token usage in `summary.usage[model]`, the shape Weave's
+ * cost tracking reads. EvaluationLogger creates `Model.predict` itself with no way to attach a
+ * summary, so this op is made a child of the prediction's `predict_and_score` call; its usage then
+ * rolls up into predict_and_score and the evaluation's summary.
+ */
+const modelCall = weave.op(
+  async function model_call(call: { model: string; messages: unknown; result: Record<string, unknown> }) {
+    return call.result;
+  },
+  {
+    name: "bakeoff.model_call",
+    parameterNames: "useParam0Object",
+    callDisplayName: (call) => call.model,
+    summarize: (result) => {
+      const usage = result["usage"] as Record<string, unknown> | null | undefined;
+      const key = result["usage_model"];
+      return usage && typeof key === "string" ? { usage: { [key]: usage } } : {};
+    },
+  },
+);
+
+async function traceModelCall(client: Client, sl: ScoreLogger, info: WeaveModelInfo, rec: PredictionRecord, output: Record<string, unknown>): Promise<void> {
+  // predMeta is private in 0.11.1 (pinned); without it the op would be a stray root call, so skip.
+  const parent = (sl as unknown as { predMeta?: { predictAndScoreEntry?: unknown } }).predMeta?.predictAndScoreEntry;
+  if (!parent) return;
+  const Stack = client.getCallStack().constructor as new (stack: unknown[]) => ReturnType<Client["getCallStack"]>;
+  const result = { ...output, usage_model: rec.output.model ?? info.usageKey };
+  await client.runWithCallStack(new Stack([parent]), () =>
+    modelCall({ model: rec.model, messages: sanitize(rec.input.messages), result }),
+  );
+}
+
+async function logOne(s: Started, rec: PredictionRecord): Promise<void> {
+  const logger = loggerFor(s, rec.model);
+  const state = s.models.get(rec.model)!;
+  const output = sanitize(predictionOutput(rec)) as Record<string, unknown>;
+  const sl = await logger.logPredictionAsync(sanitize(predictionInputs(rec)) as Record<string, unknown>, output);
+  await traceModelCall(s.client, sl, state.info, rec, output);
+  for (const [name, score] of Object.entries(rec.scores ?? {})) {
+    void sl.logScore(name, sanitize(scoreValue(score)));
+    scores++;
+  }
+  await sl.finish();
+}
+
+function pump(): void {
+  const s = started;
+  if (!s) return;
+  while (inFlight < MAX_IN_FLIGHT && queue.length > 0) {
+    const rec = queue.shift()!;
+    inFlight++;
+    logOne(s, rec)
+      .catch((err: unknown) => {
+        failed++;
+        classify(err);
+      })
+      .finally(() => {
+        inFlight--;
+        processed++;
+        if (processed % PROGRESS_EVERY === 0) send({ type: "progress", processed });
+        pump();
+        if (inFlight === 0 && queue.length === 0) {
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const w of waiters) w();
+        }
+      });
+  }
+}
+
+function idle(): Promise<void> {
+  if (inFlight === 0 && queue.length === 0) return Promise.resolve();
+  return new Promise((resolve) => idleWaiters.push(resolve));
+}
+
+async function finish(summaries: WeaveModelSummary[]): Promise<void> {
+  finishing = true;
+  const s = started;
+  if (!s) {
+    send({ type: "done", stats: { predictions: 0, scores: 0, evaluations: 0, failed } }, () => process.exit(startFailed ? 1 : 0));
+    return;
+  }
+  await idle();
+  const bySummary = new Map(summaries.map((m) => [m.model, m]));
+  let evaluations = 0;
+  for (const [name, state] of s.models) {
+    if (!state.logger) continue;
+    const summary = bySummary.get(name);
+    try {
+      await state.logger.logSummary(summary ? (sanitize(summary) as Record<string, unknown>) : undefined);
+      evaluations++;
+    } catch (err) {
+      classify(err);
+    }
+  }
+  await s.client.waitForBatchProcessing();
+  const stats = { predictions: processed - failed, scores, evaluations, failed };
+  send({ type: "done", stats }, () => process.exit(0));
+}
+
+function main(): void {
+  captureConsole();
+  // Without these the SDK's rejections (a bare Response on 401) would kill the child with a trace.
+  process.on("unhandledRejection", (reason) => classify(reason));
+  process.on("uncaughtException", (err) => {
+    problem("sdk", `Weave SDK crashed: ${oneLine(err)}`, { fatal: true });
+  });
+  // Parent gone (run over or killed): everything is in the journal, so just stop.
+  process.on("disconnect", () => {
+    if (!finishing) process.exit(0);
+  });
+  let startPromise: Promise<void> = Promise.resolve();
+  process.on("message", (raw: ToChild) => {
+    switch (raw.type) {
+      case "start":
+        startPromise = start(raw).then(pump, (err: unknown) => {
+          startFailed = true;
+          problem("sdk", `Weave init failed: ${oneLine(err)}`, { fatal: true });
+        });
+        break;
+      case "record":
+        queue.push(raw.record);
+        if (started) pump();
+        break;
+      case "finish":
+        void startPromise.then(() => finish(raw.summaries)).catch((err: unknown) => {
+          problem("sdk", `Weave finish failed: ${oneLine(err)}`, { fatal: true });
+        });
+        break;
+    }
+  });
+}
+
+main();

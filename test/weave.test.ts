@@ -1,0 +1,331 @@
+/**
+ * Weave logging end to end against a fake trace server: the real `weave@0.11.1` SDK runs in the
+ * child process (dist/tracking/weave-child.js, built by `npm test`), talking HTTP to 127.0.0.1.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { JournalWriter, PREDICTIONS_FILE } from "../src/run/journal.js";
+import { writeManifest } from "../src/run/manifest.js";
+import { sanitize } from "../src/tracking/sanitize.js";
+import { WeaveSummaryAccumulator } from "../src/tracking/weave-summary.js";
+import { netrcHasPassword } from "../src/tracking/weave-settings.js";
+import { resolveWeaveSettings, startWeaveSink, syncRunToWeave, type WeaveResult } from "../src/tracking/weave.js";
+import { closedPortUrl, startFakeTraceServer, type FakeMode, type FakeTraceServer } from "./helpers/fake-trace-server.js";
+import { fakeManifest, fakeRecords } from "./helpers/weave-fixtures.js";
+
+const KEY = "dummy-wandb-key-4f8a2c";
+const MODELS = ["small", "large"];
+const ROWS = 10;
+const RUN = "2025-01-01T00-00-00-abc";
+
+const rejections: unknown[] = [];
+const onRejection = (reason: unknown): void => {
+  rejections.push(reason);
+};
+beforeAll(() => process.on("unhandledRejection", onRejection));
+afterAll(() => process.off("unhandledRejection", onRejection));
+
+let server: FakeTraceServer | null = null;
+afterEach(async () => {
+  await server?.close();
+  server = null;
+});
+
+function envFor(url: string): NodeJS.ProcessEnv {
+  return { ...process.env, WANDB_API_KEY: KEY, WF_TRACE_SERVER_URL: url, WANDB_BASE_URL: undefined };
+}
+
+async function runSink(url: string, opts: { finishTimeoutMs?: number; maxBacklog?: number; rows?: number } = {}) {
+  const warnings: string[] = [];
+  const sink = startWeaveSink({
+    project: "team/bakeoff",
+    runId: RUN,
+    manifest: fakeManifest(RUN, MODELS, opts.rows ?? ROWS),
+    onWarning: (m) => warnings.push(m),
+    env: envFor(url),
+    finishTimeoutMs: opts.finishTimeoutMs ?? 20_000,
+    ...(opts.maxBacklog !== undefined ? { maxBacklog: opts.maxBacklog } : {}),
+  });
+  for (const rec of fakeRecords(MODELS, opts.rows ?? ROWS)) sink.record(rec);
+  const result = await sink.finish();
+  return { result, warnings };
+}
+
+async function writeRun(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "bakeoff-weave-"));
+  await writeManifest(dir, fakeManifest(RUN, MODELS, ROWS));
+  const journal = await JournalWriter.open(join(dir, PREDICTIONS_FILE));
+  for (const rec of fakeRecords(MODELS, ROWS)) journal.append(rec);
+  await journal.close();
+  return dir;
+}
+
+function expectUploadedEverything(srv: FakeTraceServer, result: WeaveResult): void {
+  expect(result).toEqual({ ok: true, uploaded: MODELS.length * ROWS, dropped: 0 });
+  const evaluations = srv.callsByOp("Evaluation.evaluate");
+  expect(evaluations.map((c) => c.attributes["bakeoff_model"]).sort()).toEqual([...MODELS].sort());
+  expect(srv.callsByOp("Model.predict")).toHaveLength(MODELS.length * ROWS);
+  for (const ev of evaluations) expect(ev.ended).toBe(true);
+}
+
+describe("Weave sink against a healthy trace server", () => {
+  it("logs one evaluation per model with predictions, finish reasons, scores, usage and a numeric summary", async () => {
+    server = await startFakeTraceServer();
+    const { result, warnings } = await runSink(server.url);
+    expect(warnings).toEqual([]);
+    expectUploadedEverything(server, result);
+
+    const evaluations = server.callsByOp("Evaluation.evaluate");
+    for (const ev of evaluations) {
+      const model = ev.attributes["bakeoff_model"] as string;
+      expect(ev.attributes["bakeoff_run_id"]).toBe(RUN);
+      // One predict_and_score per row under this evaluation, each with its own Model.predict.
+      const pas = server.callsByOp("Evaluation.predict_and_score").filter((c) => c.parent_id === ev.id);
+      expect(pas).toHaveLength(ROWS);
+      const predicts = server.callsByOp("Model.predict").filter((c) => pas.some((p) => p.id === c.parent_id));
+      expect(predicts).toHaveLength(ROWS);
+      const row0 = predicts.find((p) => (p.inputs["arg0"] as { row_id: string }).row_id === "r0")!;
+      expect(row0.output).toMatchObject({ text: `answer 0 from ${model}`, finish_reason: "stop", attempts: 1 });
+      const row9 = predicts.find((p) => (p.inputs["arg0"] as { row_id: string }).row_id === "r9")!;
+      expect(row9.output).toMatchObject({ text: null, finish_reason: "error", error_class: "server" });
+      const row6 = predicts.find((p) => (p.inputs["arg0"] as { row_id: string }).row_id === "r6")!;
+      expect(row6.output).toMatchObject({ finish_reason: "length" });
+      // Scores are recorded on predict_and_score output.
+      const pas0 = pas.find((p) => (p.inputs["example"] as { row_id: string }).row_id === "r0")!;
+      expect(pas0.output).toMatchObject({ scores: { exact: { value: 1, pass: true }, length: { value: 0.5 } } });
+      // Numeric summary: finish-reason counts and rates next to score means and tokens.
+      expect(ev.output).toMatchObject({
+        n: ROWS,
+        errors: 1,
+        error_rate: 0.1,
+        finish_reason_count: { stop: 6, length: 1, content_filter: 1, tool_calls: 1, error: 1 },
+        finish_reason_rate: { stop: 0.6, length: 0.1, content_filter: 0.1, tool_calls: 0.1, error: 0.1 },
+        scores: { exact: { mean: 5 / 9, pass_rate: 5 / 9 }, length: { mean: 0.5 } },
+        tokens: { prompt: 90, completion: 45, total: 135 },
+      });
+      // Token usage rolls up from the model-call ops into the evaluation (Weave's cost shape).
+      expect(ev.summary).toMatchObject({
+        usage: { [`${model}-served`]: { requests: 9, prompt_tokens: 90, completion_tokens: 45, total_tokens: 135 } },
+      });
+    }
+
+    const modelCalls = server.callsByOp("bakeoff.model_call");
+    expect(modelCalls).toHaveLength(MODELS.length * ROWS);
+    const someCall = modelCalls.find((c) => (c.output as { finish_reason: string }).finish_reason === "stop")!;
+    expect(someCall.summary).toMatchObject({ usage: { [`${someCall.display_name}-served`]: { prompt_tokens: 10 } } });
+    expect(server.callsByOp("exact.score")).toHaveLength(MODELS.length * (ROWS - 1));
+    expect(server.countByRoute()["/feedback/create"]).toBe(MODELS.length * (ROWS - 1) * 2);
+
+    // Evaluation and model objects: findable names, model attributes with the endpoint host only.
+    const objects = server.requests
+      .filter((r) => r.path === "/obj/create")
+      .map((r) => (r.body as { obj: { object_id: string; val: Record<string, unknown> } }).obj);
+    const evalObj = objects.find((o) => o.val["_type"] === "Evaluation" && String(o.val["name"]).includes("large"))!;
+    expect(evalObj.val["name"]).toBe(`${RUN} · qa · large`);
+    const modelObj = objects.find((o) => o.val["_type"] === "Model" && o.val["name"] === "small")!;
+    expect(modelObj.val).toMatchObject({
+      provider: "azure-ai-inference",
+      endpoint_host: "small.example.com",
+      deployment: "small-deploy",
+      params: { temperature: 0, max_tokens: 64 },
+      info: { modelName: "small-v1" },
+    });
+
+    // Auth goes in the header only; the key, endpoint credentials and query never reach a body.
+    for (const req of server.requests) {
+      expect(req.authorization).toBe(`Basic ${Buffer.from(`api:${KEY}`).toString("base64")}`);
+      expect(req.raw).not.toContain(KEY);
+      expect(req.raw).not.toContain("secret@");
+      expect(req.raw).not.toContain("api-key=leak");
+    }
+    expect([...server.unknownRoutes]).toEqual([]);
+    expect(rejections).toEqual([]);
+  });
+});
+
+describe("Weave sink when the trace server misbehaves", () => {
+  const cases: { name: string; mode: FakeMode | "closed"; expectText: RegExp }[] = [
+    { name: "answers 401", mode: 401, expectText: /HTTP 401 .*WANDB_API_KEY/ },
+    { name: "answers 500", mode: 500, expectText: /did not finish within 3s \(HTTP 500/ },
+    { name: "hangs", mode: "hang", expectText: /did not finish within 3s/ },
+    { name: "is not listening", mode: "closed", expectText: /did not finish within 3s \(cannot reach/ },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: finish() resolves within the bound with ok:false and one warning`, async () => {
+      let url: string;
+      if (c.mode === "closed") url = await closedPortUrl();
+      else {
+        server = await startFakeTraceServer({ mode: c.mode });
+        url = server.url;
+      }
+      const { result, warnings } = await runSink(url, { finishTimeoutMs: 3000 });
+      expect(result.ok).toBe(false);
+      expect(result.uploaded).toBe(0);
+      expect(result.dropped).toBe(MODELS.length * ROWS);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(c.expectText);
+      expect(warnings[0]).toContain(`bakeoff weave-sync results/${RUN}`);
+      expect(warnings[0]).not.toMatch(/\n\s+at /);
+      expect(result.warning).toBe(warnings[0]);
+      expect(rejections).toEqual([]);
+
+      // The journal has everything: a later sync against a healthy server uploads it all.
+      await server?.close();
+      server = await startFakeTraceServer();
+      const dir = await writeRun();
+      try {
+        const syncWarnings: string[] = [];
+        const synced = await syncRunToWeave(dir, {
+          project: "team/bakeoff",
+          onWarning: (m) => syncWarnings.push(m),
+          env: envFor(server.url),
+        });
+        expect(syncWarnings).toEqual([]);
+        expectUploadedEverything(server, synced);
+        // weave-sync knows the rows up front, so the evaluation gets a real Dataset table.
+        const tables = server.requests.filter((r) => r.path === "/table/create");
+        expect(tables).toHaveLength(1);
+        expect((tables[0]!.body as { table: { rows: unknown[] } }).table.rows).toHaveLength(ROWS);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it("survives the SDK calling process.exit(1) after repeated batch failures", async () => {
+    server = await startFakeTraceServer();
+    server.routeStatus["/call/upsert_batch"] = 400;
+    const { result, warnings } = await runSink(server.url, { finishTimeoutMs: 20_000, rows: 2 });
+    expect(result.ok).toBe(false);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^Weave logging failed \((HTTP 400|the trace server rejected)/);
+    // More than 10 failed batches is the SDK's own limit before it exits.
+    expect(server.countByRoute()["/call/upsert_batch"]).toBeGreaterThan(10);
+  });
+
+  it("drops records beyond the backlog bound with one warning instead of growing memory", async () => {
+    server = await startFakeTraceServer({ mode: "hang" });
+    const { result, warnings } = await runSink(server.url, { finishTimeoutMs: 1000, maxBacklog: 5, rows: 50 });
+    expect(result.ok).toBe(false);
+    expect(result.dropped).toBe(100);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/falling behind/);
+  });
+
+  it("warns once when the child entry is missing, and record() never throws", async () => {
+    const warnings: string[] = [];
+    const sink = startWeaveSink({
+      project: "team/bakeoff",
+      runId: RUN,
+      manifest: fakeManifest(RUN, MODELS, 1),
+      onWarning: (m) => warnings.push(m),
+      childPath: "/nonexistent/weave-child.js",
+    });
+    for (const rec of fakeRecords(MODELS, 3)) sink.record(rec);
+    const result = await sink.finish();
+    expect(result).toMatchObject({ ok: false, uploaded: 0, dropped: 6 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/could not start the Weave uploader/);
+  });
+});
+
+describe("weave-sync", () => {
+  it("refuses a directory without run.json", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bakeoff-weave-empty-"));
+    try {
+      await expect(syncRunToWeave(dir, { project: "a/b", onWarning: () => {} })).rejects.toThrow(/not a bakeoff run directory/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("resolveWeaveSettings", () => {
+  const noHome = "/nonexistent-home";
+  it("is off with a how-to line when there is neither key nor project", () => {
+    const s = resolveWeaveSettings({ config: { enabled: true }, env: {}, home: noHome });
+    expect(s).toEqual({
+      enabled: false,
+      reason:
+        "Weave logging is off: set weave.project in eval.config.json (or --weave entity/project) and WANDB_API_KEY to turn it on.",
+    });
+  });
+  it("is on with a config project and a key; --weave wins; --no-weave turns it off", () => {
+    const env = { WANDB_API_KEY: "k" };
+    expect(resolveWeaveSettings({ config: { enabled: true, project: "a/b" }, env, home: noHome })).toEqual({ enabled: true, project: "a/b" });
+    expect(resolveWeaveSettings({ cliProject: "c/d", config: { enabled: true, project: "a/b" }, env, home: noHome })).toEqual({
+      enabled: true,
+      project: "c/d",
+    });
+    expect(resolveWeaveSettings({ noWeave: true, config: { enabled: true, project: "a/b" }, env, home: noHome })).toEqual({
+      enabled: false,
+      reason: "Weave logging is off: turned off by --no-weave.",
+    });
+  });
+  it("says which half is missing", () => {
+    expect(resolveWeaveSettings({ config: { enabled: true, project: "a/b" }, env: {}, home: noHome })).toMatchObject({
+      enabled: false,
+      reason: expect.stringMatching(/WANDB_API_KEY/),
+    });
+  });
+  it("counts a ~/.netrc entry for the W&B host as a key", () => {
+    expect(netrcHasPassword("machine api.wandb.ai\n  login user\n  password abc\n", "api.wandb.ai")).toBe(true);
+    expect(netrcHasPassword("machine example.com login u password p", "api.wandb.ai")).toBe(false);
+  });
+});
+
+describe("sanitize", () => {
+  it("turns values the SDK mangles or chokes on into plain JSON, caps strings and drops credentials", () => {
+    const err = new TypeError("boom");
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic["self"] = cyclic;
+    const out = sanitize(
+      {
+        big: 12n,
+        when: new Date("2025-01-02T03:04:05.000Z"),
+        err,
+        map: new Map([["k", 1]]),
+        set: new Set([1, 2]),
+        nan: Number.NaN,
+        inf: Infinity,
+        fn: () => 1,
+        long: "x".repeat(30),
+        headers: { "api-key": "s1", Authorization: "Bearer s2", "content-type": "json" },
+        usage: { total_tokens: 3 },
+        cyclic,
+      },
+      { maxStringChars: 20 },
+    );
+    expect(out).toEqual({
+      big: "12",
+      when: "2025-01-02T03:04:05.000Z",
+      err: "TypeError: boom",
+      map: { k: 1 },
+      set: [1, 2],
+      nan: null,
+      inf: null,
+      long: "xxxxxxxxxxxxxxxxxxxx…[truncated 10 chars]",
+      headers: { "content-type": "json" },
+      usage: { total_tokens: 3 },
+      cyclic: { a: 1, self: "[circular]" },
+    });
+    expect(() => JSON.stringify(out)).not.toThrow();
+  });
+});
+
+describe("WeaveSummaryAccumulator", () => {
+  it("counts finish reasons as numbers and computes percentiles of successful calls", () => {
+    const acc = new WeaveSummaryAccumulator();
+    for (const rec of fakeRecords(["m"], 10)) acc.add(rec);
+    const [m] = acc.result();
+    expect(m).toMatchObject({
+      model: "m",
+      n: 10,
+      errors: 1,
+      finish_reason_count: { stop: 6, length: 1, content_filter: 1, tool_calls: 1, error: 1, other: 0, none: 0 },
+      latency_ms: { p50: 104, p95: 108 },
+    });
+  });
+});
