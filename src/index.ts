@@ -1,0 +1,36 @@
+/**
+ * bakeoff's public library API. Everything a program needs to run evaluations, read results and
+ * run the emulator; nothing else is public (no `export *`).
+ */
+export { main } from "./cli.js";
+export { loadConfig, parseConfig, type LoadedConfig } from "./config/load.js";
+export { ConfigSpec, type Config, type ConfigInput, type DatasetSpec, type ModelSpec } from "./config/schema.js";
+export { configJsonSchema } from "./config/json-schema.js";
+export {
+  BakeoffError,
+  ConfigError,
+  DatasetError,
+  ExitCode,
+  ModelCallError,
+  UsageError,
+  type ConfigIssue,
+  type ModelErrorKind,
+} from "./errors.js";
+export { planRun, type PlanOptions, type RunPlan } from "./run/plan.js";
+export { runEvaluation, type RecordSink, type RunOptions, type RunResult } from "./run/runner.js";
+export { readJournal, completedKeys, JournalWriter, PREDICTIONS_FILE } from "./run/journal.js";
+export { readManifest, type RunManifest, type RunStatus } from "./run/manifest.js";
+export { writeRunReports, summarizeRun } from "./report/run-report.js";
+export { startEmulator, DEFAULT_SIM_MODELS, type EmulatorHandle, type EmulatorStats } from "./emulator/index.js";
+export type { Provider, AttemptResult, ModelInfo } from "./providers/types.js";
+export type {
+  ChatMessage,
+  Completion,
+  CallErrorInfo,
+  FinishReason,
+  GenerationParams,
+  PredictionRecord,
+  Row,
+  Score,
+  Usage,
+} from "./types.js";

@@ -1,0 +1,210 @@
+/**
+ * The results journal, `predictions.jsonl`: the run's source of truth. One JSON line per
+ * row × model × trial, appended as each call completes. Reports, compare, resume and Weave sync
+ * are all computed from it.
+ *
+ * Durability model: every record is handed to the kernel with write(2) as soon as the previous
+ * write finished (records that complete meanwhile are coalesced into one write), so a `kill -9`
+ * loses only calls still in flight. `sync()` adds an fsync for power-loss safety at checkpoints.
+ * A crash can leave a torn final line; readers skip it and `openJournal` truncates it before
+ * appending, so a resumed run never builds on a half-written record.
+ */
+import { createReadStream } from "node:fs";
+import { open, stat, type FileHandle } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import type { PredictionRecord } from "../types.js";
+
+export const PREDICTIONS_FILE = "predictions.jsonl";
+
+export class JournalWriter {
+  private pending: string[] = [];
+  private writing: Promise<void> | null = null;
+  private failure: unknown = null;
+  private closed = false;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+  ) {}
+
+  /** Opens `path` for appending, creating it; drops a torn last line left by a crash. */
+  static async open(path: string): Promise<JournalWriter> {
+    const fh = await open(path, "a+");
+    try {
+      await truncateTornTail(fh);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    return new JournalWriter(fh, path);
+  }
+
+  /**
+   * Queues one record. Never blocks the caller; the write starts at once unless one is already
+   * under way, in which case it joins the next batch. Throws if an earlier write failed (disk
+   * full), so the runner stops instead of silently losing results.
+   */
+  append(record: PredictionRecord): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new Error("journal is closed");
+    this.pending.push(JSON.stringify(record) + "\n");
+    if (!this.writing) this.writing = this.drain();
+  }
+
+  /** Resolves when everything appended so far is in the kernel (survives a process kill). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.failure) throw this.failure;
+  }
+
+  /** flush() plus fsync: survives power loss. */
+  async sync(): Promise<void> {
+    await this.flush();
+    await this.fh.sync();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.sync();
+    } finally {
+      this.closed = true;
+      await this.fh.close();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.join("");
+        this.pending = [];
+        await this.fh.appendFile(batch, "utf8");
+      }
+    } catch (err) {
+      this.failure = err;
+    } finally {
+      this.writing = null;
+    }
+  }
+}
+
+async function truncateTornTail(fh: FileHandle): Promise<void> {
+  const { size } = await fh.stat();
+  if (size === 0) return;
+  // Scan back from the end for the last newline; a tail without one is a torn record.
+  const chunk = 64 * 1024;
+  let end = size;
+  const last = Buffer.alloc(1);
+  await fh.read(last, 0, 1, size - 1);
+  if (last[0] === 0x0a) return;
+  while (end > 0) {
+    const start = Math.max(0, end - chunk);
+    const buf = Buffer.alloc(end - start);
+    await fh.read(buf, 0, buf.length, start);
+    const nl = buf.lastIndexOf(0x0a);
+    if (nl >= 0) {
+      await fh.truncate(start + nl + 1);
+      return;
+    }
+    end = start;
+  }
+  await fh.truncate(0);
+}
+
+export interface ReadJournalOptions {
+  /** Called for lines that are not valid records (torn tail, hand edits); default: ignore. */
+  onBadLine?: (line: number, reason: string) => void;
+}
+
+/**
+ * Streams the records of a journal in file order. A torn or invalid line is reported through
+ * `onBadLine` and skipped; records are not deduplicated here (see {@link latestByKey}).
+ */
+export async function* readJournal(
+  path: string,
+  options: ReadJournalOptions = {},
+): AsyncGenerator<PredictionRecord> {
+  const input = createReadStream(path, { encoding: "utf8" });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of lines) {
+      n++;
+      if (line.trim() === "") continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        options.onBadLine?.(n, "not valid JSON (a torn write from a crash?)");
+        continue;
+      }
+      if (!isRecord(value)) {
+        options.onBadLine?.(n, "not a prediction record");
+        continue;
+      }
+      yield value;
+    }
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+}
+
+function isRecord(v: unknown): v is PredictionRecord {
+  if (typeof v !== "object" || v === null) return false;
+  const r = v as Partial<PredictionRecord>;
+  return r.v === 1 && typeof r.key === "string" && typeof r.model === "string" && typeof r.output === "object";
+}
+
+/**
+ * The set of keys already recorded, for resume. Holds one short string per completed result;
+ * `retryErrors` leaves failed calls out so they are sent again.
+ */
+export async function completedKeys(
+  path: string,
+  options: { retryErrors?: boolean } = {},
+): Promise<Set<string>> {
+  const keys = new Set<string>();
+  if (!(await exists(path))) return keys;
+  for await (const rec of readJournal(path)) {
+    if (options.retryErrors && rec.output.error) keys.delete(rec.key);
+    else keys.add(rec.key);
+  }
+  return keys;
+}
+
+/**
+ * Streams records with later lines for the same key superseding earlier ones (a resumed run that
+ * re-tried an error). Keeps one byte offset-free index of keys seen more than once only, so a
+ * journal without duplicates streams in constant memory beyond the key set.
+ */
+export async function* latestByKey(path: string): AsyncGenerator<PredictionRecord> {
+  // First pass: which keys occur more than once, and at which (last) line.
+  const lastLine = new Map<string, number>();
+  const dup = new Set<string>();
+  let n = 0;
+  for await (const rec of readJournal(path)) {
+    n++;
+    if (lastLine.has(rec.key)) dup.add(rec.key);
+    lastLine.set(rec.key, n);
+  }
+  if (dup.size === 0) {
+    yield* readJournal(path);
+    return;
+  }
+  n = 0;
+  for await (const rec of readJournal(path)) {
+    n++;
+    if (dup.has(rec.key) && lastLine.get(rec.key) !== n) continue;
+    yield rec;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Turns a loaded config plus command-line choices into a run plan, checking everything that can
+ * be checked before a single model is called: model names, keys in the environment, every
+ * dataset row, scorer definitions. Bad input fails here, with exit code 2 and nothing spent.
+ */
+import { isAbsolute, resolve } from "node:path";
+import type { LoadedConfig } from "../config/load.js";
+import { datasetName, isEmulatorEndpoint } from "../config/rules.js";
+import type { Config, DatasetSpec, ModelSpec } from "../config/schema.js";
+import { hashDataset, validateDataset } from "../dataset/index.js";
+import { UsageError } from "../errors.js";
+import { buildScorers, type Scorer } from "../scoring/index.js";
+
+export interface PlannedDataset {
+  name: string;
+  /** The spec with `path` resolved to an absolute path. */
+  spec: DatasetSpec;
+  /** Path as the user wrote it (config-relative or as typed on the command line). */
+  displayPath: string;
+  sha256: string;
+  rows: number;
+  skipped: number;
+  scorers: Scorer[];
+  /** Position in the config's `datasets`, for messages such as `datasets[1].columns.prompt`. */
+  index: number;
+}
+
+export interface RunPlan {
+  /** The effective config: datasets replaced / models narrowed / overrides applied. */
+  config: Config;
+  configFile?: string;
+  baseDir: string;
+  datasets: PlannedDataset[];
+  models: ModelSpec[];
+  /** Keys by model name; emulated models without a key variable get a placeholder. */
+  keys: Map<string, string>;
+  trials: number;
+  concurrency: number;
+}
+
+export interface PlanOptions {
+  /** Replace the configured datasets with these files (conventional column names). */
+  datasetFiles?: string[];
+  /** Only these models, by name. */
+  models?: string[];
+  concurrency?: number;
+  trials?: number;
+  limit?: number;
+  skipInvalidRows?: boolean;
+  onSkip?: (info: { file: string; line: number; reason: string }) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Placeholder credential for the local emulator, which accepts any key unless configured. */
+export const EMULATOR_PLACEHOLDER_KEY = "emulator-no-key";
+
+export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): Promise<RunPlan> {
+  const env = options.env ?? process.env;
+  const config: Config = structuredClone(loaded.config);
+
+  if (options.datasetFiles && options.datasetFiles.length > 0) {
+    const cwd = process.cwd();
+    config.datasets = options.datasetFiles.map((file) => ({
+      path: resolve(cwd, file),
+      columns: { id: "id", prompt: "prompt", system: "system", expected: "expected" },
+      scorers: [],
+      maxPromptChars: 100_000,
+    }));
+  }
+  if (options.limit !== undefined) for (const d of config.datasets) d.limit = options.limit;
+  if (options.concurrency !== undefined) config.concurrency = options.concurrency;
+  if (options.trials !== undefined) config.trials = options.trials;
+
+  if (options.models && options.models.length > 0) {
+    const known = new Map(config.models.map((m) => [m.name, m]));
+    const unknown = options.models.filter((m) => !known.has(m));
+    if (unknown.length > 0) {
+      throw new UsageError(
+        `unknown model${unknown.length > 1 ? "s" : ""} ${unknown.map((m) => `"${m}"`).join(", ")} in --models; ` +
+          `the config defines: ${[...known.keys()].join(", ")}`,
+      );
+    }
+    config.models = options.models.map((m) => known.get(m)!);
+  }
+
+  const keys = new Map<string, string>();
+  const missing: string[] = [];
+  for (const m of config.models) {
+    const value = m.apiKeyEnv ? env[m.apiKeyEnv] : undefined;
+    if (value) keys.set(m.name, value);
+    else if (isEmulatorEndpoint(m.endpoint)) keys.set(m.name, EMULATOR_PLACEHOLDER_KEY);
+    else missing.push(`  - model "${m.name}" reads its key from $${m.apiKeyEnv}, which is not set`);
+  }
+  if (missing.length > 0) {
+    throw new UsageError(`missing API keys (nothing was sent):\n${missing.join("\n")}\nSet the variables in your shell or CI secrets; keys never go in the config file.`);
+  }
+
+  const datasets: PlannedDataset[] = [];
+  for (const [i, d] of config.datasets.entries()) {
+    const displayPath = d.path;
+    const spec: DatasetSpec = { ...d, path: isAbsolute(d.path) ? d.path : resolve(loaded.baseDir, d.path) };
+    const name = datasetName(d);
+    spec.name = name;
+    const scorers = buildScorers([...config.scorers, ...d.scorers], `datasets[${i}].scorers`);
+    const counts = await validateDataset(spec, {
+      skipInvalidRows: options.skipInvalidRows ?? false,
+      index: i,
+      ...(options.onSkip ? { onSkip: options.onSkip } : {}),
+    });
+    const sha256 = await hashDataset(spec.path);
+    datasets.push({ name, spec, displayPath, sha256, rows: counts.rows, skipped: counts.skipped, scorers, index: i });
+  }
+
+  return {
+    config,
+    ...(loaded.file.startsWith("<") ? {} : { configFile: loaded.file }),
+    baseDir: loaded.baseDir,
+    datasets,
+    models: config.models,
+    keys,
+    trials: config.trials,
+    concurrency: config.concurrency,
+  };
+}

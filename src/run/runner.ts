@@ -1,0 +1,325 @@
+/**
+ * The run loop: every row × model × trial, under the global and per-model limits, each result
+ * appended to the journal the moment it completes. Everything else (reports, Weave, compare)
+ * reads what this writes.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { emulatorTarget, isEmulatorEndpoint } from "../config/rules.js";
+import type { ModelSpec } from "../config/schema.js";
+import { openDataset, type DatasetOpenOptions } from "../dataset/index.js";
+import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
+import { createProvider } from "../providers/index.js";
+import { callWithRetry } from "../providers/retry.js";
+import type { ModelInfo, Provider } from "../providers/types.js";
+import { scoreAll } from "../scoring/index.js";
+import { predictionKey, type CallErrorInfo, type PredictionRecord, type Row } from "../types.js";
+import { canonicalJson, sha256 } from "../util/hash.js";
+import { gitInfo, toolVersion } from "../util/env-info.js";
+import { JournalWriter, PREDICTIONS_FILE, completedKeys } from "./journal.js";
+import { CallLimits, Window } from "./limits.js";
+import { writeManifest, type ModelManifest, type RunManifest, type RunStatus } from "./manifest.js";
+import type { Progress } from "./progress.js";
+import { newRunId, runDirFor } from "./run-dir.js";
+import type { PlannedDataset, RunPlan } from "./plan.js";
+
+/** Something that wants every record after it is safely on disk (Weave, live dashboards). */
+export interface RecordSink {
+  record(record: PredictionRecord): void;
+  /** Called once at the end; may take a while (uploads), must not throw. */
+  close(): Promise<void>;
+}
+
+export interface RunOptions {
+  plan: RunPlan;
+  /** Output directory (absolute, or relative to the cwd). */
+  outputDir: string;
+  runId?: string;
+  /** Continue this existing run directory: completed results are skipped, not re-sent. */
+  resume?: { runDir: string; manifest: RunManifest; retryErrors?: boolean };
+  skipInvalidRows?: boolean;
+  /** Aborting stops taking new work; calls in flight finish. */
+  stopSignal?: AbortSignal;
+  /** Aborting cancels calls in flight too (their rows stay unrecorded and are re-sent on resume). */
+  abortSignal?: AbortSignal;
+  progress?: Progress;
+  /** User-facing messages (warnings, model stopped, ...). */
+  log?: (message: string) => void;
+  /** Created once run.json exists; each gets every record after the journal has it. */
+  sinks?: (ctx: { runId: string; runDir: string; manifest: RunManifest }) => Promise<RecordSink[]> | RecordSink[];
+}
+
+export interface RunResult {
+  runId: string;
+  runDir: string;
+  status: RunStatus;
+  manifest: RunManifest;
+  /** Calls made in this session (first attempts; retries are in each record's `attempts`). */
+  sent: number;
+  /** Results skipped because the journal already had them (resume). */
+  skipped: number;
+  /** Results recorded in this session. */
+  recorded: number;
+  /** Recorded results whose call failed. */
+  failed: number;
+  /** Models stopped after an auth failure, with the reason. */
+  stoppedModels: { model: string; reason: string }[];
+}
+
+/** How many calls each model may have waiting beyond its running ones (bounded memory). */
+const QUEUE_FACTOR = 2;
+
+export async function runEvaluation(options: RunOptions): Promise<RunResult> {
+  const { plan } = options;
+  const log = options.log ?? ((m: string) => void process.stderr.write(m + "\n"));
+  const progress = options.progress;
+  const resuming = options.resume !== undefined;
+
+  const runId = resuming ? options.resume!.manifest.runId : (options.runId ?? newRunId());
+  const runDir = resuming ? options.resume!.runDir : runDirFor(options.outputDir, runId);
+  await mkdir(runDir, { recursive: true });
+
+  let emulator: EmulatorHandle | undefined;
+  const journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE));
+  const sinks: RecordSink[] = [];
+  try {
+    const emulated = plan.models.filter((m) => isEmulatorEndpoint(m.endpoint));
+    if (emulated.length > 0) {
+      emulator = await startEmulator({ models: plan.config.emulator.models, quiet: true });
+    }
+    const providers = new Map<string, Provider>();
+    const resolved = new Map<string, string>();
+    for (const m of plan.models) {
+      const endpoint = isEmulatorEndpoint(m.endpoint) ? emulator!.endpointFor(emulatorTarget(m.endpoint)) : m.endpoint;
+      resolved.set(m.name, endpoint);
+      providers.set(m.name, createProvider({ ...m, endpoint }, plan.keys.get(m.name)!));
+    }
+    const infos = await fetchInfos(providers);
+
+    const startedAt = new Date().toISOString();
+    const manifest: RunManifest = resuming
+      ? resumedManifest(options.resume!.manifest, startedAt, options.resume!.retryErrors ?? false)
+      : await newManifest(plan, runId, startedAt);
+    for (const mm of manifest.models) {
+      mm.info = infos.get(mm.name) ?? null;
+      const r = resolved.get(mm.name);
+      if (r && isEmulatorEndpoint(mm.endpoint)) mm.resolvedEndpoint = r;
+    }
+    await writeManifest(runDir, manifest);
+
+    for (const s of (await options.sinks?.({ runId, runDir, manifest })) ?? []) sinks.push(s);
+
+    const done = resuming
+      ? await completedKeys(join(runDir, PREDICTIONS_FILE), { retryErrors: options.resume!.retryErrors ?? false })
+      : new Set<string>();
+    const total = manifest.expected;
+    progress?.start(total, Math.min(done.size, total));
+
+    const limits = new CallLimits(
+      plan.concurrency,
+      Object.fromEntries(plan.models.map((m) => [m.name, m.concurrency])),
+    );
+    const stopped = new Map<string, string>();
+    const counters = { sent: 0, skipped: 0, recorded: 0, failed: 0 };
+    let fatal: unknown;
+    const isStopping = () => options.stopSignal?.aborted === true || options.abortSignal?.aborted === true || fatal !== undefined;
+
+    const runOne = async (ds: PlannedDataset, row: Row, model: ModelSpec, trial: number, key: string) => {
+      if (stopped.has(model.name) || options.abortSignal?.aborted || fatal !== undefined) return;
+      const started = new Date();
+      counters.sent++;
+      const output = await callWithRetry(providers.get(model.name)!, { messages: row.messages, params: trialParams(model, trial) }, {
+        retry: plan.config.retry,
+        timeoutMs: model.timeoutMs,
+        ...(options.abortSignal ? { signal: options.abortSignal } : {}),
+      });
+      if (output.error?.kind === "aborted") return; // never completed: resume re-sends it
+      if (output.error?.kind === "auth") {
+        stopModel(model, output.error);
+        return; // not an outcome of the model: re-sent on resume once the key is fixed
+      }
+      const scores = await scoreAll(ds.scorers, { output, ...(row.expected !== undefined ? { expected: row.expected } : {}), vars: row.vars });
+      const record: PredictionRecord = {
+        v: 1,
+        key,
+        dataset: row.dataset,
+        rowId: row.id,
+        line: row.line,
+        model: model.name,
+        trial,
+        input: { messages: row.messages, vars: row.vars },
+        ...(row.expected !== undefined ? { expected: row.expected } : {}),
+        output,
+        scores,
+        startedAt: started.toISOString(),
+        endedAt: new Date().toISOString(),
+      };
+      journal.append(record);
+      counters.recorded++;
+      if (output.error) counters.failed++;
+      progress?.tick(output.error !== undefined);
+      for (const s of sinks) s.record(record);
+    };
+
+    const stopModel = (model: ModelSpec, error: CallErrorInfo) => {
+      if (stopped.has(model.name)) return;
+      const reason = `${error.message}`;
+      stopped.set(model.name, reason);
+      const envHint = model.apiKeyEnv ? `Check the key in $${model.apiKeyEnv}` : "Check the endpoint's key (emulator.models.*.apiKey)";
+      log(
+        `bakeoff: model "${model.name}" stopped after an authentication failure: ${reason}. ` +
+          `${envHint} and that it has access to ${model.model ?? "this deployment"}. Other models carry on; resume later to finish "${model.name}".`,
+      );
+    };
+
+    // One producer per model: each reads the datasets at its own pace, so a slow or throttled
+    // model never holds back a fast one, and each keeps a bounded queue (flat memory).
+    const produce = async (model: ModelSpec) => {
+      const window = new Window(Math.max(1, limits.concurrency(model.name)) * (QUEUE_FACTOR + 1));
+      try {
+        for (const ds of plan.datasets) {
+          const openOpts: DatasetOpenOptions = { skipInvalidRows: options.skipInvalidRows ?? false, index: ds.index };
+          for await (const row of openDataset(ds.spec, openOpts)) {
+            for (let trial = 0; trial < plan.trials; trial++) {
+              if (isStopping() || stopped.has(model.name)) return;
+              const key = predictionKey(row.dataset, row.id, model.name, trial);
+              if (done.has(key)) {
+                counters.skipped++;
+                continue;
+              }
+              await window.acquire();
+              if (isStopping() || stopped.has(model.name)) {
+                window.release();
+                return;
+              }
+              void limits
+                .run(model.name, () => runOne(ds, row, model, trial, key))
+                .catch((err: unknown) => {
+                  fatal ??= err;
+                })
+                .finally(() => window.release());
+            }
+          }
+        }
+      } finally {
+        await window.drained();
+      }
+    };
+
+    await Promise.all(plan.models.map((m) => produce(m)));
+    progress?.stop();
+    await journal.sync();
+    if (fatal !== undefined) throw fatal;
+
+    const interrupted = options.stopSignal?.aborted === true || options.abortSignal?.aborted === true;
+    const status: RunStatus = interrupted ? "interrupted" : stopped.size > 0 ? "incomplete" : "complete";
+    const endedAt = new Date().toISOString();
+    manifest.status = status;
+    manifest.endedAt = endedAt;
+    const session = manifest.sessions[manifest.sessions.length - 1]!;
+    session.endedAt = endedAt;
+    session.sent = counters.sent;
+    session.skipped = counters.skipped;
+    for (const mm of manifest.models) mm.finalConcurrency = limits.concurrency(mm.name);
+    await writeManifest(runDir, manifest);
+
+    return {
+      runId,
+      runDir,
+      status,
+      manifest,
+      ...counters,
+      stoppedModels: [...stopped].map(([model, reason]) => ({ model, reason })),
+    };
+  } finally {
+    progress?.stop();
+    await journal.close().catch(() => undefined);
+    await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
+    await emulator?.close();
+  }
+}
+
+/** Trial 0 uses the configured seed; later trials shift it so each trial is a fresh sample. */
+function trialParams(model: ModelSpec, trial: number) {
+  if (trial === 0) return model.params;
+  return { ...model.params, seed: (model.params.seed ?? 0) + trial };
+}
+
+async function fetchInfos(providers: Map<string, Provider>): Promise<Map<string, ModelInfo | null>> {
+  const out = new Map<string, ModelInfo | null>();
+  await Promise.all(
+    [...providers].map(async ([name, p]) => {
+      try {
+        out.set(name, await p.info(AbortSignal.timeout(5000)));
+      } catch {
+        // Model identity is nice to have; a failing /info must not stop the run (the first
+        // real call reports auth or network problems properly).
+        out.set(name, null);
+      }
+    }),
+  );
+  return out;
+}
+
+async function newManifest(plan: RunPlan, runId: string, startedAt: string): Promise<RunManifest> {
+  const snapshot = structuredClone(plan.config);
+  plan.datasets.forEach((d, i) => {
+    snapshot.datasets[i]!.path = d.displayPath;
+  });
+  const git = await gitInfo(plan.baseDir);
+  const rows = plan.datasets.reduce((n, d) => n + d.rows, 0);
+  return {
+    v: 1,
+    runId,
+    status: "running",
+    startedAt,
+    sessions: [{ startedAt, resumed: false, sent: 0, skipped: 0 }],
+    tool: { name: "bakeoff", version: toolVersion(), node: process.version },
+    ...(git ? { git } : {}),
+    ...(plan.configFile ? { configPath: plan.configFile } : {}),
+    configHash: sha256(canonicalJson(snapshot)),
+    config: snapshot,
+    datasets: plan.datasets.map((d) => ({
+      name: d.name,
+      path: d.displayPath,
+      resolvedPath: d.spec.path,
+      sha256: d.sha256,
+      rows: d.rows,
+      skipped: d.skipped,
+    })),
+    models: plan.models.map(modelManifest),
+    trials: plan.trials,
+    expected: rows * plan.models.length * plan.trials,
+  };
+}
+
+function modelManifest(m: ModelSpec): ModelManifest {
+  return {
+    name: m.name,
+    provider: m.provider,
+    endpoint: safeEndpoint(m.endpoint),
+    ...(m.model ? { deployment: m.model } : {}),
+    ...(m.apiVersion !== undefined ? { apiVersion: m.apiVersion } : {}),
+    params: { ...m.params },
+  };
+}
+
+/** Drops query strings and credentials: SAS tokens and keys sometimes ride in URLs. */
+function safeEndpoint(endpoint: string): string {
+  if (isEmulatorEndpoint(endpoint)) return endpoint;
+  try {
+    const u = new URL(endpoint);
+    return `${u.protocol}//${u.host}${u.pathname}`.replace(/\/$/, "");
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+function resumedManifest(previous: RunManifest, startedAt: string, retryErrors: boolean): RunManifest {
+  return {
+    ...previous,
+    status: "running",
+    sessions: [...previous.sessions, { startedAt, resumed: true, sent: 0, skipped: 0 }],
+    ...(retryErrors || previous.mayHaveDuplicates ? { mayHaveDuplicates: true } : {}),
+  };
+}

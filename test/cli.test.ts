@@ -1,0 +1,125 @@
+import { readFile, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { PredictionRecord, RunManifest } from "../src/index.js";
+import { REPO, runCli } from "./helpers/cli.js";
+import { tempDir } from "./helpers/tmp.js";
+
+async function lines(file: string): Promise<PredictionRecord[]> {
+  const text = await readFile(file, "utf8");
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as PredictionRecord);
+}
+
+async function countRows(file: string): Promise<number> {
+  if (file.endsWith(".jsonl")) return (await readFile(file, "utf8")).split("\n").filter((l) => l.trim() !== "").length;
+  const { parse } = await import("csv-parse/sync");
+  return (parse(await readFile(file), { columns: true, bom: true }) as unknown[]).length;
+}
+
+/** The shipped config, with datasets read from the repo and results written to `out`. */
+async function shippedConfigIn(dir: string): Promise<string> {
+  const config = JSON.parse(await readFile(join(REPO, "eval.config.json"), "utf8"));
+  delete config.$schema;
+  for (const d of config.datasets) d.path = join(REPO, d.path);
+  config.outputDir = join(dir, "results");
+  const file = join(dir, "eval.config.json");
+  await writeFile(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+describe("bakeoff run (end to end, built CLI against the built-in emulator)", () => {
+  it("runs every row against both models, writes the journal, run.json and a side-by-side report", async () => {
+    const dir = await tempDir();
+    const config = await shippedConfigIn(dir);
+    const res = await runCli(["run", "--config", config, "--no-weave"], { cwd: dir, env: { WANDB_API_KEY: "" } });
+    expect(res.stderr).not.toMatch(/internal error/);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/Report: .*report\.md/);
+
+    const runs = await readdir(join(dir, "results"));
+    expect(runs).toHaveLength(1);
+    const runDir = join(dir, "results", runs[0]!);
+    const rows = (await countRows(join(REPO, "datasets/arithmetic.jsonl"))) + (await countRows(join(REPO, "datasets/capitals.csv")));
+    const records = await lines(join(runDir, "predictions.jsonl"));
+    expect(records).toHaveLength(rows * 2);
+    expect(new Set(records.map((r) => r.key)).size).toBe(rows * 2);
+    for (const r of records) {
+      expect(r.output.error).toBeUndefined();
+      expect(typeof r.output.text).toBe("string");
+      expect(["stop", "length"]).toContain(r.output.finishReason);
+      expect(r.output.usage!.totalTokens).toBeGreaterThan(0);
+      expect(r.output.attempts).toBe(1);
+    }
+    const byModel = (m: string) => records.filter((r) => r.model === m);
+    expect(byModel("small")).toHaveLength(rows);
+    expect(byModel("large")).toHaveLength(rows);
+
+    const manifest = JSON.parse(await readFile(join(runDir, "run.json"), "utf8")) as RunManifest;
+    expect(manifest.status).toBe("complete");
+    expect(manifest.expected).toBe(rows * 2);
+    expect(manifest.datasets.map((d) => d.sha256)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/), expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    expect(manifest.models[0]!.info).toEqual(expect.objectContaining({ modelName: expect.any(String) }));
+    expect(manifest.tool.version).toMatch(/^\d+\.\d+\.\d+/);
+
+    const report = await readFile(join(runDir, "report.md"), "utf8");
+    expect(report).toMatch(/\|[^\n]*small[^\n]*\|[^\n]*large[^\n]*\|/);
+  });
+
+  it("--dataset replaces the configured datasets with conventional columns; --models narrows", async () => {
+    const dir = await tempDir();
+    const config = await shippedConfigIn(dir);
+    await writeFile(join(dir, "qa.csv"), 'id,prompt,expected\nq1,"What is 2 + 3?",5\nq2,What is 7 * 6?,42\n');
+    const res = await runCli(["run", "--config", config, "--dataset", "qa.csv", "--models", "large", "--no-weave", "--run-id", "mine"], { cwd: dir });
+    expect(res.code).toBe(0);
+    const records = await lines(join(dir, "results", "mine", "predictions.jsonl"));
+    expect(records.map((r) => [r.rowId, r.model]).sort()).toEqual([
+      ["q1", "large"],
+      ["q2", "large"],
+    ]);
+  });
+
+  it("an unknown model name is a usage error (exit 2) naming the known ones, before any call", async () => {
+    const dir = await tempDir();
+    const config = await shippedConfigIn(dir);
+    const res = await runCli(["run", "--config", config, "--models", "small,huge", "--no-weave"], { cwd: dir });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/unknown model "huge" in --models; the config defines: small, large/);
+    await expect(readdir(join(dir, "results"))).rejects.toThrow();
+  });
+
+  it("an invalid config exits 2 listing every problem with its JSON path", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "eval.config.json"), JSON.stringify({ datasets: [], models: [{ name: "x", endpoint: "emulator://x", apiKey: "k" }] }));
+    const res = await runCli(["run"], { cwd: dir });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/datasets: name at least one dataset/);
+    expect(res.stderr).toMatch(/models\[0\]\.apiKey: keys never go in the config file/);
+    expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("a missing key variable for a real endpoint is reported before anything is sent", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "d.jsonl"), '{"prompt":"hi"}\n');
+    await writeFile(
+      join(dir, "eval.config.json"),
+      JSON.stringify({ datasets: [{ path: "d.jsonl" }], models: [{ name: "prod", endpoint: "https://127.0.0.1:9/x", apiKeyEnv: "BAKEOFF_TEST_UNSET_KEY" }] }),
+    );
+    const res = await runCli(["run", "--no-weave"], { cwd: dir, env: { BAKEOFF_TEST_UNSET_KEY: "" } });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/model "prod" reads its key from \$BAKEOFF_TEST_UNSET_KEY, which is not set/);
+  });
+
+  it("report re-renders from the journal alone", async () => {
+    const dir = await tempDir();
+    const config = await shippedConfigIn(dir);
+    expect((await runCli(["run", "--config", config, "--no-weave", "--run-id", "r1", "--limit", "3"], { cwd: dir })).code).toBe(0);
+    const before = await readFile(join(dir, "results", "r1", "report.md"), "utf8");
+    await writeFile(join(dir, "results", "r1", "report.md"), "stale");
+    const res = await runCli(["report", "r1", "--out", join(dir, "results")], { cwd: dir });
+    expect(res.code).toBe(0);
+    expect(await readFile(join(dir, "results", "r1", "report.md"), "utf8")).toBe(before);
+  });
+});

@@ -1,0 +1,107 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, configJsonSchema, loadConfig, parseConfig } from "../src/index.js";
+import { tempDir } from "./helpers/tmp.js";
+
+const minimal = {
+  datasets: [{ path: "d.jsonl" }],
+  models: [{ name: "small", endpoint: "emulator://small" }],
+  emulator: { models: { small: {} } },
+};
+
+function issuesOf(raw: unknown): { path: string; message: string }[] {
+  try {
+    parseConfig(raw);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).issues];
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config", () => {
+  it("applies defaults to a minimal config", () => {
+    const { config } = parseConfig(minimal);
+    expect(config.concurrency).toBe(8);
+    expect(config.outputDir).toBe("results");
+    expect(config.retry.maxAttempts).toBe(5);
+    expect(config.datasets[0]!.columns).toEqual({ id: "id", prompt: "prompt", system: "system", expected: "expected" });
+    expect(config.models[0]!.provider).toBe("azure-ai-inference");
+  });
+
+  it("reports every problem at once, each with its JSON path", () => {
+    const issues = issuesOf({
+      concurrency: 0,
+      datasets: [{ path: "a.csv", format: "xml" }],
+      models: [
+        { name: "a", endpoint: "https://x.models.ai.azure.com", params: { temperature: 5 } },
+        { name: "b", endpoint: "emulator://b", typo: 1 },
+      ],
+    });
+    const paths = issues.map((i) => i.path);
+    expect(paths).toContain("concurrency");
+    expect(paths).toContain("datasets[0].format");
+    expect(paths).toContain("models[0].params.temperature");
+    expect(paths).toContain("models[1]");
+    expect(issues.find((i) => i.path === "models[1]")!.message).toMatch(/unknown key "typo"/);
+  });
+
+  it("checks cross-field rules: unique names, emulator references, key variables", () => {
+    const issues = issuesOf({
+      datasets: [{ path: "x/a.csv" }, { path: "y/a.jsonl" }],
+      models: [
+        { name: "m", endpoint: "emulator://nope" },
+        { name: "m", endpoint: "https://res.services.ai.azure.com/models" },
+        { name: "z", endpoint: "ftp://host" , apiKeyEnv: "K"},
+      ],
+      emulator: { models: { small: {} } },
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: "models[0].endpoint", message: expect.stringMatching(/"nope" is not defined; emulator.models defines: small/) },
+        { path: "models[1].name", message: expect.stringMatching(/already the name of models\[0\]/) },
+        { path: "models[1].apiKeyEnv", message: expect.stringMatching(/required for a real endpoint/) },
+        { path: "models[2].endpoint", message: expect.stringMatching(/unsupported scheme/) },
+        { path: "datasets[1].name", message: expect.stringMatching(/"a" is already the name of datasets\[0\]/) },
+      ]),
+    );
+  });
+
+  it("refuses a literal key with an explanation, and a key pasted into apiKeyEnv", () => {
+    const issues = issuesOf({
+      ...minimal,
+      models: [
+        { name: "a", endpoint: "https://x.models.ai.azure.com", apiKey: "abc", apiKeyEnv: "A_KEY" },
+        { name: "b", endpoint: "https://y.models.ai.azure.com", apiKeyEnv: "d41d8cd98f00b204e9800998ecf8427e" },
+      ],
+    });
+    expect(issues.find((i) => i.path === "models[0].apiKey")!.message).toMatch(/keys never go in the config file.*apiKeyEnv/);
+    expect(issues.filter((i) => i.path === "models[0]")).toEqual([]); // no duplicate "unknown key" noise
+    expect(issues.find((i) => i.path === "models[1].apiKeyEnv")!.message).toMatch(/looks like a key itself/);
+  });
+
+  it("points at line and column for a JSON syntax error", async () => {
+    const dir = await tempDir();
+    const file = join(dir, "eval.config.json");
+    await writeFile(file, '{\n  "datasets": [],\n  "models": [,]\n}\n');
+    const err = await loadConfig(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/not valid JSON at line 3, column 14/);
+  });
+
+  it("says what to do when the file is missing", async () => {
+    const err = await loadConfig("/nonexistent/eval.config.json").catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/file not found.*--config/);
+  });
+
+  it("the committed eval.config.schema.json is generated from the current schema", async () => {
+    const committed = JSON.parse(await readFile(new URL("../eval.config.schema.json", import.meta.url), "utf8"));
+    expect(committed).toEqual(configJsonSchema());
+  });
+
+  it("the shipped eval.config.json is valid", async () => {
+    const loaded = await loadConfig(new URL("../eval.config.json", import.meta.url).pathname);
+    expect(loaded.config.models.map((m) => m.name)).toEqual(["small", "large"]);
+  });
+});
