@@ -222,7 +222,6 @@ async function runCommand(args: RunArgs, io: Io): Promise<number> {
     outputDir = args.out ?? resolve(loaded.baseDir, loaded.config.outputDir);
   }
 
-  const skippedRows: string[] = [];
   const plan = await planRun(loaded, {
     ...(args.resume ? {} : {
       ...(args.dataset ? { datasetFiles: args.dataset } : {}),
@@ -232,8 +231,8 @@ async function runCommand(args: RunArgs, io: Io): Promise<number> {
       ...(args.limit !== undefined ? { limit: args.limit } : {}),
     }),
     skipInvalidRows: args.skipInvalidRows,
-    onSkip: (s) => skippedRows.push(`${s.file}:${s.line}: ${s.reason}`),
   });
+  const skippedRows = plan.skippedRows.map((s) => `${s.file}:${s.line}: ${s.reason}`);
   if (resume) {
     for (const d of plan.datasets) {
       const before = resume.manifest.datasets.find((x) => x.name === d.name);
@@ -243,7 +242,8 @@ async function runCommand(args: RunArgs, io: Io): Promise<number> {
     }
   }
   if (skippedRows.length > 0) {
-    io.err(`bakeoff: skipping ${skippedRows.length} invalid row(s) (--skip-invalid-rows):`);
+    const total = plan.datasets.reduce((n, d) => n + d.skipped, 0);
+    io.err(`bakeoff: skipping ${total} invalid row(s) (--skip-invalid-rows; listed in the run's skipped.jsonl):`);
     for (const s of skippedRows.slice(0, 20)) io.err(`  ${s}`);
     if (skippedRows.length > 20) io.err(`  … and ${skippedRows.length - 20} more`);
   }

@@ -7,7 +7,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
 import { datasetName, isEmulatorEndpoint } from "../config/rules.js";
 import type { Config, DatasetSpec, ModelSpec } from "../config/schema.js";
-import { hashDataset, validateDataset } from "../dataset/index.js";
+import { hashDataset, validateDataset, type SkippedRow } from "../dataset/index.js";
 import { UsageError } from "../errors.js";
 import { buildScorers, type Scorer } from "../scoring/index.js";
 
@@ -36,7 +36,12 @@ export interface RunPlan {
   keys: Map<string, string>;
   trials: number;
   concurrency: number;
+  /** Rows left out by `skipInvalidRows`, with their reason (the first {@link MAX_KEPT_SKIPS}). */
+  skippedRows: SkippedRow[];
 }
+
+/** Skipped rows kept in memory for skipped.jsonl; the count beyond is in each dataset's `skipped`. */
+export const MAX_KEPT_SKIPS = 10_000;
 
 export interface PlanOptions {
   /** Replace the configured datasets with these files (conventional column names). */
@@ -47,7 +52,6 @@ export interface PlanOptions {
   trials?: number;
   limit?: number;
   skipInvalidRows?: boolean;
-  onSkip?: (info: { file: string; line: number; reason: string }) => void;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -96,6 +100,7 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
   }
 
   const datasets: PlannedDataset[] = [];
+  const skippedRows: SkippedRow[] = [];
   for (const [i, d] of config.datasets.entries()) {
     const displayPath = d.path;
     const spec: DatasetSpec = { ...d, path: isAbsolute(d.path) ? d.path : resolve(loaded.baseDir, d.path) };
@@ -105,7 +110,9 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     const counts = await validateDataset(spec, {
       skipInvalidRows: options.skipInvalidRows ?? false,
       index: i,
-      ...(options.onSkip ? { onSkip: options.onSkip } : {}),
+      onSkip: (info) => {
+        if (skippedRows.length < MAX_KEPT_SKIPS) skippedRows.push(info);
+      },
     });
     const sha256 = await hashDataset(spec.path);
     datasets.push({ name, spec, displayPath, sha256, rows: counts.rows, skipped: counts.skipped, scorers, index: i });
@@ -120,5 +127,6 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     keys,
     trials: config.trials,
     concurrency: config.concurrency,
+    skippedRows,
   };
 }

@@ -3,7 +3,7 @@
  * appended to the journal the moment it completes. Everything else (reports, Weave, compare)
  * reads what this writes.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { emulatorTarget, isEmulatorEndpoint } from "../config/rules.js";
 import type { ModelSpec } from "../config/schema.js";
@@ -66,6 +66,9 @@ export interface RunResult {
   stoppedModels: { model: string; reason: string }[];
 }
 
+/** Rows left out by --skip-invalid-rows, one JSON object per line: {file, line, reason}. */
+export const SKIPPED_FILE = "skipped.jsonl";
+
 /** How many calls each model may have waiting beyond its running ones (bounded memory). */
 const QUEUE_FACTOR = 2;
 
@@ -78,6 +81,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   const runId = resuming ? options.resume!.manifest.runId : (options.runId ?? newRunId());
   const runDir = resuming ? options.resume!.runDir : runDirFor(options.outputDir, runId);
   await mkdir(runDir, { recursive: true });
+  if (plan.skippedRows.length > 0 && !resuming) {
+    await writeFile(join(runDir, SKIPPED_FILE), plan.skippedRows.map((s) => JSON.stringify(s) + "\n").join(""), "utf8");
+  }
 
   let emulator: EmulatorHandle | undefined;
   const journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE));
