@@ -133,6 +133,13 @@ export const WeaveSpec = z
       .optional()
       .describe("W&B Weave project as 'entity/project'. The key comes from WANDB_API_KEY."),
     enabled: z.boolean().default(true).describe("Set false to turn Weave logging off. @default true"),
+    flushTimeoutSec: z
+      .number()
+      .positive()
+      .default(60)
+      .describe(
+        "Longest wait for Weave uploads to finish at the end of a run (without progress); then bakeoff exits and says how to upload later with weave-sync. @default 60",
+      ),
   })
   .describe("Logging runs to W&B Weave.");
 
@@ -147,7 +154,7 @@ export const ConfigSpec = z
     scorers: z.array(ScorerSpec).default([]).describe("Scorers applied to every dataset."),
     retry: RetrySpec.default({ maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 60_000 }),
     emulator: EmulatorSpec.default({ models: {} }),
-    weave: WeaveSpec.default({ enabled: true }),
+    weave: WeaveSpec.default({ enabled: true, flushTimeoutSec: 60 }),
   })
   .describe("bakeoff evaluation config.");
 

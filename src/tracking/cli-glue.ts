@@ -38,6 +38,7 @@ export async function createWeaveSinks(ctx: {
     runId: ctx.runId,
     runDir: ctx.runDir,
     manifest: ctx.manifest,
+    finishTimeoutMs: ctx.config.weave.flushTimeoutSec * 1000,
     ...(rows ? { rows } : {}),
     onWarning: (m) => ctx.log(`bakeoff: warning: ${m}`),
   });
@@ -46,6 +47,7 @@ export async function createWeaveSinks(ctx: {
     {
       record: (r) => sink.record(r),
       close: async () => {
+        ctx.log(`bakeoff: waiting for Weave uploads to finish (at most ${ctx.config.weave.flushTimeoutSec}s without progress)…`);
         const result = await sink.finish();
         if (result.ok) ctx.log(`bakeoff: Weave: uploaded ${result.uploaded} predictions to ${settings.project}`);
       },
