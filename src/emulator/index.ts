@@ -9,6 +9,7 @@ export type { EmulatorStats, ModelStats } from "./stats.js";
 export { simulateAnswer, modelNameFor, countTokens, type SimAnswer, type SimRequest, type SimTask } from "./models.js";
 export { LATENCY_OVERRIDE_HEADER } from "./answer.js";
 export { EmulatorSpec, LatencySpec, SimModelSpec, type SimModelSpecInput } from "./spec.js";
+export { FAULT_KINDS, FaultSpec, RetryAfterSpec, type FaultKind, type FaultSpecInput } from "./fault-spec.js";
 
 /**
  * The simulated models `bakeoff serve` runs when no config names any: a cheap, quick, sloppier

@@ -8,8 +8,8 @@
  * - `GET /_emulator/stats`: request counters as JSON.
  *
  * Every model request, whatever its route, goes through {@link dispatch}: route → auth →
- * interventions → answer. Interventions are where fault injection (429 storms, 5xx, stalls,
- * resets) will plug in; there are none yet.
+ * interventions → answer. The one intervention is fault injection (`faults.ts`): a sim with
+ * `faults` configured answers some chat requests with a 429, a 5xx, a stall, a reset, ...
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -18,6 +18,7 @@ import { performance } from "node:perf_hooks";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { answerChat, answerInfo } from "./answer.js";
 import { readBody, sendJson, type Exchange } from "./exchange.js";
+import { FaultPlanner, serveFault } from "./faults.js";
 import { invalidRequest, notFound, parseExtraParameters, UNAUTHORIZED_BODY, validateChatBody, type WireError } from "./protocol.js";
 import { SimModelSpec, type SimModelSpecInput } from "./spec.js";
 import { StatsTracker, type EmulatorStats } from "./stats.js";
@@ -57,11 +58,19 @@ interface Sim {
   fingerprint: string;
 }
 
+/** A request body read and parsed as JSON; `ok: false` once the 400/413 has been sent. */
+type JsonBody = { ok: true; value: unknown } | { ok: false };
+
 /** A model request that has been routed to a sim. */
 interface ModelCall {
   ex: Exchange;
   sim: Sim;
   route: "chat" | "info";
+  /**
+   * The request's JSON body, read on first use and memoised: serverless routes read it only after
+   * auth, so a request with a bad key is refused without buffering its body.
+   */
+  body: () => Promise<JsonBody>;
 }
 
 /**
@@ -87,7 +96,8 @@ function loadSims(models: Record<string, SimModelSpecInput>): Map<string, Sim> {
       }
       continue;
     }
-    const { apiKey: _key, ...identity } = parsed.data;
+    // Neither the key nor the injected faults are part of the model's identity.
+    const { apiKey: _key, faults: _faults, ...identity } = parsed.data;
     const fingerprint = `fp_${createHash("sha256").update(JSON.stringify([name, identity])).digest("hex").slice(0, 10)}`;
     sims.set(name, { name, spec: parsed.data, fingerprint });
   }
@@ -102,7 +112,18 @@ function loadSims(models: Record<string, SimModelSpecInput>): Map<string, Sim> {
 export async function startEmulator(options: EmulatorOptions): Promise<EmulatorHandle> {
   const sims = loadSims(options.models);
   const stats = new StatsTracker();
-  const interventions: Intervention[] = [];
+  const faults = new FaultPlanner();
+  const injectFault: Intervention = async (call) => {
+    if (call.route !== "chat" || call.sim.spec.faults.length === 0) return false;
+    const body = await call.body();
+    if (!body.ok) return true; // unreadable body: the 400/413 has been sent
+    const fault = faults.choose(call.sim, body.value);
+    if (fault === undefined) return false;
+    stats.fault(fault.kind);
+    await serveFault(call.ex, call.sim, fault, body.value);
+    return true;
+  };
+  const interventions: Intervention[] = [injectFault];
   const log = options.quiet === true ? undefined : (line: string): void => void process.stderr.write(`[emulator] ${line}\n`);
 
   const server = createServer((req, res) => {
@@ -176,9 +197,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
   async function chatServerless(ex: Exchange, name: string): Promise<void> {
     const sim = sims.get(name);
     if (sim === undefined) return sendError(ex, notFound("Resource not found"));
-    await dispatch({ ex, sim, route: "chat" }, async () => {
-      const body = await readJson(ex);
-      if (body.ok) await chat(ex, sim, body.value);
+    let read: Promise<JsonBody> | undefined;
+    const body = (): Promise<JsonBody> => (read ??= readJson(ex));
+    await dispatch({ ex, sim, route: "chat", body }, async () => {
+      const parsed = await body();
+      if (parsed.ok) await chat(ex, sim, parsed.value);
     });
   }
 
@@ -189,19 +212,19 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     const model = typeof body.value === "object" && body.value !== null ? (body.value as Record<string, unknown>)["model"] : undefined;
     // Foundry also routes on this header when the body names no model.
     const sim = resolveModel(ex, typeof model === "string" && model !== "" ? model : headerValue(ex.req, "x-ms-model-mesh-model-name"));
-    if (sim !== undefined) await dispatch({ ex, sim, route: "chat" }, () => chat(ex, sim, body.value));
+    if (sim !== undefined) await dispatch({ ex, sim, route: "chat", body: async () => body }, () => chat(ex, sim, body.value));
   }
 
   async function infoServerless(ex: Exchange, name: string): Promise<void> {
     const sim = sims.get(name);
     if (sim === undefined) return sendError(ex, notFound("Resource not found"));
-    await dispatch({ ex, sim, route: "info" }, async () => answerInfo(ex, sim));
+    await dispatch({ ex, sim, route: "info", body: noBody }, async () => answerInfo(ex, sim));
   }
 
   async function infoMultiModel(ex: Exchange): Promise<void> {
     const only = sims.size === 1 ? [...sims.keys()][0] : undefined;
     const sim = resolveModel(ex, ex.url.searchParams.get("model") ?? only);
-    if (sim !== undefined) await dispatch({ ex, sim, route: "info" }, async () => answerInfo(ex, sim));
+    if (sim !== undefined) await dispatch({ ex, sim, route: "info", body: noBody }, async () => answerInfo(ex, sim));
   }
 
   /** The sim a multi-model request names; sends the error and returns undefined otherwise. */
@@ -236,7 +259,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
   }
 
   /** Reads and parses the JSON body; sends 400/413 itself when it cannot. */
-  async function readJson(ex: Exchange): Promise<{ ok: true; value: unknown } | { ok: false }> {
+  async function readJson(ex: Exchange): Promise<JsonBody> {
     const raw = await readBody(ex.req, MAX_BODY_BYTES);
     if (!raw.ok) {
       if (raw.reason === "too_large") {
@@ -286,6 +309,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     },
   };
 }
+
+/** GET routes have no body. */
+const noBody = async (): Promise<JsonBody> => ({ ok: true, value: undefined });
 
 /**
  * Checks `api-key: KEY` or `Authorization: Bearer KEY`. Without a configured key anything passes.

@@ -3,6 +3,7 @@
  * A model whose endpoint is `emulator://<name>` is served by the simulated model `<name>`.
  */
 import { z } from "zod";
+import { FaultSpec } from "./fault-spec.js";
 
 export const LatencySpec = z
   .strictObject({
@@ -43,6 +44,12 @@ export const SimModelSpec = z
       .optional()
       .describe(
         "When set, requests must carry this key (api-key or Bearer). Emulator keys are not secrets; real keys never go in config.",
+      ),
+    faults: z
+      .array(FaultSpec)
+      .default([])
+      .describe(
+        "Faults injected into chat requests, checked in order; the first that applies to a request is served instead of the answer. @default []",
       ),
   })
   .describe("A simulated model served by the built-in emulator.");

@@ -24,6 +24,8 @@ export interface EmulatorStats {
   byModel: Record<string, ModelStats>;
   /** Requests by `api-version` query parameter; "" when it was absent. */
   apiVersions: Record<string, number>;
+  /** Faults injected, by fault kind (`rate_limit`, `reset`, ...), over all simulated models. */
+  faults: Record<string, number>;
 }
 
 /** One request being counted. */
@@ -39,6 +41,7 @@ export class StatsTracker {
   private maxInFlight = 0;
   private byModel = new Map<string, ModelStats>();
   private apiVersions = new Map<string, number>();
+  private faults = new Map<string, number>();
 
   /** Counts a request arriving. */
   begin(apiVersion: string | null): StatsTicket {
@@ -73,6 +76,11 @@ export class StatsTracker {
     m.statuses[code] = (m.statuses[code] ?? 0) + 1;
   }
 
+  /** Counts a fault served instead of an answer. */
+  fault(kind: string): void {
+    this.faults.set(kind, (this.faults.get(kind) ?? 0) + 1);
+  }
+
   /** A copy of the counters. */
   snapshot(): EmulatorStats {
     const byModel: Record<string, ModelStats> = {};
@@ -83,6 +91,7 @@ export class StatsTracker {
       maxInFlight: this.maxInFlight,
       byModel,
       apiVersions: Object.fromEntries(this.apiVersions),
+      faults: Object.fromEntries(this.faults),
     };
   }
 
@@ -94,6 +103,7 @@ export class StatsTracker {
     this.requests = 0;
     this.maxInFlight = this.inFlight;
     this.apiVersions.clear();
+    this.faults.clear();
     for (const m of this.byModel.values()) {
       m.requests = 0;
       m.completions = 0;
