@@ -2,6 +2,7 @@
  * Renders a run summary as a Markdown report meant to be read by a person deciding which model to
  * ship: models side by side (one column each), one metric per row, best score per row in bold.
  */
+import type { ModelAnalysis, RunAnalysis, ScorerAnalysis } from "./analysis.js";
 import type { DatasetSummary, ModelSummary, RunSummary, ScoreStats } from "./summary.js";
 
 /** What {@link renderMarkdown} needs to know about a run. */
@@ -16,7 +17,16 @@ export interface MarkdownReportInput {
   status?: "complete" | "interrupted" | "incomplete";
   /** Free-form lines shown at the end (warnings, resume hints, ...). */
   notes?: string[];
+  /**
+   * The decision analysis. When given, score cells carry 95% intervals and the report adds the
+   * recommendation, pairwise verdicts, cost vs quality, scores by finish reason and the top
+   * disagreements. `summary.models` should then be in the analysis' model order.
+   */
+  analysis?: RunAnalysis;
 }
+
+/** Characters of model output, prompts and expected answers shown per cell. */
+const MD_EXCERPT = 200;
 
 const DASH = "–";
 const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
@@ -44,7 +54,11 @@ function ms(value: number | null): string {
 }
 
 function money(value: number, currency: string): string {
-  // Per-run costs are often fractions of a cent; two decimals would print 0.00 for them.
+  // Per-run costs are often fractions of a cent, and cost per pass far smaller still; fixed
+  // decimals would print 0.0000 for them, so tiny amounts keep two significant digits.
+  if (value > 0 && value < 0.01) {
+    return `${value.toLocaleString("en-US", { minimumSignificantDigits: 2, maximumSignificantDigits: 2 })} ${currency}`;
+  }
   const digits = value >= 1 ? 2 : 4;
   return `${value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${currency}`;
 }
@@ -65,13 +79,36 @@ function formatScore(s: ScoreStats | undefined): string {
  * cells that read the same.
  */
 function scoreCells(stats: (ScoreStats | undefined)[]): string[] {
-  const means = stats.map((s) => (s?.mean == null ? null : Math.round(s.mean * 1000)));
+  return boldBest(
+    stats.map((s) => s?.mean ?? null),
+    stats.map((s) => escapeCell(formatScore(s))),
+  );
+}
+
+/** Bolds the cells whose mean is highest at display precision, when the means differ. */
+function boldBest(values: (number | null)[], cells: string[]): string[] {
+  const means = values.map((v) => (v === null ? null : Math.round(v * 1000)));
   const present = means.filter((m): m is number => m !== null);
   const best = present.length >= 2 && new Set(present).size > 1 ? Math.max(...present) : null;
-  return stats.map((s, i) => {
-    const cell = escapeCell(formatScore(s));
-    return best !== null && means[i] === best ? `**${cell}**` : cell;
-  });
+  return cells.map((cell, i) => (best !== null && means[i] === best ? `**${cell}**` : cell));
+}
+
+/** A score with its 95% interval: "71.4% (59.9–80.7)" for pass rates, "0.712 (0.650–0.770)" otherwise. */
+export function formatInterval(s: ScorerAnalysis | undefined): string {
+  if (s === undefined) return DASH;
+  const excluded = s.unscored > 0 ? ` (${integer.format(s.unscored)} unscored)` : "";
+  if (s.mean === null) return s.unscored > 0 ? `${DASH}${excluded}` : DASH;
+  const v = (x: number) => {
+    const text = s.kind === "binary" ? (x * 100).toFixed(1) : x.toFixed(3);
+    // A bootstrap bound of -1e-17 is zero; print it as one rather than "-0.000".
+    return Number(text) === 0 ? text.replace("-", "") : text;
+  };
+  const mean = s.kind === "binary" ? `${v(s.mean)}%` : v(s.mean);
+  // "–" between negative numbers reads as a minus sign ("-0.3–-0.1"), so say "to" there.
+  const sep = s.low !== null && s.low < 0 ? " to " : DASH;
+  const range = s.low === null || s.high === null ? "" : ` (${v(s.low)}${sep}${v(s.high)})`;
+  const pass = s.kind === "continuous" && s.passRate !== undefined ? ` · ${pct(s.passRate, 1)} pass` : "";
+  return `${mean}${range}${pass}${excluded}`;
 }
 
 /** Scorer names in first-seen order across models. */
@@ -81,9 +118,10 @@ function scorerNames(scoreMaps: Record<string, ScoreStats>[]): string[] {
   return [...names];
 }
 
-function table(header: string[], rows: string[][]): string[] {
+/** A Markdown table; the first `left` columns are left-aligned (labels, text), the rest right (numbers). */
+function table(header: string[], rows: string[][], left = 1): string[] {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(header), `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.map(line)];
+  return [line(header), `|${header.map((_, i) => (i < left ? "---" : "---:")).join("|")}|`, ...rows.map(line)];
 }
 
 function finishCount(m: ModelSummary, keys: string[] | "other"): number {
@@ -102,7 +140,7 @@ function errorKinds(m: ModelSummary): string {
   return parts.length === 0 ? DASH : parts.join(", ");
 }
 
-function summaryTable(models: ModelSummary[]): string[] {
+function summaryTable(models: ModelSummary[], analysis?: RunAnalysis): string[] {
   const header = ["", ...models.map((m) => escapeCell(m.model))];
   const row = (label: string, cell: (m: ModelSummary) => string) => [label, ...models.map((m) => escapeCell(cell(m)))];
   const rows: string[][] = [
@@ -117,16 +155,33 @@ function summaryTable(models: ModelSummary[]): string[] {
     row("Finished: other", (m) => countWithPct(finishCount(m, "other"), m.n)),
   );
   for (const name of scorerNames(models.map((m) => m.scores))) {
-    rows.push([`**${escapeCell(name)}**`, ...scoreCells(models.map((m) => m.scores[name]))]);
+    if (analysis === undefined) {
+      rows.push([`**${escapeCell(name)}**`, ...scoreCells(models.map((m) => m.scores[name]))]);
+      continue;
+    }
+    const per = models.map((m) => analysisOf(analysis, m.model)?.scorers[name]);
+    rows.push([`**${escapeCell(name)}**`, ...boldBest(per.map((x) => x?.mean ?? null), per.map((x) => escapeCell(formatInterval(x))))]);
+    if (per.some((x) => x?.passAtK !== undefined)) {
+      const k = analysis.trials;
+      rows.push([`${escapeCell(name)} pass@${k}`, ...per.map((x) => (x?.passAtK === undefined ? DASH : pct(x.passAtK, 1)))]);
+      rows.push([`${escapeCell(name)} pass^${k}`, ...per.map((x) => (x?.passHatK === undefined ? DASH : pct(x.passHatK, 1)))]);
+    }
   }
   rows.push(
     row("Latency p50", (m) => ms(m.latencyMs.p50)),
     row("Latency p95", (m) => ms(m.latencyMs.p95)),
+    ...(analysis === undefined ? [] : [row("Latency p99", (m) => ms(m.latencyMs.p99))]),
     row("Tokens in", (m) => integer.format(m.tokens.prompt)),
     row("Tokens out", (m) => integer.format(m.tokens.completion)),
   );
   if (models.some((m) => m.cost !== undefined)) {
     rows.push(row("Cost", (m) => (m.cost === undefined ? DASH : money(m.cost.total, m.cost.currency))));
+    if (analysis !== undefined && analysis.models.some((m) => m.costPerPass !== null)) {
+      rows.push(row("Cost per pass", (m) => {
+        const a = analysisOf(analysis, m.model);
+        return a?.costPerPass == null || a.cost === null ? DASH : money(a.costPerPass, a.cost.currency);
+      }));
+    }
   }
   rows.push(row("Retried calls", (m) => countWithPct(m.attempts.retried, m.n)));
   return table(header, rows);
@@ -162,7 +217,9 @@ function duration(startedAt: string, endedAt: string | undefined): string | unde
  */
 export function renderMarkdown(input: MarkdownReportInput): string {
   const { summary } = input;
+  const { analysis } = input;
   const out: string[] = [`# bakeoff run ${escapeLine(input.runId)}`, ""];
+  if (analysis !== undefined) out.push(`**Recommendation:** ${escapeInline(analysis.recommendation)}`, "");
   if (input.status === "interrupted") out.push("> **Interrupted:** results cover only the calls that finished.", "");
   if (input.status === "incomplete") out.push("> **Incomplete:** some calls were not made; results are partial.", "");
 
@@ -179,15 +236,21 @@ export function renderMarkdown(input: MarkdownReportInput): string {
 
   out.push("## Summary", "");
   if (summary.models.length === 0) out.push("No results yet.", "");
-  else out.push(...summaryTable(summary.models), "");
+  else out.push(...summaryTable(summary.models, analysis), "");
   if (summary.models.length > 0) {
     out.push(
       "Scores exclude failed calls (counted under Errors). Binary scores show the pass rate; " +
         "continuous ones the mean (and pass rate at the threshold). Best score per row in bold. " +
-        "Latency covers successful calls.",
+        "Latency covers successful calls." +
+        (analysis === undefined
+          ? ""
+          : " Brackets hold 95% intervals (Wilson for pass rates, bootstrap for the rest)" +
+            (analysis.trials > 1 ? `; with ${analysis.trials} trials, each row's trials are averaged first and rows are the unit` : "") +
+            "."),
       "",
     );
   }
+  if (analysis !== undefined && summary.models.length > 0) out.push(...analysisSections(analysis));
 
   const names = new Set(input.datasets.map((d) => d.name));
   for (const m of summary.models) for (const name of Object.keys(m.datasets ?? {})) names.add(name);
@@ -205,4 +268,137 @@ export function renderMarkdown(input: MarkdownReportInput): string {
     out.push("## Notes", "", ...input.notes.map((n) => `- ${escapeLine(n)}`), "");
   }
   return out.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decision sections (rendered only with an analysis)
+
+function analysisOf(analysis: RunAnalysis, model: string): ModelAnalysis | undefined {
+  return analysis.models.find((m) => m.name === model);
+}
+
+/**
+ * Our own sentences and configured names on one line: no line breaks and no raw HTML. Lighter
+ * than {@link escapeUntrusted} so the Markdown source stays readable ("20.0 points", not
+ * "20\.0 points"); the text comes from the stats module and the user's config, not a model.
+ */
+function escapeInline(text: string): string {
+  // "p < 0.001" stays readable: only a `<` that could open a tag or comment is escaped.
+  return text.replace(/\r\n|\r|\n/g, " ").replace(/<(?=[A-Za-z/!?])/g, "&lt;");
+}
+
+/**
+ * Makes untrusted text (model output, prompts, expected answers) inert in Markdown: one line,
+ * every character with inline meaning backslash-escaped, and `<`, `>`, `&` as entities so no
+ * HTML, link, image or emphasis can be injected into the report or a GitHub step summary.
+ * Characters that matter only at the start of a line (`#`, `-`, `1.`) are left alone: this text
+ * always follows a label or sits in a table cell.
+ */
+export function escapeUntrusted(text: string): string {
+  return text
+    .replace(/\r\n|\r|\n/g, " ")
+    .replace(/[\\`*_[\]|~<>&]/g, (c) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : `\\${c}`));
+}
+
+function verdictSection(a: RunAnalysis): string[] {
+  if (a.pairs.length === 0) return [];
+  const out = ["## Verdicts", ""];
+  for (const scorer of a.scorers) {
+    const pairs = a.pairs.filter((p) => p.scorer === scorer.name);
+    if (pairs.length === 0) continue;
+    out.push(`### ${escapeInline(scorer.name)}`, "");
+    for (const p of pairs) {
+      const v = p.verdict;
+      const tally = v.n === 0 ? "" : ` ${escapeInline(p.a)} vs ${escapeInline(p.b)} row by row: ${v.wins} wins, ${v.ties} ties, ${v.losses} losses.`;
+      out.push(`- ${escapeInline(v.sentence)}.${tally}`);
+    }
+    out.push("");
+  }
+  return out;
+}
+
+function costQualitySection(a: RunAnalysis): string[] {
+  const p = a.pareto;
+  if (p === null || !a.models.some((m) => m.cost !== null)) return [];
+  const header = ["Model", escapeCell(p.scorer), "Cost", "Cost per pass", "Pareto front"];
+  const rows = a.models.map((m) => {
+    const onFront = p.front.includes(m.name);
+    return [
+      escapeCell(m.name),
+      escapeCell(formatInterval(m.scorers[p.scorer])),
+      m.cost === null ? DASH : escapeCell(money(m.cost.total, m.cost.currency)),
+      m.cost === null || m.costPerPass === null ? DASH : escapeCell(money(m.costPerPass, m.cost.currency)),
+      onFront ? "★ yes" : p.costBasis === null ? DASH : "no",
+    ];
+  });
+  const basis =
+    p.costBasis === null
+      ? "Some models have no prices, so no Pareto front is drawn."
+      : `A model is on the Pareto front when no other model has both a lower ${p.costBasis} and a higher ${escapeInline(p.scorer)} score.`;
+  return ["## Cost vs quality", "", ...table(header, rows), "", basis, ""];
+}
+
+function finishSplitSection(a: RunAnalysis): string[] {
+  if (!a.models.some((m) => m.byFinishReason.length.n > 0)) return [];
+  const header = ["", ...a.models.map((m) => escapeCell(m.name))];
+  const rows: string[][] = [];
+  for (const group of ["stop", "length", "other"] as const) {
+    if (!a.models.some((m) => m.byFinishReason[group].n > 0)) continue;
+    rows.push([`Finished: ${group}`, ...a.models.map((m) => integer.format(m.byFinishReason[group].n))]);
+    for (const s of a.scorers) {
+      rows.push([
+        `${group}: ${escapeCell(s.name)}`,
+        ...a.models.map((m) => {
+          const x = m.byFinishReason[group].scores[s.name];
+          if (x === undefined || x.mean === null) return DASH;
+          const v = s.kind === "binary" ? pct(x.mean, 1) : x.mean.toFixed(3);
+          return `${v} (n=${integer.format(x.n)})`;
+        }),
+      ]);
+    }
+  }
+  return [
+    "## Scores by finish reason",
+    "",
+    "Some answers were cut off (`length`). A truncated answer says more about the token limit than about the model, so scores are split by how each call finished.",
+    "",
+    ...table(header, rows),
+    "",
+  ];
+}
+
+function disagreementSection(a: RunAnalysis): string[] {
+  const d = a.disagreements;
+  if (d.scorer === null || d.rows.length === 0) return [];
+  const out = [
+    "## Top disagreements",
+    "",
+    `${integer.format(d.total)} row${d.total === 1 ? "" : "s"} where the models' ${escapeInline(d.scorer)} verdicts differ; ` +
+      `${d.rows.length < d.total ? `the first ${d.rows.length} in dataset order` : "all of them"}. Outputs are excerpts.`,
+    "",
+  ];
+  for (const row of d.rows) {
+    out.push(`### ${escapeInline(row.dataset)} / ${escapeInline(row.rowId)}`, "");
+    out.push(`**Prompt:** ${escapeUntrusted(excerptMd(row.prompt))}`, "");
+    if (row.expected !== null) out.push(`**Expected:** ${escapeUntrusted(excerptMd(row.expected))}`, "");
+    const rows = Object.entries(row.models).map(([model, c]) => [
+      escapeCell(model),
+      c.score === null ? DASH : d.scorer !== null && a.trials <= 1 ? (c.score === 1 ? "✓ pass" : "✗ fail") : pct(c.score, 1),
+      escapeUntrusted(c.finishReason ?? "none"),
+      c.error !== undefined ? `error: ${escapeUntrusted(excerptMd(c.error))}` : c.output === null ? DASH : escapeUntrusted(excerptMd(c.output)),
+    ]);
+    out.push(...table(["Model", escapeCell(d.scorer), "Finish", "Output"], rows, 4), "");
+  }
+  return out;
+}
+
+function excerptMd(text: string): string {
+  if (text.length <= MD_EXCERPT) return text;
+  const cut = text.slice(0, MD_EXCERPT);
+  // Never end on half a surrogate pair (an emoji cut in two renders as garbage).
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+}
+
+function analysisSections(a: RunAnalysis): string[] {
+  return [...verdictSection(a), ...costQualitySection(a), ...finishSplitSection(a), ...disagreementSection(a)];
 }

@@ -2,21 +2,39 @@
  * Renders a run's reports from its directory alone (run.json + predictions.jsonl), so a report
  * can be re-rendered any time (`bakeoff report <run>`) and never disagrees with the journal.
  */
-import { writeFile } from "node:fs/promises";
+import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PREDICTIONS_FILE, latestByKey, readJournal } from "../run/journal.js";
 import { readManifest, type RunManifest } from "../run/manifest.js";
 import type { PredictionRecord } from "../types.js";
+import { analyzeRun, type RunAnalysis } from "./analysis.js";
+import { PREDICTIONS_CSV, writePredictionsCsv } from "./csv.js";
+import { renderReportJson } from "./json.js";
+import { JUNIT_XML, writeJunitXml } from "./junit.js";
 import { renderMarkdown } from "./markdown.js";
-import { SummaryBuilder, type RunSummary } from "./summary.js";
+import { SummaryBuilder, type ModelSummary, type RunSummary } from "./summary.js";
 
 export const REPORT_MD = "report.md";
+export const REPORT_JSON = "report.json";
 
+/** What {@link writeRunReports} produced. */
 export interface RunReport {
   manifest: RunManifest;
   summary: RunSummary;
-  /** Files written, absolute paths. */
+  analysis: RunAnalysis;
+  /** Files written, absolute paths: report.md, report.json, predictions.csv, junit.xml. */
   files: string[];
+  /** Problems that did not stop the reports (an unwritable $GITHUB_STEP_SUMMARY). */
+  warnings: string[];
+}
+
+/** Options of {@link writeRunReports}. */
+export interface WriteReportsOptions {
+  /**
+   * File to append report.md to (GitHub Actions' job summary). Default: $GITHUB_STEP_SUMMARY;
+   * null or "" turns it off.
+   */
+  stepSummary?: string | null;
 }
 
 /** Streams the run's final records: one per key, the latest when a resume re-tried errors. */
@@ -25,6 +43,7 @@ export function runRecords(runDir: string, manifest: RunManifest): AsyncIterable
   return manifest.mayHaveDuplicates ? latestByKey(path) : readJournal(path);
 }
 
+/** The per-model summary of a run, streamed from its journal. */
 export async function summarizeRun(runDir: string, manifest?: RunManifest): Promise<{ manifest: RunManifest; summary: RunSummary }> {
   const m = manifest ?? (await readManifest(runDir));
   const pricing = Object.fromEntries(
@@ -35,8 +54,19 @@ export async function summarizeRun(runDir: string, manifest?: RunManifest): Prom
   return { manifest: m, summary: builder.result() };
 }
 
-export async function writeRunReports(runDir: string): Promise<RunReport> {
-  const { manifest, summary } = await summarizeRun(runDir);
+/**
+ * Writes every report of the run at `runDir` from run.json and the journal: report.md,
+ * report.json, predictions.csv and junit.xml (in that order in `files`), and appends report.md
+ * to the GitHub Actions job summary when one is configured. Re-running it gives the same bytes.
+ */
+export async function writeRunReports(runDir: string, options: WriteReportsOptions = {}): Promise<RunReport> {
+  const analysis = await analyzeRun(runDir);
+  const { manifest } = analysis;
+  // The summary in the analysis' model order (run.json order), so every report lists models alike.
+  const byName = new Map(analysis.summary.models.map((m) => [m.model, m]));
+  const summary: RunSummary = {
+    models: analysis.models.map((m) => byName.get(m.name)).filter((m): m is ModelSummary => m !== undefined),
+  };
   const notes: string[] = [];
   const n = summary.models.reduce((a, s) => a + s.n, 0);
   if (manifest.status !== "complete") {
@@ -50,8 +80,28 @@ export async function writeRunReports(runDir: string): Promise<RunReport> {
     summary,
     status: manifest.status === "running" ? "incomplete" : manifest.status,
     notes,
+    analysis,
   });
-  const mdPath = join(runDir, REPORT_MD);
-  await writeFile(mdPath, md, "utf8");
-  return { manifest, summary, files: [mdPath] };
+  const files = {
+    md: join(runDir, REPORT_MD),
+    json: join(runDir, REPORT_JSON),
+    csv: join(runDir, PREDICTIONS_CSV),
+    junit: join(runDir, JUNIT_XML),
+  };
+  await writeFile(files.md, md, "utf8");
+  await writeFile(files.json, renderReportJson(analysis), "utf8");
+  await writePredictionsCsv(runDir, analysis, files.csv);
+  await writeJunitXml(runDir, analysis, files.junit);
+
+  const warnings: string[] = [];
+  const stepSummary = options.stepSummary === undefined ? process.env.GITHUB_STEP_SUMMARY : options.stepSummary;
+  if (stepSummary) {
+    try {
+      // Append, never overwrite: earlier steps of the job own what is already there.
+      await appendFile(stepSummary, `${md}\n`, "utf8");
+    } catch (err) {
+      warnings.push(`could not append the report to GITHUB_STEP_SUMMARY (${stepSummary}): ${(err as Error).message}`);
+    }
+  }
+  return { manifest, summary, analysis, files: [files.md, files.json, files.csv, files.junit], warnings };
 }

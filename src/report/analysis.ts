@@ -1,0 +1,776 @@
+/**
+ * The decision analysis of a run: per-model intervals, paired verdicts for every pair of models,
+ * cost and latency, the cost/quality front and the one-sentence recommendation. Every report
+ * (report.md, report.json, and report.html later) is rendered from one {@link RunAnalysis}, so
+ * they never disagree with each other or with the journal.
+ *
+ * Memory: the journal is streamed, never loaded. Pairing needs each model's score on each row, so
+ * rows get a dense index (a Map from "dataset/rowId") and every scorer × model keeps two typed
+ * arrays over that index (sum of trial scores, number of scored trials): 10 bytes per row per
+ * scorer × model, plus the row-key map. Nothing else grows with the journal. Excerpts for the top
+ * disagreements are collected by a second pass over only the selected rows.
+ *
+ * Determinism: every resampling statistic is seeded (src/stats), models follow run.json order,
+ * scorers their first appearance in the journal, so re-rendering a run is byte-identical.
+ */
+import { readManifest, type RunManifest } from "../run/manifest.js";
+import {
+  DEFAULT_SEED,
+  bootstrapMeanInterval,
+  comparePair,
+  paretoFront,
+  recommend,
+  wilsonInterval,
+  type PairVerdict,
+} from "../stats/index.js";
+import type { PredictionRecord } from "../types.js";
+import { runRecords } from "./run-report.js";
+import { SummaryBuilder, type DatasetSummary, type ModelSummary, type RunSummary } from "./summary.js";
+
+/** How many disagreements {@link analyzeRun} keeps by default. */
+export const DEFAULT_DISAGREEMENTS = 20;
+/** Characters kept of prompts, expected answers and outputs in excerpts. */
+export const EXCERPT_CHARS = 300;
+
+/**
+ * Upper edges of the latency histogram, ms: 20 log-spaced buckets, four per decade from 1 ms to
+ * 100 s. Fixed (not data-driven) so that histograms of different models and runs line up on one
+ * axis. Bucket i counts latencies in [edge[i], edge[i+1]); the first bucket also takes anything
+ * faster than 1 ms and the last anything slower than 100 s.
+ */
+export const LATENCY_BUCKET_EDGES_MS: readonly number[] = Array.from({ length: 21 }, (_, i) =>
+  Number((10 ** (i / 4)).toPrecision(6)),
+);
+
+/**
+ * Resampling work per interval (draws). Bootstrap and permutation costs are O(draws × n), so for
+ * very large n the resample count shrinks to keep a million-row report to seconds; with that many
+ * rows the bootstrap distribution is close to normal and the Monte Carlo error is tiny next to
+ * the interval width. Never below {@link MIN_RESAMPLES}.
+ */
+const RESAMPLING_BUDGET = 50_000_000;
+const MIN_RESAMPLES = 200;
+
+/** Finish-reason groups for split scores: a truncated answer is not the same as a wrong one. */
+export type FinishGroup = "stop" | "length" | "other";
+
+/** One scorer's statistics for one model. Means are over rows (trials averaged per row first). */
+export interface ScorerAnalysis {
+  /** "binary" when every score was 0/1 with a matching pass flag; else "continuous". */
+  kind: "binary" | "continuous";
+  /** Interval method: Wilson for one-trial binary scores, percentile bootstrap of row means otherwise. */
+  method: "wilson" | "bootstrap";
+  /** Rows with at least one scored trial. */
+  n: number;
+  /** Scored records (row × trial). */
+  results: number;
+  /** Failed calls excluded from the statistics (in datasets where this scorer applies). */
+  errors: number;
+  /** Successful calls the scorer could not score (also excluded). */
+  unscored: number;
+  /** Mean of the per-row means; null when n = 0. */
+  mean: number | null;
+  /** 95% interval for `mean`. */
+  low: number | null;
+  high: number | null;
+  /** Share of passing records (record level), for scorers that report pass/fail. */
+  passRate?: number;
+  /** With several trials (binary scorers): share of rows where any trial passed. */
+  passAtK?: number;
+  /** With several trials (binary scorers): share of rows where every trial passed. */
+  passHatK?: number;
+}
+
+/** Scores of one model split by how its calls finished (record level, failed calls excluded). */
+export interface FinishSplit {
+  /** Records in this group. */
+  n: number;
+  /** Per scorer: scored records and their mean. */
+  scores: Record<string, { n: number; mean: number | null }>;
+}
+
+/** Everything about one model. */
+export interface ModelAnalysis {
+  name: string;
+  /** Records (row × trial), failed calls included. */
+  results: number;
+  /** Failed calls. */
+  errors: number;
+  errorKinds: Record<string, number>;
+  scorers: Record<string, ScorerAnalysis>;
+  /** Run cost from config prices; null without pricing. */
+  cost: { input: number; output: number; total: number; currency: string } | null;
+  /** Cost divided by passing records of the primary (binary) scorer; null when unknown or no pass. */
+  costPerPass: number | null;
+  latency: {
+    p50: number | null;
+    p95: number | null;
+    p99: number | null;
+    mean: number | null;
+    /** Counts per bucket of {@link LATENCY_BUCKET_EDGES_MS} (successful calls). */
+    histogram: number[];
+  };
+  tokens: { prompt: number; completion: number; total: number };
+  /** Counts as in {@link ModelSummary.finishReasons}. */
+  finishReasons: Record<string, number>;
+  /** The same as shares of `results`. */
+  finishReasonRates: Record<string, number>;
+  byFinishReason: Record<FinishGroup, FinishSplit>;
+  attempts: { total: number; retried: number };
+  /** Record-level scores per dataset (from the summary). */
+  datasets: Record<string, DatasetSummary>;
+}
+
+/** The paired comparison of models `a` and `b` on one scorer (diff = a − b). */
+export interface PairAnalysis {
+  scorer: string;
+  a: string;
+  b: string;
+  verdict: PairVerdict;
+}
+
+/** One model's side of a disagreement. */
+export interface DisagreementCell {
+  /** Output excerpt of the model's first trial; null when the call failed. */
+  output: string | null;
+  finishReason: string | null;
+  /** The row's per-row mean score (pass rate over trials for binary scorers). */
+  score: number | null;
+  error?: string;
+}
+
+/** A row on which models' verdicts differ. */
+export interface Disagreement {
+  dataset: string;
+  rowId: string;
+  line: number;
+  prompt: string;
+  expected: string | null;
+  models: Record<string, DisagreementCell>;
+}
+
+/** The analysis every report renders. See docs/report-json.md for field meanings. */
+export interface RunAnalysis {
+  manifest: RunManifest;
+  summary: RunSummary;
+  /** Distinct rows seen in the journal. */
+  rows: number;
+  /** Most trials recorded for one row × model (1 for a run without repeats). */
+  trials: number;
+  /** Scorers in first-seen order. */
+  scorers: { name: string; kind: "binary" | "continuous" }[];
+  /** First binary scorer, else the first scorer; null when nothing was scored. */
+  primaryScorer: string | null;
+  /** Models in run.json order (then any only the journal knows). */
+  models: ModelAnalysis[];
+  /** Every scorer × pair of models, on the rows both have. */
+  pairs: PairAnalysis[];
+  /** Cost vs quality on the primary scorer; null without a primary scorer. */
+  pareto: {
+    scorer: string;
+    /** Which cost is on the axis: cost per pass when every model has one, else total cost. */
+    costBasis: "cost per pass" | "cost" | null;
+    points: { model: string; cost: number | null; quality: number | null }[];
+    front: string[];
+  } | null;
+  /** One sentence, ending with a period. */
+  recommendation: string;
+  disagreements: {
+    /** The scorer whose verdicts are compared (the primary one, when binary); null when none. */
+    scorer: string | null;
+    /** Rows where the models' per-row scores differ. */
+    total: number;
+    /** The first `limit` of them in dataset and row order. */
+    limit: number;
+    rows: Disagreement[];
+  };
+  latencyBucketsMs: readonly number[];
+}
+
+/** Options of {@link analyzeRun}. */
+export interface AnalyzeOptions {
+  /** Disagreements to keep; default {@link DEFAULT_DISAGREEMENTS}. */
+  disagreements?: number;
+}
+
+/** Per-row sums for one scorer × model, aligned by row index, grown by doubling. */
+class RowScores {
+  sum = new Float64Array(64);
+  count = new Uint16Array(64);
+
+  add(row: number, value: number): void {
+    if (row >= this.sum.length) this.grow(row + 1);
+    this.sum[row]! += value;
+    // Saturate rather than wrap: a hand-edited journal must not turn 65 536 trials into 0.
+    if (this.count[row]! < 0xffff) this.count[row]!++;
+  }
+
+  /** Per-row mean, NaN when the row has no scored trial. */
+  mean(row: number): number {
+    const c = row < this.count.length ? this.count[row]! : 0;
+    return c === 0 ? NaN : this.sum[row]! / c;
+  }
+
+  private grow(min: number): void {
+    let size = this.sum.length;
+    while (size < min) size *= 2;
+    const sum = new Float64Array(size);
+    sum.set(this.sum);
+    const count = new Uint16Array(size);
+    count.set(this.count);
+    this.sum = sum;
+    this.count = count;
+  }
+}
+
+/** Record-level per-model tallies the summary does not keep. */
+class ModelExtras {
+  readonly histogram = new Array<number>(LATENCY_BUCKET_EDGES_MS.length - 1).fill(0);
+  readonly passes = new Map<string, number>();
+  readonly split = new Map<FinishGroup, { n: number; scores: Map<string, { n: number; sum: number }> }>();
+}
+
+/** Dense row index plus each row's position in dataset order (for deterministic selection). */
+class RowIndex {
+  readonly byKey = new Map<string, number>();
+  dataset = new Uint16Array(64);
+  line = new Uint32Array(64);
+
+  constructor(private readonly datasets: string[]) {}
+
+  indexOf(rec: PredictionRecord): number {
+    const key = rowKey(rec.dataset, rec.rowId);
+    let i = this.byKey.get(key);
+    if (i !== undefined) return i;
+    i = this.byKey.size;
+    this.byKey.set(key, i);
+    if (i >= this.line.length) {
+      const dataset = new Uint16Array(this.line.length * 2);
+      dataset.set(this.dataset);
+      const line = new Uint32Array(this.line.length * 2);
+      line.set(this.line);
+      this.dataset = dataset;
+      this.line = line;
+    }
+    this.dataset[i] = datasetOrder(this.datasets, rec.dataset);
+    this.line[i] = Math.max(0, Math.min(0xffffffff, Math.trunc(rec.line) || 0));
+    return i;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** Compares two rows by dataset order, then line, then first appearance. */
+  compare(a: number, b: number): number {
+    return this.dataset[a]! - this.dataset[b]! || this.line[a]! - this.line[b]! || a - b;
+  }
+}
+
+/** The key that identifies a row across models and trials. */
+export function rowKey(dataset: string, rowId: string): string {
+  return `${dataset}/${rowId}`;
+}
+
+/** Position of `dataset` in `datasets`, appending unknown names (journal-only datasets). */
+function datasetOrder(datasets: string[], dataset: string): number {
+  let i = datasets.indexOf(dataset);
+  if (i < 0) i = datasets.push(dataset) - 1;
+  return i;
+}
+
+/** The group a successful call's finish reason falls in. */
+export function finishGroup(reason: string | null): FinishGroup {
+  return reason === "stop" ? "stop" : reason === "length" ? "length" : "other";
+}
+
+/** The last user message: what the row asked. */
+export function promptOf(rec: PredictionRecord): string {
+  const msgs = rec.input?.messages ?? [];
+  for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i]!.role === "user") return msgs[i]!.content;
+  return msgs.at(-1)?.content ?? "";
+}
+
+/** At most `max` characters (never splitting a surrogate pair), with "…" when cut. */
+export function excerpt(text: string, max = EXCERPT_CHARS): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+function latencyBucket(ms: number): number {
+  const last = LATENCY_BUCKET_EDGES_MS.length - 2;
+  if (!(ms >= 1)) return 0;
+  return Math.min(last, Math.floor(Math.log10(ms) * 4));
+}
+
+function resamplesFor(n: number, full: number): number {
+  return n === 0 ? full : Math.max(MIN_RESAMPLES, Math.min(full, Math.floor(RESAMPLING_BUDGET / n)));
+}
+
+function pricingOf(manifest: RunManifest): SummaryBuilderPricing {
+  return Object.fromEntries(
+    (manifest.config?.models ?? []).flatMap((m) => (m.pricing ? [[m.name, m.pricing] as const] : [])),
+  );
+}
+type SummaryBuilderPricing = NonNullable<ConstructorParameters<typeof SummaryBuilder>[0]>["pricing"];
+
+/**
+ * Streams the run's journal once (twice when there are disagreements to excerpt) and computes
+ * the {@link RunAnalysis}. Reads only `run.json` and `predictions.jsonl`.
+ */
+export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): Promise<RunAnalysis> {
+  const manifest = await readManifest(runDir);
+  const limit = options.disagreements ?? DEFAULT_DISAGREEMENTS;
+  const builder = new SummaryBuilder({ pricing: pricingOf(manifest) });
+  const rows = new RowIndex(manifest.datasets.map((d) => d.name));
+  const vectors = new Map<string, Map<string, RowScores>>(); // scorer → model → rows
+  const binary = new Map<string, boolean>(); // scorer → every score so far was 0/1 with pass
+  const extras = new Map<string, ModelExtras>();
+  let trials = 0;
+
+  for await (const rec of runRecords(runDir, manifest)) {
+    builder.add(rec);
+    const row = rows.indexOf(rec);
+    let x = extras.get(rec.model);
+    if (x === undefined) extras.set(rec.model, (x = new ModelExtras()));
+    if (rec.output.error !== undefined) continue; // failed calls: counted by the summary, no scores
+    x.histogram[latencyBucket(rec.output.latencyMs)]!++;
+    const group = finishGroup(rec.output.finishReason);
+    let split = x.split.get(group);
+    if (split === undefined) x.split.set(group, (split = { n: 0, scores: new Map() }));
+    split.n++;
+    for (const [name, score] of Object.entries(rec.scores ?? {})) {
+      if (!binary.has(name)) binary.set(name, true);
+      if (score.value === null || !Number.isFinite(score.value)) continue;
+      const isBinary = (score.value === 0 || score.value === 1) && score.pass === (score.value === 1);
+      if (!isBinary) binary.set(name, false);
+      if (score.pass === true) x.passes.set(name, (x.passes.get(name) ?? 0) + 1);
+      let s = split.scores.get(name);
+      if (s === undefined) split.scores.set(name, (s = { n: 0, sum: 0 }));
+      s.n++;
+      s.sum += score.value;
+      let byModel = vectors.get(name);
+      if (byModel === undefined) vectors.set(name, (byModel = new Map()));
+      let v = byModel.get(rec.model);
+      if (v === undefined) byModel.set(rec.model, (v = new RowScores()));
+      v.add(row, score.value);
+      trials = Math.max(trials, v.count[row]!);
+    }
+  }
+
+  const summary = builder.result();
+  const modelNames = orderModels(manifest, summary);
+  const scorers = [...binary].map(([name, isBinary]) => ({ name, kind: isBinary ? ("binary" as const) : ("continuous" as const) }));
+  const primaryScorer = (scorers.find((s) => s.kind === "binary") ?? scorers[0])?.name ?? null;
+  // Wilson and McNemar need one 0/1 value per row; with repeated trials a row's value is a pass
+  // rate, so the row means are treated as continuous (the row stays the unit of resampling).
+  const rowsAreBinary = (scorer: { kind: string }) => scorer.kind === "binary" && trials <= 1;
+
+  const bySummary = new Map(summary.models.map((m) => [m.model, m]));
+  const models = modelNames.map((name) =>
+    modelAnalysis(name, bySummary.get(name)!, extras.get(name)!, scorers, vectors, rows.size, trials, rowsAreBinary, primaryScorer),
+  );
+
+  const pairs: PairAnalysis[] = [];
+  for (const scorer of scorers) {
+    const byModel = vectors.get(scorer.name);
+    for (let i = 0; i < modelNames.length; i++) {
+      for (let j = i + 1; j < modelNames.length; j++) {
+        const a = modelNames[i]!;
+        const b = modelNames[j]!;
+        const [va, vb] = aligned(byModel?.get(a), byModel?.get(b), rows.size);
+        const verdict = comparePair(va, vb, {
+          binary: rowsAreBinary(scorer),
+          names: [a, b],
+          seed: DEFAULT_SEED,
+          resamples: resamplesFor(va.length, 2000),
+          permutations: resamplesFor(va.length, 10_000),
+        });
+        pairs.push({ scorer: scorer.name, a, b, verdict });
+      }
+    }
+  }
+
+  const pareto = primaryScorer === null ? null : costQuality(primaryScorer, models);
+  const recommendation =
+    primaryScorer === null
+      ? "Nothing was scored, so there is nothing to recommend."
+      : sentence(
+          recommend({
+            models: models.map((m) => {
+              const s = m.scorers[primaryScorer];
+              return {
+                name: m.name,
+                quality: s?.mean ?? NaN,
+                qualityLow: s?.low ?? null,
+                qualityHigh: s?.high ?? null,
+                cost: m.cost?.total ?? null,
+                costPerPass: m.costPerPass,
+              };
+            }),
+            pairs: pairs.filter((p) => p.scorer === primaryScorer).map((p) => p.verdict),
+          }),
+        );
+
+  const disagreementScorer = primaryScorer !== null && binary.get(primaryScorer) === true ? primaryScorer : null;
+  const disagreements = await findDisagreements(runDir, manifest, rows, vectors, modelNames, disagreementScorer, limit);
+
+  return {
+    manifest,
+    summary,
+    rows: rows.size,
+    trials: Math.max(1, trials),
+    scorers,
+    primaryScorer,
+    models,
+    pairs,
+    pareto,
+    recommendation,
+    disagreements,
+    latencyBucketsMs: LATENCY_BUCKET_EDGES_MS,
+  };
+}
+
+/** run.json order first (the order the user configured), then models only the journal knows. */
+function orderModels(manifest: RunManifest, summary: RunSummary): string[] {
+  const seen = new Set(summary.models.map((m) => m.model));
+  const ordered = manifest.models.map((m) => m.name).filter((n) => seen.has(n));
+  for (const m of summary.models) if (!ordered.includes(m.model)) ordered.push(m.model);
+  return ordered;
+}
+
+/** The rows both models scored, as two aligned arrays of per-row means. */
+function aligned(a: RowScores | undefined, b: RowScores | undefined, n: number): [Float64Array, Float64Array] {
+  if (a === undefined || b === undefined) return [new Float64Array(0), new Float64Array(0)];
+  let shared = 0;
+  for (let i = 0; i < n; i++) if (!Number.isNaN(a.mean(i)) && !Number.isNaN(b.mean(i))) shared++;
+  const va = new Float64Array(shared);
+  const vb = new Float64Array(shared);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const x = a.mean(i);
+    const y = b.mean(i);
+    if (Number.isNaN(x) || Number.isNaN(y)) continue;
+    va[k] = x;
+    vb[k++] = y;
+  }
+  return [va, vb];
+}
+
+function modelAnalysis(
+  name: string,
+  s: ModelSummary,
+  x: ModelExtras,
+  scorers: { name: string; kind: "binary" | "continuous" }[],
+  vectors: Map<string, Map<string, RowScores>>,
+  rowCount: number,
+  trials: number,
+  rowsAreBinary: (scorer: { kind: string }) => boolean,
+  primaryScorer: string | null,
+): ModelAnalysis {
+  const scorerStats: [string, ScorerAnalysis][] = [];
+  for (const scorer of scorers) {
+    const stats = s.scores[scorer.name];
+    if (stats === undefined) continue; // the scorer never applied to this model's rows
+    const v = vectors.get(scorer.name)?.get(name);
+    const values: number[] = [];
+    let anyPass = 0;
+    let allPass = 0;
+    if (v !== undefined) {
+      for (let i = 0; i < rowCount; i++) {
+        const m = v.mean(i);
+        if (Number.isNaN(m)) continue;
+        values.push(m);
+        if (v.sum[i]! > 0) anyPass++;
+        if (v.sum[i] === v.count[i]) allPass++;
+      }
+    }
+    const useWilson = rowsAreBinary(scorer);
+    const interval = useWilson
+      ? wilsonInterval(values.reduce((a, b) => a + b, 0), values.length)
+      : bootstrapMeanInterval(values, { seed: DEFAULT_SEED, resamples: resamplesFor(values.length, 2000) });
+    const out: ScorerAnalysis = {
+      kind: scorer.kind,
+      method: useWilson ? "wilson" : "bootstrap",
+      n: values.length,
+      results: stats.n,
+      errors: failedWhereScored(s, scorer.name),
+      unscored: stats.errors,
+      mean: interval.mean,
+      low: interval.low,
+      high: interval.high,
+    };
+    if (stats.passRate !== undefined) out.passRate = stats.passRate;
+    if (scorer.kind === "binary" && trials > 1 && values.length > 0) {
+      out.passAtK = anyPass / values.length;
+      out.passHatK = allPass / values.length;
+    }
+    scorerStats.push([scorer.name, out]);
+  }
+
+  const passes = primaryScorer === null ? 0 : (x.passes.get(primaryScorer) ?? 0);
+  const primaryIsBinary = scorers.find((sc) => sc.name === primaryScorer)?.kind === "binary";
+  const cost = s.cost ?? null;
+  const split = (g: FinishGroup): FinishSplit => {
+    const acc = x.split.get(g);
+    return {
+      n: acc?.n ?? 0,
+      scores: Object.fromEntries([...(acc?.scores ?? [])].map(([k, v]) => [k, { n: v.n, mean: v.n === 0 ? null : v.sum / v.n }])),
+    };
+  };
+  return {
+    name,
+    results: s.n,
+    errors: s.errors,
+    errorKinds: { ...s.errorKinds },
+    scorers: Object.fromEntries(scorerStats),
+    cost,
+    costPerPass: cost !== null && primaryIsBinary && passes > 0 ? cost.total / passes : null,
+    latency: { ...s.latencyMs, histogram: [...x.histogram] },
+    tokens: { ...s.tokens },
+    finishReasons: { ...s.finishReasons },
+    finishReasonRates: Object.fromEntries(Object.entries(s.finishReasons).map(([k, n]) => [k, s.n === 0 ? 0 : n / s.n])),
+    byFinishReason: { stop: split("stop"), length: split("length"), other: split("other") },
+    attempts: { ...s.attempts },
+    datasets: s.datasets ?? {},
+  };
+}
+
+/** Failed calls in the datasets where `scorer` applies: the rows it could not score because of them. */
+function failedWhereScored(s: ModelSummary, scorer: string): number {
+  let n = 0;
+  for (const d of Object.values(s.datasets ?? {})) if (d.scores[scorer] !== undefined) n += d.errors;
+  return n;
+}
+
+function costQuality(scorer: string, models: ModelAnalysis[]): NonNullable<RunAnalysis["pareto"]> {
+  const valid = (c: number | null): c is number => c !== null && Number.isFinite(c);
+  // The same basis recommend() uses, so the table and the sentence talk about the same cost.
+  const costBasis = models.every((m) => valid(m.costPerPass))
+    ? ("cost per pass" as const)
+    : models.every((m) => valid(m.cost?.total ?? null))
+      ? ("cost" as const)
+      : null;
+  const points = models.map((m) => ({
+    model: m.name,
+    cost: costBasis === "cost per pass" ? m.costPerPass : costBasis === "cost" ? (m.cost?.total ?? null) : null,
+    quality: m.scorers[scorer]?.mean ?? null,
+  }));
+  const front = paretoFront(points.map((p) => ({ name: p.model, cost: p.cost ?? NaN, quality: p.quality ?? NaN })));
+  return { scorer, costBasis, points, front: points.filter((p) => front.has(p.model)).map((p) => p.model) };
+}
+
+/**
+ * Ends the stats module's clause with a period. The first letter stays as it is: the sentence
+ * usually starts with a model name, and changing its case would misname the model.
+ */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+async function findDisagreements(
+  runDir: string,
+  manifest: RunManifest,
+  rows: RowIndex,
+  vectors: Map<string, Map<string, RowScores>>,
+  models: string[],
+  scorer: string | null,
+  limit: number,
+): Promise<RunAnalysis["disagreements"]> {
+  const none = { scorer, total: 0, limit, rows: [] };
+  if (scorer === null) return none;
+  const byModel = vectors.get(scorer);
+  if (byModel === undefined) return none;
+  const candidates: number[] = [];
+  let total = 0;
+  for (let i = 0; i < rows.size; i++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of byModel.values()) {
+      const m = v.mean(i);
+      if (Number.isNaN(m)) continue;
+      lo = Math.min(lo, m);
+      hi = Math.max(hi, m);
+    }
+    if (!(hi > lo)) continue;
+    total++;
+    // Keep only the `limit` earliest rows in dataset order: a bounded sorted buffer.
+    if (candidates.length === limit && rows.compare(i, candidates[limit - 1]!) > 0) continue;
+    let at = candidates.length;
+    while (at > 0 && rows.compare(i, candidates[at - 1]!) < 0) at--;
+    candidates.splice(at, 0, i);
+    if (candidates.length > limit) candidates.pop();
+  }
+  if (candidates.length === 0) return { ...none, total };
+
+  // Second pass: excerpts of the selected rows only (first trial per model).
+  const slot = new Map<number, { rec: Disagreement; trial: Map<string, number> }>();
+  for (const i of candidates) {
+    slot.set(i, { rec: { dataset: "", rowId: "", line: 0, prompt: "", expected: null, models: {} }, trial: new Map() });
+  }
+  const cells = new Map<number, Map<string, DisagreementCell>>();
+  for await (const r of runRecords(runDir, manifest)) {
+    const i = rows.byKey.get(rowKey(r.dataset, r.rowId));
+    const s = i === undefined ? undefined : slot.get(i);
+    if (s === undefined || i === undefined) continue;
+    if (s.rec.rowId === "") {
+      s.rec.dataset = r.dataset;
+      s.rec.rowId = r.rowId;
+      s.rec.line = r.line;
+      s.rec.prompt = excerpt(promptOf(r));
+      s.rec.expected = r.expected === undefined ? null : excerpt(r.expected);
+    }
+    const seen = s.trial.get(r.model);
+    if (seen !== undefined && seen <= r.trial) continue;
+    s.trial.set(r.model, r.trial);
+    let c = cells.get(i);
+    if (c === undefined) cells.set(i, (c = new Map()));
+    const cell: DisagreementCell = {
+      output: r.output.text === null ? null : excerpt(r.output.text),
+      finishReason: r.output.finishReason,
+      score: null,
+    };
+    if (r.output.error !== undefined) cell.error = `${r.output.error.kind}: ${excerpt(r.output.error.message, 200)}`;
+    c.set(r.model, cell);
+  }
+  const out: Disagreement[] = [];
+  for (const i of candidates) {
+    const s = slot.get(i)!;
+    const c = cells.get(i);
+    s.rec.models = Object.fromEntries(
+      models.flatMap((m) => {
+        const cell = c?.get(m);
+        if (cell === undefined) return [];
+        const mean = byModel.get(m)?.mean(i) ?? NaN;
+        return [[m, { ...cell, score: Number.isNaN(mean) ? null : mean }]];
+      }),
+    );
+    out.push(s.rec);
+  }
+  return { scorer, total, limit, rows: out };
+}
+
+/** One model's answer to a row in the side-by-side table (its lowest-numbered trial). */
+export interface SideBySideCell {
+  trial: number;
+  /** Trials recorded for this row × model. */
+  trials: number;
+  /** Output excerpt; null when the call failed. */
+  output: string | null;
+  finishReason: string | null;
+  latencyMs: number;
+  scores: PredictionRecord["scores"];
+  /** "kind: message" when the call failed. */
+  error?: string;
+}
+
+/** One row with every model's answer, as the HTML side-by-side table shows it. */
+export interface SideBySideRow {
+  dataset: string;
+  rowId: string;
+  line: number;
+  prompt: string;
+  expected: string | null;
+  /** Keyed by model, in the analysis' model order; models without a record are absent. */
+  perModel: Record<string, SideBySideCell>;
+}
+
+/** Options of {@link iterateRowsSideBySide}. */
+export interface SideBySideOptions {
+  /** Rows to yield at most (the first ones in dataset and line order); default 500. */
+  limit?: number;
+  /** Characters kept of prompts, expected answers and outputs; default 2000. */
+  maxChars?: number;
+}
+
+interface Pending {
+  order: [number, number, string];
+  row: SideBySideRow;
+  cells: Map<string, SideBySideCell>;
+}
+
+/**
+ * Yields the run's rows grouped per row, every model side by side, for a per-prompt table.
+ *
+ * The journal is in completion order, not grouped by row, so grouping needs a buffer. This makes
+ * one pass and keeps only the `limit` smallest rows in (dataset, line, row id) order: a sorted
+ * buffer of at most `limit` rows, where a row that sorts after a full buffer's last row is
+ * skipped, and a smaller one evicts the last. Because the buffer's last row can only move
+ * earlier, a row skipped or evicted once is skipped for good, so every kept row has all its
+ * records. Memory is O(limit × models) excerpts whatever the run's size; compare
+ * `analysis.rows` with the number yielded to say "first N of M rows".
+ */
+export async function* iterateRowsSideBySide(
+  runDir: string,
+  analysis: RunAnalysis,
+  options: SideBySideOptions = {},
+): AsyncGenerator<SideBySideRow> {
+  const limit = Math.max(0, options.limit ?? 500);
+  const maxChars = options.maxChars ?? 2000;
+  if (limit === 0) return;
+  const datasets = analysis.manifest.datasets.map((d) => d.name);
+  const kept: Pending[] = [];
+  const byKey = new Map<string, Pending>();
+  for await (const r of runRecords(runDir, analysis.manifest)) {
+    const key = rowKey(r.dataset, r.rowId);
+    let p = byKey.get(key);
+    if (p === undefined) {
+      const order: Pending["order"] = [datasetOrder(datasets, r.dataset), r.line, r.rowId];
+      if (kept.length === limit && compareOrder(order, kept[limit - 1]!.order) > 0) continue;
+      p = {
+        order,
+        row: {
+          dataset: r.dataset,
+          rowId: r.rowId,
+          line: r.line,
+          prompt: excerpt(promptOf(r), maxChars),
+          expected: r.expected === undefined ? null : excerpt(r.expected, maxChars),
+          perModel: {},
+        },
+        cells: new Map(),
+      };
+      let at = kept.length;
+      while (at > 0 && compareOrder(order, kept[at - 1]!.order) < 0) at--;
+      kept.splice(at, 0, p);
+      byKey.set(key, p);
+      if (kept.length > limit) {
+        const evicted = kept.pop()!;
+        byKey.delete(rowKey(evicted.row.dataset, evicted.row.rowId));
+      }
+    }
+    const prev = p.cells.get(r.model);
+    const trials = (prev?.trials ?? 0) + 1;
+    if (prev !== undefined && prev.trial <= r.trial) {
+      prev.trials = trials;
+      continue;
+    }
+    const cell: SideBySideCell = {
+      trial: r.trial,
+      trials,
+      output: r.output.text === null ? null : excerpt(r.output.text, maxChars),
+      finishReason: r.output.finishReason,
+      latencyMs: r.output.latencyMs,
+      scores: r.scores ?? {},
+    };
+    if (r.output.error !== undefined) cell.error = `${r.output.error.kind}: ${excerpt(r.output.error.message, maxChars)}`;
+    p.cells.set(r.model, cell);
+  }
+  const models = analysis.models.map((m) => m.name);
+  for (const p of kept) {
+    const extra = [...p.cells.keys()].filter((m) => !models.includes(m));
+    p.row.perModel = Object.fromEntries(
+      [...models, ...extra].flatMap((m) => {
+        const c = p.cells.get(m);
+        return c === undefined ? [] : [[m, c]];
+      }),
+    );
+    yield p.row;
+  }
+}
+
+function compareOrder(a: Pending["order"], b: Pending["order"]): number {
+  return a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
+}

@@ -1,0 +1,185 @@
+/**
+ * junit.xml: one test case per row × model × scorer (× trial), so CI systems that understand
+ * JUnit (GitHub test reporters, Azure Pipelines, GitLab, Jenkins) show a run as tests: a failed
+ * score is a <failure>, a failed call an <error>, a score that could not be computed <skipped>.
+ * One <testsuite> per model.
+ *
+ * Model output is untrusted: every text is escaped, and characters XML 1.0 forbids (most C0
+ * controls, lone surrogates, U+FFFE/U+FFFF) are dropped, since no escape can represent them.
+ *
+ * Streaming: a suite's opening tag carries its counts, which are known only at the end, so each
+ * model's test cases are streamed to a temp file during one pass over the journal, then the
+ * suites are written out with their counts and the temp files copied in. Memory stays constant.
+ */
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { finished } from "node:stream/promises";
+import type { PredictionRecord } from "../types.js";
+import { excerpt, type RunAnalysis } from "./analysis.js";
+import { runRecords } from "./run-report.js";
+
+export const JUNIT_XML = "junit.xml";
+
+// Everything outside XML 1.0's Char production; with the u flag a lone surrogate is one match.
+const INVALID_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** Escapes text for XML element content or a double-quoted attribute, dropping invalid characters. */
+export function escapeXml(value: string): string {
+  return value
+    .replace(INVALID_XML, "")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;");
+}
+
+/** Like {@link escapeXml}, also keeping tabs and line breaks, which attribute parsing would fold into spaces. */
+function attr(value: string): string {
+  return escapeXml(value).replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;");
+}
+
+interface Counts {
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  time: number;
+}
+
+interface Suite {
+  counts: Counts;
+  path: string;
+  out: WriteStream;
+  done: Promise<void>;
+}
+
+async function write(out: WriteStream, chunk: string): Promise<void> {
+  // Back-pressure: wait for the disk instead of buffering the whole file in memory.
+  if (!out.write(chunk)) await once(out, "drain");
+}
+
+function detail(r: PredictionRecord): string {
+  const lines = [];
+  if (r.expected !== undefined) lines.push(`expected: ${excerpt(r.expected, 1000)}`);
+  lines.push(`output: ${r.output.text === null ? "(none)" : excerpt(r.output.text, 1000)}`);
+  lines.push(`finish_reason: ${r.output.finishReason ?? "none"}`);
+  return lines.join("\n");
+}
+
+/** The test cases of one record, and how they count. */
+function testCases(r: PredictionRecord, scorers: string[], withTrial: boolean, counts: Counts): string {
+  const classname = attr(`${r.dataset}.${r.model}`);
+  const seconds = Number.isFinite(r.output.latencyMs) ? r.output.latencyMs / 1000 : 0;
+  const time = seconds.toFixed(3);
+  const base = `${r.rowId}${withTrial ? ` [trial ${r.trial}]` : ""}`;
+  const open = (name: string) => `    <testcase classname="${classname}" name="${attr(`${base} ${name}`)}" time="${time}"`;
+  let xml = "";
+  const names = scorers.length > 0 ? scorers : ["call"];
+  for (const name of names) {
+    counts.tests++;
+    counts.time += seconds;
+    const err = r.output.error;
+    if (err !== undefined) {
+      counts.errors++;
+      const message = `${err.kind}: ${err.message}`;
+      xml += `${open(name)}>\n      <error message="${attr(excerpt(message, 500))}" type="${attr(err.kind)}">${escapeXml(message)}</error>\n    </testcase>\n`;
+      continue;
+    }
+    const score = r.scores?.[name];
+    if (score === undefined || score.value === null || !Number.isFinite(score.value)) {
+      counts.skipped++;
+      const why = score?.error ?? score?.reason ?? "not scored";
+      xml += `${open(name)}>\n      <skipped message="${attr(excerpt(why, 500))}"/>\n    </testcase>\n`;
+      continue;
+    }
+    if (score.pass === false) {
+      counts.failures++;
+      const why = score.reason ?? `score ${score.value}`;
+      xml += `${open(name)}>\n      <failure message="${attr(excerpt(why, 500))}" type="score">${escapeXml(`score: ${score.value}\n${detail(r)}`)}</failure>\n    </testcase>\n`;
+      continue;
+    }
+    xml += `${open(name)}/>\n`;
+  }
+  return xml;
+}
+
+/** Scorer names per dataset, from the summary (so a failed call gets one error per scorer). */
+function scorersByDataset(analysis: RunAnalysis): Map<string, string[]> {
+  const order = analysis.scorers.map((s) => s.name);
+  const sets = new Map<string, Set<string>>();
+  for (const m of analysis.models) {
+    for (const [ds, d] of Object.entries(m.datasets)) {
+      let set = sets.get(ds);
+      if (set === undefined) sets.set(ds, (set = new Set()));
+      for (const s of Object.keys(d.scores)) set.add(s);
+    }
+  }
+  return new Map([...sets].map(([ds, set]) => [ds, order.filter((s) => set.has(s))]));
+}
+
+function suiteTag(name: string, c: Counts): string {
+  return (
+    `  <testsuite name="${attr(name)}" tests="${c.tests}" failures="${c.failures}" errors="${c.errors}" ` +
+    `skipped="${c.skipped}" time="${c.time.toFixed(3)}">\n`
+  );
+}
+
+/** Writes junit.xml for the run at `runDir` to `path`. */
+export async function writeJunitXml(runDir: string, analysis: RunAnalysis, path: string): Promise<void> {
+  const tmp = await mkdtemp(join(tmpdir(), "bakeoff-junit-"));
+  const suites = new Map<string, Suite>();
+  try {
+    const scorers = scorersByDataset(analysis);
+    const withTrial = analysis.trials > 1;
+    for await (const r of runRecords(runDir, analysis.manifest)) {
+      let s = suites.get(r.model);
+      if (s === undefined) {
+        const file = join(tmp, `${suites.size}.xml`);
+        const out = createWriteStream(file, { encoding: "utf8" });
+        const done = finished(out);
+        done.catch(() => undefined); // awaited below; observed now so an early error is not unhandled
+        s = { counts: { tests: 0, failures: 0, errors: 0, skipped: 0, time: 0 }, path: file, out, done };
+        suites.set(r.model, s);
+      }
+      await write(s.out, testCases(r, scorers.get(r.dataset) ?? [], withTrial, s.counts));
+    }
+    for (const s of suites.values()) {
+      s.out.end();
+      await s.done;
+    }
+
+    const order = [...analysis.models.map((m) => m.name), ...[...suites.keys()].filter((m) => !analysis.models.some((x) => x.name === m))];
+    const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, time: 0 };
+    for (const s of suites.values()) {
+      for (const k of ["tests", "failures", "errors", "skipped", "time"] as const) total[k] += s.counts[k];
+    }
+    const out = createWriteStream(path, { encoding: "utf8" });
+    const done = finished(out);
+    done.catch(() => undefined);
+    try {
+      await write(
+        out,
+        `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${attr(`bakeoff ${analysis.manifest.runId}`)}" tests="${total.tests}" ` +
+          `failures="${total.failures}" errors="${total.errors}" skipped="${total.skipped}" time="${total.time.toFixed(3)}">\n`,
+      );
+      for (const model of order) {
+        const s = suites.get(model);
+        if (s === undefined) continue;
+        await write(out, suiteTag(model, s.counts));
+        for await (const chunk of createReadStream(s.path, { encoding: "utf8" })) await write(out, chunk as string);
+        await write(out, "  </testsuite>\n");
+      }
+      await write(out, "</testsuites>\n");
+    } finally {
+      out.end();
+      await done;
+    }
+  } finally {
+    for (const s of suites.values()) if (!s.out.closed) s.out.destroy();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

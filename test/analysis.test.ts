@@ -1,0 +1,243 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { analyzeRun, iterateRowsSideBySide, LATENCY_BUCKET_EDGES_MS, type SideBySideRow } from "../src/report/analysis.js";
+import { writeRunReports } from "../src/report/run-report.js";
+import { JournalWriter, PREDICTIONS_FILE } from "../src/run/journal.js";
+import { writeManifest, type RunManifest } from "../src/run/manifest.js";
+import { DEFAULT_SEED, bootstrapMeanInterval, comparePair, wilsonInterval } from "../src/stats/index.js";
+import type { PredictionRecord, Score } from "../src/types.js";
+import { fakeManifest } from "./helpers/weave-fixtures.js";
+import { tempDir } from "./helpers/tmp.js";
+
+interface Rec {
+  model: string;
+  row: number;
+  trial?: number;
+  scores?: Record<string, Score>;
+  error?: boolean;
+  finishReason?: string;
+  text?: string;
+  latencyMs?: number;
+  usage?: [number, number];
+}
+
+function record(r: Rec): PredictionRecord {
+  const trial = r.trial ?? 0;
+  return {
+    v: 1,
+    key: `qa/r${r.row}/${r.model}/${trial}`,
+    dataset: "qa",
+    rowId: `r${r.row}`,
+    line: r.row + 2,
+    model: r.model,
+    trial,
+    input: { messages: [{ role: "system", content: "be brief" }, { role: "user", content: `question ${r.row}?` }], vars: {} },
+    expected: `answer ${r.row}`,
+    output: {
+      text: r.error ? null : (r.text ?? `answer from ${r.model}`),
+      finishReason: r.error ? "error" : (r.finishReason ?? "stop"),
+      usage: r.error ? null : { promptTokens: r.usage?.[0] ?? 10, completionTokens: r.usage?.[1] ?? 5, totalTokens: (r.usage?.[0] ?? 10) + (r.usage?.[1] ?? 5) },
+      latencyMs: r.latencyMs ?? 100,
+      model: r.model,
+      requestId: null,
+      attempts: 1,
+      ...(r.error ? { error: { kind: "server" as const, message: "upstream 503", status: 503 } } : {}),
+    },
+    scores: r.error ? {} : (r.scores ?? {}),
+    startedAt: "2025-01-01T00:00:00.000Z",
+    endedAt: "2025-01-01T00:00:00.100Z",
+  };
+}
+
+const pass = (ok: boolean): Score => ({ value: ok ? 1 : 0, pass: ok, reason: ok ? "right" : "wrong" });
+
+/** Writes run.json and a journal of `recs` into a fresh run directory. */
+async function writeRun(recs: Rec[], over: Partial<RunManifest> = {}, pricing?: Record<string, [number, number]>): Promise<string> {
+  const dir = await tempDir();
+  const models = [...new Set(recs.map((r) => r.model))];
+  const rows = new Set(recs.map((r) => r.row)).size;
+  const manifest = { ...fakeManifest("run-1", models, rows), ...over };
+  if (pricing) {
+    manifest.config = {
+      ...manifest.config,
+      models: Object.entries(pricing).map(([name, [i, o]]) => ({ name, pricing: { inputPerMillion: i, outputPerMillion: o, currency: "USD" } })),
+    } as RunManifest["config"];
+  }
+  await writeManifest(dir, manifest);
+  const journal = await JournalWriter.open(join(dir, PREDICTIONS_FILE));
+  for (const r of recs) journal.append(record(r));
+  await journal.close();
+  return dir;
+}
+
+/** 100 rows: A passes rows 0–79, B rows 0–59; a continuous score that differs per row. */
+function knownRun(): Rec[] {
+  const recs: Rec[] = [];
+  for (let row = 0; row < 100; row++) {
+    recs.push({ model: "a", row, scores: { exact: pass(row < 80), sim: { value: (row % 10) / 10 } } });
+    recs.push({ model: "b", row, scores: { exact: pass(row < 60), sim: { value: ((row + 3) % 10) / 10 } } });
+  }
+  return recs;
+}
+
+describe("analyzeRun", () => {
+  it("computes intervals and verdicts that match src/stats on the same aligned data", async () => {
+    const a = await analyzeRun(await writeRun(knownRun()));
+    expect(a.rows).toBe(100);
+    expect(a.trials).toBe(1);
+    expect(a.scorers).toEqual([
+      { name: "exact", kind: "binary" },
+      { name: "sim", kind: "continuous" },
+    ]);
+    expect(a.primaryScorer).toBe("exact");
+    const [ma, mb] = a.models;
+    expect(ma!.name).toBe("a");
+    const w = wilsonInterval(80, 100);
+    expect(ma!.scorers.exact).toMatchObject({ kind: "binary", method: "wilson", n: 100, errors: 0, mean: 0.8, low: w.low, high: w.high });
+    const simA = Array.from({ length: 100 }, (_, row) => (row % 10) / 10);
+    const simB = Array.from({ length: 100 }, (_, row) => ((row + 3) % 10) / 10);
+    const boot = bootstrapMeanInterval(simA, { seed: DEFAULT_SEED });
+    expect(ma!.scorers.sim).toMatchObject({ kind: "continuous", method: "bootstrap", mean: boot.mean, low: boot.low, high: boot.high });
+    expect(mb!.scorers.exact!.mean).toBe(0.6);
+
+    const exact = a.pairs.find((p) => p.scorer === "exact")!;
+    const exA = Array.from({ length: 100 }, (_, r) => (r < 80 ? 1 : 0));
+    const exB = Array.from({ length: 100 }, (_, r) => (r < 60 ? 1 : 0));
+    expect(exact.verdict).toEqual(comparePair(exA, exB, { binary: true, names: ["a", "b"], seed: DEFAULT_SEED }));
+    expect(exact.verdict.verdict).toBe("A better");
+    expect(exact.verdict.test).toBe("mcnemar-exact");
+    expect([exact.verdict.wins, exact.verdict.ties, exact.verdict.losses]).toEqual([20, 80, 0]);
+    const sim = a.pairs.find((p) => p.scorer === "sim")!;
+    expect(sim.verdict).toEqual(comparePair(simA, simB, { binary: false, names: ["a", "b"], seed: DEFAULT_SEED }));
+    expect(a.pairs).toHaveLength(2);
+  });
+
+  it("excludes failed calls from the statistics, counts them, and pairs only rows both models have", async () => {
+    const recs = knownRun().map((r) => (r.model === "b" && r.row >= 95 ? { ...r, error: true } : r));
+    const a = await analyzeRun(await writeRun(recs));
+    const b = a.models.find((m) => m.name === "b")!;
+    expect(b.results).toBe(100);
+    expect(b.errors).toBe(5);
+    expect(b.scorers.exact).toMatchObject({ n: 95, errors: 5, unscored: 0, mean: 0.6 * (100 / 95) });
+    expect(b.finishReasons.error).toBe(5);
+    expect(a.pairs.find((p) => p.scorer === "exact")!.verdict.n).toBe(95);
+    // The histogram covers successful calls only.
+    expect(b.latency.histogram.reduce((x, y) => x + y, 0)).toBe(95);
+  });
+
+  it("aggregates trials per row: mean for the statistics, pass@k and pass^k for binary scorers", async () => {
+    const recs: Rec[] = [];
+    for (let row = 0; row < 30; row++) {
+      for (let trial = 0; trial < 3; trial++) {
+        // Rows 0–9 pass every trial, rows 10–19 only the first, rows 20–29 never.
+        recs.push({ model: "a", row, trial, scores: { exact: pass(row < 10 || (row < 20 && trial === 0)) } });
+        recs.push({ model: "b", row, trial, scores: { exact: pass(row < 10) } });
+      }
+    }
+    const a = await analyzeRun(await writeRun(recs, { trials: 3 }));
+    expect(a.trials).toBe(3);
+    const s = a.models[0]!.scorers.exact!;
+    expect(s.n).toBe(30);
+    expect(s.results).toBe(90);
+    expect(s.method).toBe("bootstrap");
+    expect(s.mean).toBeCloseTo((10 + 10 / 3) / 30, 12);
+    expect(s.passAtK).toBeCloseTo(20 / 30, 12);
+    expect(s.passHatK).toBeCloseTo(10 / 30, 12);
+    const rowMeans = Array.from({ length: 30 }, (_, r) => (r < 10 ? 1 : r < 20 ? 1 / 3 : 0));
+    const boot = bootstrapMeanInterval(rowMeans, { seed: DEFAULT_SEED });
+    expect(s.low).toBeCloseTo(boot.low!, 12);
+    // Row means are not 0/1, so the paired test is the sign-flip test on them, not McNemar.
+    const v = a.pairs[0]!.verdict;
+    expect(v.test).toBe("sign-flip");
+    expect(v.n).toBe(30);
+    expect([v.wins, v.ties, v.losses]).toEqual([10, 20, 0]);
+  });
+
+  it("splits scores by finish reason and prices models from config", async () => {
+    const recs: Rec[] = [];
+    for (let row = 0; row < 20; row++) {
+      const truncated = row >= 15;
+      recs.push({ model: "cheap", row, finishReason: truncated ? "length" : "stop", scores: { exact: pass(!truncated && row % 2 === 0) }, usage: [1000, 100] });
+      recs.push({ model: "dear", row, scores: { exact: pass(row % 4 !== 0) }, usage: [1000, 300], latencyMs: 2500 });
+    }
+    const a = await analyzeRun(await writeRun(recs, {}, { cheap: [1, 2], dear: [10, 30] }));
+    const cheap = a.models.find((m) => m.name === "cheap")!;
+    expect(cheap.byFinishReason.length).toEqual({ n: 5, scores: { exact: { n: 5, mean: 0 } } });
+    expect(cheap.byFinishReason.stop.n).toBe(15);
+    expect(cheap.finishReasonRates).toEqual({ stop: 0.75, length: 0.25 });
+    // 20 × (1000 in at $1/M + 100 out at $2/M) = 0.024; 8 passes.
+    expect(cheap.cost!.total).toBeCloseTo(0.024, 12);
+    expect(cheap.costPerPass).toBeCloseTo(0.024 / 8, 12);
+    const dear = a.models.find((m) => m.name === "dear")!;
+    expect(dear.latency.histogram[Math.floor(Math.log10(2500) * 4)]).toBe(20);
+    expect(a.latencyBucketsMs).toBe(LATENCY_BUCKET_EDGES_MS);
+    expect(a.pareto).toMatchObject({ scorer: "exact", costBasis: "cost per pass" });
+    expect(a.pareto!.front.sort()).toEqual(["cheap", "dear"]);
+    expect(a.recommendation).toMatch(/ship (cheap|dear)/);
+    expect(a.recommendation.endsWith(".")).toBe(true);
+  });
+
+  it("keeps only the first N disagreements in row order, however the journal is ordered", async () => {
+    const recs: Rec[] = [];
+    for (let row = 99; row >= 0; row--) {
+      recs.push({ model: "a", row, scores: { exact: pass(true) }, text: `a says ${row}` });
+      recs.push({ model: "b", row, scores: { exact: pass(row % 2 === 0) }, text: `b says ${row}` });
+    }
+    const a = await analyzeRun(await writeRun(recs), { disagreements: 5 });
+    expect(a.disagreements.scorer).toBe("exact");
+    expect(a.disagreements.total).toBe(50);
+    expect(a.disagreements.rows.map((r) => r.rowId)).toEqual(["r1", "r3", "r5", "r7", "r9"]);
+    expect(a.disagreements.rows[0]).toEqual({
+      dataset: "qa",
+      rowId: "r1",
+      line: 3,
+      prompt: "question 1?",
+      expected: "answer 1",
+      models: {
+        a: { output: "a says 1", finishReason: "stop", score: 1 },
+        b: { output: "b says 1", finishReason: "stop", score: 0 },
+      },
+    });
+  });
+
+  it("uses the last journal line of a key when a resume re-tried an error", async () => {
+    const recs: Rec[] = [
+      { model: "a", row: 0, error: true },
+      { model: "b", row: 0, scores: { exact: pass(true) } },
+      { model: "a", row: 0, scores: { exact: pass(true) } },
+    ];
+    const a = await analyzeRun(await writeRun(recs, { mayHaveDuplicates: true }));
+    expect(a.models.find((m) => m.name === "a")).toMatchObject({ results: 1, errors: 0 });
+  });
+
+  it("re-renders byte-identical reports", async () => {
+    const dir = await writeRun(knownRun(), {}, { a: [1, 1], b: [2, 2] });
+    const first = await writeRunReports(dir, { stepSummary: null });
+    const before = await Promise.all(first.files.map((f) => readFile(f)));
+    const second = await writeRunReports(dir, { stepSummary: null });
+    const after = await Promise.all(second.files.map((f) => readFile(f)));
+    expect(after).toEqual(before);
+  });
+});
+
+describe("iterateRowsSideBySide", () => {
+  it("groups every model's answer per row, in row order, keeping only the first `limit` rows", async () => {
+    const recs: Rec[] = [];
+    // Completion order scrambles rows and models, as a concurrent run does.
+    for (const row of [7, 2, 9, 0, 5, 1, 8, 3, 6, 4]) {
+      recs.push({ model: "b", row, scores: { exact: pass(false) }, text: `b${row}` });
+      recs.push({ model: "a", row, scores: { exact: pass(true) }, text: `a${row}` });
+    }
+    const dir = await writeRun(recs);
+    const analysis = await analyzeRun(dir);
+    const rows: SideBySideRow[] = [];
+    for await (const r of iterateRowsSideBySide(dir, analysis, { limit: 3 })) rows.push(r);
+    expect(rows.map((r) => r.rowId)).toEqual(["r0", "r1", "r2"]);
+    for (const r of rows) {
+      expect(Object.keys(r.perModel)).toEqual(["b", "a"]);
+      expect(r.perModel.a!.output).toBe(`a${r.rowId.slice(1)}`);
+      expect(r.prompt).toBe(`question ${r.rowId.slice(1)}?`);
+    }
+  });
+});
