@@ -83,6 +83,11 @@ export interface Completion {
   /** Outcome of each attempt in order: `ok`, an error kind, with status where there was one. */
   attemptLog?: AttemptOutcome[];
   error?: CallErrorInfo;
+  /**
+   * Set when the answer came from the response cache (`--cache` hit or `--replay`) rather than a
+   * model call made by this run; absent for calls that reached the model.
+   */
+  cached?: true;
 }
 
 export interface AttemptOutcome {
@@ -102,6 +107,17 @@ export interface Score {
   reason?: string;
   /** The scorer itself failed on this row. */
   error?: string;
+  /**
+   * The model call the scorer made (LLM judges), recorded like any other call so its tokens,
+   * latency, retries and errors are auditable. Absent for scorers that call no model.
+   */
+  call?: ScorerCall;
+}
+
+/** A scorer's own model call: the {@link Completion} plus the configured name of the model. */
+export interface ScorerCall extends Completion {
+  /** Configured name of the model called (e.g. the judge's `name`), as `model` in a journal line. */
+  name: string;
 }
 
 /**

@@ -5,6 +5,7 @@
  * and token accounting exactly as the server reports them. The server adds only HTTP and waiting.
  */
 import { describeStep, formatNumber, solveExpressionIn, type Solution } from "./arithmetic.js";
+import { answerJudgePrompt, parseJudgePrompt } from "./judge.js";
 import { asksForCapital, findCapitalFact, GUESS_CITIES, type CapitalFact } from "./knowledge.js";
 import { logNormal, pick, uniformStream, type Uniform } from "./random.js";
 import type { SimModelSpec } from "./spec.js";
@@ -21,7 +22,7 @@ export interface SimRequest {
 }
 
 /** What the task turned out to be. */
-export type SimTask = "arithmetic" | "capital" | "unknown";
+export type SimTask = "arithmetic" | "capital" | "judge" | "unknown";
 
 /** A simulated answer, with everything the server needs to report and pace it. */
 export interface SimAnswer {
@@ -117,6 +118,9 @@ function compose(rand: Uniform, spec: SimModelSpec, lastUser: string, prompt: st
   // The first draw decides right or wrong, so accuracy 0 and 1 are exact and measured accuracy
   // converges on the configured value whatever the task.
   const correct = rand() < spec.accuracy;
+  // A rubric prompt first: the output it grades may itself contain arithmetic or a capital.
+  const judgePrompt = parseJudgePrompt(lastUser);
+  if (judgePrompt !== undefined) return { ...answerJudgePrompt(judgePrompt, correct, spec.style), task: "judge", correct };
   // Word problems first: a story's numbers could otherwise be misread as a bare expression.
   const solution = solveWordProblem(lastUser) ?? solveExpressionIn(lastUser);
   if (solution !== undefined) return arithmeticDraft(rand, spec, solution, correct, wantsBareAnswer(prompt));

@@ -9,7 +9,7 @@ import { datasetName, isEmulatorEndpoint } from "../config/rules.js";
 import type { Config, DatasetSpec, ModelSpec } from "../config/schema.js";
 import { hashDataset, validateDataset, type SkippedRow } from "../dataset/index.js";
 import { UsageError } from "../errors.js";
-import { buildScorers, type Scorer } from "../scoring/index.js";
+import { JudgeModels, loadScorers, type Scorer } from "../scoring/index.js";
 
 export interface PlannedDataset {
   name: string;
@@ -38,6 +38,8 @@ export interface RunPlan {
   concurrency: number;
   /** Rows left out by `skipInvalidRows`, with their reason (the first {@link MAX_KEPT_SKIPS}). */
   skippedRows: SkippedRow[];
+  /** Models used by `llm_judge` scorers; the runner connects them once the emulator is up. */
+  judges: JudgeModels;
 }
 
 /** Skipped rows kept in memory for skipped.jsonl; the count beyond is in each dataset's `skipped`. */
@@ -87,18 +89,24 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     config.models = options.models.map((m) => known.get(m)!);
   }
 
+  // One rule for judged and judge models: the named variable, else the emulator's placeholder.
+  const keyFor = (m: ModelSpec): string | undefined =>
+    (m.apiKeyEnv ? env[m.apiKeyEnv] : undefined) || (isEmulatorEndpoint(m.endpoint) ? EMULATOR_PLACEHOLDER_KEY : undefined);
   const keys = new Map<string, string>();
   const missing: string[] = [];
   for (const m of config.models) {
-    const value = m.apiKeyEnv ? env[m.apiKeyEnv] : undefined;
+    const value = keyFor(m);
     if (value) keys.set(m.name, value);
-    else if (isEmulatorEndpoint(m.endpoint)) keys.set(m.name, EMULATOR_PLACEHOLDER_KEY);
     else missing.push(`  - model "${m.name}" reads its key from $${m.apiKeyEnv}, which is not set`);
   }
   if (missing.length > 0) {
     throw new UsageError(`missing API keys (nothing was sent):\n${missing.join("\n")}\nSet the variables in your shell or CI secrets; keys never go in the config file.`);
   }
 
+  // Judges resolve against the config as written: a judge need not be a model under evaluation.
+  const judges = new JudgeModels();
+  const scorerContext = { baseDir: loaded.baseDir, config: loaded.config, keyFor, judges };
+  const globalScorers = config.scorers.length;
   const datasets: PlannedDataset[] = [];
   const skippedRows: SkippedRow[] = [];
   for (const [i, d] of config.datasets.entries()) {
@@ -106,7 +114,8 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     const spec: DatasetSpec = { ...d, path: isAbsolute(d.path) ? d.path : resolve(loaded.baseDir, d.path) };
     const name = datasetName(d);
     spec.name = name;
-    const scorers = buildScorers([...config.scorers, ...d.scorers], `datasets[${i}].scorers`);
+    const scorerPath = (j: number) => (j < globalScorers ? `scorers[${j}]` : `datasets[${i}].scorers[${j - globalScorers}]`);
+    const scorers = await loadScorers([...config.scorers, ...d.scorers], scorerPath, loaded.file, scorerContext);
     const counts = await validateDataset(spec, {
       skipInvalidRows: options.skipInvalidRows ?? false,
       index: i,
@@ -128,5 +137,6 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     trials: config.trials,
     concurrency: config.concurrency,
     skippedRows,
+    judges,
   };
 }

@@ -3,12 +3,49 @@
  * result without ever letting a scorer crash the run.
  */
 import { ConfigError, type ConfigIssue } from "../errors.js";
-import type { Score } from "../types.js";
-import { callFailedScore, compileScorer, ScorerSpecIssue, type ScoreInput } from "./scorers.js";
-import type { ScorerSpec } from "./spec.js";
+import type { ChatMessage, Score } from "../types.js";
+import { compileCustom, loadCustomScorer, type CustomScorer } from "./custom.js";
+import { compileJudge, resolveJudgeModel, type JudgeModels, type JudgeResolveContext } from "./judge.js";
+import { callFailedScore, compileScorer, ScorerSpecIssue, type ScoreInput as BuiltinScoreInput } from "./scorers.js";
+import type { AnyScorerSpec, CustomScorerSpec } from "./spec.js";
 
-export type { ScoreInput } from "./scorers.js";
 export { CALL_FAILED_REASON, NO_EXPECTED_ERROR } from "./scorers.js";
+export type { CustomScorer, CustomScorerInput, CustomScorerResult } from "./custom.js";
+export { JudgeModels, type JudgeConnection, type JudgeModel } from "./judge.js";
+
+/** The row a result came from, as judges and custom scorers see it. */
+export interface ScoredRow {
+  id: string;
+  /** The messages sent to the model (the judge shows them as the INPUT). */
+  messages: readonly ChatMessage[];
+}
+
+/** What a scorer sees for one result. */
+export interface ScoreInput extends BuiltinScoreInput {
+  /**
+   * The row. Built-in scorers ignore it; `llm_judge` needs its messages (and records a scorer
+   * error without them); custom scorers get empty `id`/`messages` without it.
+   */
+  row?: ScoredRow;
+}
+
+/** What building judges and custom scorers needs from the run plan. */
+export interface ScorerContext extends JudgeResolveContext {
+  /** Directory custom scorer modules are resolved against (the config file's). */
+  baseDir: string;
+  /** Registry of the plan's judge models; the runner connects it to their endpoints. */
+  judges: JudgeModels;
+  /**
+   * Loaded custom scorer functions (or why each failed to load), by spec. Filled in by
+   * {@link loadScorers}; {@link buildScorers} alone cannot load modules (that is async).
+   */
+  customScorers?: ReadonlyMap<CustomScorerSpec, CustomScorer | ScorerSpecIssue>;
+}
+
+/** JSON path of each spec in a list: `datasets[0].scorers` + index, or a function of the index. */
+export type ScorerPaths = string | ((index: number) => string);
+
+const NEEDS_CONTEXT = "needs a run context: build scorers with planRun (or loadScorers)";
 
 /**
  * Something that scores one output. Built-in scorers are synchronous; LLM judges and custom
@@ -24,39 +61,85 @@ export interface Scorer {
 
 /**
  * Compiles scorer specs, checking everything that can be checked before any model is called:
- * unique names, valid regexes and schemas, sensible bounds. All problems are reported at once.
+ * unique names, valid regexes and schemas, sensible bounds, judge models and their keys, custom
+ * modules (already loaded by {@link loadScorers}). All problems are reported at once.
  *
  * @param specs validated specs (defaults applied).
- * @param where JSON path of the list, e.g. `datasets[0].scorers`, used in error paths.
+ * @param where JSON path of the list, e.g. `datasets[0].scorers`, or of each spec by index.
  * @param file config file named in the error message.
+ * @param context needed by `llm_judge` and `custom` specs; built-in scorers need none.
  * @throws ConfigError with paths such as `datasets[0].scorers[2].name`.
  */
-export function buildScorers(specs: readonly ScorerSpec[], where: string, file = "config"): Scorer[] {
+export function buildScorers(specs: readonly AnyScorerSpec[], where: ScorerPaths, file = "config", context?: ScorerContext): Scorer[] {
+  const pathOf = typeof where === "string" ? (i: number) => `${where}[${i}]` : where;
   const issues: ConfigIssue[] = [];
   const firstIndex = new Map<string, number>();
   const scorers: Scorer[] = [];
   specs.forEach((spec, i) => {
-    const at = `${where}[${i}]`;
+    const at = pathOf(i);
     const name = spec.name ?? spec.type;
     const seen = firstIndex.get(name);
     if (seen !== undefined) {
       issues.push({
         path: `${at}.name`,
-        message: `duplicate scorer name "${name}" (also ${where}[${seen}]); give one of them a distinct "name"`,
+        message: `duplicate scorer name "${name}" (also ${pathOf(seen)}); give one of them a distinct "name"`,
       });
     } else {
       firstIndex.set(name, i);
     }
     try {
-      const fn = compileScorer(spec);
-      scorers.push({ name, type: spec.type, score: fn });
+      scorers.push({ name, type: spec.type, score: compile(spec, context) });
     } catch (err) {
-      if (!(err instanceof ScorerSpecIssue)) throw err;
-      issues.push({ path: err.field === "" ? at : `${at}.${err.field}`, message: err.message });
+      const found = Array.isArray(err) ? err : [err];
+      for (const e of found) {
+        if (!(e instanceof ScorerSpecIssue)) throw e;
+        issues.push({ path: e.field === "" ? at : `${at}.${e.field}`, message: e.message });
+      }
     }
   });
   if (issues.length > 0) throw new ConfigError(file, issues);
   return scorers;
+}
+
+/** One spec's score function; throws a {@link ScorerSpecIssue} or an array of them. */
+function compile(spec: AnyScorerSpec, context: ScorerContext | undefined): Scorer["score"] {
+  switch (spec.type) {
+    case "llm_judge": {
+      if (context === undefined) throw new ScorerSpecIssue("", `llm_judge ${NEEDS_CONTEXT}`);
+      const model = context.judges.register(spec.model, () => resolveJudgeModel(spec.model, context));
+      if (Array.isArray(model)) throw model;
+      return compileJudge(spec, { model, judges: context.judges, retry: context.config.retry });
+    }
+    case "custom": {
+      const loaded = context?.customScorers?.get(spec);
+      if (loaded === undefined) throw new ScorerSpecIssue("", `custom ${NEEDS_CONTEXT}`);
+      if (loaded instanceof ScorerSpecIssue) throw loaded;
+      return compileCustom(spec, loaded);
+    }
+    default:
+      return compileScorer(spec);
+  }
+}
+
+/**
+ * Loads every custom scorer module, then {@link buildScorers}: the async entry point the run plan
+ * uses. Load failures (file not found, syntax error, no such export) are reported with the other
+ * problems, at paths such as `datasets[0].scorers[1].module`.
+ */
+export async function loadScorers(specs: readonly AnyScorerSpec[], where: ScorerPaths, file: string, context: ScorerContext): Promise<Scorer[]> {
+  const customScorers = new Map(context.customScorers ?? []);
+  await Promise.all(
+    specs.map(async (spec) => {
+      if (spec.type !== "custom" || customScorers.has(spec)) return;
+      try {
+        customScorers.set(spec, await loadCustomScorer(spec, context.baseDir));
+      } catch (err) {
+        if (!(err instanceof ScorerSpecIssue)) throw err;
+        customScorers.set(spec, err);
+      }
+    }),
+  );
+  return buildScorers(specs, where, file, { ...context, customScorers });
 }
 
 /**

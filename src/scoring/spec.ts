@@ -29,7 +29,46 @@ const normalise = {
     .describe("Drop punctuation before comparing. @default false"),
 };
 
-export const ScorerSpec = z.discriminatedUnion("type", [
+/**
+ * An inline judge model: the fields of a `models[]` entry. `params` and `pricing` are checked in
+ * full against the model schema when the run is planned; they are loose here only because the
+ * model schema imports this file (a static import back would be a module cycle).
+ */
+export const JudgeModelInline = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '_', '.' or '-'")
+      .max(64)
+      .optional()
+      .describe("Name recorded with the judge's calls. @default judge"),
+    provider: z.enum(["azure-ai-inference"]).optional().describe("Client used to call the judge. @default azure-ai-inference"),
+    endpoint: z.string().min(1).describe("Endpoint URL, or `emulator://<sim>` for the built-in emulator."),
+    model: z.string().optional().describe("Model/deployment name sent in the request body (multi-model endpoints)."),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+      .optional()
+      .describe("Name of the environment variable holding the key. Required for real endpoints."),
+    apiVersion: z.string().optional().describe("api-version query parameter; '' omits it."),
+    extraParameters: z.enum(["error", "drop", "pass-through"]).optional(),
+    params: z.record(z.string(), z.unknown()).optional().describe("Generation parameters, as in models[].params."),
+    timeoutMs: z.number().int().positive().optional().describe("Deadline for one attempt. @default 120000"),
+    pricing: z.record(z.string(), z.unknown()).optional().describe("As in models[].pricing."),
+  })
+  .describe("A judge model defined in place, with the same fields as a models[] entry.");
+export type JudgeModelInline = z.infer<typeof JudgeModelInline>;
+
+export const JudgeScale = z
+  .strictObject({
+    min: z.number().describe("Lowest score the judge may give."),
+    max: z.number().describe("Highest score the judge may give."),
+    passAt: z.number().optional().describe("Scores at or above this pass (on the judge's scale). @default no pass/fail"),
+  })
+  .describe("The judge's score range; recorded values are rescaled to 0..1.");
+
+/** The built-in deterministic scorers (compiled by `scorers.ts`). */
+const builtinScorers = [
   z
     .strictObject({ type: z.literal("exact"), name, value, ...normalise })
     .describe("Output equals the expected answer after normalisation."),
@@ -103,7 +142,56 @@ export const ScorerSpec = z.discriminatedUnion("type", [
       maxMs: z.number().positive().describe("Latency budget in milliseconds."),
     })
     .describe("The call's latency is within budget."),
-]);
+] as const;
 
-export type ScorerSpec = z.infer<typeof ScorerSpec>;
+export const BuiltinScorerSpec = z.discriminatedUnion("type", [...builtinScorers]);
+export type BuiltinScorerSpec = z.infer<typeof BuiltinScorerSpec>;
+
+export const LlmJudgeSpec = z
+  .strictObject({
+    type: z.literal("llm_judge"),
+    name,
+    model: z
+      .union([z.string().min(1).describe("Name of a model in `models` (it need not be one under evaluation)."), JudgeModelInline])
+      .describe("The judge: a model's name from `models`, or a model defined in place."),
+    rubric: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Grading instructions. bakeoff adds the row's input, expected answer and output in delimited sections and asks for `SCORE:` and `REASON:` lines. @default grade correctness against the expected answer",
+      ),
+    scale: JudgeScale.default({ min: 0, max: 1 }),
+    concurrency: z
+      .number()
+      .int()
+      .positive()
+      .max(256)
+      .default(4)
+      .describe("Most judge calls in flight for this scorer (its own limit, separate from the judged models'). @default 4"),
+  })
+  .describe("A model grades each output against a rubric; the score is rescaled to 0..1 and the judge's call is recorded.");
+export type LlmJudgeSpec = z.infer<typeof LlmJudgeSpec>;
+
+export const CustomScorerSpec = z
+  .strictObject({
+    type: z.literal("custom"),
+    name,
+    module: z.string().min(1).describe("Path of a .js/.mjs (or .ts) module, relative to the config file."),
+    export: z.string().min(1).default("default").describe("Name of the exported scorer function. @default default"),
+    options: z.record(z.string(), z.unknown()).optional().describe("Passed to the scorer function as `options`."),
+  })
+  .describe("Your own scorer function (see `CustomScorer` in the library API).");
+export type CustomScorerSpec = z.infer<typeof CustomScorerSpec>;
+
+/** Every scorer a config may list, by `type`. */
+export const ScorerSpec = z.discriminatedUnion("type", [...builtinScorers, LlmJudgeSpec, CustomScorerSpec]);
+
+/** Any scorer spec as it appears in a validated config (defaults applied). */
+export type AnyScorerSpec = z.infer<typeof ScorerSpec>;
+/**
+ * The built-in specs under the name `scorers.ts` compiles: its exhaustive switch covers exactly
+ * these, while judges and custom scorers are built by `index.ts`. Configs hold {@link AnyScorerSpec}.
+ */
+export type ScorerSpec = BuiltinScorerSpec;
 export type ScorerSpecInput = z.input<typeof ScorerSpec>;
