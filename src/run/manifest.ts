@@ -7,6 +7,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config/schema.js";
 import type { ModelInfo } from "../providers/types.js";
+import type { ConcurrencyHistory } from "./adaptive.js";
 
 export const MANIFEST_FILE = "run.json";
 
@@ -37,6 +38,8 @@ export interface ModelManifest {
   info?: ModelInfo | null;
   /** Concurrency limit the model ended with (adaptive limits lower it on 429s). */
   finalConcurrency?: number;
+  /** How adaptive concurrency moved the limit in the last session; absent when `adaptive` is off. */
+  concurrencyHistory?: ConcurrencyHistory;
 }
 
 export interface RunManifest {

@@ -9,13 +9,15 @@ import { emulatorTarget, isEmulatorEndpoint } from "../config/rules.js";
 import type { ModelSpec } from "../config/schema.js";
 import { openDataset, type DatasetOpenOptions } from "../dataset/index.js";
 import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
+import { estimateRequestTokens, withBudget } from "../providers/budget.js";
 import { createProvider } from "../providers/index.js";
-import { callWithRetry } from "../providers/retry.js";
+import { callWithRetry, type AttemptReport } from "../providers/retry.js";
 import type { ModelInfo, Provider } from "../providers/types.js";
 import { scoreAll } from "../scoring/index.js";
 import { predictionKey, type CallErrorInfo, type PredictionRecord, type Row } from "../types.js";
 import { canonicalJson, sha256 } from "../util/hash.js";
 import { gitInfo, toolVersion } from "../util/env-info.js";
+import { AdaptiveConcurrency } from "./adaptive.js";
 import { JournalWriter, PREDICTIONS_FILE, completedKeys } from "./journal.js";
 import { CallLimits, Window } from "./limits.js";
 import { writeManifest, type ModelManifest, type RunManifest, type RunStatus } from "./manifest.js";
@@ -98,7 +100,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     for (const m of plan.models) {
       const endpoint = isEmulatorEndpoint(m.endpoint) ? emulator!.endpointFor(emulatorTarget(m.endpoint)) : m.endpoint;
       resolved.set(m.name, endpoint);
-      providers.set(m.name, createProvider({ ...m, endpoint }, plan.keys.get(m.name)!));
+      providers.set(m.name, paced(createProvider({ ...m, endpoint }, plan.keys.get(m.name)!), m));
     }
     const infos = await fetchInfos(providers);
 
@@ -125,6 +127,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       plan.concurrency,
       Object.fromEntries(plan.models.map((m) => [m.name, m.concurrency])),
     );
+    const adaptive = adaptiveControllers(plan.models, limits, log);
     const stopped = new Map<string, string>();
     const counters = { sent: 0, skipped: 0, recorded: 0, failed: 0 };
     let fatal: unknown;
@@ -134,10 +137,12 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       if (stopped.has(model.name) || options.abortSignal?.aborted || fatal !== undefined) return;
       const started = new Date();
       counters.sent++;
+      const controller = adaptive.get(model.name);
       const output = await callWithRetry(providers.get(model.name)!, { messages: row.messages, params: trialParams(model, trial) }, {
         retry: plan.config.retry,
         timeoutMs: model.timeoutMs,
         ...(options.abortSignal ? { signal: options.abortSignal } : {}),
+        ...(controller ? { onAttempt: (a: AttemptReport) => controller.observe(a.outcome) } : {}),
       });
       if (output.error?.kind === "aborted") return; // never completed: resume re-sends it
       if (output.error?.kind === "auth") {
@@ -226,7 +231,15 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     session.endedAt = endedAt;
     session.sent = counters.sent;
     session.skipped = counters.skipped;
-    for (const mm of manifest.models) mm.finalConcurrency = limits.concurrency(mm.name);
+    for (const mm of manifest.models) {
+      mm.finalConcurrency = limits.concurrency(mm.name);
+      const history = adaptive.get(mm.name)?.history();
+      if (history === undefined) continue;
+      mm.concurrencyHistory = history;
+      if (history.decreases > 0) {
+        log(`bakeoff: model "${mm.name}" settled at concurrency ${mm.finalConcurrency} (lowest ${history.min}; lowered ${history.decreases}×, raised ${history.increases}×)`);
+      }
+    }
     await writeManifest(runDir, manifest);
 
     return {
@@ -243,6 +256,39 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
     await emulator?.close();
   }
+}
+
+/** Paces the model's attempts to its rpm/tpm quota, when it has one. */
+function paced(provider: Provider, model: ModelSpec): Provider {
+  if (model.rpm === undefined && model.tpm === undefined) return provider;
+  return withBudget(provider, { rpm: model.rpm, tpm: model.tpm }, (request) => estimateRequestTokens(request));
+}
+
+/**
+ * One AIMD controller per adaptive model, resizing that model's limiter. A decrease is logged
+ * when it takes the limit to a new low for the run: a long storm makes the limit bounce between
+ * its floor and one above, and a line per bounce would bury everything else. The run's end logs
+ * where each throttled model settled.
+ */
+function adaptiveControllers(models: ModelSpec[], limits: CallLimits, log: (message: string) => void): Map<string, AdaptiveConcurrency> {
+  const controllers = new Map<string, AdaptiveConcurrency>();
+  for (const m of models) {
+    if (m.adaptive === false) continue;
+    const initial = limits.concurrency(m.name);
+    let lowest = initial;
+    const controller = new AdaptiveConcurrency({
+      initial,
+      onChange: (limit, change) => {
+        limits.setConcurrency(m.name, limit);
+        if (change.direction === "down" && limit < lowest) {
+          lowest = limit;
+          log(`bakeoff: model "${m.name}" is being rate limited; concurrency ${change.from} → ${change.to}`);
+        }
+      },
+    });
+    controllers.set(m.name, controller);
+  }
+  return controllers;
 }
 
 /** Trial 0 uses the configured seed; later trials shift it so each trial is a fresh sample. */
