@@ -18,6 +18,12 @@ import { createProgress } from "./run/progress.js";
 import { locateRun } from "./run/run-dir.js";
 import { runEvaluation, type RecordSink } from "./run/runner.js";
 import { createWeaveSinks, syncRunToWeaveCli } from "./tracking/cli-glue.js";
+// --- compare / gates / history (owned by the compare feature) ---
+import { checkCompare, type CheckResult } from "./compare/check.js";
+import { GateSpec } from "./compare/gate-spec.js";
+import { parseGateRules } from "./compare/rules.js";
+import { appendRunIndex, historyTable, renderHistoryText, syncRunIndex } from "./run/history.js";
+// --- end compare / gates / history ---
 
 const DEFAULT_CONFIG = "eval.config.json";
 
@@ -83,7 +89,11 @@ function buildParser(argv: string[], io: Io, setCode: (c: number) => void): Argv
           .option("skip-invalid-rows", { type: "boolean", default: false, describe: "Skip malformed rows (recorded with their reason) instead of stopping" })
           .option("weave", { type: "string", describe: "Log to this W&B Weave project (entity/project); --no-weave turns logging off" })
           .option("progress", { choices: ["auto", "bar", "lines", "off"] as const, default: "auto" as const, describe: "Progress display" })
-          .option("grace", { type: "number", default: 30, describe: "Seconds in-flight calls get to finish after Ctrl-C / SIGTERM" }),
+          .option("grace", { type: "number", default: 30, describe: "Seconds in-flight calls get to finish after Ctrl-C / SIGTERM" })
+          // --- compare / gates ---
+          .option("baseline", { type: "string", describe: "Compare the finished run with this run (id, path, latest, latest~N) and write compare.md/.json/.html" })
+          .option("fail-on", { type: "string", array: true, describe: "Gate rule, repeatable (added to config gates); exit 1 when one fails. See README 'Gates'" }),
+      // --- end compare / gates ---
       async (args) => {
         setCode(
           await runCommand(
@@ -102,6 +112,8 @@ function buildParser(argv: string[], io: Io, setCode: (c: number) => void): Argv
               weave: args.weave as string | boolean | undefined,
               progress: args.progress,
               grace: args.grace,
+              baseline: args.baseline,
+              failOn: args["fail-on"],
             },
             io,
           ),
@@ -176,7 +188,51 @@ function buildParser(argv: string[], io: Io, setCode: (c: number) => void): Argv
         setCode(await syncRunToWeaveCli(dir, { ...(args.weave ? { project: args.weave } : {}), io }));
       },
     )
-    .demandCommand(1, "Name a command: run, serve, report, validate, schema or weave-sync.")
+    // --- compare / history commands ---
+    .command(
+      "compare <baseline> <candidate>",
+      "Compare two runs (ids, paths, latest, latest~N): paired change per model and scorer, flipped rows, warnings; gates set the exit code",
+      (y) =>
+        y
+          .positional("baseline", { type: "string", demandOption: true, describe: "The run to compare against" })
+          .positional("candidate", { type: "string", demandOption: true, describe: "The run being judged" })
+          .option("out", { type: "string", default: "results", describe: "Output directory the runs are in (for ids and latest)" })
+          .option("fail-on", { type: "string", array: true, describe: "Gate rule, repeatable (added to the candidate's config gates)" })
+          .option("config-gates", { type: "boolean", default: true, describe: "Apply the gates in the candidate run's config (--no-config-gates: only --fail-on)" })
+          .option("write", { type: "string", describe: "Directory for compare.md/.json/.html (default: the candidate's run directory)" }),
+      async (args) => {
+        const extra = parseGateRules(args["fail-on"] ?? []);
+        const baselineDir = await locateRun(args.out, args.baseline);
+        const candidateDir = await locateRun(args.out, args.candidate);
+        const configured = args["config-gates"] ? snapshotGates(await readManifest(candidateDir)) : [];
+        const check = await checkCompare({
+          baselineDir,
+          candidateDir,
+          gates: [...configured, ...extra],
+          indexDir: dirname(candidateDir),
+          ...(args.write ? { writeDir: args.write } : {}),
+        });
+        setCode(printCheck(check, io));
+      },
+    )
+    .command(
+      "history",
+      "Trend of every model and scorer over the last runs of the same dataset (from results/index.jsonl)",
+      (y) =>
+        y
+          .option("out", { type: "string", default: "results", describe: "Output directory" })
+          .option("last", { type: "number", default: 10, describe: "Number of runs shown" })
+          .option("all-datasets", { type: "boolean", default: false, describe: "Mix runs of every dataset (default: only the newest run's dataset)" }),
+      async (args) => {
+        if (!Number.isInteger(args.last) || args.last < 1) throw new UsageError(`--last must be a whole number of at least 1 (got ${args.last})`);
+        // Runs made before indexing, or by library callers, are indexed now from their directories.
+        const entries = await syncRunIndex(resolve(args.out));
+        const table = historyTable(entries, { last: args.last, ...(args["all-datasets"] ? { datasetHash: null } : {}) });
+        for (const line of renderHistoryText(table)) io.out(line);
+      },
+    )
+    // --- end compare / history commands ---
+    .demandCommand(1, "Name a command: run, serve, report, validate, schema, weave-sync, compare or history.")
     .help()
     .version(false);
 }
@@ -196,6 +252,9 @@ interface RunArgs {
   weave: string | boolean | undefined;
   progress: "auto" | "bar" | "lines" | "off";
   grace: number;
+  /** compare / gates: run to compare with, and extra gate rules. */
+  baseline: string | undefined;
+  failOn: string[] | undefined;
 }
 
 async function runCommand(args: RunArgs, io: Io): Promise<number> {
@@ -232,6 +291,9 @@ async function runCommand(args: RunArgs, io: Io): Promise<number> {
     }),
     skipInvalidRows: args.skipInvalidRows,
   });
+  // compare / gates: bad rules or a missing baseline are usage errors, found before any call.
+  const gates = [...loaded.config.gates, ...parseGateRules(args.failOn ?? [])];
+  const baselineDir = args.baseline === undefined ? undefined : await locateRun(outputDir, args.baseline);
   const skippedRows = plan.skippedRows.map((s) => `${s.file}:${s.line}: ${s.reason}`);
   if (resume) {
     for (const d of plan.datasets) {
@@ -281,11 +343,13 @@ async function runCommand(args: RunArgs, io: Io): Promise<number> {
     });
     const report = await writeRunReports(result.runDir);
     printRunSummary(result, report.summary, report.files, io);
+    // compare / gates / history
+    const gated = await afterRun(outputDir, result.runDir, baselineDir, gates, io);
     if (result.status === "interrupted" || result.status === "incomplete") {
       io.err(`bakeoff: run ${result.status}. Finish it with: bakeoff run --resume ${result.runId}${outputDir === resolve("results") ? "" : ` (in ${relative(process.cwd(), outputDir) || "."})`}`);
       return ExitCode.incomplete;
     }
-    return ExitCode.ok;
+    return gated;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -361,3 +425,49 @@ function placeholderKeys(loaded: LoadedConfig): Record<string, string> {
   return out;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// compare / gates / history (owned by the compare feature)
+
+/**
+ * After a run: index it in `<outputDir>/index.jsonl`, then compare with the baseline and apply
+ * gates when either was asked for. Returns the exit code the gates decide.
+ */
+async function afterRun(outputDir: string, runDir: string, baselineDir: string | undefined, gates: GateSpec[], io: Io): Promise<number> {
+  await appendRunIndex(outputDir, runDir);
+  if (baselineDir === undefined && gates.length === 0) return ExitCode.ok;
+  const check = await checkCompare({ candidateDir: runDir, gates, indexDir: outputDir, ...(baselineDir ? { baselineDir } : {}) });
+  return printCheck(check, io);
+}
+
+/** Prints a comparison's headline, warnings and gate outcomes; returns the exit code. */
+function printCheck(check: CheckResult, io: Io): number {
+  const c = check.comparison;
+  if (c) {
+    io.out(`Compare ${c.baseline.runId} → ${c.candidate.runId}: ${c.models.length} model(s) matched`);
+    for (const ch of c.changes) io.out(`  ${ch.model.padEnd(12)} ${ch.scorer}: ${ch.sentence}; pass→fail ${ch.passToFail}, fail→pass ${ch.failToPass}`);
+    for (const w of c.warnings) io.err(`bakeoff: warning: ${w.message}`);
+    for (const f of check.files) io.out(`Compare: ${relative(process.cwd(), f)}`);
+  }
+  for (const o of check.gates.outcomes) {
+    io.out(`Gate ${o.rule}: ${o.status.toUpperCase()}`);
+    for (const d of o.details.slice(0, 10)) io.out(`    ${d}`);
+    if (o.details.length > 10) io.out(`    … and ${o.details.length - 10} more`);
+  }
+  const incomplete = check.candidateStatus !== "complete" || (check.baselineStatus !== null && check.baselineStatus !== "complete");
+  if (!check.gates.passed) io.err("bakeoff: gate failed.");
+  // An unfinished run decides nothing: 3 tells CI to fix the run, not the model.
+  if (incomplete && c) return ExitCode.incomplete;
+  return check.gates.passed ? ExitCode.ok : ExitCode.gateFailed;
+}
+
+/** Gates recorded in a run's config snapshot (runs made before gates existed have none). */
+function snapshotGates(manifest: Awaited<ReturnType<typeof readManifest>>): GateSpec[] {
+  const raw = (manifest.config as { gates?: unknown }).gates;
+  if (!Array.isArray(raw)) return [];
+  return raw.map((g, i) => {
+    const parsed = GateSpec.safeParse(g);
+    if (!parsed.success) throw new UsageError(`run ${manifest.runId}: config gates[${i}] is not valid: ${parsed.error.issues.map((x) => x.message).join("; ")}`);
+    return parsed.data;
+  });
+}

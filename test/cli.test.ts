@@ -39,7 +39,7 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/Report: .*report\.md/);
 
-    const runs = await readdir(join(dir, "results"));
+    const runs = (await readdir(join(dir, "results"))).filter((n) => n !== "index.jsonl");
     expect(runs).toHaveLength(1);
     const runDir = join(dir, "results", runs[0]!);
     const rows = (await countRows(join(REPO, "datasets/arithmetic.jsonl"))) + (await countRows(join(REPO, "datasets/capitals.csv")));

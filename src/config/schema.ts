@@ -4,6 +4,7 @@
  * where one makes sense.
  */
 import { z } from "zod";
+import { GateSpec } from "../compare/gate-spec.js";
 import { EmulatorSpec } from "../emulator/spec.js";
 import { ScorerSpec } from "../scoring/spec.js";
 
@@ -101,6 +102,26 @@ export const ModelSpec = z
       .describe("extra-parameters header: what the service does with body keys it does not know."),
     params: GenerationParamsSpec.default({}),
     concurrency: z.number().int().positive().optional().describe("Most calls in flight to this model. @default the global limit"),
+    adaptive: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Lower this model's concurrency when it answers 429 (halving, at most once per round of calls) and raise it back by one after each round of successes, never above `concurrency`; the limit it settled on is in run.json. false keeps the limit fixed. @default true",
+      ),
+    rpm: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("Requests per minute this deployment allows (its quota); bakeoff paces requests to stay under it, retries included."),
+    tpm: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "Tokens per minute this deployment allows (its quota); bakeoff paces requests to stay under it, charging an estimate (prompt chars / 4 + max_tokens, or 256) and correcting it with the reported usage.",
+      ),
     timeoutMs: z
       .number()
       .int()
@@ -155,6 +176,10 @@ export const ConfigSpec = z
     retry: RetrySpec.default({ maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 60_000 }),
     emulator: EmulatorSpec.default({ models: {} }),
     weave: WeaveSpec.default({ enabled: true, flushTimeoutSec: 60 }),
+    gates: z
+      .array(GateSpec)
+      .default([])
+      .describe("Checks that decide the exit code of `run` and `compare` (exit 1 when one fails); `--fail-on` rules add to these."),
   })
   .describe("bakeoff evaluation config.");
 

@@ -1,0 +1,291 @@
+/**
+ * Compares a candidate run with a baseline run: rows matched by `<dataset>/<id>`, models by
+ * name. Per model and scorer, a paired interval and test (src/stats comparePair: McNemar for 0/1
+ * scores, sign-flip otherwise), the rows that went pass→fail and fail→pass with both outputs,
+ * whether the endpoint's reported identity changed, and warnings for anything besides the model
+ * that differs between the runs.
+ */
+import { summarizeRun } from "../report/run-report.js";
+import type { RunSummary } from "../report/summary.js";
+import type { ModelInfo } from "../providers/types.js";
+import { comparePair, type PairVerdict } from "../stats/index.js";
+import { fetchOutputs, outputKey, type QuotedOutput } from "./outputs.js";
+import { loadRunVectors, mostCommon, rowMean, rowPasses, type CriticalRule, type RunVectors } from "./load.js";
+import { manifestWarnings, type CompareWarning } from "./warnings.js";
+
+/** Options of {@link compareRuns}. */
+export interface CompareOptions {
+  /** Significance level of the paired tests; the intervals are at 1 − alpha. Default 0.05. */
+  alpha?: number;
+  /** Seed of the bootstrap and permutation draws (results are reproducible). */
+  seed?: number;
+  /** Which rows are critical. Default: column `tags` contains `critical`. */
+  critical?: CriticalRule;
+  /** Most flipped rows quoted per model × scorer × direction (all are counted). Default 100. */
+  maxListed?: number;
+}
+
+/** The change in one model × scorer from baseline to candidate, on rows scored in both. */
+export interface ScorerChange {
+  model: string;
+  scorer: string;
+  /** Rows scored in both runs. */
+  n: number;
+  baselineMean: number | null;
+  candidateMean: number | null;
+  /** candidate − baseline (negative is a drop). */
+  diff: number | null;
+  /** Paired bootstrap interval of `diff` at 1 − alpha. */
+  interval: [number, number] | null;
+  pValue: number;
+  test: PairVerdict["test"];
+  significant: boolean;
+  /** "points" when scores are in [0, 1] (differences read ×100), else "raw". */
+  scale: PairVerdict["scale"];
+  mde: number | null;
+  sentence: string;
+  passToFail: number;
+  failToPass: number;
+  /** pass→fail rows tagged critical. */
+  criticalPassToFail: number;
+}
+
+/** A row whose verdict flipped between the runs, with both outputs. */
+export interface FlippedRow {
+  model: string;
+  scorer: string;
+  dataset: string;
+  rowId: string;
+  direction: "pass→fail" | "fail→pass";
+  critical: boolean;
+  baseline: QuotedOutput | null;
+  candidate: QuotedOutput | null;
+}
+
+/** What an endpoint said it was, in one run. */
+export interface IdentitySnapshot {
+  info: ModelInfo | null;
+  /** Most common `model` in responses. */
+  responseModel: string | null;
+  /** Most common `system_fingerprint`, when the service sends one. */
+  systemFingerprint: string | null;
+}
+
+export interface IdentityChange {
+  model: string;
+  baseline: IdentitySnapshot;
+  candidate: IdentitySnapshot;
+  /** Fields that differ, e.g. `["responseModel"]`. */
+  changed: string[];
+}
+
+/** Run facts a comparison report shows. */
+export interface RunRef {
+  runId: string;
+  dir: string;
+  status: string;
+  startedAt: string;
+  configHash: string;
+}
+
+/** Everything {@link compareRuns} found. Serialised as compare.json. */
+export interface CompareResult {
+  v: 1;
+  baseline: RunRef;
+  candidate: RunRef;
+  alpha: number;
+  warnings: CompareWarning[];
+  /** Models in both runs, in the candidate's order. */
+  models: string[];
+  onlyInBaseline: string[];
+  onlyInCandidate: string[];
+  /** Per model: rows matched, and rows present in one run only. */
+  rows: { model: string; matched: number; onlyBaseline: number; onlyCandidate: number }[];
+  changes: ScorerChange[];
+  /** Flipped rows, at most `maxListed` per model × scorer × direction. */
+  flips: FlippedRow[];
+  identity: IdentityChange[];
+  summaries: { baseline: RunSummary; candidate: RunSummary };
+}
+
+/** Compares two run directories. Reads each journal three times; holds per-row vectors only. */
+export async function compareRuns(baselineDir: string, candidateDir: string, options: CompareOptions = {}): Promise<CompareResult> {
+  const alpha = options.alpha ?? 0.05;
+  const maxListed = options.maxListed ?? 100;
+  const base = await loadRunVectors(baselineDir, options.critical);
+  const cand = await loadRunVectors(candidateDir, options.critical);
+  const warnings = manifestWarnings(base.manifest, cand.manifest);
+
+  const models = [...cand.models.keys()].filter((m) => base.models.has(m));
+  const onlyInBaseline = [...base.models.keys()].filter((m) => !cand.models.has(m));
+  const onlyInCandidate = [...cand.models.keys()].filter((m) => !base.models.has(m));
+  for (const m of onlyInBaseline) warnings.push({ kind: "model", message: `model "${m}" is only in the baseline` });
+  for (const m of onlyInCandidate) warnings.push({ kind: "model", message: `model "${m}" is only in the candidate` });
+
+  const rows: CompareResult["rows"] = [];
+  const changes: ScorerChange[] = [];
+  const listed: { flip: Omit<FlippedRow, "baseline" | "candidate">; key: string }[] = [];
+  for (const model of models) {
+    const b = base.models.get(model)!;
+    const c = cand.models.get(model)!;
+    let matched = 0;
+    for (const k of c.keys()) if (b.has(k)) matched++;
+    rows.push({ model, matched, onlyBaseline: b.size - matched, onlyCandidate: c.size - matched });
+    if (b.size - matched > 0 || c.size - matched > 0) {
+      warnings.push({ kind: "rows", message: `"${model}": ${matched} rows matched by id; ${b.size - matched} only in the baseline, ${c.size - matched} only in the candidate` });
+    }
+    for (const scorer of cand.scorers) {
+      const bi = base.scorers.indexOf(scorer);
+      if (bi < 0) continue;
+      const change = compareScorer(model, scorer, base, cand, bi, cand.scorers.indexOf(scorer), alpha, options.seed, maxListed, listed);
+      if (change) changes.push(change);
+    }
+  }
+
+  const wanted = new Set(listed.map((l) => l.key));
+  const [bOut, cOut, bSum, cSum] = await Promise.all([
+    fetchOutputs(baselineDir, base.manifest, wanted),
+    fetchOutputs(candidateDir, cand.manifest, wanted),
+    summarizeRun(baselineDir, base.manifest),
+    summarizeRun(candidateDir, cand.manifest),
+  ]);
+  const flips = listed.map(({ flip, key }) => ({ ...flip, baseline: bOut.get(key) ?? null, candidate: cOut.get(key) ?? null }));
+
+  const identity = models.map((m) => identityChange(m, base, cand));
+  for (const id of identity) {
+    if (id.changed.length === 0) continue;
+    const show = (s: IdentitySnapshot) => describeIdentity(s, id.changed);
+    warnings.push({ kind: "identity", message: `"${id.model}" reports a different identity: ${show(id.baseline)} → ${show(id.candidate)}` });
+  }
+
+  return {
+    v: 1,
+    baseline: ref(base),
+    candidate: ref(cand),
+    alpha,
+    warnings,
+    models,
+    onlyInBaseline,
+    onlyInCandidate,
+    rows,
+    changes,
+    flips,
+    identity,
+    summaries: { baseline: bSum.summary, candidate: cSum.summary },
+  };
+}
+
+function compareScorer(
+  model: string,
+  scorer: string,
+  base: RunVectors,
+  cand: RunVectors,
+  bi: number,
+  ci: number,
+  alpha: number,
+  seed: number | undefined,
+  maxListed: number,
+  listed: { flip: Omit<FlippedRow, "baseline" | "candidate">; key: string }[],
+): ScorerChange | null {
+  const b = base.models.get(model)!;
+  const c = cand.models.get(model)!;
+  const bVals: number[] = [];
+  const cVals: number[] = [];
+  let binary = true;
+  let passToFail = 0;
+  let failToPass = 0;
+  let criticalPassToFail = 0;
+  let listedDown = 0;
+  let listedUp = 0;
+  // Journal order follows completion order, which varies run to run; sorting the keys makes the
+  // bootstrap (which resamples by position) and the flip lists reproducible.
+  for (const key of [...c.keys()].sort()) {
+    const cv = c.get(key)!;
+    const bv = b.get(key);
+    if (!bv) continue;
+    const bm = rowMean(bv, bi);
+    const cm = rowMean(cv, ci);
+    if (bm !== null && cm !== null) {
+      bVals.push(bm);
+      cVals.push(cm);
+      if ((bm !== 0 && bm !== 1) || (cm !== 0 && cm !== 1)) binary = false;
+    }
+    const bp = rowPasses(bv, bi);
+    const cp = rowPasses(cv, ci);
+    // A row that errored in the candidate failed it: a redeploy that starts erroring regresses.
+    const candPass = cp ?? (cv.errors > 0 && bp !== null ? false : null);
+    if (bp === null || candPass === null || bp === candPass) continue;
+    const critical = cv.critical || bv.critical;
+    const down = bp && !candPass;
+    if (down) {
+      passToFail++;
+      if (critical) criticalPassToFail++;
+    } else failToPass++;
+    // Critical rows are always listed: the critical gate cites them.
+    const within = down ? listedDown++ < maxListed : listedUp++ < maxListed;
+    if (within || (down && critical)) {
+      const slash = key.indexOf("/");
+      listed.push({
+        key: outputKey(model, key),
+        flip: { model, scorer, dataset: key.slice(0, slash), rowId: key.slice(slash + 1), direction: down ? "pass→fail" : "fail→pass", critical },
+      });
+    }
+  }
+  if (bVals.length === 0 && passToFail + failToPass === 0) return null;
+  const v = comparePair(cVals, bVals, { binary, alpha, names: ["candidate", "baseline"], ...(seed !== undefined ? { seed } : {}) });
+  return {
+    model,
+    scorer,
+    n: v.n,
+    baselineMean: v.meanB,
+    candidateMean: v.meanA,
+    diff: v.diff,
+    interval: v.interval,
+    pValue: v.pValue,
+    test: v.test,
+    significant: v.significant,
+    scale: v.scale,
+    mde: v.mde,
+    sentence: v.sentence,
+    passToFail,
+    failToPass,
+    criticalPassToFail,
+  };
+}
+
+function snapshot(run: RunVectors, model: string): IdentitySnapshot {
+  const counts = run.identity.get(model);
+  return {
+    info: run.manifest.models.find((m) => m.name === model)?.info ?? null,
+    responseModel: counts ? mostCommon(counts.responseModel) : null,
+    systemFingerprint: counts ? mostCommon(counts.systemFingerprint) : null,
+  };
+}
+
+function identityChange(model: string, base: RunVectors, cand: RunVectors): IdentityChange {
+  const b = snapshot(base, model);
+  const c = snapshot(cand, model);
+  const changed: string[] = [];
+  // Only values both runs recorded are compared: a missing /info is absence of evidence.
+  if (b.info && c.info) {
+    for (const f of ["modelName", "modelType", "providerName"] as const) if (b.info[f] !== c.info[f]) changed.push(`info.${f}`);
+  }
+  if (b.responseModel !== null && c.responseModel !== null && b.responseModel !== c.responseModel) changed.push("responseModel");
+  if (b.systemFingerprint !== null && c.systemFingerprint !== null && b.systemFingerprint !== c.systemFingerprint) changed.push("systemFingerprint");
+  return { model, baseline: b, candidate: c, changed };
+}
+
+function describeIdentity(s: IdentitySnapshot, fields: string[]): string {
+  const parts: string[] = [];
+  for (const f of fields) {
+    if (f.startsWith("info.")) parts.push(`/info ${f.slice(5)}=${String(s.info?.[f.slice(5) as keyof ModelInfo] ?? "none")}`);
+    else if (f === "responseModel") parts.push(`response model=${s.responseModel ?? "none"}`);
+    else parts.push(`system_fingerprint=${s.systemFingerprint ?? "none"}`);
+  }
+  return parts.join(", ");
+}
+
+function ref(run: RunVectors): RunRef {
+  const m = run.manifest;
+  return { runId: m.runId, dir: run.dir, status: m.status, startedAt: m.startedAt, configHash: m.configHash };
+}
