@@ -16,6 +16,11 @@ export interface AttemptResult {
   systemFingerprint?: string | null;
   /** Time to first token, for streaming providers. */
   ttftMs?: number;
+  /**
+   * Set when the result was replayed from the response cache (`run/cache.ts`) instead of being
+   * fetched: no HTTP request was made, so latency measured around it is not the model's.
+   */
+  cached?: true;
 }
 
 /** What an endpoint says about itself (`GET /info`), where it has that route. */
