@@ -71,10 +71,10 @@ async function hostileRun(): Promise<{ dir: string; records: PredictionRecord[] 
 }
 
 describe("writeRunReports", () => {
-  it("writes report.md, report.json, predictions.csv and junit.xml, in that order", async () => {
+  it("writes report.md, report.json, predictions.csv, junit.xml and report.html, in that order", async () => {
     const { dir } = await hostileRun();
     const report = await writeRunReports(dir, { stepSummary: null });
-    expect(report.files.map((f) => basename(f))).toEqual(["report.md", "report.json", "predictions.csv", "junit.xml"]);
+    expect(report.files.map((f) => basename(f))).toEqual(["report.md", "report.json", "predictions.csv", "junit.xml", "report.html"]);
     const json = JSON.parse(await readFile(report.files[1]!, "utf8"));
     expect(json.schema).toBe("bakeoff.report/v1");
     expect(json.run.runId).toBe("run-x");

@@ -7,8 +7,10 @@ import { join } from "node:path";
 import { PREDICTIONS_FILE, latestByKey, readJournal } from "../run/journal.js";
 import { readManifest, type RunManifest } from "../run/manifest.js";
 import type { PredictionRecord } from "../types.js";
-import { analyzeRun, type RunAnalysis } from "./analysis.js";
+import { analyzeRun, iterateRowsSideBySide, type RunAnalysis, type SideBySideRow } from "./analysis.js";
 import { PREDICTIONS_CSV, writePredictionsCsv } from "./csv.js";
+import { HTML_TABLE_ROWS, REPORT_HTML, renderHtml } from "./html.js";
+import { loadTrend } from "./html/trend.js";
 import { renderReportJson } from "./json.js";
 import { JUNIT_XML, writeJunitXml } from "./junit.js";
 import { renderMarkdown } from "./markdown.js";
@@ -22,7 +24,7 @@ export interface RunReport {
   manifest: RunManifest;
   summary: RunSummary;
   analysis: RunAnalysis;
-  /** Files written, absolute paths: report.md, report.json, predictions.csv, junit.xml. */
+  /** Files written, absolute paths: report.md, report.json, predictions.csv, junit.xml, report.html. */
   files: string[];
   /** Problems that did not stop the reports (an unwritable $GITHUB_STEP_SUMMARY). */
   warnings: string[];
@@ -35,6 +37,8 @@ export interface WriteReportsOptions {
    * null or "" turns it off.
    */
   stepSummary?: string | null;
+  /** Rows in report.html's side-by-side table at most; default {@link HTML_TABLE_ROWS}. */
+  htmlRows?: number;
 }
 
 /** Streams the run's final records: one per key, the latest when a resume re-tried errors. */
@@ -56,7 +60,8 @@ export async function summarizeRun(runDir: string, manifest?: RunManifest): Prom
 
 /**
  * Writes every report of the run at `runDir` from run.json and the journal: report.md,
- * report.json, predictions.csv and junit.xml (in that order in `files`), and appends report.md
+ * report.json, predictions.csv, junit.xml and report.html (in that order in `files`; the HTML
+ * report comes last so existing positions stay as they were), and appends report.md
  * to the GitHub Actions job summary when one is configured. Re-running it gives the same bytes.
  */
 export async function writeRunReports(runDir: string, options: WriteReportsOptions = {}): Promise<RunReport> {
@@ -87,11 +92,16 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
     json: join(runDir, REPORT_JSON),
     csv: join(runDir, PREDICTIONS_CSV),
     junit: join(runDir, JUNIT_XML),
+    html: join(runDir, REPORT_HTML),
   };
   await writeFile(files.md, md, "utf8");
   await writeFile(files.json, renderReportJson(analysis), "utf8");
   await writePredictionsCsv(runDir, analysis, files.csv);
   await writeJunitXml(runDir, analysis, files.junit);
+  // The table is capped, so the page is built as one string (O(cap × models) excerpts).
+  const rows: SideBySideRow[] = [];
+  for await (const row of iterateRowsSideBySide(runDir, analysis, { limit: options.htmlRows ?? HTML_TABLE_ROWS })) rows.push(row);
+  await writeFile(files.html, renderHtml(analysis, rows, { trend: await loadTrend(runDir, analysis) }), "utf8");
 
   const warnings: string[] = [];
   const stepSummary = options.stepSummary === undefined ? process.env.GITHUB_STEP_SUMMARY : options.stepSummary;
@@ -103,5 +113,5 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
       warnings.push(`could not append the report to GITHUB_STEP_SUMMARY (${stepSummary}): ${(err as Error).message}`);
     }
   }
-  return { manifest, summary, analysis, files: [files.md, files.json, files.csv, files.junit], warnings };
+  return { manifest, summary, analysis, files: [files.md, files.json, files.csv, files.junit, files.html], warnings };
 }

@@ -1,0 +1,26 @@
+/**
+ * The one escaping function of the HTML report. Everything interpolated into report.html that
+ * did not come from this module's own literals goes through {@link escapeHtml}: model output,
+ * prompts, expected answers, model, scorer and dataset names, error messages, numbers.
+ */
+
+const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/**
+ * Escapes text for an HTML text node or a quoted attribute value. Quotes are escaped too, so the
+ * same function is safe in both places and no caller has to know which one it is in.
+ * Control characters other than tab and newline are shown as U+FFFD: they are invisible at
+ * best and, as NUL, make Chromium drop the rest of a text node at worst.
+ */
+export function escapeHtml(value: string | number): string {
+  return String(value)
+    .replace(/[&<>"']/g, (c) => ENTITIES[c]!)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "\ufffd");
+}
+
+/** Tagged template that escapes every interpolated value; literal parts are trusted markup. */
+export function html(strings: TemplateStringsArray, ...values: (string | number)[]): string {
+  let out = strings[0]!;
+  for (let i = 0; i < values.length; i++) out += escapeHtml(values[i]!) + strings[i + 1]!;
+  return out;
+}
