@@ -16,7 +16,8 @@ import { readManifest } from "./run/manifest.js";
 import { planRun } from "./run/plan.js";
 import { createProgress } from "./run/progress.js";
 import { locateRun } from "./run/run-dir.js";
-import { runEvaluation, type RecordSink } from "./run/runner.js";
+import { defaultCacheDir, ResponseCache } from "./run/cache.js";
+import { runEvaluation, type RecordSink, type RunOptions } from "./run/runner.js";
 import { createWeaveSinks, syncRunToWeaveCli } from "./tracking/cli-glue.js";
 // --- compare / gates / history (owned by the compare feature) ---
 import { checkCompare, type CheckResult } from "./compare/check.js";
@@ -90,6 +91,8 @@ function buildParser(argv: string[], io: Io, setCode: (c: number) => void): Argv
           .option("weave", { type: "string", describe: "Log to this W&B Weave project (entity/project); --no-weave turns logging off" })
           .option("progress", { choices: ["auto", "bar", "lines", "off"] as const, default: "auto" as const, describe: "Progress display" })
           .option("grace", { type: "number", default: 30, describe: "Seconds in-flight calls get to finish after Ctrl-C / SIGTERM" })
+          .option("cache", { type: "string", describe: "Reuse recorded responses for identical requests and record new ones (directory; default <outputDir>/.cache)" })
+          .option("replay", { type: "boolean", default: false, describe: "Answer only from recorded responses (see --cache); a missing one fails the run. Calls no model, needs no keys" })
           // --- compare / gates ---
           .option("baseline", { type: "string", describe: "Compare the finished run with this run (id, path, latest, latest~N) and write compare.md/.json/.html" })
           .option("fail-on", { type: "string", array: true, describe: "Gate rule, repeatable (added to config gates); exit 1 when one fails. See README 'Gates'" }),
@@ -112,6 +115,8 @@ function buildParser(argv: string[], io: Io, setCode: (c: number) => void): Argv
               weave: args.weave as string | boolean | undefined,
               progress: args.progress,
               grace: args.grace,
+              cache: args.cache,
+              replay: args.replay,
               baseline: args.baseline,
               failOn: args["fail-on"],
             },
@@ -252,6 +257,9 @@ interface RunArgs {
   weave: string | boolean | undefined;
   progress: "auto" | "bar" | "lines" | "off";
   grace: number;
+  /** Response cache directory ("" = the default one), and replay-only mode. */
+  cache: string | undefined;
+  replay: boolean;
   /** compare / gates: run to compare with, and extra gate rules. */
   baseline: string | undefined;
   failOn: string[] | undefined;
@@ -290,7 +298,14 @@ async function runCommand(args: RunArgs, io: Io): Promise<number> {
       ...(args.limit !== undefined ? { limit: args.limit } : {}),
     }),
     skipInvalidRows: args.skipInvalidRows,
+    // A replay sends nothing, so it needs no keys (CI jobs that re-score have none).
+    ...(args.replay ? { env: { ...process.env, ...placeholderKeys(loaded) } } : {}),
   });
+  let cache: RunOptions["cache"];
+  if (args.replay || args.cache !== undefined) {
+    const dir = args.cache ? resolve(args.cache) : defaultCacheDir(outputDir);
+    cache = { cache: await ResponseCache.open(dir, args.replay ? "readonly" : "readwrite"), mode: args.replay ? "replay" : "cache" };
+  }
   // compare / gates: bad rules or a missing baseline are usage errors, found before any call.
   const gates = [...loaded.config.gates, ...parseGateRules(args.failOn ?? [])];
   const baselineDir = args.baseline === undefined ? undefined : await locateRun(outputDir, args.baseline);
@@ -334,6 +349,7 @@ async function runCommand(args: RunArgs, io: Io): Promise<number> {
       ...(args.runId ? { runId: args.runId } : {}),
       ...(resume ? { resume } : {}),
       skipInvalidRows: args.skipInvalidRows,
+      ...(cache ? { cache } : {}),
       stopSignal: stop.signal,
       abortSignal: abort.signal,
       progress,
@@ -343,6 +359,11 @@ async function runCommand(args: RunArgs, io: Io): Promise<number> {
     });
     const report = await writeRunReports(result.runDir);
     printRunSummary(result, report.summary, report.files, io);
+    for (const w of report.warnings) io.err(`bakeoff: warning: ${w}`);
+    if (cache) {
+      const st = cache.cache.stats();
+      io.err(`bakeoff: response cache ${cache.cache.dir}: ${st.hits} hits, ${st.misses} misses, ${st.writes} stored`);
+    }
     // compare / gates / history
     const gated = await afterRun(outputDir, result.runDir, baselineDir, gates, io);
     if (result.status === "interrupted" || result.status === "incomplete") {
@@ -418,10 +439,17 @@ function splitList(s: string): string[] {
     .filter((x) => x !== "");
 }
 
-/** `validate` checks keys exist only for what it can: give every model a stand-in key. */
+/**
+ * Stand-in keys for every key variable that is not set (models and inline judge models), for
+ * commands that send nothing: `validate` and `run --replay`.
+ */
 function placeholderKeys(loaded: LoadedConfig): Record<string, string> {
+  const names = loaded.config.models.map((m) => m.apiKeyEnv);
+  for (const spec of [...loaded.config.scorers, ...loaded.config.datasets.flatMap((d) => d.scorers)]) {
+    if (spec.type === "llm_judge" && typeof spec.model === "object") names.push(spec.model.apiKeyEnv);
+  }
   const out: Record<string, string> = {};
-  for (const m of loaded.config.models) if (m.apiKeyEnv && !process.env[m.apiKeyEnv]) out[m.apiKeyEnv] = "validate-placeholder";
+  for (const name of names) if (name && !process.env[name]) out[name] = "placeholder-not-sent";
   return out;
 }
 

@@ -21,6 +21,21 @@ export { runEvaluation, type RecordSink, type RunOptions, type RunResult } from 
 export { readJournal, completedKeys, JournalWriter, PREDICTIONS_FILE } from "./run/journal.js";
 export { readManifest, type RunManifest, type RunStatus } from "./run/manifest.js";
 export { writeRunReports, summarizeRun } from "./report/run-report.js";
+export { analyzeRun, iterateRowsSideBySide, type RunAnalysis } from "./report/analysis.js";
+export { checkCompare, compareRuns, evaluateGates, parseGateRules, type CheckResult, type CompareResult, type GateSpec } from "./compare/index.js";
+export { appendRunIndex, listRuns } from "./run/history.js";
+export { ResponseCache, ReplayMissError, defaultCacheDir, type CacheMode } from "./run/cache.js";
+export { JudgeModels, type CustomScorer, type CustomScorerInput, type CustomScorerResult, type Scorer, type ScoreInput } from "./scoring/index.js";
+export {
+  comparePair,
+  meanInterval,
+  mcnemarExact,
+  minimumDetectableDifference,
+  pairedBootstrapDiff,
+  paretoFront,
+  wilsonInterval,
+  type PairVerdict,
+} from "./stats/index.js";
 export { startEmulator, DEFAULT_SIM_MODELS, type EmulatorHandle, type EmulatorStats } from "./emulator/index.js";
 export type { Provider, AttemptResult, ModelInfo } from "./providers/types.js";
 export type {
@@ -32,5 +47,6 @@ export type {
   PredictionRecord,
   Row,
   Score,
+  ScorerCall,
   Usage,
 } from "./types.js";

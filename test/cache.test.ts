@@ -167,7 +167,10 @@ describe("withCache: record, reuse, replay", () => {
         requestId: original.requestId,
         systemFingerprint: original.systemFingerprint,
         cached: true,
+        // The latency recorded with the answer (what a replayed report must show).
+        latencyMs: original.latencyMs,
       });
+      expect(original.latencyMs).toEqual(expect.any(Number));
     });
 
     // Replay: the same answers, and not one HTTP request, /info included.

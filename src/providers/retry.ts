@@ -178,7 +178,7 @@ export async function callWithRetry(provider: Provider, request: CompletionReque
     let error: ModelCallError;
     try {
       const result = await attemptWithDeadline(provider, request, timeoutMs, runSignal);
-      const latencyMs = elapsedMs(started);
+      const latencyMs = result.latencyMs ?? elapsedMs(started);
       const outcome: AttemptOutcome = { outcome: "ok", status: 200 };
       log.push(outcome);
       onAttempt?.({ ...outcome });
@@ -193,6 +193,7 @@ export async function callWithRetry(provider: Provider, request: CompletionReque
         ...(result.systemFingerprint === undefined ? {} : { systemFingerprint: result.systemFingerprint }),
         attempts: attempt,
         attemptLog: log,
+        ...(result.cached ? { cached: true as const } : {}),
       };
     } catch (err) {
       if (!(err instanceof ModelCallError)) throw err;

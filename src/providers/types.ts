@@ -17,6 +17,11 @@ export interface AttemptResult {
   /** Time to first token, for streaming providers. */
   ttftMs?: number;
   /**
+   * The attempt's latency as measured by the provider itself, when it knows better than the
+   * retry layer's clock (a cached answer reports the latency recorded with it).
+   */
+  latencyMs?: number;
+  /**
    * Set when the result was replayed from the response cache (`run/cache.ts`) instead of being
    * fetched: no HTTP request was made, so latency measured around it is not the model's.
    */

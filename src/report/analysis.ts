@@ -261,6 +261,17 @@ class RowIndex {
     return this.byKey.size;
   }
 
+  /**
+   * Row indices in dataset order, then line. Resampling statistics walk rows in this order so
+   * the same results give the same intervals whatever order the calls completed in (the journal
+   * is in completion order; a replay or a resume must reproduce the report exactly).
+   */
+  canonicalOrder(): Uint32Array {
+    const order = new Uint32Array(this.size);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    return order.sort((a, b) => this.compare(a, b));
+  }
+
   /** Compares two rows by dataset order, then line, then first appearance. */
   compare(a: number, b: number): number {
     return this.dataset[a]! - this.dataset[b]! || this.line[a]! - this.line[b]! || a - b;
@@ -369,9 +380,10 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
   // rate, so the row means are treated as continuous (the row stays the unit of resampling).
   const rowsAreBinary = (scorer: { kind: string }) => scorer.kind === "binary" && trials <= 1;
 
+  const order = rows.canonicalOrder();
   const bySummary = new Map(summary.models.map((m) => [m.model, m]));
   const models = modelNames.map((name) =>
-    modelAnalysis(name, bySummary.get(name)!, extras.get(name)!, scorers, vectors, rows.size, trials, rowsAreBinary, primaryScorer),
+    modelAnalysis(name, bySummary.get(name)!, extras.get(name)!, scorers, vectors, order, trials, rowsAreBinary, primaryScorer),
   );
 
   const pairs: PairAnalysis[] = [];
@@ -381,7 +393,7 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
       for (let j = i + 1; j < modelNames.length; j++) {
         const a = modelNames[i]!;
         const b = modelNames[j]!;
-        const [va, vb] = aligned(byModel?.get(a), byModel?.get(b), rows.size);
+        const [va, vb] = aligned(byModel?.get(a), byModel?.get(b), order);
         const verdict = comparePair(va, vb, {
           binary: rowsAreBinary(scorer),
           names: [a, b],
@@ -443,14 +455,14 @@ function orderModels(manifest: RunManifest, summary: RunSummary): string[] {
 }
 
 /** The rows both models scored, as two aligned arrays of per-row means. */
-function aligned(a: RowScores | undefined, b: RowScores | undefined, n: number): [Float64Array, Float64Array] {
+function aligned(a: RowScores | undefined, b: RowScores | undefined, order: Uint32Array): [Float64Array, Float64Array] {
   if (a === undefined || b === undefined) return [new Float64Array(0), new Float64Array(0)];
   let shared = 0;
-  for (let i = 0; i < n; i++) if (!Number.isNaN(a.mean(i)) && !Number.isNaN(b.mean(i))) shared++;
+  for (const i of order) if (!Number.isNaN(a.mean(i)) && !Number.isNaN(b.mean(i))) shared++;
   const va = new Float64Array(shared);
   const vb = new Float64Array(shared);
   let k = 0;
-  for (let i = 0; i < n; i++) {
+  for (const i of order) {
     const x = a.mean(i);
     const y = b.mean(i);
     if (Number.isNaN(x) || Number.isNaN(y)) continue;
@@ -466,7 +478,7 @@ function modelAnalysis(
   x: ModelExtras,
   scorers: { name: string; kind: "binary" | "continuous" }[],
   vectors: Map<string, Map<string, RowScores>>,
-  rowCount: number,
+  order: Uint32Array,
   trials: number,
   rowsAreBinary: (scorer: { kind: string }) => boolean,
   primaryScorer: string | null,
@@ -480,7 +492,7 @@ function modelAnalysis(
     let anyPass = 0;
     let allPass = 0;
     if (v !== undefined) {
-      for (let i = 0; i < rowCount; i++) {
+      for (const i of order) {
         const m = v.mean(i);
         if (Number.isNaN(m)) continue;
         values.push(m);

@@ -108,5 +108,15 @@ export function toReportJson(a: RunAnalysis): ReportJson {
  * cannot hold) become null, so a parser never meets NaN.
  */
 export function renderReportJson(a: RunAnalysis): string {
-  return JSON.stringify(toReportJson(a), (_key, value: unknown) => (typeof value === "number" && !Number.isFinite(value) ? null : value), 2) + "\n";
+  return JSON.stringify(toReportJson(a), (_key, value: unknown) => (typeof value === "number" ? publicNumber(value) : value), 2) + "\n";
+}
+
+/**
+ * NaN/Infinity become null; other non-integers keep 12 significant digits. Sums taken in
+ * completion order differ in the last bits between runs of the same results, and that noise
+ * must not make two identical runs' reports differ.
+ */
+function publicNumber(value: number): number | null {
+  if (!Number.isFinite(value)) return null;
+  return Number.isInteger(value) ? value : Number(value.toPrecision(12));
 }

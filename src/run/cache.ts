@@ -198,10 +198,15 @@ export class ResponseCache {
 
   /** The stored result for `key`, or undefined (a miss). Unreadable entries count as misses. */
   async get(key: string): Promise<AttemptResult | undefined> {
-    const result = pickResult((await this.readEntry(key, "completion"))?.result);
-    if (result === undefined) this.misses++;
-    else this.hits++;
-    return result;
+    const entry = await this.readEntry(key, "completion");
+    const result = pickResult(entry?.result);
+    if (result === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    // The latency recorded with the answer, so a replayed report shows the model's latency.
+    return typeof entry?.latencyMs === "number" ? { ...result, latencyMs: entry.latencyMs } : result;
   }
 
   /**
@@ -389,7 +394,8 @@ export class CachingProvider implements Provider {
     const result = await this.inner.attempt(request, signal);
     const latencyMs = Math.round((performance.now() - started) * 10) / 10;
     await this.cache.put(key, result, { model: this.modelName, createdAt: new Date().toISOString(), latencyMs });
-    return result;
+    // Report the latency that was stored, so a later replay reproduces this run's report.
+    return { ...result, latencyMs };
   }
 }
 

@@ -18,6 +18,7 @@ import { predictionKey, type CallErrorInfo, type PredictionRecord, type Row } fr
 import { canonicalJson, sha256 } from "../util/hash.js";
 import { gitInfo, toolVersion } from "../util/env-info.js";
 import { AdaptiveConcurrency } from "./adaptive.js";
+import { ReplayMissError, providerForTrial, withCache, type CacheMode, type ResponseCache } from "./cache.js";
 import { JournalWriter, PREDICTIONS_FILE, completedKeys } from "./journal.js";
 import { CallLimits, Window } from "./limits.js";
 import { writeManifest, type ModelManifest, type RunManifest, type RunStatus } from "./manifest.js";
@@ -47,6 +48,8 @@ export interface RunOptions {
   progress?: Progress;
   /** User-facing messages (warnings, model stopped, ...). */
   log?: (message: string) => void;
+  /** Record responses (`cache`) or answer only from recorded ones (`replay`, zero model calls). */
+  cache?: { cache: ResponseCache; mode: CacheMode };
   /** Created once run.json exists; each gets every record after the journal has it. */
   sinks?: (ctx: { runId: string; runDir: string; manifest: RunManifest }) => Promise<RecordSink[]> | RecordSink[];
 }
@@ -91,17 +94,27 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   const journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE));
   const sinks: RecordSink[] = [];
   try {
-    const emulated = plan.models.filter((m) => isEmulatorEndpoint(m.endpoint));
-    if (emulated.length > 0) {
+    // A replay never calls a model, so it needs no emulator either.
+    const replaying = options.cache?.mode === "replay";
+    const emulated = [...plan.models, ...plan.judges.specs].filter((m) => isEmulatorEndpoint(m.endpoint));
+    if (emulated.length > 0 && !replaying) {
       emulator = await startEmulator({ models: plan.config.emulator.models, quiet: true });
     }
     const providers = new Map<string, Provider>();
     const resolved = new Map<string, string>();
+    const endpointFor = (m: { endpoint: string }) =>
+      !isEmulatorEndpoint(m.endpoint) ? m.endpoint : emulator ? emulator.endpointFor(emulatorTarget(m.endpoint)) : "http://127.0.0.1:9/replay-only";
     for (const m of plan.models) {
-      const endpoint = isEmulatorEndpoint(m.endpoint) ? emulator!.endpointFor(emulatorTarget(m.endpoint)) : m.endpoint;
+      const endpoint = endpointFor(m);
       resolved.set(m.name, endpoint);
-      providers.set(m.name, paced(createProvider({ ...m, endpoint }, plan.keys.get(m.name)!), m));
+      providers.set(m.name, cached(paced(createProvider({ ...m, endpoint }, plan.keys.get(m.name)!), m), m, options.cache));
     }
+    // Judges call their own endpoints; emulated ones exist only now that the emulator is up.
+    plan.judges.connect({
+      endpointFor,
+      wrap: (p, m) => cached(paced(p, m), m, options.cache),
+      ...(options.abortSignal ? { signal: options.abortSignal } : {}),
+    });
     const infos = await fetchInfos(providers);
 
     const startedAt = new Date().toISOString();
@@ -138,18 +151,26 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       const started = new Date();
       counters.sent++;
       const controller = adaptive.get(model.name);
-      const output = await callWithRetry(providers.get(model.name)!, { messages: row.messages, params: trialParams(model, trial) }, {
+      const provider = providerForTrial(providers.get(model.name)!, trial);
+      const output = await callWithRetry(provider, { messages: row.messages, params: trialParams(model, trial) }, {
         retry: plan.config.retry,
         timeoutMs: model.timeoutMs,
         ...(options.abortSignal ? { signal: options.abortSignal } : {}),
         ...(controller ? { onAttempt: (a: AttemptReport) => controller.observe(a.outcome) } : {}),
+      }).catch((err: unknown) => {
+        throw err instanceof ReplayMissError ? err.withContext({ row: `${row.dataset}/${row.id} (line ${row.line})` }) : err;
       });
       if (output.error?.kind === "aborted") return; // never completed: resume re-sends it
       if (output.error?.kind === "auth") {
         stopModel(model, output.error);
         return; // not an outcome of the model: re-sent on resume once the key is fixed
       }
-      const scores = await scoreAll(ds.scorers, { output, ...(row.expected !== undefined ? { expected: row.expected } : {}), vars: row.vars });
+      const scores = await scoreAll(ds.scorers, {
+        output,
+        ...(row.expected !== undefined ? { expected: row.expected } : {}),
+        vars: row.vars,
+        row: { id: row.id, messages: row.messages },
+      });
       const record: PredictionRecord = {
         v: 1,
         key,
@@ -166,6 +187,10 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
         endedAt: new Date().toISOString(),
       };
       journal.append(record);
+      // Hold this call's concurrency slot until its record is in the kernel: then a kill -9 can
+      // lose at most the calls in flight (<= the concurrency limit), never a queue of finished
+      // ones. Writes still coalesce: every waiter shares the same batched write.
+      await journal.flush();
       counters.recorded++;
       if (output.error) counters.failed++;
       progress?.tick(output.error !== undefined);
@@ -220,7 +245,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     await Promise.all(plan.models.map((m) => produce(m)));
     progress?.stop();
     await journal.sync();
-    if (fatal !== undefined) throw fatal;
+    if (fatal !== undefined) {
+      throw fatal instanceof ReplayMissError && options.cache ? fatal.withContext({ misses: options.cache.cache.stats().misses }) : fatal;
+    }
 
     const interrupted = options.stopSignal?.aborted === true || options.abortSignal?.aborted === true;
     const status: RunStatus = interrupted ? "interrupted" : stopped.size > 0 ? "incomplete" : "complete";
@@ -256,6 +283,25 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
     await emulator?.close();
   }
+}
+
+/**
+ * Puts the model behind the response cache, outermost so cache hits spend no rpm/tpm budget.
+ * Keys use the endpoint as configured (`emulator://small`), never the loopback port of this run.
+ */
+function cached(provider: Provider, model: ModelSpec, cache: RunOptions["cache"]): Provider {
+  if (!cache) return provider;
+  return withCache(
+    provider,
+    cache.cache,
+    {
+      provider: model.provider,
+      endpoint: model.endpoint,
+      ...(model.model !== undefined ? { deployment: model.model } : {}),
+      ...(model.apiVersion !== undefined ? { apiVersion: model.apiVersion } : {}),
+    },
+    cache.mode,
+  );
 }
 
 /** Paces the model's attempts to its rpm/tpm quota, when it has one. */

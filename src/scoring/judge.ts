@@ -173,6 +173,11 @@ export interface JudgeModel {
 export interface JudgeConnection {
   /** The real URL for a model's endpoint (`emulator://x` → the running emulator's URL for x). */
   endpointFor(model: ModelSpec): string;
+  /**
+   * Decorates each judge's provider (the runner puts judges behind the same response cache and
+   * rpm/tpm pacing as judged models, so `--replay` makes no judge calls either).
+   */
+  wrap?(provider: Provider, model: ModelSpec): Provider;
   /** Run shutdown: aborts judge calls in flight and their retry waits. */
   signal?: AbortSignal;
 }
@@ -236,7 +241,8 @@ export class JudgeModels {
     else if (isEmulatorEndpoint(endpoint)) {
       throw new Error(`judge model "${model.spec.name}" uses ${endpoint}, but no emulator is connected (the runner calls plan.judges.connect() once it is up)`);
     }
-    const provider = createProvider({ ...model.spec, endpoint }, model.apiKey);
+    const base = createProvider({ ...model.spec, endpoint }, model.apiKey);
+    const provider = this.connection?.wrap ? this.connection.wrap(base, model.spec) : base;
     this.providers.set(model, provider);
     return provider;
   }
