@@ -122,4 +122,21 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
     expect(res.code).toBe(0);
     expect(await readFile(join(dir, "results", "r1", "report.md"), "utf8")).toBe(before);
   });
+
+  it("--trials k sends each row k times with different seeds and reports per-row pass@k / pass^k", async () => {
+    const dir = await tempDir();
+    const config = await shippedConfigIn(dir);
+    const res = await runCli(["run", "--config", config, "--no-weave", "--run-id", "t3", "--trials", "3", "--limit", "5", "--models", "small"], { cwd: dir });
+    expect(res.code).toBe(0);
+    const records = await lines(join(dir, "results", "t3", "predictions.jsonl"));
+    expect(records).toHaveLength(10 * 3);
+    expect(new Set(records.map((r) => r.trial))).toEqual(new Set([0, 1, 2]));
+    // The emulator answers from (model, prompt, seed): a different seed per trial changes some answers.
+    const byRow = new Map<string, Set<string>>();
+    for (const r of records) byRow.set(`${r.dataset}/${r.rowId}`, (byRow.get(`${r.dataset}/${r.rowId}`) ?? new Set()).add(r.output.text ?? ""));
+    expect([...byRow.values()].some((texts) => texts.size > 1)).toBe(true);
+    const report = JSON.parse(await readFile(join(dir, "results", "t3", "report.json"), "utf8"));
+    expect(JSON.stringify(report)).toMatch(/"passAtK"/);
+    expect(await readFile(join(dir, "results", "t3", "report.md"), "utf8")).toMatch(/pass@3/);
+  });
 });
