@@ -343,21 +343,26 @@ describe("llm_judge config problems, with JSON paths", () => {
   async function issues(scorer: unknown, env: NodeJS.ProcessEnv = {}): Promise<{ path: string; message: string }[]> {
     const dir = await tempDir();
     await writeFile(join(dir, "qa.jsonl"), JSON.stringify({ id: "1", prompt: "p", expected: "e" }) + "\n");
-    const loaded = parseConfig(
-      {
-        datasets: [{ path: "qa.jsonl", scorers: [{ type: "exact" }, scorer] }],
-        models: [
-          { name: "small", endpoint: "emulator://small" },
-          { name: "gpt", endpoint: "https://example.invalid/openai/deployments/gpt", apiKeyEnv: "GPT_KEY" },
-        ],
-        emulator: { models: { small: {} } },
-      },
-      { baseDir: dir },
-    );
-    const err = await planRun(loaded, { models: ["small"], env }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    // Shape problems surface when the config loads, cross-references when the run is planned.
+    const err = await Promise.resolve()
+      .then(() =>
+        parseConfig(
+          {
+            datasets: [{ path: "qa.jsonl", scorers: [{ type: "exact" }, scorer] }],
+            models: [
+              { name: "small", endpoint: "emulator://small" },
+              { name: "gpt", endpoint: "https://example.invalid/openai/deployments/gpt", apiKeyEnv: "GPT_KEY" },
+            ],
+            emulator: { models: { small: {} } },
+          },
+          { baseDir: dir },
+        ),
+      )
+      .then((loaded) => planRun(loaded, { models: ["small"], env }))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(ConfigError);
     return [...(err as ConfigError).issues];
   }

@@ -4,6 +4,7 @@
  */
 import type { ModelAnalysis, RunAnalysis, ScorerAnalysis } from "./analysis.js";
 import type { DatasetSummary, ModelSummary, RunSummary, ScoreStats } from "./summary.js";
+import { duration } from "./html/format.js";
 
 /** What {@link renderMarkdown} needs to know about a run. */
 export interface MarkdownReportInput {
@@ -199,16 +200,6 @@ function datasetTable(models: ModelSummary[], dataset: string): string[] {
     rows.push([`**${escapeCell(name)}**`, ...scoreCells(per.map((d) => d?.scores[name]))]);
   }
   return table(header, rows);
-}
-
-function duration(startedAt: string, endedAt: string | undefined): string | undefined {
-  if (endedAt === undefined) return undefined;
-  const seconds = Math.round((Date.parse(endedAt) - Date.parse(startedAt)) / 1000);
-  if (!Number.isFinite(seconds) || seconds < 0) return undefined;
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return h > 0 ? `${h}h ${m}m ${s}s` : m > 0 ? `${m}m ${s}s` : `${s}s`;
 }
 
 /**

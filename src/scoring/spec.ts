@@ -3,6 +3,7 @@
  * `name` defaults to the type and must be unique within a dataset's scorer list.
  */
 import { z } from "zod";
+import { identifier, ModelSpec } from "../config/model-spec.js";
 
 const name = z
   .string()
@@ -29,34 +30,10 @@ const normalise = {
     .describe("Drop punctuation before comparing. @default false"),
 };
 
-/**
- * An inline judge model: the fields of a `models[]` entry. `params` and `pricing` are checked in
- * full against the model schema when the run is planned; they are loose here only because the
- * model schema imports this file (a static import back would be a module cycle).
- */
-export const JudgeModelInline = z
-  .strictObject({
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '_', '.' or '-'")
-      .max(64)
-      .optional()
-      .describe("Name recorded with the judge's calls. @default judge"),
-    provider: z.enum(["azure-ai-inference"]).optional().describe("Client used to call the judge. @default azure-ai-inference"),
-    endpoint: z.string().min(1).describe("Endpoint URL, or `emulator://<sim>` for the built-in emulator."),
-    model: z.string().optional().describe("Model/deployment name sent in the request body (multi-model endpoints)."),
-    apiKeyEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
-      .optional()
-      .describe("Name of the environment variable holding the key. Required for real endpoints."),
-    apiVersion: z.string().optional().describe("api-version query parameter; '' omits it."),
-    extraParameters: z.enum(["error", "drop", "pass-through"]).optional(),
-    params: z.record(z.string(), z.unknown()).optional().describe("Generation parameters, as in models[].params."),
-    timeoutMs: z.number().int().positive().optional().describe("Deadline for one attempt. @default 120000"),
-    pricing: z.record(z.string(), z.unknown()).optional().describe("As in models[].pricing."),
-  })
-  .describe("A judge model defined in place, with the same fields as a models[] entry.");
+/** An inline judge model: a `models[]` entry whose name defaults to "judge". */
+export const JudgeModelInline = ModelSpec.extend({
+  name: identifier.optional().describe("Name recorded with the judge's calls. @default judge"),
+}).describe("A judge model defined in place, with the same fields as a models[] entry.");
 export type JudgeModelInline = z.infer<typeof JudgeModelInline>;
 
 export const JudgeScale = z
