@@ -139,4 +139,35 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
     expect(JSON.stringify(report)).toMatch(/"passAtK"/);
     expect(await readFile(join(dir, "results", "t3", "report.md"), "utf8")).toMatch(/pass@3/);
   });
+
+  it("serve runs the emulator alone on the given port, for other tools", async () => {
+    const dir = await tempDir();
+    const { spawn } = await import("node:child_process");
+    const { BIN } = await import("./helpers/cli.js");
+    const child = spawn(process.execPath, [BIN, "serve", "--port", "0"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let out = "";
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.on("exit", () => reject(new Error(`serve exited: ${out}`)));
+      });
+      expect(out).toMatch(/small: http:\/\/127\.0\.0\.1:\d+\/small/);
+      const info = (await (await fetch(`${url}/small/info`)).json()) as { model_name: string };
+      expect(info.model_name).toBe("emulated-small");
+      const res = await fetch(`${url}/large/chat/completions?api-version=2024-05-01-preview`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "api-key": "anything" },
+        body: JSON.stringify({ messages: [{ role: "user", content: "What is 6 * 7?" }], seed: 1 }),
+      });
+      const body = (await res.json()) as { choices: { message: { content: string }; finish_reason: string }[] };
+      expect(res.status).toBe(200);
+      expect(body.choices[0]!.finish_reason).toBe("stop");
+    } finally {
+      child.kill("SIGINT");
+    }
+  });
 });

@@ -80,6 +80,15 @@ describe("bad input", () => {
     expect((await readFile(join(runDir, "predictions.jsonl"), "utf8")).trim().split("\n")).toHaveLength(2);
   });
 
+  it("--skip-invalid-rows skips a duplicate id in the run exactly as validation did", async () => {
+    const dir = await tempDir();
+    const config = await configWith(dir, "d.jsonl", '{"id":"a","prompt":"What is 1 + 1?"}\n{"id":"a","prompt":"What is 5 + 5?"}\n{"id":"b","prompt":"What is 2 + 2?"}\n');
+    const res = await runCli(["run", "--config", config, "--no-weave", "--skip-invalid-rows", "--run-id", "dups"], { cwd: dir });
+    expect(res.code).toBe(0);
+    const records = (await readFile(join(dir, "results", "dups", "predictions.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { rowId: string; line: number });
+    expect(records.map((r) => `${r.rowId}@${r.line}`).sort()).toEqual(["a@1", "b@3"]);
+  });
+
   it("a run id cannot escape the results directory", async () => {
     const dir = await tempDir();
     const config = await configWith(dir, "d.jsonl", '{"prompt":"a"}\n');

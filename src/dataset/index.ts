@@ -38,6 +38,11 @@ export interface DatasetOpenOptions {
   onSkip?: (info: SkippedRow) => void;
   /** Index of this dataset in the config's `datasets`, for hints such as `datasets[2].columns.prompt`. */
   index?: number;
+  /**
+   * Reject repeated ids (default true). The runner turns it off for files the plan already
+   * validated, so its passes over a million-row dataset keep no per-row state.
+   */
+  checkDuplicateIds?: boolean;
 }
 
 /**
@@ -60,7 +65,13 @@ export async function* openDataset(
   const configPath = options.index === undefined ? "datasets[i]" : `datasets[${options.index}]`;
   const { format, delimiter } = pickFormat(spec, configPath);
   const stem = basename(file, extname(file));
-  const mapper = createRowMapper(spec, { file, dataset: spec.name ?? stem, idPrefix: stem, configPath });
+  const mapper = createRowMapper(spec, {
+    file,
+    dataset: spec.name ?? stem,
+    idPrefix: stem,
+    configPath,
+    ...(options.checkDuplicateIds === false ? { checkDuplicateIds: false } : {}),
+  });
 
   const skip = options.skipInvalidRows
     ? (err: DatasetError): void => options.onSkip?.({ file: err.file, line: err.line ?? 0, reason: err.reason })

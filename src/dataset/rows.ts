@@ -47,6 +47,11 @@ export interface RowMapperContext {
   idPrefix: string;
   /** Config path of this dataset for hints, e.g. `datasets[2]`. */
   configPath: string;
+  /**
+   * Reject repeated ids (default true). The seen-id map is the one per-row memory cost, so a
+   * pass over a file already validated can turn it off.
+   */
+  checkDuplicateIds?: boolean;
 }
 
 /** Maps raw records of one dataset to rows; holds the state (seen ids) of one pass over the file. */
@@ -67,8 +72,9 @@ export interface RowMapper {
 }
 
 /**
- * Creates the mapper for one pass over a dataset. Memory: it remembers every id seen (and its
- * line) to reject duplicates; ids are short, so this is the one cost that grows with the row count.
+ * Creates the mapper for one pass over a dataset. Memory: unless `checkDuplicateIds` is false it
+ * remembers every id seen (and its line) to reject duplicates; ids are short, but this is the one
+ * cost that grows with the row count.
  */
 export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMapper {
   const cols = spec.columns;
@@ -126,11 +132,13 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
 
       const id = nonEmpty(values[cols.id]) ?? `${ctx.idPrefix}:${line}`;
       // Checked last so a row rejected for another reason does not claim its id.
-      const firstLine = seen.get(id);
-      if (firstLine !== undefined) {
-        throw new DatasetError(`duplicate id "${id}" (first used at line ${firstLine})`, where);
+      if (ctx.checkDuplicateIds !== false) {
+        const firstLine = seen.get(id);
+        if (firstLine !== undefined) {
+          throw new DatasetError(`duplicate id "${id}" (first used at line ${firstLine})`, where);
+        }
+        seen.set(id, line);
       }
-      seen.set(id, line);
 
       // A blank per-row system cell means "no override", not "send an empty system message".
       const system = nonEmpty(values[cols.system]) ?? spec.system;

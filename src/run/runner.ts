@@ -214,7 +214,13 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       const window = new Window(Math.max(1, limits.concurrency(model.name)) * (QUEUE_FACTOR + 1));
       try {
         for (const ds of plan.datasets) {
-          const openOpts: DatasetOpenOptions = { skipInvalidRows: options.skipInvalidRows ?? false, index: ds.index };
+          // The plan already rejected duplicate ids, unless invalid rows are being skipped: then
+          // this pass must skip the same duplicates the plan did, so it keeps checking.
+          const openOpts: DatasetOpenOptions = {
+            skipInvalidRows: options.skipInvalidRows ?? false,
+            index: ds.index,
+            checkDuplicateIds: options.skipInvalidRows === true,
+          };
           for await (const row of openDataset(ds.spec, openOpts)) {
             for (let trial = 0; trial < plan.trials; trial++) {
               if (isStopping() || stopped.has(model.name)) return;
