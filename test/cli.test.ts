@@ -150,7 +150,8 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
       const url = await new Promise<string>((resolve, reject) => {
         child.stdout.on("data", (d: Buffer) => {
           out += d.toString();
-          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          // The banner ends with the stats line; stdout may arrive in several chunks.
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*Ctrl-C to stop/.exec(out);
           if (m) resolve(m[1]!);
         });
         child.on("exit", () => reject(new Error(`serve exited: ${out}`)));
