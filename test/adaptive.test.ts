@@ -1,10 +1,9 @@
 import { writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig, planRun, readJournal, runEvaluation, PREDICTIONS_FILE, type ConfigInput } from "../src/index.js";
 import { AdaptiveConcurrency, type LimitChange } from "../src/run/adaptive.js";
+import { startServer } from "./helpers/replay-server.js";
 import { tempDir } from "./helpers/tmp.js";
 
 function controller(initial: number, extra: { min?: number; max?: number } = {}) {
@@ -119,39 +118,26 @@ interface StormServer {
 async function startStormServer(limited: (index: number) => boolean, latencyMs: number): Promise<StormServer> {
   const arrivals: Arrival[] = [];
   let inFlight = 0;
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      if (req.method !== "POST" || !req.url?.includes("/chat/completions")) {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "NotFound", message: "no" } }));
-        return;
-      }
-      const status = limited(arrivals.length) ? 429 : 200;
-      inFlight++;
-      arrivals.push({ inFlight, status });
-      res.on("close", () => inFlight--);
-      if (status === 429) {
-        res.writeHead(429, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: { code: "429", message: "Rate limit is exceeded." } }));
-        return;
-      }
-      setTimeout(() => {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(completion()));
-      }, latencyMs);
-    });
+  const server = await startServer((req, res) => {
+    if (req.method !== "POST" || !req.path.includes("/chat/completions")) {
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "NotFound", message: "no" } }));
+      return;
+    }
+    const status = limited(arrivals.length) ? 429 : 200;
+    inFlight++;
+    arrivals.push({ inFlight, status });
+    res.on("close", () => inFlight--);
+    if (status === 429) {
+      res.writeHead(429, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "429", message: "Rate limit is exceeded." } }));
+      return;
+    }
+    setTimeout(() => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(completion()));
+    }, latencyMs);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/m`,
-    arrivals,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { url: `${server.url}/m`, arrivals, close: () => server.close() };
 }
 
 function completion() {

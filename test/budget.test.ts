@@ -1,6 +1,4 @@
 import { writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterEach, describe, expect, it } from "vitest";
@@ -8,6 +6,7 @@ import { ModelCallError, parseConfig, planRun, runEvaluation } from "../src/inde
 import { BudgetPacer, estimateRequestTokens, withBudget } from "../src/providers/budget.js";
 import type { AttemptResult, Provider } from "../src/providers/types.js";
 import type { CompletionRequest } from "../src/types.js";
+import { startServer } from "./helpers/replay-server.js";
 import { tempDir } from "./helpers/tmp.js";
 
 /** A clock the test moves by hand. */
@@ -212,37 +211,24 @@ describe("withBudget", () => {
 /** A chat completions endpoint that records when each request arrived (server clock). */
 async function startRecordingServer(): Promise<{ url: string; arrivals: number[]; close(): Promise<void> }> {
   const arrivals: number[] = [];
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      if (req.method !== "POST") {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "NotFound", message: "no" } }));
-        return;
-      }
-      arrivals.push(performance.now());
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          id: "cmpl-1",
-          object: "chat.completion",
-          model: "paced",
-          choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "ok" } }],
-          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/m`,
-    arrivals,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+  const server = await startServer((req, res) => {
+    if (req.method !== "POST") {
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "NotFound", message: "no" } }));
+      return;
+    }
+    arrivals.push(performance.now());
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(
+      JSON.stringify({
+        id: "cmpl-1",
+        object: "chat.completion",
+        model: "paced",
+        choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "ok" } }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
       }),
-  };
+    );
+  });
+  return { url: `${server.url}/m`, arrivals, close: () => server.close() };
 }
 
 let server: Awaited<ReturnType<typeof startRecordingServer>> | undefined;
