@@ -1,0 +1,212 @@
+/**
+ * `bakeoff run`: loads or resumes a config, plans, runs, reports, then compares and gates.
+ * Prints through `io` only; errors are thrown to the CLI entry point, which picks exit codes.
+ */
+import { existsSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+import { loadConfig, parseConfig, type LoadedConfig } from "../config/load.js";
+import { ConfigError, ExitCode, UsageError } from "../errors.js";
+import { writeRunReports } from "../report/run-report.js";
+import type { RunSummary } from "../report/summary.js";
+import { defaultCacheDir, ResponseCache } from "../run/cache.js";
+import { readManifest } from "../run/manifest.js";
+import { planRun } from "../run/plan.js";
+import { createProgress } from "../run/progress.js";
+import { locateRun } from "../run/run-dir.js";
+import { runEvaluation, type RecordSink, type RunOptions } from "../run/runner.js";
+import { createWeaveSinks } from "../tracking/cli-glue.js";
+import { parseGateRules } from "../compare/rules.js";
+import { afterRun } from "./compare-commands.js";
+import type { Io } from "./io.js";
+
+export interface RunArgs {
+  config: string;
+  dataset: string[] | undefined;
+  models: string | undefined;
+  concurrency: number | undefined;
+  trials: number | undefined;
+  limit: number | undefined;
+  runId: string | undefined;
+  out: string | undefined;
+  resume: string | undefined;
+  retryErrors: boolean;
+  skipInvalidRows: boolean;
+  weave: string | boolean | undefined;
+  progress: "auto" | "bar" | "lines" | "off";
+  grace: number;
+  /** Response cache directory ("" = the default one), and replay-only mode. */
+  cache: string | undefined;
+  replay: boolean;
+  /** compare / gates: run to compare with, and extra gate rules. */
+  baseline: string | undefined;
+  failOn: string[] | undefined;
+}
+
+export async function runCommand(args: RunArgs, io: Io): Promise<number> {
+  for (const [name, v] of [["concurrency", args.concurrency], ["trials", args.trials], ["limit", args.limit]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`--${name} must be a whole number of at least 1 (got ${v})`);
+  }
+  let loaded: LoadedConfig;
+  let resume: Parameters<typeof runEvaluation>[0]["resume"];
+  let outputDir: string;
+  if (args.resume) {
+    const base = await loadOutputDirGuess(args);
+    const runDir = await locateRun(base, args.resume);
+    const manifest = await readManifest(runDir);
+    if (manifest.status === "complete" && !args.retryErrors) {
+      io.out(`Run ${manifest.runId} is already complete; nothing to resume. (Use --retry-errors to re-send failed calls.)`);
+      return ExitCode.ok;
+    }
+    const baseDir = manifest.configPath ? dirname(manifest.configPath) : process.cwd();
+    loaded = parseConfig(manifest.config, { file: `${runDir}/run.json (config snapshot)`, baseDir });
+    resume = { runDir, manifest, retryErrors: args.retryErrors };
+    outputDir = dirname(runDir);
+  } else {
+    loaded = await loadConfig(args.config);
+    outputDir = args.out ?? resolve(loaded.baseDir, loaded.config.outputDir);
+  }
+
+  const plan = await planRun(loaded, {
+    ...(args.resume ? {} : {
+      ...(args.dataset ? { datasetFiles: args.dataset } : {}),
+      ...(args.models ? { models: splitList(args.models) } : {}),
+      ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
+      ...(args.trials !== undefined ? { trials: args.trials } : {}),
+      ...(args.limit !== undefined ? { limit: args.limit } : {}),
+    }),
+    skipInvalidRows: args.skipInvalidRows,
+    // A replay sends nothing, so it needs no keys (CI jobs that re-score have none).
+    ...(args.replay ? { env: { ...process.env, ...placeholderKeys(loaded) } } : {}),
+  });
+  let cache: RunOptions["cache"];
+  if (args.replay || args.cache !== undefined) {
+    const dir = args.cache ? resolve(args.cache) : defaultCacheDir(outputDir);
+    cache = { cache: await ResponseCache.open(dir, args.replay ? "readonly" : "readwrite"), mode: args.replay ? "replay" : "cache" };
+  }
+  // compare / gates: bad rules or a missing baseline are usage errors, found before any call.
+  const gates = [...loaded.config.gates, ...parseGateRules(args.failOn ?? [])];
+  const baselineDir = args.baseline === undefined ? undefined : await locateRun(outputDir, args.baseline);
+  const skippedRows = plan.skippedRows.map((s) => `${s.file}:${s.line}: ${s.reason}`);
+  if (resume) {
+    for (const d of plan.datasets) {
+      const before = resume.manifest.datasets.find((x) => x.name === d.name);
+      if (before && before.sha256 !== d.sha256) {
+        throw new UsageError(`dataset "${d.name}" (${d.displayPath}) changed since run ${resume.manifest.runId} started; resuming would mix two datasets. Start a new run instead.`);
+      }
+    }
+  }
+  if (skippedRows.length > 0) {
+    const total = plan.datasets.reduce((n, d) => n + d.skipped, 0);
+    io.err(`bakeoff: skipping ${total} invalid row(s) (--skip-invalid-rows; listed in the run's skipped.jsonl):`);
+    for (const s of skippedRows.slice(0, 20)) io.err(`  ${s}`);
+    if (skippedRows.length > 20) io.err(`  … and ${skippedRows.length - 20} more`);
+  }
+
+  const progress = createProgress({ mode: args.progress });
+  const stop = new AbortController();
+  const abort = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      progress.log(`bakeoff: ${sig}: no new calls; letting calls in flight finish (up to ${args.grace}s). Press Ctrl-C again to stop now.`);
+      stop.abort();
+      setTimeout(() => abort.abort(), args.grace * 1000).unref();
+    } else abort.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const weaveProject = typeof args.weave === "string" ? args.weave : undefined;
+  const noWeave = args.weave === false;
+  try {
+    const result = await runEvaluation({
+      plan,
+      outputDir,
+      ...(args.runId ? { runId: args.runId } : {}),
+      ...(resume ? { resume } : {}),
+      skipInvalidRows: args.skipInvalidRows,
+      ...(cache ? { cache } : {}),
+      stopSignal: stop.signal,
+      abortSignal: abort.signal,
+      progress,
+      log: (m) => progress.log(m),
+      sinks: ({ runId, runDir, manifest }): Promise<RecordSink[]> =>
+        createWeaveSinks({ runId, runDir, manifest, config: plan.config, datasets: plan.datasets, noWeave, ...(weaveProject ? { project: weaveProject } : {}), log: (m) => progress.log(m) }),
+    });
+    const report = await writeRunReports(result.runDir);
+    printRunSummary(result, report.summary, report.files, io);
+    for (const w of report.warnings) io.err(`bakeoff: warning: ${w}`);
+    if (cache) {
+      const st = cache.cache.stats();
+      io.err(`bakeoff: response cache ${cache.cache.dir}: ${st.hits} hits, ${st.misses} misses, ${st.writes} stored`);
+    }
+    // compare / gates / history
+    const gated = await afterRun(outputDir, result.runDir, baselineDir, gates, io);
+    if (result.status === "interrupted" || result.status === "incomplete") {
+      io.err(`bakeoff: run ${result.status}. Finish it with: bakeoff run --resume ${result.runId}${outputDir === resolve("results") ? "" : ` (in ${relative(process.cwd(), outputDir) || "."})`}`);
+      return ExitCode.incomplete;
+    }
+    return gated;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function printRunSummary(
+  result: Awaited<ReturnType<typeof runEvaluation>>,
+  summary: RunSummary,
+  files: string[],
+  io: Io,
+): void {
+  const m = result.manifest;
+  const rows = m.datasets.reduce((a, d) => a + d.rows, 0);
+  io.out(
+    `Run ${result.runId}: ${result.status}. ${rows} rows × ${m.models.length} models${m.trials > 1 ? ` × ${m.trials} trials` : ""}; ` +
+      `${result.recorded} results recorded this session (${result.failed} failed calls)` +
+      (result.skipped > 0 ? `, ${result.skipped} already done` : "") +
+      ".",
+  );
+  for (const s of summary.models) {
+    const scores = Object.entries(s.scores)
+      .map(([name, v]) => `${name} ${v.mean === null || v.mean === undefined ? "n/a" : v.mean.toFixed(3)}`)
+      .join(", ");
+    io.out(`  ${s.model.padEnd(12)} n=${s.n} errors=${s.errors} p50=${s.latencyMs.p50 === null ? "n/a" : `${Math.round(s.latencyMs.p50)}ms`} ${scores}`);
+  }
+  for (const f of files) io.out(`Report: ${relative(process.cwd(), f)}`);
+}
+
+async function loadOutputDirGuess(args: RunArgs): Promise<string> {
+  if (args.out) return args.out;
+  if (existsSync(args.config)) {
+    try {
+      const loaded = await loadConfig(args.config);
+      return resolve(loaded.baseDir, loaded.config.outputDir);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+    }
+  }
+  return "results";
+}
+
+export function splitList(s: string): string[] {
+  return s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
+}
+
+/**
+ * Stand-in keys for every key variable that is not set (models and inline judge models), for
+ * commands that send nothing: `validate` and `run --replay`.
+ */
+export function placeholderKeys(loaded: LoadedConfig): Record<string, string> {
+  const names = loaded.config.models.map((m) => m.apiKeyEnv);
+  for (const spec of [...loaded.config.scorers, ...loaded.config.datasets.flatMap((d) => d.scorers)]) {
+    if (spec.type === "llm_judge" && typeof spec.model === "object") names.push(spec.model.apiKeyEnv);
+  }
+  const out: Record<string, string> = {};
+  for (const name of names) if (name && !process.env[name]) out[name] = "placeholder-not-sent";
+  return out;
+}
