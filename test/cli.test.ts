@@ -171,4 +171,23 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
       child.kill("SIGINT");
     }
   });
+
+  it("validate checks config and rows without calling anything, and names key variables that are not set", async () => {
+    const dir = await tempDir();
+    const config = await shippedConfigIn(dir);
+    const ok = await runCli(["validate", "--config", config], { cwd: dir });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/ok {2}.*arithmetic\.jsonl: 42 rows, 2 scorers/);
+    expect(ok.stdout).toMatch(/ok {2}2 models: small, large/);
+
+    await writeFile(join(dir, "d.jsonl"), '{"prompt":"hi"}\n');
+    await writeFile(
+      join(dir, "real.json"),
+      JSON.stringify({ datasets: [{ path: "d.jsonl" }], models: [{ name: "prod", endpoint: "https://x.models.ai.azure.com", apiKeyEnv: "BAKEOFF_TEST_NOT_SET" }] }),
+    );
+    const missing = await runCli(["validate", "--config", join(dir, "real.json")], { cwd: dir, env: { BAKEOFF_TEST_NOT_SET: "" } });
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toMatch(/ok {2}1 models: prod/);
+    expect(missing.stderr).toMatch(/not set .*\$BAKEOFF_TEST_NOT_SET/);
+  });
 });
