@@ -9,6 +9,7 @@ import { datasetName, isEmulatorEndpoint } from "../config/rules.js";
 import type { Config, DatasetSpec, ModelSpec } from "../config/schema.js";
 import { hashDataset, validateDataset, type SkippedRow } from "../dataset/index.js";
 import { UsageError } from "../errors.js";
+import { ScorerSpec } from "../scoring/spec.js";
 import { JudgeModels, loadScorers, type Scorer } from "../scoring/index.js";
 
 export interface PlannedDataset {
@@ -66,10 +67,13 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
 
   if (options.datasetFiles && options.datasetFiles.length > 0) {
     const cwd = process.cwd();
+    // Files given on the command line use the global scorers; with none configured, a loose
+    // "output contains the expected answer" check, so an ad-hoc run still measures something.
+    const scorers = config.scorers.length > 0 ? [] : [ScorerSpec.parse({ type: "includes" })];
     config.datasets = options.datasetFiles.map((file) => ({
       path: resolve(cwd, file),
       columns: { id: "id", prompt: "prompt", system: "system", expected: "expected" },
-      scorers: [],
+      scorers,
       maxPromptChars: 100_000,
     }));
   }
