@@ -6,7 +6,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { runCli } from "./helpers/cli.js";
+import { spawn } from "node:child_process";
+import { BIN, runCli } from "./helpers/cli.js";
 import { closedPortUrl, startFakeTraceServer, type FakeMode, type FakeTraceServer } from "./helpers/fake-trace-server.js";
 import { runFixture, type RunFixture } from "./helpers/run-fixture.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -92,4 +93,37 @@ describe("bakeoff run with Weave", () => {
     expect(res.code).toBe(0);
     expect(res.stderr.split("\n").filter((l) => /Weave logging is off/.test(l))).toHaveLength(1);
   });
+
+  it("a resumed run's evaluation holds every row, not just the rows of the last session", async () => {
+    const dir = await tempDir();
+    fx = await runFixture(dir, {
+      rows: 16,
+      concurrency: 2,
+      sims: { slow: { latency: { medianMs: 60, p95Ms: 80 } } },
+      extraConfig: { weave: { project: "acme/bakeoff-test", flushTimeoutSec: 5 } },
+    });
+    const f = fx;
+    const first = await startFakeTraceServer();
+    const child = spawn(process.execPath, [BIN, "run", "--config", f.config, "--run-id", "resumed"], {
+      cwd: dir,
+      env: { ...process.env, ...weaveEnv(first.url, f), CI: "true" },
+      stdio: "ignore",
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const journal = join(f.results, "resumed", "predictions.jsonl");
+    const lines = async () => (await readFile(journal, "utf8").catch(() => "")).split("\n").filter((l) => l !== "").length;
+    while ((await lines()) < 4) await new Promise((r) => setTimeout(r, 5));
+    child.kill("SIGINT");
+    expect(await exited).toBe(3);
+    const before = await lines();
+    expect(before).toBeLessThan(16);
+    await first.close();
+
+    trace = await startFakeTraceServer();
+    const res = await runCli(["run", "--resume", "resumed", "--out", f.results], { cwd: dir, env: weaveEnv(trace.url, f) });
+    expect(res.code).toBe(0);
+    expect(trace.callsByOp("Evaluation.evaluate")).toHaveLength(1);
+    expect(trace.callsByOp("Model.predict")).toHaveLength(16);
+    expect(res.stderr).toMatch(/Weave: uploaded 16 predictions/);
+  }, 60_000);
 });

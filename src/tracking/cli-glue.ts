@@ -10,7 +10,8 @@ import { ExitCode } from "../errors.js";
 import type { RunManifest } from "../run/manifest.js";
 import type { RecordSink } from "../run/runner.js";
 import { readManifest } from "../run/manifest.js";
-import { resolveWeaveSettings, startWeaveSink, syncRunToWeave } from "./weave.js";
+import { runRecords } from "../report/run-report.js";
+import { resolveWeaveSettings, startWeaveSink, syncRunToWeave, type WeaveSink } from "./weave.js";
 
 export async function createWeaveSinks(ctx: {
   runId: string;
@@ -48,11 +49,28 @@ export async function createWeaveSinks(ctx: {
       record: (r) => sink.record(r),
       close: async () => {
         ctx.log(`bakeoff: waiting for Weave uploads to finish (at most ${ctx.config.weave.flushTimeoutSec}s without progress)…`);
+        await sendEarlierSessions(sink, ctx.runDir, ctx.manifest);
         const result = await sink.finish();
         if (result.ok) ctx.log(`bakeoff: Weave: uploaded ${result.uploaded} predictions to ${settings.project}`);
       },
     },
   ];
+}
+
+/**
+ * A resumed run's evaluations must hold the whole run, not just this session: the results of
+ * earlier sessions are in the journal, so they are sent from there at the end (waiting for room,
+ * so the backlog stays bounded). Results of this session went live and are recognised by their
+ * end time; when a resume re-tried errors, only each key's final record counts.
+ */
+async function sendEarlierSessions(sink: WeaveSink, runDir: string, manifest: RunManifest): Promise<void> {
+  const current = manifest.sessions[manifest.sessions.length - 1];
+  if (!current || manifest.sessions.length < 2) return;
+  for await (const rec of runRecords(runDir, manifest)) {
+    if (rec.endedAt >= current.startedAt) continue;
+    if (!(await sink.waitForRoom())) return;
+    sink.record(rec);
+  }
 }
 
 /**
