@@ -198,3 +198,38 @@ const FIG = {
   // 386/400 → 381/400 with 18 losses and 13 wins: p = 0.473.
   noisy: { baseline: 0.965, candidate: 0.9525, pValue: 0.4731296598911286 },
 };
+
+describe("compare.md with hostile model output", () => {
+  it("quotes outputs, prompts and row ids inertly (compare.md goes into GitHub job summaries)", async () => {
+    const { renderCompareMarkdown } = await import("../src/compare/render.js");
+    const run = { runId: "a", status: "complete", startedAt: "t", configHash: "0".repeat(64) };
+    const hostile = "![px](http://t.example/p.png) [click](http://evil.example) <img src=x onerror=alert(1)> **bold** `code`";
+    const result = {
+      baseline: run,
+      candidate: { ...run, runId: "b" },
+      models: ["m"],
+      changes: [],
+      identity: [],
+      warnings: [],
+      flips: [
+        {
+          model: "m",
+          scorer: "exact",
+          dataset: "d",
+          rowId: "[r](http://x)",
+          direction: "pass→fail",
+          critical: false,
+          baseline: { prompt: hostile, expected: "ok", text: "ok", finishReason: "stop", error: null },
+          candidate: { prompt: hostile, expected: "ok", text: hostile, finishReason: "<b>", error: null },
+        },
+      ],
+    } as unknown as Parameters<typeof renderCompareMarkdown>[0];
+    const md = renderCompareMarkdown(result);
+    expect(md).not.toMatch(/!\[px\]\(/);
+    expect(md).not.toMatch(/(?<!\\)\[click\]\(/);
+    expect(md).not.toMatch(/(?<!\\)\[r\]\(/);
+    expect(md).not.toContain("<img");
+    expect(md).not.toContain("<b>");
+    expect(md).toContain("!\\[px\\]");
+  });
+});

@@ -2,6 +2,7 @@
  * compare.md: what changed from the baseline to the candidate, with the gate verdict first so a
  * CI log reader sees the answer before the evidence.
  */
+import { escapeCell, escapeUntrusted } from "../report/markdown.js";
 import { formatAmount, formatP } from "../stats/paired.js";
 import type { CompareResult, FlippedRow, ScorerChange } from "./compare.js";
 import type { GateReport } from "./gates.js";
@@ -90,7 +91,7 @@ function flipTable(rows: FlippedRow[]): string[] {
     }
     shown.set(k, n + 1);
     out.push(
-      `| ${esc(f.model)} | ${esc(f.scorer)} | ${esc(`${f.dataset}/${f.rowId}`)}${f.critical ? " **critical**" : ""} | ${cell(f.candidate?.prompt ?? f.baseline?.prompt)} | ${cell(f.candidate?.expected ?? f.baseline?.expected)} | ${output(f.baseline)} | ${output(f.candidate)} |`,
+      `| ${esc(f.model)} | ${esc(f.scorer)} | ${escapeUntrusted(`${f.dataset}/${f.rowId}`)}${f.critical ? " **critical**" : ""} | ${cell(f.candidate?.prompt ?? f.baseline?.prompt)} | ${cell(f.candidate?.expected ?? f.baseline?.expected)} | ${output(f.baseline)} | ${output(f.candidate)} |`,
     );
   }
   if (hidden > 0) out.push("", `… ${hidden} more listed in compare.json.`);
@@ -100,7 +101,7 @@ function flipTable(rows: FlippedRow[]): string[] {
 function output(o: FlippedRow["baseline"]): string {
   if (!o) return "—";
   if (o.error) return `error: ${cell(o.error)}`;
-  return `${cell(o.text)}${o.finishReason && o.finishReason !== "stop" ? ` (${esc(o.finishReason)})` : ""}`;
+  return `${cell(o.text)}${o.finishReason && o.finishReason !== "stop" ? ` (${escapeUntrusted(o.finishReason)})` : ""}`;
 }
 
 function mean(v: number | null): string {
@@ -110,10 +111,14 @@ function mean(v: number | null): string {
 function cell(s: string | null | undefined): string {
   if (s === null || s === undefined) return "—";
   const flat = s.replace(/\s+/g, " ").trim();
-  return esc(flat.length > MD_CELL ? `${flat.slice(0, MD_CELL)}…` : flat);
+  return escapeUntrusted(flat.length > MD_CELL ? `${flat.slice(0, MD_CELL)}…` : flat);
 }
 
-/** Escapes what would break a table cell or start markup. */
+/**
+ * Our own sentences and configured names (model, scorer, run ids): one table-safe line with no raw
+ * HTML. Model output, prompts and row ids go through {@link escapeUntrusted} instead, which also
+ * defuses links, images and emphasis (compare.md ends up in GitHub job summaries).
+ */
 function esc(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/[<>]/g, (c) => (c === "<" ? "&lt;" : "&gt;")).replace(/\r?\n/g, " ");
+  return escapeCell(s).replace(/[<>]/g, (c) => (c === "<" ? "&lt;" : "&gt;"));
 }

@@ -34,3 +34,20 @@ export function redactHeaders<V extends string | string[] | number | undefined>(
   }
   return out;
 }
+
+/**
+ * An endpoint as it may be shown or stored: no user info and no query parameters but api-version
+ * (SAS tokens and keys sometimes ride in URLs). Used for run.json, report.json and report.html.
+ */
+export function publicEndpoint(endpoint: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return endpoint.replace(/\/\/[^/@]*@/, "//").replace(/\?.*$/, "");
+  }
+  url.username = "";
+  url.password = "";
+  for (const key of [...url.searchParams.keys()]) if (key !== "api-version") url.searchParams.delete(key);
+  return url.toString();
+}

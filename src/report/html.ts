@@ -10,7 +10,7 @@
  *
  * Pure: no I/O here. {@link writeRunReports} gathers the rows and the optional trend.
  */
-import { publicEndpoint } from "./json.js";
+import { publicEndpoint } from "../providers/redact.js";
 import { formatInterval } from "./markdown.js";
 import type { ModelAnalysis, RunAnalysis, SideBySideRow } from "./analysis.js";
 import { costQualityChart, scoreChart } from "./html/charts-quality.js";

@@ -6,6 +6,9 @@
 import type { ModelManifest } from "../run/manifest.js";
 import type { PairVerdict } from "../stats/index.js";
 import type { ModelAnalysis, RunAnalysis } from "./analysis.js";
+import { publicEndpoint } from "../providers/redact.js";
+
+export { publicEndpoint };
 
 /** Identifies the shape of report.json; consumers should check it before reading. */
 export const REPORT_JSON_SCHEMA = "bakeoff.report/v1";
@@ -37,24 +40,6 @@ export interface ReportJson {
   pareto: RunAnalysis["pareto"];
   latencyBucketsMs: number[];
   disagreements: RunAnalysis["disagreements"];
-}
-
-/**
- * The endpoint without user info or query parameters other than api-version. run.json already
- * stores endpoints stripped of credentials; report.json is shared more widely (CI artifacts,
- * dashboards), so it does not rely on that alone.
- */
-export function publicEndpoint(endpoint: string): string {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return endpoint.replace(/\/\/[^/@]*@/, "//").replace(/\?.*$/, "");
-  }
-  url.username = "";
-  url.password = "";
-  for (const key of [...url.searchParams.keys()]) if (key !== "api-version") url.searchParams.delete(key);
-  return url.toString();
 }
 
 function modelIdentity(m: ModelManifest): ReportJson["run"]["models"][number] {

@@ -11,6 +11,7 @@ import { openDataset, type DatasetOpenOptions } from "../dataset/index.js";
 import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
 import { estimateRequestTokens, withBudget } from "../providers/budget.js";
 import { createProvider } from "../providers/index.js";
+import { publicEndpoint } from "../providers/redact.js";
 import { callWithRetry, type AttemptReport } from "../providers/retry.js";
 import type { ModelInfo, Provider } from "../providers/types.js";
 import { scoreAll } from "../scoring/index.js";
@@ -401,22 +402,11 @@ function modelManifest(m: ModelSpec): ModelManifest {
   return {
     name: m.name,
     provider: m.provider,
-    endpoint: safeEndpoint(m.endpoint),
+    endpoint: publicEndpoint(m.endpoint),
     ...(m.model ? { deployment: m.model } : {}),
     ...(m.apiVersion !== undefined ? { apiVersion: m.apiVersion } : {}),
     params: { ...m.params },
   };
-}
-
-/** Drops query strings and credentials: SAS tokens and keys sometimes ride in URLs. */
-function safeEndpoint(endpoint: string): string {
-  if (isEmulatorEndpoint(endpoint)) return endpoint;
-  try {
-    const u = new URL(endpoint);
-    return `${u.protocol}//${u.host}${u.pathname}`.replace(/\/$/, "");
-  } catch {
-    return "(invalid URL)";
-  }
 }
 
 function resumedManifest(previous: RunManifest, startedAt: string, retryErrors: boolean): RunManifest {
