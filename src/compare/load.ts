@@ -5,7 +5,7 @@
  * outputs a report quotes are fetched in a second pass (outputs.ts).
  */
 import { readManifest, type RunManifest } from "../run/manifest.js";
-import { runRecords } from "../report/run-report.js";
+import { runRecords } from "../run/journal.js";
 import type { PredictionRecord } from "../types.js";
 
 /** One row × model, pooled over trials. Arrays are indexed by {@link RunVectors.scorers}. */

@@ -2,7 +2,7 @@
  * Second pass over a journal for the few rows a comparison quotes. Only the wanted rows' texts
  * are kept, each cut to a bounded length, so memory stays proportional to the listed rows.
  */
-import { runRecords } from "../report/run-report.js";
+import { runRecords } from "../run/journal.js";
 import type { RunManifest } from "../run/manifest.js";
 import { rowKey } from "./load.js";
 

@@ -24,7 +24,7 @@ import {
   type PairVerdict,
 } from "../stats/index.js";
 import type { PredictionRecord } from "../types.js";
-import { runRecords } from "./run-report.js";
+import { runRecords } from "../run/journal.js";
 import { SummaryBuilder, type DatasetSummary, type ModelSummary, type RunSummary } from "./summary.js";
 
 /** How many disagreements {@link analyzeRun} keeps by default. */

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import type { PredictionRecord } from "../types.js";
 import { excerpt, type RunAnalysis } from "./analysis.js";
-import { runRecords } from "./run-report.js";
+import { runRecords } from "../run/journal.js";
 
 export const JUNIT_XML = "junit.xml";
 

@@ -4,9 +4,8 @@
  */
 import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PREDICTIONS_FILE, latestByKey, readJournal } from "../run/journal.js";
+import { runRecords } from "../run/journal.js";
 import { readManifest, type RunManifest } from "../run/manifest.js";
-import type { PredictionRecord } from "../types.js";
 import { analyzeRun, iterateRowsSideBySide, type RunAnalysis, type SideBySideRow } from "./analysis.js";
 import { PREDICTIONS_CSV, writePredictionsCsv } from "./csv.js";
 import { HTML_TABLE_ROWS, REPORT_HTML, renderHtml } from "./html.js";
@@ -39,12 +38,6 @@ export interface WriteReportsOptions {
   stepSummary?: string | null;
   /** Rows in report.html's side-by-side table at most; default {@link HTML_TABLE_ROWS}. */
   htmlRows?: number;
-}
-
-/** Streams the run's final records: one per key, the latest when a resume re-tried errors. */
-export function runRecords(runDir: string, manifest: RunManifest): AsyncIterable<PredictionRecord> {
-  const path = join(runDir, PREDICTIONS_FILE);
-  return manifest.mayHaveDuplicates ? latestByKey(path) : readJournal(path);
 }
 
 /** The per-model summary of a run, streamed from its journal. */

@@ -11,6 +11,7 @@
  */
 import { createReadStream } from "node:fs";
 import { open, stat, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { PredictionRecord } from "../types.js";
 
@@ -207,4 +208,13 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Streams a run's final records: one per key, the latest when a resume re-tried errors (the
+ * manifest says whether that can have happened; without duplicates this is a plain stream).
+ */
+export function runRecords(runDir: string, manifest: { mayHaveDuplicates?: boolean }): AsyncIterable<PredictionRecord> {
+  const path = join(runDir, PREDICTIONS_FILE);
+  return manifest.mayHaveDuplicates ? latestByKey(path) : readJournal(path);
 }

@@ -6,21 +6,15 @@
  * call so it is journaled like any other call.
  */
 import pLimit, { type LimitFunction } from "p-limit";
-import { formatPath } from "../config/load.js";
 import { checkRules, isEmulatorEndpoint } from "../config/rules.js";
-import { ModelSpec, type Config, type ProviderName, type RetrySpec } from "../config/schema.js";
+import type { Config, ModelSpec, RetrySpec } from "../config/schema.js";
 import { createProvider } from "../providers/index.js";
 import { callWithRetry } from "../providers/retry.js";
 import type { Provider } from "../providers/types.js";
 import type { ChatMessage, Completion, Score, ScorerCall } from "../types.js";
 import { sha256 } from "../util/hash.js";
 import { callFailedScore, NO_EXPECTED_ERROR, ScorerSpecIssue, type ScoreInput } from "./scorers.js";
-import type { JudgeModelInline, LlmJudgeSpec } from "./spec.js";
-
-// Compile-time checks that the inline judge schema (spec.ts cannot import the model schema)
-// stays a faithful subset of `models[]`: every field is a model field, every provider is known.
-type InlineFieldsAreModelFields<K extends keyof ModelSpec = keyof JudgeModelInline> = K;
-type InlineProvidersAreModelProviders<P extends ProviderName = NonNullable<JudgeModelInline["provider"]>> = P;
+import type { LlmJudgeSpec } from "./spec.js";
 
 /** The rubric used when a judge spec gives none: correctness against the expected answer. */
 export const DEFAULT_JUDGE_RUBRIC =
@@ -272,11 +266,8 @@ export function resolveJudgeModel(ref: LlmJudgeSpec["model"], ctx: JudgeResolveC
     if (apiKey === undefined) return [new ScorerSpecIssue("model", `judge model "${ref}" reads its key from $${spec.apiKeyEnv}, which is not set`)];
     return { spec, apiKey };
   }
-  const parsed = ModelSpec.safeParse({ ...ref, name: ref.name ?? "judge" });
-  if (!parsed.success) {
-    return parsed.error.issues.map((i) => new ScorerSpecIssue(formatPath(["model", ...i.path]), i.message));
-  }
-  const spec = parsed.data;
+  // The inline spec was validated against the model schema when the config loaded.
+  const spec: ModelSpec = { ...ref, name: ref.name ?? "judge" };
   const ruleIssues = checkRules({ ...ctx.config, models: [spec], datasets: [] });
   if (ruleIssues.length > 0) {
     return ruleIssues.map((i) => new ScorerSpecIssue(i.path.replace(/^models\[0\]/, "model"), i.message));

@@ -10,7 +10,7 @@ import { ExitCode } from "../errors.js";
 import type { RunManifest } from "../run/manifest.js";
 import type { RecordSink } from "../run/runner.js";
 import { readManifest } from "../run/manifest.js";
-import { runRecords } from "../report/run-report.js";
+import { runRecords } from "../run/journal.js";
 import { resolveWeaveSettings, startWeaveSink, syncRunToWeave, type WeaveSink } from "./weave.js";
 
 export async function createWeaveSinks(ctx: {
