@@ -67,33 +67,19 @@ export interface CacheKeyParts extends CacheIdentity {
   trial: number;
 }
 
+/** The endpoint identity both keys share; null rather than absent, so "none" never collides with a future field. */
+function identityOf(id: CacheIdentity) {
+  return { provider: id.provider, endpoint: id.endpoint, deployment: id.deployment ?? null, apiVersion: id.apiVersion ?? null };
+}
+
 /** The cache key: sha256 (hex) of the canonical JSON (sorted keys) of the parts. */
 export function cacheKey(parts: CacheKeyParts): string {
-  return sha256(
-    canonicalJson({
-      kind: "completion",
-      provider: parts.provider,
-      endpoint: parts.endpoint,
-      // null rather than absent, so "no deployment" can never collide with a future field.
-      deployment: parts.deployment ?? null,
-      apiVersion: parts.apiVersion ?? null,
-      body: parts.body,
-      trial: parts.trial,
-    }),
-  );
+  return sha256(canonicalJson({ kind: "completion", ...identityOf(parts), body: parts.body, trial: parts.trial }));
 }
 
 /** The key under which an endpoint's `/info` answer is stored (one per endpoint, no trial). */
 export function infoCacheKey(identity: CacheIdentity): string {
-  return sha256(
-    canonicalJson({
-      kind: "info",
-      provider: identity.provider,
-      endpoint: identity.endpoint,
-      deployment: identity.deployment ?? null,
-      apiVersion: identity.apiVersion ?? null,
-    }),
-  );
+  return sha256(canonicalJson({ kind: "info", ...identityOf(identity) }));
 }
 
 /** Non-secret metadata stored beside a result. */
