@@ -3,6 +3,7 @@
  * baseline, apply gates). Returns exit codes; prints through `io`.
  */
 import { dirname, relative, resolve } from "node:path";
+import { latestComparableRun } from "../compare/baseline.js";
 import { checkCompare, type CheckResult } from "../compare/check.js";
 import { GateSpec } from "../compare/gate-spec.js";
 import { parseGateRules } from "../compare/rules.js";
@@ -44,13 +45,17 @@ export async function historyCommand(args: { out: string; last: number; "all-dat
   for (const line of renderHistoryText(table)) io.out(line);
 }
 
+/** `run --baseline latest`: resolved after the run to the latest run comparable with it. */
+export const LATEST_COMPARABLE = "\u0000latest-comparable";
+
 /**
  * After a run: index it in `<outputDir>/index.jsonl`, then compare with the baseline and apply
  * gates when either was asked for. Returns the exit code the gates decide.
  */
-export async function afterRun(outputDir: string, runDir: string, baselineDir: string | undefined, gates: GateSpec[], io: Io): Promise<number> {
+export async function afterRun(outputDir: string, runDir: string, baseline: string | undefined, gates: GateSpec[], io: Io): Promise<number> {
   await appendRunIndex(outputDir, runDir);
-  if (baselineDir === undefined && gates.length === 0) return ExitCode.ok;
+  if (baseline === undefined && gates.length === 0) return ExitCode.ok;
+  const baselineDir = baseline === LATEST_COMPARABLE ? await latestComparableRun(outputDir, runDir) : baseline;
   const check = await checkCompare({ candidateDir: runDir, gates, indexDir: outputDir, ...(baselineDir ? { baselineDir } : {}) });
   return printCheck(check, io);
 }
@@ -68,6 +73,12 @@ function printCheck(check: CheckResult, io: Io): number {
     io.out(`Gate ${o.rule}: ${o.status.toUpperCase()}`);
     for (const d of o.details.slice(0, 10)) io.out(`    ${d}`);
     if (o.details.length > 10) io.out(`    … and ${o.details.length - 10} more`);
+    for (const p of o.power ?? []) if (p.warning) io.err(`bakeoff: warning: ${p.warning}`);
+  }
+  if (!check.gates.comparable) {
+    // Fail closed: a gate that could not look at the baseline must not read as a pass.
+    io.err(`bakeoff: baseline not comparable: ${c?.notComparableReasons.join("; ") ?? "unknown reason"}`);
+    return ExitCode.usage;
   }
   const incomplete = check.candidateStatus !== "complete" || (check.baselineStatus !== null && check.baselineStatus !== "complete");
   if (!check.gates.passed) io.err("bakeoff: gate failed.");

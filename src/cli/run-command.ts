@@ -16,7 +16,7 @@ import { locateRun } from "../run/run-dir.js";
 import { runEvaluation, type RecordSink, type RunOptions } from "../run/runner.js";
 import { createWeaveSinks } from "../tracking/cli-glue.js";
 import { parseGateRules } from "../compare/rules.js";
-import { afterRun } from "./compare-commands.js";
+import { afterRun, LATEST_COMPARABLE } from "./compare-commands.js";
 import type { Io } from "./io.js";
 
 export interface RunArgs {
@@ -85,7 +85,8 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   }
   // compare / gates: bad rules or a missing baseline are usage errors, found before any call.
   const gates = [...loaded.config.gates, ...parseGateRules(args.failOn ?? [])];
-  const baselineDir = args.baseline === undefined ? undefined : await locateRun(outputDir, args.baseline);
+  // `latest` is resolved after the run: it means the latest run comparable with this one.
+  const baselineDir = args.baseline === undefined ? undefined : args.baseline === "latest" ? LATEST_COMPARABLE : await locateRun(outputDir, args.baseline);
   const skippedRows = plan.skippedRows.map((s) => `${s.file}:${s.line}: ${s.reason}`);
   if (resume) {
     for (const d of plan.datasets) {
@@ -135,7 +136,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
         createWeaveSinks({ runId, runDir, manifest, config: plan.config, datasets: plan.datasets, noWeave, ...(weaveProject ? { project: weaveProject } : {}), log: (m) => progress.log(m) }),
     });
     const report = await writeRunReports(result.runDir);
-    printRunSummary(result, report.summary, report.files, io);
+    printRunSummary(result, report.summary, report.files, io, report.analysis.recommendation);
     for (const w of report.warnings) io.err(`bakeoff: warning: ${w}`);
     if (cache) {
       const st = cache.cache.stats();
@@ -159,6 +160,7 @@ function printRunSummary(
   summary: RunSummary,
   files: string[],
   io: Io,
+  recommendation: string,
 ): void {
   const m = result.manifest;
   const rows = m.datasets.reduce((a, d) => a + d.rows, 0);
@@ -175,6 +177,7 @@ function printRunSummary(
     io.out(`  ${s.model.padEnd(12)} n=${s.n} errors=${s.errors} p50=${s.latencyMs.p50 === null ? "n/a" : `${Math.round(s.latencyMs.p50)}ms`} ${scores}`);
   }
   for (const f of files) io.out(`Report: ${relative(process.cwd(), f)}`);
+  io.out(`Verdict: ${recommendation}`);
 }
 
 async function loadOutputDirGuess(args: RunArgs): Promise<string> {

@@ -5,6 +5,7 @@
  * whether the endpoint's reported identity changed, and warnings for anything besides the model
  * that differs between the runs.
  */
+import { declaredKinds } from "../report/analysis.js";
 import { summarizeRun } from "../report/run-report.js";
 import type { RunSummary } from "../report/summary.js";
 import type { ModelInfo } from "../providers/types.js";
@@ -23,14 +24,25 @@ export interface CompareOptions {
   critical?: CriticalRule;
   /** Most flipped rows quoted per model × scorer × direction (all are counted). Default 100. */
   maxListed?: number;
+  /**
+   * Share of the baseline's rows each model must have in the candidate for the comparison to
+   * count; below it `comparable` is false and regression/critical gates stop with exit 2.
+   * Default: the candidate config's `decision.minBaselineMatch`, else 0.9.
+   */
+  minMatch?: number;
 }
 
 /** The change in one model × scorer from baseline to candidate, on rows scored in both. */
 export interface ScorerChange {
   model: string;
   scorer: string;
-  /** Rows scored in both runs. */
+  /**
+   * Baseline rows the scorer scored that the candidate has: a candidate call that failed counts
+   * as a failed row (score 0), so an outage is a drop, never a smaller sample.
+   */
   n: number;
+  /** Of `n`, rows whose candidate call failed (counted as failures). */
+  candidateErrors: number;
   baselineMean: number | null;
   candidateMean: number | null;
   /** candidate − baseline (negative is a drop). */
@@ -42,6 +54,7 @@ export interface ScorerChange {
   significant: boolean;
   /** "points" when scores are in [0, 1] (differences read ×100), else "raw". */
   scale: PairVerdict["scale"];
+  /** Smallest drop this comparison detects with 80% power at level alpha (score units): the gate's power. */
   mde: number | null;
   sentence: string;
   passToFail: number;
@@ -101,6 +114,14 @@ export interface CompareResult {
   onlyInCandidate: string[];
   /** Per model: rows matched, and rows present in one run only. */
   rows: { model: string; matched: number; onlyBaseline: number; onlyCandidate: number }[];
+  /**
+   * False when some model has fewer than `minMatch` of the baseline's rows (or the baseline's
+   * models are missing): nothing about a regression can be concluded, and gates that need the
+   * baseline stop with exit 2. `reasons` says why.
+   */
+  comparable: boolean;
+  minMatch: number;
+  notComparableReasons: string[];
   changes: ScorerChange[];
   /** Flipped rows, at most `maxListed` per model × scorer × direction. */
   flips: FlippedRow[];
@@ -114,6 +135,9 @@ export async function compareRuns(baselineDir: string, candidateDir: string, opt
   const maxListed = options.maxListed ?? 100;
   const base = await loadRunVectors(baselineDir, options.critical);
   const cand = await loadRunVectors(candidateDir, options.critical);
+  const minMatch = options.minMatch ?? cand.manifest.config?.decision?.minBaselineMatch ?? 0.9;
+  const notComparableReasons: string[] = [];
+  const kinds = declaredKinds(cand.manifest);
   const warnings = manifestWarnings(base.manifest, cand.manifest);
 
   const models = [...cand.models.keys()].filter((m) => base.models.has(m));
@@ -129,18 +153,31 @@ export async function compareRuns(baselineDir: string, candidateDir: string, opt
     const b = base.models.get(model)!;
     const c = cand.models.get(model)!;
     let matched = 0;
-    for (const k of c.keys()) if (b.has(k)) matched++;
+    let usable = 0; // matched rows the baseline has an answer for (not every trial failed)
+    for (const [k, bv] of b) {
+      if (!c.has(k)) continue;
+      matched++;
+      if (bv.errors < bv.trials) usable++;
+    }
     rows.push({ model, matched, onlyBaseline: b.size - matched, onlyCandidate: c.size - matched });
+    if (b.size > 0 && usable / b.size < minMatch) {
+      const failed = matched - usable;
+      notComparableReasons.push(
+        `"${model}": ${usable} of the baseline's ${b.size} rows can be compared (${((usable / b.size) * 100).toFixed(1)}%; at least ${(minMatch * 100).toFixed(0)}% needed)` +
+          (failed > 0 ? `; the baseline's calls failed on ${failed} of them` : ""),
+      );
+    }
     if (b.size - matched > 0 || c.size - matched > 0) {
       warnings.push({ kind: "rows", message: `"${model}": ${matched} rows matched by id; ${b.size - matched} only in the baseline, ${c.size - matched} only in the candidate` });
     }
-    for (const scorer of cand.scorers) {
-      const bi = base.scorers.indexOf(scorer);
-      if (bi < 0) continue;
-      const change = compareScorer(model, scorer, base, cand, bi, cand.scorers.indexOf(scorer), alpha, options.seed, maxListed, listed);
+    // The baseline's scorers: a candidate whose every call failed has no scorer of its own.
+    for (const scorer of base.scorers) {
+      const change = compareScorer(model, scorer, base, cand, base.scorers.indexOf(scorer), cand.scorers.indexOf(scorer), alpha, options.seed, maxListed, listed, kinds.get(scorer));
       if (change) changes.push(change);
     }
   }
+  for (const m of onlyInBaseline) notComparableReasons.push(`model "${m}" of the baseline is not in the candidate`);
+  if (models.length === 0) notComparableReasons.push("the runs have no model in common");
 
   const wanted = new Set(listed.map((l) => l.key));
   const [bOut, cOut, bSum, cSum] = await Promise.all([
@@ -168,6 +205,9 @@ export async function compareRuns(baselineDir: string, candidateDir: string, opt
     onlyInBaseline,
     onlyInCandidate,
     rows,
+    comparable: notComparableReasons.length === 0,
+    minMatch,
+    notComparableReasons,
     changes,
     flips,
     identity,
@@ -186,37 +226,44 @@ function compareScorer(
   seed: number | undefined,
   maxListed: number,
   listed: { flip: Omit<FlippedRow, "baseline" | "candidate">; key: string }[],
+  kind: string | undefined,
 ): ScorerChange | null {
   const b = base.models.get(model)!;
   const c = cand.models.get(model)!;
   const bVals: number[] = [];
   const cVals: number[] = [];
-  let binary = true;
+  let binary = kind === undefined || kind === "binary";
+  let candidateErrors = 0;
   let passToFail = 0;
   let failToPass = 0;
   let criticalPassToFail = 0;
   let listedDown = 0;
   let listedUp = 0;
-  // Journal order follows completion order, which varies run to run; sorting the keys makes the
-  // bootstrap (which resamples by position) and the flip lists reproducible.
-  for (const key of [...c.keys()].sort()) {
-    const cv = c.get(key)!;
-    const bv = b.get(key);
-    if (!bv) continue;
+  // The baseline's rows, in sorted key order: journal order follows completion order, which varies
+  // run to run; sorting makes the statistics (which walk rows by position) and the flip lists
+  // reproducible.
+  for (const key of [...b.keys()].sort()) {
+    const bv = b.get(key)!;
+    const cv = c.get(key);
+    if (!cv) continue;
     const bm = rowMean(bv, bi);
-    const cm = rowMean(cv, ci);
-    if (bm !== null && cm !== null) {
-      bVals.push(bm);
-      cVals.push(cm);
-      if ((bm !== 0 && bm !== 1) || (cm !== 0 && cm !== 1)) binary = false;
-    }
+    if (bm === null) continue; // the baseline did not score this row: nothing to regress from
+    let cm = ci < 0 ? null : rowMean(cv, ci);
+    // Fail closed: a row whose candidate call failed is a failed row (score 0), so a total or
+    // partial outage shows as the drop it is instead of shrinking the sample.
+    const erred = cm === null && cv.errors > 0;
+    if (erred) {
+      cm = 0;
+      candidateErrors++;
+    } else if (cm === null) continue; // scored by the baseline only (the scorer was removed)
+    bVals.push(bm);
+    cVals.push(cm);
+    if ((bm !== 0 && bm !== 1) || (cm !== 0 && cm !== 1)) binary = false;
     const bp = rowPasses(bv, bi);
-    const cp = rowPasses(cv, ci);
-    // A row that errored in the candidate failed it: a redeploy that starts erroring regresses.
-    const candPass = cp ?? (cv.errors > 0 && bp !== null ? false : null);
-    if (bp === null || candPass === null || bp === candPass) continue;
+    const cp = erred ? false : ci < 0 ? null : rowPasses(cv, ci);
+    if (bp === null || cp === null || bp === cp) continue;
     const critical = cv.critical || bv.critical;
-    const down = bp && !candPass;
+    const down = bp && !cp;
     if (down) {
       passToFail++;
       if (critical) criticalPassToFail++;
@@ -231,12 +278,13 @@ function compareScorer(
       });
     }
   }
-  if (bVals.length === 0 && passToFail + failToPass === 0) return null;
+  if (bVals.length === 0) return null;
   const v = comparePair(cVals, bVals, { binary, alpha, names: ["candidate", "baseline"], ...(seed !== undefined ? { seed } : {}) });
   return {
     model,
     scorer,
     n: v.n,
+    candidateErrors,
     baselineMean: v.meanB,
     candidateMean: v.meanA,
     diff: v.diff,

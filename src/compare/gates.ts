@@ -14,14 +14,26 @@ import { describeGate } from "./rules.js";
 export interface GateOutcome {
   rule: string;
   gate: GateSpec;
-  status: "pass" | "fail" | "skipped";
+  /**
+   * `not comparable`: the gate needs the baseline but the runs cannot be compared (too few of the
+   * baseline's rows matched, a model missing). It decides nothing, and the CLI exits 2, never 0.
+   */
+  status: "pass" | "fail" | "skipped" | "not comparable";
   /** One line per model (× scorer) checked; failures first. */
   details: string[];
+  /**
+   * Regression gates: per model × scorer, the drop the gate can detect at this n (80% power),
+   * and a warning when that is larger than the gate's threshold (the gate would miss such a drop).
+   */
+  power?: { model: string; scorer: string; n: number; detectableDrop: number | null; scale: "points" | "raw"; warning?: string }[];
 }
 
 /** All gate outcomes, and whether any failed. */
 export interface GateReport {
+  /** No gate failed and none was `not comparable`. */
   passed: boolean;
+  /** False when a gate needing the baseline could not be evaluated (the CLI exits 2). */
+  comparable: boolean;
   outcomes: GateOutcome[];
 }
 
@@ -40,7 +52,11 @@ export interface GateInput {
  */
 export function evaluateGates(gates: readonly GateSpec[], input: GateInput): GateReport {
   const outcomes = gates.map((gate) => evaluateGate(gate, input));
-  return { passed: outcomes.every((o) => o.status !== "fail"), outcomes };
+  return {
+    passed: outcomes.every((o) => o.status !== "fail" && o.status !== "not comparable"),
+    comparable: outcomes.every((o) => o.status !== "not comparable"),
+    outcomes,
+  };
 }
 
 function evaluateGate(gate: GateSpec, input: GateInput): GateOutcome {
@@ -49,20 +65,33 @@ function evaluateGate(gate: GateSpec, input: GateInput): GateOutcome {
   if (needsBaseline(gate) && !input.comparison) {
     return { rule, gate, status: "skipped", details: ["no baseline to compare with (give one: bakeoff compare, or run --baseline)"] };
   }
+  if (needsBaseline(gate) && input.comparison && !input.comparison.comparable) {
+    return { rule, gate, status: "not comparable", details: [`baseline not comparable: ${input.comparison.notComparableReasons.join("; ")}`] };
+  }
   const fails: string[] = [];
   const oks: string[] = [];
   const models = input.summary.models.filter((m) => gate.model === undefined || m.model === gate.model);
+  let power: GateOutcome["power"];
   switch (gate.kind) {
     case "regression":
+      power = [];
       for (const c of input.comparison!.changes) {
         if (!matches(gate, c.model, c.scorer)) continue;
         const drop = c.diff === null ? 0 : -c.diff;
         const dropUnits = c.scale === "points" ? drop * 100 : drop;
         const unit = c.scale === "points" ? " points" : "";
-        const line = `${c.model} ${c.scorer}: ${c.diff === null ? "n/a" : `${c.diff <= 0 ? "-" : "+"}${formatAmount(Math.abs(c.diff), c.scale)}${unit}`} (${formatP(c.pValue)}, n = ${c.n})`;
+        const errs = c.candidateErrors > 0 ? `, ${c.candidateErrors} failed calls counted as failures` : "";
+        const line = `${c.model} ${c.scorer}: ${c.diff === null ? "n/a" : `${c.diff < 0 && Number(formatAmount(Math.abs(c.diff), c.scale)) !== 0 ? "-" : "+"}${formatAmount(Math.abs(c.diff), c.scale)}${unit}`} (${formatP(c.pValue)}, n = ${c.n}${errs})`;
         // The drop must be real (paired test and interval agree) and matter (above minEffect).
         if (c.significant && drop > 0 && c.pValue < gate.alpha && dropUnits > gate.minEffect) fails.push(`${line}: significant drop larger than ${gate.minEffect}${unit}`);
         else oks.push(line);
+        const mdeUnits = c.mde === null ? null : c.scale === "points" ? c.mde * 100 : c.mde;
+        const entry: NonNullable<GateOutcome["power"]>[number] = { model: c.model, scorer: c.scorer, n: c.n, detectableDrop: c.mde, scale: c.scale };
+        const wanted = gate.minEffect > 0 ? gate.minEffect : null;
+        if (mdeUnits !== null && wanted !== null && mdeUnits > wanted) {
+          entry.warning = `${c.model} ${c.scorer}: at n = ${c.n} this gate cannot reliably detect a ${wanted}${unit} drop (80% power only from ≈ ${formatAmount(c.mde!, c.scale)}${unit})`;
+        }
+        power.push(entry);
       }
       break;
     case "critical": {
@@ -95,7 +124,9 @@ function evaluateGate(gate: GateSpec, input: GateInput): GateOutcome {
       }
       break;
   }
-  return { rule, gate, status: fails.length > 0 ? "fail" : "pass", details: [...fails, ...oks] };
+  const outcome: GateOutcome = { rule, gate, status: fails.length > 0 ? "fail" : "pass", details: [...fails, ...oks] };
+  if (power !== undefined) outcome.power = power;
+  return outcome;
 }
 
 function rateCheck(m: ModelSummary, count: number, what: string, max: number, fails: string[], oks: string[]): void {

@@ -39,6 +39,19 @@ export function renderCompareMarkdown(r: CompareResult, gates?: GateReport): str
       if (o.details.length > 20) out.push(`  - … and ${o.details.length - 20} more`);
     }
     out.push("");
+    const power = gates.outcomes.flatMap((o) => (o.power ?? []).map((p) => ({ rule: o.rule, ...p })));
+    if (power.length > 0) {
+      out.push("### Gate power", "", "The smallest drop each regression check detects with 80% power at its sample size (exact McNemar, Connor's approximation):", "");
+      for (const p of power) {
+        const unit = p.scale === "points" ? " points" : "";
+        const drop = p.detectableDrop === null ? "not computable" : `≈ ${formatAmount(p.detectableDrop, p.scale)}${unit}`;
+        out.push(`- \`${p.rule}\` ${esc(p.model)} ${esc(p.scorer)}: n = ${p.n}, detectable drop ${drop}${p.warning ? ` — **warning:** ${esc(p.warning)}` : ""}`);
+      }
+      out.push("");
+    }
+  }
+  if (!r.comparable) {
+    out.push("## Baseline not comparable", "", ...r.notComparableReasons.map((x) => `- ${esc(x)}`), "", "Regression and critical gates decide nothing on these runs (exit 2).", "");
   }
 
   if (r.warnings.length > 0) {
@@ -48,6 +61,9 @@ export function renderCompareMarkdown(r: CompareResult, gates?: GateReport): str
   out.push("## Changes", "");
   if (r.changes.length === 0) out.push("No scorer was scored in both runs.", "");
   else {
+    if (r.changes.some((c) => c.candidateErrors > 0)) {
+      out.push("Candidate calls that failed count as failed rows (the `n` includes them).", "");
+    }
     out.push("| model | scorer | n | baseline | candidate | change | 95% interval | test | pass→fail | fail→pass |");
     out.push("| --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |");
     for (const c of r.changes) {

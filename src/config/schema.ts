@@ -75,6 +75,55 @@ export const WeaveSpec = z
   })
   .describe("Logging runs to W&B Weave.");
 
+export const DecisionSpec = z
+  .strictObject({
+    primary: z
+      .record(z.string(), z.string().min(1))
+      .optional()
+      .describe(
+        "The scorer each dataset's verdict is decided on, by dataset name, e.g. {\"arithmetic\": \"numeric\"}. @default each dataset's first scorer",
+      ),
+    margin: z
+      .number()
+      .gt(0)
+      .max(100)
+      .default(5)
+      .describe(
+        "Smallest difference that matters, in points (score × 100): models whose 90% interval lies within ±margin are called equivalent, and an inconclusive verdict says how many rows would detect a difference this large. @default 5",
+      ),
+    maxErrorRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.05)
+      .describe("A model whose share of failed calls on a dataset is above this is never recommended for it. @default 0.05"),
+    costMatters: z
+      .boolean()
+      .default(true)
+      .describe("Whether cost breaks ties: equivalent models → ship the cheaper, and a gain is weighed against its cost. @default true"),
+    alpha: z
+      .number()
+      .gt(0)
+      .max(0.2)
+      .default(0.05)
+      .describe("Significance level of the paired tests (family-wise, Holm-adjusted); equivalence uses the 1 − 2·alpha interval. @default 0.05"),
+    minBaselineMatch: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.9)
+      .describe(
+        "Share of the baseline's rows the candidate must have for a comparison to count; below it, regression and critical gates stop with exit 2 (baseline not comparable). @default 0.9",
+      ),
+  })
+  .describe("How the verdict is decided: which scorer counts, what difference matters, and what disqualifies a model.");
+
+/** The decision settings with defaults applied. */
+export type DecisionSpec = z.infer<typeof DecisionSpec>;
+
+/** Defaults of {@link DecisionSpec}, for runs whose config snapshot predates the block. */
+export const DEFAULT_DECISION: DecisionSpec = { margin: 5, maxErrorRate: 0.05, costMatters: true, alpha: 0.05, minBaselineMatch: 0.9 };
+
 export const ConfigSpec = z
   .strictObject({
     $schema: z.string().optional(),
@@ -91,6 +140,7 @@ export const ConfigSpec = z
       .array(GateSpec)
       .default([])
       .describe("Checks that decide the exit code of `run` and `compare` (exit 1 when one fails); `--fail-on` rules add to these."),
+    decision: DecisionSpec.default(DEFAULT_DECISION),
   })
   .describe("bakeoff evaluation config.");
 

@@ -16,13 +16,19 @@
 import { readManifest, type RunManifest } from "../run/manifest.js";
 import {
   DEFAULT_SEED,
+  adjustFamily,
   bootstrapMeanInterval,
   comparePair,
   paretoFront,
-  recommend,
+  passAtK,
+  passHatK,
   wilsonInterval,
   type PairVerdict,
 } from "../stats/index.js";
+import { DEFAULT_DECISION, type DecisionSpec } from "../config/schema.js";
+import { scorerKind, scorerName, type ScorerKind } from "../scoring/spec.js";
+import { hasTag } from "../compare/load.js";
+import { decideDataset, headline, type DatasetDecision, type DecisionModel } from "./decision.js";
 import type { PredictionRecord } from "../types.js";
 import { runRecords } from "../run/journal.js";
 import { SummaryBuilder, type DatasetSummary, type ModelSummary, type RunSummary } from "./summary.js";
@@ -56,8 +62,8 @@ export type FinishGroup = "stop" | "length" | "other";
 
 /** One scorer's statistics for one model. Means are over rows (trials averaged per row first). */
 export interface ScorerAnalysis {
-  /** "binary" when every score was 0/1 with a matching pass flag; else "continuous". */
-  kind: "binary" | "continuous";
+  /** The scorer's declared kind (src/scoring/spec.ts scorerKind), not guessed from the data. */
+  kind: ScorerKind;
   /** Interval method: Wilson for one-trial binary scores, percentile bootstrap of row means otherwise. */
   method: "wilson" | "bootstrap";
   /** Rows with at least one scored trial. */
@@ -75,10 +81,15 @@ export interface ScorerAnalysis {
   high: number | null;
   /** Share of passing records (record level), for scorers that report pass/fail. */
   passRate?: number;
-  /** With several trials (binary scorers): share of rows where any trial passed. */
+  /**
+   * With several trials (binary scorers): unbiased pass@k (Chen et al. 2021) averaged over rows,
+   * k = the run's trials, failed calls counted as failed trials.
+   */
   passAtK?: number;
-  /** With several trials (binary scorers): share of rows where every trial passed. */
+  /** With several trials (binary scorers): unbiased pass^k (Yao et al. 2024), failed calls failing. */
   passHatK?: number;
+  /** With several trials: rows left out of pass@k / pass^k because they have fewer than k trials. */
+  rowsBelowK?: number;
 }
 
 /** Scores of one model split by how its calls finished (record level, failed calls excluded). */
@@ -100,8 +111,15 @@ export interface ModelAnalysis {
   scorers: Record<string, ScorerAnalysis>;
   /** Run cost from config prices; null without pricing. */
   cost: { input: number; output: number; total: number; currency: string } | null;
-  /** Cost divided by passing records of the primary (binary) scorer; null when unknown or no pass. */
+  /**
+   * List-price cost per passing answer on the first dataset's primary scorer (its own rows only);
+   * null when unknown. Every dataset's figure is in `costPerPassByDataset`.
+   */
   costPerPass: number | null;
+  /** Per dataset: list-price cost of its records / passes of its primary scorer there (cached calls included). */
+  costPerPassByDataset: Record<string, number | null>;
+  /** Records answered from the response cache, and their list price (avoided, not paid). */
+  cached: { results: number; avoidedCost: number | null };
   latency: {
     p50: number | null;
     p95: number | null;
@@ -157,13 +175,19 @@ export interface RunAnalysis {
   rows: number;
   /** Most trials recorded for one row × model (1 for a run without repeats). */
   trials: number;
-  /** Scorers in first-seen order. */
-  scorers: { name: string; kind: "binary" | "continuous" }[];
-  /** First binary scorer, else the first scorer; null when nothing was scored. */
+  /** Scorers in first-seen order, with their declared kind. */
+  scorers: { name: string; kind: ScorerKind }[];
+  /** The first dataset's primary scorer; null when nothing was scored. */
   primaryScorer: string | null;
+  /** The decision settings used (config `decision`, defaults applied). */
+  decision: DecisionSpec;
+  /** Per dataset: the verdict on its primary scorer. The headline joins their sentences. */
+  decisions: DatasetDecision[];
+  /** How the pair table's p-values were adjusted (the decisions' family is reported in each pair). */
+  multipleTesting: { method: "holm" | "none"; family: number };
   /** Models in run.json order (then any only the journal knows). */
   models: ModelAnalysis[];
-  /** Every scorer × pair of models, on the rows both have. */
+  /** Every scorer × pair of models, on the rows both have (Holm-adjusted over this family). */
   pairs: PairAnalysis[];
   /** Cost vs quality on the primary scorer; null without a primary scorer. */
   pareto: {
@@ -173,7 +197,7 @@ export interface RunAnalysis {
     points: { model: string; cost: number | null; quality: number | null }[];
     front: string[];
   } | null;
-  /** One sentence, ending with a period. */
+  /** The headline: each dataset's decision sentence, ending with a period. */
   recommendation: string;
   disagreements: {
     /** The scorer whose verdicts are compared (the primary one, when binary); null when none. */
@@ -335,11 +359,19 @@ type SummaryBuilderPricing = NonNullable<ConstructorParameters<typeof SummaryBui
 export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): Promise<RunAnalysis> {
   const manifest = await readManifest(runDir);
   const limit = options.disagreements ?? DEFAULT_DISAGREEMENTS;
+  const decision: DecisionSpec = { ...DEFAULT_DECISION, ...(manifest.config?.decision ?? {}) };
   const builder = new SummaryBuilder({ pricing: pricingOf(manifest) });
-  const rows = new RowIndex(manifest.datasets.map((d) => d.name));
+  const datasetNames = manifest.datasets.map((d) => d.name);
+  const rows = new RowIndex(datasetNames);
   const vectors = new Map<string, Map<string, RowScores>>(); // scorer → model → rows
-  const binary = new Map<string, boolean>(); // scorer → every score so far was 0/1 with pass
+  const seenScorers: string[] = []; // first-seen order
+  const notBinary = new Set<string>(); // declared binary but a value was not 0/1 (a misdeclared scorer)
   const extras = new Map<string, ModelExtras>();
+  const errorTrials = new Map<string, RowScores>(); // model → failed calls per row (sum = count)
+  const critical = criticalRule(manifest);
+  // model → critical rows it failed: [row key, scorer that failed it, or null for a failed call]
+  const criticalFails = new Map<string, { key: string; dataset: string; scorer: string | null }[]>();
+  const declared = declaredKinds(manifest);
   let trials = 0;
 
   for await (const rec of runRecords(runDir, manifest)) {
@@ -347,18 +379,33 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
     const row = rows.indexOf(rec);
     let x = extras.get(rec.model);
     if (x === undefined) extras.set(rec.model, (x = new ModelExtras()));
-    if (rec.output.error !== undefined) continue; // failed calls: counted by the summary, no scores
+    const isCritical = hasTag(rec.input?.vars?.[critical.column], critical.tag);
+    if (rec.output.error !== undefined) {
+      // Failed calls: counted by the summary; for pass@k they are failed trials, and a failed
+      // call on a critical row fails that row.
+      let e = errorTrials.get(rec.model);
+      if (e === undefined) errorTrials.set(rec.model, (e = new RowScores()));
+      e.add(row, 1);
+      if (isCritical) pushCritical(criticalFails, rec.model, { key: rowKey(rec.dataset, rec.rowId), dataset: rec.dataset, scorer: null });
+      continue;
+    }
     x.histogram[latencyBucket(rec.output.latencyMs)]!++;
     const group = finishGroup(rec.output.finishReason);
     let split = x.split.get(group);
     if (split === undefined) x.split.set(group, (split = { n: 0, scores: new Map() }));
     split.n++;
     for (const [name, score] of Object.entries(rec.scores ?? {})) {
-      if (!binary.has(name)) binary.set(name, true);
+      if (!seenScorers.includes(name)) seenScorers.push(name);
+      if (isCritical && score.pass === false) {
+        pushCritical(criticalFails, rec.model, { key: rowKey(rec.dataset, rec.rowId), dataset: rec.dataset, scorer: name });
+      }
       if (score.value === null || !Number.isFinite(score.value)) continue;
-      const isBinary = (score.value === 0 || score.value === 1) && score.pass === (score.value === 1);
-      if (!isBinary) binary.set(name, false);
-      if (score.pass === true) x.passes.set(name, (x.passes.get(name) ?? 0) + 1);
+      if (score.value !== 0 && score.value !== 1) notBinary.add(name);
+      if (score.pass === true) {
+        x.passes.set(name, (x.passes.get(name) ?? 0) + 1);
+        const perDataset = `${rec.dataset}\u0000${name}`;
+        x.passes.set(perDataset, (x.passes.get(perDataset) ?? 0) + 1);
+      }
       let s = split.scores.get(name);
       if (s === undefined) split.scores.set(name, (s = { n: 0, sum: 0 }));
       s.n++;
@@ -374,60 +421,93 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
 
   const summary = builder.result();
   const modelNames = orderModels(manifest, summary);
-  const scorers = [...binary].map(([name, isBinary]) => ({ name, kind: isBinary ? ("binary" as const) : ("continuous" as const) }));
-  const primaryScorer = (scorers.find((s) => s.kind === "binary") ?? scorers[0])?.name ?? null;
-  // Wilson and McNemar need one 0/1 value per row; with repeated trials a row's value is a pass
-  // rate, so the row means are treated as continuous (the row stays the unit of resampling).
-  const rowsAreBinary = (scorer: { kind: string }) => scorer.kind === "binary" && trials <= 1;
+  // Kinds are declared by the scorers (config snapshot), never guessed from the data; a scorer
+  // the snapshot does not know (an old run, a hand-made journal) is treated as continuous, whose
+  // statistics are valid for any bounded score.
+  const scorers = seenScorers.map((name) => ({ name, kind: declared.get(name) ?? ("continuous" as const) }));
+  const k = Math.max(1, manifest.trials ?? 1, trials);
+  // Wilson, McNemar and Newcombe need one 0/1 value per row; with repeated trials a row's value
+  // is a pass rate, so the row means are treated as continuous (the row stays the unit).
+  const rowsAreBinary = (scorer: { name: string; kind: string }) => scorer.kind === "binary" && k <= 1 && !notBinary.has(scorer.name);
 
   const order = rows.canonicalOrder();
   const bySummary = new Map(summary.models.map((m) => [m.model, m]));
-  const models = modelNames.map((name) =>
-    modelAnalysis(name, bySummary.get(name)!, extras.get(name)!, scorers, vectors, order, trials, rowsAreBinary, primaryScorer),
-  );
+  const primaryByDataset = primaryScorers(manifest, summary, seenScorers, decision);
+  const primaryScorer = primaryByDataset.values().next().value ?? seenScorers[0] ?? null;
+  const ctx: ModelContext = { scorers, vectors, order, k, rowsAreBinary, primaryByDataset, errorTrials, rows, datasetNames };
+  const models = modelNames.map((name) => modelAnalysis(name, bySummary.get(name)!, extras.get(name)!, ctx));
 
-  const pairs: PairAnalysis[] = [];
-  for (const scorer of scorers) {
+  const compare = (scorer: { name: string; kind: string }, a: string, b: string, dataset: number | null): PairVerdict => {
     const byModel = vectors.get(scorer.name);
+    const [va, vb] = aligned(byModel?.get(a), byModel?.get(b), order, dataset === null ? undefined : (i) => rows.dataset[i] === dataset);
+    const points = inUnit(va) && inUnit(vb);
+    return comparePair(va, vb, {
+      binary: rowsAreBinary(scorer),
+      names: [a, b],
+      alpha: decision.alpha,
+      seed: DEFAULT_SEED,
+      resamples: resamplesFor(va.length, 2000),
+      permutations: resamplesFor(va.length, 10_000),
+      // The margin is in points (score × 100), so it applies to scores in [0, 1] only.
+      ...(points ? { margin: decision.margin / 100 } : {}),
+    });
+  };
+
+  // The pair table: every scorer × pair of models over all rows, one Holm family.
+  const rawPairs: PairAnalysis[] = [];
+  for (const scorer of scorers) {
     for (let i = 0; i < modelNames.length; i++) {
       for (let j = i + 1; j < modelNames.length; j++) {
-        const a = modelNames[i]!;
-        const b = modelNames[j]!;
-        const [va, vb] = aligned(byModel?.get(a), byModel?.get(b), order);
-        const verdict = comparePair(va, vb, {
-          binary: rowsAreBinary(scorer),
-          names: [a, b],
-          seed: DEFAULT_SEED,
-          resamples: resamplesFor(va.length, 2000),
-          permutations: resamplesFor(va.length, 10_000),
-        });
-        pairs.push({ scorer: scorer.name, a, b, verdict });
+        rawPairs.push({ scorer: scorer.name, a: modelNames[i]!, b: modelNames[j]!, verdict: compare(scorer, modelNames[i]!, modelNames[j]!, null) });
       }
     }
   }
+  const adjusted = adjustFamily(rawPairs.map((p) => p.verdict));
+  const pairs = rawPairs.map((p, i) => ({ ...p, verdict: adjusted[i]! }));
+  const family = adjusted[0]?.family ?? 0;
 
-  const pareto = primaryScorer === null ? null : costQuality(primaryScorer, models);
-  const recommendation =
-    primaryScorer === null
-      ? "Nothing was scored, so there is nothing to recommend."
-      : sentence(
-          recommend({
-            models: models.map((m) => {
-              const s = m.scorers[primaryScorer];
-              return {
-                name: m.name,
-                quality: s?.mean ?? NaN,
-                qualityLow: s?.low ?? null,
-                qualityHigh: s?.high ?? null,
-                cost: m.cost?.total ?? null,
-                costPerPass: m.costPerPass,
-              };
-            }),
-            pairs: pairs.filter((p) => p.scorer === primaryScorer).map((p) => p.verdict),
-          }),
-        );
+  // The decisions: each dataset on its primary scorer, one Holm family across datasets × pairs.
+  const decisionPairs: { dataset: string; verdicts: PairVerdict[] }[] = [];
+  for (const [dataset, name] of primaryByDataset) {
+    const scorer = scorers.find((s) => s.name === name) ?? { name, kind: declared.get(name) ?? ("continuous" as const) };
+    const di = datasetNames.indexOf(dataset);
+    const present = modelNames.filter((m) => bySummary.get(m)?.datasets?.[dataset] !== undefined);
+    const verdicts: PairVerdict[] = [];
+    for (let i = 0; i < present.length; i++) {
+      for (let j = i + 1; j < present.length; j++) verdicts.push(compare(scorer, present[i]!, present[j]!, di));
+    }
+    decisionPairs.push({ dataset, verdicts });
+  }
+  const flat = adjustFamily(decisionPairs.flatMap((d) => d.verdicts));
+  let at = 0;
+  const decisions: DatasetDecision[] = decisionPairs.map(({ dataset, verdicts }) => {
+    const scorer = primaryByDataset.get(dataset)!;
+    const dPairs = flat.slice(at, (at += verdicts.length));
+    const kind = scorers.find((s) => s.name === scorer)?.kind ?? declared.get(scorer) ?? "continuous";
+    const dm: DecisionModel[] = models
+      .filter((m) => m.datasets[dataset] !== undefined)
+      .map((m) => {
+        const d = m.datasets[dataset]!;
+        const fails = (criticalFails.get(m.name) ?? []).filter((f) => f.dataset === dataset && (f.scorer === null || f.scorer === scorer));
+        return {
+          name: m.name,
+          quality: datasetMean(vectors.get(scorer)?.get(m.name), order, (i) => rows.dataset[i] === datasetNames.indexOf(dataset)),
+          results: d.n,
+          errors: d.errors,
+          criticalFailures: [...new Set(fails.map((f) => f.key))],
+          costPerPass: m.costPerPassByDataset[dataset] ?? null,
+        };
+      });
+    return decideDataset({
+      dataset, scorer, kind, models: dm, pairs: dPairs, margin: decision.margin / 100,
+      maxErrorRate: decision.maxErrorRate, costMatters: decision.costMatters,
+    });
+  });
 
-  const disagreementScorer = primaryScorer !== null && binary.get(primaryScorer) === true ? primaryScorer : null;
+  const pareto = primaryScorer === null ? null : costQuality(primaryScorer, models, manifest.datasets[0]?.name);
+  const recommendation = headline(decisions);
+
+  const disagreementScorer = primaryScorer !== null && rowsAreBinary(scorers.find((s) => s.name === primaryScorer) ?? { name: "", kind: "" }) ? primaryScorer : null;
   const disagreements = await findDisagreements(runDir, manifest, rows, vectors, modelNames, disagreementScorer, limit);
 
   return {
@@ -437,6 +517,9 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
     trials: Math.max(1, trials),
     scorers,
     primaryScorer,
+    decision,
+    decisions,
+    multipleTesting: { method: family > 1 ? "holm" : "none", family: Math.max(family, pairs.length > 0 ? 1 : 0) },
     models,
     pairs,
     pareto,
@@ -444,6 +527,76 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
     disagreements,
     latencyBucketsMs: LATENCY_BUCKET_EDGES_MS,
   };
+}
+
+/** Which tag marks a critical row: the first `critical` gate's column and tag, else `tags`/`critical`. */
+function criticalRule(manifest: RunManifest): { column: string; tag: string } {
+  const gates = (manifest.config as { gates?: { kind?: string; column?: string; tag?: string }[] } | undefined)?.gates ?? [];
+  const g = gates.find((x) => x.kind === "critical");
+  return { column: g?.column ?? "tags", tag: g?.tag ?? "critical" };
+}
+
+function pushCritical<T>(m: Map<string, T[]>, model: string, v: T): void {
+  let list = m.get(model);
+  if (list === undefined) m.set(model, (list = []));
+  list.push(v);
+}
+
+/** Scorer name → declared kind, from the run's config snapshot (global and per-dataset scorers). */
+export function declaredKinds(manifest: RunManifest): Map<string, ScorerKind> {
+  const out = new Map<string, ScorerKind>();
+  const cfg = manifest.config;
+  for (const spec of [...(cfg?.scorers ?? []), ...(cfg?.datasets ?? []).flatMap((d) => d.scorers ?? [])]) {
+    const name = scorerName(spec);
+    if (!out.has(name)) out.set(name, scorerKind(spec));
+  }
+  return out;
+}
+
+/**
+ * Each dataset's primary scorer: `decision.primary[dataset]`, else the dataset's first configured
+ * scorer (global scorers come first, as the run lists them), else the first scorer its records
+ * carry. Datasets nothing scored are left out.
+ */
+function primaryScorers(manifest: RunManifest, summary: RunSummary, seen: string[], decision: DecisionSpec): Map<string, string> {
+  const out = new Map<string, string>();
+  const cfg = manifest.config;
+  const names = manifest.datasets.map((d) => d.name);
+  for (const m of summary.models) for (const d of Object.keys(m.datasets ?? {})) if (!names.includes(d)) names.push(d);
+  for (const [i, dataset] of names.entries()) {
+    const scored = new Set(summary.models.flatMap((m) => Object.keys(m.datasets?.[dataset]?.scores ?? {})));
+    const configured = [...(cfg?.scorers ?? []), ...(cfg?.datasets?.[i]?.scorers ?? [])].map(scorerName);
+    const chosen = decision.primary?.[dataset];
+    // A configured primary scorer stands even when nothing was scored (every call failed): the
+    // decision then says why no model qualifies instead of pretending there was nothing to decide.
+    if (chosen !== undefined && (scored.has(chosen) || configured.includes(chosen))) {
+      out.set(dataset, chosen);
+      continue;
+    }
+    const first = configured[0] ?? seen.find((n) => scored.has(n));
+    if (first !== undefined && summary.models.some((m) => m.datasets?.[dataset] !== undefined)) out.set(dataset, first);
+  }
+  return out;
+}
+
+function inUnit(xs: Float64Array): boolean {
+  for (const x of xs) if (!(x >= 0 && x <= 1)) return false;
+  return true;
+}
+
+/** Mean of per-row means over the rows `keep` selects; null when none. */
+function datasetMean(v: RowScores | undefined, order: Uint32Array, keep: (i: number) => boolean): number | null {
+  if (v === undefined) return null;
+  let sum = 0;
+  let n = 0;
+  for (const i of order) {
+    if (!keep(i)) continue;
+    const m = v.mean(i);
+    if (Number.isNaN(m)) continue;
+    sum += m;
+    n++;
+  }
+  return n === 0 ? null : sum / n;
 }
 
 /** run.json order first (the order the user configured), then models only the journal knows. */
@@ -454,50 +607,52 @@ function orderModels(manifest: RunManifest, summary: RunSummary): string[] {
   return ordered;
 }
 
-/** The rows both models scored, as two aligned arrays of per-row means. */
-function aligned(a: RowScores | undefined, b: RowScores | undefined, order: Uint32Array): [Float64Array, Float64Array] {
+/** The rows both models scored (and `keep` selects), as two aligned arrays of per-row means. */
+function aligned(
+  a: RowScores | undefined,
+  b: RowScores | undefined,
+  order: Uint32Array,
+  keep: (i: number) => boolean = () => true,
+): [Float64Array, Float64Array] {
   if (a === undefined || b === undefined) return [new Float64Array(0), new Float64Array(0)];
-  let shared = 0;
-  for (const i of order) if (!Number.isNaN(a.mean(i)) && !Number.isNaN(b.mean(i))) shared++;
-  const va = new Float64Array(shared);
-  const vb = new Float64Array(shared);
-  let k = 0;
+  const xs: number[] = [];
+  const ys: number[] = [];
   for (const i of order) {
     const x = a.mean(i);
     const y = b.mean(i);
-    if (Number.isNaN(x) || Number.isNaN(y)) continue;
-    va[k] = x;
-    vb[k++] = y;
+    if (Number.isNaN(x) || Number.isNaN(y) || !keep(i)) continue;
+    xs.push(x);
+    ys.push(y);
   }
-  return [va, vb];
+  return [Float64Array.from(xs), Float64Array.from(ys)];
 }
 
-function modelAnalysis(
-  name: string,
-  s: ModelSummary,
-  x: ModelExtras,
-  scorers: { name: string; kind: "binary" | "continuous" }[],
-  vectors: Map<string, Map<string, RowScores>>,
-  order: Uint32Array,
-  trials: number,
-  rowsAreBinary: (scorer: { kind: string }) => boolean,
-  primaryScorer: string | null,
-): ModelAnalysis {
+interface ModelContext {
+  scorers: { name: string; kind: ScorerKind }[];
+  vectors: Map<string, Map<string, RowScores>>;
+  order: Uint32Array;
+  /** Trials per row the run asked for. */
+  k: number;
+  rowsAreBinary: (scorer: { name: string; kind: string }) => boolean;
+  primaryByDataset: Map<string, string>;
+  errorTrials: Map<string, RowScores>;
+  rows: RowIndex;
+  datasetNames: string[];
+}
+
+function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: ModelContext): ModelAnalysis {
+  const { scorers, vectors, order, k, rowsAreBinary } = ctx;
+  const errs = ctx.errorTrials.get(name);
   const scorerStats: [string, ScorerAnalysis][] = [];
   for (const scorer of scorers) {
     const stats = s.scores[scorer.name];
     if (stats === undefined) continue; // the scorer never applied to this model's rows
     const v = vectors.get(scorer.name)?.get(name);
     const values: number[] = [];
-    let anyPass = 0;
-    let allPass = 0;
     if (v !== undefined) {
       for (const i of order) {
         const m = v.mean(i);
-        if (Number.isNaN(m)) continue;
-        values.push(m);
-        if (v.sum[i]! > 0) anyPass++;
-        if (v.sum[i] === v.count[i]) allPass++;
+        if (!Number.isNaN(m)) values.push(m);
       }
     }
     const useWilson = rowsAreBinary(scorer);
@@ -516,15 +671,50 @@ function modelAnalysis(
       high: interval.high,
     };
     if (stats.passRate !== undefined) out.passRate = stats.passRate;
-    if (scorer.kind === "binary" && trials > 1 && values.length > 0) {
-      out.passAtK = anyPass / values.length;
-      out.passHatK = allPass / values.length;
+    if (scorer.kind === "binary" && k > 1) {
+      // Unbiased estimators over every trial of every row where the scorer applies; a failed call
+      // is a failed trial (dropping it would count "all passed" over fewer trials).
+      const applies = new Set(Object.entries(s.datasets ?? {}).flatMap(([d, ds]) => (ds.scores[scorer.name] ? [ctx.datasetNames.indexOf(d)] : [])));
+      let at = 0;
+      let hat = 0;
+      let used = 0;
+      let short = 0;
+      for (const i of order) {
+        if (!applies.has(ctx.rows.dataset[i]!)) continue;
+        const scored = v !== undefined && i < v.count.length ? v.count[i]! : 0;
+        const passed = v !== undefined && i < v.sum.length ? v.sum[i]! : 0;
+        const failedCalls = errs !== undefined && i < errs.count.length ? errs.count[i]! : 0;
+        const n = scored + failedCalls;
+        if (n === 0) continue; // the model has no record of this row
+        const pk = passAtK(n, passed, k);
+        const hk = passHatK(n, passed, k);
+        if (pk === null || hk === null) {
+          short++;
+          continue;
+        }
+        at += pk;
+        hat += hk;
+        used++;
+      }
+      if (used > 0) {
+        out.passAtK = at / used;
+        out.passHatK = hat / used;
+      }
+      out.rowsBelowK = short;
     }
     scorerStats.push([scorer.name, out]);
   }
 
-  const passes = primaryScorer === null ? 0 : (x.passes.get(primaryScorer) ?? 0);
-  const primaryIsBinary = scorers.find((sc) => sc.name === primaryScorer)?.kind === "binary";
+  // Cost per pass per dataset: that dataset's list-price cost over its primary scorer's passes.
+  const costPerPassByDataset: Record<string, number | null> = {};
+  for (const [dataset, scorer] of ctx.primaryByDataset) {
+    const d = s.datasets?.[dataset];
+    if (d === undefined) continue;
+    const passes = x.passes.get(`${dataset}\u0000${scorer}`) ?? 0;
+    const kind = scorers.find((sc) => sc.name === scorer)?.kind;
+    costPerPassByDataset[dataset] = d.cost !== undefined && kind === "binary" && passes > 0 ? (d.cost.paid + d.cost.avoided) / passes : null;
+  }
+  const firstDataset = ctx.primaryByDataset.keys().next().value;
   const cost = s.cost ?? null;
   const split = (g: FinishGroup): FinishSplit => {
     const acc = x.split.get(g);
@@ -540,7 +730,9 @@ function modelAnalysis(
     errorKinds: { ...s.errorKinds },
     scorers: Object.fromEntries(scorerStats),
     cost,
-    costPerPass: cost !== null && primaryIsBinary && passes > 0 ? cost.total / passes : null,
+    costPerPass: firstDataset === undefined ? null : (costPerPassByDataset[firstDataset] ?? null),
+    costPerPassByDataset,
+    cached: { results: s.cached ?? 0, avoidedCost: s.avoidedCost ?? (s.cached ? null : cost === null ? null : 0) },
     latency: { ...s.latencyMs, histogram: [...x.histogram] },
     tokens: { ...s.tokens },
     finishReasons: { ...s.finishReasons },
@@ -558,17 +750,22 @@ function failedWhereScored(s: ModelSummary, scorer: string): number {
   return n;
 }
 
-function costQuality(scorer: string, models: ModelAnalysis[]): NonNullable<RunAnalysis["pareto"]> {
-  const valid = (c: number | null): c is number => c !== null && Number.isFinite(c);
-  // The same basis recommend() uses, so the table and the sentence talk about the same cost.
-  const costBasis = models.every((m) => valid(m.costPerPass))
-    ? ("cost per pass" as const)
-    : models.every((m) => valid(m.cost?.total ?? null))
-      ? ("cost" as const)
-      : null;
+/**
+ * Cost vs quality on the first dataset's primary scorer, over that dataset's rows: quality is the
+ * model's mean there, cost its cost per pass there (or the dataset's list-price cost when some
+ * model has no pass), so the chart and the headline talk about the same numbers.
+ */
+function costQuality(scorer: string, models: ModelAnalysis[], dataset: string | undefined): NonNullable<RunAnalysis["pareto"]> {
+  const valid = (c: number | null | undefined): c is number => c !== null && c !== undefined && Number.isFinite(c);
+  const listCost = (m: ModelAnalysis) => {
+    const c = dataset === undefined ? undefined : m.datasets[dataset]?.cost;
+    return c === undefined ? null : c.paid + c.avoided;
+  };
+  const perPass = (m: ModelAnalysis) => (dataset === undefined ? null : (m.costPerPassByDataset[dataset] ?? null));
+  const costBasis = models.every((m) => valid(perPass(m))) ? ("cost per pass" as const) : models.every((m) => valid(listCost(m))) ? ("cost" as const) : null;
   const points = models.map((m) => ({
     model: m.name,
-    cost: costBasis === "cost per pass" ? m.costPerPass : costBasis === "cost" ? (m.cost?.total ?? null) : null,
+    cost: costBasis === "cost per pass" ? perPass(m) : costBasis === "cost" ? listCost(m) : null,
     quality: m.scorers[scorer]?.mean ?? null,
   }));
   const front = paretoFront(points.map((p) => ({ name: p.model, cost: p.cost ?? NaN, quality: p.quality ?? NaN })));

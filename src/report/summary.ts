@@ -32,6 +32,10 @@ export interface ScoreStats {
 export interface DatasetSummary {
   n: number;
   errors: number;
+  /** Records answered from the response cache (`--cache` hit or `--replay`): nothing was paid. */
+  cached?: number;
+  /** Present when the model has pricing: paid = calls sent, avoided = cached/replayed calls at list price. */
+  cost?: { paid: number; avoided: number; currency: string };
   scores: Record<string, ScoreStats>;
 }
 
@@ -51,8 +55,12 @@ export interface ModelSummary {
   latencyMs: { p50: number | null; p95: number | null; p99: number | null; mean: number | null };
   /** Token usage summed over every record that reported usage. */
   tokens: { prompt: number; completion: number; total: number };
-  /** Present when the model has pricing. */
+  /** Present when the model has pricing: what the calls actually sent cost (cached/replayed ones excluded). */
   cost?: { input: number; output: number; total: number; currency: string };
+  /** Records answered from the response cache (`--cache` hit or `--replay`). */
+  cached?: number;
+  /** With pricing: list price of the cached/replayed records, a cost avoided rather than paid. */
+  avoidedCost?: number;
   /** HTTP attempts over all records, and how many records needed more than one. */
   attempts: { total: number; retried: number };
   /** The same score statistics split by dataset, in first-seen order. */
@@ -103,6 +111,12 @@ class ScoreAcc {
 class DatasetAcc {
   n = 0;
   errors = 0;
+  cached = 0;
+  /** Tokens of calls sent, and of cached/replayed records. */
+  prompt = 0;
+  completion = 0;
+  cachedPrompt = 0;
+  cachedCompletion = 0;
   readonly scores = new Map<string, ScoreAcc>();
 }
 
@@ -152,7 +166,15 @@ export class SummaryBuilder {
     d.n++;
     m.attempts += out.attempts;
     if (out.attempts > 1) m.retried++;
+    if (out.cached === true) d.cached++;
     if (out.usage !== null) {
+      if (out.cached === true) {
+        d.cachedPrompt += out.usage.promptTokens;
+        d.cachedCompletion += out.usage.completionTokens;
+      } else {
+        d.prompt += out.usage.promptTokens;
+        d.completion += out.usage.completionTokens;
+      }
       m.prompt += out.usage.promptTokens;
       m.completion += out.usage.completionTokens;
       m.total += out.usage.totalTokens;
@@ -182,6 +204,10 @@ export class SummaryBuilder {
   }
 
   private summarise(m: ModelAcc): ModelSummary {
+    const price = this.pricing[m.model];
+    const paid = { prompt: 0, completion: 0 };
+    let avoided = 0;
+    let cached = 0;
     const pooled = new Map<string, { acc: ScoreAcc; eligible: number }>();
     const datasets: Record<string, DatasetSummary> = {};
     for (const [name, d] of m.datasets) {
@@ -197,7 +223,16 @@ export class SummaryBuilder {
         p.acc.merge(acc);
         p.eligible += ok;
       }
-      datasets[name] = { n: d.n, errors: d.errors, scores };
+      const ds: DatasetSummary = { n: d.n, errors: d.errors, scores };
+      if (d.cached > 0) ds.cached = d.cached;
+      if (price !== undefined) {
+        ds.cost = { paid: priceOf(price, d.prompt, d.completion), avoided: priceOf(price, d.cachedPrompt, d.cachedCompletion), currency: price.currency };
+      }
+      datasets[name] = ds;
+      paid.prompt += d.prompt;
+      paid.completion += d.completion;
+      avoided += price === undefined ? 0 : priceOf(price, d.cachedPrompt, d.cachedCompletion);
+      cached += d.cached;
     }
     const scores: Record<string, ScoreStats> = {};
     for (const [scorer, p] of pooled) scores[scorer] = p.acc.stats(p.eligible);
@@ -219,12 +254,18 @@ export class SummaryBuilder {
       attempts: { total: m.attempts, retried: m.retried },
       datasets,
     };
-    const price = this.pricing[m.model];
+    if (cached > 0) summary.cached = cached;
     if (price !== undefined) {
-      const input = (m.prompt / 1e6) * price.inputPerMillion;
-      const output = (m.completion / 1e6) * price.outputPerMillion;
+      // Only calls actually sent are paid; cached and replayed answers are shown as avoided.
+      const input = (paid.prompt / 1e6) * price.inputPerMillion;
+      const output = (paid.completion / 1e6) * price.outputPerMillion;
       summary.cost = { input, output, total: input + output, currency: price.currency };
+      if (cached > 0) summary.avoidedCost = avoided;
     }
     return summary;
   }
+}
+
+function priceOf(price: PricingSpec, prompt: number, completion: number): number {
+  return (prompt / 1e6) * price.inputPerMillion + (completion / 1e6) * price.outputPerMillion;
 }

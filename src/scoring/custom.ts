@@ -147,6 +147,16 @@ export async function loadCustomScorer(spec: CustomScorerSpec, baseDir: string):
   if (typeof fn !== "function") {
     throw new ScorerSpecIssue("export", `"${spec.export}" in ${spec.module} is ${fn === null ? "null" : `a ${typeof fn}`}, not a function`);
   }
+  // The module may declare what its scores are (`export const kind = "binary"`, or a `kind`
+  // property on the function). The config's `kind` wins; a declared one is written into the
+  // spec so run.json's config snapshot carries it to the report.
+  const declared = (fn as { kind?: unknown }).kind ?? exported.kind;
+  if (declared !== undefined) {
+    if (declared !== "binary" && declared !== "continuous" && declared !== "scale") {
+      throw new ScorerSpecIssue("export", `${spec.module} declares kind ${JSON.stringify(declared)}; use "binary", "continuous" or "scale"`);
+    }
+    if (spec.kind === undefined) spec.kind = declared;
+  }
   return fn as CustomScorer;
 }
 

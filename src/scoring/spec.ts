@@ -157,6 +157,12 @@ export const CustomScorerSpec = z
     module: z.string().min(1).describe("Path of a .js/.mjs (or .ts) module, relative to the config file."),
     export: z.string().min(1).default("default").describe("Name of the exported scorer function. @default default"),
     options: z.record(z.string(), z.unknown()).optional().describe("Passed to the scorer function as `options`."),
+    kind: z
+      .enum(["binary", "continuous", "scale"])
+      .optional()
+      .describe(
+        "What the scores mean for statistics: `binary` (0/1 pass/fail), `continuous` (any number) or `scale` (a rating). The module may declare it instead (`export const kind` or a `kind` property on the function). @default continuous",
+      ),
   })
   .describe("Your own scorer function (see `CustomScorer` in the library API).");
 export type CustomScorerSpec = z.infer<typeof CustomScorerSpec>;
@@ -172,3 +178,30 @@ export type AnyScorerSpec = z.infer<typeof ScorerSpec>;
  */
 export type ScorerSpec = BuiltinScorerSpec;
 export type ScorerSpecInput = z.input<typeof ScorerSpec>;
+
+/** What a scorer's values are, which decides the statistics used on them. */
+export type ScorerKind = "binary" | "continuous" | "scale";
+
+/**
+ * The declared kind of a scorer: built-ins know theirs (`similarity` is a 0..1 similarity, every
+ * other built-in is pass/fail), an LLM judge gives a rating (`scale`), and a custom scorer says
+ * so in its config or module (recorded into its spec at load time), else `continuous`, whose
+ * statistics (bootstrap, sign-flip) are valid for any bounded score.
+ */
+export function scorerKind(spec: AnyScorerSpec): ScorerKind {
+  switch (spec.type) {
+    case "similarity":
+      return "continuous";
+    case "llm_judge":
+      return "scale";
+    case "custom":
+      return spec.kind ?? "continuous";
+    default:
+      return "binary";
+  }
+}
+
+/** The name a scorer's results are recorded under: its `name`, else its `type`. */
+export function scorerName(spec: AnyScorerSpec): string {
+  return spec.name ?? spec.type;
+}

@@ -13,6 +13,7 @@ export {
 export {
   binomialCdf,
   binomialPmf,
+  adjustFamily,
   comparePair,
   mcnemarExact,
   pairedBootstrapDiff,
@@ -26,9 +27,14 @@ export {
   type Verdict,
   type WinsTiesLosses,
 } from "./paired.js";
+export { holmAdjust } from "./multiple.js";
+export { newcombePairedInterval, pairedTable, type PairedTable } from "./newcombe.js";
+export { passAtK, passHatK } from "./trials.js";
 export {
   minimumDetectableDifference,
   normalQuantile,
+  pairedRowsNeeded,
+  type RowsNeededOptions,
   type BinaryMdeOptions,
   type ContinuousMdeOptions,
   type MdeOptions,

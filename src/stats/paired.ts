@@ -7,7 +7,9 @@
  * either model failed to score must already be dropped by the caller.
  */
 import { meanOf, percentileBounds, resolve, type BootstrapOptions } from "./intervals.js";
-import { minimumDetectableDifference } from "./power.js";
+import { holmAdjust } from "./multiple.js";
+import { newcombePairedInterval, pairedTable } from "./newcombe.js";
+import { minimumDetectableDifference, normalQuantile, pairedRowsNeeded } from "./power.js";
 import { DEFAULT_SEED, mulberry32, randomIndex, type Rng } from "./random.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -248,17 +250,23 @@ export function signFlipTest(diffs: ArrayLike<number>, opts: SignFlipOptions = {
 
 /** Options of {@link comparePair}. */
 export interface ComparePairOptions {
-  /** True for 0/1 scores (McNemar), false for continuous scores (sign-flip test). */
+  /** True for one 0/1 score per row (McNemar + Newcombe), false otherwise (sign-flip + bootstrap). */
   binary: boolean;
   /** Two-sided significance level; the interval is at confidence 1 − alpha. Default 0.05. */
   alpha?: number;
   seed?: number;
   /** Display names of A and B, used in the sentence. */
   names: [string, string];
-  /** Bootstrap resamples for the interval; default 2000. */
+  /** Bootstrap resamples for the interval of continuous scores; default 2000. */
   resamples?: number;
   /** Sign-flip permutations for continuous scores; default 10000. */
   permutations?: number;
+  /**
+   * Smallest difference that matters, in score units (0.02 = 2 points). When given, the verdict
+   * also says whether A and B are equivalent within it (TOST: the 1 − 2·alpha interval lies inside
+   * ±margin) and how many rows would detect a difference of that size.
+   */
+  margin?: number;
 }
 
 /** Which model a comparison favours. */
@@ -272,10 +280,25 @@ export interface PairVerdict {
   meanB: number | null;
   /** meanA − meanB. */
   diff: number | null;
-  /** Paired bootstrap interval for `diff` at confidence 1 − alpha. */
+  /**
+   * Interval for `diff` at confidence 1 − alpha: Newcombe's method 10 for binary scores, the
+   * paired percentile bootstrap otherwise (`intervalMethod`).
+   */
   interval: [number, number] | null;
+  intervalMethod: "newcombe" | "bootstrap";
+  /** The same interval at 1 − 2·alpha (90% for alpha 0.05): the TOST equivalence interval. */
+  equivalenceInterval: [number, number] | null;
+  /** Unadjusted p-value of the test. */
   pValue: number;
+  /**
+   * p-value after the multiple-testing adjustment of its family (Holm), when there was one;
+   * `significant` is decided on this value. Equal to `pValue` for a single comparison.
+   */
+  pAdjusted: number;
+  /** Comparisons in the family `pAdjusted` was adjusted over (1 = none). */
+  family: number;
   test: "mcnemar-exact" | "sign-flip";
+  alpha: number;
   wins: number;
   ties: number;
   losses: number;
@@ -283,6 +306,12 @@ export interface PairVerdict {
   verdict: Verdict;
   /** Minimum detectable difference at power 0.8 (score units), or null when not computable. */
   mde: number | null;
+  /** The margin the equivalence and rows-needed figures use (score units); null without one. */
+  margin: number | null;
+  /** Equivalent within ±margin (TOST); null without a margin or without data. */
+  equivalent: boolean | null;
+  /** Rows needed to detect a `margin`-sized difference at power 0.8 (Connor); null when unknown. */
+  rowsNeeded: number | null;
   /** "points" when every score is in [0, 1] (differences printed ×100), else "raw". */
   scale: "points" | "raw";
   sentence: string;
@@ -290,82 +319,131 @@ export interface PairVerdict {
 
 /**
  * Compares A and B on aligned rows. The p-value is McNemar's exact test for binary scores and the
- * sign-flip permutation test for continuous ones; the interval is the paired percentile
- * bootstrap. `significant` requires BOTH p < alpha AND an interval that excludes 0 on the side of
- * the observed difference: the two can disagree near the boundary, and requiring both keeps the
- * printed sentence self-consistent and can only lower the false-positive rate below alpha.
+ * sign-flip permutation test for continuous ones; the interval is Newcombe's score interval for
+ * binary scores and the paired percentile bootstrap otherwise. `significant` requires BOTH
+ * p < alpha AND an interval that excludes 0 on the side of the observed difference: the two can
+ * disagree near the boundary, and requiring both keeps the printed sentence self-consistent.
+ * {@link adjustFamily} re-decides `significant` on Holm-adjusted p-values.
  */
 export function comparePair(a: ArrayLike<number>, b: ArrayLike<number>, opts: ComparePairOptions): PairVerdict {
   checkAligned(a, b);
   const alpha = opts.alpha ?? 0.05;
-  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${alpha}`);
+  if (!(alpha > 0 && alpha < 0.5)) throw new RangeError(`alpha must be in (0, 0.5), got ${alpha}`);
   const names: [string, string] = [opts.names[0], opts.names[1]];
   const n = a.length;
   const test = opts.binary ? "mcnemar-exact" : "sign-flip";
   if (opts.binary) checkBinary(a, b);
   const { wins, ties, losses } = winsTiesLosses(a, b);
   const scale = opts.binary || (inUnitRange(a) && inUnitRange(b)) ? "points" : "raw";
+  const margin = opts.margin !== undefined && opts.margin > 0 ? opts.margin : null;
+  const intervalMethod = opts.binary ? "newcombe" : "bootstrap";
 
   if (n === 0) {
-    return {
-      names, n, meanA: null, meanB: null, diff: null, interval: null, pValue: 1, test,
-      wins, ties, losses, significant: false, verdict: "no significant difference", mde: null, scale,
-      sentence: `no rows scored for both ${names[0]} and ${names[1]}; nothing to compare`,
+    const v: PairVerdict = {
+      names, n, meanA: null, meanB: null, diff: null, interval: null, intervalMethod, equivalenceInterval: null,
+      pValue: 1, pAdjusted: 1, family: 1, test, alpha, wins, ties, losses, significant: false,
+      verdict: "no significant difference", mde: null, margin, equivalent: null, rowsNeeded: null, scale, sentence: "",
     };
+    v.sentence = verdictSentence(v);
+    return v;
   }
 
   const meanA = meanOf(a);
   const meanB = meanOf(b);
-  const boot = pairedBootstrapDiff(a, b, { confidence: 1 - alpha, seed: opts.seed, resamples: opts.resamples });
   const diff = meanA - meanB;
-  const interval: [number, number] = [boot.low ?? 0, boot.high ?? 0];
   const diffs = differences(a, b);
-
+  let interval: [number, number];
+  let equivalenceInterval: [number, number];
   let pValue: number;
   let mde: number | null;
+  let rowsNeeded: number | null = null;
   if (opts.binary) {
+    const table = pairedTable(a, b);
+    interval = newcombePairedInterval(table, 1 - alpha)!;
+    equivalenceInterval = newcombePairedInterval(table, 1 - 2 * alpha)!;
     // wins = rows A right and B wrong (b10), losses = rows B right and A wrong (b01).
     pValue = mcnemarExact(losses, wins).pValue;
     const discordantRate = (wins + losses) / n;
+    const baseline = (meanA + meanB) / 2;
     mde = minimumDetectableDifference({
-      kind: "binary", n, alpha, baseline: (meanA + meanB) / 2,
+      kind: "binary", n, alpha, baseline,
       discordantRate: discordantRate > 0 ? discordantRate : undefined,
     });
+    if (margin !== null && margin < 1) rowsNeeded = pairedRowsNeeded({ delta: margin, discordantRate, baseline, alpha });
   } else {
+    const boot = pairedBootstrapDiff(a, b, { confidence: 1 - alpha, seed: opts.seed, resamples: opts.resamples });
+    const boot90 = pairedBootstrapDiff(a, b, { confidence: 1 - 2 * alpha, seed: opts.seed, resamples: opts.resamples });
+    interval = [boot.low ?? 0, boot.high ?? 0];
+    equivalenceInterval = [boot90.low ?? 0, boot90.high ?? 0];
     pValue = signFlipTest(diffs, { seed: opts.seed, permutations: opts.permutations });
-    mde = n > 1 ? minimumDetectableDifference({ kind: "continuous", n, alpha, sdDiff: sampleSd(diffs) }) : null;
+    const sd = n > 1 ? sampleSd(diffs) : null;
+    mde = sd !== null ? minimumDetectableDifference({ kind: "continuous", n, alpha, sdDiff: sd }) : null;
+    // Paired z-test sample size, the inverse of the continuous MDE.
+    if (margin !== null && sd !== null && sd > 0) {
+      const z = normalQuantile(1 - alpha / 2) + normalQuantile(0.8);
+      rowsNeeded = Math.ceil(((z * sd) / margin) ** 2);
+    }
   }
-
-  const excludesZero = (diff > 0 && interval[0] > 0) || (diff < 0 && interval[1] < 0);
-  const significant = pValue < alpha && excludesZero;
-  const verdict: Verdict = !significant ? "no significant difference" : diff > 0 ? "A better" : "B better";
-  const ci = `${confidenceLabel(alpha)} CI`;
-  const pText = `${test === "mcnemar-exact" ? "McNemar" : "sign-flip test"} ${formatP(pValue)}`;
-  const unit = scale === "points" ? " points" : "";
-
-  let sentence: string;
-  if (significant) {
-    const [winner, loser] = diff > 0 ? names : [names[1], names[0]];
-    // Express the interval for winner − loser so both bounds are positive, matching "better by".
-    const [lo, hi] = diff > 0 ? interval : [-interval[1], -interval[0]];
-    sentence =
-      `${winner} better than ${loser} by ${formatAmount(Math.abs(diff), scale)}${unit} ` +
-      `(${ci} ${formatAmount(lo, scale)} to ${formatAmount(hi, scale)}, ${pText}, n = ${n})`;
-  } else {
-    const mdeText =
-      mde !== null && mde > 0 && Number.isFinite(mde)
-        ? `; minimum detectable difference ≈ ${formatAmount(mde, scale)}${unit}`
-        : "";
-    sentence =
-      `no significant difference between ${names[0]} and ${names[1]} at this sample size ` +
-      `(${names[0]} minus ${names[1]} = ${formatSigned(diff, scale)}${unit}, ` +
-      `${ci} ${formatAmount(interval[0], scale)} to ${formatAmount(interval[1], scale)}, ${pText}, n = ${n}${mdeText})`;
-  }
-
-  return {
-    names, n, meanA, meanB, diff, interval, pValue, test, wins, ties, losses,
-    significant, verdict, mde, scale, sentence,
+  const equivalent = margin === null ? null : equivalenceInterval[0] > -margin && equivalenceInterval[1] < margin;
+  const v: PairVerdict = {
+    names, n, meanA, meanB, diff, interval, intervalMethod, equivalenceInterval, pValue, pAdjusted: pValue, family: 1,
+    test, alpha, wins, ties, losses, significant: false, verdict: "no significant difference", mde, margin, equivalent,
+    rowsNeeded, scale, sentence: "",
   };
+  return decide(v);
+}
+
+/** Sets `significant`, `verdict` and `sentence` from `pAdjusted` and the interval. */
+function decide(v: PairVerdict): PairVerdict {
+  const excludesZero =
+    v.diff !== null && v.interval !== null && ((v.diff > 0 && v.interval[0] > 0) || (v.diff < 0 && v.interval[1] < 0));
+  v.significant = v.diff !== null && v.pAdjusted < v.alpha && excludesZero;
+  v.verdict = !v.significant ? "no significant difference" : v.diff! > 0 ? "A better" : "B better";
+  v.sentence = verdictSentence(v);
+  return v;
+}
+
+/**
+ * Holm-adjusts a family of verdicts (every model pair × scorer of one report) and re-decides each
+ * one on its adjusted p-value. Returns new objects; the unadjusted `pValue` is kept. A family of
+ * one is returned unchanged.
+ */
+export function adjustFamily(verdicts: readonly PairVerdict[]): PairVerdict[] {
+  const tested = verdicts.map((v) => (v.n > 0 ? v.pValue : NaN));
+  const m = tested.filter((p) => !Number.isNaN(p)).length;
+  if (m <= 1) return verdicts.map((v) => ({ ...v }));
+  const adjusted = holmAdjust(tested);
+  return verdicts.map((v, i) => (v.n === 0 ? { ...v } : decide({ ...v, pAdjusted: adjusted[i]!, family: m })));
+}
+
+/** The verdict as one clause (no final period). */
+function verdictSentence(v: PairVerdict): string {
+  const { names, scale, n } = v;
+  if (n === 0 || v.diff === null || v.interval === null) return `no rows scored for both ${names[0]} and ${names[1]}; nothing to compare`;
+  const ci = `${confidenceLabel(v.alpha)} CI`;
+  const adj = v.family > 1 ? `, Holm-adjusted over ${v.family} comparisons: ${formatP(v.pAdjusted)}` : "";
+  const pText = `${v.test === "mcnemar-exact" ? "McNemar" : "sign-flip test"} ${formatP(v.pValue)}${adj}`;
+  const unit = scale === "points" ? " points" : "";
+  if (v.significant) {
+    const [winner, loser] = v.diff > 0 ? names : [names[1], names[0]];
+    // Express the interval for winner − loser so both bounds are positive, matching "better by".
+    const [lo, hi] = v.diff > 0 ? v.interval : [-v.interval[1], -v.interval[0]];
+    return (
+      `${winner} better than ${loser} by ${formatAmount(Math.abs(v.diff), scale)}${unit} ` +
+      `(${ci} ${formatAmount(lo, scale)} to ${formatAmount(hi, scale)}, ${pText}, n = ${n})`
+    );
+  }
+  const mdeText =
+    v.mde !== null && v.mde > 0 && Number.isFinite(v.mde) ? `; minimum detectable difference ≈ ${formatAmount(v.mde, scale)}${unit}` : "";
+  const eq =
+    v.equivalent === true && v.margin !== null
+      ? `; equivalent within ${formatAmount(v.margin, scale)}${unit} (${confidenceLabel(2 * v.alpha)} CI inside the margin)`
+      : "";
+  return (
+    `no significant difference between ${names[0]} and ${names[1]} at this sample size ` +
+    `(${names[0]} minus ${names[1]} = ${formatSigned(v.diff, scale)}${unit}, ` +
+    `${ci} ${formatAmount(v.interval[0], scale)} to ${formatAmount(v.interval[1], scale)}, ${pText}, n = ${n}${mdeText}${eq})`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,7 +467,7 @@ export function formatP(p: number): string {
   return p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`;
 }
 
-function confidenceLabel(alpha: number): string {
+export function confidenceLabel(alpha: number): string {
   return `${Number(((1 - alpha) * 100).toFixed(1))}%`;
 }
 

@@ -134,3 +134,43 @@ function twoProportionMde(p1: number, n: number, zA: number, zB: number): number
   }
   return delta;
 }
+
+/** Input of {@link pairedRowsNeeded}. */
+export interface RowsNeededOptions {
+  /** The difference to detect, in score units (0.05 = 5 points). */
+  delta: number;
+  /** Observed share of discordant rows (b + c)/n; unknown or 0 → the unpaired bound is used. */
+  discordantRate?: number;
+  /** Pass rate used by the unpaired fallback; default 0.5 (largest variance). */
+  baseline?: number;
+  alpha?: number;
+  power?: number;
+}
+
+/**
+ * Rows needed to detect a true difference `delta` between two paired pass rates with a two-sided
+ * test at `alpha` and the given `power` (default 0.8): Connor (1987, Biometrics 43:207),
+ * n = (z₁₋α/₂·√ψ + z_power·√(ψ − δ²))² / δ², the same formula {@link minimumDetectableDifference}
+ * inverts, so "about N rows are needed to detect M points" and "minimum detectable difference at
+ * this n" always agree. When the observed discordance ψ is not above δ (no disagreements seen yet,
+ * or too few to produce a δ-sized difference) the unpaired two-proportion formula is used, as the
+ * MDE does. Rounded up; null for an invalid input.
+ */
+export function pairedRowsNeeded(opts: RowsNeededOptions): number | null {
+  const alpha = opts.alpha ?? 0.05;
+  const power = opts.power ?? 0.8;
+  const d = Math.abs(opts.delta);
+  if (!(d > 0 && d < 1) || !(alpha > 0 && alpha < 1) || !(power > 0 && power < 1)) return null;
+  const zA = normalQuantile(1 - alpha / 2);
+  const zB = normalQuantile(power);
+  const psi = opts.discordantRate;
+  if (psi !== undefined && psi > d && psi <= 1) {
+    return Math.ceil((zA * Math.sqrt(psi) + zB * Math.sqrt(psi - d * d)) ** 2 / (d * d));
+  }
+  const p1 = opts.baseline ?? 0.5;
+  if (!(p1 >= 0 && p1 <= 1)) return null;
+  const p2 = Math.min(1, Math.max(0, p1 + (p1 <= 0.5 ? d : -d)));
+  const pBar = (p1 + p2) / 2;
+  const n = (zA * Math.sqrt(2 * pBar * (1 - pBar)) + zB * Math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))) ** 2 / (d * d);
+  return Math.ceil(n);
+}

@@ -43,7 +43,7 @@ export function money(value: number | null, currency: string): string {
 }
 
 /** A score in its own units: a percentage for binary scorers, three decimals otherwise. */
-export function score(value: number | null, kind: "binary" | "continuous"): string {
+export function score(value: number | null, kind: "binary" | "continuous" | "scale"): string {
   if (value === null || !Number.isFinite(value)) return DASH;
   const text = kind === "binary" ? pct(value) : value.toFixed(3);
   // A bootstrap bound of -1e-17 is zero: print it as one rather than "-0.000".

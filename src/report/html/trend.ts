@@ -16,7 +16,7 @@ export const TREND_RUNS = 10;
 /** A scorer's mean per model over a sequence of runs, oldest first, the last being this run. */
 export interface TrendData {
   scorer: string;
-  kind: "binary" | "continuous";
+  kind: "binary" | "continuous" | "scale";
   runs: { runId: string; startedAt: string }[];
   /** Aligned with `runs`; null where a run lacks the model or the scorer. */
   lines: { model: string; values: (number | null)[] }[];
