@@ -5,7 +5,7 @@ import { analyzeRun, iterateRowsSideBySide, LATENCY_BUCKET_EDGES_MS, type SideBy
 import { writeRunReports } from "../src/report/run-report.js";
 import { JournalWriter, PREDICTIONS_FILE } from "../src/run/journal.js";
 import { writeManifest, type RunManifest } from "../src/run/manifest.js";
-import { DEFAULT_SEED, bootstrapMeanInterval, comparePair, wilsonInterval } from "../src/stats/index.js";
+import { DEFAULT_SEED, adjustFamily, bootstrapMeanInterval, comparePair, wilsonInterval } from "../src/stats/index.js";
 import type { PredictionRecord, Score } from "../src/types.js";
 import { fakeManifest } from "./helpers/weave-fixtures.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -58,6 +58,8 @@ async function writeRun(recs: Rec[], over: Partial<RunManifest> = {}, pricing?: 
   const models = [...new Set(recs.map((r) => r.model))];
   const rows = new Set(recs.map((r) => r.row)).size;
   const manifest = { ...fakeManifest("run-1", models, rows), ...over };
+  // Scorers declare their kind in the config snapshot: `exact` is pass/fail, `similarity` continuous.
+  manifest.config = { ...manifest.config, scorers: [{ type: "exact" }, { type: "similarity", name: "sim" }] } as unknown as RunManifest["config"];
   if (pricing) {
     manifest.config = {
       ...manifest.config,
@@ -104,12 +106,19 @@ describe("analyzeRun", () => {
     const exact = a.pairs.find((p) => p.scorer === "exact")!;
     const exA = Array.from({ length: 100 }, (_, r) => (r < 80 ? 1 : 0));
     const exB = Array.from({ length: 100 }, (_, r) => (r < 60 ? 1 : 0));
-    expect(exact.verdict).toEqual(comparePair(exA, exB, { binary: true, names: ["a", "b"], seed: DEFAULT_SEED }));
+    // Two comparisons (exact, sim) form one Holm family.
+    const family = adjustFamily([
+      comparePair(exA, exB, { binary: true, names: ["a", "b"], seed: DEFAULT_SEED, margin: 0.05 }),
+      comparePair(simA, simB, { binary: false, names: ["a", "b"], seed: DEFAULT_SEED, margin: 0.05 }),
+    ]);
+    expect(exact.verdict).toEqual(family[0]);
+    expect(exact.verdict.family).toBe(2);
+    expect(a.multipleTesting).toEqual({ method: "holm", family: 2 });
     expect(exact.verdict.verdict).toBe("A better");
     expect(exact.verdict.test).toBe("mcnemar-exact");
     expect([exact.verdict.wins, exact.verdict.ties, exact.verdict.losses]).toEqual([20, 80, 0]);
     const sim = a.pairs.find((p) => p.scorer === "sim")!;
-    expect(sim.verdict).toEqual(comparePair(simA, simB, { binary: false, names: ["a", "b"], seed: DEFAULT_SEED }));
+    expect(sim.verdict).toEqual(family[1]);
     expect(a.pairs).toHaveLength(2);
   });
 
@@ -174,7 +183,10 @@ describe("analyzeRun", () => {
     expect(a.latencyBucketsMs).toBe(LATENCY_BUCKET_EDGES_MS);
     expect(a.pareto).toMatchObject({ scorer: "exact", costBasis: "cost per pass" });
     expect(a.pareto!.front.sort()).toEqual(["cheap", "dear"]);
-    expect(a.recommendation).toMatch(/ship (cheap|dear)/);
+    // 4 vs 11 discordant rows: McNemar p = 0.118, so neither "better" nor "ship the cheaper".
+    expect(a.recommendation).toBe(
+      "qa · exact: inconclusive: dear leads cheap by 35.0 points (95% CI -2.1 to 62.5, p = 0.118, n = 20); about 2,353 rows are needed to detect a 5-point difference.",
+    );
     expect(a.recommendation.endsWith(".")).toBe(true);
   });
 

@@ -37,11 +37,9 @@ import {
   normalQuantile,
   pairedBootstrapDiff,
   paretoFront,
-  recommend,
   signFlipTest,
   wilsonInterval,
   winsTiesLosses,
-  type ModelSummary,
   type PairVerdict,
 } from "../src/stats/index.js";
 
@@ -319,26 +317,29 @@ describe("comparePair", () => {
     // 130 both right, 40 only large, 15 only small, 15 both wrong.
     const [a, b] = table(130, 40, 15, 15);
     const v = comparePair(a, b, { binary: true, names });
-    // diff = (170 − 145)/200; CI from the Python bootstrap (0.055, 0.195);
+    // diff = (170 − 145)/200; Newcombe method 10 CI from scripts/newcombe_reference.py
+    // (0.05318458847664924, 0.19604905394117778);
     // p = scipy.stats.binomtest(15, 55).pvalue = 0.0010158471941252854.
     expect(v).toMatchObject({
       n: 200, meanA: 0.85, meanB: 0.725, wins: 40, ties: 145, losses: 15,
       significant: true, verdict: "A better", test: "mcnemar-exact",
     });
     expectRelClose(v.pValue, 0.0010158471941252854, 1e-10);
-    expect(v.sentence).toBe("large better than small by 12.5 points (95% CI 5.5 to 19.5, McNemar p = 0.001, n = 200)");
+    expectRelClose(v.interval![0], 0.05318458847664924, 1e-8);
+    expectRelClose(v.interval![1], 0.19604905394117778, 1e-8);
+    expect(v.sentence).toBe("large better than small by 12.5 points (95% CI 5.3 to 19.6, McNemar p = 0.001, n = 200)");
   });
 
   it("the same data in the other order says small is worse, with the interval flipped", () => {
     const [a, b] = table(130, 40, 15, 15);
     const v = comparePair(b, a, { binary: true, names: ["small", "large"] });
     expect(v.verdict).toBe("B better");
-    expect(v.sentence).toBe("large better than small by 12.5 points (95% CI 5.5 to 19.5, McNemar p = 0.001, n = 200)");
+    expect(v.sentence).toBe("large better than small by 12.5 points (95% CI 5.3 to 19.6, McNemar p = 0.001, n = 200)");
   });
 
   it("no difference (binary) reports the MDE", () => {
     // 60 both right, 9 only large, 7 only small, 44 both wrong: diff 2/120 = +1.7 points;
-    // Python bootstrap CI (-0.05, 0.075); p = binomtest(7, 16).pvalue = 0.803619384765625;
+    // Newcombe CI (-0.04986319209965655, 0.08284566817981175); p = binomtest(7, 16).pvalue = 0.803619384765625;
     // MDE = Connor brentq with n=120, psi=16/120 → 0.09247167967010676 (9.2 points).
     const [a, b] = table(60, 9, 7, 44);
     const v = comparePair(a, b, { binary: true, names });
@@ -347,7 +348,7 @@ describe("comparePair", () => {
     expectRelClose(v.mde!, 0.09247167967010676, 1e-8);
     expect(v.sentence).toBe(
       "no significant difference between large and small at this sample size " +
-        "(large minus small = +1.7 points, 95% CI -5.0 to 7.5, McNemar p = 0.804, n = 120; " +
+        "(large minus small = +1.7 points, 95% CI -5.0 to 8.3, McNemar p = 0.804, n = 120; " +
         "minimum detectable difference ≈ 9.2 points)",
     );
   });
@@ -362,10 +363,13 @@ describe("comparePair", () => {
     expect(v.sentence).toMatch(/sign-flip test p = 0\.250, n = 5; minimum detectable difference ≈ \d+\.\d points\)$/);
   });
 
-  it("identical arrays: zero difference, p = 1", () => {
+  it("identical arrays: zero difference, p = 1, and an honest interval (4 rows say little)", () => {
     const a = [1, 0, 1, 1];
     const v = comparePair(a, [...a], { binary: true, names });
-    expect(v).toMatchObject({ diff: 0, interval: [0, 0], pValue: 1, significant: false });
+    expect(v).toMatchObject({ diff: 0, pValue: 1, significant: false, intervalMethod: "newcombe" });
+    // Newcombe (3, 0, 0, 1): ±0.42716620538637595 (scripts/newcombe_reference.py), not [0, 0].
+    expectRelClose(v.interval![1], 0.42716620538637595, 1e-8);
+    expectRelClose(v.interval![0], -0.42716620538637595, 1e-8);
   });
 
   it("no shared rows", () => {
@@ -390,80 +394,6 @@ describe("paretoFront", () => {
   });
   it("same quality at a lower cost dominates", () => {
     expect(paretoFront([{ name: "a", cost: 1, quality: 0.5 }, { name: "b", cost: 2, quality: 0.5 }])).toEqual(new Set(["a"]));
-  });
-});
-
-describe("recommend", () => {
-  const [winA, winB] = table(130, 40, 15, 15); // large significantly better (see comparePair)
-  const [tieA, tieB] = table(60, 9, 7, 44); // not significant
-  const win = comparePair(winA, winB, { binary: true, names: ["large", "small"] });
-  const tie = comparePair(tieA, tieB, { binary: true, names: ["large", "small"] });
-  const model = (name: string, quality: number, cost: number | null): ModelSummary => ({
-    name, quality, qualityLow: null, qualityHigh: null, cost,
-  });
-
-  it("ships the cheaper model when the difference is not significant", () => {
-    // cost share 2.1 / 10 = 21%
-    const s = recommend({ models: [model("large", 69 / 120, 10), model("small", 67 / 120, 2.1)], pairs: [tie] });
-    expect(s).toBe("small is within 1.7 points of large (not significant, p = 0.804) at 21% of the cost — ship small");
-  });
-
-  it("states the trade-off when the expensive model is significantly better", () => {
-    // cost ratio 4.8 / 1 = 4.8×
-    const s = recommend({ models: [model("large", 0.85, 4.8), model("small", 0.725, 1)], pairs: [win] });
-    expect(s).toBe(
-      "large is better than small by 12.5 points (significant, p = 0.001) at 4.8× the cost — ship large if that gain is worth the cost",
-    );
-  });
-
-  it("finds a verdict recorded in the other orientation", () => {
-    const flipped = comparePair(winB, winA, { binary: true, names: ["small", "large"] });
-    const s = recommend({ models: [model("large", 0.85, 4.8), model("small", 0.725, 1)], pairs: [flipped] });
-    expect(s).toContain("large is better than small by 12.5 points (significant, p = 0.001)");
-  });
-
-  it("prefers cost per pass when every model has it", () => {
-    const models = [
-      { ...model("large", 69 / 120, 10), costPerPass: 0.5 },
-      { ...model("small", 67 / 120, 2.1), costPerPass: 0.25 },
-    ];
-    expect(recommend({ models, pairs: [tie] })).toBe(
-      "small is within 1.7 points of large (not significant, p = 0.804) at 50% of the cost per pass — ship small",
-    );
-  });
-
-  it("ships the best model outright when it is also the cheapest", () => {
-    expect(recommend({ models: [model("large", 0.85, 1), model("small", 0.725, 2)], pairs: [win] })).toBe(
-      "large has the highest quality (85.0%) and the lowest cost — ship large",
-    );
-  });
-
-  it("without cost data, decides on quality only", () => {
-    expect(recommend({ models: [model("large", 0.85, null), model("small", 0.725, null)], pairs: [win] })).toBe(
-      "large is better than small by 12.5 points (significant, p = 0.001); no cost data, so ship large on quality",
-    );
-    expect(recommend({ models: [model("large", 69 / 120, null), model("small", 67 / 120, null)], pairs: [tie] })).toBe(
-      "large and small are within 1.7 points of each other (not significant, p = 0.804); no cost data to break the tie",
-    );
-  });
-
-  it("never says 'better' without a significant verdict, even for a large unpaired gap", () => {
-    // Means 0.9 vs 0.5 but the only paired verdict available is not significant.
-    const s = recommend({ models: [model("large", 0.9, 5), model("small", 0.5, 1)], pairs: [tie] });
-    expect(s).not.toContain("better");
-    const missing = recommend({ models: [model("large", 0.9, 5), model("small", 0.5, 1)], pairs: [] });
-    expect(missing).not.toContain("better");
-    expect(missing).toBe(
-      "large scores highest (90.0% vs 50.0% for small) but the two were not compared on shared rows, " +
-        "so no difference is claimed; small costs 20% as much",
-    );
-  });
-
-  it("handles zero or one model", () => {
-    expect(recommend({ models: [], pairs: [] })).toBe("no model has a quality score yet, so there is nothing to recommend");
-    expect(recommend({ models: [model("solo", 0.8, 1)], pairs: [] })).toBe(
-      "only solo was scored (quality 80.0%), so there is nothing to compare it with",
-    );
   });
 });
 

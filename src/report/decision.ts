@@ -101,7 +101,7 @@ export function decideDataset(input: DecisionInput): DatasetDecision {
   const pair = (x: string, y: string) => orient(input.pairs, x, y);
   const points = input.kind === "binary" || input.pairs.every((p) => p.scale === "points");
   const amount = (d: number) => `${formatAmount(Math.abs(d), points ? "points" : "raw")}${points ? " points" : ""}`;
-  const marginText = amount(input.margin);
+  const marginText = points ? `${Number((input.margin * 100).toFixed(2))} points` : `${Number(input.margin.toFixed(4))}`;
   const costOf = (m: DecisionModel) => (input.costMatters ? m.costPerPass : null);
   const costsKnown = eligible.every((m) => costOf(m) !== null && Number.isFinite(costOf(m)!));
 
@@ -154,7 +154,7 @@ export function decideDataset(input: DecisionInput): DatasetDecision {
       : `${a.name} leads ${b.name} by ${amount(p.diff)} (${ci(p, points)}, ${pText(p)}, n = ${p.n})`;
   const rows =
     needed > p.n
-      ? `about ${needed.toLocaleString("en-US")} rows are needed to detect a ${marginText.replace(" points", "-point")} difference`
+      ? `about ${needed.toLocaleString("en-US")} rows are needed to detect a ${points ? marginText.replace(" points", "-point") : marginText} difference`
       : `neither a difference nor equivalence within ${marginText} is shown`;
   return { ...base, outcome: "inconclusive", recommended: null, disqualified, rowsNeeded: needed > 0 ? needed : null, sentence: `${label}: inconclusive: ${what}; ${rows}${why}` };
 }

@@ -39,5 +39,5 @@ export {
   type ContinuousMdeOptions,
   type MdeOptions,
 } from "./power.js";
-export { paretoFront, recommend, type CostQualityPoint, type ModelSummary, type RecommendInput } from "./pareto.js";
+export { paretoFront, type CostQualityPoint } from "./pareto.js";
 export { DEFAULT_SEED, mulberry32, type Rng } from "./random.js";

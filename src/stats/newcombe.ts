@@ -38,9 +38,11 @@ export function pairedTable(a: ArrayLike<number>, b: ArrayLike<number>): PairedT
  * a = both, b = onlyA, c = onlyB, d = neither and Wilson intervals (l, u) for each margin:
  * lower = θ − √((p_A − l_A)² − 2φ(p_A − l_A)(u_B − p_B) + (u_B − p_B)²),
  * upper = θ + √((u_A − p_A)² − 2φ(u_A − p_A)(p_B − l_B) + (p_B − l_B)²),
- * φ = (ad − bc)/√((a+b)(c+d)(a+c)(b+d)), 0 when a margin is empty. φ is used uncorrected (the
- * form Newcombe tabulates as method 10; his continuity-corrected variant is wider). Returns null
- * for n = 0. Bounds are clamped to [−1, 1].
+ * φ = (ad − bc)/√((a+b)(c+d)(a+c)(b+d)), 0 when a margin is empty, with Newcombe's correction
+ * max(ad − bc − n/2, 0) in the numerator when ad > bc. The correction matters: uncorrected, exact
+ * coverage falls to 92.8% at n = 30 (accuracies 0.5, 30% discordant rows); corrected it stays at
+ * or above 94.6% in every case scripts/newcombe_reference.py enumerates. Returns null for n = 0.
+ * Bounds are clamped to [−1, 1].
  */
 export function newcombePairedInterval(t: PairedTable, confidence = 0.95): [number, number] | null {
   const { both: a, onlyA: b, onlyB: c, neither: d } = t;
@@ -55,7 +57,9 @@ export function newcombePairedInterval(t: PairedTable, confidence = 0.95): [numb
   const lB = wb.low!;
   const uB = wb.high!;
   const denom = (a + b) * (c + d) * (a + c) * (b + d);
-  const phi = denom === 0 ? 0 : (a * d - b * c) / Math.sqrt(denom);
+  let num = a * d - b * c;
+  if (num > 0) num = Math.max(num - n / 2, 0);
+  const phi = denom === 0 ? 0 : num / Math.sqrt(denom);
   const theta = pA - pB;
   const dl = Math.sqrt(Math.max(0, (pA - lA) ** 2 - 2 * phi * (pA - lA) * (uB - pB) + (uB - pB) ** 2));
   const du = Math.sqrt(Math.max(0, (uA - pA) ** 2 - 2 * phi * (uA - pA) * (pB - lB) + (pB - lB) ** 2));
