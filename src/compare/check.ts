@@ -4,7 +4,7 @@
  * the candidate's dataset from the run index.
  */
 import { summarizeRun } from "../report/run-report.js";
-import { datasetHash, historyTable, readRunIndex, type HistoryTable } from "../run/history.js";
+import { comparabilityGroup, historyTable, readRunIndex, type HistoryTable } from "../run/history.js";
 import { readManifest, type RunStatus } from "../run/manifest.js";
 import { compareRuns, type CompareResult } from "./compare.js";
 import { evaluateGates, type GateReport } from "./gates.js";
@@ -53,7 +53,7 @@ export async function checkCompare(options: CheckOptions): Promise<CheckResult> 
   const gates = evaluateGates(options.gates, { summary: comparison.summaries.candidate, comparison });
   let trend: HistoryTable | undefined;
   if (options.indexDir !== undefined) {
-    trend = historyTable(await readRunIndex(options.indexDir), { datasetHash: datasetHash(candidate), last: options.trendRuns ?? 10 });
+    trend = historyTable(await readRunIndex(options.indexDir), { group: comparabilityGroup(candidate), last: options.trendRuns ?? 10 });
   }
   const files = await writeCompareFiles(options.writeDir ?? options.candidateDir, comparison, gates, trend);
   return { comparison, gates, files, candidateStatus: candidate.status, baselineStatus: comparison.baseline.status as RunStatus };

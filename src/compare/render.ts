@@ -50,8 +50,9 @@ export function renderCompareMarkdown(r: CompareResult, gates?: GateReport): str
       out.push("");
     }
   }
-  if (!r.comparable) {
-    out.push("## Baseline not comparable", "", ...r.notComparableReasons.map((x) => `- ${esc(x)}`), "", "Regression and critical gates decide nothing on these runs (exit 2).", "");
+  // compare.json written before comparability existed has neither field.
+  if (r.comparable === false) {
+    out.push("## Baseline not comparable", "", ...(r.notComparableReasons ?? []).map((x) => `- ${esc(x)}`), "", "Regression and critical gates decide nothing on these runs (exit 2).", "");
   }
 
   if (r.warnings.length > 0) {

@@ -58,6 +58,15 @@ export interface RunIndexEntry {
   /** sha256 over the datasets' names and content hashes: equal means the same prompts. */
   datasetHash: string;
   datasets: { name: string; sha256: string; rows: number }[];
+  /** Trials per row (absent in entries written before it was indexed: 1). */
+  trials?: number;
+  /** Row limits (`--limit` / `datasets[].limit`) as `name:N` list; "" or absent when none. */
+  limits?: string;
+  /**
+   * Comparability group: runs with the same datasets (names and hashes), trials and row limits.
+   * Trends and `--baseline latest` only ever line up runs of one group.
+   */
+  group?: string;
   models: IndexedModel[];
   /** Total cost over models with pricing; null when none has pricing. */
   cost: number | null;
@@ -67,6 +76,28 @@ export interface RunIndexEntry {
 export function datasetHash(manifest: RunManifest): string {
   const parts = manifest.datasets.map((d) => ({ name: d.name, sha256: d.sha256 })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return sha256(canonicalJson(parts));
+}
+
+/** A run's row limits as text ("" when no dataset was limited). */
+export function runLimits(manifest: RunManifest): string {
+  return (manifest.config?.datasets ?? [])
+    .flatMap((d, i) => (d.limit === undefined ? [] : [`${manifest.datasets[i]?.name ?? i}:${d.limit}`]))
+    .sort()
+    .join(",");
+}
+
+function groupOf(hash: string, trials: number, limits: string): string {
+  return sha256(canonicalJson({ datasetHash: hash, trials, limits })).slice(0, 16);
+}
+
+/** The comparability group of a run (see {@link RunIndexEntry.group}). */
+export function comparabilityGroup(manifest: RunManifest): string {
+  return groupOf(datasetHash(manifest), manifest.trials ?? 1, runLimits(manifest));
+}
+
+/** An entry's group, also for entries indexed before groups existed. */
+export function entryGroup(e: RunIndexEntry): string {
+  return e.group ?? groupOf(e.datasetHash, e.trials ?? 1, e.limits ?? "");
 }
 
 /** Builds a run's index entry from its directory (run.json + predictions.jsonl). */
@@ -90,6 +121,9 @@ export async function indexEntryFor(runDir: string): Promise<RunIndexEntry> {
     configHash: manifest.configHash,
     datasetHash: datasetHash(manifest),
     datasets: manifest.datasets.map((d) => ({ name: d.name, sha256: d.sha256, rows: d.rows })),
+    trials: manifest.trials ?? 1,
+    limits: runLimits(manifest),
+    group: comparabilityGroup(manifest),
     models,
     cost: priced.length > 0 ? priced.reduce((a, m) => a + m.cost!, 0) : null,
   };
@@ -157,19 +191,31 @@ export interface TrendLine {
 /** Trend table over the last runs of one dataset. */
 export interface HistoryTable {
   datasetHash: string | null;
+  /** The comparability group shown; null when every run is (`--all-datasets`). */
+  group: string | null;
+  /** How the group is labelled: dataset names, trials and limits ("arithmetic, capitals"). */
+  label: string;
   runs: RunIndexEntry[];
   lines: TrendLine[];
 }
 
 /**
- * The trend over the last `last` runs that share a dataset hash (the newest run's, unless
- * `datasetHash` is given; `null` takes every run). Trends across different datasets would
- * compare different questions, so they are not mixed by default.
+ * The trend over the last `last` runs of one comparability group: the same datasets (names and
+ * hashes), trials per row and row limits (the newest run's group, unless `group` is given;
+ * `datasetHash: null` takes every run). A `--limit 5` smoke test or a `--trials 5` run answers a
+ * different question, so it never lands in another run's trend.
  */
-export function historyTable(entries: readonly RunIndexEntry[], options: { last?: number; datasetHash?: string | null } = {}): HistoryTable {
+export function historyTable(
+  entries: readonly RunIndexEntry[],
+  options: { last?: number; datasetHash?: string | null; group?: string } = {},
+): HistoryTable {
   const newest = entries[entries.length - 1];
-  const hash = options.datasetHash === undefined ? (newest?.datasetHash ?? null) : options.datasetHash;
-  const pool = hash === null ? entries : entries.filter((e) => e.datasetHash === hash);
+  const all = options.datasetHash === null;
+  const group = all ? null : (options.group ?? (options.datasetHash !== undefined ? undefined : newest ? entryGroup(newest) : undefined));
+  let pool: readonly RunIndexEntry[] = entries;
+  if (group !== null && group !== undefined) pool = entries.filter((e) => entryGroup(e) === group);
+  else if (!all && options.datasetHash !== undefined) pool = entries.filter((e) => e.datasetHash === options.datasetHash);
+  const hash = all ? null : (pool[pool.length - 1]?.datasetHash ?? options.datasetHash ?? null);
   const runs = pool.slice(-(options.last ?? 10));
   const keys: { model: string; scorer: string }[] = [];
   const seen = new Set<string>();
@@ -189,7 +235,12 @@ export function historyTable(entries: readonly RunIndexEntry[], options: { last?
     scorer,
     values: runs.map((r) => r.models.find((m) => m.name === model)?.scores[scorer] ?? null),
   }));
-  return { datasetHash: hash, runs, lines };
+  const last = runs[runs.length - 1];
+  const label =
+    all || last === undefined
+      ? "all datasets"
+      : `${last.datasets.map((d) => d.name).join(", ")}${(last.trials ?? 1) > 1 ? ` × ${last.trials} trials` : ""}${last.limits ? ` (limit ${last.limits})` : ""}`;
+  return { datasetHash: hash, group: all ? null : (group ?? (last ? entryGroup(last) : null)), label, runs, lines };
 }
 
 const SPARKS = "▁▂▃▄▅▆▇█";
@@ -209,7 +260,7 @@ export function sparkline(values: readonly (number | null)[]): string {
 export function renderHistoryText(table: HistoryTable): string[] {
   if (table.runs.length === 0) return ["No runs indexed yet."];
   const out: string[] = [];
-  out.push(`Last ${table.runs.length} run(s)${table.datasetHash ? ` of dataset ${table.datasetHash.slice(0, 12)}` : " (all datasets)"}:`);
+  out.push(`Last ${table.runs.length} run(s) of ${table.label}${table.datasetHash ? ` (datasets ${table.datasetHash.slice(0, 12)})` : ""}:`);
   table.runs.forEach((r, i) => {
     const cost = r.cost === null ? "" : `  cost ${r.cost.toFixed(4)}`;
     out.push(`  #${i + 1} ${r.runId}  ${r.startedAt}  ${r.status}  config ${r.configHash.slice(0, 8)}${cost}`);

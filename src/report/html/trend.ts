@@ -4,7 +4,7 @@
  * read, no journal of another run is opened, and any problem just leaves the chart out.
  */
 import { dirname } from "node:path";
-import { datasetHash, historyTable, readRunIndex } from "../../run/history.js";
+import { comparabilityGroup, historyTable, readRunIndex } from "../../run/history.js";
 import type { RunAnalysis } from "../analysis.js";
 import { escapeHtml } from "./escape.js";
 import { score } from "./format.js";
@@ -33,7 +33,7 @@ export async function loadTrend(runDir: string, analysis: RunAnalysis): Promise<
   try {
     const me = analysis.manifest;
     const earlier = (await readRunIndex(dirname(runDir))).filter((e) => e.runId !== me.runId && e.startedAt <= me.startedAt);
-    const past = historyTable(earlier, { datasetHash: datasetHash(me), last: TREND_RUNS - 1 });
+    const past = historyTable(earlier, { group: comparabilityGroup(me), last: TREND_RUNS - 1 });
     if (past.runs.length === 0) return null;
     const models = analysis.models.map((m) => m.name);
     // This run's values as the index would record them (record-level means from the summary).
