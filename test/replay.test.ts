@@ -43,11 +43,18 @@ describe("record and replay", () => {
     expect(fx.emulator.stats().requests).toBe(before.requests); // zero HTTP requests, /info included
 
     const read = async (run: string, file: string) => normalise(await readFile(join(fx!.results, run, file), "utf8"), run);
-    for (const file of ["report.md", "report.json"]) {
-      expect(await read("replayed-run-2", file), file).toBe(await read("recorded-run-1", file));
-    }
+    // The replay is marked as such: every answer came from the cache, so nothing was paid.
+    const replayed = JSON.parse(await read("replayed-run-2", "report.json"));
+    for (const m of replayed.models) expect(m.cached.results, m.name).toBe(m.results);
+    expect(await read("replayed-run-2", "report.md")).toMatch(/\| Cached \(not paid\) \| 30 \(100\.0%\) \| 30 \(100\.0%\) \|/);
+    const recorded = JSON.parse(await read("recorded-run-1", "report.json"));
+    for (const m of recorded.models) expect(m.cached.results, m.name).toBe(0);
+    // Apart from those markers the reports are the same.
+    const unmark = (t: string) => t.replace(/\n\s*"cached": \d+,?|"cached": \{[^}]*\}/g, "").replace(/<tr><th scope="row">Cached[^\n]*?<\/tr>/g, "").replace(/\n\| Cached[^\n]*/g, "").replace(/,(\s*[}\]])/g, "$1");
+    expect(unmark(await read("replayed-run-2", "report.md"))).toBe(unmark(await read("recorded-run-1", "report.md")));
+    expect(unmark(await read("replayed-run-2", "report.json"))).toBe(unmark(await read("recorded-run-1", "report.json")));
     // The HTML also charts the trend over earlier runs, which the replay (a later run) has more of.
-    const noTrend = (html: string) => html.replace(/<section id="trend">.*?<\/section>\n?/s, "").replace(/ · <a href="#trend">Trend<\/a>/, "");
+    const noTrend = (html: string) => unmark(html.replace(/<section id="trend">.*?<\/section>\n?/s, "").replace(/ · <a href="#trend">Trend<\/a>/, ""));
     expect(noTrend(await read("replayed-run-2", "report.html"))).toBe(noTrend(await read("recorded-run-1", "report.html")));
     // Per-row files follow the journal, which is in completion order: same lines, any order.
     const lines = (t: string) => t.split("\n").sort();

@@ -183,8 +183,15 @@ function summarySection(a: RunAnalysis): string {
   );
   if (a.models.some((m) => m.cost !== null)) {
     rows.push(row("Cost", (m) => (m.cost === null ? DASH : money(m.cost.total, m.cost.currency))));
-    rows.push(row("Cost per pass", (m) => (m.cost === null ? DASH : money(m.costPerPass, m.cost.currency))));
+    if (a.models.some((m) => m.cached.results > 0)) {
+      rows.push(row("Cost avoided (cached)", (m) => (m.cost === null ? DASH : money(m.cached.avoidedCost ?? 0, m.cost.currency))));
+    }
+    // Per dataset: that dataset's cost over its primary scorer's passes there.
+    for (const d of a.decisions) {
+      rows.push(row(`Cost per pass (${d.dataset} · ${d.scorer})`, (m) => (m.cost === null ? DASH : money(m.costPerPassByDataset[d.dataset] ?? null, m.cost.currency))));
+    }
   }
+  if (a.models.some((m) => m.cached.results > 0)) rows.push(row("Cached (not paid)", (m) => countWithPct(m.cached.results, m.results)));
   rows.push(row("Retried calls", (m) => countWithPct(m.attempts.retried, m.results)));
   const head =
     `<thead><tr><th scope="col"><span class="sr-only">Metric</span></th>` +
@@ -237,6 +244,9 @@ function trendSection(t: TrendData): string {
 function verdictSection(a: RunAnalysis): string {
   if (a.pairs.length === 0) return "";
   let out = `<section id="verdicts"><h2>Verdicts</h2>`;
+  if (a.multipleTesting.method === "holm") {
+    out += html`<p class="muted">These ${a.multipleTesting.family} comparisons (model pairs × scorers) are one family: p-values are Holm-adjusted, so the chance of any false "better" stays at ${a.decision.alpha} or less. Unadjusted p-values are in report.json.</p>`;
+  }
   for (const s of a.scorers) {
     const pairs = a.pairs.filter((p) => p.scorer === s.name);
     if (pairs.length === 0) continue;

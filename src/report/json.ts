@@ -35,6 +35,11 @@ export interface ReportJson {
   primaryScorer: string | null;
   scorers: RunAnalysis["scorers"];
   recommendation: string;
+  /** Decision settings used (config `decision`, defaults applied). */
+  decision: RunAnalysis["decision"];
+  /** Per dataset: the verdict on its primary scorer, with its Holm-adjusted pairs. */
+  decisions: RunAnalysis["decisions"];
+  multipleTesting: RunAnalysis["multipleTesting"];
   models: ModelAnalysis[];
   pairs: ({ scorer: string; a: string; b: string } & Omit<PairVerdict, "names">)[];
   pareto: RunAnalysis["pareto"];
@@ -77,6 +82,9 @@ export function toReportJson(a: RunAnalysis): ReportJson {
     primaryScorer: a.primaryScorer,
     scorers: a.scorers,
     recommendation: a.recommendation,
+    decision: a.decision,
+    decisions: a.decisions,
+    multipleTesting: a.multipleTesting,
     models: a.models,
     pairs: a.pairs.map(({ scorer, a: first, b, verdict }) => {
       const { names: _names, ...rest } = verdict;

@@ -177,13 +177,21 @@ function summaryTable(models: ModelSummary[], analysis?: RunAnalysis): string[] 
   );
   if (models.some((m) => m.cost !== undefined)) {
     rows.push(row("Cost", (m) => (m.cost === undefined ? DASH : money(m.cost.total, m.cost.currency))));
-    if (analysis !== undefined && analysis.models.some((m) => m.costPerPass !== null)) {
-      rows.push(row("Cost per pass", (m) => {
-        const a = analysisOf(analysis, m.model);
-        return a?.costPerPass == null || a.cost === null ? DASH : money(a.costPerPass, a.cost.currency);
+    if (models.some((m) => (m.cached ?? 0) > 0)) {
+      // Answers from the response cache cost nothing this time: shown as avoided, not paid.
+      rows.push(row("Cost avoided (cached)", (m) => (m.cost === undefined ? DASH : money(m.avoidedCost ?? 0, m.cost.currency))));
+    }
+    // Cost per pass is per dataset: that dataset's cost over its primary scorer's passes there.
+    for (const d of analysis?.decisions ?? []) {
+      if (!analysis!.models.some((m) => m.costPerPassByDataset[d.dataset] != null)) continue;
+      rows.push(row(`Cost per pass (${escapeCell(d.dataset)} · ${escapeCell(d.scorer)})`, (m) => {
+        const a = analysisOf(analysis!, m.model);
+        const v = a?.costPerPassByDataset[d.dataset];
+        return v == null || a!.cost === null ? DASH : money(v, a!.cost.currency);
       }));
     }
   }
+  if (models.some((m) => (m.cached ?? 0) > 0)) rows.push(row("Cached (not paid)", (m) => countWithPct(m.cached ?? 0, m.n)));
   rows.push(row("Retried calls", (m) => countWithPct(m.attempts.retried, m.n)));
   return table(header, rows);
 }
@@ -210,7 +218,14 @@ export function renderMarkdown(input: MarkdownReportInput): string {
   const { summary } = input;
   const { analysis } = input;
   const out: string[] = [`# bakeoff run ${escapeLine(input.runId)}`, ""];
-  if (analysis !== undefined) out.push(`**Recommendation:** ${escapeInline(analysis.recommendation)}`, "");
+  if (analysis !== undefined) {
+    out.push(`**Recommendation:** ${escapeInline(analysis.recommendation)}`, "");
+    const d = analysis.decision;
+    out.push(
+      `<sub>Decided per dataset on its primary scorer: "better" needs a significant paired test (Holm-adjusted, α = ${d.alpha}) and an interval that agrees; "equivalent" needs the 90% interval within ±${d.margin} points; models above ${Number((d.maxErrorRate * 100).toFixed(1))}% failed calls or failing a critical row are not recommended (config \`decision\`).</sub>`,
+      "",
+    );
+  }
   if (input.status === "interrupted") out.push("> **Interrupted:** results cover only the calls that finished.", "");
   if (input.status === "incomplete") out.push("> **Incomplete:** some calls were not made; results are partial.", "");
 
@@ -294,6 +309,12 @@ export function escapeUntrusted(text: string): string {
 function verdictSection(a: RunAnalysis): string[] {
   if (a.pairs.length === 0) return [];
   const out = ["## Verdicts", ""];
+  if (a.multipleTesting.method === "holm") {
+    out.push(
+      `These ${a.multipleTesting.family} comparisons (model pairs × scorers) are one family: p-values are Holm-adjusted, so the chance of any false "better" stays at ${a.decision.alpha} or less. Unadjusted p-values are in report.json.`,
+      "",
+    );
+  }
   for (const scorer of a.scorers) {
     const pairs = a.pairs.filter((p) => p.scorer === scorer.name);
     if (pairs.length === 0) continue;
