@@ -1,0 +1,28 @@
+/**
+ * Prints the operating characteristics of the regression gate and of the paired interval from
+ * seeded simulations (the figures quoted in README's Statistics section). Deterministic.
+ *
+ *   npx tsx bench/decision-sim.ts [datasets=2000]
+ */
+import { gateFailureRate, intervalCoverage, type Scenario } from "../test/helpers/gate-sim.js";
+
+const datasets = Number(process.argv[2] ?? 2000);
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const null0: Scenario = { baseline: 0.9, change: 0, discordance: 0.2 };
+const drop5: Scenario = { baseline: 0.9, change: -0.05, discordance: 0.2 };
+console.log(`Regression gate ("regression", alpha 0.05), n = 1,000 rows, ${datasets} seeded datasets per line`);
+console.log(`  baseline accuracy 0.90, 20% discordant rows`);
+console.log(`  false-alarm rate, no change:        ${pct(gateFailureRate(null0, 1000, datasets, 1))}`);
+console.log(`  power, 5-point drop:                ${pct(gateFailureRate(drop5, 1000, datasets, 2))}`);
+console.log(`  power, 5-point drop, regression>2:  ${pct(gateFailureRate(drop5, 1000, datasets, 2, "regression>2"))}`);
+console.log(`  power, 3-point drop:                ${pct(gateFailureRate({ ...drop5, change: -0.03 }, 1000, datasets, 4))}`);
+console.log(`Paired 95% interval (Newcombe method 10) coverage, ${datasets} seeded datasets per cell`);
+const scenarios: [string, Scenario][] = [
+  ["0.97 → 0.95, 4% discordant", { baseline: 0.97, change: -0.02, discordance: 0.04 }],
+  ["0.90 → 0.85, 20% discordant", { baseline: 0.9, change: -0.05, discordance: 0.2 }],
+  ["0.50 → 0.50, 30% discordant", { baseline: 0.5, change: 0, discordance: 0.3 }],
+];
+for (const [label, s] of scenarios) {
+  const cov = [30, 50, 300].map((n) => `n=${n} ${pct(intervalCoverage(s, n, datasets, 7 + n))}`);
+  console.log(`  ${label.padEnd(30)} ${cov.join("  ")}`);
+}
