@@ -20,19 +20,23 @@ interface Rec {
   text?: string;
   latencyMs?: number;
   usage?: [number, number];
+  dataset?: string;
+  tags?: string;
+  cached?: boolean;
 }
 
 function record(r: Rec): PredictionRecord {
   const trial = r.trial ?? 0;
+  const dataset = r.dataset ?? "qa";
   return {
     v: 1,
-    key: `qa/r${r.row}/${r.model}/${trial}`,
-    dataset: "qa",
+    key: `${dataset}/r${r.row}/${r.model}/${trial}`,
+    dataset,
     rowId: `r${r.row}`,
     line: r.row + 2,
     model: r.model,
     trial,
-    input: { messages: [{ role: "system", content: "be brief" }, { role: "user", content: `question ${r.row}?` }], vars: {} },
+    input: { messages: [{ role: "system", content: "be brief" }, { role: "user", content: `question ${r.row}?` }], vars: r.tags ? { tags: r.tags } : {} },
     expected: `answer ${r.row}`,
     output: {
       text: r.error ? null : (r.text ?? `answer from ${r.model}`),
@@ -42,6 +46,7 @@ function record(r: Rec): PredictionRecord {
       model: r.model,
       requestId: null,
       attempts: 1,
+      ...(r.cached ? { cached: true as const } : {}),
       ...(r.error ? { error: { kind: "server" as const, message: "upstream 503", status: 503 } } : {}),
     },
     scores: r.error ? {} : (r.scores ?? {}),
@@ -53,7 +58,12 @@ function record(r: Rec): PredictionRecord {
 const pass = (ok: boolean): Score => ({ value: ok ? 1 : 0, pass: ok, reason: ok ? "right" : "wrong" });
 
 /** Writes run.json and a journal of `recs` into a fresh run directory. */
-async function writeRun(recs: Rec[], over: Partial<RunManifest> = {}, pricing?: Record<string, [number, number]>): Promise<string> {
+async function writeRun(
+  recs: Rec[],
+  over: Partial<RunManifest> = {},
+  pricing?: Record<string, [number, number]>,
+  config: Record<string, unknown> = {},
+): Promise<string> {
   const dir = await tempDir();
   const models = [...new Set(recs.map((r) => r.model))];
   const rows = new Set(recs.map((r) => r.row)).size;
@@ -66,6 +76,11 @@ async function writeRun(recs: Rec[], over: Partial<RunManifest> = {}, pricing?: 
       models: Object.entries(pricing).map(([name, [i, o]]) => ({ name, pricing: { inputPerMillion: i, outputPerMillion: o, currency: "USD" } })),
     } as RunManifest["config"];
   }
+  const names = [...new Set(recs.map((r) => r.dataset ?? "qa"))];
+  if (names.length > 1 || names[0] !== "qa") {
+    manifest.datasets = names.map((name) => ({ name, path: `${name}.jsonl`, resolvedPath: `/data/${name}.jsonl`, sha256: name, rows, skipped: 0 }));
+  }
+  manifest.config = { ...manifest.config, ...config } as RunManifest["config"];
   await writeManifest(dir, manifest);
   const journal = await JournalWriter.open(join(dir, PREDICTIONS_FILE));
   for (const r of recs) journal.append(record(r));
@@ -251,5 +266,88 @@ describe("iterateRowsSideBySide", () => {
       expect(r.perModel.a!.output).toBe(`a${r.rowId.slice(1)}`);
       expect(r.prompt).toBe(`question ${r.rowId.slice(1)}?`);
     }
+  });
+});
+
+describe("decisions (issue 9)", () => {
+  it("pass^k counts failed calls as failed trials, so a model that errors cannot rank first", async () => {
+    const recs: Rec[] = [];
+    for (let row = 0; row < 10; row++) {
+      for (let trial = 0; trial < 3; trial++) {
+        // a: every answer right, but the third trial of each row fails. b: rows 0–4 always right, rows 5–9 never.
+        recs.push({ model: "a", row, trial, ...(trial === 2 ? { error: true } : { scores: { exact: pass(true) } }) });
+        recs.push({ model: "b", row, trial, scores: { exact: pass(row < 5) } });
+      }
+    }
+    // Row 9 of b has only two trials recorded (an interrupted run).
+    const a = await analyzeRun(await writeRun(recs.filter((r) => !(r.model === "b" && r.row === 9 && r.trial === 2)), { trials: 3 }));
+    const sa = a.models.find((m) => m.name === "a")!.scorers.exact!;
+    const sb = a.models.find((m) => m.name === "b")!.scorers.exact!;
+    // a: 2 of 3 trials pass on every row → pass^3 = C(2,3)/C(3,3) = 0, pass@3 = 1.
+    expect(sa.passHatK).toBe(0);
+    expect(sa.passAtK).toBe(1);
+    expect(sa.rowsBelowK).toBe(0);
+    // b: rows 0–4 pass all 3, rows 5–8 none; row 9 has 2 trials < k and is reported, not averaged.
+    expect(sb.passHatK).toBeCloseTo(5 / 9, 12);
+    expect(sb.rowsBelowK).toBe(1);
+  });
+
+  it("a model above the error ceiling or failing a critical row is not recommended, and the headline says why", async () => {
+    const recs: Rec[] = [];
+    for (let row = 0; row < 60; row++) {
+      recs.push({ model: "big", row, scores: { exact: pass(row % 10 !== 0) }, tags: row === 3 ? "critical" : "" });
+      recs.push({ model: "flaky", row, ...(row % 2 === 0 ? { error: true } : { scores: { exact: pass(true) } }) });
+      recs.push({ model: "careless", row, scores: { exact: pass(row !== 3) }, tags: row === 3 ? "critical" : "" });
+    }
+    const a = await analyzeRun(await writeRun(recs));
+    const d = a.decisions[0]!;
+    expect(d.disqualified.map((x) => x.model).sort()).toEqual(["careless", "flaky"]);
+    expect(a.recommendation).toBe(
+      "qa · exact: big is the only eligible model (not eligible: flaky failed 50% of calls (ceiling 5%); careless failed critical row qa/r3).",
+    );
+  });
+
+  it("kinds are declared, not guessed: an undeclared custom scorer is continuous even with 0/1 values; a declared one is binary", async () => {
+    const recs: Rec[] = [];
+    for (let row = 0; row < 20; row++) {
+      for (const model of ["a", "b"]) recs.push({ model, row, scores: { undeclared: pass(row % 2 === 0), declared: pass(row % 3 === 0), judge: { value: 0.5 } } });
+    }
+    const a = await analyzeRun(
+      await writeRun(recs, {}, undefined, {
+        scorers: [
+          { type: "custom", name: "undeclared", module: "./x.mjs" },
+          { type: "custom", name: "declared", module: "./y.mjs", kind: "binary" },
+          { type: "llm_judge", name: "judge", model: "a" },
+        ],
+      }),
+    );
+    expect(a.scorers).toEqual([
+      { name: "undeclared", kind: "continuous" },
+      { name: "declared", kind: "binary" },
+      { name: "judge", kind: "scale" },
+    ]);
+    expect(a.models[0]!.scorers.undeclared!.method).toBe("bootstrap");
+    expect(a.models[0]!.scorers.declared!.method).toBe("wilson");
+    // The headline names the dataset and its primary scorer (the first configured one).
+    expect(a.recommendation.startsWith("qa · undeclared: ")).toBe(true);
+  });
+
+  it("decides each dataset on its own primary scorer, with cost per pass from that dataset's rows only; cached calls are avoided cost", async () => {
+    const recs: Rec[] = [];
+    for (let row = 0; row < 10; row++) {
+      // math: 1,000 prompt tokens per call; trivia: 10. The cheap model passes half of math, all trivia.
+      recs.push({ model: "cheap", row, dataset: "math", usage: [1000, 0], scores: { exact: pass(row < 5) } });
+      recs.push({ model: "cheap", row, dataset: "trivia", usage: [10, 0], cached: row < 4, scores: { exact: pass(true), sim: { value: 1 } } });
+    }
+    const a = await analyzeRun(await writeRun(recs, {}, { cheap: [1, 0] }, { decision: { primary: { trivia: "sim" } } }));
+    expect(a.decisions.map((d) => `${d.dataset}:${d.scorer}`)).toEqual(["math:exact", "trivia:sim"]);
+    const m = a.models[0]!;
+    // math: 10 × 1000 tokens at $1/M = 0.01 over 5 passes; trivia (sim is continuous: no passes to divide by).
+    expect(m.costPerPassByDataset.math).toBeCloseTo(0.002, 12);
+    expect(m.costPerPassByDataset.trivia).toBeNull();
+    // 4 trivia calls came from the cache: 40 tokens at list price avoided, not paid.
+    expect(m.cached.results).toBe(4);
+    expect(m.cached.avoidedCost).toBeCloseTo(40 / 1e6, 15);
+    expect(m.cost!.total).toBeCloseTo((10_000 + 60) / 1e6, 15);
   });
 });
