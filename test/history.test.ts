@@ -50,7 +50,7 @@ describe("run index and history", () => {
       const res = await runCli(["history", "--out", fx.results], { cwd: dir });
       expect(res.code).toBe(0);
       // The newest run is r3 (another dataset): its trend has one run.
-      expect(res.stdout).toMatch(/Last 1 run\(s\) of dataset [0-9a-f]{12}:\n  #1 r3 /);
+      expect(res.stdout).toMatch(/Last 1 run\(s\) of \w+ \(datasets [0-9a-f]{12}\):\n  #1 r3 /);
       expect((await readRunIndex(fx.results)).map((x) => x.runId)).toEqual(["r1", "r2", "r3"]);
 
       const all = await runCli(["history", "--out", fx.results, "--all-datasets"], { cwd: dir });
@@ -86,4 +86,33 @@ describe("run index and history", () => {
     // Nothing in the dir is a run: syncing indexes nothing new and keeps what is there.
     expect((await syncRunIndex(dir)).map((x) => x.runId)).toEqual(["r1", "r2"]);
   });
+
+  it("keeps --limit and --trials runs out of another run's trend, and labels the group by dataset name", () => {
+    const entry = (runId: string, day: number, over: Partial<RunIndexEntry>, score: number): RunIndexEntry => ({
+      v: 1, runId, dir: runId, startedAt: `2026-01-${String(day).padStart(2, "0")}T00:00:00Z`, status: "complete", configHash: "c",
+      datasetHash: "d1", datasets: [{ name: "arithmetic", sha256: "aa", rows: 42 }, { name: "capitals", sha256: "cc", rows: 30 }],
+      models: [{ name: "m", n: 72, errors: 0, scores: { numeric: score }, cost: null }], cost: null, ...over,
+    });
+    const index = [
+      entry("n1", 1, { trials: 1, limits: "" }, 0.9),
+      entry("smoke", 2, { trials: 1, limits: "arithmetic:5,capitals:5" }, 0.2),
+      entry("t5", 3, { trials: 5, limits: "" }, 0.5),
+      entry("other", 4, { datasetHash: "d2", datasets: [{ name: "qa", sha256: "qq", rows: 10 }], trials: 1, limits: "" }, 0.1),
+      entry("n2", 5, { trials: 1, limits: "" }, 0.8),
+    ];
+    // Entries indexed before groups existed (no trials/limits/group fields) still group by dataset.
+    const legacy = entry("n0", 0, {}, 0.95);
+    const t = historyTable([legacy, ...index]);
+    expect(t.runs.map((r) => r.runId)).toEqual(["n0", "n1", "n2"]);
+    expect(t.label).toBe("arithmetic, capitals");
+    const text = renderHistoryText(t).join("\n");
+    expect(text).toMatch(/^Last 3 run\(s\) of arithmetic, capitals \(datasets d1\):/);
+    expect(text).not.toContain("smoke");
+    // The smoke test's own trend has only smoke tests in it, and says so.
+    const smoke = historyTable(index.slice(0, 2));
+    expect(smoke.runs.map((r) => r.runId)).toEqual(["smoke"]);
+    expect(smoke.label).toBe("arithmetic, capitals (limit arithmetic:5,capitals:5)");
+    expect(historyTable(index.slice(0, 3)).label).toBe("arithmetic, capitals × 5 trials");
+  });
 });
+

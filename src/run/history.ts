@@ -260,7 +260,11 @@ export function sparkline(values: readonly (number | null)[]): string {
 export function renderHistoryText(table: HistoryTable): string[] {
   if (table.runs.length === 0) return ["No runs indexed yet."];
   const out: string[] = [];
-  out.push(`Last ${table.runs.length} run(s) of ${table.label}${table.datasetHash ? ` (datasets ${table.datasetHash.slice(0, 12)})` : ""}:`);
+  out.push(
+    table.datasetHash === null
+      ? `Last ${table.runs.length} run(s) (all datasets):`
+      : `Last ${table.runs.length} run(s) of ${table.label} (datasets ${table.datasetHash.slice(0, 12)}):`,
+  );
   table.runs.forEach((r, i) => {
     const cost = r.cost === null ? "" : `  cost ${r.cost.toFixed(4)}`;
     out.push(`  #${i + 1} ${r.runId}  ${r.startedAt}  ${r.status}  config ${r.configHash.slice(0, 8)}${cost}`);
