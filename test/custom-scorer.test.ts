@@ -188,6 +188,40 @@ describe("custom scorers: load errors at plan time, with the JSON path", () => {
   });
 });
 
+describe("custom scorers declare their kind", () => {
+  async function plannedKinds(dir: string, scorers: unknown[]): Promise<unknown[]> {
+    const data = await workspace();
+    const loaded = parseConfig(
+      { datasets: [{ path: join(data, "qa.jsonl"), scorers }], models: [{ name: "m", endpoint: "emulator://sim" }], emulator: { models: { sim: {} } } },
+      { file: join(dir, "eval.config.json"), baseDir: dir },
+    );
+    const plan = await planRun(loaded, { env: {} });
+    // The plan's config is what run.json snapshots, and the report reads kinds from there.
+    return plan.config.datasets[0]!.scorers.map((s) => (s as { kind?: unknown }).kind);
+  }
+
+  it("from the module (`export const kind` or a property on the function), the config winning", async () => {
+    const dir = await workspace();
+    await writeFile(join(dir, "named.mjs"), 'export const kind = "binary";\nexport default ({ output }) => /4/.test(output ?? "");\n');
+    await writeFile(join(dir, "prop.mjs"), 'const f = () => 0.5;\nf.kind = "scale";\nexport default f;\n');
+    await writeFile(join(dir, "plain.mjs"), "export default () => 1;\n");
+    const kinds = await plannedKinds(dir, [
+      { type: "custom", name: "a", module: "named.mjs" },
+      { type: "custom", name: "b", module: "prop.mjs" },
+      { type: "custom", name: "c", module: "named.mjs", kind: "continuous" },
+      { type: "custom", name: "d", module: "plain.mjs" },
+    ]);
+    expect(kinds).toEqual(["binary", "scale", "continuous", undefined]);
+  });
+
+  it("an unknown kind is a load error naming the module", async () => {
+    const dir = await workspace();
+    await writeFile(join(dir, "bad.mjs"), 'export const kind = "yes";\nexport default () => 1;\n');
+    const issues = await planIssues(dir, [{ type: "custom", module: "bad.mjs" }]);
+    expect(issues).toEqual([{ path: "datasets[0].scorers[0].export", message: 'bad.mjs declares kind "yes"; use "binary", "continuous" or "scale"' }]);
+  });
+});
+
 describe("custom scorers in a real run", () => {
   it("scores every result in the journal; a throwing scorer does not stop the run", async () => {
     const emulator = await startEmulator({ models: { sim: { accuracy: 1, latency: { medianMs: 0, p95Ms: 0 } } }, quiet: true });

@@ -252,3 +252,18 @@ describe("decideDataset", () => {
     expect(d.sentence).toMatch(/choose on other grounds$/);
   });
 });
+
+describe("the decision config block", () => {
+  const base = { datasets: [{ path: "x.jsonl" }], models: [{ name: "a", endpoint: "emulator://a" }], emulator: { models: { a: {} } } };
+  it("is optional, with documented defaults", async () => {
+    const { parseConfig } = await import("../src/index.js");
+    expect(parseConfig(base).config.decision).toEqual({ margin: 5, maxErrorRate: 0.05, costMatters: true, alpha: 0.05, minBaselineMatch: 0.9 });
+    const set = parseConfig({ ...base, decision: { primary: { x: "numeric" }, margin: 2, maxErrorRate: 0.01, costMatters: false, alpha: 0.01, minBaselineMatch: 0.95 } });
+    expect(set.config.decision).toEqual({ primary: { x: "numeric" }, margin: 2, maxErrorRate: 0.01, costMatters: false, alpha: 0.01, minBaselineMatch: 0.95 });
+  });
+  it("reports a bad value with its JSON path", async () => {
+    const { parseConfig } = await import("../src/index.js");
+    expect(() => parseConfig({ ...base, decision: { margin: -1 } })).toThrow(/decision\.margin/);
+    expect(() => parseConfig({ ...base, decision: { errors: 1 } })).toThrow(/decision/);
+  });
+});
