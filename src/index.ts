@@ -18,12 +18,14 @@ export {
 } from "./errors.js";
 export { planRun, type PlanOptions, type RunPlan } from "./run/plan.js";
 export { runEvaluation, type RecordSink, type RunOptions, type RunResult } from "./run/runner.js";
-export { readJournal, completedKeys, JournalWriter, PREDICTIONS_FILE } from "./run/journal.js";
-export { readManifest, type RunManifest, type RunStatus } from "./run/manifest.js";
+export { readJournal, completedKeys, JournalWriter, PREDICTIONS_FILE } from "./store/journal.js";
+export { readManifest, type RunManifest, type RunStatus } from "./store/manifest.js";
 export { writeRunReports, summarizeRun } from "./report/run-report.js";
 export { analyzeRun, iterateRowsSideBySide, type RunAnalysis } from "./report/analysis.js";
 export { checkCompare, compareRuns, evaluateGates, parseGateRules, type CheckResult, type CompareResult, type GateSpec } from "./compare/index.js";
-export { appendRunIndex, listRuns } from "./run/history.js";
+export { indexRun, syncRunIndex } from "./report/index-entry.js";
+export { listRuns, readRunIndex, RUN_INDEX_FILE, type RunIndexEntry } from "./store/run-index.js";
+export { acquireLock, LockedError, LOCK_FILE, type Lock, type LockHolder } from "./store/lock.js";
 export { ResponseCache, ReplayMissError, defaultCacheDir, type CacheMode } from "./run/cache.js";
 export { JudgeModels, type CustomScorer, type CustomScorerInput, type CustomScorerResult, type Scorer, type ScoreInput } from "./scoring/index.js";
 export {

@@ -7,10 +7,10 @@ import { openDataset } from "../dataset/index.js";
 import type { PlannedDataset } from "../run/plan.js";
 import type { Row } from "../types.js";
 import { ExitCode } from "../errors.js";
-import type { RunManifest } from "../run/manifest.js";
+import type { RunManifest } from "../store/manifest.js";
 import type { RecordSink } from "../run/runner.js";
-import { readManifest } from "../run/manifest.js";
-import { runRecords } from "../run/journal.js";
+import { readManifest } from "../store/manifest.js";
+import { runRecords } from "../store/journal.js";
 import { resolveWeaveSettings, startWeaveSink, syncRunToWeave, type WeaveSink } from "./weave.js";
 
 export async function createWeaveSinks(ctx: {

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Socket } from "node:net";
-import type { RunManifest } from "../run/manifest.js";
+import type { RunManifest } from "../store/manifest.js";
 import type { PredictionRecord, Row } from "../types.js";
 import { modelInfoFor, runAttributes } from "./weave-payload.js";
 import type { FromChild, ToChild, WeaveDatasetRow } from "./weave-protocol.js";
