@@ -9,6 +9,7 @@ import { ConfigError, ExitCode, UsageError } from "../errors.js";
 import { missingRunOutputs, rewriteRunOutputs } from "../report/index-entry.js";
 import { lockRunDir } from "../store/run-dir.js";
 import { parseDuration } from "../util/duration.js";
+import { spoolStdin, STDIN_DATASET } from "../dataset/stdin.js";
 import type { RunSummary } from "../report/summary.js";
 import { defaultCacheDir, ResponseCache } from "../run/cache.js";
 import { readManifest } from "../store/manifest.js";
@@ -86,9 +87,11 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     outputDir = args.out ?? resolve(loaded.baseDir, loaded.config.outputDir);
   }
 
+  // `--dataset -`: standard input, spooled once to a file so it can be read again (and resumed).
+  const datasetFiles = args.dataset && !args.resume ? await Promise.all(args.dataset.map((d) => (d === STDIN_DATASET ? spoolStdin(outputDir, process.stdin) : d))) : args.dataset;
   const plan = await planRun(loaded, {
     ...(args.resume ? {} : {
-      ...(args.dataset ? { datasetFiles: args.dataset } : {}),
+      ...(datasetFiles ? { datasetFiles } : {}),
       ...(args.models ? { models: splitList(args.models) } : {}),
       ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
       ...(args.trials !== undefined ? { trials: args.trials } : {}),
@@ -106,6 +109,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   // compare / gates: bad rules or a missing baseline are usage errors, found before any call.
   const gates = [...loaded.config.gates, ...parseGateRules(args.failOn ?? [])];
   const baselineDir = args.baseline === undefined ? undefined : await locateRun(outputDir, args.baseline);
+  for (const n of plan.notices) io.err(`bakeoff: note: ${n}`);
   const skippedRows = plan.skippedRows.map((s) => `${s.file}:${s.line}: ${s.reason}`);
   if (resume) {
     for (const d of plan.datasets) {
