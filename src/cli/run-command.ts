@@ -10,6 +10,7 @@ import { missingRunOutputs, rewriteRunOutputs } from "../report/index-entry.js";
 import { lockRunDir } from "../store/run-dir.js";
 import { parseDuration } from "../util/duration.js";
 import { spoolStdin, STDIN_DATASET } from "../dataset/stdin.js";
+import { restoreSecretEndpoints } from "../config/public-config.js";
 import type { RunSummary } from "../report/summary.js";
 import { defaultCacheDir, ResponseCache } from "../run/cache.js";
 import { readManifest } from "../store/manifest.js";
@@ -80,6 +81,11 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     }
     const baseDir = manifest.configPath ? dirname(manifest.configPath) : process.cwd();
     loaded = parseConfig(manifest.config, { file: `${runDir}/run.json (config snapshot)`, baseDir });
+    // run.json stores endpoints without URL secrets; the original config file still has them.
+    if (manifest.configPath && existsSync(manifest.configPath)) {
+      const original = await loadConfig(manifest.configPath).catch(() => undefined);
+      if (original) restoreSecretEndpoints(loaded.config, original.config);
+    }
     resume = { runDir, manifest, retryErrors: args.retryErrors };
     outputDir = dirname(runDir);
   } else {

@@ -12,6 +12,7 @@ import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
 import { estimateRequestTokens, withBudget } from "../providers/budget.js";
 import { createProvider } from "../providers/index.js";
 import { publicEndpoint } from "../providers/redact.js";
+import { publicConfig } from "../config/public-config.js";
 import { callWithRetry, type AttemptReport } from "../providers/retry.js";
 import type { ModelInfo, Provider } from "../providers/types.js";
 import { scoreAll } from "../scoring/index.js";
@@ -161,7 +162,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     for (const m of plan.models) {
       const endpoint = endpointFor(m);
       resolved.set(m.name, endpoint);
-      providers.set(m.name, cached(paced(createProvider({ ...m, endpoint }, plan.keys.get(m.name)!), m), m, options.cache));
+      const provider = createProvider({ ...m, endpoint }, plan.keys.get(m.name)!, { maxResponseBytes: plan.config.maxResponseBytes });
+      providers.set(m.name, cached(paced(provider, m), m, options.cache));
     }
     // Judges call their own endpoints; emulated ones exist only now that the emulator is up.
     // Cancels every call in flight: the run deadline. Per model, the circuit breaker adds its own.
@@ -536,7 +538,8 @@ async function fetchInfos(providers: Map<string, Provider>): Promise<Map<string,
 }
 
 async function newManifest(plan: RunPlan, runId: string, startedAt: string): Promise<RunManifest> {
-  const snapshot = structuredClone(plan.config);
+  // The stored snapshot holds no URL secrets (query-string keys, SAS signatures).
+  const snapshot = publicConfig(plan.config);
   plan.datasets.forEach((d, i) => {
     snapshot.datasets[i]!.path = d.displayPath;
   });
