@@ -37,8 +37,11 @@ import type { PlannedDataset, RunPlan } from "./plan.js";
 /** Something that wants every record after it is safely on disk (Weave, live dashboards). */
 export interface RecordSink {
   record(record: PredictionRecord): void;
-  /** Called once at the end; may take a while (uploads), must not throw. */
-  close(): Promise<void>;
+  /**
+   * Called once at the end; may take a while (uploads), must not throw. `signal` aborts when the
+   * user asks to stop (Ctrl-C): stop waiting then.
+   */
+  close(signal?: AbortSignal): Promise<void>;
 }
 
 export interface RunOptions {
@@ -396,7 +399,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   } finally {
     progress?.stop();
     await journal?.close().catch(() => undefined);
-    await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
+    await Promise.all(sinks.map((s) => s.close(options.stopSignal).catch(() => undefined)));
     await emulator?.close();
     await lock.release();
   }
