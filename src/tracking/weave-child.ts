@@ -258,7 +258,6 @@ function idle(): Promise<void> {
 }
 
 async function finish(summaries: WeaveModelSummary[]): Promise<void> {
-
   const s = started;
   if (!s) {
     send({ type: "done", stats: { predictions: 0, scores: 0, evaluations: 0, failed } }, () => process.exit(startFailed ? 1 : 0));
