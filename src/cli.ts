@@ -28,12 +28,24 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     code = c;
   };
   try {
-    await buildParser(argv, io, setCode).parseAsync();
+    await buildParser(stdinDatasetArgs(argv), io, setCode).parseAsync();
     return code;
   } catch (err) {
     reportError(err, io);
     return exitCodeFor(err);
   }
+}
+
+/** yargs reads a lone "-" as a positional; `--dataset -` (standard input) is passed as `--dataset=-`. */
+function stdinDatasetArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === "--dataset" || argv[i] === "-d") && argv[i + 1] === "-") {
+      out.push("--dataset=-");
+      i++;
+    } else out.push(argv[i]!);
+  }
+  return out;
 }
 
 function reportError(err: unknown, io: Io): void {

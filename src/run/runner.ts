@@ -111,6 +111,10 @@ const STORAGE_ERRORS: Record<string, string> = {
   EIO: "I/O error",
   EFBIG: "file too large for the file system or ulimit",
   EROFS: "the file system is read-only",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "a directory is in the way",
+  ENOTDIR: "a file is in the way of a directory",
 };
 
 /** Rows left out by --skip-invalid-rows, one JSON object per line: {file, line, reason}. */
@@ -226,7 +230,10 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
             log(`bakeoff: ${stopReason}; cancelling calls in flight (they are re-sent on resume).`);
             cancelAll.abort(new Error(stopReason));
           }, Math.min(maxDurationMs, 2_147_483_647));
-    const breaker = new CircuitBreaker(parseDuration(plan.config.giveUpAfter) ?? 600_000);
+    const breaker = new CircuitBreaker(parseDuration(plan.config.giveUpAfter) ?? 600_000, (name, streakMs, last) => {
+      const model = plan.models.find((m) => m.name === name);
+      if (model) giveUp(model, streakMs, last);
+    });
 
     const runOne = async (ds: PlannedDataset, row: Row, model: ModelSpec, trial: number, key: string) => {
       const signal = modelSignal.get(model.name)!;
@@ -241,8 +248,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
         signal,
         onAttempt: (a: AttemptReport) => {
           controller?.observe(a.outcome);
-          const gaveUp = breaker.observe(model.name, a.outcome);
-          if (gaveUp !== null) giveUp(model, gaveUp, a);
+          breaker.observe(model.name, a);
         },
       }).catch((err: unknown) => {
         throw err instanceof ReplayMissError ? err.withContext({ row: `${row.dataset}/${row.id} (line ${row.line})` }) : err;
@@ -348,6 +354,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
 
     await Promise.all(plan.models.map((m) => produce(m)));
     if (deadline) clearTimeout(deadline);
+    breaker.dispose();
     progress?.stop();
     await jw.sync();
     if (fatal !== undefined) {
@@ -443,26 +450,44 @@ async function storageFailure(err: unknown, runDir: string, runId: string, manif
 /**
  * Per-model give-up rule: tracks how long each model has seen nothing but retryable failures
  * (429, 5xx, timeouts, network). Any answer from the service (a success, a content filter, a bad
- * request) ends the streak.
+ * request) ends the streak. A timer trips it, because a model told to wait (Retry-After) makes
+ * no attempt, so nothing would be observed, while the streak runs on.
  */
 class CircuitBreaker {
-  private readonly since = new Map<string, number>();
-  constructor(private readonly limitMs: number) {}
+  private readonly streaks = new Map<string, { start: number; last: AttemptReport; timer: NodeJS.Timeout }>();
+  constructor(
+    private readonly limitMs: number,
+    private readonly onTrip: (model: string, streakMs: number, last: AttemptReport) => void,
+  ) {}
 
-  /** Records an attempt; returns the streak length in ms when it reached the limit, else null. */
-  observe(model: string, outcome: string): number | null {
-    if (outcome === "aborted") return null;
-    if (outcome !== "rate_limit" && outcome !== "server" && outcome !== "timeout" && outcome !== "network") {
-      this.since.delete(model);
-      return null;
+  /** Records one attempt of `model`. */
+  observe(model: string, report: AttemptReport): void {
+    if (report.outcome === "aborted") return;
+    const failing = report.outcome === "rate_limit" || report.outcome === "server" || report.outcome === "timeout" || report.outcome === "network";
+    const streak = this.streaks.get(model);
+    if (!failing) {
+      if (streak) clearTimeout(streak.timer);
+      this.streaks.delete(model);
+      return;
     }
-    const now = Date.now();
-    const start = this.since.get(model);
-    if (start === undefined) {
-      this.since.set(model, now);
-      return this.limitMs <= 0 ? 0 : null;
+    if (streak) {
+      streak.last = report;
+      return;
     }
-    return now - start >= this.limitMs ? now - start : null;
+    const start = Date.now();
+    const timer = setTimeout(() => {
+      const s = this.streaks.get(model);
+      this.streaks.delete(model);
+      if (s) this.onTrip(model, Date.now() - s.start, s.last);
+    }, Math.min(this.limitMs, 2_147_483_647));
+    timer.unref();
+    this.streaks.set(model, { start, last: report, timer });
+  }
+
+  /** Stops every timer (the run is over). */
+  dispose(): void {
+    for (const s of this.streaks.values()) clearTimeout(s.timer);
+    this.streaks.clear();
   }
 }
 

@@ -82,6 +82,8 @@ export class JournalWriter {
         await this.fh.appendFile(batch, "utf8");
       }
     } catch (err) {
+      // FileHandle errors carry no path; messages about a full disk should name the file.
+      if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = this.path;
       this.failure = err;
     } finally {
       this.writing = null;
