@@ -27,7 +27,7 @@ import { writeRunReports, type RunReport, type WriteReportsOptions } from "../re
 import { JournalWriter, PREDICTIONS_FILE, completedKeys } from "../store/journal.js";
 import type { Lock } from "../store/lock.js";
 import { CallLimits, Window } from "./limits.js";
-import { readManifest, writeManifest, type ModelManifest, type RunManifest, type RunStatus } from "../store/manifest.js";
+import { overwriteManifestInPlace, readManifest, writeManifest, type ModelManifest, type RunManifest, type RunStatus } from "../store/manifest.js";
 import type { Progress } from "./progress.js";
 import { createRunDir, lockRunDir, newRunId } from "../store/run-dir.js";
 import { formatDuration, parseDuration } from "../util/duration.js";
@@ -438,7 +438,8 @@ async function storageFailure(err: unknown, runDir: string, runId: string, manif
     manifest.status = "interrupted";
     manifest.endedAt = new Date().toISOString();
     manifest.stopReason = `${what} (${code})`;
-    await writeManifest(runDir, manifest).catch(() => undefined); // the disk may still be full
+    // The disk may still be full: then rewrite run.json in place, which needs no new block.
+    await writeManifest(runDir, manifest).catch(() => overwriteManifestInPlace(runDir, manifest).catch(() => undefined));
   }
   const path = (err as NodeJS.ErrnoException).path;
   return new StorageError(

@@ -61,7 +61,12 @@ export class JournalWriter {
   /** flush() plus fsync: survives power loss. */
   async sync(): Promise<void> {
     await this.flush();
-    await this.fh.sync();
+    try {
+      await this.fh.sync();
+    } catch (err) {
+      if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = this.path;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * `running`), rewritten atomically when it ends. Holds no secrets: the config snapshot keeps the
  * *names* of key variables, never their values.
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { open, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import type { Config } from "../config/schema.js";
@@ -108,4 +108,24 @@ export async function writeManifest(runDir: string, manifest: RunManifest): Prom
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, JSON.stringify(manifest, null, 2) + "\n", "utf8");
   await rename(tmp, path);
+}
+
+/**
+ * Last resort when the disk is full: rewrites run.json in place, compact and padded with spaces
+ * to its current size, so the file system needs no new block (the temp file of
+ * {@link writeManifest} would need one). Not atomic; used only to record `interrupted` after a
+ * storage failure, when the alternative is a run that still says `running`.
+ * @throws when the compact form does not fit, or the write fails anyway.
+ */
+export async function overwriteManifestInPlace(runDir: string, manifest: RunManifest): Promise<void> {
+  const fh = await open(join(runDir, MANIFEST_FILE), "r+");
+  try {
+    const { size } = await fh.stat();
+    const text = Buffer.from(JSON.stringify(manifest), "utf8");
+    if (text.length > size) throw new Error("the compact manifest does not fit in place");
+    await fh.write(Buffer.concat([text, Buffer.alloc(size - text.length, " ")]), 0, size, 0);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
