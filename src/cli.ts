@@ -10,7 +10,9 @@ import { configJsonSchema } from "./config/json-schema.js";
 import { BakeoffError, ExitCode, UsageError, exitCodeFor } from "./errors.js";
 import { writeRunReports } from "./report/run-report.js";
 import { planRun } from "./run/plan.js";
-import { locateRun } from "./run/run-dir.js";
+import { locateRun, lockRunDir } from "./store/run-dir.js";
+import { indexRun } from "./report/index-entry.js";
+import { sanitizeTerminalText } from "./util/terminal-text.js";
 import { syncRunToWeaveCli } from "./tracking/cli-glue.js";
 import { compareCommand, historyCommand } from "./cli/compare-commands.js";
 import { defaultIo, type Io } from "./cli/io.js";
@@ -26,7 +28,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     code = c;
   };
   try {
-    await buildParser(argv, io, setCode).parseAsync();
+    await buildParser(stdinDatasetArgs(argv), io, setCode).parseAsync();
     return code;
   } catch (err) {
     reportError(err, io);
@@ -34,9 +36,22 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   }
 }
 
+/** yargs reads a lone "-" as a positional; `--dataset -` (standard input) is passed as `--dataset=-`. */
+function stdinDatasetArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === "--dataset" || argv[i] === "-d") && argv[i + 1] === "-") {
+      out.push("--dataset=-");
+      i++;
+    } else out.push(argv[i]!);
+  }
+  return out;
+}
+
 function reportError(err: unknown, io: Io): void {
   if (err instanceof BakeoffError) {
-    io.err(`bakeoff: ${err.message}`);
+    // Messages quote servers and datasets (error bodies, ids): no escape sequence reaches the terminal.
+    io.err(`bakeoff: ${sanitizeTerminalText(err.message)}`);
     if (process.env.BAKEOFF_DEBUG && err.cause) io.err(String((err.cause as Error).stack ?? err.cause));
   } else {
     io.err(`bakeoff: internal error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -71,6 +86,7 @@ function buildParser(argv: string[], io: Io, setCode: (c: number) => void): Argv
           .option("skip-invalid-rows", { type: "boolean", default: false, describe: "Skip malformed rows (recorded with their reason) instead of stopping" })
           .option("weave", { type: "string", describe: "Log to this W&B Weave project (entity/project); --no-weave turns logging off" })
           .option("progress", { choices: ["auto", "bar", "lines", "off"] as const, default: "auto" as const, describe: "Progress display" })
+          .option("max-duration", { type: "string", describe: "Longest this run may take (90s, 30m, 2h); then it stops, resumable, exit 3. Overrides config 'deadline'" })
           .option("grace", { type: "number", default: 30, describe: "Seconds in-flight calls get to finish after Ctrl-C / SIGTERM" })
           .option("cache", { type: "string", describe: "Reuse recorded responses for identical requests and record new ones (directory; default <outputDir>/.cache)" })
           .option("replay", { type: "boolean", default: false, describe: "Answer only from recorded responses (see --cache); a missing one fails the run. Calls no model, needs no keys" })
@@ -96,6 +112,7 @@ function buildParser(argv: string[], io: Io, setCode: (c: number) => void): Argv
               weave: args.weave as string | boolean | undefined,
               progress: args.progress,
               grace: args.grace,
+              maxDuration: args["max-duration"],
               cache: args.cache,
               replay: args.replay,
               baseline: args.baseline,
@@ -124,8 +141,15 @@ function buildParser(argv: string[], io: Io, setCode: (c: number) => void): Argv
       (y) => y.positional("run", { type: "string", demandOption: true }).option("out", { type: "string", default: "results" }),
       async (args) => {
         const dir = await locateRun(args.out, args.run);
-        const report = await writeRunReports(dir);
-        for (const f of report.files) io.out(relative(process.cwd(), f));
+        // Under the run's lock: a run still writing its journal would make the reports stale.
+        const lock = await lockRunDir(dir, "report");
+        try {
+          const report = await writeRunReports(dir);
+          if (report.manifest.status !== "running") await indexRun(dir, { manifest: report.manifest });
+          for (const f of report.files) io.out(relative(process.cwd(), f));
+        } finally {
+          await lock.release();
+        }
       },
     )
     .command(

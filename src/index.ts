@@ -17,13 +17,33 @@ export {
   type ModelErrorKind,
 } from "./errors.js";
 export { planRun, type PlanOptions, type RunPlan } from "./run/plan.js";
-export { runEvaluation, type RecordSink, type RunOptions, type RunResult } from "./run/runner.js";
-export { readJournal, completedKeys, JournalWriter, PREDICTIONS_FILE } from "./run/journal.js";
-export { readManifest, type RunManifest, type RunStatus } from "./run/manifest.js";
+export { runEvaluation, StorageError, type RecordSink, type RunOptions, type RunResult } from "./run/runner.js";
+export {
+  acquireLock,
+  completedKeys,
+  createRunDir,
+  JournalWriter,
+  listRuns,
+  LOCK_FILE,
+  LockedError,
+  lockRunDir,
+  PREDICTIONS_FILE,
+  putRunIndexEntries,
+  readJournal,
+  readManifest,
+  readRunIndex,
+  RUN_INDEX_FILE,
+  type Lock,
+  type LockHolder,
+  type RunIndexEntry,
+  type RunManifest,
+  type RunStatus,
+} from "./store/index.js";
+export { sanitizeTerminalText } from "./util/terminal-text.js";
 export { writeRunReports, summarizeRun } from "./report/run-report.js";
 export { analyzeRun, iterateRowsSideBySide, type RunAnalysis } from "./report/analysis.js";
 export { checkCompare, compareRuns, evaluateGates, parseGateRules, type CheckResult, type CompareResult, type GateSpec } from "./compare/index.js";
-export { appendRunIndex, listRuns } from "./run/history.js";
+export { indexRun, syncRunIndex } from "./report/index-entry.js";
 export { ResponseCache, ReplayMissError, defaultCacheDir, type CacheMode } from "./run/cache.js";
 export { JudgeModels, type CustomScorer, type CustomScorerInput, type CustomScorerResult, type Scorer, type ScoreInput } from "./scoring/index.js";
 export {

@@ -6,7 +6,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { historyTable, readRunIndex, renderHistoryText, sparkline, syncRunIndex, type RunIndexEntry } from "../src/run/history.js";
+import { syncRunIndex } from "../src/report/index-entry.js";
+import { historyTable, renderHistoryText, sparkline } from "../src/run/history.js";
+import { readRunIndex, type RunIndexEntry } from "../src/store/run-index.js";
 import { parseConfig, planRun, runEvaluation } from "../src/index.js";
 import { runCli } from "./helpers/cli.js";
 import { runFixture } from "./helpers/run-fixture.js";
@@ -40,11 +42,11 @@ describe("run index and history", () => {
       expect(e.cost).toBeGreaterThan(0);
       expect(e.models.find((m) => m.name === "large")!.cost).toBeNull();
 
-      // A run made through the library (not the CLI) on a changed dataset: not yet indexed.
+      // A run made through the library with reports off, on a changed dataset: not yet indexed.
       const other = join(dir, "other.jsonl");
       await writeFile(other, Array.from({ length: 5 }, (_, i) => JSON.stringify({ id: `o${i}`, prompt: `What is ${i} + 1?`, expected: String(i + 1) })).join("\n") + "\n");
       const loaded = parseConfig({ ...cfg, datasets: [{ path: other, scorers: [{ type: "numeric" }] }] }, { baseDir: dir });
-      await runEvaluation({ plan: await planRun(loaded, { env: fx.env }), outputDir: fx.results, runId: "r3", log: () => {} });
+      await runEvaluation({ plan: await planRun(loaded, { env: fx.env }), outputDir: fx.results, runId: "r3", log: () => {}, reports: false });
       expect((await readRunIndex(fx.results)).map((x) => x.runId)).toEqual(["r1", "r2"]);
 
       const res = await runCli(["history", "--out", fx.results], { cwd: dir });
@@ -52,6 +54,9 @@ describe("run index and history", () => {
       // The newest run is r3 (another dataset): its trend has one run.
       expect(res.stdout).toMatch(/Last 1 run\(s\) of \w+ \(datasets [0-9a-f]{12}\):\n  #1 r3 /);
       expect((await readRunIndex(fx.results)).map((x) => x.runId)).toEqual(["r1", "r2", "r3"]);
+      // Re-indexing is idempotent: one line per run, however often history syncs.
+      await runCli(["history", "--out", fx.results], { cwd: dir });
+      expect((await readFile(join(fx.results, "index.jsonl"), "utf8")).trim().split("\n")).toHaveLength(3);
 
       const all = await runCli(["history", "--out", fx.results, "--all-datasets"], { cwd: dir });
       expect(all.stdout).toMatch(/Last 3 run\(s\) \(all datasets\)/);

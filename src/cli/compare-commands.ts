@@ -8,9 +8,10 @@ import { checkCompare, type CheckResult } from "../compare/check.js";
 import { GateSpec } from "../compare/gate-spec.js";
 import { parseGateRules } from "../compare/rules.js";
 import { ExitCode, UsageError } from "../errors.js";
-import { appendRunIndex, historyTable, renderHistoryText, syncRunIndex } from "../run/history.js";
-import { readManifest } from "../run/manifest.js";
-import { locateRun } from "../run/run-dir.js";
+import { indexRun, syncRunIndex } from "../report/index-entry.js";
+import { historyTable, renderHistoryText } from "../run/history.js";
+import { readManifest } from "../store/manifest.js";
+import { locateRun } from "../store/run-dir.js";
 import type { Io } from "./io.js";
 
 export interface CompareArgs {
@@ -49,11 +50,10 @@ export async function historyCommand(args: { out: string; last: number; "all-dat
 export const LATEST_COMPARABLE = "\u0000latest-comparable";
 
 /**
- * After a run: index it in `<outputDir>/index.jsonl`, then compare with the baseline and apply
- * gates when either was asked for. Returns the exit code the gates decide.
+ * After a run (which indexed itself in `<outputDir>/index.jsonl`): compare with the baseline and
+ * apply gates when either was asked for. Returns the exit code the gates decide.
  */
 export async function afterRun(outputDir: string, runDir: string, baseline: string | undefined, gates: GateSpec[], io: Io): Promise<number> {
-  await appendRunIndex(outputDir, runDir);
   if (baseline === undefined && gates.length === 0) return ExitCode.ok;
   const baselineDir = baseline === LATEST_COMPARABLE ? await latestComparableRun(outputDir, runDir) : baseline;
   const check = await checkCompare({ candidateDir: runDir, gates, indexDir: outputDir, ...(baselineDir ? { baselineDir } : {}) });

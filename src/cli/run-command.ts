@@ -6,13 +6,17 @@ import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { loadConfig, parseConfig, type LoadedConfig } from "../config/load.js";
 import { ConfigError, ExitCode, UsageError } from "../errors.js";
-import { writeRunReports } from "../report/run-report.js";
+import { missingRunOutputs, rewriteRunOutputs } from "../report/index-entry.js";
+import { lockRunDir } from "../store/run-dir.js";
+import { parseDuration } from "../util/duration.js";
+import { spoolStdin, STDIN_DATASET } from "../dataset/stdin.js";
+import { restoreSecretEndpoints } from "../config/public-config.js";
 import type { RunSummary } from "../report/summary.js";
 import { defaultCacheDir, ResponseCache } from "../run/cache.js";
-import { readManifest } from "../run/manifest.js";
+import { readManifest } from "../store/manifest.js";
 import { planRun } from "../run/plan.js";
 import { createProgress } from "../run/progress.js";
-import { locateRun } from "../run/run-dir.js";
+import { locateRun } from "../store/run-dir.js";
 import { runEvaluation, type RecordSink, type RunOptions } from "../run/runner.js";
 import { createWeaveSinks } from "../tracking/cli-glue.js";
 import { parseGateRules } from "../compare/rules.js";
@@ -37,6 +41,8 @@ export interface RunArgs {
   /** Response cache directory ("" = the default one), and replay-only mode. */
   cache: string | undefined;
   replay: boolean;
+  /** Longest this session may take ("90m", "2h", seconds); overrides the config's `deadline`. */
+  maxDuration?: string | undefined;
   /** compare / gates: run to compare with, and extra gate rules. */
   baseline: string | undefined;
   failOn: string[] | undefined;
@@ -46,6 +52,8 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   for (const [name, v] of [["concurrency", args.concurrency], ["trials", args.trials], ["limit", args.limit]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`--${name} must be a whole number of at least 1 (got ${v})`);
   }
+  const maxDurationMs = args.maxDuration === undefined ? undefined : parseDuration(args.maxDuration);
+  if (maxDurationMs === null) throw new UsageError(`--max-duration must be a duration such as 90s, 30m or 2h (got "${args.maxDuration}")`);
   let loaded: LoadedConfig;
   let resume: Parameters<typeof runEvaluation>[0]["resume"];
   let outputDir: string;
@@ -54,11 +62,30 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     const runDir = await locateRun(base, args.resume);
     const manifest = await readManifest(runDir);
     if (manifest.status === "complete" && !args.retryErrors) {
+      // A run killed while its reports or index entry were written by an older version, or whose
+      // reports were deleted: rebuild them from the journal, sending nothing.
+      const missing = await missingRunOutputs(runDir, manifest);
+      if (missing.length > 0) {
+        const lock = await lockRunDir(runDir, "report");
+        try {
+          const files = await rewriteRunOutputs(runDir);
+          io.out(`Run ${manifest.runId} is complete; rewrote what was missing (${missing.join(", ")}):`);
+          for (const f of files) io.out(`Report: ${relative(process.cwd(), f)}`);
+        } finally {
+          await lock.release();
+        }
+        return ExitCode.ok;
+      }
       io.out(`Run ${manifest.runId} is already complete; nothing to resume. (Use --retry-errors to re-send failed calls.)`);
       return ExitCode.ok;
     }
     const baseDir = manifest.configPath ? dirname(manifest.configPath) : process.cwd();
     loaded = parseConfig(manifest.config, { file: `${runDir}/run.json (config snapshot)`, baseDir });
+    // run.json stores endpoints without URL secrets; the original config file still has them.
+    if (manifest.configPath && existsSync(manifest.configPath)) {
+      const original = await loadConfig(manifest.configPath).catch(() => undefined);
+      if (original) restoreSecretEndpoints(loaded.config, original.config);
+    }
     resume = { runDir, manifest, retryErrors: args.retryErrors };
     outputDir = dirname(runDir);
   } else {
@@ -66,9 +93,11 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     outputDir = args.out ?? resolve(loaded.baseDir, loaded.config.outputDir);
   }
 
+  // `--dataset -`: standard input, spooled once to a file so it can be read again (and resumed).
+  const datasetFiles = args.dataset && !args.resume ? await Promise.all(args.dataset.map((d) => (d === STDIN_DATASET ? spoolStdin(outputDir, process.stdin) : d))) : args.dataset;
   const plan = await planRun(loaded, {
     ...(args.resume ? {} : {
-      ...(args.dataset ? { datasetFiles: args.dataset } : {}),
+      ...(datasetFiles ? { datasetFiles } : {}),
       ...(args.models ? { models: splitList(args.models) } : {}),
       ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
       ...(args.trials !== undefined ? { trials: args.trials } : {}),
@@ -87,6 +116,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const gates = [...loaded.config.gates, ...parseGateRules(args.failOn ?? [])];
   // `latest` is resolved after the run: it means the latest run comparable with this one.
   const baselineDir = args.baseline === undefined ? undefined : args.baseline === "latest" ? LATEST_COMPARABLE : await locateRun(outputDir, args.baseline);
+  for (const n of plan.notices) io.err(`bakeoff: note: ${n}`);
   const skippedRows = plan.skippedRows.map((s) => `${s.file}:${s.line}: ${s.reason}`);
   if (resume) {
     for (const d of plan.datasets) {
@@ -128,6 +158,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       ...(resume ? { resume } : {}),
       skipInvalidRows: args.skipInvalidRows,
       ...(cache ? { cache } : {}),
+      ...(maxDurationMs !== undefined ? { maxDurationMs } : {}),
       stopSignal: stop.signal,
       abortSignal: abort.signal,
       progress,
@@ -135,7 +166,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       sinks: ({ runId, runDir, manifest }): Promise<RecordSink[]> =>
         createWeaveSinks({ runId, runDir, manifest, config: plan.config, datasets: plan.datasets, noWeave, ...(weaveProject ? { project: weaveProject } : {}), log: (m) => progress.log(m) }),
     });
-    const report = await writeRunReports(result.runDir);
+    const report = result.report!;
     printRunSummary(result, report.summary, report.files, io, report.analysis.recommendation);
     for (const w of report.warnings) io.err(`bakeoff: warning: ${w}`);
     if (cache) {
@@ -145,7 +176,8 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     // compare / gates / history
     const gated = await afterRun(outputDir, result.runDir, baselineDir, gates, io);
     if (result.status === "interrupted" || result.status === "incomplete") {
-      io.err(`bakeoff: run ${result.status}. Finish it with: bakeoff run --resume ${result.runId}${outputDir === resolve("results") ? "" : ` (in ${relative(process.cwd(), outputDir) || "."})`}`);
+      const why = [result.stopReason, ...result.stoppedModels.map((s) => `model "${s.model}" ${s.reason}`)].filter((x) => x !== undefined);
+      io.err(`bakeoff: run ${result.status}${why.length > 0 ? ` (${why.join("; ")})` : ""}. Finish it with: bakeoff run --resume ${result.runId}${outputDir === resolve("results") ? "" : ` (in ${relative(process.cwd(), outputDir) || "."})`}`);
       return ExitCode.incomplete;
     }
     return gated;

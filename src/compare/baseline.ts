@@ -5,8 +5,8 @@
  */
 import { basename, resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import { listRuns, readRunIndex } from "../run/history.js";
-import { readManifest, type RunManifest } from "../run/manifest.js";
+import { readManifest, type RunManifest } from "../store/manifest.js";
+import { listRuns, readRunIndex, runLimits } from "../store/run-index.js";
 
 /**
  * Why `baseline` cannot serve as the baseline of `candidate`, or null when it can: the same
@@ -21,20 +21,12 @@ export function whyNotComparable(baseline: RunManifest, candidate: RunManifest):
   }
   const ms = (m: RunManifest) => m.models.map((x) => x.name).sort().join(", ");
   if (ms(baseline) !== ms(candidate)) return `different models (${ms(baseline)} vs ${ms(candidate)})`;
-  if (limits(baseline) !== limits(candidate)) {
-    return limits(candidate) === "" ? "it used a row limit (--limit)" : `different row limits (${limits(baseline) || "none"} vs ${limits(candidate)})`;
+  if (runLimits(baseline) !== runLimits(candidate)) {
+    return runLimits(candidate) === "" ? "it used a row limit (--limit)" : `different row limits (${runLimits(baseline) || "none"} vs ${runLimits(candidate)})`;
   }
   if ((baseline.trials ?? 1) !== (candidate.trials ?? 1)) return `different trials per row (${baseline.trials ?? 1} vs ${candidate.trials ?? 1})`;
   if (baseline.status !== "complete") return `it is ${baseline.status}`;
   return null;
-}
-
-/**
- * A run's row limits (`--limit` or `datasets[].limit`), as text; "" when no dataset was limited.
- * Equal limits are required, so a nightly run never picks a smoke test as its baseline.
- */
-function limits(m: RunManifest): string {
-  return (m.config?.datasets ?? []).flatMap((d, i) => (d.limit === undefined ? [] : [`${m.datasets[i]?.name ?? i}:${d.limit}`])).sort().join(",");
 }
 
 /**

@@ -4,8 +4,9 @@
  * the candidate's dataset from the run index.
  */
 import { summarizeRun } from "../report/run-report.js";
-import { comparabilityGroup, historyTable, readRunIndex, type HistoryTable } from "../run/history.js";
-import { readManifest, type RunStatus } from "../run/manifest.js";
+import { historyTable, type HistoryTable } from "../run/history.js";
+import { comparabilityGroup, readRunIndex } from "../store/run-index.js";
+import { readManifest, type RunStatus } from "../store/manifest.js";
 import { compareRuns, type CompareResult } from "./compare.js";
 import { evaluateGates, type GateReport } from "./gates.js";
 import type { GateSpec } from "./gate-spec.js";

@@ -4,8 +4,8 @@
  * plus counts of the identities the endpoint reported. Texts are never kept here; the few
  * outputs a report quotes are fetched in a second pass (outputs.ts).
  */
-import { readManifest, type RunManifest } from "../run/manifest.js";
-import { runRecords } from "../run/journal.js";
+import { readManifest, type RunManifest } from "../store/manifest.js";
+import { runRecords } from "../store/journal.js";
 import type { PredictionRecord } from "../types.js";
 
 /** One row × model, pooled over trials. Arrays are indexed by {@link RunVectors.scorers}. */

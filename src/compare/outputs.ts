@@ -2,8 +2,8 @@
  * Second pass over a journal for the few rows a comparison quotes. Only the wanted rows' texts
  * are kept, each cut to a bounded length, so memory stays proportional to the listed rows.
  */
-import { runRecords } from "../run/journal.js";
-import type { RunManifest } from "../run/manifest.js";
+import { runRecords } from "../store/journal.js";
+import type { RunManifest } from "../store/manifest.js";
 import { rowKey } from "./load.js";
 
 /** Longest output or prompt quoted in compare files; beyond this a report is unreadable anyway. */

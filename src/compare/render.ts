@@ -6,6 +6,7 @@ import { escapeCell, escapeUntrusted } from "../report/markdown.js";
 import { formatAmount, formatP } from "../stats/paired.js";
 import type { CompareResult, FlippedRow, ScorerChange } from "./compare.js";
 import type { GateReport } from "./gates.js";
+import { sanitizeTerminalText } from "../util/terminal-text.js";
 
 /** Rendered flipped rows per direction and model × scorer in compare.md (compare.json has all listed). */
 const MD_FLIPS = 25;
@@ -92,7 +93,7 @@ export function renderCompareMarkdown(r: CompareResult, gates?: GateReport): str
     }
     out.push(...flipTable(rows), "");
   }
-  return out.join("\n");
+  return sanitizeTerminalText(out.join("\n")); // model output may carry terminal escapes
 }
 
 function flipTable(rows: FlippedRow[]): string[] {

@@ -4,7 +4,7 @@
  * same; each difference found in run.json becomes one plain warning.
  */
 import type { DatasetSpec } from "../config/schema.js";
-import type { RunManifest } from "../run/manifest.js";
+import type { RunManifest } from "../store/manifest.js";
 import { canonicalJson, sha256 } from "../util/hash.js";
 
 /** One difference between the runs. `kind` lets tests and CI tooling filter. */

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { GateSpec } from "../compare/gate-spec.js";
 import { EmulatorSpec } from "../emulator/spec.js";
 import { ScorerSpec } from "../scoring/spec.js";
+import { parseDuration } from "../util/duration.js";
 import { GenerationParamsSpec, identifier, ModelSpec, PricingSpec, ProviderName } from "./model-spec.js";
 
 export { GenerationParamsSpec, ModelSpec, PricingSpec, ProviderName };
@@ -124,6 +125,11 @@ export type DecisionSpec = z.infer<typeof DecisionSpec>;
 /** Defaults of {@link DecisionSpec}, for runs whose config snapshot predates the block. */
 export const DEFAULT_DECISION: DecisionSpec = { margin: 5, maxErrorRate: 0.05, costMatters: true, alpha: 0.05, minBaselineMatch: 0.9 };
 
+/** A duration such as "90s", "30m", "2h" (a bare number is seconds). */
+export const Duration = z
+  .union([z.string(), z.number()])
+  .refine((v) => parseDuration(v) !== null, "use a duration such as '90s', '30m' or '2h'");
+
 export const ConfigSpec = z
   .strictObject({
     $schema: z.string().optional(),
@@ -136,6 +142,18 @@ export const ConfigSpec = z
     retry: RetrySpec.default({ maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 60_000 }),
     emulator: EmulatorSpec.default({ models: {} }),
     weave: WeaveSpec.default({ enabled: true, flushTimeoutSec: 60 }),
+    deadline: Duration.optional().describe(
+      "Longest a run (one session) may take, e.g. '2h' or '45m'. Then calls in flight are cancelled, the rest is recorded as not run, and the run exits 3, resumable. `--max-duration` overrides it.",
+    ),
+    giveUpAfter: Duration.default("10m").describe(
+      "Stop a model after this long of uninterrupted rate limiting (429) or failing calls; its remaining rows are not run (resume later). @default 10m",
+    ),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024)
+      .describe("Largest response body accepted from a model; a larger one is a failed call (not retried) and is not read into memory. @default 10485760"),
     gates: z
       .array(GateSpec)
       .default([])

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import type { DatasetSpec } from "../config/schema.js";
 import { DatasetError } from "../errors.js";
@@ -64,6 +65,7 @@ export async function* openDataset(
   const file = spec.path;
   const configPath = options.index === undefined ? "datasets[i]" : `datasets[${options.index}]`;
   const { format, delimiter } = pickFormat(spec, configPath);
+  await checkRegularFile(file);
   const stem = basename(file, extname(file));
   const mapper = createRowMapper(spec, {
     file,
@@ -125,6 +127,7 @@ export async function validateDataset(
  * @throws DatasetError when the file cannot be read.
  */
 export async function hashDataset(file: string): Promise<string> {
+  await checkRegularFile(file);
   const hash = createHash("sha256");
   try {
     for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) hash.update(chunk);
@@ -132,6 +135,24 @@ export async function hashDataset(file: string): Promise<string> {
     throw readFailure(err, file);
   }
   return hash.digest("hex");
+}
+
+/**
+ * A dataset is read several times (validate, hash, once per model), so it must be a regular file:
+ * a FIFO would block forever on the second read, a device never ends. Standard input is
+ * supported by spooling it to a file first (`--dataset -`).
+ * @throws DatasetError naming the file when it is anything else.
+ */
+export async function checkRegularFile(file: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch (err) {
+    throw readFailure(err, file);
+  }
+  if (st.isFile()) return;
+  const kind = st.isDirectory() ? "a directory" : st.isFIFO() ? "a named pipe (FIFO)" : st.isSocket() ? "a socket" : "a device or special file";
+  throw new DatasetError(`is ${kind}, not a regular file; datasets are read more than once, so give a file (or --dataset - to read standard input)`, { file });
 }
 
 function pickFormat(spec: DatasetSpec, configPath: string): { format: "csv" | "jsonl"; delimiter: string } {

@@ -113,9 +113,18 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
       if (template !== undefined) {
         prompt = template(values, where);
       } else {
-        const text = valueToText(values[cols.prompt]);
-        if (text === undefined) throw missingPrompt(Object.keys(values), line);
-        prompt = text;
+        const raw = values[cols.prompt];
+        if (raw === undefined) throw missingPrompt(Object.keys(values), line);
+        // A number or an object as a prompt is almost always a mapping mistake; sending its JSON
+        // text silently would evaluate something nobody wrote. A template may render it on purpose.
+        if (raw !== null && typeof raw !== "string") {
+          throw new DatasetError(
+            `prompt (column "${cols.prompt}") is ${Array.isArray(raw) ? "an array" : typeof raw === "object" ? "an object" : `a ${typeof raw}`}, not text; ` +
+              `write it as a JSON string, or set ${ctx.configPath}.template to render it (e.g. "{{${cols.prompt}}}")`,
+            where,
+          );
+        }
+        prompt = valueToText(raw) ?? "";
       }
       if (prompt.trim() === "") {
         throw new DatasetError(

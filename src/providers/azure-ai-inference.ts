@@ -30,6 +30,53 @@ export interface AzureAiInferenceSpec {
   apiVersion?: string;
   /** Value of the `extra-parameters` header; absent sends no header (service default). */
   extraParameters?: "error" | "drop" | "pass-through";
+  /** Largest response body read, bytes; a larger one fails the attempt (not retried). @default 10 MiB */
+  maxResponseBytes?: number;
+}
+
+/** Default cap on a response body: far above any chat completion, far below a memory problem. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Reads a response body as text, at most `max` bytes: a server sending 50 MB (or an endless
+ * stream) fails the attempt after `max` bytes instead of being buffered whole. The advertised
+ * Content-Length is checked first so an oversized body is refused without reading it.
+ */
+async function readCapped(body: NodeJS.ReadableStream | undefined, headers: HeaderBag, max: number, status: number, secrets: readonly string[]): Promise<string> {
+  if (body === undefined) return "";
+  const tooLarge = (seen: string) => {
+    (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    return new ModelCallError("bad_response", redactSecrets(`response body is larger than maxResponseBytes (${max} bytes; ${seen}); not read further`, secrets), {
+      status,
+      requestId: requestIdFrom(headers),
+    });
+  };
+  const declared = Number(headerValue(headers, "content-length"));
+  if (Number.isFinite(declared) && declared > max) throw tooLarge(`Content-Length ${declared}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer | string>) {
+    const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    size += buf.length;
+    if (size > max) throw tooLarge(`more than ${max} bytes received`);
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function headerValue(headers: HeaderBag, name: string): string | undefined {
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return Array.isArray(v) ? v[0] : v === undefined ? undefined : String(v);
+  return undefined;
+}
+
+/** A body as the SDK would have handed it over: parsed JSON when it is JSON, else the text. */
+function parseBody(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 /** Identifies bakeoff's traffic in service logs (the SDK appends its own product tokens). */
@@ -149,6 +196,7 @@ export function createAzureAiInferenceProvider(spec: AzureAiInferenceSpec): Prov
   // Masking a very short "key" (emulator placeholders such as "x") would mangle every message.
   const secrets = spec.apiKey.length >= MIN_SECRET_LENGTH ? [spec.apiKey] : [];
   const headers = spec.extraParameters === undefined ? undefined : { "extra-parameters": spec.extraParameters };
+  const maxBytes = spec.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
 
   async function attempt(request: CompletionRequest, signal: AbortSignal): Promise<AttemptResult> {
     if (signal.aborted) throw abortedAttemptError(signal);
@@ -158,14 +206,23 @@ export function createAzureAiInferenceProvider(spec: AzureAiInferenceSpec): Prov
       ...(spec.model === undefined ? {} : { model: spec.model }),
     };
     try {
-      const res = await client.path("/chat/completions").post({
-        // Our param types are wire names but looser than the SDK's (json_schema is `unknown`).
-        body: body as GetChatCompletionsParameters["body"],
-        ...(headers === undefined ? {} : { headers }),
-        abortSignal: signal,
-      });
-      if (res.status !== "200") throw normaliseHttpError(Number(res.status), res.body, res.headers, secrets);
-      return toAttemptResult(res.body, res.headers, secrets);
+      // Streamed, not buffered by the SDK, so the body size can be capped while it arrives.
+      const res = await client
+        .path("/chat/completions")
+        .post({
+          // Our param types are wire names but looser than the SDK's (json_schema is `unknown`).
+          body: body as GetChatCompletionsParameters["body"],
+          ...(headers === undefined ? {} : { headers }),
+          abortSignal: signal,
+        })
+        .asNodeStream();
+      const status = Number(res.status);
+      const text = await readCapped(res.body, res.headers, maxBytes, status, secrets);
+      if (status !== 200) throw normaliseHttpError(status, parseBody(text), res.headers, secrets);
+      const parsed = parseBody(text);
+      // As the SDK did: a body labelled JSON that does not parse is "not valid JSON".
+      if (typeof parsed === "string" && /json/i.test(headerValue(res.headers, "content-type") ?? "")) throw badResponseError("not valid JSON", text, res.headers, secrets);
+      return toAttemptResult(parsed, res.headers, secrets);
     } catch (err) {
       throw fromThrown(err, signal, host, secrets);
     }

@@ -10,12 +10,18 @@ import type { Provider } from "./types.js";
 /** The parts of a {@link ModelSpec} a provider needs, with `endpoint` already a real URL. */
 export type ProviderSpec = Pick<ModelSpec, "name" | "provider" | "endpoint" | "model" | "apiVersion" | "extraParameters">;
 
+/** Run-wide provider settings. */
+export interface ProviderOptions {
+  /** Largest response body read, bytes (config `maxResponseBytes`); a larger one is a failed call, not retried. */
+  maxResponseBytes?: number;
+}
+
 /**
  * Creates the {@link Provider} named by `spec.provider`.
  * @param spec the model's config, endpoint resolved to an http(s) URL
  * @param apiKey the key (never logged; providers redact it from error messages)
  */
-export function createProvider(spec: ProviderSpec, apiKey: string): Provider {
+export function createProvider(spec: ProviderSpec, apiKey: string, options: ProviderOptions = {}): Provider {
   // Add a case per provider; the `never` check makes the compiler list any that is missing.
   switch (spec.provider) {
     case "azure-ai-inference":
@@ -26,6 +32,7 @@ export function createProvider(spec: ProviderSpec, apiKey: string): Provider {
         ...(spec.model === undefined ? {} : { model: spec.model }),
         ...(spec.apiVersion === undefined ? {} : { apiVersion: spec.apiVersion }),
         ...(spec.extraParameters === undefined ? {} : { extraParameters: spec.extraParameters }),
+        ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
       });
     default: {
       const unknown: never = spec.provider;

@@ -13,7 +13,7 @@
  * Determinism: every resampling statistic is seeded (src/stats), models follow run.json order,
  * scorers their first appearance in the journal, so re-rendering a run is byte-identical.
  */
-import { readManifest, type RunManifest } from "../run/manifest.js";
+import { readManifest, type RunManifest } from "../store/manifest.js";
 import {
   DEFAULT_SEED,
   adjustFamily,
@@ -30,7 +30,7 @@ import { scorerKind, scorerName, type ScorerKind } from "../scoring/spec.js";
 import { hasTag } from "../compare/load.js";
 import { decideDataset, headline, type DatasetDecision, type DecisionModel } from "./decision.js";
 import type { PredictionRecord } from "../types.js";
-import { runRecords } from "../run/journal.js";
+import { runRecords } from "../store/journal.js";
 import { SummaryBuilder, type DatasetSummary, type ModelSummary, type RunSummary } from "./summary.js";
 
 /** How many disagreements {@link analyzeRun} keeps by default. */
@@ -215,6 +215,8 @@ export interface RunAnalysis {
 export interface AnalyzeOptions {
   /** Disagreements to keep; default {@link DEFAULT_DISAGREEMENTS}. */
   disagreements?: number;
+  /** Use this manifest instead of the stored run.json (a run being finished). */
+  manifest?: RunManifest;
 }
 
 /** Per-row sums for one scorer × model, aligned by row index, grown by doubling. */
@@ -357,7 +359,7 @@ type SummaryBuilderPricing = NonNullable<ConstructorParameters<typeof SummaryBui
  * the {@link RunAnalysis}. Reads only `run.json` and `predictions.jsonl`.
  */
 export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): Promise<RunAnalysis> {
-  const manifest = await readManifest(runDir);
+  const manifest = options.manifest ?? (await readManifest(runDir));
   const limit = options.disagreements ?? DEFAULT_DISAGREEMENTS;
   const decision: DecisionSpec = { ...DEFAULT_DECISION, ...(manifest.config?.decision ?? {}) };
   const builder = new SummaryBuilder({ pricing: pricingOf(manifest) });

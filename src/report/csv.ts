@@ -15,7 +15,7 @@ import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import type { RunAnalysis } from "./analysis.js";
 import { promptOf } from "./analysis.js";
-import { runRecords } from "../run/journal.js";
+import { runRecords } from "../store/journal.js";
 
 export const PREDICTIONS_CSV = "predictions.csv";
 

@@ -3,7 +3,7 @@
  * shape is documented field by field in docs/report-json.md; add fields freely, but any change
  * that removes or re-means one must bump {@link REPORT_JSON_SCHEMA}.
  */
-import type { ModelManifest } from "../run/manifest.js";
+import type { ModelManifest } from "../store/manifest.js";
 import type { PairVerdict } from "../stats/index.js";
 import type { ModelAnalysis, RunAnalysis } from "./analysis.js";
 import { publicEndpoint } from "../providers/redact.js";

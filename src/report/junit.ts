@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import type { PredictionRecord } from "../types.js";
 import { excerpt, type RunAnalysis } from "./analysis.js";
-import { runRecords } from "../run/journal.js";
+import { runRecords } from "../store/journal.js";
+import { sanitizeTerminalText } from "../util/terminal-text.js";
 
 export const JUNIT_XML = "junit.xml";
 
@@ -28,7 +29,9 @@ const INVALID_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 /** Escapes text for XML element content or a double-quoted attribute, dropping invalid characters. */
 export function escapeXml(value: string): string {
-  return value
+  // The same bytes as the terminal and Markdown drop (escape sequences with their payload, C0/C1
+  // controls, bidi overrides), then whatever else XML 1.0 cannot hold.
+  return sanitizeTerminalText(value)
     .replace(INVALID_XML, "")
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")

@@ -5,6 +5,7 @@
 import type { ModelAnalysis, RunAnalysis, ScorerAnalysis } from "./analysis.js";
 import type { DatasetSummary, ModelSummary, RunSummary, ScoreStats } from "./summary.js";
 import { duration } from "./html/format.js";
+import { sanitizeTerminalText } from "../util/terminal-text.js";
 
 /** What {@link renderMarkdown} needs to know about a run. */
 export interface MarkdownReportInput {
@@ -273,7 +274,8 @@ export function renderMarkdown(input: MarkdownReportInput): string {
   if (input.notes !== undefined && input.notes.length > 0) {
     out.push("## Notes", "", ...input.notes.map((n) => `- ${escapeLine(n)}`), "");
   }
-  return out.join("\n");
+  // Model output, error bodies and row ids can carry terminal escapes; the report drops them.
+  return sanitizeTerminalText(out.join("\n"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,10 +2,10 @@
  * Renders a run's reports from its directory alone (run.json + predictions.jsonl), so a report
  * can be re-rendered any time (`bakeoff report <run>`) and never disagrees with the journal.
  */
-import { appendFile, writeFile } from "node:fs/promises";
+import { appendFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runRecords } from "../run/journal.js";
-import { readManifest, type RunManifest } from "../run/manifest.js";
+import { runRecords } from "../store/journal.js";
+import { readManifest, type RunManifest } from "../store/manifest.js";
 import { analyzeRun, iterateRowsSideBySide, type RunAnalysis, type SideBySideRow } from "./analysis.js";
 import { PREDICTIONS_CSV, writePredictionsCsv } from "./csv.js";
 import { HTML_TABLE_ROWS, REPORT_HTML, renderHtml } from "./html.js";
@@ -38,6 +38,8 @@ export interface WriteReportsOptions {
   stepSummary?: string | null;
   /** Rows in report.html's side-by-side table at most; default {@link HTML_TABLE_ROWS}. */
   htmlRows?: number;
+  /** Report this manifest instead of the stored run.json (the runner reports before marking a run complete). */
+  manifest?: RunManifest;
 }
 
 /** The per-model summary of a run, streamed from its journal. */
@@ -58,7 +60,7 @@ export async function summarizeRun(runDir: string, manifest?: RunManifest): Prom
  * to the GitHub Actions job summary when one is configured. Re-running it gives the same bytes.
  */
 export async function writeRunReports(runDir: string, options: WriteReportsOptions = {}): Promise<RunReport> {
-  const analysis = await analyzeRun(runDir);
+  const analysis = await analyzeRun(runDir, options.manifest ? { manifest: options.manifest } : {});
   const { manifest } = analysis;
   // The summary in the analysis' model order (run.json order), so every report lists models alike.
   const byName = new Map(analysis.summary.models.map((m) => [m.model, m]));
@@ -87,14 +89,17 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
     junit: join(runDir, JUNIT_XML),
     html: join(runDir, REPORT_HTML),
   };
-  await writeFile(files.md, md, "utf8");
-  await writeFile(files.json, renderReportJson(analysis), "utf8");
-  await writePredictionsCsv(runDir, analysis, files.csv);
-  await writeJunitXml(runDir, analysis, files.junit);
+  // Each report goes to a temp file renamed into place: a report on disk is always whole, and a
+  // kill mid-way leaves the previous version (or none), never a truncated one.
+  await atomically(files.md, (tmp) => writeFile(tmp, md, "utf8"));
+  await atomically(files.json, (tmp) => writeFile(tmp, renderReportJson(analysis), "utf8"));
+  await atomically(files.csv, (tmp) => writePredictionsCsv(runDir, analysis, tmp));
+  await atomically(files.junit, (tmp) => writeJunitXml(runDir, analysis, tmp));
   // The table is capped, so the page is built as one string (O(cap × models) excerpts).
   const rows: SideBySideRow[] = [];
   for await (const row of iterateRowsSideBySide(runDir, analysis, { limit: options.htmlRows ?? HTML_TABLE_ROWS })) rows.push(row);
-  await writeFile(files.html, renderHtml(analysis, rows, { trend: await loadTrend(runDir, analysis) }), "utf8");
+  const page = renderHtml(analysis, rows, { trend: await loadTrend(runDir, analysis) });
+  await atomically(files.html, (tmp) => writeFile(tmp, page, "utf8"));
 
   const warnings: string[] = [];
   const stepSummary = options.stepSummary === undefined ? process.env.GITHUB_STEP_SUMMARY : options.stepSummary;
@@ -107,4 +112,16 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
     }
   }
   return { manifest, summary, analysis, files: [files.md, files.json, files.csv, files.junit, files.html], warnings };
+}
+
+/** Writes `path` through `write(tmp)` and a rename; the temp file is removed on failure. */
+async function atomically(path: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await write(tmp);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
 }

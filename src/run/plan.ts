@@ -8,7 +8,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { datasetName, isEmulatorEndpoint } from "../config/rules.js";
 import type { Config, DatasetSpec, ModelSpec } from "../config/schema.js";
 import { hashDataset, validateDataset, type SkippedRow } from "../dataset/index.js";
-import { UsageError } from "../errors.js";
+import { DatasetError, UsageError } from "../errors.js";
 import { ScorerSpec } from "../scoring/spec.js";
 import { JudgeModels, loadScorers, type Scorer } from "../scoring/index.js";
 
@@ -41,6 +41,8 @@ export interface RunPlan {
   skippedRows: SkippedRow[];
   /** Models used by `llm_judge` scorers; the runner connects them once the emulator is up. */
   judges: JudgeModels;
+  /** Things the user should be told before the run starts (datasets renamed to stay distinct). */
+  notices: string[];
 }
 
 /** Skipped rows kept in memory for skipped.jsonl; the count beyond is in each dataset's `skipped`. */
@@ -64,18 +66,31 @@ export const EMULATOR_PLACEHOLDER_KEY = "emulator-no-key";
 export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): Promise<RunPlan> {
   const env = options.env ?? process.env;
   const config: Config = structuredClone(loaded.config);
+  const notices: string[] = [];
 
   if (options.datasetFiles && options.datasetFiles.length > 0) {
     const cwd = process.cwd();
     // Files given on the command line use the global scorers; with none configured, a loose
     // "output contains the expected answer" check, so an ad-hoc run still measures something.
     const scorers = config.scorers.length > 0 ? [] : [ScorerSpec.parse({ type: "includes" })];
-    config.datasets = options.datasetFiles.map((file) => ({
-      path: resolve(cwd, file),
-      columns: { id: "id", prompt: "prompt", system: "system", expected: "expected" },
-      scorers,
-      maxPromptChars: 100_000,
-    }));
+    // Names key the journal: two files called qa.csv in different folders would collide and
+    // make the run impossible to resume, so later ones get a suffix (and the user is told).
+    const taken = new Set<string>();
+    config.datasets = options.datasetFiles.map((file) => {
+      const path = resolve(cwd, file);
+      const base = datasetName({ path });
+      let name = base;
+      for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
+      taken.add(name);
+      if (name !== base) notices.push(`datasets ${file} and an earlier one are both named "${base}"; this one is called "${name}" in ids and reports`);
+      return {
+        ...(name !== base ? { name } : {}),
+        path,
+        columns: { id: "id", prompt: "prompt", system: "system", expected: "expected" },
+        scorers,
+        maxPromptChars: 100_000,
+      };
+    });
   }
   if (options.limit !== undefined) for (const d of config.datasets) d.limit = options.limit;
   if (options.concurrency !== undefined) config.concurrency = options.concurrency;
@@ -127,6 +142,12 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
         if (skippedRows.length < MAX_KEPT_SKIPS) skippedRows.push(info);
       },
     });
+    if (counts.rows === 0) {
+      throw new DatasetError(
+        counts.skipped > 0 ? `all ${counts.skipped} rows are invalid (skipped); nothing to run` : "the dataset has no rows; nothing to run",
+        { file: displayPath },
+      );
+    }
     const sha256 = await hashDataset(spec.path);
     datasets.push({ name, spec, displayPath, sha256, rows: counts.rows, skipped: counts.skipped, scorers, index: i });
   }
@@ -142,5 +163,6 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     concurrency: config.concurrency,
     skippedRows,
     judges,
+    notices,
   };
 }

@@ -4,6 +4,7 @@
  * is for results.
  */
 import cliProgress from "cli-progress";
+import { sanitizeTerminalText } from "../util/terminal-text.js";
 
 export interface Progress {
   start(total: number, alreadyDone: number): void;
@@ -49,7 +50,7 @@ function onceStopped(p: Progress): Progress {
 }
 
 function silentProgress(stream: NodeJS.WriteStream): Progress {
-  return { start() {}, tick() {}, log: (m) => void stream.write(m + "\n"), stop() {} };
+  return { start() {}, tick() {}, log: (m) => void stream.write(sanitizeTerminalText(m) + "\n"), stop() {} };
 }
 
 function barProgress(stream: NodeJS.WriteStream): Progress {
@@ -80,7 +81,7 @@ function barProgress(stream: NodeJS.WriteStream): Progress {
     },
     log(message) {
       // cli-progress redraws on the next update; clear the line so the message stands alone.
-      stream.write("\r\x1b[K" + message + "\n");
+      stream.write("\r\x1b[K" + sanitizeTerminalText(message) + "\n");
     },
     stop() {
       bar.stop();
@@ -118,7 +119,8 @@ function lineProgress(stream: NodeJS.WriteStream, intervalSec: number): Progress
       if (failed) errors++;
     },
     log(message) {
-      stream.write(message + "\n");
+      // Messages quote servers and datasets; their escape sequences never reach the terminal.
+      stream.write(sanitizeTerminalText(message) + "\n");
     },
     stop() {
       if (timer) clearInterval(timer);

@@ -3,8 +3,8 @@
  * appended to the journal the moment it completes. Everything else (reports, Weave, compare)
  * reads what this writes.
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { emulatorTarget, isEmulatorEndpoint } from "../config/rules.js";
 import type { ModelSpec } from "../config/schema.js";
 import { openDataset, type DatasetOpenOptions } from "../dataset/index.js";
@@ -12,6 +12,7 @@ import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
 import { estimateRequestTokens, withBudget } from "../providers/budget.js";
 import { createProvider } from "../providers/index.js";
 import { publicEndpoint } from "../providers/redact.js";
+import { publicConfig } from "../config/public-config.js";
 import { callWithRetry, type AttemptReport } from "../providers/retry.js";
 import type { ModelInfo, Provider } from "../providers/types.js";
 import { scoreAll } from "../scoring/index.js";
@@ -20,18 +21,27 @@ import { canonicalJson, sha256 } from "../util/hash.js";
 import { gitInfo, toolVersion } from "../util/env-info.js";
 import { AdaptiveConcurrency } from "./adaptive.js";
 import { ReplayMissError, providerForTrial, withCache, type CacheMode, type ResponseCache } from "./cache.js";
-import { JournalWriter, PREDICTIONS_FILE, completedKeys } from "./journal.js";
+import { BakeoffError, ExitCode, UsageError } from "../errors.js";
+import { indexRun } from "../report/index-entry.js";
+import { writeRunReports, type RunReport, type WriteReportsOptions } from "../report/run-report.js";
+import { JournalWriter, PREDICTIONS_FILE, completedKeys } from "../store/journal.js";
+import type { Lock } from "../store/lock.js";
 import { CallLimits, Window } from "./limits.js";
-import { writeManifest, type ModelManifest, type RunManifest, type RunStatus } from "./manifest.js";
+import { overwriteManifestInPlace, readManifest, writeManifest, type ModelManifest, type RunManifest, type RunStatus } from "../store/manifest.js";
 import type { Progress } from "./progress.js";
-import { newRunId, runDirFor } from "./run-dir.js";
+import { createRunDir, lockRunDir, newRunId } from "../store/run-dir.js";
+import { formatDuration, parseDuration } from "../util/duration.js";
+import { sanitizeTerminalText } from "../util/terminal-text.js";
 import type { PlannedDataset, RunPlan } from "./plan.js";
 
 /** Something that wants every record after it is safely on disk (Weave, live dashboards). */
 export interface RecordSink {
   record(record: PredictionRecord): void;
-  /** Called once at the end; may take a while (uploads), must not throw. */
-  close(): Promise<void>;
+  /**
+   * Called once at the end; may take a while (uploads), must not throw. `signal` aborts when the
+   * user asks to stop (Ctrl-C): stop waiting then.
+   */
+  close(signal?: AbortSignal): Promise<void>;
 }
 
 export interface RunOptions {
@@ -51,6 +61,16 @@ export interface RunOptions {
   log?: (message: string) => void;
   /** Record responses (`cache`) or answer only from recorded ones (`replay`, zero model calls). */
   cache?: { cache: ResponseCache; mode: CacheMode };
+  /**
+   * Longest this session may take, ms (default: the config's `deadline`). Then calls in flight are
+   * cancelled and the rest is left for a resume; the run ends `incomplete` with the reason.
+   */
+  maxDurationMs?: number;
+  /**
+   * Reports and the run index entry, written before the run is marked complete (default: on).
+   * `false` leaves both to the caller (the run then still ends `complete` when all results are in).
+   */
+  reports?: WriteReportsOptions | false;
   /** Created once run.json exists; each gets every record after the journal has it. */
   sinks?: (ctx: { runId: string; runDir: string; manifest: RunManifest }) => Promise<RecordSink[]> | RecordSink[];
 }
@@ -68,9 +88,34 @@ export interface RunResult {
   recorded: number;
   /** Recorded results whose call failed. */
   failed: number;
-  /** Models stopped after an auth failure, with the reason. */
+  /** Models stopped (auth failure, circuit breaker), with the reason. */
   stoppedModels: { model: string; reason: string }[];
+  /** Why the session ended early (deadline), when it did. */
+  stopReason?: string;
+  /** The reports written (absent with `reports: false`). */
+  report?: RunReport;
 }
+
+/** Writing the run's files failed for a reason outside bakeoff (disk full, I/O error); exit 3. */
+export class StorageError extends BakeoffError {
+  override name = "StorageError";
+  constructor(message: string, cause: unknown) {
+    super(message, { cause, exitCode: ExitCode.incomplete });
+  }
+}
+
+/** errno codes of storage failures the user fixes outside bakeoff; the run is resumable after. */
+const STORAGE_ERRORS: Record<string, string> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EIO: "I/O error",
+  EFBIG: "file too large for the file system or ulimit",
+  EROFS: "the file system is read-only",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "a directory is in the way",
+  ENOTDIR: "a file is in the way of a directory",
+};
 
 /** Rows left out by --skip-invalid-rows, one JSON object per line: {file, line, reason}. */
 export const SKIPPED_FILE = "skipped.jsonl";
@@ -85,16 +130,32 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   const resuming = options.resume !== undefined;
 
   const runId = resuming ? options.resume!.manifest.runId : (options.runId ?? newRunId());
-  const runDir = resuming ? options.resume!.runDir : runDirFor(options.outputDir, runId);
-  await mkdir(runDir, { recursive: true });
-  if (plan.skippedRows.length > 0 && !resuming) {
-    await writeFile(join(runDir, SKIPPED_FILE), plan.skippedRows.map((s) => JSON.stringify(s) + "\n").join(""), "utf8");
+  // One writer per run: the lock is held from here until the reports, index entry and final
+  // run.json are written, so no second process can append to this journal meanwhile.
+  let runDir: string;
+  let lock: Lock;
+  if (resuming) {
+    runDir = options.resume!.runDir;
+    lock = await lockRunDir(runDir, "resume");
+  } else {
+    ({ runDir, lock } = await createRunDir(options.outputDir, runId));
   }
 
   let emulator: EmulatorHandle | undefined;
-  const journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE));
+  let journal: JournalWriter | undefined;
+  let manifest: RunManifest | undefined;
   const sinks: RecordSink[] = [];
   try {
+    if (resuming) {
+      // Re-read under the lock: another process may have moved the run on since the caller read it.
+      const current = await readManifest(runDir);
+      if (current.status === "complete" && !options.resume!.retryErrors) {
+        throw new UsageError(`run ${runId} was completed by another process meanwhile; nothing to resume`);
+      }
+    }
+    if (plan.skippedRows.length > 0 && !resuming) {
+      await writeFile(join(runDir, SKIPPED_FILE), plan.skippedRows.map((s) => JSON.stringify(s) + "\n").join(""), "utf8");
+    }
     // A replay never calls a model, so it needs no emulator either.
     const replaying = options.cache?.mode === "replay";
     const emulated = [...plan.models, ...plan.judges.specs].filter((m) => isEmulatorEndpoint(m.endpoint));
@@ -108,18 +169,24 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     for (const m of plan.models) {
       const endpoint = endpointFor(m);
       resolved.set(m.name, endpoint);
-      providers.set(m.name, cached(paced(createProvider({ ...m, endpoint }, plan.keys.get(m.name)!), m), m, options.cache));
+      const provider = createProvider({ ...m, endpoint }, plan.keys.get(m.name)!, { maxResponseBytes: plan.config.maxResponseBytes });
+      providers.set(m.name, cached(paced(provider, m), m, options.cache));
     }
     // Judges call their own endpoints; emulated ones exist only now that the emulator is up.
+    // Cancels every call in flight: the run deadline. Per model, the circuit breaker adds its own.
+    const cancelAll = new AbortController();
+    const runSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, cancelAll.signal]) : cancelAll.signal;
+    const modelCancel = new Map(plan.models.map((m) => [m.name, new AbortController()]));
+    const modelSignal = new Map(plan.models.map((m) => [m.name, AbortSignal.any([runSignal, modelCancel.get(m.name)!.signal])]));
     plan.judges.connect({
       endpointFor,
       wrap: (p, m) => cached(paced(p, m), m, options.cache),
-      ...(options.abortSignal ? { signal: options.abortSignal } : {}),
+      signal: runSignal,
     });
     const infos = await fetchInfos(providers);
 
     const startedAt = new Date().toISOString();
-    const manifest: RunManifest = resuming
+    manifest = resuming
       ? resumedManifest(options.resume!.manifest, startedAt, options.resume!.retryErrors ?? false)
       : await newManifest(plan, runId, startedAt);
     for (const mm of manifest.models) {
@@ -127,7 +194,12 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       const r = resolved.get(mm.name);
       if (r && isEmulatorEndpoint(mm.endpoint)) mm.resolvedEndpoint = r;
     }
+    // run.json before the journal: a kill in between leaves a resumable run, never a journal
+    // without a manifest.
     await writeManifest(runDir, manifest);
+    journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE));
+    const jw = journal;
+    const m0 = manifest;
 
     for (const s of (await options.sinks?.({ runId, runDir, manifest })) ?? []) sinks.push(s);
 
@@ -145,10 +217,27 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     const stopped = new Map<string, string>();
     const counters = { sent: 0, skipped: 0, recorded: 0, failed: 0 };
     let fatal: unknown;
-    const isStopping = () => options.stopSignal?.aborted === true || options.abortSignal?.aborted === true || fatal !== undefined;
+    let stopReason: string | undefined;
+    const isStopping = () =>
+      options.stopSignal?.aborted === true || runSignal.aborted || fatal !== undefined;
+
+    const maxDurationMs = options.maxDurationMs ?? (plan.config.deadline !== undefined ? parseDuration(plan.config.deadline) ?? undefined : undefined);
+    const deadline =
+      maxDurationMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            stopReason = `the run deadline of ${formatDuration(maxDurationMs)} was reached`;
+            log(`bakeoff: ${stopReason}; cancelling calls in flight (they are re-sent on resume).`);
+            cancelAll.abort(new Error(stopReason));
+          }, Math.min(maxDurationMs, 2_147_483_647));
+    const breaker = new CircuitBreaker(parseDuration(plan.config.giveUpAfter) ?? 600_000, (name, streakMs, last) => {
+      const model = plan.models.find((m) => m.name === name);
+      if (model) giveUp(model, streakMs, last);
+    });
 
     const runOne = async (ds: PlannedDataset, row: Row, model: ModelSpec, trial: number, key: string) => {
-      if (stopped.has(model.name) || options.abortSignal?.aborted || fatal !== undefined) return;
+      const signal = modelSignal.get(model.name)!;
+      if (stopped.has(model.name) || signal.aborted || fatal !== undefined) return;
       const started = new Date();
       counters.sent++;
       const controller = adaptive.get(model.name);
@@ -156,8 +245,11 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       const output = await callWithRetry(provider, { messages: row.messages, params: trialParams(model, trial) }, {
         retry: plan.config.retry,
         timeoutMs: model.timeoutMs,
-        ...(options.abortSignal ? { signal: options.abortSignal } : {}),
-        ...(controller ? { onAttempt: (a: AttemptReport) => controller.observe(a.outcome) } : {}),
+        signal,
+        onAttempt: (a: AttemptReport) => {
+          controller?.observe(a.outcome);
+          breaker.observe(model.name, a);
+        },
       }).catch((err: unknown) => {
         throw err instanceof ReplayMissError ? err.withContext({ row: `${row.dataset}/${row.id} (line ${row.line})` }) : err;
       });
@@ -187,11 +279,11 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
         startedAt: started.toISOString(),
         endedAt: new Date().toISOString(),
       };
-      journal.append(record);
+      jw.append(record);
       // Hold this call's concurrency slot until its record is in the kernel: then a kill -9 can
       // lose at most the calls in flight (<= the concurrency limit), never a queue of finished
       // ones. Writes still coalesce: every waiter shares the same batched write.
-      await journal.flush();
+      await jw.flush();
       counters.recorded++;
       if (output.error) counters.failed++;
       progress?.tick(output.error !== undefined);
@@ -200,13 +292,24 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
 
     const stopModel = (model: ModelSpec, error: CallErrorInfo) => {
       if (stopped.has(model.name)) return;
-      const reason = `${error.message}`;
-      stopped.set(model.name, reason);
+      const reason = sanitizeTerminalText(error.message);
+      stopped.set(model.name, `authentication failed: ${reason}`);
       const envHint = model.apiKeyEnv ? `Check the key in $${model.apiKeyEnv}` : "Check the endpoint's key (emulator.models.*.apiKey)";
       log(
         `bakeoff: model "${model.name}" stopped after an authentication failure: ${reason}. ` +
           `${envHint} and that it has access to ${model.model ?? "this deployment"}. Other models carry on; resume later to finish "${model.name}".`,
       );
+    };
+
+    // The circuit breaker: a model that has done nothing but fail for `giveUpAfter` is stopped,
+    // its calls in flight cancelled (a server asking to wait forever must not hold the run).
+    const giveUp = (model: ModelSpec, streakMs: number, last: AttemptReport) => {
+      if (stopped.has(model.name)) return;
+      const what = last.outcome === "rate_limit" ? "rate limiting (429)" : "failing calls";
+      const reason = `gave up after ${formatDuration(streakMs)} of uninterrupted ${what}; last: ${sanitizeTerminalText(last.error?.message ?? last.outcome)}`;
+      stopped.set(model.name, reason);
+      modelCancel.get(model.name)!.abort(new Error(reason));
+      log(`bakeoff: model "${model.name}" stopped: ${reason}. Its remaining rows are not run; other models carry on; resume later to finish "${model.name}".`);
     };
 
     // One producer per model: each reads the datasets at its own pace, so a slow or throttled
@@ -250,22 +353,30 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     };
 
     await Promise.all(plan.models.map((m) => produce(m)));
+    if (deadline) clearTimeout(deadline);
+    breaker.dispose();
     progress?.stop();
-    await journal.sync();
+    await jw.sync();
     if (fatal !== undefined) {
       throw fatal instanceof ReplayMissError && options.cache ? fatal.withContext({ misses: options.cache.cache.stats().misses }) : fatal;
     }
 
     const interrupted = options.stopSignal?.aborted === true || options.abortSignal?.aborted === true;
-    const status: RunStatus = interrupted ? "interrupted" : stopped.size > 0 ? "incomplete" : "complete";
+    const status: RunStatus = interrupted ? "interrupted" : stopped.size > 0 || stopReason !== undefined ? "incomplete" : "complete";
     const endedAt = new Date().toISOString();
-    manifest.status = status;
-    manifest.endedAt = endedAt;
-    const session = manifest.sessions[manifest.sessions.length - 1]!;
+    const manifestOut = m0;
+    manifestOut.status = status;
+    manifestOut.endedAt = endedAt;
+    if (stopReason !== undefined) manifestOut.stopReason = stopReason;
+    else delete manifestOut.stopReason;
+    const session = manifestOut.sessions[manifestOut.sessions.length - 1]!;
     session.endedAt = endedAt;
     session.sent = counters.sent;
     session.skipped = counters.skipped;
-    for (const mm of manifest.models) {
+    for (const mm of manifestOut.models) {
+      const why = stopped.get(mm.name);
+      if (why !== undefined) mm.stopped = why;
+      else delete mm.stopped;
       mm.finalConcurrency = limits.concurrency(mm.name);
       const history = adaptive.get(mm.name)?.history();
       if (history === undefined) continue;
@@ -274,21 +385,110 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
         log(`bakeoff: model "${mm.name}" settled at concurrency ${mm.finalConcurrency} (lowest ${history.min}; lowered ${history.decreases}×, raised ${history.increases}×)`);
       }
     }
-    await writeManifest(runDir, manifest);
+    await jw.close();
+    // Reports and the index entry first, run.json last: a run is `complete` only once everything
+    // derived from its journal is on disk. A kill before that leaves it `running`, and a resume
+    // sends nothing new and writes them again.
+    const report = await finishRun(runDir, manifestOut, options.reports);
 
     return {
       runId,
       runDir,
       status,
-      manifest,
+      manifest: manifestOut,
       ...counters,
       stoppedModels: [...stopped].map(([model, reason]) => ({ model, reason })),
+      ...(stopReason !== undefined ? { stopReason } : {}),
+      ...(report ? { report } : {}),
     };
+  } catch (err) {
+    throw await storageFailure(err, runDir, runId, manifest);
   } finally {
     progress?.stop();
-    await journal.close().catch(() => undefined);
-    await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
+    await journal?.close().catch(() => undefined);
+    await Promise.all(sinks.map((s) => s.close(options.stopSignal).catch(() => undefined)));
     await emulator?.close();
+    await lock.release();
+  }
+}
+
+/**
+ * Writes the reports and the index entry of a finished session, then run.json. Each report is
+ * written to a temp file and renamed, so a report on disk is always whole.
+ */
+async function finishRun(runDir: string, manifest: RunManifest, reports: RunOptions["reports"]): Promise<RunReport | undefined> {
+  let report: RunReport | undefined;
+  if (reports !== false) {
+    report = await writeRunReports(runDir, { ...(reports ?? {}), manifest });
+    await indexRun(runDir, { outputDir: dirname(runDir), manifest });
+  }
+  await writeManifest(runDir, manifest);
+  return report;
+}
+
+/**
+ * Turns a storage failure (disk full, I/O error) into a one-line, resumable error: the run is
+ * marked `interrupted` when run.json can still be written, and the message says how to finish.
+ */
+async function storageFailure(err: unknown, runDir: string, runId: string, manifest: RunManifest | undefined): Promise<unknown> {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const what = typeof code === "string" ? STORAGE_ERRORS[code] : undefined;
+  if (what === undefined) return err;
+  if (manifest) {
+    manifest.status = "interrupted";
+    manifest.endedAt = new Date().toISOString();
+    manifest.stopReason = `${what} (${code})`;
+    // The disk may still be full: then rewrite run.json in place, which needs no new block.
+    await writeManifest(runDir, manifest).catch(() => overwriteManifestInPlace(runDir, manifest).catch(() => undefined));
+  }
+  const path = (err as NodeJS.ErrnoException).path;
+  return new StorageError(
+    `could not write ${path ?? `to ${runDir}`}: ${what} (${code}). Results recorded so far are safe; fix the disk, then finish with: bakeoff run --resume ${runId} --out ${dirname(runDir)}`,
+    err,
+  );
+}
+
+/**
+ * Per-model give-up rule: tracks how long each model has seen nothing but retryable failures
+ * (429, 5xx, timeouts, network). Any answer from the service (a success, a content filter, a bad
+ * request) ends the streak. A timer trips it, because a model told to wait (Retry-After) makes
+ * no attempt, so nothing would be observed, while the streak runs on.
+ */
+class CircuitBreaker {
+  private readonly streaks = new Map<string, { start: number; last: AttemptReport; timer: NodeJS.Timeout }>();
+  constructor(
+    private readonly limitMs: number,
+    private readonly onTrip: (model: string, streakMs: number, last: AttemptReport) => void,
+  ) {}
+
+  /** Records one attempt of `model`. */
+  observe(model: string, report: AttemptReport): void {
+    if (report.outcome === "aborted") return;
+    const failing = report.outcome === "rate_limit" || report.outcome === "server" || report.outcome === "timeout" || report.outcome === "network";
+    const streak = this.streaks.get(model);
+    if (!failing) {
+      if (streak) clearTimeout(streak.timer);
+      this.streaks.delete(model);
+      return;
+    }
+    if (streak) {
+      streak.last = report;
+      return;
+    }
+    const start = Date.now();
+    const timer = setTimeout(() => {
+      const s = this.streaks.get(model);
+      this.streaks.delete(model);
+      if (s) this.onTrip(model, Date.now() - s.start, s.last);
+    }, Math.min(this.limitMs, 2_147_483_647));
+    timer.unref();
+    this.streaks.set(model, { start, last: report, timer });
+  }
+
+  /** Stops every timer (the run is over). */
+  dispose(): void {
+    for (const s of this.streaks.values()) clearTimeout(s.timer);
+    this.streaks.clear();
   }
 }
 
@@ -367,7 +567,8 @@ async function fetchInfos(providers: Map<string, Provider>): Promise<Map<string,
 }
 
 async function newManifest(plan: RunPlan, runId: string, startedAt: string): Promise<RunManifest> {
-  const snapshot = structuredClone(plan.config);
+  // The stored snapshot holds no URL secrets (query-string keys, SAS signatures).
+  const snapshot = publicConfig(plan.config);
   plan.datasets.forEach((d, i) => {
     snapshot.datasets[i]!.path = d.displayPath;
   });

@@ -7,10 +7,10 @@ import { openDataset } from "../dataset/index.js";
 import type { PlannedDataset } from "../run/plan.js";
 import type { Row } from "../types.js";
 import { ExitCode } from "../errors.js";
-import type { RunManifest } from "../run/manifest.js";
+import type { RunManifest } from "../store/manifest.js";
 import type { RecordSink } from "../run/runner.js";
-import { readManifest } from "../run/manifest.js";
-import { runRecords } from "../run/journal.js";
+import { readManifest } from "../store/manifest.js";
+import { runRecords } from "../store/journal.js";
 import { resolveWeaveSettings, startWeaveSink, syncRunToWeave, type WeaveSink } from "./weave.js";
 
 export async function createWeaveSinks(ctx: {
@@ -44,13 +44,16 @@ export async function createWeaveSinks(ctx: {
     onWarning: (m) => ctx.log(`bakeoff: warning: ${m}`),
   });
   ctx.log(`bakeoff: logging to Weave project ${settings.project}`);
+  // Recorded in run.json (the runner writes this manifest when the session ends), so the
+  // `weave-sync` command printed on a failed upload works as printed, without --weave.
+  ctx.manifest.weave = { project: settings.project };
   return [
     {
       record: (r) => sink.record(r),
-      close: async () => {
-        ctx.log(`bakeoff: waiting for Weave uploads to finish (at most ${ctx.config.weave.flushTimeoutSec}s without progress)…`);
-        await sendEarlierSessions(sink, ctx.runDir, ctx.manifest);
-        const result = await sink.finish();
+      close: async (signal) => {
+        ctx.log(`bakeoff: waiting for Weave uploads to finish (at most ${ctx.config.weave.flushTimeoutSec}s without progress; Ctrl-C stops waiting)…`);
+        if (!signal?.aborted) await sendEarlierSessions(sink, ctx.runDir, ctx.manifest, signal);
+        const result = await sink.finish(undefined, signal);
         if (result.ok) ctx.log(`bakeoff: Weave: uploaded ${result.uploaded} predictions to ${settings.project}`);
       },
     },
@@ -63,11 +66,12 @@ export async function createWeaveSinks(ctx: {
  * so the backlog stays bounded). Results of this session went live and are recognised by their
  * end time; when a resume re-tried errors, only each key's final record counts.
  */
-async function sendEarlierSessions(sink: WeaveSink, runDir: string, manifest: RunManifest): Promise<void> {
+async function sendEarlierSessions(sink: WeaveSink, runDir: string, manifest: RunManifest, signal?: AbortSignal): Promise<void> {
   const current = manifest.sessions[manifest.sessions.length - 1];
   if (!current || manifest.sessions.length < 2) return;
   for await (const rec of runRecords(runDir, manifest)) {
     if (rec.endedAt >= current.startedAt) continue;
+    if (signal?.aborted) return;
     if (!(await sink.waitForRoom())) return;
     sink.record(rec);
   }
@@ -92,7 +96,8 @@ export async function syncRunToWeaveCli(
 ): Promise<number> {
   const manifest = await readManifest(runDir);
   const settings = resolveWeaveSettings({
-    ...(options.project ? { cliProject: options.project } : {}),
+    // --weave, else the project the run logged to (it may have come from --weave back then).
+    ...(options.project ? { cliProject: options.project } : manifest.weave ? { cliProject: manifest.weave.project } : {}),
     noWeave: false,
     config: manifest.config.weave,
     env: process.env,

@@ -54,7 +54,6 @@ let inFlight = 0;
 let processed = 0;
 let failed = 0;
 let scores = 0;
-let finishing = false;
 let idleWaiters: (() => void)[] = [];
 const reportedKinds = new Set<string>();
 
@@ -259,7 +258,6 @@ function idle(): Promise<void> {
 }
 
 async function finish(summaries: WeaveModelSummary[]): Promise<void> {
-  finishing = true;
   const s = started;
   if (!s) {
     send({ type: "done", stats: { predictions: 0, scores: 0, evaluations: 0, failed } }, () => process.exit(startFailed ? 1 : 0));
@@ -290,10 +288,9 @@ function main(): void {
   process.on("uncaughtException", (err) => {
     problem("sdk", `Weave SDK crashed: ${oneLine(err)}`, { fatal: true });
   });
-  // Parent gone (run over or killed): everything is in the journal, so just stop.
-  process.on("disconnect", () => {
-    if (!finishing) process.exit(0);
-  });
+  // Parent gone (run over, or killed even while it waited for uploads): nobody is left to wait
+  // for this child, and everything is in the journal for `weave-sync`, so stop at once.
+  process.on("disconnect", () => process.exit(0));
   let startPromise: Promise<void> = Promise.resolve();
   process.on("message", (raw: ToChild) => {
     switch (raw.type) {

@@ -3,7 +3,7 @@
  * inputs/outputs/scores/usage of one prediction. Kept apart from the child so they can be tested
  * without the SDK and so the main process can build them without importing `weave`.
  */
-import type { ModelManifest, RunManifest } from "../run/manifest.js";
+import type { ModelManifest, RunManifest } from "../store/manifest.js";
 import type { PredictionRecord, Score } from "../types.js";
 import type { WeaveDatasetRow, WeaveModelInfo } from "./weave-protocol.js";
 

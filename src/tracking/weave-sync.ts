@@ -4,8 +4,8 @@
  */
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { latestByKey, PREDICTIONS_FILE, readJournal } from "../run/journal.js";
-import { readManifest, type RunManifest } from "../run/manifest.js";
+import { latestByKey, PREDICTIONS_FILE, readJournal } from "../store/journal.js";
+import { readManifest, type RunManifest } from "../store/manifest.js";
 import type { PredictionRecord } from "../types.js";
 import { datasetRowOf } from "./weave-payload.js";
 import type { WeaveDatasetRow } from "./weave-protocol.js";

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Socket } from "node:net";
-import type { RunManifest } from "../run/manifest.js";
+import type { RunManifest } from "../store/manifest.js";
 import type { PredictionRecord, Row } from "../types.js";
 import { modelInfoFor, runAttributes } from "./weave-payload.js";
 import type { FromChild, ToChild, WeaveDatasetRow } from "./weave-protocol.js";
@@ -59,9 +59,10 @@ export interface WeaveSink {
   record(rec: PredictionRecord): void;
   /**
    * Logs each model's summary, waits (bounded) for uploads to finish and stops the child.
-   * Summaries default to those computed from the records passed to `record()`.
+   * Summaries default to those computed from the records passed to `record()`. Aborting
+   * `signal` (the user's Ctrl-C) stops the wait at once and says how to upload later.
    */
-  finish(summaries?: WeaveModelSummary[]): Promise<WeaveResult>;
+  finish(summaries?: WeaveModelSummary[], signal?: AbortSignal): Promise<WeaveResult>;
   /**
    * Resolves true when the backlog has room for more records, false when the uploader is dead or
    * made no progress for `finishTimeoutMs` (for senders that can wait, such as weave-sync).
@@ -168,26 +169,38 @@ class ChildSink implements WeaveSink {
     });
   }
 
-  finish(summaries?: WeaveModelSummary[]): Promise<WeaveResult> {
-    this.finishing ??= this.finishImpl(summaries ?? this.summaries.result());
+  finish(summaries?: WeaveModelSummary[], signal?: AbortSignal): Promise<WeaveResult> {
+    this.finishing ??= this.finishImpl(summaries ?? this.summaries.result(), signal);
     return this.finishing;
   }
 
-  private async finishImpl(summaries: WeaveModelSummary[]): Promise<WeaveResult> {
+  private async finishImpl(summaries: WeaveModelSummary[], signal?: AbortSignal): Promise<WeaveResult> {
     const child = this.child;
     if (this.alive && child) {
       // Hold the event loop open until the child is done or the bound expires.
       child.channel?.ref();
       this.post({ type: "finish", summaries: sanitize(summaries) as WeaveModelSummary[] });
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        new Promise<boolean>((resolve) => this.exitWaiters.push(() => resolve(false))),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), this.finishTimeoutMs);
+      let onAbort: (() => void) | undefined;
+      // "exited", "timeout" or "stopped" (the user pressed Ctrl-C: stop waiting at once).
+      const ended = await Promise.race([
+        new Promise<string>((resolve) => this.exitWaiters.push(() => resolve("exited"))),
+        new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), this.finishTimeoutMs);
+        }),
+        new Promise<string>((resolve) => {
+          if (!signal) return;
+          onAbort = () => resolve("stopped");
+          if (signal.aborted) onAbort();
+          else signal.addEventListener("abort", onAbort, { once: true });
         }),
       ]);
       clearTimeout(timer);
-      if (timedOut) {
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      if (ended === "stopped") {
+        this.warnOnce(`stopped waiting for Weave uploads; results are safe on disk. Upload them with: bakeoff weave-sync ${this.runDir}`);
+        this.kill();
+      } else if (ended === "timeout") {
         const why = this.problem ? ` (${this.problem.message})` : "";
         this.warnOnce(
           `Weave upload did not finish within ${formatSeconds(this.finishTimeoutMs)}${why}; results are safe on disk. Upload later with: bakeoff weave-sync ${this.runDir}`,

@@ -2,7 +2,7 @@
  * Synthetic runs for Weave tests and the overhead bench: a manifest for N models and the journal
  * records a run over R rows would write, with a deterministic mix of finish reasons and errors.
  */
-import type { RunManifest } from "../../src/run/manifest.js";
+import type { RunManifest } from "../../src/store/manifest.js";
 import type { PredictionRecord } from "../../src/types.js";
 
 /** Finish reasons cycled through by row index (row % 10). */

@@ -4,6 +4,8 @@
  * prompts, expected answers, model, scorer and dataset names, error messages, numbers.
  */
 
+import { BIDI_CONTROLS } from "../../util/terminal-text.js";
+
 const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 /**
@@ -15,7 +17,16 @@ const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;
 export function escapeHtml(value: string | number): string {
   return String(value)
     .replace(/[&<>"']/g, (c) => ENTITIES[c]!)
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "\ufffd");
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "\ufffd")
+    .replace(BIDI_CONTROLS, bidiMarker);
+}
+
+/**
+ * Bidi overrides and isolates ("Trojan Source") would let a row reorder how the page reads;
+ * they are shown as an inert, visible marker instead.
+ */
+function bidiMarker(c: string): string {
+  return `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}]`;
 }
 
 /** Tagged template that escapes every interpolated value; literal parts are trusted markup. */

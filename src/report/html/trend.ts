@@ -4,7 +4,8 @@
  * read, no journal of another run is opened, and any problem just leaves the chart out.
  */
 import { dirname } from "node:path";
-import { comparabilityGroup, historyTable, readRunIndex } from "../../run/history.js";
+import { historyTable } from "../../run/history.js";
+import { comparabilityGroup, readRunIndex } from "../../store/run-index.js";
 import type { RunAnalysis } from "../analysis.js";
 import { escapeHtml } from "./escape.js";
 import { score } from "./format.js";

@@ -61,7 +61,12 @@ export class JournalWriter {
   /** flush() plus fsync: survives power loss. */
   async sync(): Promise<void> {
     await this.flush();
-    await this.fh.sync();
+    try {
+      await this.fh.sync();
+    } catch (err) {
+      if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = this.path;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
@@ -82,6 +87,8 @@ export class JournalWriter {
         await this.fh.appendFile(batch, "utf8");
       }
     } catch (err) {
+      // FileHandle errors carry no path; messages about a full disk should name the file.
+      if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = this.path;
       this.failure = err;
     } finally {
       this.writing = null;

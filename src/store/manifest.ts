@@ -3,11 +3,12 @@
  * `running`), rewritten atomically when it ends. Holds no secrets: the config snapshot keeps the
  * *names* of key variables, never their values.
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { open, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { UsageError } from "../errors.js";
 import type { Config } from "../config/schema.js";
 import type { ModelInfo } from "../providers/types.js";
-import type { ConcurrencyHistory } from "./adaptive.js";
+import type { ConcurrencyHistory } from "../run/adaptive.js";
 
 export const MANIFEST_FILE = "run.json";
 
@@ -40,6 +41,8 @@ export interface ModelManifest {
   finalConcurrency?: number;
   /** How adaptive concurrency moved the limit in the last session; absent when `adaptive` is off. */
   concurrencyHistory?: ConcurrencyHistory;
+  /** Why the model was stopped in the last session (auth failure, circuit breaker); its rest is not run. */
+  stopped?: string;
 }
 
 export interface RunManifest {
@@ -63,11 +66,40 @@ export interface RunManifest {
   expected: number;
   /** Whether some keys may appear twice in the journal (resumed with --retry-errors). */
   mayHaveDuplicates?: boolean;
+  /** Why the last session ended early (deadline, disk full, ...), when it did. */
+  stopReason?: string;
+  /** The W&B Weave project the run logged to, so `weave-sync` needs no flag. */
+  weave?: { project: string };
 }
 
+/**
+ * Reads a run's run.json.
+ * @throws UsageError (exit 2, one line) when the directory is not a bakeoff run: no run.json (a
+ *   foreign directory, or a run killed before it started) or one that is not a run manifest.
+ */
 export async function readManifest(runDir: string): Promise<RunManifest> {
-  const text = await readFile(join(runDir, MANIFEST_FILE), "utf8");
-  return JSON.parse(text) as RunManifest;
+  const path = join(runDir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") {
+      throw new UsageError(`${runDir} is not a bakeoff run: it has no ${MANIFEST_FILE} (a foreign directory, or a run killed before it started, which has nothing to resume)`);
+    }
+    throw new UsageError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${path} is not valid JSON; it is not a bakeoff run manifest`);
+  }
+  const m = value as Partial<RunManifest> | null;
+  if (!m || typeof m !== "object" || m.v !== 1 || typeof m.runId !== "string" || !Array.isArray(m.models) || !Array.isArray(m.datasets)) {
+    throw new UsageError(`${path} is not a bakeoff run manifest`);
+  }
+  return m as RunManifest;
 }
 
 /** Writes run.json via a temp file and rename, so a crash never leaves half a manifest. */
@@ -76,4 +108,24 @@ export async function writeManifest(runDir: string, manifest: RunManifest): Prom
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, JSON.stringify(manifest, null, 2) + "\n", "utf8");
   await rename(tmp, path);
+}
+
+/**
+ * Last resort when the disk is full: rewrites run.json in place, compact and padded with spaces
+ * to its current size, so the file system needs no new block (the temp file of
+ * {@link writeManifest} would need one). Not atomic; used only to record `interrupted` after a
+ * storage failure, when the alternative is a run that still says `running`.
+ * @throws when the compact form does not fit, or the write fails anyway.
+ */
+export async function overwriteManifestInPlace(runDir: string, manifest: RunManifest): Promise<void> {
+  const fh = await open(join(runDir, MANIFEST_FILE), "r+");
+  try {
+    const { size } = await fh.stat();
+    const text = Buffer.from(JSON.stringify(manifest), "utf8");
+    if (text.length > size) throw new Error("the compact manifest does not fit in place");
+    await fh.write(Buffer.concat([text, Buffer.alloc(size - text.length, " ")]), 0, size, 0);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }

@@ -3,9 +3,12 @@
  * is restricted to a safe alphabet: nothing a user passes can write outside the results folder.
  */
 import { randomBytes } from "node:crypto";
-import { stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
+import { PREDICTIONS_FILE } from "./journal.js";
+import { acquireLock, LOCK_FILE, type Lock } from "./lock.js";
+import { MANIFEST_FILE } from "./manifest.js";
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
@@ -35,7 +38,7 @@ export async function locateRun(outputDir: string, spec: string, options: { conf
   let dir: string;
   const latest = /^latest(?:~(\d+))?$/.exec(spec);
   if (latest) {
-    const { listRuns } = await import("./history.js");
+    const { listRuns } = await import("./run-index.js");
     const runs = await listRuns(out);
     const back = Number(latest[1] ?? 0);
     const pick = runs[runs.length - 1 - back];
@@ -59,6 +62,37 @@ export async function locateRun(outputDir: string, spec: string, options: { conf
 async function isDir(p: string): Promise<boolean> {
   try {
     return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates the directory of a new run and takes its lock. A run id that already holds a run is
+ * refused: writing a second run into it would mix two runs in one journal.
+ */
+export async function createRunDir(outputDir: string, runId: string): Promise<{ runDir: string; lock: Lock }> {
+  const runDir = runDirFor(outputDir, runId);
+  await mkdir(runDir, { recursive: true });
+  const lock = await lockRunDir(runDir, "run");
+  for (const f of [MANIFEST_FILE, PREDICTIONS_FILE]) {
+    if (await exists(join(runDir, f))) {
+      await lock.release();
+      throw new UsageError(`run "${runId}" already exists in ${outputDir}; continue it with --resume ${runId}, or choose another --run-id`);
+    }
+  }
+  return { runDir, lock };
+}
+
+/** Takes the lock of an existing run directory for `command` (resume, report, merge). */
+export function lockRunDir(runDir: string, command: string): Promise<Lock> {
+  return acquireLock(join(runDir, LOCK_FILE), { command, what: `run directory ${runDir}` });
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
   } catch {
     return false;
   }
