@@ -47,6 +47,18 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Of `promptTokens`, those served from the provider's prompt cache (priced at `cachedInputPerMillion`). */
+  cachedPromptTokens?: number;
+  /** Of `completionTokens`, those spent on hidden reasoning (billed as output, not in the text). */
+  reasoningTokens?: number;
+}
+
+/** One function call a model asked for. `arguments` is the JSON text exactly as the model wrote it. */
+export interface ToolCall {
+  /** The call id the model assigned (tool results refer to it). */
+  id: string;
+  name: string;
+  arguments: string;
 }
 
 /**
@@ -70,8 +82,12 @@ export interface Completion {
   usage: Usage | null;
   /** Wall time of the successful (or last) attempt, ms. */
   latencyMs: number;
-  /** Time to first token, ms (streaming providers only). */
+  /** Time to first token, ms (streamed calls only). */
   ttftMs?: number;
+  /** Output tokens per second after the first token (streamed calls with usage only). */
+  outputTokensPerSec?: number;
+  /** Function calls the model asked for instead of (or besides) text. */
+  toolCalls?: ToolCall[];
   /** Model name the service reported in the response. */
   model: string | null;
   /** The service's request id (apim-request-id, x-request-id or the response id). */

@@ -8,7 +8,8 @@
 import pLimit, { type LimitFunction } from "p-limit";
 import { checkRules, isEmulatorEndpoint } from "../config/rules.js";
 import type { Config, ModelSpec, RetrySpec } from "../config/schema.js";
-import { createProvider } from "../providers/index.js";
+import { resolveAuth } from "../providers/auth.js";
+import { buildProviderStack } from "../providers/stack.js";
 import { callWithRetry } from "../providers/retry.js";
 import type { Provider } from "../providers/types.js";
 import type { ChatMessage, Completion, Score, ScorerCall } from "../types.js";
@@ -168,10 +169,11 @@ export interface JudgeConnection {
   /** The real URL for a model's endpoint (`emulator://x` → the running emulator's URL for x). */
   endpointFor(model: ModelSpec): string;
   /**
-   * Decorates each judge's provider (the runner puts judges behind the same response cache and
-   * rpm/tpm pacing as judged models, so `--replay` makes no judge calls either).
+   * Builds each judge's provider stack (the runner builds judges exactly as judged models:
+   * behind the same response cache and rpm/tpm pacing, so `--replay` makes no judge calls either).
+   * @default the provider stack without a cache
    */
-  wrap?(provider: Provider, model: ModelSpec): Provider;
+  stackFor?(model: ModelSpec, endpoint: string, apiKey: string): Provider;
   /** Run shutdown: aborts judge calls in flight and their retry waits. */
   signal?: AbortSignal;
 }
@@ -235,8 +237,9 @@ export class JudgeModels {
     else if (isEmulatorEndpoint(endpoint)) {
       throw new Error(`judge model "${model.spec.name}" uses ${endpoint}, but no emulator is connected (the runner calls plan.judges.connect() once it is up)`);
     }
-    const base = createProvider({ ...model.spec, endpoint }, model.apiKey);
-    const provider = this.connection?.wrap ? this.connection.wrap(base, model.spec) : base;
+    const provider = this.connection?.stackFor
+      ? this.connection.stackFor(model.spec, endpoint, model.apiKey)
+      : buildProviderStack(model.spec, { endpoint, auth: resolveAuth(model.spec, model.apiKey) });
     this.providers.set(model, provider);
     return provider;
   }

@@ -3,7 +3,7 @@
  * `name` defaults to the type and must be unique within a dataset's scorer list.
  */
 import { z } from "zod";
-import { identifier, ModelSpec } from "../config/model-spec.js";
+import { identifier, modelSpecUnion } from "../config/model-spec.js";
 
 const name = z
   .string()
@@ -31,9 +31,7 @@ const normalise = {
 };
 
 /** An inline judge model: a `models[]` entry whose name defaults to "judge". */
-export const JudgeModelInline = ModelSpec.extend({
-  name: identifier.optional().describe("Name recorded with the judge's calls. @default judge"),
-}).describe("A judge model defined in place, with the same fields as a models[] entry.");
+export const JudgeModelInline = modelSpecUnion(identifier.optional().describe("Name recorded with the judge's calls. @default judge")).describe("A judge model defined in place, with the same fields as a models[] entry.");
 export type JudgeModelInline = z.infer<typeof JudgeModelInline>;
 
 export const JudgeScale = z
