@@ -89,6 +89,7 @@ export class ChatStreamAccumulator {
   private id: string | null = null;
   private fingerprint: string | null = null;
   private firstTokenAt: number | undefined;
+  private lastTokenAt: number | undefined;
 
   /** @param startedAt performance.now() when the attempt began */
   constructor(private readonly startedAt: number) {}
@@ -110,10 +111,12 @@ export class ChatStreamAccumulator {
     const delta = isRecord(choice.delta) ? choice.delta : {};
     if (typeof delta.content === "string" && delta.content !== "") {
       this.firstTokenAt ??= now;
+      this.lastTokenAt = now;
       this.parts.push(delta.content);
     }
     if (Array.isArray(delta.tool_calls)) {
       this.firstTokenAt ??= now;
+      this.lastTokenAt = now;
       for (const d of delta.tool_calls) this.addToolCallDelta(d);
     }
     if (typeof choice.finish_reason === "string") {
@@ -134,7 +137,7 @@ export class ChatStreamAccumulator {
   }
 
   /** The answer so far; call once the stream has ended. */
-  result(endedAt: number = performance.now()): StreamedAnswer {
+  result(): StreamedAnswer {
     const toolCalls = [...this.calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
     return {
       text: this.parts.length > 0 ? this.parts.join("") : toolCalls.length > 0 ? null : "",
@@ -144,22 +147,27 @@ export class ChatStreamAccumulator {
       id: this.id,
       systemFingerprint: this.fingerprint,
       ...(toolCalls.length > 0 ? { toolCalls } : {}),
-      ...streamTimings(this.startedAt, this.firstTokenAt, endedAt, this.usage),
+      ...streamTimings(this.startedAt, this.firstTokenAt, this.lastTokenAt, this.usage),
     };
   }
 }
 
-/** ttftMs and output tokens per second from the timestamps of a stream (0.1 ms resolution). */
+/**
+ * ttftMs and output tokens per second from the timestamps of a stream (0.1 ms resolution). The
+ * rate counts the visible tokens after the first (hidden reasoning happens before it) over the
+ * time from the first to the last token: the generation speed, independent of queueing.
+ */
 export function streamTimings(
   startedAt: number,
   firstTokenAt: number | undefined,
-  endedAt: number,
+  lastTokenAt: number | undefined,
   usage: Usage | null,
 ): { ttftMs?: number; outputTokensPerSec?: number } {
   if (firstTokenAt === undefined) return {};
   const ttftMs = Math.round((firstTokenAt - startedAt) * 10) / 10;
-  const genSeconds = (endedAt - firstTokenAt) / 1000;
-  // One token, or all tokens in one chunk, leaves no interval to measure a rate over.
-  if (usage === null || usage.completionTokens < 2 || genSeconds <= 0) return { ttftMs };
-  return { ttftMs, outputTokensPerSec: Math.round((usage.completionTokens / genSeconds) * 10) / 10 };
+  const visible = usage === null ? 0 : usage.completionTokens - (usage.reasoningTokens ?? 0);
+  const seconds = lastTokenAt === undefined ? 0 : (lastTokenAt - firstTokenAt) / 1000;
+  // One token, or everything in one chunk, leaves no interval to measure a rate over.
+  if (visible < 2 || seconds <= 0.0005) return { ttftMs };
+  return { ttftMs, outputTokensPerSec: Math.round(((visible - 1) / seconds) * 10) / 10 };
 }

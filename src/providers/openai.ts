@@ -371,10 +371,14 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
     const { data: stream, response } = await client.responses.create(body as never as OpenAI.Responses.ResponseCreateParamsStreaming, { signal }).withResponse();
     const headers = headersOf(response);
     let firstTokenAt: number | undefined;
+    let lastTokenAt: number | undefined;
     let final: unknown;
     for await (const event of stream) {
       const type: string = event.type;
-      if (type === "response.output_text.delta" || type === "response.function_call_arguments.delta") firstTokenAt ??= performance.now();
+      if (type === "response.output_text.delta" || type === "response.function_call_arguments.delta") {
+        lastTokenAt = performance.now();
+        firstTokenAt ??= lastTokenAt;
+      }
       else if (type === "response.completed" || type === "response.incomplete" || type === "response.failed") final = (event as { response?: unknown }).response;
       else if (type === "error") {
         const e = event as { message?: unknown; code?: unknown };
@@ -390,7 +394,7 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
     return {
       ...fromResponsesAnswer(answer),
       requestId: requestIdFrom(headers) ?? answer.id,
-      ...streamTimings(started, firstTokenAt, performance.now(), answer.usage),
+      ...streamTimings(started, firstTokenAt, lastTokenAt, answer.usage),
     };
   }
 
