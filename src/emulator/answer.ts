@@ -91,7 +91,8 @@ function openStream(ex: Exchange, sim: SimRef): (raw: string) => void {
  * accumulate into a slower stream than configured. False when the client left.
  */
 async function paced(ex: Exchange, p: Planned, pieces: readonly string[], emit: (piece: string) => void): Promise<boolean> {
-  const start = performance.now();
+  // From the request's arrival: reading and checking the body is part of the time to first token.
+  const start = ex.startedAt ?? performance.now();
   let chars = 0;
   for (const [i, piece] of pieces.entries()) {
     const due = p.firstMs + (i === 0 ? 0 : (p.perTokenMs * chars) / 4);

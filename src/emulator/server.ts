@@ -189,6 +189,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
       apiVersion: url.searchParams.get("api-version"),
       signal: abort.signal,
       ticket: stats.begin(url.searchParams.get("api-version")),
+      startedAt: started,
     };
     res.on("close", () => {
       // 'close' also follows a normal finish; only an unfinished response means the client left

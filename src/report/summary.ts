@@ -49,8 +49,13 @@ export interface ModelSummary {
   scores: Record<string, ScoreStats>;
   /** Latency of successful calls, ms; null when there were none. Percentiles within 0.5%. */
   latencyMs: { p50: number | null; p95: number | null; p99: number | null; mean: number | null };
-  /** Token usage summed over every record that reported usage. */
-  tokens: { prompt: number; completion: number; total: number };
+  /** Time to first token of successful streamed calls, ms; absent when the model never streamed. */
+  ttftMs?: { p50: number | null; p95: number | null; mean: number | null };
+  /**
+   * Token usage summed over every record that reported usage. `cachedPrompt` (of prompt) and
+   * `reasoning` (of completion) appear once any record reported them.
+   */
+  tokens: { prompt: number; completion: number; total: number; cachedPrompt?: number; reasoning?: number };
   /** Present when the model has pricing. */
   cost?: { input: number; output: number; total: number; currency: string };
   /** HTTP attempts over all records, and how many records needed more than one. */
@@ -112,6 +117,10 @@ class ModelAcc {
   readonly errorKinds: Record<string, number> = {};
   readonly finishReasons: Record<string, number> = {};
   readonly latency = new LogHistogram();
+  readonly ttft = new LogHistogram();
+  streamed = 0;
+  cachedPrompt: number | undefined;
+  reasoning: number | undefined;
   prompt = 0;
   completion = 0;
   total = 0;
@@ -156,6 +165,8 @@ export class SummaryBuilder {
       m.prompt += out.usage.promptTokens;
       m.completion += out.usage.completionTokens;
       m.total += out.usage.totalTokens;
+      if (out.usage.cachedPromptTokens !== undefined) m.cachedPrompt = (m.cachedPrompt ?? 0) + out.usage.cachedPromptTokens;
+      if (out.usage.reasoningTokens !== undefined) m.reasoning = (m.reasoning ?? 0) + out.usage.reasoningTokens;
     }
     if (out.error !== undefined) {
       m.errors++;
@@ -166,6 +177,11 @@ export class SummaryBuilder {
     }
     bump(m.finishReasons, out.finishReason ?? "none");
     m.latency.add(out.latencyMs);
+    // A replayed answer's ttft is the recorded one: still the model's, so it counts.
+    if (out.ttftMs !== undefined) {
+      m.ttft.add(out.ttftMs);
+      m.streamed++;
+    }
     for (const [name, score] of Object.entries(record.scores)) {
       let acc = d.scores.get(name);
       if (acc === undefined) {
@@ -215,13 +231,22 @@ export class SummaryBuilder {
         p99: m.latency.percentile(0.99),
         mean: m.latency.mean(),
       },
-      tokens: { prompt: m.prompt, completion: m.completion, total: m.total },
+      ...(m.streamed > 0 ? { ttftMs: { p50: m.ttft.percentile(0.5), p95: m.ttft.percentile(0.95), mean: m.ttft.mean() } } : {}),
+      tokens: {
+        prompt: m.prompt,
+        completion: m.completion,
+        total: m.total,
+        ...(m.cachedPrompt === undefined ? {} : { cachedPrompt: m.cachedPrompt }),
+        ...(m.reasoning === undefined ? {} : { reasoning: m.reasoning }),
+      },
       attempts: { total: m.attempts, retried: m.retried },
       datasets,
     };
     const price = this.pricing[m.model];
     if (price !== undefined) {
-      const input = (m.prompt / 1e6) * price.inputPerMillion;
+      // Cached prompt tokens are billed at their own (lower) price when one is configured.
+      const cached = price.cachedInputPerMillion === undefined ? 0 : (m.cachedPrompt ?? 0);
+      const input = ((m.prompt - cached) / 1e6) * price.inputPerMillion + (cached / 1e6) * (price.cachedInputPerMillion ?? 0);
       const output = (m.completion / 1e6) * price.outputPerMillion;
       summary.cost = { input, output, total: input + output, currency: price.currency };
     }
