@@ -112,6 +112,20 @@ const builtinScorers = [
     .describe("The model finished with `stop` (not truncated, filtered or errored)."),
   z
     .strictObject({
+      type: z.literal("tool_call"),
+      name,
+      function: z.string().min(1).optional().describe("Function the model must call. @default the row's expected answer (a name, or JSON {\"name\", \"arguments\"})"),
+      arguments: z.record(z.string(), z.unknown()).optional().describe("Arguments the call must have (compared as JSON values)."),
+      match: z
+        .enum(["subset", "exact"])
+        .default("subset")
+        .describe("`subset`: the expected arguments must be there, extra ones are fine. `exact`: no extra arguments. @default subset"),
+      ignoreCase: z.boolean().default(false).describe("Compare string arguments trimmed and case-insensitively. @default false"),
+      partialCredit: z.boolean().default(false).describe("Score the share of expected arguments matched (0..1) instead of 0/1; passes only at 1. @default false"),
+    })
+    .describe("The model called the expected function with the expected arguments (recorded tool calls)."),
+  z
+    .strictObject({
       type: z.literal("latency"),
       name,
       maxMs: z.number().positive().describe("Latency budget in milliseconds."),
