@@ -4,10 +4,45 @@
  */
 import type { ModelErrorKind } from "./errors.js";
 
-/** A chat message as sent to a model. */
+/** A part of a multimodal message: text, or an image by URL (https or a data: URL), passed through as is. */
+export type ContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string; detail?: "auto" | "low" | "high" } };
+
+/** A function call in an assistant turn of a conversation (Chat wire form). */
+export interface WireToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+/**
+ * A chat message as sent to a model (Chat Completions wire form). Rendered prompts are plain
+ * text; a dataset row may carry a whole conversation with parts, tool calls and tool results.
+ */
 export interface ChatMessage {
-  role: "system" | "developer" | "user" | "assistant";
-  content: string;
+  role: "system" | "developer" | "user" | "assistant" | "tool";
+  /** Text, multimodal parts, or null on an assistant turn that only called tools. */
+  content: string | ContentPart[] | null;
+  /** Assistant turns: the functions it called. */
+  tool_calls?: WireToolCall[];
+  /** Tool turns: the call this result answers. */
+  tool_call_id?: string;
+}
+
+/** A message whose content is plain text (rendered prompts, judge prompts). */
+export type TextMessage = ChatMessage & { role: "system" | "developer" | "user" | "assistant"; content: string };
+
+/** The text of a message (text parts joined by newlines; images and tool calls have none). */
+export function messageText(message: ChatMessage): string {
+  const c = message.content;
+  if (typeof c === "string") return c;
+  if (c === null) return "";
+  return c.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+}
+
+/** A function tool offered to the model (Chat wire form). */
+export interface ToolDefinition {
+  type: "function";
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
 }
 
 /** One dataset row after column mapping and template rendering. */
@@ -24,6 +59,11 @@ export interface Row {
   expected?: string;
   /** Every column of the source row, as strings (template variables, tags such as `critical`). */
   vars: Record<string, string>;
+  /**
+   * Generation parameters for this row (the dataset's `params` and the row's own `params`
+   * column, the row winning), sent over the model's own params.
+   */
+  params?: GenerationParams;
 }
 
 /** Generation parameters passed to the model (wire names). */
@@ -36,6 +76,10 @@ export interface GenerationParams {
   presence_penalty?: number;
   frequency_penalty?: number;
   response_format?: { type: "text" } | { type: "json_object" } | { type: "json_schema"; json_schema: unknown };
+  /** Functions the model may call. */
+  tools?: ToolDefinition[];
+  /** `none`, `auto`, `required`, or a named function. */
+  tool_choice?: "none" | "auto" | "required" | { type: "function"; function: { name: string } };
 }
 
 export interface CompletionRequest {

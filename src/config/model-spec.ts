@@ -24,8 +24,27 @@ export const GenerationParamsSpec = z
       .union([
         z.strictObject({ type: z.literal("text") }),
         z.strictObject({ type: z.literal("json_object") }),
-        z.strictObject({ type: z.literal("json_schema"), json_schema: z.record(z.string(), z.unknown()) }),
+        z
+          .strictObject({ type: z.literal("json_schema"), json_schema: z.record(z.string(), z.unknown()) })
+          .describe("`json_schema`: {name, schema, strict}; in a dataset's params, `schemaFile` (relative to the dataset file) may replace `schema`."),
       ])
+      .optional(),
+    tools: z
+      .array(
+        z.strictObject({
+          type: z.literal("function"),
+          function: z.strictObject({
+            name: z.string().min(1),
+            description: z.string().optional(),
+            parameters: z.record(z.string(), z.unknown()).optional(),
+            strict: z.boolean().optional(),
+          }),
+        }),
+      )
+      .optional()
+      .describe("Function tools the model may call; its calls are recorded as output (score them with `tool_call`)."),
+    tool_choice: z
+      .union([z.enum(["none", "auto", "required"]), z.strictObject({ type: z.literal("function"), function: z.strictObject({ name: z.string().min(1) }) })])
       .optional(),
   })
   .describe("Generation parameters sent with every request (wire names).");

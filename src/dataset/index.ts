@@ -7,7 +7,8 @@ import { createReadStream } from "node:fs";
 import { basename, extname } from "node:path";
 import type { DatasetSpec } from "../config/schema.js";
 import { DatasetError } from "../errors.js";
-import type { Row } from "../types.js";
+import type { GenerationParams, Row } from "../types.js";
+import { resolveDatasetParams } from "./rich.js";
 import { readCsv } from "./csv.js";
 import { readJsonl } from "./jsonl.js";
 import { createRowMapper, readFailure, type RawRecord } from "./rows.js";
@@ -65,8 +66,10 @@ export async function* openDataset(
   const configPath = options.index === undefined ? "datasets[i]" : `datasets[${options.index}]`;
   const { format, delimiter } = pickFormat(spec, configPath);
   const stem = basename(file, extname(file));
+  const params = await resolveDatasetParams(spec.params as GenerationParams | undefined, file);
   const mapper = createRowMapper(spec, {
     file,
+    ...(params === undefined ? {} : { params }),
     dataset: spec.name ?? stem,
     idPrefix: stem,
     configPath,

@@ -9,7 +9,7 @@
  * with the usage the service reports, so a long run tracks the tokens it really used.
  */
 import { ModelCallError } from "../errors.js";
-import type { CompletionRequest } from "../types.js";
+import { messageText, type CompletionRequest } from "../types.js";
 import { abortedAttemptError } from "./errors.js";
 import { abortableSleep, type Sleep } from "./retry.js";
 import type { AttemptResult, CallContext, Provider } from "./types.js";
@@ -47,7 +47,7 @@ export const DEFAULT_COMPLETION_ESTIMATE = 256;
  */
 export function estimateRequestTokens(request: CompletionRequest, defaultCompletion = DEFAULT_COMPLETION_ESTIMATE): number {
   let chars = 0;
-  for (const m of request.messages) chars += m.content.length;
+  for (const m of request.messages) chars += messageText(m).length;
   return Math.ceil(chars / 4) + (request.params.max_tokens ?? defaultCompletion);
 }
 

@@ -23,7 +23,7 @@ import {
   wilsonInterval,
   type PairVerdict,
 } from "../stats/index.js";
-import type { PredictionRecord } from "../types.js";
+import { messageText, type PredictionRecord } from "../types.js";
 import { runRecords } from "../run/journal.js";
 import { SummaryBuilder, type DatasetSummary, type ModelSummary, type RunSummary } from "./summary.js";
 
@@ -298,8 +298,9 @@ export function finishGroup(reason: string | null): FinishGroup {
 /** The last user message: what the row asked. */
 export function promptOf(rec: PredictionRecord): string {
   const msgs = rec.input?.messages ?? [];
-  for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i]!.role === "user") return msgs[i]!.content;
-  return msgs.at(-1)?.content ?? "";
+  for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i]!.role === "user") return messageText(msgs[i]!);
+  const last = msgs.at(-1);
+  return last === undefined ? "" : messageText(last);
 }
 
 /** At most `max` characters (never splitting a surrogate pair), with "…" when cut. */

@@ -17,7 +17,7 @@ import { publicEndpoint } from "../providers/redact.js";
 import { callWithRetry, type AttemptReport } from "../providers/retry.js";
 import type { ModelInfo, Provider } from "../providers/types.js";
 import { scoreAll } from "../scoring/index.js";
-import { predictionKey, type CallErrorInfo, type PredictionRecord, type Row } from "../types.js";
+import { predictionKey, type CallErrorInfo, type GenerationParams, type PredictionRecord, type Row } from "../types.js";
 import { canonicalJson, sha256 } from "../util/hash.js";
 import { gitInfo, toolVersion } from "../util/env-info.js";
 import { AdaptiveConcurrency } from "./adaptive.js";
@@ -167,7 +167,10 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       counters.sent++;
       const controller = adaptive.get(model.name);
       const provider = providers.get(model.name)!;
-      const output = await callWithRetry(provider, { messages: row.messages, params: trialParams(model, trial) }, {
+      // The row's params (dataset's, then its own) go over the model's; later trials still shift the seed.
+      const params: GenerationParams =
+        row.params === undefined ? trialParams(model.params, trial) : trialParams({ ...model.params, ...row.params }, trial);
+      const output = await callWithRetry(provider, { messages: row.messages, params }, {
         trial,
         retry: plan.config.retry,
         timeoutMs: model.timeoutMs,
@@ -335,9 +338,9 @@ function adaptiveControllers(models: ModelSpec[], limits: CallLimits, log: (mess
 }
 
 /** Trial 0 uses the configured seed; later trials shift it so each trial is a fresh sample. */
-function trialParams(model: ModelSpec, trial: number) {
-  if (trial === 0) return model.params;
-  return { ...model.params, seed: (model.params.seed ?? 0) + trial };
+function trialParams(params: GenerationParams, trial: number): GenerationParams {
+  if (trial === 0) return params;
+  return { ...params, seed: (params.seed ?? 0) + trial };
 }
 
 async function fetchInfos(providers: Map<string, Provider>): Promise<Map<string, ModelInfo | null>> {

@@ -12,7 +12,7 @@ import { resolveAuth } from "../providers/auth.js";
 import { buildProviderStack } from "../providers/stack.js";
 import { callWithRetry } from "../providers/retry.js";
 import type { Provider } from "../providers/types.js";
-import type { ChatMessage, Completion, Score, ScorerCall } from "../types.js";
+import { messageText, type ChatMessage, type Completion, type Score, type ScorerCall, type TextMessage } from "../types.js";
 import { sha256 } from "../util/hash.js";
 import { callFailedScore, NO_EXPECTED_ERROR, ScorerSpecIssue, type ScoreInput } from "./scorers.js";
 import type { LlmJudgeSpec } from "./spec.js";
@@ -52,8 +52,8 @@ export interface JudgeMaterial {
 
 function renderInput(messages: readonly ChatMessage[]): string {
   const only = messages.length === 1 ? messages[0] : undefined;
-  if (only !== undefined && only.role === "user") return only.content;
-  return messages.map((m) => `[${m.role}]\n${m.content}`).join("\n\n");
+  if (only !== undefined && only.role === "user") return messageText(only);
+  return messages.map((m) => `[${m.role}]\n${messageText(m)}`).join("\n\n");
 }
 
 /**
@@ -63,7 +63,7 @@ function renderInput(messages: readonly ChatMessage[]): string {
  * without knowing the tag; being derived (not random) keeps the prompt, and so a seeded judge's
  * verdict, reproducible.
  */
-export function buildJudgeMessages(rubric: string, scale: JudgeScaleSpec, material: JudgeMaterial): ChatMessage[] {
+export function buildJudgeMessages(rubric: string, scale: JudgeScaleSpec, material: JudgeMaterial): TextMessage[] {
   const input = renderInput(material.input);
   const tag = sha256(JSON.stringify([input, material.expected ?? null, material.output])).slice(0, 8);
   const section = (name: string, body: string) => `<<<BAKEOFF ${name} ${tag}>>>\n${body}\n<<<END ${name} ${tag}>>>`;
