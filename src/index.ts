@@ -57,7 +57,12 @@ export {
   type PairVerdict,
 } from "./stats/index.js";
 export { startEmulator, DEFAULT_SIM_MODELS, type EmulatorHandle, type EmulatorStats } from "./emulator/index.js";
-export type { Provider, AttemptResult, ModelInfo } from "./providers/types.js";
+export type { Provider, AttemptResult, CallContext, ModelInfo } from "./providers/types.js";
+export { createProvider, PROVIDERS, type ProviderDefinition, type ProviderSpec } from "./providers/registry.js";
+export { buildProviderStack, type ProviderStackOptions } from "./providers/stack.js";
+export { COGNITIVE_SERVICES_SCOPE, type ProviderAuth } from "./providers/auth.js";
+export { buildOpenAIRequest, type OpenAIRequest } from "./providers/openai.js";
+
 export type {
   ChatMessage,
   Completion,
@@ -68,5 +73,6 @@ export type {
   Row,
   Score,
   ScorerCall,
+  ToolCall,
   Usage,
 } from "./types.js";

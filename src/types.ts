@@ -4,10 +4,45 @@
  */
 import type { ModelErrorKind } from "./errors.js";
 
-/** A chat message as sent to a model. */
+/** A part of a multimodal message: text, or an image by URL (https or a data: URL), passed through as is. */
+export type ContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string; detail?: "auto" | "low" | "high" } };
+
+/** A function call in an assistant turn of a conversation (Chat wire form). */
+export interface WireToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+/**
+ * A chat message as sent to a model (Chat Completions wire form). Rendered prompts are plain
+ * text; a dataset row may carry a whole conversation with parts, tool calls and tool results.
+ */
 export interface ChatMessage {
-  role: "system" | "developer" | "user" | "assistant";
-  content: string;
+  role: "system" | "developer" | "user" | "assistant" | "tool";
+  /** Text, multimodal parts, or null on an assistant turn that only called tools. */
+  content: string | ContentPart[] | null;
+  /** Assistant turns: the functions it called. */
+  tool_calls?: WireToolCall[];
+  /** Tool turns: the call this result answers. */
+  tool_call_id?: string;
+}
+
+/** A message whose content is plain text (rendered prompts, judge prompts). */
+export type TextMessage = ChatMessage & { role: "system" | "developer" | "user" | "assistant"; content: string };
+
+/** The text of a message (text parts joined by newlines; images and tool calls have none). */
+export function messageText(message: ChatMessage): string {
+  const c = message.content;
+  if (typeof c === "string") return c;
+  if (c === null) return "";
+  return c.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+}
+
+/** A function tool offered to the model (Chat wire form). */
+export interface ToolDefinition {
+  type: "function";
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
 }
 
 /** One dataset row after column mapping and template rendering. */
@@ -24,6 +59,11 @@ export interface Row {
   expected?: string;
   /** Every column of the source row, as strings (template variables, tags such as `critical`). */
   vars: Record<string, string>;
+  /**
+   * Generation parameters for this row (the dataset's `params` and the row's own `params`
+   * column, the row winning), sent over the model's own params.
+   */
+  params?: GenerationParams;
 }
 
 /** Generation parameters passed to the model (wire names). */
@@ -36,6 +76,10 @@ export interface GenerationParams {
   presence_penalty?: number;
   frequency_penalty?: number;
   response_format?: { type: "text" } | { type: "json_object" } | { type: "json_schema"; json_schema: unknown };
+  /** Functions the model may call. */
+  tools?: ToolDefinition[];
+  /** `none`, `auto`, `required`, or a named function. */
+  tool_choice?: "none" | "auto" | "required" | { type: "function"; function: { name: string } };
 }
 
 export interface CompletionRequest {
@@ -47,6 +91,18 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Of `promptTokens`, those served from the provider's prompt cache (priced at `cachedInputPerMillion`). */
+  cachedPromptTokens?: number;
+  /** Of `completionTokens`, those spent on hidden reasoning (billed as output, not in the text). */
+  reasoningTokens?: number;
+}
+
+/** One function call a model asked for. `arguments` is the JSON text exactly as the model wrote it. */
+export interface ToolCall {
+  /** The call id the model assigned (tool results refer to it). */
+  id: string;
+  name: string;
+  arguments: string;
 }
 
 /**
@@ -70,8 +126,12 @@ export interface Completion {
   usage: Usage | null;
   /** Wall time of the successful (or last) attempt, ms. */
   latencyMs: number;
-  /** Time to first token, ms (streaming providers only). */
+  /** Time to first token, ms (streamed calls only). */
   ttftMs?: number;
+  /** Output tokens per second after the first token (streamed calls with usage only). */
+  outputTokensPerSec?: number;
+  /** Function calls the model asked for instead of (or besides) text. */
+  toolCalls?: ToolCall[];
   /** Model name the service reported in the response. */
   model: string | null;
   /** The service's request id (apim-request-id, x-request-id or the response id). */

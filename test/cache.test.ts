@@ -14,7 +14,6 @@ import {
   cacheKey,
   defaultCacheDir,
   infoCacheKey,
-  providerForTrial,
   ReplayMissError,
   ResponseCache,
   withCache,
@@ -202,7 +201,7 @@ describe("withCache: record, reuse, replay", () => {
     expect(completions()).toBe(1);
 
     await callWithRetry(provider, ask(1, { temperature: 0.7 }), RETRY); // params changed
-    await callWithRetry(providerForTrial(provider, 1), ask(1), RETRY); // trial changed
+    await callWithRetry(provider, ask(1), { ...RETRY, trial: 1 }); // trial changed
     const elsewhere = withCache(azure("small"), cache, { ...SMALL, endpoint: "emulator://small-v2" }, "cache");
     await callWithRetry(elsewhere, ask(1), RETRY); // configured endpoint changed
     expect(completions()).toBe(4);
@@ -210,8 +209,8 @@ describe("withCache: record, reuse, replay", () => {
     // ...and each of those is now a hit.
     emulator.resetStats();
     await callWithRetry(provider, ask(1, { temperature: 0.7 }), RETRY);
-    await callWithRetry(providerForTrial(provider, 1), ask(1), RETRY);
-    await callWithRetry(providerForTrial(provider, 0), ask(1), RETRY);
+    await callWithRetry(provider, ask(1), { ...RETRY, trial: 1 });
+    await callWithRetry(provider, ask(1), { ...RETRY, trial: 0 });
     expect(completions()).toBe(0);
     expect(cache.stats()).toEqual({ hits: 3, misses: 4, writes: 4 });
   });
@@ -222,7 +221,7 @@ describe("withCache: record, reuse, replay", () => {
     emulator.resetStats();
 
     const { provider, cache } = await cached(dir, "replay");
-    const err = await rejection(callWithRetry(providerForTrial(provider, 2), ask(1), RETRY));
+    const err = await rejection(callWithRetry(provider, ask(1), { ...RETRY, trial: 2 }));
     expect(err).toBeInstanceOf(ReplayMissError);
     const miss = err as ReplayMissError;
     expect(miss.exitCode).toBe(ExitCode.usage);

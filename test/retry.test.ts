@@ -100,7 +100,13 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter({ "retry-after": "soon" })).toBeUndefined();
     expect(parseRetryAfter({ "retry-after": "" })).toBeUndefined();
     expect(parseRetryAfter({ "retry-after": "1e3" })).toBeUndefined();
-    expect(parseRetryAfter({ "x-ratelimit-reset-requests": "1s" })).toBeUndefined();
+    expect(parseRetryAfter({ "x-ratelimit-reset-requests": "soon" })).toBeUndefined();
+  });
+
+  it("falls back to x-ratelimit-reset-* durations (OpenAI, Azure OpenAI) when no Retry-After is sent", () => {
+    expect(parseRetryAfter({ "x-ratelimit-reset-requests": "1s" })).toBe(1000);
+    expect(parseRetryAfter({ "x-ratelimit-reset-tokens": "6m0s" })).toBe(360_000);
+    expect(parseRetryAfter({ "retry-after-ms": "50", "x-ratelimit-reset-tokens": "6m0s" })).toBe(50);
   });
 });
 

@@ -5,6 +5,7 @@
 import { runRecords } from "../store/journal.js";
 import type { RunManifest } from "../store/manifest.js";
 import { rowKey } from "./load.js";
+import { messageText } from "../types.js";
 
 /** Longest output or prompt quoted in compare files; beyond this a report is unreadable anyway. */
 export const MAX_QUOTED_CHARS = 2000;
@@ -40,7 +41,7 @@ export async function fetchOutputs(dir: string, manifest: RunManifest, wanted: R
     trialOf.set(k, rec.trial);
     const user = [...rec.input.messages].reverse().find((m) => m.role === "user");
     out.set(k, {
-      prompt: clip(user?.content ?? ""),
+      prompt: clip(user === undefined ? "" : messageText(user)),
       expected: rec.expected === undefined ? null : clip(rec.expected),
       text: rec.output.text === null ? null : clip(rec.output.text),
       finishReason: rec.output.finishReason,

@@ -97,7 +97,13 @@ export function checkRules(config: Config): ConfigIssue[] {
       if (url && (url.username || url.password)) {
         issues.push({ path: `models[${i}].endpoint`, message: "credentials in the URL are not allowed; name an environment variable in apiKeyEnv instead" });
       }
-      if (!m.apiKeyEnv) {
+      if (m.provider === "openai" && m.model === undefined) {
+        issues.push({
+          path: `models[${i}].model`,
+          message: `required by the openai provider: the model or deployment name sent as "model" (on Azure, the deployment name)`,
+        });
+      }
+      if (!m.apiKeyEnv && m.auth !== "entra") {
         issues.push({
           path: `models[${i}].apiKeyEnv`,
           message: `required for a real endpoint: name the environment variable that holds the key for "${m.name}", e.g. "AZURE_AI_KEY"`,

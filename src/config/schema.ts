@@ -18,6 +18,14 @@ export const ColumnsSpec = z
     prompt: z.string().default("prompt").describe("Column holding the user prompt (ignored when `template` is set). @default prompt"),
     system: z.string().default("system").describe("Column holding a per-row system message, if present. @default system"),
     expected: z.string().default("expected").describe("Column holding the expected answer, if present. @default expected"),
+    messages: z
+      .string()
+      .optional()
+      .describe("JSONL: field holding a whole conversation (roles, content parts such as images, tool calls); replaces prompt and system. @default messages"),
+    params: z
+      .string()
+      .optional()
+      .describe("JSONL: field holding this row's generation parameters (temperature, response_format, tools, ...), over the model's. @default params"),
   })
   .describe("Which columns of the file play which part.");
 
@@ -33,6 +41,9 @@ export const DatasetSpec = z
       .optional()
       .describe("User prompt template with {{column}} variables, e.g. 'Q: {{question}}\\nA:'."),
     system: z.string().optional().describe("System message for every row (a row's own system column wins)."),
+    params: GenerationParamsSpec.optional().describe(
+      "Generation parameters for every row of this dataset, over the models' own (e.g. tools, response_format; a json_schema may name a `schemaFile` relative to the dataset file). A row's `params` wins.",
+    ),
     scorers: z.array(ScorerSpec).default([]).describe("Scorers for this dataset (added to the global ones)."),
     limit: z.number().int().positive().optional().describe("Use only the first N rows."),
     maxPromptChars: z

@@ -8,7 +8,8 @@ import { stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import type { DatasetSpec } from "../config/schema.js";
 import { DatasetError } from "../errors.js";
-import type { Row } from "../types.js";
+import type { GenerationParams, Row } from "../types.js";
+import { resolveDatasetParams } from "./rich.js";
 import { readCsv } from "./csv.js";
 import { readJsonl } from "./jsonl.js";
 import { createRowMapper, readFailure, type RawRecord } from "./rows.js";
@@ -67,8 +68,10 @@ export async function* openDataset(
   const { format, delimiter } = pickFormat(spec, configPath);
   await checkRegularFile(file);
   const stem = basename(file, extname(file));
+  const params = await resolveDatasetParams(spec.params as GenerationParams | undefined, file);
   const mapper = createRowMapper(spec, {
     file,
+    ...(params === undefined ? {} : { params }),
     dataset: spec.name ?? stem,
     idPrefix: stem,
     configPath,

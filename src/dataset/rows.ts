@@ -5,7 +5,8 @@
  */
 import type { DatasetSpec } from "../config/schema.js";
 import { DatasetError } from "../errors.js";
-import type { ChatMessage, Row } from "../types.js";
+import type { ChatMessage, GenerationParams, Row } from "../types.js";
+import { readMessages, readRowParams } from "./rich.js";
 import { compileTemplate, valueToText, type CompiledTemplate } from "./template.js";
 
 /** One record as read from a file, before column mapping. */
@@ -52,6 +53,8 @@ export interface RowMapperContext {
    * pass over a file already validated can turn it off.
    */
   checkDuplicateIds?: boolean;
+  /** The dataset's `params` with files resolved; defaults to `spec.params` as written. */
+  params?: GenerationParams;
 }
 
 /** Maps raw records of one dataset to rows; holds the state (seen ids) of one pass over the file. */
@@ -78,6 +81,10 @@ export interface RowMapper {
  */
 export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMapper {
   const cols = spec.columns;
+  const messagesCol = cols.messages ?? "messages";
+  const paramsCol = cols.params ?? "params";
+  /** The dataset's params, with any schemaFile already resolved (see `resolveDatasetParams`). */
+  const datasetParams = (ctx.params ?? spec.params) as GenerationParams | undefined;
   const template: CompiledTemplate | undefined =
     spec.template === undefined ? undefined : compileTemplate(spec.template);
   const seen = new Map<string, number>();
@@ -109,8 +116,15 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
 
     map({ line, values }) {
       const where = { file, line };
+      // A conversation replaces the prompt (and the system column); the dataset's system
+      // message still leads it when the conversation has none of its own.
+      const conversation = values[messagesCol];
+      const richMessages = conversation === undefined ? undefined : readMessages(conversation, where, messagesCol);
+      const rowParams = values[paramsCol] === undefined ? undefined : readRowParams(values[paramsCol], where, paramsCol);
       let prompt: string;
-      if (template !== undefined) {
+      if (richMessages !== undefined) {
+        prompt = "(conversation)";
+      } else if (template !== undefined) {
         prompt = template(values, where);
       } else {
         const raw = values[cols.prompt];
@@ -151,14 +165,21 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
 
       // A blank per-row system cell means "no override", not "send an empty system message".
       const system = nonEmpty(values[cols.system]) ?? spec.system;
-      const messages: ChatMessage[] =
-        system === undefined
-          ? [{ role: "user", content: prompt }]
-          : [
-              { role: "system", content: system },
-              { role: "user", content: prompt },
-            ];
+      let messages: ChatMessage[];
+      if (richMessages !== undefined) {
+        const hasSystem = richMessages.some((m) => m.role === "system" || m.role === "developer");
+        messages = system === undefined || hasSystem ? richMessages : [{ role: "system", content: system }, ...richMessages];
+      } else {
+        messages =
+          system === undefined
+            ? [{ role: "user", content: prompt }]
+            : [
+                { role: "system", content: system },
+                { role: "user", content: prompt },
+              ];
+      }
       const row: Row = { id, dataset: ctx.dataset, line, messages, vars: toVars(values) };
+      if (datasetParams !== undefined || rowParams !== undefined) row.params = { ...datasetParams, ...rowParams };
       // CSV cannot tell a blank cell from an empty answer; both mean "no expected answer".
       const expected = nonEmpty(values[cols.expected]);
       if (expected !== undefined) row.expected = expected;

@@ -19,6 +19,8 @@ export interface Exchange {
   /** Aborted when the client disconnects before the response is complete. */
   signal: AbortSignal;
   ticket: StatsTicket;
+  /** performance.now() when the request arrived: simulated delays count from here, as a real server's do. */
+  startedAt?: number;
 }
 
 /** Headers every response carries, as Azure's front end sends them. */

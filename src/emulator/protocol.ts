@@ -5,6 +5,7 @@
  * and headers, this module decides what the JSON looks like.
  */
 import type { SimRequest } from "./models.js";
+import { readTools, type SimTool, type SimToolCall } from "./tools.js";
 
 /** A JSON error response: status and body. */
 export interface WireError {
@@ -69,6 +70,9 @@ export interface ChatRequest {
   stream: boolean;
   /** `stream_options.include_usage`, honoured only when it was passed through to the model. */
   includeUsage: boolean;
+  /** Function tools offered, and `tool_choice` as sent. */
+  tools?: SimTool[];
+  toolChoice?: unknown;
 }
 
 type Validated = { ok: true; request: ChatRequest } | { ok: false; error: WireError };
@@ -173,6 +177,9 @@ export function validateChatBody(body: unknown, extra: ExtraParameters): Validat
   if (responseFormat !== undefined) sim.responseFormat = responseFormat;
   const request: ChatRequest = { sim, stream: stream === true, includeUsage };
   if (typeof model === "string") request.model = model;
+  const tools = readTools(obj["tools"]);
+  if (tools !== undefined) request.tools = tools;
+  if (obj["tool_choice"] !== undefined && obj["tool_choice"] !== null) request.toolChoice = obj["tool_choice"];
   return { ok: true, request };
 }
 
@@ -265,15 +272,35 @@ export interface ResponseIdentity {
 /** Token counts for the `usage` object. */
 export interface UsageCounts {
   promptTokens: number;
+  /** Includes `reasoningTokens`, as the services count them. */
   completionTokens: number;
+  /** Hidden reasoning tokens (reasoning models); reported in the usage details. */
+  reasoningTokens?: number;
 }
 
-function usageBody(u: UsageCounts): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-  return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens };
+function usageBody(u: UsageCounts): Record<string, unknown> {
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
+    // Only reasoning models report details (as on the real services' older deployments).
+    ...(u.reasoningTokens === undefined ? {} : { completion_tokens_details: { reasoning_tokens: u.reasoningTokens } }),
+  };
+}
+
+/** Tool calls in Chat's wire form. */
+export function wireToolCalls(calls: readonly SimToolCall[]): unknown[] {
+  return calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
 }
 
 /** A non-streaming `chat.completion`, shaped like the recorded Azure responses. */
-export function completionBody(who: ResponseIdentity, text: string, finishReason: string, usage: UsageCounts): unknown {
+export function completionBody(
+  who: ResponseIdentity,
+  text: string | null,
+  finishReason: string,
+  usage: UsageCounts,
+  toolCalls?: readonly SimToolCall[],
+): unknown {
   return {
     id: who.id,
     object: "chat.completion",
@@ -286,7 +313,7 @@ export function completionBody(who: ResponseIdentity, text: string, finishReason
         index: 0,
         finish_reason: finishReason,
         logprobs: null,
-        message: { role: "assistant", content: text },
+        message: { role: "assistant", content: text, ...(toolCalls === undefined ? {} : { tool_calls: wireToolCalls(toolCalls) }) },
         content_filter_results: CONTENT_FILTER_RESULTS,
       },
     ],
@@ -308,6 +335,14 @@ export const streamChunks = {
   },
   content(who: ResponseIdentity, piece: string): unknown {
     return chunk(who, { delta: { content: piece }, finish_reason: null, content_filter_results: CONTENT_FILTER_RESULTS });
+  },
+  /** A whole tool call in one delta (name and arguments), as short calls arrive. */
+  toolCall(who: ResponseIdentity, call: SimToolCall, index: number): unknown {
+    return chunk(who, {
+      delta: { tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } }] },
+      finish_reason: null,
+      content_filter_results: {},
+    });
   },
   finish(who: ResponseIdentity, finishReason: string): unknown {
     return chunk(who, { delta: {}, finish_reason: finishReason, content_filter_results: {} });

@@ -5,6 +5,10 @@
  * - Serverless (one host per model): `POST /<sim>/chat/completions`, `GET /<sim>/info`.
  * - Foundry multi-model: `POST /chat/completions` (or `/models/chat/completions`) with `model` in
  *   the body naming the sim; `GET /info?model=<sim>` (the query may be omitted with one sim).
+ * - The OpenAI v1 surface, multi-model (`model` in the body) or under a sim: `/openai/v1/...`
+ *   (Azure OpenAI / Foundry v1), `/v1/...` (OpenAI, Ollama, vLLM) and `/inference/...` (GitHub
+ *   Models), each serving `chat/completions` and `responses`. The v1 flavour honours
+ *   `stream_options` and passes unknown keys through, as those services do.
  * - `GET /_emulator/stats`: request counters as JSON.
  *
  * Every model request, whatever its route, goes through {@link dispatch}: route → auth →
@@ -16,10 +20,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { ConfigError, type ConfigIssue } from "../errors.js";
-import { answerChat, answerInfo } from "./answer.js";
+import { answerChat, answerInfo, answerResponses } from "./answer.js";
 import { readBody, sendJson, type Exchange } from "./exchange.js";
 import { FaultPlanner, serveFault } from "./faults.js";
 import { invalidRequest, notFound, parseExtraParameters, UNAUTHORIZED_BODY, validateChatBody, type WireError } from "./protocol.js";
+import { validateResponsesBody } from "./responses.js";
 import { SimModelSpec, type SimModelSpecInput } from "./spec.js";
 import { StatsTracker, type EmulatorStats } from "./stats.js";
 
@@ -60,6 +65,29 @@ interface Sim {
 
 /** A request body read and parsed as JSON; `ok: false` once the 400/413 has been sent. */
 type JsonBody = { ok: true; value: unknown } | { ok: false };
+
+/**
+ * Which API surface a path belongs to: the Azure AI model inference API, or the OpenAI v1 surface
+ * (chat completions and responses; unknown keys pass through, `stream_options` is honoured).
+ */
+type Flavour = "inference" | "v1";
+
+/** What a model route answers. */
+type Api = "chat" | "responses";
+
+/** Splits a v1 prefix (`openai/v1`, `v1`, `inference`) off a path. */
+function splitFlavour(path: readonly string[]): { flavour: Flavour; rest: string[] } {
+  if (path[0] === "openai" && path[1] === "v1") return { flavour: "v1", rest: path.slice(2) };
+  if (path[0] === "v1" || path[0] === "inference") return { flavour: "v1", rest: path.slice(1) };
+  return { flavour: "inference", rest: [...path] };
+}
+
+/** The model API a path (below any prefix) names, if any. */
+function apiOf(rest: readonly string[], flavour: Flavour): Api | undefined {
+  if (rest.length === 2 && rest[0] === "chat" && rest[1] === "completions") return "chat";
+  if (rest.length === 1 && rest[0] === "responses" && flavour === "v1") return "responses";
+  return undefined;
+}
 
 /** A model request that has been routed to a sim. */
 interface ModelCall {
@@ -161,6 +189,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
       apiVersion: url.searchParams.get("api-version"),
       signal: abort.signal,
       ticket: stats.begin(url.searchParams.get("api-version")),
+      startedAt: started,
     };
     res.on("close", () => {
       // 'close' also follows a normal finish; only an unfinished response means the client left
@@ -179,13 +208,19 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     const method = ex.req.method ?? "GET";
     // "/models" is the Foundry path prefix; strip it unless a sim is literally named "models".
     const path = segments[0] === "models" && !sims.has("models") ? segments.slice(1) : segments;
-    const [a, b, c] = path;
-    if (path.length === 2 && a === "chat" && b === "completions") return requireMethod(ex, method, "POST", () => chatMultiModel(ex));
-    if (path.length === 3 && b === "chat" && c === "completions" && a !== undefined) {
-      return requireMethod(ex, method, "POST", () => chatServerless(ex, a));
+    // Multi-model: the model is named in the body.
+    const multi = splitFlavour(path);
+    const multiApi = apiOf(multi.rest, multi.flavour);
+    if (multiApi !== undefined) return requireMethod(ex, method, "POST", () => modelMultiModel(ex, multiApi, multi.flavour));
+    if (path.length === 1 && path[0] === "info") return requireMethod(ex, method, "GET", () => infoMultiModel(ex));
+    // Serverless: the first segment names the sim.
+    const [a, ...after] = path;
+    if (a !== undefined) {
+      const served = splitFlavour(after);
+      const api = apiOf(served.rest, served.flavour);
+      if (api !== undefined) return requireMethod(ex, method, "POST", () => modelServerless(ex, a, api, served.flavour));
+      if (after.length === 1 && after[0] === "info") return requireMethod(ex, method, "GET", () => infoServerless(ex, a));
     }
-    if (path.length === 1 && a === "info") return requireMethod(ex, method, "GET", () => infoMultiModel(ex));
-    if (path.length === 2 && b === "info" && a !== undefined) return requireMethod(ex, method, "GET", () => infoServerless(ex, a));
     sendError(ex, notFound("Resource not found"));
   }
 
@@ -194,25 +229,25 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     return next();
   }
 
-  async function chatServerless(ex: Exchange, name: string): Promise<void> {
+  async function modelServerless(ex: Exchange, name: string, api: Api, flavour: Flavour): Promise<void> {
     const sim = sims.get(name);
     if (sim === undefined) return sendError(ex, notFound("Resource not found"));
     let read: Promise<JsonBody> | undefined;
     const body = (): Promise<JsonBody> => (read ??= readJson(ex));
     await dispatch({ ex, sim, route: "chat", body }, async () => {
       const parsed = await body();
-      if (parsed.ok) await chat(ex, sim, parsed.value);
+      if (parsed.ok) await answerModel(ex, sim, parsed.value, api, flavour);
     });
   }
 
-  async function chatMultiModel(ex: Exchange): Promise<void> {
+  async function modelMultiModel(ex: Exchange, api: Api, flavour: Flavour): Promise<void> {
     // The model is named in the body, so the body is read before routing and auth.
     const body = await readJson(ex);
     if (!body.ok) return;
     const model = typeof body.value === "object" && body.value !== null ? (body.value as Record<string, unknown>)["model"] : undefined;
     // Foundry also routes on this header when the body names no model.
     const sim = resolveModel(ex, typeof model === "string" && model !== "" ? model : headerValue(ex.req, "x-ms-model-mesh-model-name"));
-    if (sim !== undefined) await dispatch({ ex, sim, route: "chat", body: async () => body }, () => chat(ex, sim, body.value));
+    if (sim !== undefined) await dispatch({ ex, sim, route: "chat", body: async () => body }, () => answerModel(ex, sim, body.value, api, flavour));
   }
 
   async function infoServerless(ex: Exchange, name: string): Promise<void> {
@@ -251,8 +286,14 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     await answer();
   }
 
-  async function chat(ex: Exchange, sim: Sim, body: unknown): Promise<void> {
-    const extra = parseExtraParameters(headerValue(ex.req, "extra-parameters"));
+  async function answerModel(ex: Exchange, sim: Sim, body: unknown, api: Api, flavour: Flavour): Promise<void> {
+    if (api === "responses") {
+      const validated = validateResponsesBody(body);
+      if (!validated.ok) return sendError(ex, validated.error);
+      return answerResponses(ex, sim, validated.request);
+    }
+    // The v1 surface has no extra-parameters header: it takes OpenAI's keys (stream_options...).
+    const extra = flavour === "v1" ? "pass-through" : parseExtraParameters(headerValue(ex.req, "extra-parameters"));
     const validated = validateChatBody(body, extra);
     if (!validated.ok) return sendError(ex, validated.error);
     await answerChat(ex, sim, validated.request);

@@ -18,6 +18,16 @@ export const LatencySpec = z
       .nonnegative()
       .default(0)
       .describe("Extra milliseconds per generated token. @default 0"),
+    firstTokenMs: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe("Fixed time before the first token (streamed or not), replacing the median/p95 draw: for measuring time to first token."),
+    tokensPerSecond: z
+      .number()
+      .positive()
+      .optional()
+      .describe("Generation rate after the first token, replacing perTokenMs (1000 / tokensPerSecond ms per token)."),
   })
   .describe("Latency distribution of one simulated model.");
 
@@ -34,6 +44,12 @@ export const SimModelSpec = z
       .default("terse")
       .describe("`terse` answers with the result; `steps` shows its working first (more tokens). @default terse"),
     latency: LatencySpec.default({ medianMs: 40, p95Ms: 120, perTokenMs: 0 }),
+    reasoningTokens: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe("Hidden reasoning tokens a reasoning model spends per answer: added to completion tokens and reported in the usage details. @default none (not a reasoning model)"),
     modelName: z
       .string()
       .optional()

@@ -10,10 +10,16 @@
  */
 import ModelClient, { type GetChatCompletionsParameters, type ModelClient as SdkClient } from "@azure-rest/ai-inference";
 import { AzureKeyCredential } from "@azure/core-auth";
+import { createSseStream } from "@azure/core-sse";
+import type { IncomingMessage } from "node:http";
+import { Transform } from "node:stream";
 import { ModelCallError } from "../errors.js";
-import type { CompletionRequest, Usage } from "../types.js";
+import type { CompletionRequest } from "../types.js";
+import { COGNITIVE_SERVICES_SCOPE, tokenSourceFor, type ProviderAuth } from "./auth.js";
+import { ChatStreamAccumulator, isRecord, toolCallsFromMessage, usageFromWire } from "./chat-wire.js";
 import { abortedAttemptError, badResponseError, networkError, normaliseHttpError, requestIdFrom } from "./errors.js";
 import { redactSecrets } from "./redact.js";
+import type { ProviderDefinition } from "./registry.js";
 import type { HeaderBag } from "./retry-after.js";
 import type { AttemptResult, ModelInfo, Provider } from "./types.js";
 
@@ -25,13 +31,18 @@ export interface AzureAiInferenceSpec {
   endpoint: string;
   /** Model or deployment name sent in the body, for multi-model endpoints. */
   model?: string;
-  apiKey: string;
+  /** A key (sent as `api-key` and `Authorization: Bearer`) or an Entra credential. */
+  auth?: ProviderAuth;
+  /** Shorthand for `auth: { kind: "key", apiKey }`. */
+  apiKey?: string;
   /** `api-version` query parameter; `""` omits it; absent means the SDK's default. */
   apiVersion?: string;
   /** Value of the `extra-parameters` header; absent sends no header (service default). */
   extraParameters?: "error" | "drop" | "pass-through";
   /** Largest response body read, bytes; a larger one fails the attempt (not retried). @default 10 MiB */
   maxResponseBytes?: number;
+  /** Stream the answer over SSE (records time to first token). */
+  stream?: boolean;
 }
 
 /** Default cap on a response body: far above any chat completion, far below a memory problem. */
@@ -64,6 +75,28 @@ async function readCapped(body: NodeJS.ReadableStream | undefined, headers: Head
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** Passes `stream` through, failing it with `tooLarge()` once more than `max` bytes went by. */
+function capStream(stream: IncomingMessage, max: number, tooLarge: () => Error): Transform {
+  let size = 0;
+  const capped = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      if (size > max) done(tooLarge());
+      else done(null, chunk);
+    },
+  });
+  stream.on("error", (err) => capped.destroy(err));
+  capped.on("error", () => stream.destroy());
+  return stream.pipe(capped);
+}
+
+function oversizeError(max: number, headers: HeaderBag, secrets: readonly string[]): ModelCallError {
+  return new ModelCallError("bad_response", redactSecrets(`streamed response is larger than maxResponseBytes (${max} bytes); not read further`, secrets), {
+    status: 200,
+    requestId: requestIdFrom(headers),
+  });
+}
+
 function headerValue(headers: HeaderBag, name: string): string | undefined {
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return Array.isArray(v) ? v[0] : v === undefined ? undefined : String(v);
   return undefined;
@@ -85,10 +118,6 @@ const USER_AGENT_PREFIX = "bakeoff";
 /** Real keys are 32+ characters; shorter values are placeholders, not worth masking. */
 const MIN_SECRET_LENGTH = 8;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** The client hands over text/plain bodies as strings, even when they hold JSON. */
 function parseIfJsonString(body: unknown): unknown {
   if (typeof body !== "string") return body;
@@ -97,19 +126,6 @@ function parseIfJsonString(body: unknown): unknown {
   } catch {
     return body;
   }
-}
-
-function count(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined;
-}
-
-/** `usage` in camelCase, or null when the service sent none or sent nonsense. */
-function toUsage(raw: unknown): Usage | null {
-  if (!isRecord(raw)) return null;
-  const promptTokens = count(raw.prompt_tokens);
-  const completionTokens = count(raw.completion_tokens);
-  if (promptTokens === undefined || completionTokens === undefined) return null;
-  return { promptTokens, completionTokens, totalTokens: count(raw.total_tokens) ?? promptTokens + completionTokens };
 }
 
 /** Reads a 200 body as a chat completion; anything else is a `bad_response`. */
@@ -125,11 +141,13 @@ function toAttemptResult(rawBody: unknown, headers: HeaderBag, secrets: readonly
     throw badResponseError("message content is not text", body, headers, secrets);
   }
   const id = typeof body.id === "string" && body.id !== "" ? body.id : undefined;
+  const toolCalls = toolCallsFromMessage(message);
   return {
     text: content ?? null,
     // An open set: keep whatever the service said, including values newer than this code.
     finishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : null,
-    usage: toUsage(body.usage),
+    usage: usageFromWire(body.usage),
+    ...(toolCalls === undefined ? {} : { toolCalls }),
     model: typeof body.model === "string" && body.model !== "" ? body.model : null,
     requestId: requestIdFrom(headers) ?? id ?? null,
     systemFingerprint: typeof body.system_fingerprint === "string" ? body.system_fingerprint : null,
@@ -170,9 +188,11 @@ function fromThrown(err: unknown, signal: AbortSignal, host: string, secrets: re
   throw err;
 }
 
-function makeClient(spec: AzureAiInferenceSpec): SdkClient {
+function makeClient(spec: AzureAiInferenceSpec & { auth: ProviderAuth }): SdkClient {
   const url = new URL(spec.endpoint);
-  return ModelClient(spec.endpoint.replace(/\/+$/, ""), new AzureKeyCredential(spec.apiKey), {
+  const credential = spec.auth.kind === "key" ? new AzureKeyCredential(spec.auth.apiKey) : spec.auth.credential;
+  const client = ModelClient(spec.endpoint.replace(/\/+$/, ""), credential, {
+    credentials: { scopes: [COGNITIVE_SERVICES_SCOPE] },
     // bakeoff's retry layer owns retries, bounded; the pipeline's would multiply them.
     retryOptions: { maxRetries: 0 },
     // The config names an http:// URL on purpose (local emulator, Ollama, vLLM).
@@ -181,6 +201,33 @@ function makeClient(spec: AzureAiInferenceSpec): SdkClient {
     ...(spec.apiVersion === undefined ? {} : { apiVersion: spec.apiVersion }),
     userAgentOptions: { userAgentPrefix: USER_AGENT_PREFIX },
   });
+  if (spec.auth.kind === "entra") {
+    // The SDK's bearer policy refuses plain http, which local endpoints (the emulator, a
+    // gateway on loopback) use; this one does the same job with the same cached token source
+    // the openai provider uses, so every model on one credential shares one token.
+    const tokens = tokenSourceFor(spec.auth.credential);
+    client.pipeline.removePolicy({ name: "bearerTokenAuthenticationPolicy" });
+    client.pipeline.addPolicy({
+      name: "bakeoffEntraToken",
+      sendRequest: async (request, next) => {
+        request.headers.set("authorization", `Bearer ${await tokens()}`);
+        return next(request);
+      },
+    });
+  }
+  return client;
+}
+
+/** Reads a whole error body from a streamed response, as text (bounded: error bodies are small). */
+async function readText(stream: IncomingMessage, limit = 64 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    if (size < limit) chunks.push(buf);
+    size += buf.length;
+  }
+  return Buffer.concat(chunks).toString("utf8").slice(0, limit);
 }
 
 /**
@@ -189,13 +236,18 @@ function makeClient(spec: AzureAiInferenceSpec): SdkClient {
  * body, `bad_response` for a 200 that is not a chat completion, `network`, and `timeout` or
  * `aborted` according to the signal's reason.
  */
-export function createAzureAiInferenceProvider(spec: AzureAiInferenceSpec): Provider {
+export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): Provider {
+  const spec = { ...options, auth: options.auth ?? { kind: "key" as const, apiKey: options.apiKey ?? "" } };
   const client = makeClient(spec);
   // For network error messages: the host only, never the full URL (it may carry a query).
   const host = new URL(spec.endpoint).host;
   // Masking a very short "key" (emulator placeholders such as "x") would mangle every message.
-  const secrets = spec.apiKey.length >= MIN_SECRET_LENGTH ? [spec.apiKey] : [];
-  const headers = spec.extraParameters === undefined ? undefined : { "extra-parameters": spec.extraParameters };
+  const secrets = spec.auth.kind === "key" && spec.auth.apiKey.length >= MIN_SECRET_LENGTH ? [spec.auth.apiKey] : [];
+  // Usage arrives in a stream only with stream_options, which serverless endpoints reject as an
+  // unknown key unless they pass extra parameters through; a streaming model therefore asks for
+  // pass-through when the entry does not say otherwise (the rest of the body is standard keys).
+  const extraParameters = spec.extraParameters ?? (spec.stream === true ? "pass-through" : undefined);
+  const headers = extraParameters === undefined ? undefined : { "extra-parameters": extraParameters };
   const maxBytes = spec.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
 
   async function attempt(request: CompletionRequest, signal: AbortSignal): Promise<AttemptResult> {
@@ -205,6 +257,7 @@ export function createAzureAiInferenceProvider(spec: AzureAiInferenceSpec): Prov
       ...request.params,
       ...(spec.model === undefined ? {} : { model: spec.model }),
     };
+    if (spec.stream === true) return attemptStreamed(body, signal);
     try {
       // Streamed, not buffered by the SDK, so the body size can be capped while it arrives.
       const res = await client
@@ -225,6 +278,65 @@ export function createAzureAiInferenceProvider(spec: AzureAiInferenceSpec): Prov
       return toAttemptResult(parsed, res.headers, secrets);
     } catch (err) {
       throw fromThrown(err, signal, host, secrets);
+    }
+  }
+
+  async function attemptStreamed(body: Record<string, unknown>, signal: AbortSignal): Promise<AttemptResult> {
+    const started = performance.now();
+    let stream: IncomingMessage | undefined;
+    try {
+      const res = await client
+        .path("/chat/completions")
+        .post({
+          body: { ...body, stream: true, stream_options: { include_usage: true } } as unknown as GetChatCompletionsParameters["body"],
+          ...(headers === undefined ? {} : { headers }),
+          abortSignal: signal,
+        })
+        .asNodeStream();
+      stream = res.body as IncomingMessage | undefined;
+      if (stream === undefined) throw badResponseError("no response body", "", res.headers, secrets);
+      if (res.status !== "200") {
+        // Read (and so release) the error body: an unread one keeps the socket busy.
+        throw normaliseHttpError(Number(res.status), parseIfJsonString(await readText(stream)), res.headers, secrets);
+      }
+      const acc = new ChatStreamAccumulator(started);
+      let done = false;
+      // The same body cap as an unstreamed answer: an endless stream fails instead of growing.
+      for await (const event of createSseStream(capStream(stream, maxBytes, () => oversizeError(maxBytes, res.headers, secrets)) as unknown as IncomingMessage)) {
+        if (event.data === "[DONE]") {
+          done = true;
+          break;
+        }
+        if (event.data.trim() === "") continue;
+        let chunk: unknown;
+        try {
+          chunk = JSON.parse(event.data);
+        } catch {
+          throw badResponseError("a stream event is not JSON", event.data, res.headers, secrets);
+        }
+        if (isRecord(chunk) && isRecord(chunk.error)) throw normaliseHttpError(500, chunk, res.headers, secrets);
+        acc.add(chunk);
+      }
+      if (signal.aborted) throw abortedAttemptError(signal);
+      // A stream that ends without [DONE] (or without a finish reason) was cut off: retryable.
+      if (!done || !acc.finished) throw networkError(`${host} ended the stream before the answer was complete`, "STREAM_CUT", secrets);
+      const answer = acc.result();
+      return {
+        text: answer.text,
+        finishReason: answer.finishReason,
+        usage: answer.usage,
+        model: answer.model,
+        requestId: requestIdFrom(res.headers) ?? answer.id,
+        systemFingerprint: answer.systemFingerprint,
+        ...(answer.toolCalls === undefined ? {} : { toolCalls: answer.toolCalls }),
+        ...(answer.ttftMs === undefined ? {} : { ttftMs: answer.ttftMs }),
+        ...(answer.outputTokensPerSec === undefined ? {} : { outputTokensPerSec: answer.outputTokensPerSec }),
+      };
+    } catch (err) {
+      throw fromThrown(err, signal, host, secrets);
+    } finally {
+      // Early exits (errors, [DONE] before the socket's end) must not leave the socket half-read.
+      if (stream !== undefined && !stream.readableEnded) stream.destroy();
     }
   }
 
@@ -254,3 +366,19 @@ export function createAzureAiInferenceProvider(spec: AzureAiInferenceSpec): Prov
 
   return { modelName: spec.name, attempt, info };
 }
+
+/** The `azure-ai-inference` entry of the provider registry. */
+export const azureAiInferenceProvider: ProviderDefinition<"azure-ai-inference"> = {
+  create: (spec, auth, options) =>
+    createAzureAiInferenceProvider({
+      name: spec.name,
+      endpoint: spec.endpoint,
+      auth,
+      ...(spec.model === undefined ? {} : { model: spec.model }),
+      ...(spec.apiVersion === undefined ? {} : { apiVersion: spec.apiVersion }),
+      ...(spec.extraParameters === undefined ? {} : { extraParameters: spec.extraParameters }),
+      ...(spec.stream === undefined ? {} : { stream: spec.stream }),
+      ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
+    }),
+  variant: (spec) => (spec.apiVersion === undefined ? {} : { apiVersion: spec.apiVersion }),
+};

@@ -9,10 +9,10 @@
  * with the usage the service reports, so a long run tracks the tokens it really used.
  */
 import { ModelCallError } from "../errors.js";
-import type { CompletionRequest } from "../types.js";
+import { messageText, type CompletionRequest } from "../types.js";
 import { abortedAttemptError } from "./errors.js";
 import { abortableSleep, type Sleep } from "./retry.js";
-import type { AttemptResult, Provider } from "./types.js";
+import type { AttemptResult, CallContext, Provider } from "./types.js";
 
 /** A deployment's quota. Either or both may be set. */
 export interface RateBudget {
@@ -47,7 +47,7 @@ export const DEFAULT_COMPLETION_ESTIMATE = 256;
  */
 export function estimateRequestTokens(request: CompletionRequest, defaultCompletion = DEFAULT_COMPLETION_ESTIMATE): number {
   let chars = 0;
-  for (const m of request.messages) chars += m.content.length;
+  for (const m of request.messages) chars += messageText(m).length;
   return Math.ceil(chars / 4) + (request.params.max_tokens ?? defaultCompletion);
 }
 
@@ -173,7 +173,7 @@ export function withBudget(
   return {
     modelName: provider.modelName,
     info: (signal) => provider.info(signal),
-    async attempt(request: CompletionRequest, signal: AbortSignal): Promise<AttemptResult> {
+    async attempt(request: CompletionRequest, signal: AbortSignal, context?: CallContext): Promise<AttemptResult> {
       const reservation = pacer.reserve(pacer.tracksTokens ? estimateTokens(request) : 0);
       if (reservation.waitMs > 0 || signal.aborted) {
         try {
@@ -185,7 +185,7 @@ export function withBudget(
         }
       }
       try {
-        const result = await provider.attempt(request, signal);
+        const result = await provider.attempt(request, signal, context);
         if (result.usage !== null) pacer.settle(reservation, result.usage.totalTokens);
         return result;
       } catch (err) {

@@ -7,7 +7,7 @@ import { ModelCallError } from "../errors.js";
 import type { RetrySpec } from "../config/schema.js";
 import type { AttemptOutcome, CallErrorInfo, Completion, CompletionRequest } from "../types.js";
 import { abortedAttemptError, deadlineReason, runAbortReason, runAbortedError } from "./errors.js";
-import type { AttemptResult, Provider } from "./types.js";
+import type { AttemptResult, CallContext, Provider } from "./types.js";
 
 /** Waits `ms`, or rejects as soon as `signal` aborts. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -27,6 +27,8 @@ export interface RetryOptions {
   random?: () => number;
   /** Backoff sleep; injectable for tests. @default an abortable setTimeout */
   sleep?: Sleep;
+  /** Trial number handed to every attempt (the response cache keys on it). @default 0 */
+  trial?: number;
 }
 
 /** Node fires a timer after 1 ms when asked for more than this (TimeoutOverflowWarning). */
@@ -106,6 +108,7 @@ async function attemptWithDeadline(
   request: CompletionRequest,
   timeoutMs: number,
   runSignal: AbortSignal | undefined,
+  context: CallContext,
 ): Promise<AttemptResult> {
   const controller = new AbortController();
   const signal = controller.signal;
@@ -118,7 +121,7 @@ async function attemptWithDeadline(
   });
   aborted.catch(() => undefined); // the race may already be settled when the signal fires
   try {
-    return await Promise.race([provider.attempt(request, signal), aborted]);
+    return await Promise.race([provider.attempt(request, signal, context), aborted]);
   } finally {
     clearTimeout(timer);
     unsubscribe();
@@ -169,6 +172,7 @@ export async function callWithRetry(provider: Provider, request: CompletionReque
   const { retry, timeoutMs, signal: runSignal, onAttempt } = opts;
   const sleep = opts.sleep ?? abortableSleep;
   const log: AttemptOutcome[] = [];
+  const context: CallContext = { trial: opts.trial ?? 0 };
 
   for (let attempt = 1; ; attempt++) {
     if (runSignal?.aborted) {
@@ -177,7 +181,7 @@ export async function callWithRetry(provider: Provider, request: CompletionReque
     const started = performance.now();
     let error: ModelCallError;
     try {
-      const result = await attemptWithDeadline(provider, request, timeoutMs, runSignal);
+      const result = await attemptWithDeadline(provider, request, timeoutMs, runSignal, context);
       const latencyMs = result.latencyMs ?? elapsedMs(started);
       const outcome: AttemptOutcome = { outcome: "ok", status: 200 };
       log.push(outcome);
@@ -188,6 +192,8 @@ export async function callWithRetry(provider: Provider, request: CompletionReque
         usage: result.usage,
         latencyMs,
         ...(result.ttftMs === undefined ? {} : { ttftMs: result.ttftMs }),
+        ...(result.outputTokensPerSec === undefined ? {} : { outputTokensPerSec: result.outputTokensPerSec }),
+        ...(result.toolCalls === undefined ? {} : { toolCalls: result.toolCalls }),
         model: result.model,
         requestId: result.requestId,
         ...(result.systemFingerprint === undefined ? {} : { systemFingerprint: result.systemFingerprint }),

@@ -29,7 +29,7 @@ import { DEFAULT_DECISION, type DecisionSpec } from "../config/schema.js";
 import { scorerKind, scorerName, type ScorerKind } from "../scoring/spec.js";
 import { hasTag } from "../compare/load.js";
 import { decideDataset, headline, type DatasetDecision, type DecisionModel } from "./decision.js";
-import type { PredictionRecord } from "../types.js";
+import { messageText, type PredictionRecord } from "../types.js";
 import { runRecords } from "../store/journal.js";
 import { SummaryBuilder, type DatasetSummary, type ModelSummary, type RunSummary } from "./summary.js";
 
@@ -324,8 +324,9 @@ export function finishGroup(reason: string | null): FinishGroup {
 /** The last user message: what the row asked. */
 export function promptOf(rec: PredictionRecord): string {
   const msgs = rec.input?.messages ?? [];
-  for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i]!.role === "user") return msgs[i]!.content;
-  return msgs.at(-1)?.content ?? "";
+  for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i]!.role === "user") return messageText(msgs[i]!);
+  const last = msgs.at(-1);
+  return last === undefined ? "" : messageText(last);
 }
 
 /** At most `max` characters (never splitting a surrogate pair), with "…" when cut. */

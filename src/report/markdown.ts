@@ -173,8 +173,18 @@ function summaryTable(models: ModelSummary[], analysis?: RunAnalysis): string[] 
     row("Latency p50", (m) => ms(m.latencyMs.p50)),
     row("Latency p95", (m) => ms(m.latencyMs.p95)),
     ...(analysis === undefined ? [] : [row("Latency p99", (m) => ms(m.latencyMs.p99))]),
+    // Streaming-only and usage-detail rows appear only when some model has them.
+    ...(models.some((m) => m.ttftMs !== undefined)
+      ? [row("TTFT p50", (m) => (m.ttftMs === undefined ? DASH : ms(m.ttftMs.p50))), row("TTFT p95", (m) => (m.ttftMs === undefined ? DASH : ms(m.ttftMs.p95)))]
+      : []),
     row("Tokens in", (m) => integer.format(m.tokens.prompt)),
+    ...(models.some((m) => m.tokens.cachedPrompt !== undefined)
+      ? [row("Cached tokens in", (m) => (m.tokens.cachedPrompt === undefined ? DASH : integer.format(m.tokens.cachedPrompt)))]
+      : []),
     row("Tokens out", (m) => integer.format(m.tokens.completion)),
+    ...(models.some((m) => m.tokens.reasoning !== undefined)
+      ? [row("Reasoning tokens", (m) => (m.tokens.reasoning === undefined ? DASH : integer.format(m.tokens.reasoning)))]
+      : []),
   );
   if (models.some((m) => m.cost !== undefined)) {
     rows.push(row("Cost", (m) => (m.cost === undefined ? DASH : money(m.cost.total, m.cost.currency))));

@@ -53,8 +53,13 @@ export interface ModelSummary {
   scores: Record<string, ScoreStats>;
   /** Latency of successful calls, ms; null when there were none. Percentiles within 0.5%. */
   latencyMs: { p50: number | null; p95: number | null; p99: number | null; mean: number | null };
-  /** Token usage summed over every record that reported usage. */
-  tokens: { prompt: number; completion: number; total: number };
+  /** Time to first token of successful streamed calls, ms; absent when the model never streamed. */
+  ttftMs?: { p50: number | null; p95: number | null; mean: number | null };
+  /**
+   * Token usage summed over every record that reported usage. `cachedPrompt` (of prompt) and
+   * `reasoning` (of completion) appear once any record reported them.
+   */
+  tokens: { prompt: number; completion: number; total: number; cachedPrompt?: number; reasoning?: number };
   /** Present when the model has pricing: what the calls actually sent cost (cached/replayed ones excluded). */
   cost?: { input: number; output: number; total: number; currency: string };
   /** Records answered from the response cache (`--cache` hit or `--replay`). */
@@ -117,6 +122,9 @@ class DatasetAcc {
   completion = 0;
   cachedPrompt = 0;
   cachedCompletion = 0;
+  /** Prompt tokens the service itself served from its prompt cache (`usage.cachedPromptTokens`), sent and replayed. */
+  providerCached = 0;
+  replayedProviderCached = 0;
   readonly scores = new Map<string, ScoreAcc>();
 }
 
@@ -126,6 +134,10 @@ class ModelAcc {
   readonly errorKinds: Record<string, number> = {};
   readonly finishReasons: Record<string, number> = {};
   readonly latency = new LogHistogram();
+  readonly ttft = new LogHistogram();
+  streamed = 0;
+  cachedPrompt: number | undefined;
+  reasoning: number | undefined;
   prompt = 0;
   completion = 0;
   total = 0;
@@ -168,16 +180,21 @@ export class SummaryBuilder {
     if (out.attempts > 1) m.retried++;
     if (out.cached === true) d.cached++;
     if (out.usage !== null) {
+      const providerCached = out.usage.cachedPromptTokens ?? 0;
       if (out.cached === true) {
         d.cachedPrompt += out.usage.promptTokens;
         d.cachedCompletion += out.usage.completionTokens;
+        d.replayedProviderCached += providerCached;
       } else {
         d.prompt += out.usage.promptTokens;
         d.completion += out.usage.completionTokens;
+        d.providerCached += providerCached;
       }
       m.prompt += out.usage.promptTokens;
       m.completion += out.usage.completionTokens;
       m.total += out.usage.totalTokens;
+      if (out.usage.cachedPromptTokens !== undefined) m.cachedPrompt = (m.cachedPrompt ?? 0) + out.usage.cachedPromptTokens;
+      if (out.usage.reasoningTokens !== undefined) m.reasoning = (m.reasoning ?? 0) + out.usage.reasoningTokens;
     }
     if (out.error !== undefined) {
       m.errors++;
@@ -188,6 +205,11 @@ export class SummaryBuilder {
     }
     bump(m.finishReasons, out.finishReason ?? "none");
     m.latency.add(out.latencyMs);
+    // A replayed answer's ttft is the recorded one: still the model's, so it counts.
+    if (out.ttftMs !== undefined) {
+      m.ttft.add(out.ttftMs);
+      m.streamed++;
+    }
     for (const [name, score] of Object.entries(record.scores)) {
       let acc = d.scores.get(name);
       if (acc === undefined) {
@@ -205,7 +227,7 @@ export class SummaryBuilder {
 
   private summarise(m: ModelAcc): ModelSummary {
     const price = this.pricing[m.model];
-    const paid = { prompt: 0, completion: 0 };
+    const paid = { prompt: 0, completion: 0, providerCached: 0 };
     let avoided = 0;
     let cached = 0;
     const pooled = new Map<string, { acc: ScoreAcc; eligible: number }>();
@@ -226,12 +248,17 @@ export class SummaryBuilder {
       const ds: DatasetSummary = { n: d.n, errors: d.errors, scores };
       if (d.cached > 0) ds.cached = d.cached;
       if (price !== undefined) {
-        ds.cost = { paid: priceOf(price, d.prompt, d.completion), avoided: priceOf(price, d.cachedPrompt, d.cachedCompletion), currency: price.currency };
+        ds.cost = {
+          paid: priceOf(price, d.prompt, d.completion, d.providerCached),
+          avoided: priceOf(price, d.cachedPrompt, d.cachedCompletion, d.replayedProviderCached),
+          currency: price.currency,
+        };
       }
       datasets[name] = ds;
       paid.prompt += d.prompt;
       paid.completion += d.completion;
-      avoided += price === undefined ? 0 : priceOf(price, d.cachedPrompt, d.cachedCompletion);
+      paid.providerCached += d.providerCached;
+      avoided += price === undefined ? 0 : priceOf(price, d.cachedPrompt, d.cachedCompletion, d.replayedProviderCached);
       cached += d.cached;
     }
     const scores: Record<string, ScoreStats> = {};
@@ -250,14 +277,22 @@ export class SummaryBuilder {
         p99: m.latency.percentile(0.99),
         mean: m.latency.mean(),
       },
-      tokens: { prompt: m.prompt, completion: m.completion, total: m.total },
+      ...(m.streamed > 0 ? { ttftMs: { p50: m.ttft.percentile(0.5), p95: m.ttft.percentile(0.95), mean: m.ttft.mean() } } : {}),
+      tokens: {
+        prompt: m.prompt,
+        completion: m.completion,
+        total: m.total,
+        ...(m.cachedPrompt === undefined ? {} : { cachedPrompt: m.cachedPrompt }),
+        ...(m.reasoning === undefined ? {} : { reasoning: m.reasoning }),
+      },
       attempts: { total: m.attempts, retried: m.retried },
       datasets,
     };
     if (cached > 0) summary.cached = cached;
     if (price !== undefined) {
       // Only calls actually sent are paid; cached and replayed answers are shown as avoided.
-      const input = (paid.prompt / 1e6) * price.inputPerMillion;
+      // Prompt tokens the service served from its own cache are billed at their own price.
+      const input = inputPrice(price, paid.prompt, paid.providerCached);
       const output = (paid.completion / 1e6) * price.outputPerMillion;
       summary.cost = { input, output, total: input + output, currency: price.currency };
       if (cached > 0) summary.avoidedCost = avoided;
@@ -266,6 +301,12 @@ export class SummaryBuilder {
   }
 }
 
-function priceOf(price: PricingSpec, prompt: number, completion: number): number {
-  return (prompt / 1e6) * price.inputPerMillion + (completion / 1e6) * price.outputPerMillion;
+function priceOf(price: PricingSpec, prompt: number, completion: number, providerCached = 0): number {
+  return inputPrice(price, prompt, providerCached) + (completion / 1e6) * price.outputPerMillion;
+}
+
+/** Prompt cost; tokens served from the service's prompt cache use `cachedInputPerMillion` when set. */
+function inputPrice(price: PricingSpec, prompt: number, providerCached: number): number {
+  const cached = price.cachedInputPerMillion === undefined ? 0 : Math.min(providerCached, prompt);
+  return ((prompt - cached) / 1e6) * price.inputPerMillion + (cached / 1e6) * (price.cachedInputPerMillion ?? 0);
 }

@@ -27,8 +27,8 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BakeoffError, ExitCode, UsageError } from "../errors.js";
-import type { AttemptResult, ModelInfo, Provider } from "../providers/types.js";
-import type { CompletionRequest, Usage } from "../types.js";
+import type { AttemptResult, CallContext, ModelInfo, Provider } from "../providers/types.js";
+import type { CompletionRequest, ToolCall, Usage } from "../types.js";
 import { canonicalJson, sha256 } from "../util/hash.js";
 
 /** Name of the cache folder inside the output directory. */
@@ -57,6 +57,11 @@ export interface CacheIdentity {
   deployment?: string;
   /** `api-version` as configured; `""` (omitted) and absent (SDK default) are different keys. */
   apiVersion?: string;
+  /**
+   * Which API of the endpoint answers (`openai` provider: `chat` or `responses`): the same body
+   * sent to another API is another request. Keyed only when set, so older keys stay valid.
+   */
+  api?: string;
 }
 
 /** Everything that makes two requests "identical" for the cache. */
@@ -69,7 +74,13 @@ export interface CacheKeyParts extends CacheIdentity {
 
 /** The endpoint identity both keys share; null rather than absent, so "none" never collides with a future field. */
 function identityOf(id: CacheIdentity) {
-  return { provider: id.provider, endpoint: id.endpoint, deployment: id.deployment ?? null, apiVersion: id.apiVersion ?? null };
+  return {
+    provider: id.provider,
+    endpoint: id.endpoint,
+    deployment: id.deployment ?? null,
+    apiVersion: id.apiVersion ?? null,
+    ...(id.api === undefined ? {} : { api: id.api }),
+  };
 }
 
 /** The cache key: sha256 (hex) of the canonical JSON (sorted keys) of the parts. */
@@ -108,9 +119,15 @@ const isNullableString = (v: unknown): v is string | null => v === null || typeo
 function readUsage(v: unknown): Usage | null | undefined {
   if (v === null) return null;
   if (!isRecord(v)) return undefined;
-  const { promptTokens, completionTokens, totalTokens } = v;
+  const { promptTokens, completionTokens, totalTokens, cachedPromptTokens, reasoningTokens } = v;
   if (typeof promptTokens !== "number" || typeof completionTokens !== "number" || typeof totalTokens !== "number") return undefined;
-  return { promptTokens, completionTokens, totalTokens };
+  return {
+    promptTokens,
+    completionTokens,
+    totalTokens,
+    ...(typeof cachedPromptTokens === "number" ? { cachedPromptTokens } : {}),
+    ...(typeof reasoningTokens === "number" ? { reasoningTokens } : {}),
+  };
 }
 
 /**
@@ -131,7 +148,13 @@ function pickResult(v: unknown): AttemptResult | undefined {
     requestId: v.requestId,
     ...(isNullableString(v.systemFingerprint) ? { systemFingerprint: v.systemFingerprint } : {}),
     ...(typeof v.ttftMs === "number" ? { ttftMs: v.ttftMs } : {}),
+    ...(typeof v.outputTokensPerSec === "number" ? { outputTokensPerSec: v.outputTokensPerSec } : {}),
+    ...(Array.isArray(v.toolCalls) ? { toolCalls: readToolCalls(v.toolCalls) } : {}),
   };
+}
+
+function readToolCalls(list: unknown[]): ToolCall[] {
+  return list.filter(isRecord).map((c) => ({ id: String(c.id ?? ""), name: String(c.name ?? ""), arguments: String(c.arguments ?? "") }));
 }
 
 function pickInfo(v: unknown): ModelInfo | undefined {
@@ -326,9 +349,8 @@ export class ReplayMissError extends BakeoffError {
 export type CacheMode = "cache" | "replay";
 
 /**
- * A provider behind the response cache. Use {@link CachingProvider.forTrial} (or
- * {@link providerForTrial}) per call so the trial is part of the key; `attempt()` on the object
- * itself keys as trial 0.
+ * A provider behind the response cache. The trial each attempt serves comes in its
+ * {@link CallContext} (`callWithRetry`'s `trial` option), so one instance serves every trial.
  */
 export class CachingProvider implements Provider {
   readonly modelName: string;
@@ -340,20 +362,6 @@ export class CachingProvider implements Provider {
     private readonly mode: CacheMode,
   ) {
     this.modelName = inner.modelName;
-  }
-
-  /** A provider whose attempts are keyed with `trial` (a light view; create one per call). */
-  forTrial(trial: number): Provider {
-    return {
-      modelName: this.modelName,
-      attempt: (request, signal) => this.attemptTrial(request, signal, trial),
-      info: (signal) => this.info(signal),
-    };
-  }
-
-  /** An attempt keyed as trial 0. */
-  attempt(request: CompletionRequest, signal: AbortSignal): Promise<AttemptResult> {
-    return this.attemptTrial(request, signal, 0);
   }
 
   /**
@@ -368,7 +376,9 @@ export class CachingProvider implements Provider {
     return info;
   }
 
-  private async attemptTrial(request: CompletionRequest, signal: AbortSignal, trial: number): Promise<AttemptResult> {
+  /** An attempt keyed by the request and `context.trial` (trial 0 without a context). */
+  async attempt(request: CompletionRequest, signal: AbortSignal, context?: CallContext): Promise<AttemptResult> {
+    const trial = context?.trial ?? 0;
     const key = cacheKey({ ...this.identity, body: request, trial });
     const stored = await this.cache.get(key);
     if (stored !== undefined) return { ...stored, cached: true };
@@ -377,7 +387,7 @@ export class CachingProvider implements Provider {
     }
     const started = performance.now();
     // A failed attempt throws straight through: errors are never stored.
-    const result = await this.inner.attempt(request, signal);
+    const result = await this.inner.attempt(request, signal, context);
     const latencyMs = Math.round((performance.now() - started) * 10) / 10;
     await this.cache.put(key, result, { model: this.modelName, createdAt: new Date().toISOString(), latencyMs });
     // Report the latency that was stored, so a later replay reproduces this run's report.
@@ -395,9 +405,4 @@ export function withCache(provider: Provider, cache: ResponseCache, identity: Ca
     throw new BakeoffError("--cache needs a writable response cache (open it readwrite)", { exitCode: ExitCode.internal });
   }
   return new CachingProvider(provider, cache, identity, mode);
-}
-
-/** The provider to call for one trial: the trial view of a {@link CachingProvider}, else `provider` itself. */
-export function providerForTrial(provider: Provider, trial: number): Provider {
-  return provider instanceof CachingProvider ? provider.forTrial(trial) : provider;
 }

@@ -109,13 +109,14 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
   }
 
   // One rule for judged and judge models: the named variable, else the emulator's placeholder.
+  // Entra models have no key: their tokens come from a credential when the run starts.
   const keyFor = (m: ModelSpec): string | undefined =>
-    (m.apiKeyEnv ? env[m.apiKeyEnv] : undefined) || (isEmulatorEndpoint(m.endpoint) ? EMULATOR_PLACEHOLDER_KEY : undefined);
+    m.auth === "entra" ? "" : (m.apiKeyEnv ? env[m.apiKeyEnv] : undefined) || (isEmulatorEndpoint(m.endpoint) ? EMULATOR_PLACEHOLDER_KEY : undefined);
   const keys = new Map<string, string>();
   const missing: string[] = [];
   for (const m of config.models) {
     const value = keyFor(m);
-    if (value) keys.set(m.name, value);
+    if (value !== undefined) keys.set(m.name, value);
     else missing.push(`  - model "${m.name}" reads its key from $${m.apiKeyEnv}, which is not set`);
   }
   if (missing.length > 0) {

@@ -9,18 +9,20 @@ import { emulatorTarget, isEmulatorEndpoint } from "../config/rules.js";
 import type { ModelSpec } from "../config/schema.js";
 import { openDataset, type DatasetOpenOptions } from "../dataset/index.js";
 import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
-import { estimateRequestTokens, withBudget } from "../providers/budget.js";
-import { createProvider } from "../providers/index.js";
+import type { TokenCredential } from "@azure/core-auth";
+import { resolveAuth } from "../providers/auth.js";
+import { endpointVariant } from "../providers/registry.js";
+import { buildProviderStack, emulatorEndpointFor } from "../providers/stack.js";
 import { publicEndpoint } from "../providers/redact.js";
 import { publicConfig } from "../config/public-config.js";
 import { callWithRetry, type AttemptReport } from "../providers/retry.js";
 import type { ModelInfo, Provider } from "../providers/types.js";
 import { scoreAll } from "../scoring/index.js";
-import { predictionKey, type CallErrorInfo, type PredictionRecord, type Row } from "../types.js";
+import { predictionKey, type CallErrorInfo, type GenerationParams, type PredictionRecord, type Row } from "../types.js";
 import { canonicalJson, sha256 } from "../util/hash.js";
 import { gitInfo, toolVersion } from "../util/env-info.js";
 import { AdaptiveConcurrency } from "./adaptive.js";
-import { ReplayMissError, providerForTrial, withCache, type CacheMode, type ResponseCache } from "./cache.js";
+import { ReplayMissError, type CacheMode, type ResponseCache } from "./cache.js";
 import { BakeoffError, ExitCode, UsageError } from "../errors.js";
 import { indexRun } from "../report/index-entry.js";
 import { writeRunReports, type RunReport, type WriteReportsOptions } from "../report/run-report.js";
@@ -73,6 +75,11 @@ export interface RunOptions {
   reports?: WriteReportsOptions | false;
   /** Created once run.json exists; each gets every record after the journal has it. */
   sinks?: (ctx: { runId: string; runDir: string; manifest: RunManifest }) => Promise<RecordSink[]> | RecordSink[];
+  /**
+   * Where models with `"auth": "entra"` get their tokens. @default a process-wide
+   * DefaultAzureCredential (az login, managed identity, workload identity, AZURE_* variables)
+   */
+  credential?: TokenCredential;
 }
 
 export interface RunResult {
@@ -164,13 +171,24 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     }
     const providers = new Map<string, Provider>();
     const resolved = new Map<string, string>();
-    const endpointFor = (m: { endpoint: string }) =>
-      !isEmulatorEndpoint(m.endpoint) ? m.endpoint : emulator ? emulator.endpointFor(emulatorTarget(m.endpoint)) : "http://127.0.0.1:9/replay-only";
+    const endpointFor = (m: ModelSpec) =>
+      !isEmulatorEndpoint(m.endpoint)
+        ? m.endpoint
+        : emulator
+          ? emulatorEndpointFor(m, emulator.endpointFor(emulatorTarget(m.endpoint)))
+          : "http://127.0.0.1:9/replay-only";
+    // One builder for judged models and judges: cache → rpm/tpm budget → provider.
+    const stackFor = (m: ModelSpec, endpoint: string, apiKey: string): Provider =>
+      buildProviderStack(m, {
+        endpoint,
+        auth: resolveAuth(m, apiKey, options.credential),
+        maxResponseBytes: plan.config.maxResponseBytes,
+        ...(options.cache ? { cache: options.cache } : {}),
+      });
     for (const m of plan.models) {
       const endpoint = endpointFor(m);
       resolved.set(m.name, endpoint);
-      const provider = createProvider({ ...m, endpoint }, plan.keys.get(m.name)!, { maxResponseBytes: plan.config.maxResponseBytes });
-      providers.set(m.name, cached(paced(provider, m), m, options.cache));
+      providers.set(m.name, stackFor(m, endpoint, plan.keys.get(m.name) ?? ""));
     }
     // Judges call their own endpoints; emulated ones exist only now that the emulator is up.
     // Cancels every call in flight: the run deadline. Per model, the circuit breaker adds its own.
@@ -180,7 +198,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     const modelSignal = new Map(plan.models.map((m) => [m.name, AbortSignal.any([runSignal, modelCancel.get(m.name)!.signal])]));
     plan.judges.connect({
       endpointFor,
-      wrap: (p, m) => cached(paced(p, m), m, options.cache),
+      stackFor,
       signal: runSignal,
     });
     const infos = await fetchInfos(providers);
@@ -241,8 +259,12 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       const started = new Date();
       counters.sent++;
       const controller = adaptive.get(model.name);
-      const provider = providerForTrial(providers.get(model.name)!, trial);
-      const output = await callWithRetry(provider, { messages: row.messages, params: trialParams(model, trial) }, {
+      const provider = providers.get(model.name)!;
+      // The row's params (dataset's, then its own) go over the model's; later trials still shift the seed.
+      const params: GenerationParams =
+        row.params === undefined ? trialParams(model.params, trial) : trialParams({ ...model.params, ...row.params }, trial);
+      const output = await callWithRetry(provider, { messages: row.messages, params }, {
+        trial,
         retry: plan.config.retry,
         timeoutMs: model.timeoutMs,
         signal,
@@ -493,31 +515,6 @@ class CircuitBreaker {
 }
 
 /**
- * Puts the model behind the response cache, outermost so cache hits spend no rpm/tpm budget.
- * Keys use the endpoint as configured (`emulator://small`), never the loopback port of this run.
- */
-function cached(provider: Provider, model: ModelSpec, cache: RunOptions["cache"]): Provider {
-  if (!cache) return provider;
-  return withCache(
-    provider,
-    cache.cache,
-    {
-      provider: model.provider,
-      endpoint: model.endpoint,
-      ...(model.model !== undefined ? { deployment: model.model } : {}),
-      ...(model.apiVersion !== undefined ? { apiVersion: model.apiVersion } : {}),
-    },
-    cache.mode,
-  );
-}
-
-/** Paces the model's attempts to its rpm/tpm quota, when it has one. */
-function paced(provider: Provider, model: ModelSpec): Provider {
-  if (model.rpm === undefined && model.tpm === undefined) return provider;
-  return withBudget(provider, { rpm: model.rpm, tpm: model.tpm }, (request) => estimateRequestTokens(request));
-}
-
-/**
  * One AIMD controller per adaptive model, resizing that model's limiter. A decrease is logged
  * when it takes the limit to a new low for the run: a long storm makes the limit bounce between
  * its floor and one above, and a line per bounce would bury everything else. The run's end logs
@@ -545,9 +542,9 @@ function adaptiveControllers(models: ModelSpec[], limits: CallLimits, log: (mess
 }
 
 /** Trial 0 uses the configured seed; later trials shift it so each trial is a fresh sample. */
-function trialParams(model: ModelSpec, trial: number) {
-  if (trial === 0) return model.params;
-  return { ...model.params, seed: (model.params.seed ?? 0) + trial };
+function trialParams(params: GenerationParams, trial: number): GenerationParams {
+  if (trial === 0) return params;
+  return { ...params, seed: (params.seed ?? 0) + trial };
 }
 
 async function fetchInfos(providers: Map<string, Provider>): Promise<Map<string, ModelInfo | null>> {
@@ -605,7 +602,7 @@ function modelManifest(m: ModelSpec): ModelManifest {
     provider: m.provider,
     endpoint: publicEndpoint(m.endpoint),
     ...(m.model ? { deployment: m.model } : {}),
-    ...(m.apiVersion !== undefined ? { apiVersion: m.apiVersion } : {}),
+    ...endpointVariant(m),
     params: { ...m.params },
   };
 }

@@ -8,10 +8,11 @@
 import pLimit, { type LimitFunction } from "p-limit";
 import { checkRules, isEmulatorEndpoint } from "../config/rules.js";
 import type { Config, ModelSpec, RetrySpec } from "../config/schema.js";
-import { createProvider } from "../providers/index.js";
+import { resolveAuth } from "../providers/auth.js";
+import { buildProviderStack } from "../providers/stack.js";
 import { callWithRetry } from "../providers/retry.js";
 import type { Provider } from "../providers/types.js";
-import type { ChatMessage, Completion, Score, ScorerCall } from "../types.js";
+import { messageText, type ChatMessage, type Completion, type Score, type ScorerCall, type TextMessage } from "../types.js";
 import { sha256 } from "../util/hash.js";
 import { callFailedScore, NO_EXPECTED_ERROR, ScorerSpecIssue, type ScoreInput } from "./scorers.js";
 import type { LlmJudgeSpec } from "./spec.js";
@@ -51,8 +52,8 @@ export interface JudgeMaterial {
 
 function renderInput(messages: readonly ChatMessage[]): string {
   const only = messages.length === 1 ? messages[0] : undefined;
-  if (only !== undefined && only.role === "user") return only.content;
-  return messages.map((m) => `[${m.role}]\n${m.content}`).join("\n\n");
+  if (only !== undefined && only.role === "user") return messageText(only);
+  return messages.map((m) => `[${m.role}]\n${messageText(m)}`).join("\n\n");
 }
 
 /**
@@ -62,7 +63,7 @@ function renderInput(messages: readonly ChatMessage[]): string {
  * without knowing the tag; being derived (not random) keeps the prompt, and so a seeded judge's
  * verdict, reproducible.
  */
-export function buildJudgeMessages(rubric: string, scale: JudgeScaleSpec, material: JudgeMaterial): ChatMessage[] {
+export function buildJudgeMessages(rubric: string, scale: JudgeScaleSpec, material: JudgeMaterial): TextMessage[] {
   const input = renderInput(material.input);
   const tag = sha256(JSON.stringify([input, material.expected ?? null, material.output])).slice(0, 8);
   const section = (name: string, body: string) => `<<<BAKEOFF ${name} ${tag}>>>\n${body}\n<<<END ${name} ${tag}>>>`;
@@ -168,10 +169,11 @@ export interface JudgeConnection {
   /** The real URL for a model's endpoint (`emulator://x` → the running emulator's URL for x). */
   endpointFor(model: ModelSpec): string;
   /**
-   * Decorates each judge's provider (the runner puts judges behind the same response cache and
-   * rpm/tpm pacing as judged models, so `--replay` makes no judge calls either).
+   * Builds each judge's provider stack (the runner builds judges exactly as judged models:
+   * behind the same response cache and rpm/tpm pacing, so `--replay` makes no judge calls either).
+   * @default the provider stack without a cache
    */
-  wrap?(provider: Provider, model: ModelSpec): Provider;
+  stackFor?(model: ModelSpec, endpoint: string, apiKey: string): Provider;
   /** Run shutdown: aborts judge calls in flight and their retry waits. */
   signal?: AbortSignal;
 }
@@ -235,8 +237,9 @@ export class JudgeModels {
     else if (isEmulatorEndpoint(endpoint)) {
       throw new Error(`judge model "${model.spec.name}" uses ${endpoint}, but no emulator is connected (the runner calls plan.judges.connect() once it is up)`);
     }
-    const base = createProvider({ ...model.spec, endpoint }, model.apiKey);
-    const provider = this.connection?.wrap ? this.connection.wrap(base, model.spec) : base;
+    const provider = this.connection?.stackFor
+      ? this.connection.stackFor(model.spec, endpoint, model.apiKey)
+      : buildProviderStack(model.spec, { endpoint, auth: resolveAuth(model.spec, model.apiKey) });
     this.providers.set(model, provider);
     return provider;
   }

@@ -8,6 +8,7 @@ import type { Completion, Score } from "../types.js";
 import { compileSchema, SchemaCompileError } from "./json-schema.js";
 import { extractExpectedNumber, extractFinalNumber, formatNumber, numbersMatch } from "./numeric.js";
 import type { ScorerSpec } from "./spec.js";
+import { compileToolCall } from "./tool-call.js";
 import { codePointLength, levenshteinSimilarity, normalise, tokenF1, wordCount, type NormaliseOptions } from "./text.js";
 
 /** What a scorer sees for one result. */
@@ -273,6 +274,8 @@ export function compileScorer(spec: ScorerSpec): ScoreFn {
       return compileFinishStop(spec);
     case "latency":
       return compileLatency(spec);
+    case "tool_call":
+      return compileToolCall(spec);
     default: {
       // Exhaustiveness: a new type in spec.ts without a scorer here fails to compile.
       const never: never = spec;

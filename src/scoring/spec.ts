@@ -3,7 +3,7 @@
  * `name` defaults to the type and must be unique within a dataset's scorer list.
  */
 import { z } from "zod";
-import { identifier, ModelSpec } from "../config/model-spec.js";
+import { identifier, modelSpecUnion } from "../config/model-spec.js";
 
 const name = z
   .string()
@@ -31,9 +31,7 @@ const normalise = {
 };
 
 /** An inline judge model: a `models[]` entry whose name defaults to "judge". */
-export const JudgeModelInline = ModelSpec.extend({
-  name: identifier.optional().describe("Name recorded with the judge's calls. @default judge"),
-}).describe("A judge model defined in place, with the same fields as a models[] entry.");
+export const JudgeModelInline = modelSpecUnion(identifier.optional().describe("Name recorded with the judge's calls. @default judge")).describe("A judge model defined in place, with the same fields as a models[] entry.");
 export type JudgeModelInline = z.infer<typeof JudgeModelInline>;
 
 export const JudgeScale = z
@@ -112,6 +110,20 @@ const builtinScorers = [
   z
     .strictObject({ type: z.literal("finish_stop"), name })
     .describe("The model finished with `stop` (not truncated, filtered or errored)."),
+  z
+    .strictObject({
+      type: z.literal("tool_call"),
+      name,
+      function: z.string().min(1).optional().describe("Function the model must call. @default the row's expected answer (a name, or JSON {\"name\", \"arguments\"})"),
+      arguments: z.record(z.string(), z.unknown()).optional().describe("Arguments the call must have (compared as JSON values)."),
+      match: z
+        .enum(["subset", "exact"])
+        .default("subset")
+        .describe("`subset`: the expected arguments must be there, extra ones are fine. `exact`: no extra arguments. @default subset"),
+      ignoreCase: z.boolean().default(false).describe("Compare string arguments trimmed and case-insensitively. @default false"),
+      partialCredit: z.boolean().default(false).describe("Score the share of expected arguments matched (0..1) instead of 0/1; passes only at 1. @default false"),
+    })
+    .describe("The model called the expected function with the expected arguments (recorded tool calls)."),
   z
     .strictObject({
       type: z.literal("latency"),

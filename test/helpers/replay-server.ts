@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 
 /** Where the recordings live, relative to this file (repo at /work/main, shared at /work/shared). */
-export const RECORDINGS_DIR = fileURLToPath(new URL("../../../shared/fixtures/azure-recordings/", import.meta.url));
+export const RECORDINGS_DIR = fileURLToPath(new URL("../fixtures/azure-recordings/", import.meta.url));
 
 /** One request as the server saw it. */
 export interface SeenRequest {

@@ -1,0 +1,68 @@
+/**
+ * The provider registry: every provider bakeoff can call, by the `provider` name in a model entry.
+ * A new provider is one new file exporting a {@link ProviderDefinition}, one line in
+ * {@link PROVIDERS}, and its variant in `config/model-spec.ts`; the compiler lists any that is
+ * missing (the map is typed over every provider name).
+ */
+import type { ModelSpecOf, ProviderName } from "../config/model-spec.js";
+import { azureAiInferenceProvider } from "./azure-ai-inference.js";
+import { toAuth, type ProviderAuth } from "./auth.js";
+import { openaiProvider } from "./openai.js";
+import type { Provider } from "./types.js";
+
+/**
+ * The parts of a model entry a provider reads, with `endpoint` already a real http(s) URL.
+ * Everything but the name, provider and endpoint may be left out (defaults apply).
+ */
+export type ProviderSpecOf<P extends ProviderName> = { provider: P } & Pick<ModelSpecOf<P>, "name" | "endpoint"> &
+  Partial<Omit<ModelSpecOf<P>, "provider" | "name" | "endpoint">>;
+
+/** A {@link ProviderSpecOf} for any provider. */
+export type ProviderSpec = { [P in ProviderName]: ProviderSpecOf<P> }[ProviderName];
+
+/** What identifies an endpoint's API beyond provider, endpoint and deployment (cache keys, run.json). */
+export interface EndpointVariant {
+  /** `api-version` as configured (azure-ai-inference). */
+  apiVersion?: string;
+  /** Which API answers (`openai`: chat or responses). */
+  api?: string;
+}
+
+/** Run-wide settings every provider honours. */
+export interface ProviderOptions {
+  /** Largest response body read, bytes (config `maxResponseBytes`); a larger one is a failed call, not retried. */
+  maxResponseBytes?: number;
+}
+
+/** One provider implementation. */
+export interface ProviderDefinition<P extends ProviderName> {
+  /** Creates the one-attempt {@link Provider}; it must not retry (the retry layer does). */
+  create(spec: ProviderSpecOf<P>, auth: ProviderAuth, options: ProviderOptions): Provider;
+  /** The fields of the entry that change what a request means (see {@link EndpointVariant}). */
+  variant(spec: ProviderSpecOf<P>): EndpointVariant;
+}
+
+/** Every provider, by name. */
+export const PROVIDERS: { readonly [P in ProviderName]: ProviderDefinition<P> } = {
+  "azure-ai-inference": azureAiInferenceProvider,
+  openai: openaiProvider,
+};
+
+function definitionFor<P extends ProviderName>(spec: ProviderSpecOf<P>): ProviderDefinition<P> {
+  return PROVIDERS[spec.provider] as ProviderDefinition<P>;
+}
+
+/**
+ * Creates the {@link Provider} named by `spec.provider`. Prefer `buildProviderStack`, which
+ * also puts the budget and the response cache in front of it.
+ * @param spec the model's entry, endpoint resolved to an http(s) URL
+ * @param auth the key (a string) or Entra credential; never logged
+ */
+export function createProvider(spec: ProviderSpec, auth: string | ProviderAuth, options: ProviderOptions = {}): Provider {
+  return definitionFor(spec).create(spec as never, toAuth(auth), options);
+}
+
+/** The {@link EndpointVariant} of a model entry. */
+export function endpointVariant(spec: ProviderSpec): EndpointVariant {
+  return definitionFor(spec).variant(spec as never);
+}
