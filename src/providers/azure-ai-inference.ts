@@ -343,11 +343,14 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
   async function info(signal: AbortSignal): Promise<ModelInfo | null> {
     if (signal.aborted) throw abortedAttemptError(signal);
     try {
-      const res = await client.path("/info").get({ abortSignal: signal });
+      // Streamed and capped like completions: /info is answered by the same server.
+      const res = await client.path("/info").get({ abortSignal: signal }).asNodeStream();
+      const status = Number(res.status);
+      const text = await readCapped(res.body, res.headers, maxBytes, status, secrets);
       // Azure OpenAI and GitHub Models have no /info route.
-      if (res.status === "404" || res.status === "405") return null;
-      if (res.status !== "200") throw normaliseHttpError(Number(res.status), res.body, res.headers, secrets);
-      const raw = parseIfJsonString(res.body);
+      if (status === 404 || status === 405) return null;
+      if (status !== 200) throw normaliseHttpError(status, parseBody(text), res.headers, secrets);
+      const raw = parseBody(text);
       if (!isRecord(raw) || typeof raw.model_name !== "string") {
         throw new ModelCallError("bad_response", redactSecrets(`GET /info answered 200 without a model_name`, secrets), {
           status: 200,

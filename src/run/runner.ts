@@ -463,7 +463,8 @@ async function storageFailure(err: unknown, runDir: string, runId: string, manif
     // The disk may still be full: then rewrite run.json in place, which needs no new block.
     await writeManifest(runDir, manifest).catch(() => overwriteManifestInPlace(runDir, manifest).catch(() => undefined));
   }
-  const path = (err as NodeJS.ErrnoException).path;
+  // A failed rename (a report moved into place) names the file it was for in `dest`.
+  const path = (err as NodeJS.ErrnoException & { dest?: string }).dest ?? (err as NodeJS.ErrnoException).path;
   return new StorageError(
     `could not write ${path ?? `to ${runDir}`}: ${what} (${code}). Results recorded so far are safe; fix the disk, then finish with: bakeoff run --resume ${runId} --out ${dirname(runDir)}`,
     err,
