@@ -76,7 +76,7 @@ describe("gates fail closed", () => {
     expect(nightly.code).toBe(0);
     expect(nightly.stdout).toMatch(/Compare first → nightly/);
     // With 40 rows a 2-point drop is far below what the gate can detect: compare.md says so.
-    expect(nightly.stderr).toMatch(/warning: m numeric: at n = 40 this gate cannot reliably detect a 2 points drop/);
+    expect(nightly.stderr).toMatch(/warning: m numeric: at n = 40 this gate cannot reliably detect a 2-point drop \(80% power only from ≈ \d+\.\d points\)/);
     const md = await readFile(join(dir, "results", "nightly", "compare.md"), "utf8");
     expect(md).toMatch(/### Gate power/);
     expect(md).toMatch(/`regression>2` m numeric: n = 40, detectable drop ≈ \d+\.\d points — \*\*warning:\*\*/);

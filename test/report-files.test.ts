@@ -21,6 +21,12 @@ const HOSTILE = [
   "plain, with \"quotes\"\nand a newline",
 ];
 
+/** The config snapshot declares the scorers, as a real run's does: `exact` pass/fail, `delta` custom (continuous). */
+function withScorers<T extends { config: unknown }>(manifest: T): T {
+  manifest.config = { ...(manifest.config as object), scorers: [{ type: "exact" }, { type: "custom", name: "delta", module: "./delta.mjs" }] };
+  return manifest;
+}
+
 function record(model: string, row: number, over: Partial<PredictionRecord> = {}): PredictionRecord {
   const text = HOSTILE[row % HOSTILE.length]!;
   const scores: Record<string, Score> = {
@@ -63,7 +69,7 @@ async function hostileRun(): Promise<{ dir: string; records: PredictionRecord[] 
             : record("b", row),
     );
   }
-  await writeManifest(dir, fakeManifest("run-x", ["a", "b"], HOSTILE.length));
+  await writeManifest(dir, withScorers(fakeManifest("run-x", ["a", "b"], HOSTILE.length)));
   const journal = await JournalWriter.open(join(dir, PREDICTIONS_FILE));
   for (const r of records) journal.append(r);
   await journal.close();
@@ -224,7 +230,7 @@ describe("report.md decision sections", () => {
       records.push(record("a", row, { output: { ...record("a", row).output, finishReason: row < 4 ? "length" : "stop" } }));
       records.push(record("b", row));
     }
-    const manifest = fakeManifest("run-y", ["a", "b"], 40);
+    const manifest = withScorers(fakeManifest("run-y", ["a", "b"], 40));
     manifest.config = {
       ...manifest.config,
       models: [
@@ -242,6 +248,6 @@ describe("report.md decision sections", () => {
     expect(md).toMatch(/\| a \| [^\n]* \| ★ yes \|/);
     expect(md).toContain("## Scores by finish reason");
     expect(md).toMatch(/\| length: exact \| 50\.0% \(n=4\) \| – \|/);
-    expect(md).toContain("| Cost per pass |");
+    expect(md).toContain("| Cost per pass (qa · exact) |");
   });
 });

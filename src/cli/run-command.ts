@@ -202,6 +202,8 @@ function printRunSummary(
       (result.skipped > 0 ? `, ${result.skipped} already done` : "") +
       ".",
   );
+  // The decision heads the summary, as it heads every report.
+  io.out(`Verdict: ${recommendation}`);
   for (const s of summary.models) {
     const scores = Object.entries(s.scores)
       .map(([name, v]) => `${name} ${v.mean === null || v.mean === undefined ? "n/a" : v.mean.toFixed(3)}`)
@@ -209,7 +211,6 @@ function printRunSummary(
     io.out(`  ${s.model.padEnd(12)} n=${s.n} errors=${s.errors} p50=${s.latencyMs.p50 === null ? "n/a" : `${Math.round(s.latencyMs.p50)}ms`} ${scores}`);
   }
   for (const f of files) io.out(`Report: ${relative(process.cwd(), f)}`);
-  io.out(`Verdict: ${recommendation}`);
 }
 
 async function loadOutputDirGuess(args: RunArgs): Promise<string> {

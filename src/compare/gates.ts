@@ -89,7 +89,7 @@ function evaluateGate(gate: GateSpec, input: GateInput): GateOutcome {
         const entry: NonNullable<GateOutcome["power"]>[number] = { model: c.model, scorer: c.scorer, n: c.n, detectableDrop: c.mde, scale: c.scale };
         const wanted = gate.minEffect > 0 ? gate.minEffect : null;
         if (mdeUnits !== null && wanted !== null && mdeUnits > wanted) {
-          entry.warning = `${c.model} ${c.scorer}: at n = ${c.n} this gate cannot reliably detect a ${wanted}${unit} drop (80% power only from ≈ ${formatAmount(c.mde!, c.scale)}${unit})`;
+          entry.warning = `${c.model} ${c.scorer}: at n = ${c.n} this gate cannot reliably detect a ${wanted}${unit === " points" ? "-point" : ""} drop (80% power only from ≈ ${formatAmount(c.mde!, c.scale)}${unit})`;
         }
         power.push(entry);
       }
