@@ -70,7 +70,8 @@ const CASES: Case[] = [
   { name: "429 Retry-After HTTP date", ...transient({ kind: "rate_limit", retryAfter: { format: "http-date", ms: 3000 } }, 1, "rate_limit", { status: 429, waitMs: 20 }) },
   { name: "429 retry-after-ms", ...transient({ kind: "rate_limit", retryAfter: { format: "ms", ms: 15 } }, 2, "rate_limit", { status: 429, waitMs: 15 }) },
   { name: "429 x-ms-retry-after-ms", ...transient({ kind: "rate_limit", retryAfter: { format: "x-ms-ms", ms: 7 } }, 1, "rate_limit", { status: 429, waitMs: 7 }) },
-  { name: "429 without any header", ...transient({ kind: "rate_limit", style: "azure-ai" }, 1, "rate_limit", { status: 429, waitMs: "backoff" }) },
+  // No Retry-After: only x-ratelimit-reset-requests (1s), which sets the wait (capped at 20 ms here).
+  { name: "429 with only x-ratelimit-reset-requests", ...transient({ kind: "rate_limit", style: "azure-ai" }, 1, "rate_limit", { status: 429, waitMs: 20 }) },
   { name: "429 Azure OpenAI body and headers", ...transient({ kind: "rate_limit", style: "azure-openai", retryAfter: { format: "ms", ms: 5 } }, 1, "rate_limit", { status: 429, waitMs: 5 }) },
   { name: "429 GitHub Models body and headers", ...transient({ kind: "rate_limit", style: "github-models", retryAfter: { format: "seconds", ms: 54_000 } }, 1, "rate_limit", { status: 429, waitMs: 20 }) },
   { name: "500", ...transient({ kind: "server_error" }, 2, "server", { status: 500, waitMs: "backoff" }) },

@@ -131,3 +131,22 @@ describe("rich rows", () => {
     }
   });
 });
+
+describe("rich rows in CSV", () => {
+  it("reads a mapped params column as JSON and leaves an unmapped 'messages' column alone", async () => {
+    const dir = await tempDir();
+    const file = join(dir, "rows.csv");
+    await writeFile(file, 'id,prompt,system,messages,params\nr1,What is 2 + 2?,Be brief.,just a note,"{""max_tokens"": 5}"\n');
+    const plain = [];
+    for await (const row of openDataset(DatasetSpec.parse({ path: file }))) plain.push(row);
+    // Unmapped: a CSV's "messages"/"params" text columns are ordinary columns.
+    expect(plain[0]!.messages).toEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "What is 2 + 2?" },
+    ]);
+    expect(plain[0]!.params).toBeUndefined();
+    const mapped = [];
+    for await (const row of openDataset(DatasetSpec.parse({ path: file, columns: { params: "params" } }))) mapped.push(row);
+    expect(mapped[0]!.params).toEqual({ max_tokens: 5 });
+  });
+});

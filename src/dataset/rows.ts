@@ -118,9 +118,10 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
       const where = { file, line };
       // A conversation replaces the prompt (and the system column); the dataset's system
       // message still leads it when the conversation has none of its own.
-      const conversation = values[messagesCol];
+      const conversation = richValue(values[messagesCol], cols.messages !== undefined, where, messagesCol);
       const richMessages = conversation === undefined ? undefined : readMessages(conversation, where, messagesCol);
-      const rowParams = values[paramsCol] === undefined ? undefined : readRowParams(values[paramsCol], where, paramsCol);
+      const paramsValue = richValue(values[paramsCol], cols.params !== undefined, where, paramsCol);
+      const rowParams = paramsValue === undefined ? undefined : readRowParams(paramsValue, where, paramsCol);
       let prompt: string;
       if (richMessages !== undefined) {
         prompt = "(conversation)";
@@ -186,6 +187,22 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
       return row;
     },
   };
+}
+
+/**
+ * A conversation or params value: JSON arrays/objects as JSONL holds them. Text (a CSV cell) is
+ * read as JSON only when the column was mapped explicitly, so a CSV that merely happens to have a
+ * "messages" or "params" column keeps working as before; a blank cell means none.
+ */
+function richValue(value: unknown, mapped: boolean, where: { file: string; line: number }, column: string): unknown {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") return value;
+  if (!mapped || value.trim() === "") return undefined;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (err) {
+    throw new DatasetError(`${column}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { ...where, column });
+  }
 }
 
 function nonEmpty(value: unknown): string | undefined {

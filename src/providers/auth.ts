@@ -6,8 +6,14 @@
  * which caches each token and refreshes it shortly before it expires. Tokens live only in
  * memory: they are never written to the journal, the cache, run.json, logs or Weave.
  */
-import type { TokenCredential } from "@azure/core-auth";
-import { DefaultAzureCredential, getBearerTokenProvider } from "@azure/identity";
+import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
+
+/**
+ * `@azure/identity` is loaded on first use only: it takes seconds to import, and most runs (and
+ * every short-lived CLI process) use keys.
+ */
+let identity: Promise<typeof import("@azure/identity")> | undefined;
+const loadIdentity = () => (identity ??= import("@azure/identity"));
 
 /** The scope of Azure AI services (Azure OpenAI, Foundry, the model inference API). */
 export const COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default";
@@ -31,7 +37,11 @@ const sources = new WeakMap<TokenCredential, TokenSource>();
 export function tokenSourceFor(credential: TokenCredential): TokenSource {
   let source = sources.get(credential);
   if (source === undefined) {
-    source = getBearerTokenProvider(credential, COGNITIVE_SERVICES_SCOPE);
+    let provider: Promise<TokenSource> | undefined;
+    source = async () => {
+      provider ??= loadIdentity().then((m) => m.getBearerTokenProvider(credential, COGNITIVE_SERVICES_SCOPE));
+      return (await provider)();
+    };
     sources.set(credential, source);
   }
   return source;
@@ -44,7 +54,15 @@ let defaultCredential: TokenCredential | undefined;
  * environment; nothing is requested until the first token is needed).
  */
 export function defaultAzureCredential(): TokenCredential {
-  defaultCredential ??= new DefaultAzureCredential();
+  if (defaultCredential === undefined) {
+    let real: Promise<TokenCredential> | undefined;
+    defaultCredential = {
+      getToken: async (scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> => {
+        real ??= loadIdentity().then((m) => new m.DefaultAzureCredential());
+        return (await real).getToken(scopes, options);
+      },
+    };
+  }
   return defaultCredential;
 }
 

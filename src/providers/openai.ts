@@ -12,7 +12,7 @@
  * The request body is built by {@link buildOpenAIRequest}, a pure function, so batch mode can
  * write the very same bodies into a JSONL file.
  */
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { ModelCallError } from "../errors.js";
 import type { ChatMessage, CompletionRequest, GenerationParams, ToolCall } from "../types.js";
 import { tokenSourceFor, type ProviderAuth } from "./auth.js";
@@ -44,6 +44,12 @@ export interface OpenAISpec {
 
 /** Real keys are 32+ characters; shorter values are placeholders, not worth masking. */
 const MIN_SECRET_LENGTH = 8;
+
+type OpenAIModule = typeof import("openai");
+
+/** The `openai` package, loaded on the first call only (it is slow to import; most CLI runs never need it). */
+let sdk: Promise<OpenAIModule> | undefined;
+const loadSdk = (): Promise<OpenAIModule> => (sdk ??= import("openai"));
 
 /**
  * Whether `endpoint` is an Azure host (or Azure's `/openai/...` path layout): those take keys in
@@ -309,17 +315,17 @@ function inCauses<T>(err: unknown, test: (e: unknown) => e is T): T | undefined 
  * Classifies anything the client (or fetch) threw. Our signal wins: once it fired, the failure
  * is ours (deadline or shutdown). Errors that are neither HTTP nor network are rethrown.
  */
-function fromThrown(err: unknown, signal: AbortSignal, host: string, secrets: readonly string[]): ModelCallError {
+function fromThrown(err: unknown, signal: AbortSignal, host: string, secrets: readonly string[], m: OpenAIModule | undefined): ModelCallError {
   if (err instanceof ModelCallError) return err;
   if (signal.aborted) return abortedAttemptError(signal);
   const own = inCauses(err, (e): e is ModelCallError => e instanceof ModelCallError);
   if (own !== undefined) return own;
   const http = inCauses(err, (e): e is HttpFailure => e instanceof HttpFailure);
   if (http !== undefined) return normaliseHttpError(http.status, parseJsonText(http.body), http.headers, secrets);
-  if (err instanceof OpenAI.APIError && typeof err.status === "number") {
+  if (m !== undefined && err instanceof m.APIError && typeof err.status === "number") {
     return normaliseHttpError(err.status, { error: err.error }, Object.fromEntries(err.headers ?? []), secrets);
   }
-  if (err instanceof OpenAI.APIConnectionError || err instanceof TypeError || (err instanceof Error && err.name === "AbortError")) {
+  if ((m !== undefined && err instanceof m.APIConnectionError) || err instanceof TypeError || (err instanceof Error && err.name === "AbortError")) {
     const coded = inCauses(err, (e): e is { code: string } => typeof (e as { code?: unknown }).code === "string");
     const detail = inCauses(err.cause ?? err, (e): e is Error => e instanceof Error && e.message !== "" && e.message !== "Connection error.");
     return networkError(`calling ${host}: ${detail?.message ?? err.message}`, coded?.code, secrets);
@@ -332,11 +338,11 @@ function headersOf(response: Response): HeaderBag {
   return Object.fromEntries(response.headers);
 }
 
-function makeClient(spec: OpenAISpec): OpenAI {
+function makeClient(m: OpenAIModule, spec: OpenAISpec): OpenAI {
   const azure = isAzureStyleEndpoint(spec.endpoint);
   const keyHeaders: Record<string, string | null> =
     spec.auth.kind === "key" && azure ? { "api-key": spec.auth.apiKey, authorization: null } : {};
-  return new OpenAI({
+  return new m.OpenAI({
     baseURL: spec.endpoint.replace(/\/+$/, ""),
     // Entra: a cached, self-refreshing token source the client calls before each request.
     apiKey: spec.auth.kind === "key" ? spec.auth.apiKey : tokenSourceFor(spec.auth.credential),
@@ -355,7 +361,13 @@ function makeClient(spec: OpenAISpec): OpenAI {
  * for every failure, classified exactly as the azure-ai-inference provider classifies them.
  */
 export function createOpenAIProvider(spec: OpenAISpec): Provider {
-  const client = makeClient(spec);
+  let module: OpenAIModule | undefined;
+  let clientPromise: Promise<OpenAI> | undefined;
+  const clientFor = (): Promise<OpenAI> =>
+    (clientPromise ??= loadSdk().then((m) => {
+      module = m;
+      return makeClient(m, spec);
+    }));
   const host = new URL(spec.endpoint).host;
   const secrets = spec.auth.kind === "key" && spec.auth.apiKey.length >= MIN_SECRET_LENGTH ? [spec.auth.apiKey] : [];
   const api = spec.api ?? "chat";
@@ -365,18 +377,19 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
     const { path, body } = buildOpenAIRequest(spec, request);
     const started = performance.now();
     try {
-      if (spec.stream === true) return await (api === "chat" ? streamChat(body, signal, started) : streamResponses(body, signal, started));
+      const client = await clientFor();
+      if (spec.stream === true) return await (api === "chat" ? streamChat(client, body, signal, started) : streamResponses(client, body, signal, started));
       const { data, response } = await client.post(path, { body, signal }).withResponse();
       const headers = headersOf(response);
       if (api === "chat") return readChatBody(data, headers, secrets);
       const answer = readResponsesBody(data, headers, secrets);
       return { ...fromResponsesAnswer(answer), requestId: requestIdFrom(headers) ?? answer.id };
     } catch (err) {
-      throw fromThrown(err, signal, host, secrets);
+      throw fromThrown(err, signal, host, secrets, module);
     }
   }
 
-  async function streamChat(body: Record<string, unknown>, signal: AbortSignal, started: number): Promise<AttemptResult> {
+  async function streamChat(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal, started: number): Promise<AttemptResult> {
     const { data: stream, response } = await client.chat.completions.create(body as never as OpenAI.ChatCompletionCreateParamsStreaming, { signal }).withResponse();
     const headers = headersOf(response);
     const acc = new ChatStreamAccumulator(started);
@@ -401,7 +414,7 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
     };
   }
 
-  async function streamResponses(body: Record<string, unknown>, signal: AbortSignal, started: number): Promise<AttemptResult> {
+  async function streamResponses(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal, started: number): Promise<AttemptResult> {
     const { data: stream, response } = await client.responses.create(body as never as OpenAI.Responses.ResponseCreateParamsStreaming, { signal }).withResponse();
     const headers = headersOf(response);
     let firstTokenAt: number | undefined;

@@ -604,6 +604,7 @@ function modelManifest(m: ModelSpec): ModelManifest {
     endpoint: publicEndpoint(m.endpoint),
     ...(m.model ? { deployment: m.model } : {}),
     ...endpointVariant(m),
+    ...(m.stream ? { stream: true as const } : {}),
     params: { ...m.params },
   };
 }

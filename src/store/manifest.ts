@@ -34,6 +34,10 @@ export interface ModelManifest {
   resolvedEndpoint?: string;
   deployment?: string;
   apiVersion?: string;
+  /** `openai` provider: which API answered (`chat` or `responses`). */
+  api?: string;
+  /** Whether answers were streamed (time to first token recorded). */
+  stream?: true;
   params: Record<string, unknown>;
   /** What `GET /info` said, when the endpoint has it. */
   info?: ModelInfo | null;
