@@ -36,7 +36,7 @@ export {
   wilsonInterval,
   type PairVerdict,
 } from "./stats/index.js";
-export { startEmulator, DEFAULT_SIM_MODELS, type EmulatorHandle, type EmulatorStats } from "./emulator/index.js";
+export { startEmulator, DEFAULT_SIM_MODELS, EMULATOR_PRESETS, type EmulatorHandle, type EmulatorStats } from "./emulator/index.js";
 export type { Provider, AttemptResult, ModelInfo } from "./providers/types.js";
 export type {
   ChatMessage,

@@ -18,29 +18,11 @@ import { createWeaveSinks } from "../tracking/cli-glue.js";
 import { parseGateRules } from "../compare/rules.js";
 import { afterRun } from "./compare-commands.js";
 import type { Io } from "./io.js";
+import type { RunArgs } from "./commands/run.js";
+import { findConfig } from "./locations.js";
+import { printOwnData, withOwnData } from "./own-data.js";
 
-export interface RunArgs {
-  config: string;
-  dataset: string[] | undefined;
-  models: string | undefined;
-  concurrency: number | undefined;
-  trials: number | undefined;
-  limit: number | undefined;
-  runId: string | undefined;
-  out: string | undefined;
-  resume: string | undefined;
-  retryErrors: boolean;
-  skipInvalidRows: boolean;
-  weave: string | boolean | undefined;
-  progress: "auto" | "bar" | "lines" | "off";
-  grace: number;
-  /** Response cache directory ("" = the default one), and replay-only mode. */
-  cache: string | undefined;
-  replay: boolean;
-  /** compare / gates: run to compare with, and extra gate rules. */
-  baseline: string | undefined;
-  failOn: string[] | undefined;
-}
+export type { RunArgs };
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   for (const [name, v] of [["concurrency", args.concurrency], ["trials", args.trials], ["limit", args.limit]] as const) {
@@ -62,13 +44,12 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     resume = { runDir, manifest, retryErrors: args.retryErrors };
     outputDir = dirname(runDir);
   } else {
-    loaded = await loadConfig(args.config);
-    outputDir = args.out ?? resolve(loaded.baseDir, loaded.config.outputDir);
+    loaded = await loadRunConfig(args, io);
+    outputDir = args.out !== undefined ? resolve(args.out) : resolve(loaded.baseDir, loaded.config.outputDir);
   }
 
   const plan = await planRun(loaded, {
     ...(args.resume ? {} : {
-      ...(args.dataset ? { datasetFiles: args.dataset } : {}),
       ...(args.models ? { models: splitList(args.models) } : {}),
       ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
       ...(args.trials !== undefined ? { trials: args.trials } : {}),
@@ -117,8 +98,10 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  const weaveProject = typeof args.weave === "string" ? args.weave : undefined;
-  const noWeave = args.weave === false;
+  // --no-weave arrives as false although the option is declared as a string.
+  const weave = args.weave as string | boolean | undefined;
+  const weaveProject = typeof weave === "string" ? weave : undefined;
+  const noWeave = weave === false;
   try {
     const result = await runEvaluation({
       plan,
@@ -177,11 +160,30 @@ function printRunSummary(
   for (const f of files) io.out(`Report: ${relative(process.cwd(), f)}`);
 }
 
+/**
+ * The config for a new run: the file named or found in this folder; with none and `--dataset`
+ * given, the built-in one (the two emulator presets), so own data needs no config file.
+ */
+async function loadRunConfig(args: RunArgs, io: Io): Promise<LoadedConfig> {
+  const file = findConfig(args.config);
+  const fromFile = file === undefined ? undefined : await loadConfig(file);
+  if (args.dataset && args.dataset.length > 0) {
+    const { loaded, own } = await withOwnData(fromFile, args);
+    printOwnData(own, io);
+    return loaded;
+  }
+  if (fromFile) return fromFile;
+  throw new UsageError(
+    'no config file here (looked for eval.config.json and eval.config.jsonc). Create one with "bakeoff init", pass --config FILE, or run a file directly with "bakeoff run --dataset FILE"',
+  );
+}
+
 async function loadOutputDirGuess(args: RunArgs): Promise<string> {
   if (args.out) return args.out;
-  if (existsSync(args.config)) {
+  const file = findConfig(args.config);
+  if (file !== undefined && existsSync(file)) {
     try {
-      const loaded = await loadConfig(args.config);
+      const loaded = await loadConfig(file);
       return resolve(loaded.baseDir, loaded.config.outputDir);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;

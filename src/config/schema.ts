@@ -85,7 +85,8 @@ export const ConfigSpec = z
     models: z.array(ModelSpec).min(1, "name at least one model"),
     scorers: z.array(ScorerSpec).default([]).describe("Scorers applied to every dataset."),
     retry: RetrySpec.default({ maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 60_000 }),
-    emulator: EmulatorSpec.default({ models: {} }),
+    // prefault, not default: the default goes through the schema so the built-in presets are added.
+    emulator: EmulatorSpec.prefault({}),
     weave: WeaveSpec.default({ enabled: true, flushTimeoutSec: 60 }),
     gates: z
       .array(GateSpec)

@@ -1,0 +1,26 @@
+/** `bakeoff report <run>`: re-renders a run's reports from its journal. */
+import { relative } from "node:path";
+import { ExitCode } from "../../errors.js";
+import { writeRunReports } from "../../report/run-report.js";
+import { locateRun } from "../../run/run-dir.js";
+import { defineCommand } from "../command.js";
+import { resultsDir } from "../locations.js";
+import { configOption, outOption } from "../shared-options.js";
+
+const options = { ...outOption, ...configOption } as const;
+
+export default defineCommand<typeof options, { run: string }>({
+  description: "Writes report.md, report.html, report.json, results.csv and junit.xml again into the run's directory, from predictions.jsonl and run.json alone.",
+  positionals: { run: { type: "string", demandOption: true, describe: "Run id, path of a run directory, latest or latest~N" } },
+  options,
+  examples: [
+    ["$0 report latest", "Re-render the newest run's reports"],
+    ["$0 report 20260101T020000Z-ab12 --out nightly", "A run in another results directory"],
+  ],
+  run: async (args, io) => {
+    const dir = await locateRun(await resultsDir(args), args.run);
+    const report = await writeRunReports(dir);
+    for (const f of report.files) io.out(relative(process.cwd(), f));
+    return ExitCode.ok;
+  },
+});
