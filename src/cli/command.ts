@@ -4,6 +4,9 @@
  * The entry point imports a command's module only when that command is used, so `bakeoff --help`
  * and `--version` load neither zod nor the Azure SDK nor the CSV parser.
  *
+ * A command module imports its implementation inside `run` (dynamic `import()`), so
+ * `bakeoff <command> --help` stays as light as `bakeoff --help`.
+ *
  * Adding an option to a command: add it to that module's `options`; its value arrives in `run`'s
  * `args` under the camelCase name, typed from the declaration.
  */

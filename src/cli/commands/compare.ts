@@ -1,5 +1,4 @@
 /** `bakeoff compare <baseline> <candidate>`. */
-import { compareCommand } from "../compare-commands.js";
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
 import { configOption, outOption } from "../shared-options.js";
@@ -23,5 +22,9 @@ export default defineCommand<typeof options, { baseline: string; candidate: stri
     ["$0 compare latest~1 latest", "The newest run against the one before"],
     ['$0 compare nightly-41 nightly-42 --fail-on "regression:numeric>2"', "Fail (exit 1) on a real regression"],
   ],
-  run: async (args, io) => compareCommand({ ...args, out: await resultsDir(args) }, io),
+  run: async (args, io) => {
+    const { compareCommand } = await import("../compare-commands.js");
+    return compareCommand({ ...args, out: await resultsDir(args) }, io);
+  },
+
 });

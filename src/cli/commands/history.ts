@@ -1,6 +1,5 @@
 /** `bakeoff history`. */
 import { ExitCode } from "../../errors.js";
-import { historyCommand } from "../compare-commands.js";
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
 import { configOption, outOption } from "../shared-options.js";
@@ -18,6 +17,7 @@ export default defineCommand({
     ["$0 history --last 30 --all-datasets", "Thirty runs, any dataset"],
   ],
   run: async (args, io) => {
+    const { historyCommand } = await import("../compare-commands.js");
     await historyCommand({ ...args, out: await resultsDir(args) }, io);
     return ExitCode.ok;
   },

@@ -2,11 +2,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { configJsonSchema } from "../../config/json-schema.js";
-import { loadConfig } from "../../config/load.js";
 import { ExitCode, UsageError } from "../../errors.js";
 import { defineCommand } from "../command.js";
-import { compactJson, ownDatasets, printOwnData } from "../own-data.js";
 import { ownDataOptions } from "../shared-options.js";
 
 /** A few GSM8K-style rows the built-in emulated models can answer (see datasets/README.md). */
@@ -38,6 +35,11 @@ export default defineCommand({
     ["$0 init --dataset qa.csv --prompt q --expected a --scorer exact --config qa.config.jsonc", "Say which columns and scorer"],
   ],
   run: async (args, io) => {
+    const [{ configJsonSchema }, { loadConfig }, { compactJson, ownDatasets, printOwnData }] = await Promise.all([
+      import("../../config/json-schema.js"),
+      import("../../config/load.js"),
+      import("../own-data.js"),
+    ]);
     const file = resolve(args.config);
     if (existsSync(file) && !args.force) throw new UsageError(`${args.config} already exists; pass --force to overwrite it, or --config OTHER.jsonc`);
     const dir = dirname(file);
@@ -62,7 +64,7 @@ export default defineCommand({
       written.push(schemaFile);
     }
     await mkdir(dir, { recursive: true });
-    await writeFile(file, starterConfig(entries), "utf8");
+    await writeFile(file, starterConfig(entries, compactJson), "utf8");
     written.unshift(file);
     // What we wrote must load: a broken starter config would be the worst first impression.
     await loadConfig(file);
@@ -74,7 +76,7 @@ export default defineCommand({
 });
 
 /** The config text, with comments explaining each part (JSONC: the loader accepts comments). */
-export function starterConfig(datasets: Record<string, unknown>[]): string {
+export function starterConfig(datasets: Record<string, unknown>[], compactJson: (value: unknown, indent: string) => string): string {
   const ds = datasets.map((d) => `    ${compactJson(d, "    ")}`).join(",\n");
   return `// bakeoff config (JSON with comments). Every key: README "Config reference", or hover in an editor ($schema).
 {

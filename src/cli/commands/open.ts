@@ -3,7 +3,6 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ExitCode, UsageError } from "../../errors.js";
-import { locateRun } from "../../run/run-dir.js";
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
 import { configOption, outOption } from "../shared-options.js";
@@ -28,6 +27,7 @@ export default defineCommand<typeof options, { run?: string }>({
     ["$0 open latest --file compare", "The newest run's compare.html"],
   ],
   run: async (args, io) => {
+    const { locateRun } = await import("../../run/run-dir.js");
     const spec = args.run ?? "latest";
     const dir = await locateRun(await resultsDir(args), spec);
     const file = join(dir, FILES[args.file]);

@@ -1,8 +1,6 @@
 /** `bakeoff report <run>`: re-renders a run's reports from its journal. */
 import { relative } from "node:path";
 import { ExitCode } from "../../errors.js";
-import { writeRunReports } from "../../report/run-report.js";
-import { locateRun } from "../../run/run-dir.js";
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
 import { configOption, outOption } from "../shared-options.js";
@@ -18,6 +16,7 @@ export default defineCommand<typeof options, { run: string }>({
     ["$0 report 20260101T020000Z-ab12 --out nightly", "A run in another results directory"],
   ],
   run: async (args, io) => {
+    const [{ writeRunReports }, { locateRun }] = await Promise.all([import("../../report/run-report.js"), import("../../run/run-dir.js")]);
     const dir = await locateRun(await resultsDir(args), args.run);
     const report = await writeRunReports(dir);
     for (const f of report.files) io.out(relative(process.cwd(), f));

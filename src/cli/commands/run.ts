@@ -1,6 +1,5 @@
 /** `bakeoff run`: options and examples; the work is in ../run-command.ts. */
 import { defineCommand, type ArgsOf } from "../command.js";
-import { runCommand } from "../run-command.js";
 import { configOption, outOption, ownDataOptions } from "../shared-options.js";
 
 const options = {
@@ -40,5 +39,5 @@ export default defineCommand({
     ["$0 run --resume latest", "Finish an interrupted run without re-sending completed calls"],
     ["$0 run --baseline latest --fail-on 'accuracy drop > 0.02'", "Compare with the previous run and gate CI on it"],
   ],
-  run: (args, io) => runCommand(args, io),
+  run: async (args, io) => (await import("../run-command.js")).runCommand(args, io),
 });

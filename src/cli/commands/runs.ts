@@ -1,7 +1,7 @@
 /** `bakeoff runs`: the runs in the results directory, newest first. */
 import { relative } from "node:path";
 import { ExitCode, UsageError } from "../../errors.js";
-import { syncRunIndex, type RunIndexEntry } from "../../run/history.js";
+import type { RunIndexEntry } from "../../run/history.js";
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
 import { configOption, outOption } from "../shared-options.js";
@@ -22,6 +22,7 @@ export default defineCommand({
   ],
   run: async (args, io) => {
     if (!Number.isInteger(args.last) || args.last < 1) throw new UsageError(`--last must be a whole number of at least 1 (got ${args.last})`);
+    const { syncRunIndex } = await import("../../run/history.js");
     const dir = await resultsDir(args);
     const entries = (await syncRunIndex(dir)).slice(-args.last).reverse();
     if (args.json) {

@@ -1,6 +1,5 @@
 /** `bakeoff schema`: the JSON Schema of the config file, for editors. */
 import { writeFile } from "node:fs/promises";
-import { configJsonSchema } from "../../config/json-schema.js";
 import { ExitCode } from "../../errors.js";
 import { defineCommand } from "../command.js";
 
@@ -14,6 +13,7 @@ export default defineCommand({
     ["$0 schema > schema.json", "Print it"],
   ],
   run: async (args, io) => {
+    const { configJsonSchema } = await import("../../config/json-schema.js");
     const text = JSON.stringify(configJsonSchema(), null, 2) + "\n";
     if (args.write === undefined) io.out(text.trimEnd());
     else {

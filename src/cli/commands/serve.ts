@@ -1,6 +1,5 @@
 /** `bakeoff serve`: the emulator alone. */
 import { defineCommand } from "../command.js";
-import { serveCommand } from "../serve-command.js";
 
 export default defineCommand({
   description:
@@ -14,5 +13,5 @@ export default defineCommand({
     ["$0 serve", "small and large on http://127.0.0.1:8765"],
     ["$0 serve --port 9000 --config eval.config.json", "The config's simulated models on port 9000"],
   ],
-  run: (args, io) => serveCommand(args, io),
+  run: async (args, io) => (await import("../serve-command.js")).serveCommand(args, io),
 });

@@ -1,11 +1,8 @@
 /** `bakeoff validate`: checks config and rows without calling a model. */
-import { loadConfig, type LoadedConfig } from "../../config/load.js";
+import type { LoadedConfig } from "../../config/load.js";
 import { ExitCode, UsageError } from "../../errors.js";
-import { planRun } from "../../run/plan.js";
 import { defineCommand } from "../command.js";
 import { findConfig } from "../locations.js";
-import { printOwnData, withOwnData } from "../own-data.js";
-import { placeholderKeys, splitList } from "../run-command.js";
 import { configOption, ownDataOptions } from "../shared-options.js";
 
 export default defineCommand({
@@ -20,6 +17,12 @@ export default defineCommand({
     ["$0 validate --dataset qa.csv --prompt question", "Check your own file with the column you name"],
   ],
   run: async (args, io) => {
+    const [{ loadConfig }, { planRun }, { printOwnData, withOwnData }, { placeholderKeys, splitList }] = await Promise.all([
+      import("../../config/load.js"),
+      import("../../run/plan.js"),
+      import("../own-data.js"),
+      import("../run-command.js"),
+    ]);
     const file = findConfig(args.config);
     let loaded: LoadedConfig | undefined = file === undefined ? undefined : await loadConfig(file);
     if (args.dataset && args.dataset.length > 0) {

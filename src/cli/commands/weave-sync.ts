@@ -1,6 +1,4 @@
 /** `bakeoff weave-sync <run>`: uploads a finished run to W&B Weave from its journal. */
-import { locateRun } from "../../run/run-dir.js";
-import { syncRunToWeaveCli } from "../../tracking/cli-glue.js";
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
 import { configOption, outOption } from "../shared-options.js";
@@ -20,6 +18,7 @@ export default defineCommand<typeof options, { run: string }>({
     ["$0 weave-sync latest --weave my-team/evals", "Upload to another project"],
   ],
   run: async (args, io) => {
+    const [{ locateRun }, { syncRunToWeaveCli }] = await Promise.all([import("../../run/run-dir.js"), import("../../tracking/cli-glue.js")]);
     const dir = await locateRun(await resultsDir(args), args.run);
     return syncRunToWeaveCli(dir, { ...(args.weave ? { project: args.weave } : {}), io });
   },
