@@ -49,7 +49,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   if (errors.length > 0) {
     const first = errors[0]!;
     const { line, column } = lineColumn(body, first.offset);
-    throw new ConfigError(file, [{ path: "", message: `not valid JSON at line ${line}, column ${column}: ${printParseErrorCode(first.error)}` }]);
+    throw new ConfigError(file, [{ path: "", message: `not valid JSON at line ${line}, column ${column}: ${printParseErrorCode(first.error).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()}` }]);
   }
   return parseConfig(raw, { file, baseDir: dirname(abs) });
 }
