@@ -104,7 +104,8 @@ export async function ownDatasets(flags: OwnDataFlags, options: { relativeTo?: s
  */
 export async function withOwnData(loaded: LoadedConfig | undefined, flags: OwnDataFlags): Promise<{ loaded: LoadedConfig; own: OwnDataset[] }> {
   const own = await ownDatasets(flags, { keepGlobalScorers: (loaded?.config.scorers.length ?? 0) > 0 });
-  if (loaded === undefined) return { loaded: builtInConfig(own.map((o) => ({ ...o.entry, path: o.file }))), own };
+  // No config: paths stay as typed (relative to the current folder, the built-in config's base).
+  if (loaded === undefined) return { loaded: builtInConfig(own.map((o) => o.entry)), own };
   const config = structuredClone(loaded.config);
   config.datasets = own.map((o, i) => {
     const parsed = DatasetSpec.safeParse({ ...o.entry, path: o.file });
