@@ -18,6 +18,8 @@ const NAMES = COMMANDS.map(commandName);
 /** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   try {
+    // `bakeoff help [command]`, as in git and npm.
+    if (firstWord(argv) === "help") argv = [...argv.filter((a) => a !== "help").slice(0, 1), "--help"];
     const named = firstWord(argv);
     if (named === undefined && (argv.includes("--version") || argv.includes("-v"))) {
       io.out(toolVersion());
@@ -28,7 +30,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       entry = COMMANDS.find((c) => commandName(c) === named);
       if (!entry) {
         const guess = closest(named, NAMES);
-        throw new UsageError(`unknown command "${named}"${guess ? `; did you mean "${guess}"?` : ""} Commands: ${NAMES.join(", ")}.`);
+        throw new UsageError(`unknown command "${named}"${guess ? `; did you mean "${guess}"?` : "."} Commands: ${NAMES.join(", ")}.`);
       }
     }
     const spec = entry ? (await entry.load()).default : undefined;

@@ -38,6 +38,10 @@ describe("version and help", () => {
       for (const c of COMMANDS) expect(res.stdout).toContain(`bakeoff ${c.command}`);
       expect(res.stdout).toMatch(/Examples:/);
     }
+    const helpRun = await runCli(["help", "run"], { cwd: dir });
+    expect(helpRun.code).toBe(0);
+    expect(helpRun.stdout).toMatch(/^bakeoff run \[options\]/);
+    expect(helpRun.stdout).toContain("--scorer");
   });
 
   it("every command's help has a description, examples and a description for every option", async () => {
