@@ -114,7 +114,7 @@ describe("own data in one command (no config file)", () => {
       [["--dataset", "gsm8k.jsonl", "--prompt", "questoin"], /gsm8k\.jsonl: no column "questoin" \(--prompt\); the file has: question, answer, qid/],
       [["--dataset", "odd.csv"], /odd\.csv: cannot tell which column is the prompt \(columns: a, b\); name it with --prompt COLUMN or give --template/],
       [["--dataset", "gsm8k.jsonl", "--scorer", "numerc"], /--scorer numerc: unknown scorer type "numerc"; choose one of exact, includes, .*numeric/],
-      [["--dataset", "gsm8k.jsonl", "--scorer", "similarity:metrc=x"], /--scorer similarity:metrc=x: unknown option "metrc"/],
+      [["--dataset", "gsm8k.jsonl", "--scorer", "similarity:metrc=x"], /--scorer similarity:metrc=x: unknown option "metrc"; similarity takes name, metric, threshold/],
       [["--dataset", "gsm8k.jsonl", "--models", "medium"], /unknown model "medium" in --models; the config defines: small, large/],
       [["--dataset", "missing.jsonl"], /missing\.jsonl: file not found/],
     ];

@@ -182,12 +182,19 @@ export function parseScorerFlag(text: string): Record<string, unknown> {
   const parsed = ScorerSpec.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => {
-      const keys = i.code === "unrecognized_keys" ? `unknown option ${i.keys.map((k) => `"${k}"`).join(", ")}` : i.message;
+      const keys =
+        i.code === "unrecognized_keys" ? `unknown option ${i.keys.map((k) => `"${k}"`).join(", ")}; ${raw.type} takes ${scorerKeys(raw.type as string).join(", ")}` : i.message;
       return `${i.path.length > 0 ? `${i.path.join(".")}: ` : ""}${keys}`;
     });
     throw new UsageError(`--scorer ${text}: ${issues.join("; ")} (options of each scorer: README "Scorers")`);
   }
   return raw;
+}
+
+/** Option names of one scorer type (besides `type`), for messages. */
+function scorerKeys(type: string): string[] {
+  const schema = ScorerSpec.options.find((o) => o.shape.type.value === type);
+  return schema ? Object.keys(schema.shape).filter((k) => k !== "type") : [];
 }
 
 function scorerTypes(): string[] {
