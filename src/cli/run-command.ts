@@ -2,10 +2,9 @@
  * `bakeoff run`: loads or resumes a config, plans, runs, reports, then compares and gates.
  * Prints through `io` only; errors are thrown to the CLI entry point, which picks exit codes.
  */
-import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { loadConfig, parseConfig, type LoadedConfig } from "../config/load.js";
-import { ConfigError, ExitCode, UsageError } from "../errors.js";
+import { ExitCode, UsageError } from "../errors.js";
 import { writeRunReports } from "../report/run-report.js";
 import type { RunSummary } from "../report/summary.js";
 import { defaultCacheDir, ResponseCache } from "../run/cache.js";
@@ -19,7 +18,7 @@ import { parseGateRules } from "../compare/rules.js";
 import { afterRun } from "./compare-commands.js";
 import type { Io } from "./io.js";
 import type { RunArgs } from "./commands/run.js";
-import { findConfig } from "./locations.js";
+import { findConfig, resultsDir } from "./locations.js";
 import { printOwnData, withOwnData } from "./own-data.js";
 
 export type { RunArgs };
@@ -32,7 +31,8 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   let resume: Parameters<typeof runEvaluation>[0]["resume"];
   let outputDir: string;
   if (args.resume) {
-    const base = await loadOutputDirGuess(args);
+    if (args.dataset && args.dataset.length > 0) throw new UsageError("--dataset cannot be combined with --resume: a resumed run keeps the datasets it started with");
+    const base = await resultsDir(args);
     const runDir = await locateRun(base, args.resume);
     const manifest = await readManifest(runDir);
     if (manifest.status === "complete" && !args.retryErrors) {
@@ -176,20 +176,6 @@ async function loadRunConfig(args: RunArgs, io: Io): Promise<LoadedConfig> {
   throw new UsageError(
     'no config file here (looked for eval.config.json and eval.config.jsonc). Create one with "bakeoff init", pass --config FILE, or run a file directly with "bakeoff run --dataset FILE"',
   );
-}
-
-async function loadOutputDirGuess(args: RunArgs): Promise<string> {
-  if (args.out) return args.out;
-  const file = findConfig(args.config);
-  if (file !== undefined && existsSync(file)) {
-    try {
-      const loaded = await loadConfig(file);
-      return resolve(loaded.baseDir, loaded.config.outputDir);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-    }
-  }
-  return "results";
 }
 
 export function splitList(s: string): string[] {
