@@ -1,38 +1,45 @@
 /**
  * The command line. This is the only module that prints errors and decides exit codes; every
  * other module throws typed errors (src/errors.ts) or returns results.
+ *
+ * Start-up stays small: this module imports only yargs and the command registry; the module of
+ * the command being run (and with it zod, the Azure SDK, csv-parse, ...) is imported on demand.
+ * `--version` does not even load yargs.
  */
-import { writeFile } from "node:fs/promises";
-import { relative } from "node:path";
-import yargs, { type Argv } from "yargs";
-import { loadConfig } from "./config/load.js";
-import { configJsonSchema } from "./config/json-schema.js";
+import type { Argv, Options } from "yargs";
 import { BakeoffError, ExitCode, UsageError, exitCodeFor } from "./errors.js";
-import { writeRunReports } from "./report/run-report.js";
-import { planRun } from "./run/plan.js";
-import { locateRun, lockRunDir } from "./store/run-dir.js";
-import { indexRun } from "./report/index-entry.js";
+import { closest, typedNumbers, type CommandSpec } from "./cli/command.js";
+import { COMMANDS, commandName, type CommandEntry } from "./cli/commands/index.js";
 import { sanitizeTerminalText } from "./util/terminal-text.js";
-import { syncRunToWeaveCli } from "./tracking/cli-glue.js";
-import { compareCommand, historyCommand } from "./cli/compare-commands.js";
 import { defaultIo, type Io } from "./cli/io.js";
-import { placeholderKeys, runCommand, splitList } from "./cli/run-command.js";
-import { serveCommand } from "./cli/serve-command.js";
+import { toolVersion } from "./util/env-info.js";
 
-const DEFAULT_CONFIG = "eval.config.json";
+const NAMES = COMMANDS.map(commandName);
 
 /** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
-  let code: number = ExitCode.ok;
-  const setCode = (c: number) => {
-    code = c;
-  };
   try {
-    await buildParser(stdinDatasetArgs(argv), io, setCode).parseAsync();
-    return code;
+    argv = stdinDatasetArgs(argv);
+    // `bakeoff help [command]`, as in git and npm.
+    if (firstWord(argv) === "help") argv = [...argv.filter((a) => a !== "help").slice(0, 1), "--help"];
+    const named = firstWord(argv);
+    if (named === undefined && (argv.includes("--version") || argv.includes("-v"))) {
+      io.out(toolVersion());
+      return ExitCode.ok;
+    }
+    let entry: CommandEntry | undefined;
+    if (named !== undefined) {
+      entry = COMMANDS.find((c) => commandName(c) === named);
+      if (!entry) {
+        const guess = closest(named, NAMES);
+        throw new UsageError(`unknown command "${named}"${guess ? `; did you mean "${guess}"?` : "."} Commands: ${NAMES.join(", ")}.`);
+      }
+    }
+    const spec = entry ? (await entry.load()).default : undefined;
+    return await parse(argv, io, entry, spec);
   } catch (err) {
     reportError(err, io);
-    return exitCodeFor(err);
+    return exitCodeFor(err) === ExitCode.internal && isExpectedSystemError(err) ? ExitCode.usage : exitCodeFor(err);
   }
 }
 
@@ -48,193 +55,124 @@ function stdinDatasetArgs(argv: string[]): string[] {
   return out;
 }
 
+/** The command word: the first argument that is not an option (no top-level option takes a value). */
+function firstWord(argv: string[]): string | undefined {
+  for (const a of argv) {
+    if (a === "--") return undefined;
+    if (!a.startsWith("-")) return a;
+  }
+  return undefined;
+}
+
+async function parse(argv: string[], io: Io, entry: CommandEntry | undefined, spec: CommandSpec | undefined): Promise<number> {
+  const { default: yargs } = await import("yargs");
+  let code: number = ExitCode.ok;
+  const fail = (message: string): never => {
+    throw new UsageError(message);
+  };
+  const parser: Argv = yargs(argv)
+    .scriptName("bakeoff")
+    .usage("$0 <command> [options]\n\nRun prompt datasets against several models and report which to ship.\nRun \"$0 <command> --help\" for a command's options and examples.")
+    .strict()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      // yargs wraps what a `coerce` throws (our typed-number checks) in its own YError.
+      if (err && err.name === "YError") fail(explainUsage(err.message, argv, entry, spec));
+      if (err) throw err;
+      fail(explainUsage(msg, argv, entry, spec));
+    })
+    .help("help", "Show help")
+    .alias("help", "h")
+    .version(false)
+    .option("version", { alias: "v", type: "boolean", global: false, describe: "Print bakeoff's version" })
+    .example("$0 init", "Write a starter config with two emulated models and a sample dataset")
+    .example("$0 run", "Run the config in this folder")
+    .example("$0 run --dataset qa.jsonl --prompt question --expected answer --scorer numeric", "Run your own file, no config needed")
+    .example("$0 open", "Open the newest run's HTML report")
+    .epilogue("Exit codes: 0 ok, 1 a gate failed, 2 bad input (nothing sent), 3 run incomplete. Docs: README.md")
+    .wrap(Math.min(110, process.stdout.columns || 110));
+  for (const c of COMMANDS) {
+    if (c === entry && spec) {
+      parser.command(
+        c.command,
+        c.summary,
+        (y) => {
+          if (spec.description) y.usage(`$0 ${c.command} [options]\n\n${spec.description}`);
+          for (const [name, p] of Object.entries(spec.positionals ?? {})) y.positional(name, p);
+          y.options(typedNumbers(spec.options, argv, fail));
+          for (const [cmd, what] of spec.examples) y.example(cmd, what);
+          return y;
+        },
+        async (args) => {
+          code = await spec.run(args as never, io);
+        },
+      );
+    } else {
+      // Listed for the top-level help; its module is loaded only when the command is named.
+      parser.command(c.command, c.summary);
+    }
+  }
+  parser.demandCommand(1, `name a command: ${NAMES.join(", ")}`);
+  await parser.parseAsync();
+  return code;
+}
+
+/** One line for a yargs usage failure, with "did you mean" for misspelt options. */
+function explainUsage(msg: string, argv: string[], entry: CommandEntry | undefined, spec: CommandSpec | undefined): string {
+  const where = entry ? `bakeoff ${commandName(entry)} --help` : "bakeoff --help";
+  const unknown = /^Unknown arguments?: (.+)$/s.exec(msg);
+  if (unknown) {
+    const known = optionNames(spec?.options ?? {});
+    const words = unknown[1]!.split(", ").filter((w, _, all) => !(/[A-Z]/.test(w) && all.includes(kebab(w))));
+    const parts = words.map((w) => {
+      const asOption = argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`) || a === `-${w}`);
+      if (!asOption) return `unexpected argument "${w}"`;
+      const guess = closest(w, known);
+      return `unknown option ${w.length === 1 ? "-" : "--"}${w}${guess ? ` (did you mean --${guess}?)` : ""}`;
+    });
+    return `${parts.join("; ")}. See "${where}".`;
+  }
+  const needsValue = /^Not enough arguments following: (.+)$/.exec(msg);
+  if (needsValue) return `--${needsValue[1]} needs a value. See "${where}".`;
+  if (/^Not enough non-option arguments/.test(msg) && entry) return `missing argument: bakeoff ${entry.command}. See "${where}".`;
+  return `${msg.replace(/\s*\n\s*/g, " ").replace(/\.$/, "")}. See "${where}".`;
+}
+
+function optionNames(options: Record<string, Options>): string[] {
+  const names = ["help"];
+  for (const [name, o] of Object.entries(options)) {
+    names.push(name);
+    if (o.type === "boolean") names.push(`no-${name}`);
+  }
+  return names;
+}
+
+function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/**
+ * Operating-system failures the user can fix (a busy port, a file that cannot be read or
+ * written): one line and exit 2, not "internal error". Commands turn the common ones into
+ * better messages; this is the net under them.
+ */
+const EXPECTED_SYSTEM_CODES = new Set(["EADDRINUSE", "EADDRNOTAVAIL", "EACCES", "EPERM", "ENOENT", "EISDIR", "ENOTDIR", "EEXIST", "EROFS", "ENOSPC", "EMFILE"]);
+
+function isExpectedSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string" && EXPECTED_SYSTEM_CODES.has((err as NodeJS.ErrnoException).code!) && typeof (err as NodeJS.ErrnoException).syscall === "string";
+}
+
 function reportError(err: unknown, io: Io): void {
   if (err instanceof BakeoffError) {
     // Messages quote servers and datasets (error bodies, ids): no escape sequence reaches the terminal.
     io.err(`bakeoff: ${sanitizeTerminalText(err.message)}`);
     if (process.env.BAKEOFF_DEBUG && err.cause) io.err(String((err.cause as Error).stack ?? err.cause));
+  } else if (isExpectedSystemError(err)) {
+    const e = err;
+    const target = e.path ?? (e as { address?: string; port?: number }).address;
+    io.err(`bakeoff: ${e.syscall}${target ? ` ${target}` : ""}: ${e.code} (${e.message.replace(/^[A-Z]+: /, "").split(",")[0]})`);
+    if (process.env.BAKEOFF_DEBUG) io.err(String(e.stack));
   } else {
     io.err(`bakeoff: internal error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
-}
-
-function buildParser(argv: string[], io: Io, setCode: (c: number) => void): Argv {
-  return yargs(argv)
-    .scriptName("bakeoff")
-    .usage("$0 <command> [options]\n\nRun prompt datasets against several models and report which to ship.")
-    .strict()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw new UsageError(`${msg}\nRun "bakeoff --help" for usage.`);
-    })
-    .command(
-      "run",
-      "Run the configured datasets against the configured models",
-      (y) =>
-        y
-          .option("config", { alias: "c", type: "string", default: DEFAULT_CONFIG, describe: "Config file" })
-          .option("dataset", { alias: "d", type: "string", array: true, describe: "Dataset file(s) to use instead of the configured ones (columns id, prompt, system, expected)" })
-          .option("models", { alias: "m", type: "string", describe: "Comma-separated model names to run (default: all configured)" })
-          .option("concurrency", { type: "number", describe: "Most calls in flight overall" })
-          .option("trials", { type: "number", describe: "Times each row is sent to each model" })
-          .option("limit", { type: "number", describe: "Use only the first N rows of each dataset" })
-          .option("run-id", { type: "string", describe: "Name of the run directory (default: timestamp)" })
-          .option("out", { type: "string", describe: "Output directory (default: config outputDir)" })
-          .option("resume", { type: "string", describe: "Continue an interrupted run (id, path or 'latest'): completed results are not re-sent" })
-          .option("retry-errors", { type: "boolean", default: false, describe: "With --resume: also re-send calls that ended in an error" })
-          .option("skip-invalid-rows", { type: "boolean", default: false, describe: "Skip malformed rows (recorded with their reason) instead of stopping" })
-          .option("weave", { type: "string", describe: "Log to this W&B Weave project (entity/project); --no-weave turns logging off" })
-          .option("progress", { choices: ["auto", "bar", "lines", "off"] as const, default: "auto" as const, describe: "Progress display" })
-          .option("max-duration", { type: "string", describe: "Longest this run may take (90s, 30m, 2h); then it stops, resumable, exit 3. Overrides config 'deadline'" })
-          .option("grace", { type: "number", default: 30, describe: "Seconds in-flight calls get to finish after Ctrl-C / SIGTERM" })
-          .option("cache", { type: "string", describe: "Reuse recorded responses for identical requests and record new ones (directory; default <outputDir>/.cache)" })
-          .option("replay", { type: "boolean", default: false, describe: "Answer only from recorded responses (see --cache); a missing one fails the run. Calls no model, needs no keys" })
-          // --- compare / gates ---
-          .option("baseline", { type: "string", describe: "Compare the finished run with this run (id, path, latest, latest~N) and write compare.md/.json/.html" })
-          .option("fail-on", { type: "string", array: true, describe: "Gate rule, repeatable (added to config gates); exit 1 when one fails. See README 'Gates'" }),
-      // --- end compare / gates ---
-      async (args) => {
-        setCode(
-          await runCommand(
-            {
-              config: args.config,
-              dataset: args.dataset,
-              models: args.models,
-              concurrency: args.concurrency,
-              trials: args.trials,
-              limit: args.limit,
-              runId: args["run-id"],
-              out: args.out,
-              resume: args.resume,
-              retryErrors: args["retry-errors"],
-              skipInvalidRows: args["skip-invalid-rows"],
-              weave: args.weave as string | boolean | undefined,
-              progress: args.progress,
-              grace: args.grace,
-              maxDuration: args["max-duration"],
-              cache: args.cache,
-              replay: args.replay,
-              baseline: args.baseline,
-              failOn: args["fail-on"],
-            },
-            io,
-          ),
-        );
-      },
-    )
-    .command(
-      "serve",
-      "Start the built-in emulator of the Azure AI model inference API",
-      (y) =>
-        y
-          .option("port", { alias: "p", type: "number", default: 8765 })
-          .option("host", { type: "string", default: "127.0.0.1" })
-          .option("config", { alias: "c", type: "string", describe: "Take simulated models from this config's emulator.models" }),
-      async (args) => {
-        setCode(await serveCommand(args, io));
-      },
-    )
-    .command(
-      "report <run>",
-      "Re-render a run's reports from its results journal",
-      (y) => y.positional("run", { type: "string", demandOption: true }).option("out", { type: "string", default: "results" }),
-      async (args) => {
-        const dir = await locateRun(args.out, args.run);
-        // Under the run's lock: a run still writing its journal would make the reports stale.
-        const lock = await lockRunDir(dir, "report");
-        try {
-          const report = await writeRunReports(dir);
-          if (report.manifest.status !== "running") await indexRun(dir, { manifest: report.manifest });
-          for (const f of report.files) io.out(relative(process.cwd(), f));
-        } finally {
-          await lock.release();
-        }
-      },
-    )
-    .command(
-      "validate",
-      "Check the config and every dataset row without calling any model",
-      (y) =>
-        y
-          .option("config", { alias: "c", type: "string", default: DEFAULT_CONFIG })
-          .option("dataset", { alias: "d", type: "string", array: true })
-          .option("models", { alias: "m", type: "string" }),
-      async (args) => {
-        const loaded = await loadConfig(args.config);
-        // Check everything else even when keys are missing, then say which ones `run` will want.
-        const missingKeys = placeholderKeys(loaded);
-        const plan = await planRun(loaded, {
-          ...(args.dataset ? { datasetFiles: args.dataset } : {}),
-          ...(args.models ? { models: splitList(args.models) } : {}),
-          env: { ...process.env, ...missingKeys },
-        });
-        for (const d of plan.datasets) io.out(`ok  ${d.displayPath}: ${d.rows} rows, ${d.scorers.length} scorers`);
-        io.out(`ok  ${plan.models.length} models: ${plan.models.map((m) => m.name).join(", ")}`);
-        const unset = Object.keys(missingKeys);
-        if (unset.length > 0) {
-          io.err(`bakeoff: not set (run will refuse to start without them): ${unset.map((k) => `$${k}`).join(", ")}`);
-          setCode(ExitCode.usage);
-        }
-      },
-    )
-    .command(
-      "schema",
-      "Print (or --write) the JSON Schema of eval.config.json",
-      (y) => y.option("write", { type: "string", describe: "Write it to this file (default eval.config.schema.json)" }),
-      async (args) => {
-        const text = JSON.stringify(configJsonSchema(), null, 2) + "\n";
-        if (args.write === undefined) io.out(text.trimEnd());
-        else {
-          const file = args.write === "" ? "eval.config.schema.json" : args.write;
-          await writeFile(file, text, "utf8");
-          io.out(`wrote ${file}`);
-        }
-      },
-    )
-    .command(
-      "weave-sync <run>",
-      "Upload a finished run to W&B Weave from its journal (no model is called)",
-      (y) =>
-        y
-          .positional("run", { type: "string", demandOption: true })
-          .option("weave", { type: "string", describe: "Weave project (entity/project); default: the run's config" })
-          .option("out", { type: "string", default: "results" }),
-      async (args) => {
-        const dir = await locateRun(args.out, args.run);
-        setCode(await syncRunToWeaveCli(dir, { ...(args.weave ? { project: args.weave } : {}), io }));
-      },
-    )
-    // --- compare / history commands ---
-    .command(
-      "compare <baseline> <candidate>",
-      "Compare two runs (ids, paths, latest, latest~N): paired change per model and scorer, flipped rows, warnings; gates set the exit code",
-      (y) =>
-        y
-          .positional("baseline", { type: "string", demandOption: true, describe: "The run to compare against" })
-          .positional("candidate", { type: "string", demandOption: true, describe: "The run being judged" })
-          .option("out", { type: "string", default: "results", describe: "Output directory the runs are in (for ids and latest)" })
-          .option("fail-on", { type: "string", array: true, describe: "Gate rule, repeatable (added to the candidate's config gates)" })
-          .option("config-gates", { type: "boolean", default: true, describe: "Apply the gates in the candidate run's config (--no-config-gates: only --fail-on)" })
-          .option("write", { type: "string", describe: "Directory for compare.md/.json/.html (default: the candidate's run directory)" }),
-      async (args) => {
-        setCode(await compareCommand(args, io));
-      },
-    )
-    .command(
-      "history",
-      "Trend of every model and scorer over the last runs of the same dataset (from results/index.jsonl)",
-      (y) =>
-        y
-          .option("out", { type: "string", default: "results", describe: "Output directory" })
-          .option("last", { type: "number", default: 10, describe: "Number of runs shown" })
-          .option("all-datasets", { type: "boolean", default: false, describe: "Mix runs of every dataset (default: only the newest run's dataset)" }),
-      async (args) => {
-        await historyCommand(args, io);
-      },
-    )
-    // --- end compare / history commands ---
-    .demandCommand(1, "Name a command: run, serve, report, validate, schema, weave-sync, compare or history.")
-    .help()
-    .version(false);
 }

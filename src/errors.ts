@@ -46,8 +46,10 @@ export class ConfigError extends BakeoffError {
   readonly issues: readonly ConfigIssue[];
   constructor(file: string, issues: readonly ConfigIssue[], options: { cause?: unknown } = {}) {
     const lines = issues.map((i) => `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}`);
+    // A problem with the whole file (unreadable, not JSON) is one line; a list otherwise.
+    const whole = issues.length === 1 && issues[0]!.path === "";
     super(
-      `${file}: ${issues.length === 1 ? "1 problem" : `${issues.length} problems`} in the config:\n${lines.join("\n")}`,
+      whole ? `${file}: ${issues[0]!.message}` : `${file}: ${issues.length === 1 ? "1 problem" : `${issues.length} problems`} in the config:\n${lines.join("\n")}`,
       options,
     );
     this.file = file;

@@ -56,7 +56,7 @@ export {
   wilsonInterval,
   type PairVerdict,
 } from "./stats/index.js";
-export { startEmulator, DEFAULT_SIM_MODELS, type EmulatorHandle, type EmulatorStats } from "./emulator/index.js";
+export { startEmulator, DEFAULT_SIM_MODELS, EMULATOR_PRESETS, type EmulatorHandle, type EmulatorStats } from "./emulator/index.js";
 export type { Provider, AttemptResult, CallContext, ModelInfo } from "./providers/types.js";
 export { createProvider, PROVIDERS, type ProviderDefinition, type ProviderSpec } from "./providers/registry.js";
 export { buildProviderStack, type ProviderStackOptions } from "./providers/stack.js";

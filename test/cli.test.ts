@@ -79,8 +79,9 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
       ["q1", "large"],
       ["q2", "large"],
     ]);
-    // No global scorers in the config: an ad-hoc file is scored with "includes" against expected.
-    for (const r of records) expect(r.scores.includes).toEqual(expect.objectContaining({ value: expect.any(Number) }));
+    // No global scorers in the config: the scorer is guessed from the expected answers (numbers → numeric).
+    for (const r of records) expect(r.scores.numeric).toEqual(expect.objectContaining({ value: expect.any(Number) }));
+    expect(res.stderr).toMatch(/scorers numeric \(guessed/);
   });
 
   it("an unknown model name is a usage error (exit 2) naming the known ones, before any call", async () => {

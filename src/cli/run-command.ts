@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { loadConfig, parseConfig, type LoadedConfig } from "../config/load.js";
-import { ConfigError, ExitCode, UsageError } from "../errors.js";
+import { ExitCode, UsageError } from "../errors.js";
 import { missingRunOutputs, rewriteRunOutputs } from "../report/index-entry.js";
 import { lockRunDir } from "../store/run-dir.js";
 import { parseDuration } from "../util/duration.js";
@@ -22,31 +22,11 @@ import { createWeaveSinks } from "../tracking/cli-glue.js";
 import { parseGateRules } from "../compare/rules.js";
 import { afterRun, LATEST_COMPARABLE } from "./compare-commands.js";
 import type { Io } from "./io.js";
+import type { RunArgs } from "./commands/run.js";
+import { findConfig, resultsDir } from "./locations.js";
+import { printOwnData, withOwnData } from "./own-data.js";
 
-export interface RunArgs {
-  config: string;
-  dataset: string[] | undefined;
-  models: string | undefined;
-  concurrency: number | undefined;
-  trials: number | undefined;
-  limit: number | undefined;
-  runId: string | undefined;
-  out: string | undefined;
-  resume: string | undefined;
-  retryErrors: boolean;
-  skipInvalidRows: boolean;
-  weave: string | boolean | undefined;
-  progress: "auto" | "bar" | "lines" | "off";
-  grace: number;
-  /** Response cache directory ("" = the default one), and replay-only mode. */
-  cache: string | undefined;
-  replay: boolean;
-  /** Longest this session may take ("90m", "2h", seconds); overrides the config's `deadline`. */
-  maxDuration?: string | undefined;
-  /** compare / gates: run to compare with, and extra gate rules. */
-  baseline: string | undefined;
-  failOn: string[] | undefined;
-}
+export type { RunArgs };
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   for (const [name, v] of [["concurrency", args.concurrency], ["trials", args.trials], ["limit", args.limit]] as const) {
@@ -58,7 +38,8 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   let resume: Parameters<typeof runEvaluation>[0]["resume"];
   let outputDir: string;
   if (args.resume) {
-    const base = await loadOutputDirGuess(args);
+    if (args.dataset && args.dataset.length > 0) throw new UsageError("--dataset cannot be combined with --resume: a resumed run keeps the datasets it started with");
+    const base = await resultsDir(args);
     const runDir = await locateRun(base, args.resume);
     const manifest = await readManifest(runDir);
     if (manifest.status === "complete" && !args.retryErrors) {
@@ -89,15 +70,17 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     resume = { runDir, manifest, retryErrors: args.retryErrors };
     outputDir = dirname(runDir);
   } else {
-    loaded = await loadConfig(args.config);
-    outputDir = args.out ?? resolve(loaded.baseDir, loaded.config.outputDir);
+    // `--dataset -`: standard input, spooled once to a file so it can be read again (and resumed).
+    if (args.dataset?.includes(STDIN_DATASET)) {
+      const spoolDir = await resultsDir(args);
+      args = { ...args, dataset: await Promise.all(args.dataset.map((d) => (d === STDIN_DATASET ? spoolStdin(spoolDir, process.stdin) : d))) };
+    }
+    loaded = await loadRunConfig(args, io);
+    outputDir = args.out !== undefined ? resolve(args.out) : resolve(loaded.baseDir, loaded.config.outputDir);
   }
 
-  // `--dataset -`: standard input, spooled once to a file so it can be read again (and resumed).
-  const datasetFiles = args.dataset && !args.resume ? await Promise.all(args.dataset.map((d) => (d === STDIN_DATASET ? spoolStdin(outputDir, process.stdin) : d))) : args.dataset;
   const plan = await planRun(loaded, {
     ...(args.resume ? {} : {
-      ...(datasetFiles ? { datasetFiles } : {}),
       ...(args.models ? { models: splitList(args.models) } : {}),
       ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
       ...(args.trials !== undefined ? { trials: args.trials } : {}),
@@ -148,8 +131,10 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  const weaveProject = typeof args.weave === "string" ? args.weave : undefined;
-  const noWeave = args.weave === false;
+  // --no-weave arrives as false although the option is declared as a string.
+  const weave = args.weave as string | boolean | undefined;
+  const weaveProject = typeof weave === "string" ? weave : undefined;
+  const noWeave = weave === false;
   try {
     const result = await runEvaluation({
       plan,
@@ -213,17 +198,22 @@ function printRunSummary(
   for (const f of files) io.out(`Report: ${relative(process.cwd(), f)}`);
 }
 
-async function loadOutputDirGuess(args: RunArgs): Promise<string> {
-  if (args.out) return args.out;
-  if (existsSync(args.config)) {
-    try {
-      const loaded = await loadConfig(args.config);
-      return resolve(loaded.baseDir, loaded.config.outputDir);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-    }
+/**
+ * The config for a new run: the file named or found in this folder; with none and `--dataset`
+ * given, the built-in one (the two emulator presets), so own data needs no config file.
+ */
+async function loadRunConfig(args: RunArgs, io: Io): Promise<LoadedConfig> {
+  const file = findConfig(args.config);
+  const fromFile = file === undefined ? undefined : await loadConfig(file);
+  if (args.dataset && args.dataset.length > 0) {
+    const { loaded, own } = await withOwnData(fromFile, args);
+    printOwnData(own, io);
+    return loaded;
   }
-  return "results";
+  if (fromFile) return fromFile;
+  throw new UsageError(
+    'no config file here (looked for eval.config.json and eval.config.jsonc). Create one with "bakeoff init", pass --config FILE, or run a file directly with "bakeoff run --dataset FILE"',
+  );
 }
 
 export function splitList(s: string): string[] {

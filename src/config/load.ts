@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
 import type { z } from "zod";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { ConfigSpec, type Config } from "./schema.js";
@@ -41,11 +42,14 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
         : `cannot read it (${code ?? String(err)}).`;
     throw new ConfigError(file, [{ path: "", message: why }], { cause: err });
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (err) {
-    throw new ConfigError(file, [{ path: "", message: describeJsonError(text, err) }], { cause: err });
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  // Comments and trailing commas are allowed (`bakeoff init` writes a commented config).
+  const errors: ParseError[] = [];
+  const raw: unknown = parseJsonc(body, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    const { line, column } = lineColumn(body, first.offset);
+    throw new ConfigError(file, [{ path: "", message: `not valid JSON at line ${line}, column ${column}: ${printParseErrorCode(first.error).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()}` }]);
   }
   return parseConfig(raw, { file, baseDir: dirname(abs) });
 }

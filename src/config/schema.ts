@@ -151,7 +151,8 @@ export const ConfigSpec = z
     models: z.array(ModelSpec).min(1, "name at least one model"),
     scorers: z.array(ScorerSpec).default([]).describe("Scorers applied to every dataset."),
     retry: RetrySpec.default({ maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 60_000 }),
-    emulator: EmulatorSpec.default({ models: {} }),
+    // prefault, not default: the default goes through the schema so the built-in presets are added.
+    emulator: EmulatorSpec.prefault({}),
     weave: WeaveSpec.default({ enabled: true, flushTimeoutSec: 60 }),
     deadline: Duration.optional().describe(
       "Longest a run (one session) may take, e.g. '2h' or '45m'. Then calls in flight are cancelled, the rest is recorded as not run, and the run exits 3, resumable. `--max-duration` overrides it.",

@@ -73,12 +73,31 @@ export const SimModelSpec = z
 export type SimModelSpec = z.infer<typeof SimModelSpec>;
 export type SimModelSpecInput = z.input<typeof SimModelSpec>;
 
+/**
+ * Built-in simulated models, usable as `emulator://small` and `emulator://large` without an
+ * `emulator` block: a cheap, quick, sloppier model and a slower, more accurate one that shows its
+ * working, so a first run (and `bakeoff run --dataset F` with no config) has a real choice.
+ * A model of the same name under `emulator.models` replaces the preset.
+ */
+export const EMULATOR_PRESETS: Readonly<Record<"small" | "large", SimModelSpecInput>> = {
+  small: { accuracy: 0.75, style: "terse", latency: { medianMs: 30, p95Ms: 90 }, modelName: "emulated-small" },
+  large: { accuracy: 0.95, style: "steps", latency: { medianMs: 80, p95Ms: 220, perTokenMs: 1 }, modelName: "emulated-large" },
+};
+
 export const EmulatorSpec = z
   .strictObject({
     models: z
       .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), SimModelSpec)
       .default({})
-      .describe("Simulated models by name, referenced as `emulator://<name>`."),
+      // Presets are merged in at parse time so every consumer (rules, runner, judges, serve, the
+      // run.json snapshot) sees one list, and a resumed run keeps the preset it started with.
+      .transform((models) => ({ ...presetModels(), ...models }))
+      .describe("Simulated models by name, referenced as `emulator://<name>`. `small` and `large` are built in (defined here, they replace the presets)."),
   })
   .describe("The built-in emulator of the Azure AI model inference API.");
 export type EmulatorSpec = z.infer<typeof EmulatorSpec>;
+
+/** The presets, parsed (defaults filled in), as fresh objects each time. */
+function presetModels(): Record<string, SimModelSpec> {
+  return Object.fromEntries(Object.entries(EMULATOR_PRESETS).map(([name, spec]) => [name, SimModelSpec.parse(spec)]));
+}
