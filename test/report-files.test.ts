@@ -200,6 +200,32 @@ describe("junit.xml", () => {
     expect(xml).not.toMatch(/[\ud800-\udfff]/u);
   });
 
+  it("a suite's time is the sum of its test cases' shown times, whatever the journal order", async () => {
+    // Latencies with fractions of a millisecond: summed as floats in journal order, the suite
+    // time used to depend on that order and differ from what its test cases showed.
+    const latencies = [0.4, 0.4, 12.5, 0.4, 1091.6, 0.4, 0.6, 33.3];
+    const suiteTimes = async (order: number[]) => {
+      const dir = await tempDir();
+      await writeManifest(dir, fakeManifest("run-t", ["a"], latencies.length));
+      const journal = await JournalWriter.open(join(dir, PREDICTIONS_FILE));
+      for (const i of order) {
+        const r = record("a", i);
+        journal.append({ ...r, output: { ...r.output, latencyMs: latencies[i]! } });
+      }
+      await journal.close();
+      const xml = await readFile((await writeRunReports(dir, { stepSummary: null })).files[3]!, "utf8");
+      const cases = [...xml.matchAll(/<testcase [^>]*time="(\d+\.\d{3})"/g)].map((m) => Math.round(Number(m[1]) * 1000));
+      const suite = /<testsuite name="a"[^>]*time="(\d+\.\d{3})"/.exec(xml)?.[1];
+      const all = /<testsuites [^>]*time="(\d+\.\d{3})"/.exec(xml)?.[1];
+      return { cases: cases.reduce((a, b) => a + b, 0), suite, all };
+    };
+    const forward = await suiteTimes(latencies.map((_, i) => i));
+    const backward = await suiteTimes(latencies.map((_, i) => latencies.length - 1 - i));
+    expect(forward.suite).toBe((forward.cases / 1000).toFixed(3));
+    expect(forward.all).toBe(forward.suite);
+    expect(backward).toEqual(forward);
+  });
+
   it("escapeXml drops characters XML 1.0 cannot hold", () => {
     expect(escapeXml("a\u0000b\u0008c\ufffed\ud800e😀")).toBe("abcde😀");
     expect(escapeXml(`<a href="x">'&'</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;");
