@@ -129,7 +129,7 @@ describe("predictions.csv", () => {
     const report = await writeRunReports(dir, { stepSummary: null });
     const raw = await readFile(report.files[2]!, "utf8");
     expect(raw.startsWith("\uFEFFrun_id,dataset,row_id,model,trial,finish_reason,error_kind,latency_ms,prompt_tokens,completion_tokens,score_exact,score_delta,prompt,expected,output\r\n")).toBe(true);
-    const rows = parse(raw, { bom: true, columns: true, relax_column_count: false }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(raw, { bom: true, columns: true, relax_column_count: false });
     expect(rows).toHaveLength(records.length);
     for (const [i, row] of rows.entries()) {
       const rec = records[i]!;
@@ -196,6 +196,7 @@ describe("junit.xml", () => {
     expect(xml).toContain("&lt;script&gt;");
     expect(xml).toContain('message="wanted &lt;b&gt;0&lt;/b&gt;"');
     expect(xml).toContain("boom &lt;&amp;&gt;");
+    // eslint-disable-next-line no-control-regex -- checks that control characters were dropped
     expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
     expect(xml).not.toMatch(/[\ud800-\udfff]/u);
   });

@@ -8,7 +8,7 @@
  * `timeout` option is not used either: it covers only the wait for headers, so the caller's
  * AbortSignal is the deadline, and it also cuts off a body that stalls half way.
  */
-import ModelClient, { type GetChatCompletionsParameters, type ModelClient as SdkClient } from "@azure-rest/ai-inference";
+import ModelClient, { type ModelClient as SdkClient } from "@azure-rest/ai-inference";
 import { AzureKeyCredential } from "@azure/core-auth";
 import { ModelCallError } from "../errors.js";
 import type { CompletionRequest, Usage } from "../types.js";
@@ -160,7 +160,7 @@ export function createAzureAiInferenceProvider(spec: AzureAiInferenceSpec): Prov
     try {
       const res = await client.path("/chat/completions").post({
         // Our param types are wire names but looser than the SDK's (json_schema is `unknown`).
-        body: body as GetChatCompletionsParameters["body"],
+        body,
         ...(headers === undefined ? {} : { headers }),
         abortSignal: signal,
       });

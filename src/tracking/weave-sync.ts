@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { latestByKey, PREDICTIONS_FILE, readJournal } from "../run/journal.js";
 import { readManifest, type RunManifest } from "../run/manifest.js";
-import type { PredictionRecord } from "../types.js";
 import { datasetRowOf } from "./weave-payload.js";
 import type { WeaveDatasetRow } from "./weave-protocol.js";
 import { startWeaveSink, type WeaveResult } from "./weave.js";
@@ -67,7 +66,7 @@ async function collectRows(journal: string): Promise<WeaveDatasetRow[]> {
   try {
     for await (const rec of readJournal(journal)) {
       const key = `${rec.dataset}\u0000${rec.rowId}`;
-      if (!seen.has(key)) seen.set(key, datasetRowOf(rec as PredictionRecord));
+      if (!seen.has(key)) seen.set(key, datasetRowOf(rec));
     }
   } catch (err) {
     throw new UsageError(`${journal}: cannot read the results journal`, { cause: err });
