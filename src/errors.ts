@@ -37,6 +37,9 @@ export interface ConfigIssue {
   /** JSON path such as `models[1].endpoint`; empty for the document root. */
   path: string;
   message: string;
+  /** Where in the file the path is (1-based), when the config came from a file. */
+  line?: number;
+  column?: number;
 }
 
 /** The config file is unreadable, not JSON, or fails validation. Carries every problem at once. */
@@ -45,7 +48,10 @@ export class ConfigError extends BakeoffError {
   readonly file: string;
   readonly issues: readonly ConfigIssue[];
   constructor(file: string, issues: readonly ConfigIssue[], options: { cause?: unknown } = {}) {
-    const lines = issues.map((i) => `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}`);
+    const lines = issues.map((i) => {
+      const at = i.line === undefined ? "" : ` (line ${i.line}, column ${i.column ?? 1})`;
+      return `  - ${i.path === "" ? "(root)" : i.path}${at}: ${i.message}`;
+    });
     super(
       `${file}: ${issues.length === 1 ? "1 problem" : `${issues.length} problems`} in the config:\n${lines.join("\n")}`,
       options,
