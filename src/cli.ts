@@ -140,18 +140,20 @@ function buildParser(argv: string[], io: Io, setCode: (c: number) => void): Argv
         const loaded = await loadConfig(args.config);
         // Check everything else even when keys are missing, then say which ones `run` will want.
         const missingKeys = placeholderKeys(loaded);
-        const plan = await planRun(loaded, {
-          ...(args.dataset ? { datasetFiles: args.dataset } : {}),
-          ...(args.models ? { models: splitList(args.models) } : {}),
-          env: { ...process.env, ...missingKeys },
-        });
-        for (const d of plan.datasets) io.out(`ok  ${d.displayPath}: ${d.rows} rows, ${d.scorers.length} scorers`);
-        io.out(`ok  ${plan.models.length} models: ${plan.models.map((m) => m.name).join(", ")}`);
+        // Said first, so it is not lost when the datasets have problems too (all reported in one pass).
         const unset = Object.keys(missingKeys);
         if (unset.length > 0) {
           io.err(`bakeoff: not set (run will refuse to start without them): ${unset.map((k) => `$${k}`).join(", ")}`);
           setCode(ExitCode.usage);
         }
+        const plan = await planRun(loaded, {
+          ...(args.dataset ? { datasetFiles: args.dataset } : {}),
+          ...(args.models ? { models: splitList(args.models) } : {}),
+          env: { ...process.env, ...missingKeys },
+          collectProblems: true,
+        });
+        for (const d of plan.datasets) io.out(`ok  ${d.displayPath}: ${d.rows} rows, ${d.scorers.length} scorers`);
+        io.out(`ok  ${plan.models.length} models: ${plan.models.map((m) => m.name).join(", ")}`);
       },
     )
     .command(

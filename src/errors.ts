@@ -85,6 +85,24 @@ export class DatasetError extends BakeoffError {
   }
 }
 
+/**
+ * Every problem `bakeoff validate` found in the datasets, capped per file: one error so the user
+ * fixes them in one pass rather than one run at a time.
+ */
+export class DatasetProblemsError extends BakeoffError {
+  override name = "DatasetProblemsError";
+  readonly files: readonly { file: string; problems: readonly string[]; more: number }[];
+  constructor(files: readonly { file: string; problems: readonly string[]; more: number }[]) {
+    const count = files.reduce((n, f) => n + f.problems.length + f.more, 0);
+    const lines = files.flatMap((f) => [
+      ...f.problems.map((p) => `  - ${p}`),
+      ...(f.more > 0 ? [`  - … and ${f.more} more in ${f.file}`] : []),
+    ]);
+    super(`${count === 1 ? "1 problem" : `${count} problems`} in ${files.length === 1 ? "1 dataset" : `${files.length} datasets`}:\n${lines.join("\n")}`);
+    this.files = files;
+  }
+}
+
 /** What went wrong with a model call, as a small closed set the runner and reports reason about. */
 export type ModelErrorKind =
   | "auth" // 401/403: the key is wrong or lacks access; stop calling this model
