@@ -50,7 +50,7 @@ export class ConfigError extends BakeoffError {
   constructor(file: string, issues: readonly ConfigIssue[], options: { cause?: unknown } = {}) {
     const lines = issues.map((i) => {
       const at = i.line === undefined ? "" : ` (line ${i.line}, column ${i.column ?? 1})`;
-      return `  - ${i.path === "" ? "(root)" : i.path}${at}: ${i.message}`;
+      return `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}${at}`;
     });
     super(
       `${file}: ${issues.length === 1 ? "1 problem" : `${issues.length} problems`} in the config:\n${lines.join("\n")}`,

@@ -152,7 +152,7 @@ describe("config", () => {
     expect(scorer).toMatchObject({ line: 8, column: 11 });
     const top = err.issues.find((i) => i.path === "modles")!;
     expect(top.message).toMatch(/did you mean "models"\? Valid keys at the top level: .*datasets.*models/);
-    expect(err.message).toMatch(/ {2}- modles \(line \d+, column 3\): unknown key "modles"/);
+    expect(err.message).toMatch(/ {2}- modles: unknown key "modles".* \(line \d+, column 3\)(\n|$)/);
   });
 
   it("the README's commented config example loads", async () => {

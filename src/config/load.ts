@@ -1,7 +1,7 @@
 /**
  * Reads eval.config.json (JSON with comments and trailing commas; `.jsonc` too), validates it
  * against the schema and the cross-field rules, and returns it typed, with every problem reported
- * at once as `path (line L, column C): message`.
+ * at once as `path: message (line L, column C)`.
  */
 import { access, readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
