@@ -109,7 +109,7 @@ describe("bakeoff run with Weave", () => {
       rows: 16,
       concurrency: 2,
       sims: { slow: { latency: { medianMs: 60, p95Ms: 80 } } },
-      extraConfig: { weave: { project: "acme/bakeoff-test", flushTimeoutSec: 5 } },
+      extraConfig: { weave: { project: "acme/bakeoff-test", flushTimeoutSec: HEALTHY_FLUSH_SEC } },
     });
     const f = fx;
     const first = await startFakeTraceServer();
