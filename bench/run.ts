@@ -26,7 +26,7 @@ import { completedKeys, JournalWriter, parseConfig, planRun, readJournal, runEva
 import { openDataset } from "../src/dataset/index.js";
 import { callWithRetry, createProvider } from "../src/providers/index.js";
 import { scoreAll } from "../src/scoring/index.js";
-import { fixedLatencyModel, spawnEmulator, type EmulatorChild } from "./emulator-process.js";
+import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = join(HERE, "..");

@@ -37,6 +37,9 @@ export interface ConfigIssue {
   /** JSON path such as `models[1].endpoint`; empty for the document root. */
   path: string;
   message: string;
+  /** Where in the file the path is (1-based), when the config came from a file. */
+  line?: number;
+  column?: number;
 }
 
 /** The config file is unreadable, not JSON, or fails validation. Carries every problem at once. */
@@ -45,7 +48,10 @@ export class ConfigError extends BakeoffError {
   readonly file: string;
   readonly issues: readonly ConfigIssue[];
   constructor(file: string, issues: readonly ConfigIssue[], options: { cause?: unknown } = {}) {
-    const lines = issues.map((i) => `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}`);
+    const lines = issues.map((i) => {
+      const at = i.line === undefined ? "" : ` (line ${i.line}, column ${i.column ?? 1})`;
+      return `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}${at}`;
+    });
     // A problem with the whole file (unreadable, not JSON) is one line; a list otherwise.
     const whole = issues.length === 1 && issues[0]!.path === "";
     super(
@@ -78,6 +84,24 @@ export class DatasetError extends BakeoffError {
     this.line = where.line;
     this.column = where.column;
     this.reason = reason;
+  }
+}
+
+/**
+ * Every problem `bakeoff validate` found in the datasets, capped per file: one error so the user
+ * fixes them in one pass rather than one run at a time.
+ */
+export class DatasetProblemsError extends BakeoffError {
+  override name = "DatasetProblemsError";
+  readonly files: readonly { file: string; problems: readonly string[]; more: number }[];
+  constructor(files: readonly { file: string; problems: readonly string[]; more: number }[]) {
+    const count = files.reduce((n, f) => n + f.problems.length + f.more, 0);
+    const lines = files.flatMap((f) => [
+      ...f.problems.map((p) => `  - ${p}`),
+      ...(f.more > 0 ? [`  - … and ${f.more} more in ${f.file}`] : []),
+    ]);
+    super(`${count === 1 ? "1 problem" : `${count} problems`} in ${files.length === 1 ? "1 dataset" : `${files.length} datasets`}:\n${lines.join("\n")}`);
+    this.files = files;
   }
 }
 

@@ -10,6 +10,7 @@ export {
   BakeoffError,
   ConfigError,
   DatasetError,
+  DatasetProblemsError,
   ExitCode,
   ModelCallError,
   UsageError,

@@ -16,7 +16,7 @@ async function lines(file: string): Promise<PredictionRecord[]> {
 async function countRows(file: string): Promise<number> {
   if (file.endsWith(".jsonl")) return (await readFile(file, "utf8")).split("\n").filter((l) => l.trim() !== "").length;
   const { parse } = await import("csv-parse/sync");
-  return (parse(await readFile(file), { columns: true, bom: true }) as unknown[]).length;
+  return parse<unknown>(await readFile(file), { columns: true, bom: true }).length;
 }
 
 /** The shipped config, with datasets read from the repo and results written to `out`. */

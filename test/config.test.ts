@@ -43,8 +43,8 @@ describe("config", () => {
     expect(paths).toContain("concurrency");
     expect(paths).toContain("datasets[0].format");
     expect(paths).toContain("models[0].params.temperature");
-    expect(paths).toContain("models[1]");
-    expect(issues.find((i) => i.path === "models[1]")!.message).toMatch(/unknown key "typo"/);
+    expect(paths).toContain("models[1].typo");
+    expect(issues.find((i) => i.path === "models[1].typo")!.message).toMatch(/unknown key "typo"/);
   });
 
   it("checks cross-field rules: unique names, emulator references, key variables", () => {
@@ -103,5 +103,67 @@ describe("config", () => {
   it("the shipped eval.config.json is valid", async () => {
     const loaded = await loadConfig(new URL("../eval.config.json", import.meta.url).pathname);
     expect(loaded.config.models.map((m) => m.name)).toEqual(["small", "large"]);
+  });
+
+  it("reads comments and trailing commas, in .json and .jsonc, and falls back from .json to .jsonc", async () => {
+    const dir = await tempDir();
+    const text = [
+      "// the starter config",
+      "{",
+      '  /* where the rows come from */ "datasets": [{ "path": "d.jsonl", },],',
+      '  "models": [{ "name": "small", "endpoint": "emulator://small" }], // one model',
+      '  "emulator": { "models": { "small": {} } },',
+      "}",
+    ].join("\n");
+    await writeFile(join(dir, "eval.config.json"), text);
+    expect((await loadConfig(join(dir, "eval.config.json"))).config.datasets[0]!.path).toBe("d.jsonl");
+    const other = await tempDir();
+    await writeFile(join(other, "eval.config.jsonc"), text);
+    expect((await loadConfig(join(other, "eval.config.jsonc"))).config.models[0]!.name).toBe("small");
+    // The default name, eval.config.json, finds eval.config.jsonc when only that exists.
+    const loaded = await loadConfig(join(other, "eval.config.json"));
+    expect(loaded.file).toBe(join(other, "eval.config.jsonc"));
+  });
+
+  it("names line and column for syntax errors in a commented file", async () => {
+    const dir = await tempDir();
+    const file = join(dir, "eval.config.jsonc");
+    await writeFile(file, '{\n  // models below\n  "datasets": []\n  "models": []\n}\n');
+    const err = await loadConfig(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/not valid JSON at line 4, column 3: expected ',' between entries/);
+    await writeFile(file, '{ "datasets": [] /* never closed\n');
+    expect(((await loadConfig(file).catch((e: unknown) => e)) as Error).message).toMatch(/line 1, column 18: a \/\* comment is not closed/);
+  });
+
+  it("lists the valid keys of the object with an unknown key, suggests the nearest, and names its line", async () => {
+    const dir = await tempDir();
+    const file = join(dir, "eval.config.json");
+    await writeFile(
+      file,
+      JSON.stringify({ ...minimal, datasets: [{ path: "d.jsonl", scorers: [{ type: "similarity", metrics: "jaccard" }] }], modles: [] }, null, 2),
+    );
+    const err = (await loadConfig(file).catch((e: unknown) => e)) as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    const scorer = err.issues.find((i) => i.path === "datasets[0].scorers[0].metrics")!;
+    expect(scorer.message).toMatch(/^unknown key "metrics": did you mean "metric"\? Valid keys in datasets\[0\]\.scorers\[0\]: type, .*metric/);
+    // Only the similarity scorer's keys, not every scorer's.
+    expect(scorer.message).not.toMatch(/pattern|module/);
+    expect(scorer).toMatchObject({ line: 8, column: 11 });
+    const top = err.issues.find((i) => i.path === "modles")!;
+    expect(top.message).toMatch(/did you mean "models"\? Valid keys at the top level: .*datasets.*models/);
+    expect(err.message).toMatch(/ {2}- modles: unknown key "modles".* \(line \d+, column 3\)(\n|$)/);
+  });
+
+  it("the README's commented config example loads", async () => {
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const blocks = [...readme.matchAll(/```jsonc\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const [i, block] of blocks.entries()) {
+      const dir = await tempDir();
+      await writeFile(join(dir, "eval.config.jsonc"), block);
+      const loaded = await loadConfig(join(dir, "eval.config.jsonc")).catch((e: unknown) => e);
+      expect(loaded, `README jsonc block ${i + 1}: ${loaded instanceof Error ? loaded.message : ""}`).not.toBeInstanceOf(Error);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatasetSpec } from "../src/config/schema.js";
 import {
@@ -17,8 +18,9 @@ import {
 import { DatasetError } from "../src/errors.js";
 import type { Row } from "../src/types.js";
 
-const GSM8K = "/work/shared/datasets/gsm8k-test.jsonl";
-const TRUTHFULQA = "/work/shared/datasets/truthfulqa.csv";
+// Copies of the public files live in the repository (test/fixtures/datasets/README.md says where from).
+const GSM8K = fileURLToPath(new URL("./fixtures/datasets/gsm8k-test.jsonl", import.meta.url));
+const TRUTHFULQA = fileURLToPath(new URL("./fixtures/datasets/truthfulqa.csv", import.meta.url));
 
 let dir: string;
 let counter = 0;

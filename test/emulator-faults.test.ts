@@ -61,7 +61,8 @@ function post(sim: string, prompt = "What is 1 + 1?", extra: Record<string, unkn
   });
 }
 
-async function json(res: Response): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- response JSON under test
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON under test
+async function json(res: Response): Promise<any> {
   return JSON.parse(await res.text());
 }
 

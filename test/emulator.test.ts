@@ -38,7 +38,7 @@ interface CapitalRow {
   expected: string;
   category: string;
 }
-const capitalRows = parse(readFileSync(datasetPath("capitals.csv")), { columns: true }) as CapitalRow[];
+const capitalRows = parse<CapitalRow>(readFileSync(datasetPath("capitals.csv")), { columns: true });
 
 /** The number a model's answer ends with, without thousands separators ("The answer is 1,475."). */
 function finalNumber(text: string): string | undefined {

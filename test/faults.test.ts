@@ -59,7 +59,7 @@ interface Case {
 }
 
 const transient = (fault: Omit<FaultSpecInput, "attempts">, faulted: number, kind: ModelErrorKind, extra: { status?: number; waitMs?: number | "backoff" } = {}): Pick<Case, "fault" | "expected"> => ({
-  fault: { ...fault, attempts: faulted } as FaultSpecInput,
+  fault: { ...fault, attempts: faulted },
   expected: { end: "recovers", faulted, kind, ...extra },
 });
 

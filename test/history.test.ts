@@ -52,7 +52,7 @@ describe("run index and history", () => {
       const res = await runCli(["history", "--out", fx.results], { cwd: dir });
       expect(res.code).toBe(0);
       // The newest run is r3 (another dataset): its trend has one run.
-      expect(res.stdout).toMatch(/Last 1 run\(s\) of \w+ \(datasets [0-9a-f]{12}\):\n  #1 r3 /);
+      expect(res.stdout).toMatch(/Last 1 run\(s\) of \w+ \(datasets [0-9a-f]{12}\):\n {2}#1 r3 /);
       expect((await readRunIndex(fx.results)).map((x) => x.runId)).toEqual(["r1", "r2", "r3"]);
       // Re-indexing is idempotent: one line per run, however often history syncs.
       await runCli(["history", "--out", fx.results], { cwd: dir });

@@ -135,7 +135,7 @@ describe("predictions.csv", () => {
     const report = await writeRunReports(dir, { stepSummary: null });
     const raw = await readFile(report.files[2]!, "utf8");
     expect(raw.startsWith("\uFEFFrun_id,dataset,row_id,model,trial,finish_reason,error_kind,latency_ms,prompt_tokens,completion_tokens,score_exact,score_delta,prompt,expected,output\r\n")).toBe(true);
-    const rows = parse(raw, { bom: true, columns: true, relax_column_count: false }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(raw, { bom: true, columns: true, relax_column_count: false });
     expect(rows).toHaveLength(records.length);
     for (const [i, row] of rows.entries()) {
       const rec = records[i]!;
@@ -202,8 +202,35 @@ describe("junit.xml", () => {
     expect(xml).toContain("&lt;script&gt;");
     expect(xml).toContain('message="wanted &lt;b&gt;0&lt;/b&gt;"');
     expect(xml).toContain("boom &lt;&amp;&gt;");
+    // eslint-disable-next-line no-control-regex -- checks that control characters were dropped
     expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
     expect(xml).not.toMatch(/[\ud800-\udfff]/u);
+  });
+
+  it("a suite's time is the sum of its test cases' shown times, whatever the journal order", async () => {
+    // Latencies with fractions of a millisecond: summed as floats in journal order, the suite
+    // time used to depend on that order and differ from what its test cases showed.
+    const latencies = [0.4, 0.4, 12.5, 0.4, 1091.6, 0.4, 0.6, 33.3];
+    const suiteTimes = async (order: number[]) => {
+      const dir = await tempDir();
+      await writeManifest(dir, fakeManifest("run-t", ["a"], latencies.length));
+      const journal = await JournalWriter.open(join(dir, PREDICTIONS_FILE));
+      for (const i of order) {
+        const r = record("a", i);
+        journal.append({ ...r, output: { ...r.output, latencyMs: latencies[i]! } });
+      }
+      await journal.close();
+      const xml = await readFile((await writeRunReports(dir, { stepSummary: null })).files[3]!, "utf8");
+      const cases = [...xml.matchAll(/<testcase [^>]*time="(\d+\.\d{3})"/g)].map((m) => Math.round(Number(m[1]) * 1000));
+      const suite = /<testsuite name="a"[^>]*time="(\d+\.\d{3})"/.exec(xml)?.[1];
+      const all = /<testsuites [^>]*time="(\d+\.\d{3})"/.exec(xml)?.[1];
+      return { cases: cases.reduce((a, b) => a + b, 0), suite, all };
+    };
+    const forward = await suiteTimes(latencies.map((_, i) => i));
+    const backward = await suiteTimes(latencies.map((_, i) => latencies.length - 1 - i));
+    expect(forward.suite).toBe((forward.cases / 1000).toFixed(3));
+    expect(forward.all).toBe(forward.suite);
+    expect(backward).toEqual(forward);
   });
 
   it("escapeXml drops characters XML 1.0 cannot hold", () => {

@@ -74,7 +74,7 @@ export async function loadRunVectors(dir: string, critical: CriticalRule = { col
 
   for await (const rec of runRecords(dir, manifest)) {
     let rows = models.get(rec.model);
-    if (!rows) models.set(rec.model, (rows = new Map()));
+    if (!rows) models.set(rec.model, (rows = new Map<string, RowVector>()));
     const key = rowKey(rec.dataset, rec.rowId);
     let vec = rows.get(key);
     if (!vec) rows.set(key, (vec = newVector(scorers.length, hasTag(rec.input.vars[critical.column], critical.tag))));

@@ -1,18 +1,15 @@
 /**
  * compare.html: the comparison as a self-contained HTML page (no scripts, no external assets),
  * built from one `<section>` that a larger HTML report can embed as is, plus the score trend over
- * the last runs of the same dataset from the run index.
+ * the last runs of the same dataset from the run index. It uses report.html's stylesheet and
+ * layout, so the two pages read as one tool's.
  */
+import { STYLES } from "../report/html/styles.js";
 import type { HistoryTable } from "../run/history.js";
 import { formatP } from "../stats/paired.js";
 import type { CompareResult } from "./compare.js";
 import type { GateReport } from "./gates.js";
 import { formatChange, formatInterval } from "./render.js";
-
-const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1rem}
-th,td{border:1px solid #ccc;padding:.25rem .5rem;vertical-align:top;text-align:left}td.num{text-align:right}
-.fail{color:#b00020;font-weight:600}.pass{color:#1b7f3b;font-weight:600}.skipped{color:#777}.warn{background:#fff6db}
-pre{white-space:pre-wrap;margin:0;max-width:40ch;font-size:12px}svg{vertical-align:middle}`;
 
 /** The comparison as an embeddable `<section class="bakeoff-compare">`. */
 export function renderCompareSection(r: CompareResult, gates?: GateReport, trend?: HistoryTable): string {
@@ -25,7 +22,9 @@ export function renderCompareSection(r: CompareResult, gates?: GateReport, trend
     h.push("</ul>");
   }
   if (r.warnings.length > 0) h.push(`<h3>Warnings</h3><ul class="warn">${r.warnings.map((w) => `<li><b>${e(w.kind)}</b>: ${e(w.message)}</li>`).join("")}</ul>`);
-  h.push("<h3>Changes</h3><table><tr><th>model</th><th>scorer</th><th>n</th><th>baseline</th><th>candidate</th><th>change</th><th>interval</th><th>test</th><th>pass→fail</th><th>fail→pass</th></tr>");
+  h.push(
+    '<h3>Changes</h3><div class="table-wrap"><table class="changes"><thead><tr><th>model</th><th>scorer</th><th>n</th><th>baseline</th><th>candidate</th><th>change</th><th>interval</th><th>test</th><th>pass→fail</th><th>fail→pass</th></tr></thead><tbody>',
+  );
   for (const c of r.changes) {
     const cls = c.significant ? (c.diff! < 0 ? "fail" : "pass") : "";
     h.push(
@@ -33,7 +32,7 @@ export function renderCompareSection(r: CompareResult, gates?: GateReport, trend
         `<td class="num ${cls}">${e(formatChange(c))}</td><td>${e(formatInterval(c))}</td><td>${c.test} ${e(formatP(c.pValue))}</td><td class="num">${c.passToFail}</td><td class="num">${c.failToPass}</td></tr>`,
     );
   }
-  h.push("</table>");
+  h.push("</tbody></table></div>");
   h.push("<h3>Model identity</h3><ul>");
   for (const id of r.identity) {
     const show = (s: typeof id.baseline) => `${s.info?.modelName ?? "no /info"} · responses ${s.responseModel ?? "n/a"}${s.systemFingerprint ? ` · ${s.systemFingerprint}` : ""}`;
@@ -44,7 +43,9 @@ export function renderCompareSection(r: CompareResult, gates?: GateReport, trend
     const rows = r.flips.filter((f) => f.direction === direction);
     h.push(`<h3>${direction === "pass→fail" ? "Newly failing" : "Newly passing"} rows (${rows.length} listed)</h3>`);
     if (rows.length === 0) continue;
-    h.push("<table><tr><th>model</th><th>scorer</th><th>row</th><th>prompt</th><th>expected</th><th>baseline</th><th>candidate</th></tr>");
+    h.push(
+      '<div class="table-wrap"><table class="flips"><thead><tr><th>model</th><th>scorer</th><th>row</th><th>prompt</th><th>expected</th><th>baseline</th><th>candidate</th></tr></thead><tbody>',
+    );
     for (const f of rows) {
       const out = (o: typeof f.baseline) => (o === null ? "—" : `<pre>${e(o.error ?? o.text ?? "")}</pre>${o.finishReason && o.finishReason !== "stop" ? ` (${e(o.finishReason)})` : ""}`);
       h.push(
@@ -52,28 +53,49 @@ export function renderCompareSection(r: CompareResult, gates?: GateReport, trend
           `<td><pre>${e(f.candidate?.prompt ?? "")}</pre></td><td>${e(f.candidate?.expected ?? "")}</td><td>${out(f.baseline)}</td><td>${out(f.candidate)}</td></tr>`,
       );
     }
-    h.push("</table>");
+    h.push("</tbody></table></div>");
   }
   if (trend) h.push(renderTrendSection(trend));
   h.push("</section>");
   return h.join("\n");
 }
 
-/** The trend of every model × scorer over the last runs of one dataset, with small line charts. */
+/**
+ * The trend of every model × scorer over the last runs of one dataset, with small line charts.
+ * Runs are columns headed by their start time (the run id is in the tooltip and in the list
+ * below), so ten runs fit the page's width; the table scrolls inside its box if they do not.
+ */
 export function renderTrendSection(t: HistoryTable): string {
   if (t.runs.length === 0) return "";
-  const h = [`<h3>Trend over the last ${t.runs.length} run(s) of this dataset</h3>`, "<table><tr><th>model</th><th>scorer</th>"];
-  h.push(...t.runs.map((r) => `<th title="${e(r.startedAt)}">${e(r.runId)}</th>`), "<th>trend</th></tr>");
+  const h = [
+    `<h3>Trend over the last ${t.runs.length} run(s) of this dataset</h3>`,
+    '<div class="table-wrap"><table class="trend"><thead><tr><th>model</th><th>scorer</th>',
+  ];
+  h.push(...t.runs.map((r, i) => `<th class="num" title="${e(r.runId)} · ${e(r.startedAt)}">#${i + 1}<br><span class="muted">${e(shortTime(r.startedAt))}</span></th>`), "<th>trend</th></tr></thead><tbody>");
   for (const l of t.lines) {
     h.push(`<tr><td>${e(l.model)}</td><td>${e(l.scorer)}</td>${l.values.map((v) => `<td class="num">${num(v)}</td>`).join("")}<td>${chart(l.values)}</td></tr>`);
   }
-  h.push("</table>");
+  h.push("</tbody></table></div>");
+  h.push(`<ol class="trend-runs muted">${t.runs.map((r) => `<li><code>${e(r.runId)}</code> ${e(r.startedAt)}</li>`).join("")}</ol>`);
   return h.join("");
+}
+
+/** `2026-11-27T03:48:59.000Z` → `11-27 03:48` (UTC, as run ids are). */
+function shortTime(iso: string): string {
+  const m = /^\d{4}-(\d\d-\d\d)T(\d\d:\d\d)/.exec(iso);
+  return m ? `${m[1]} ${m[2]}` : iso;
 }
 
 /** A full page around {@link renderCompareSection}. */
 export function renderCompareHtml(r: CompareResult, gates?: GateReport, trend?: HistoryTable): string {
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>bakeoff compare ${e(r.baseline.runId)} → ${e(r.candidate.runId)}</title><style>${STYLE}</style></head>\n<body>\n${renderCompareSection(r, gates, trend)}\n</body></html>\n`;
+  // No script at all, so the policy allows none; styles are inline like report.html's.
+  const csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+  return (
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n<meta http-equiv="Content-Security-Policy" content="${csp}">\n` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>bakeoff compare ${e(r.baseline.runId)} → ${e(r.candidate.runId)}</title>\n<style>${STYLES}</style></head>\n` +
+    `<body><main>\n<header><h1>bakeoff compare</h1><p class="muted">baseline <code>${e(r.baseline.runId)}</code> → candidate <code>${e(r.candidate.runId)}</code></p></header>\n` +
+    `${renderCompareSection(r, gates, trend)}\n<footer>Written by <code>bakeoff compare</code> from the two runs' journals. This file is self-contained: it loads nothing from the network.</footer>\n</main></body></html>\n`
+  );
 }
 
 /** A 120×24 SVG polyline of the values on a 0..1 scale (gaps skipped). */

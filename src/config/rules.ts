@@ -20,7 +20,7 @@ export function findLiteralKeys(raw: unknown): ConfigIssue[] {
   if (typeof raw !== "object" || raw === null) return issues;
   const models = (raw as { models?: unknown }).models;
   if (!Array.isArray(models)) return issues;
-  models.forEach((m, i) => {
+  models.forEach((m: unknown, i) => {
     if (typeof m !== "object" || m === null) return;
     for (const k of Object.keys(m)) {
       if (LITERAL_KEY_NAMES.includes(k)) {

@@ -124,6 +124,57 @@ export async function validateDataset(
   return { rows, skipped };
 }
 
+/** One problem {@link checkDataset} found: a bad row (with its line) or the whole file. */
+export interface DatasetProblem {
+  file: string;
+  /** 1-based line of the row; absent when the problem is the whole file's. */
+  line?: number;
+  /** One line, starting with `file:line:` as DatasetError messages do. */
+  message: string;
+}
+
+/** What {@link checkDataset} found in one file. */
+export interface DatasetCheck {
+  /** Usable rows (up to `spec.limit`). */
+  rows: number;
+  /** The first `maxProblems` problems, in file order; a file-level problem ends the list. */
+  problems: DatasetProblem[];
+  /** Problems found beyond `maxProblems` (counted, not kept). */
+  more: number;
+}
+
+/** Problems kept per file by {@link checkDataset} unless told otherwise. */
+export const MAX_PROBLEMS_PER_FILE = 20;
+
+/**
+ * Reads a dataset through and collects every problem instead of stopping at the first (what
+ * `bakeoff validate` shows): each bad row, then, if one stops the read (missing file, CSV header
+ * without the prompt column, invalid UTF-8), that one. Never throws a {@link DatasetError}.
+ */
+export async function checkDataset(
+  spec: DatasetSpec,
+  options: Pick<DatasetOpenOptions, "index"> & { maxProblems?: number } = {},
+): Promise<DatasetCheck> {
+  const max = options.maxProblems ?? MAX_PROBLEMS_PER_FILE;
+  const check: DatasetCheck = { rows: 0, problems: [], more: 0 };
+  const add = (p: DatasetProblem): void => {
+    if (check.problems.length < max) check.problems.push(p);
+    else check.more++;
+  };
+  try {
+    const rows = openDataset(spec, {
+      ...(options.index === undefined ? {} : { index: options.index }),
+      skipInvalidRows: true,
+      onSkip: (s) => add({ file: s.file, line: s.line, message: `${s.file}:${s.line}: ${s.reason}` }),
+    });
+    for await (const _row of rows) check.rows++;
+  } catch (err) {
+    if (!(err instanceof DatasetError)) throw err;
+    add({ file: err.file, ...(err.line === undefined ? {} : { line: err.line }), message: err.message });
+  }
+  return check;
+}
+
 /**
  * SHA-256 of the file's bytes, hex, streamed. Recorded in run.json so `compare` can tell whether
  * two runs saw the same data.

@@ -135,7 +135,7 @@ export function validateChatBody(body: unknown, extra: ExtraParameters): Validat
   const stop = obj["stop"];
   let stops: string[] | undefined;
   if (typeof stop === "string") stops = [stop];
-  else if (Array.isArray(stop) && stop.length <= 4 && stop.every((s) => typeof s === "string")) stops = stop as string[];
+  else if (Array.isArray(stop) && stop.length <= 4 && stop.every((s) => typeof s === "string")) stops = stop;
   else if (stop !== undefined && stop !== null) {
     return fail(invalidRequest("Invalid value for 'stop': expected a string or an array of at most 4 strings.", "stop", "invalid_value"));
   }

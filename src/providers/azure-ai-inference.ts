@@ -264,7 +264,7 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
         .path("/chat/completions")
         .post({
           // Our param types are wire names but looser than the SDK's (json_schema is `unknown`).
-          body: body as GetChatCompletionsParameters["body"],
+          body,
           ...(headers === undefined ? {} : { headers }),
           abortSignal: signal,
         })

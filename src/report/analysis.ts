@@ -414,7 +414,7 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
       s.n++;
       s.sum += score.value;
       let byModel = vectors.get(name);
-      if (byModel === undefined) vectors.set(name, (byModel = new Map()));
+      if (byModel === undefined) vectors.set(name, (byModel = new Map<string, RowScores>()));
       let v = byModel.get(rec.model);
       if (v === undefined) byModel.set(rec.model, (v = new RowScores()));
       v.add(row, score.value);
@@ -839,7 +839,7 @@ async function findDisagreements(
     if (seen !== undefined && seen <= r.trial) continue;
     s.trial.set(r.model, r.trial);
     let c = cells.get(i);
-    if (c === undefined) cells.set(i, (c = new Map()));
+    if (c === undefined) cells.set(i, (c = new Map<string, DisagreementCell>()));
     const cell: DisagreementCell = {
       output: r.output.text === null ? null : excerpt(r.output.text),
       finishReason: r.output.finishReason,

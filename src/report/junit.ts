@@ -50,7 +50,17 @@ interface Counts {
   failures: number;
   errors: number;
   skipped: number;
-  time: number;
+  /**
+   * Whole milliseconds, summed from each test case's rounded time: an integer sum does not depend
+   * on the order records are read in (float sums did: 1.092 vs 1.093), and the suite's time is
+   * exactly the sum of the times its test cases show.
+   */
+  timeMs: number;
+}
+
+/** Milliseconds as JUnit's seconds with three decimals (exact for an integer count of ms). */
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
 }
 
 interface Suite {
@@ -76,15 +86,15 @@ function detail(r: PredictionRecord): string {
 /** The test cases of one record, and how they count. */
 function testCases(r: PredictionRecord, scorers: string[], withTrial: boolean, counts: Counts): string {
   const classname = attr(`${r.dataset}.${r.model}`);
-  const seconds = Number.isFinite(r.output.latencyMs) ? r.output.latencyMs / 1000 : 0;
-  const time = seconds.toFixed(3);
+  const ms = Number.isFinite(r.output.latencyMs) ? Math.max(0, Math.round(r.output.latencyMs)) : 0;
+  const time = seconds(ms);
   const base = `${r.rowId}${withTrial ? ` [trial ${r.trial}]` : ""}`;
   const open = (name: string) => `    <testcase classname="${classname}" name="${attr(`${base} ${name}`)}" time="${time}"`;
   let xml = "";
   const names = scorers.length > 0 ? scorers : ["call"];
   for (const name of names) {
     counts.tests++;
-    counts.time += seconds;
+    counts.timeMs += ms;
     const err = r.output.error;
     if (err !== undefined) {
       counts.errors++;
@@ -127,7 +137,7 @@ function scorersByDataset(analysis: RunAnalysis): Map<string, string[]> {
 function suiteTag(name: string, c: Counts): string {
   return (
     `  <testsuite name="${attr(name)}" tests="${c.tests}" failures="${c.failures}" errors="${c.errors}" ` +
-    `skipped="${c.skipped}" time="${c.time.toFixed(3)}">\n`
+    `skipped="${c.skipped}" time="${seconds(c.timeMs)}">\n`
   );
 }
 
@@ -145,7 +155,7 @@ export async function writeJunitXml(runDir: string, analysis: RunAnalysis, path:
         const out = createWriteStream(file, { encoding: "utf8" });
         const done = finished(out);
         done.catch(() => undefined); // awaited below; observed now so an early error is not unhandled
-        s = { counts: { tests: 0, failures: 0, errors: 0, skipped: 0, time: 0 }, path: file, out, done };
+        s = { counts: { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 }, path: file, out, done };
         suites.set(r.model, s);
       }
       await write(s.out, testCases(r, scorers.get(r.dataset) ?? [], withTrial, s.counts));
@@ -156,9 +166,9 @@ export async function writeJunitXml(runDir: string, analysis: RunAnalysis, path:
     }
 
     const order = [...analysis.models.map((m) => m.name), ...[...suites.keys()].filter((m) => !analysis.models.some((x) => x.name === m))];
-    const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, time: 0 };
+    const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 };
     for (const s of suites.values()) {
-      for (const k of ["tests", "failures", "errors", "skipped", "time"] as const) total[k] += s.counts[k];
+      for (const k of ["tests", "failures", "errors", "skipped", "timeMs"] as const) total[k] += s.counts[k];
     }
     const out = createWriteStream(path, { encoding: "utf8" });
     const done = finished(out);
@@ -167,7 +177,7 @@ export async function writeJunitXml(runDir: string, analysis: RunAnalysis, path:
       await write(
         out,
         `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${attr(`bakeoff ${analysis.manifest.runId}`)}" tests="${total.tests}" ` +
-          `failures="${total.failures}" errors="${total.errors}" skipped="${total.skipped}" time="${total.time.toFixed(3)}">\n`,
+          `failures="${total.failures}" errors="${total.errors}" skipped="${total.skipped}" time="${seconds(total.timeMs)}">\n`,
       );
       for (const model of order) {
         const s = suites.get(model);

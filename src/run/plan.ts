@@ -7,8 +7,8 @@ import { isAbsolute, resolve } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
 import { datasetName, isEmulatorEndpoint } from "../config/rules.js";
 import type { Config, DatasetSpec, ModelSpec } from "../config/schema.js";
-import { hashDataset, validateDataset, type SkippedRow } from "../dataset/index.js";
-import { DatasetError, UsageError } from "../errors.js";
+import { checkDataset, hashDataset, validateDataset, type SkippedRow } from "../dataset/index.js";
+import { DatasetError, DatasetProblemsError, UsageError } from "../errors.js";
 import { ScorerSpec } from "../scoring/spec.js";
 import { JudgeModels, loadScorers, type Scorer } from "../scoring/index.js";
 
@@ -58,6 +58,12 @@ export interface PlanOptions {
   limit?: number;
   skipInvalidRows?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Read every dataset through and throw one {@link DatasetProblemsError} listing every problem
+   * (at most MAX_PROBLEMS_PER_FILE per file, with a count of the rest) instead of a
+   * DatasetError for the first. For `bakeoff validate`.
+   */
+  collectProblems?: boolean;
 }
 
 /** Placeholder credential for the local emulator, which accepts any key unless configured. */
@@ -129,6 +135,7 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
   const globalScorers = config.scorers.length;
   const datasets: PlannedDataset[] = [];
   const skippedRows: SkippedRow[] = [];
+  const problems: { file: string; problems: string[]; more: number }[] = [];
   for (const [i, d] of config.datasets.entries()) {
     const displayPath = d.path;
     const spec: DatasetSpec = { ...d, path: isAbsolute(d.path) ? d.path : resolve(loaded.baseDir, d.path) };
@@ -136,13 +143,23 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     spec.name = name;
     const scorerPath = (j: number) => (j < globalScorers ? `scorers[${j}]` : `datasets[${i}].scorers[${j - globalScorers}]`);
     const scorers = await loadScorers([...config.scorers, ...d.scorers], scorerPath, loaded.file, scorerContext);
-    const counts = await validateDataset(spec, {
-      skipInvalidRows: options.skipInvalidRows ?? false,
-      index: i,
-      onSkip: (info) => {
-        if (skippedRows.length < MAX_KEPT_SKIPS) skippedRows.push(info);
-      },
-    });
+    let counts: { rows: number; skipped: number };
+    if (options.collectProblems) {
+      const check = await checkDataset(spec, { index: i });
+      if (check.problems.length > 0) {
+        problems.push({ file: displayPath, problems: check.problems.map((p) => p.message), more: check.more });
+        continue;
+      }
+      counts = { rows: check.rows, skipped: 0 };
+    } else {
+      counts = await validateDataset(spec, {
+        skipInvalidRows: options.skipInvalidRows ?? false,
+        index: i,
+        onSkip: (info) => {
+          if (skippedRows.length < MAX_KEPT_SKIPS) skippedRows.push(info);
+        },
+      });
+    }
     if (counts.rows === 0) {
       throw new DatasetError(
         counts.skipped > 0 ? `all ${counts.skipped} rows are invalid (skipped); nothing to run` : "the dataset has no rows; nothing to run",
@@ -152,6 +169,8 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     const sha256 = await hashDataset(spec.path);
     datasets.push({ name, spec, displayPath, sha256, rows: counts.rows, skipped: counts.skipped, scorers, index: i });
   }
+
+  if (problems.length > 0) throw new DatasetProblemsError(problems);
 
   return {
     config,

@@ -39,7 +39,7 @@ export type CustomScorerResult = number | boolean | Score;
  * A custom scorer function, exported from the module named by a `custom` scorer spec:
  *
  * ```ts
- * import type { CustomScorer } from "bakeoff";
+ * import type { CustomScorer } from "bakeoff-eval";
  * const polite: CustomScorer = ({ output }) => /please|thank/i.test(output ?? "");
  * export default polite;
  * ```

@@ -177,7 +177,7 @@ function addObjectChecks(schema: Record<string, unknown>, sub: (k: string) => st
     if (!Array.isArray(schema.required) || !schema.required.every((r) => typeof r === "string")) {
       throw new SchemaCompileError(sub("required"), "required must be an array of strings");
     }
-    required = schema.required as string[];
+    required = schema.required;
   }
   let additional: Check | undefined;
   if (schema.additionalProperties !== undefined) {

@@ -72,9 +72,11 @@ function clean(value: unknown, limits: Required<SanitizeOptions>, depth: number,
     case "function":
     case "symbol":
       return undefined;
+    case "object":
+      break; // null, dates, errors, buffers, lists and maps: below
   }
   if (value === null) return null;
-  const obj = value as object;
+  const obj = value;
   if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
   if (obj instanceof Error) return capString(`${obj.name}: ${obj.message}`, limits.maxStringChars);
   if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return `[${obj.byteLength} bytes]`;

@@ -96,7 +96,7 @@ function classify(reason: unknown): void {
 
 function statusOf(reason: unknown): number | undefined {
   if (typeof reason === "object" && reason !== null && "status" in reason) {
-    const s = (reason as { status: unknown }).status;
+    const s = reason.status;
     if (typeof s === "number" && s >= 400) return s;
   }
   return undefined;

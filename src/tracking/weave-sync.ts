@@ -67,7 +67,7 @@ async function collectRows(journal: string): Promise<WeaveDatasetRow[]> {
   try {
     for await (const rec of readJournal(journal)) {
       const key = `${rec.dataset}\u0000${rec.rowId}`;
-      if (!seen.has(key)) seen.set(key, datasetRowOf(rec as PredictionRecord));
+      if (!seen.has(key)) seen.set(key, datasetRowOf(rec));
     }
   } catch (err) {
     throw new UsageError(`${journal}: cannot read the results journal`, { cause: err });

@@ -68,7 +68,7 @@ export async function startFakeTraceServer(options: { mode?: FakeMode } = {}): P
   const sockets = new Set<Socket>();
   const callIndex = new Map<string, RecordedCall>();
   const callOrder: RecordedCall[] = [];
-  const state = { mode: options.mode ?? ("healthy" as FakeMode) };
+  const state = { mode: options.mode ?? ("healthy") };
   const routeStatus: Record<string, number> = {};
 
   const server: Server = createServer((req, res) => {
@@ -156,6 +156,7 @@ function digestOf(value: unknown): string {
 }
 
 function answer(path: string, body: unknown, tables: Map<string, unknown[]>, unknown: Set<string>): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a fake server reads whatever the SDK sends
   const b = (body ?? {}) as Record<string, any>;
   switch (path) {
     case "/call/upsert_batch":
@@ -185,6 +186,7 @@ function answer(path: string, body: unknown, tables: Map<string, unknown[]>, unk
 }
 
 function recordCalls(body: unknown, index: Map<string, RecordedCall>, order: RecordedCall[]): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   const batch = ((body ?? {}) as { batch?: { mode: string; req: Record<string, any> }[] }).batch ?? [];
   for (const item of batch) {
     if (item.mode === "start") {

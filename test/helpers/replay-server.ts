@@ -1,7 +1,7 @@
 /**
  * Real local HTTP servers for provider and retry tests: no module mocks, the SDK talks to a
  * socket on 127.0.0.1 with an ephemeral port. `startReplayServer` answers with the Azure SDK's
- * recordings of real service traffic (shared/fixtures/azure-recordings); `startServer` runs a
+ * recordings of real service traffic (test/fixtures/azure-recordings); `startServer` runs a
  * scripted handler for the cases no recording has (429s, stalls, resets).
  */
 import { readFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import http, { type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 
-/** Where the recordings live, relative to this file (repo at /work/main, shared at /work/shared). */
+/** Where the recordings live: inside the repository, so a clone with nothing beside it can test. */
 export const RECORDINGS_DIR = fileURLToPath(new URL("../fixtures/azure-recordings/", import.meta.url));
 
 /** One request as the server saw it. */
@@ -89,7 +89,7 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   };
 }
 
-/** One recorded exchange (see shared/fixtures/README.md for the format). */
+/** One recorded exchange (see test/fixtures/azure-recordings/README.md for the format). */
 export interface RecordingEntry {
   RequestUri: string;
   RequestMethod: string;

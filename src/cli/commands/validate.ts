@@ -33,17 +33,16 @@ export default defineCommand({
     if (loaded === undefined) throw new UsageError('no config file here (looked for eval.config.json and eval.config.jsonc); create one with "bakeoff init", or pass --config FILE or --dataset FILE');
     // Check everything else even when keys are missing, then say which ones `run` will want.
     const missingKeys = placeholderKeys(loaded);
+    // Said first, so it is not lost when the datasets have problems too (all reported in one pass).
+    const unset = Object.keys(missingKeys);
+    if (unset.length > 0) io.err(`bakeoff: not set (run will refuse to start without them): ${unset.map((k) => `$${k}`).join(", ")}`);
     const plan = await planRun(loaded, {
       ...(args.models ? { models: splitList(args.models) } : {}),
       env: { ...process.env, ...missingKeys },
+      collectProblems: true,
     });
     for (const d of plan.datasets) io.out(`ok  ${d.displayPath}: ${d.rows} rows, ${d.scorers.length} scorers`);
     io.out(`ok  ${plan.models.length} models: ${plan.models.map((m) => m.name).join(", ")}`);
-    const unset = Object.keys(missingKeys);
-    if (unset.length > 0) {
-      io.err(`bakeoff: not set (run will refuse to start without them): ${unset.map((k) => `$${k}`).join(", ")}`);
-      return ExitCode.usage;
-    }
-    return ExitCode.ok;
+    return unset.length > 0 ? ExitCode.usage : ExitCode.ok;
   },
 });

@@ -82,4 +82,16 @@ td.cell-fail { background: #fff6f5; }
 .disagreement th:nth-child(1) { width: 140px; }
 .disagreement th:nth-child(2), .disagreement th:nth-child(3) { width: 90px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
+.bakeoff-compare .pass { color: var(--pass); font-weight: 600; }
+.bakeoff-compare .fail { color: var(--fail); font-weight: 600; }
+.bakeoff-compare .skipped { color: var(--muted); }
+.bakeoff-compare ul.warn { background: var(--warn-bg); border-left: 4px solid var(--warn); border-radius: 4px; padding: 8px 14px 8px 32px; }
+.bakeoff-compare .table-wrap { margin: 8px 0 16px; }
+.bakeoff-compare table { width: 100%; font-size: 13px; }
+.bakeoff-compare td.num, .bakeoff-compare th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.bakeoff-compare table.flips td { min-width: 90px; }
+.bakeoff-compare pre { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 14em; overflow-y: auto; font-size: 12px; }
+.bakeoff-compare table.trend th.num { font-weight: 600; line-height: 1.25; }
+.bakeoff-compare table.trend th .muted { font-weight: normal; font-size: 11.5px; white-space: nowrap; }
+.bakeoff-compare ol.trend-runs { font-size: 12px; columns: 2 28em; margin: 4px 0 0; }
 `;
