@@ -23,11 +23,17 @@ export default tseslint.config(
       "@typescript-eslint/await-thenable": "error",
       // A default branch is a deliberate catch-all (unknown CSV error codes, typeof checks).
       "@typescript-eslint/switch-exhaustiveness-check": ["error", { considerDefaultExhaustiveForUnions: true }],
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
+      ],
       // Off: the code throws Error subclasses and rethrows caught values as they are; after a
       // truthiness check TypeScript types a caught `unknown` as `{}`, which this rule refuses.
       "@typescript-eslint/only-throw-error": "off",
-      "@typescript-eslint/prefer-promise-reject-errors": ["error", { allowThrowingAny: true, allowThrowingUnknown: true }],
+      "@typescript-eslint/prefer-promise-reject-errors": [
+        "error",
+        { allowThrowingAny: true, allowThrowingUnknown: true },
+      ],
       // An async function that does not await still turns a throw into a rejection, which callers
       // of Promise-returning interfaces rely on.
       "@typescript-eslint/require-await": "off",

@@ -15,7 +15,9 @@ console.log(`  baseline accuracy 0.90, 20% discordant rows`);
 console.log(`  false-alarm rate, no change:        ${pct(gateFailureRate(null0, 1000, datasets, 1))}`);
 console.log(`  power, 5-point drop:                ${pct(gateFailureRate(drop5, 1000, datasets, 2))}`);
 console.log(`  power, 5-point drop, regression>2:  ${pct(gateFailureRate(drop5, 1000, datasets, 2, "regression>2"))}`);
-console.log(`  power, 3-point drop:                ${pct(gateFailureRate({ ...drop5, change: -0.03 }, 1000, datasets, 4))}`);
+console.log(
+  `  power, 3-point drop:                ${pct(gateFailureRate({ ...drop5, change: -0.03 }, 1000, datasets, 4))}`,
+);
 console.log(`Paired 95% interval (Newcombe method 10) coverage, ${datasets} seeded datasets per cell`);
 const scenarios: [string, Scenario][] = [
   ["0.97 → 0.95, 4% discordant", { baseline: 0.97, change: -0.02, discordance: 0.04 }],
@@ -38,10 +40,14 @@ for (const [label, s] of scenarios) {
     const verdicts = [];
     for (const p of [0.6, 0.75, 0.9]) {
       const models = [0, 1, 2].map(() => Array.from({ length: 200 }, () => (rng() < p ? 1 : 0)));
-      for (let i = 0; i < 3; i++) for (let j = i + 1; j < 3; j++) verdicts.push(comparePair(models[i]!, models[j]!, { binary: true, names: ["a", "b"] }));
+      for (let i = 0; i < 3; i++)
+        for (let j = i + 1; j < 3; j++)
+          verdicts.push(comparePair(models[i]!, models[j]!, { binary: true, names: ["a", "b"] }));
     }
     if (verdicts.some((v) => v.significant)) raw++;
     if (adjustFamily(verdicts).some((v) => v.significant)) holm++;
   }
-  console.log(`Family-wise false "better" (3 identical models × 3 scorers, 200 rows, ${runs} runs): unadjusted ${pct(raw / runs)}, Holm ${pct(holm / runs)}`);
+  console.log(
+    `Family-wise false "better" (3 identical models × 3 scorers, 200 rows, ${runs} runs): unadjusted ${pct(raw / runs)}, Holm ${pct(holm / runs)}`,
+  );
 }

@@ -22,7 +22,16 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import pLimit from "p-limit";
-import { completedKeys, JournalWriter, parseConfig, planRun, readJournal, runEvaluation, type PredictionRecord, type RunPlan } from "../src/index.js";
+import {
+  completedKeys,
+  JournalWriter,
+  parseConfig,
+  planRun,
+  readJournal,
+  runEvaluation,
+  type PredictionRecord,
+  type RunPlan,
+} from "../src/index.js";
 import { openDataset } from "../src/dataset/index.js";
 import { callWithRetry, createProvider } from "../src/providers/index.js";
 import { scoreAll } from "../src/scoring/index.js";
@@ -45,7 +54,8 @@ const positional = args.filter((a, i) => !a.startsWith("--") && args[i - 1] !== 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
-const fmtMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const fmtMs = (ms: number) =>
+  ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 const fmtMB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const fmtX = (r: number) => `${r.toFixed(2)}×`;
 const fmtInt = (n: number) => n.toLocaleString("en-US");
@@ -81,7 +91,13 @@ function modelNames(m: number): string[] {
   return Array.from({ length: m }, (_, i) => `m${i}`);
 }
 
-async function makePlan(dir: string, datasetPath: string, url: string, models: string[], concurrency: number): Promise<RunPlan> {
+async function makePlan(
+  dir: string,
+  datasetPath: string,
+  url: string,
+  models: string[],
+  concurrency: number,
+): Promise<RunPlan> {
   const loaded = parseConfig(
     {
       outputDir: join(dir, "results"),
@@ -105,7 +121,13 @@ interface RunnerOutcome {
 }
 
 /** planRun + runEvaluation through the public API, timed separately. */
-async function runRunner(dir: string, datasetPath: string, url: string, models: string[], concurrency: number): Promise<RunnerOutcome> {
+async function runRunner(
+  dir: string,
+  datasetPath: string,
+  url: string,
+  models: string[],
+  concurrency: number,
+): Promise<RunnerOutcome> {
   const t0 = performance.now();
   const plan = await makePlan(dir, datasetPath, url, models, concurrency);
   const t1 = performance.now();
@@ -116,7 +138,14 @@ async function runRunner(dir: string, datasetPath: string, url: string, models: 
   if (result.status !== "complete" || result.failed > 0) {
     throw new Error(`bench run did not complete cleanly: status ${result.status}, ${result.failed} failed`);
   }
-  return { planMs: t1 - t0, wallMs: t2 - t1, cpuMicros: cpuMicros(cpu), recorded: result.recorded, failed: result.failed, runDir: result.runDir };
+  return {
+    planMs: t1 - t0,
+    wallMs: t2 - t1,
+    cpuMicros: cpuMicros(cpu),
+    recorded: result.recorded,
+    failed: result.failed,
+    runDir: result.runDir,
+  };
 }
 
 /** The request bodies the runner sends, for the raw loops. */
@@ -124,7 +153,15 @@ function requestBodies(rows: number): string[] {
   const bodies: string[] = [];
   for (let i = 1; i <= rows; i++) {
     const { prompt } = JSON.parse(datasetLine(i)) as { prompt: string };
-    bodies.push(JSON.stringify({ messages: [{ role: "system", content: SYSTEM }, { role: "user", content: prompt }], ...PARAMS }));
+    bodies.push(
+      JSON.stringify({
+        messages: [
+          { role: "system", content: SYSTEM },
+          { role: "user", content: prompt },
+        ],
+        ...PARAMS,
+      }),
+    );
   }
   return bodies;
 }
@@ -136,7 +173,12 @@ interface LoopOutcome {
 }
 
 /** The floor: the same calls with p-limit(C) and fetch, parsing each answer, nothing else. */
-async function rawFetchLoop(url: string, models: string[], bodies: string[], concurrency: number): Promise<LoopOutcome> {
+async function rawFetchLoop(
+  url: string,
+  models: string[],
+  bodies: string[],
+  concurrency: number,
+): Promise<LoopOutcome> {
   const limit = pLimit(concurrency);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -151,7 +193,8 @@ async function rawFetchLoop(url: string, models: string[], bodies: string[], con
             body,
           });
           const json = (await res.json()) as { choices?: { message?: { content?: string } }[] };
-          if (res.status !== 200 || typeof json.choices?.[0]?.message?.content !== "string") throw new Error(`raw call failed: ${res.status}`);
+          if (res.status !== 200 || typeof json.choices?.[0]?.message?.content !== "string")
+            throw new Error(`raw call failed: ${res.status}`);
         }),
       );
     }
@@ -182,7 +225,8 @@ async function rawHttpLoop(url: string, models: string[], bodies: string[], conc
           res.on("data", (c: string) => (text += c));
           res.on("end", () => {
             const json = JSON.parse(text) as { choices?: { message?: { content?: string } }[] };
-            if (res.statusCode !== 200 || typeof json.choices?.[0]?.message?.content !== "string") reject(new Error(`raw call failed: ${res.statusCode}`));
+            if (res.statusCode !== 200 || typeof json.choices?.[0]?.message?.content !== "string")
+              reject(new Error(`raw call failed: ${res.statusCode}`));
             else resolve();
           });
           res.on("error", reject);
@@ -202,10 +246,20 @@ async function rawHttpLoop(url: string, models: string[], bodies: string[], conc
 }
 
 /** bakeoff's provider + retry layer alone (Azure SDK pipeline, deadline, attempt log), no runner. */
-async function providerLoop(url: string, models: string[], bodies: string[], concurrency: number, plan: RunPlan): Promise<LoopOutcome> {
+async function providerLoop(
+  url: string,
+  models: string[],
+  bodies: string[],
+  concurrency: number,
+  plan: RunPlan,
+): Promise<LoopOutcome> {
   const limit = pLimit(concurrency);
-  const providers = models.map((name) => createProvider({ name, provider: "azure-ai-inference", endpoint: `${url}/${name}` }, KEY));
-  const messages = bodies.map((b) => (JSON.parse(b) as { messages: { role: "system" | "user"; content: string }[] }).messages);
+  const providers = models.map((name) =>
+    createProvider({ name, provider: "azure-ai-inference", endpoint: `${url}/${name}` }, KEY),
+  );
+  const messages = bodies.map(
+    (b) => (JSON.parse(b) as { messages: { role: "system" | "user"; content: string }[] }).messages,
+  );
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const jobs: Promise<void>[] = [];
@@ -213,7 +267,11 @@ async function providerLoop(url: string, models: string[], bodies: string[], con
     for (const provider of providers) {
       jobs.push(
         limit(async () => {
-          const out = await callWithRetry(provider, { messages: m, params: PARAMS }, { retry: plan.config.retry, timeoutMs: 120_000 });
+          const out = await callWithRetry(
+            provider,
+            { messages: m, params: PARAMS },
+            { retry: plan.config.retry, timeoutMs: 120_000 },
+          );
           if (out.error) throw new Error(`provider call failed: ${out.error.message}`);
         }),
       );
@@ -342,7 +400,9 @@ async function cpuBench(): Promise<CpuResult> {
       const results = run.recorded;
       const runnerUs = run.cpuMicros / results;
       const emulatorUsPerCall = (cpuMicros(emu1) - cpuMicros(emu0)) / results;
-      log(`cpu: runner ${runnerUs.toFixed(0)} µs/result over ${fmtInt(results)} results in ${fmtMs(run.wallMs)}; emulator ${emulatorUsPerCall.toFixed(0)} µs/call`);
+      log(
+        `cpu: runner ${runnerUs.toFixed(0)} µs/result over ${fmtInt(results)} results in ${fmtMs(run.wallMs)}; emulator ${emulatorUsPerCall.toFixed(0)} µs/call`,
+      );
 
       const plan = await makePlan(dir, dataset, emulator.url, models, concurrency);
       const stages: CpuResult["stages"] = [];
@@ -358,26 +418,53 @@ async function cpuBench(): Promise<CpuResult> {
       const records: PredictionRecord[] = [];
       for await (const r of readJournal(join(run.runDir, "predictions.jsonl"))) records.push(r);
       const ds = plan.datasets[0]!;
-      await stage("dataset read", "openDataset: read + parse + map one row (each model's producer reads the file once)", rows * m, async () => {
-        for (let pass = 0; pass < m; pass++) for await (const _ of openDataset(ds.spec, { index: 0 })) void _;
-      });
+      await stage(
+        "dataset read",
+        "openDataset: read + parse + map one row (each model's producer reads the file once)",
+        rows * m,
+        async () => {
+          for (let pass = 0; pass < m; pass++) for await (const _ of openDataset(ds.spec, { index: 0 })) void _;
+        },
+      );
       await stage("scoring", "scoreAll with numeric + finish_stop on the run's outputs", records.length, async () => {
-        for (const r of records) await scoreAll(ds.scorers, { output: r.output, ...(r.expected !== undefined ? { expected: r.expected } : {}), vars: r.input.vars });
+        for (const r of records)
+          await scoreAll(ds.scorers, {
+            output: r.output,
+            ...(r.expected !== undefined ? { expected: r.expected } : {}),
+            vars: r.input.vars,
+          });
       });
-      await stage("journal append", "JournalWriter.append (JSON.stringify + coalesced write) of the run's records, then close", records.length, async () => {
-        const j = await JournalWriter.open(join(dir, "journal-bench.jsonl"));
-        for (let i = 0; i < records.length; i++) {
-          j.append(records[i]!);
-          if (i % 64 === 63) await new Promise((r) => setImmediate(r)); // let writes interleave as in a run
-        }
-        await j.close();
-      });
+      await stage(
+        "journal append",
+        "JournalWriter.append (JSON.stringify + coalesced write) of the run's records, then close",
+        records.length,
+        async () => {
+          const j = await JournalWriter.open(join(dir, "journal-bench.jsonl"));
+          for (let i = 0; i < records.length; i++) {
+            j.append(records[i]!);
+            if (i % 64 === 63) await new Promise((r) => setImmediate(r)); // let writes interleave as in a run
+          }
+          await j.close();
+        },
+      );
       const provider = await providerLoop(emulator.url, models, bodies, concurrency, plan);
-      stages.push({ name: "provider + retry layer", us: provider.cpuMicros / provider.calls, note: "callWithRetry → Azure SDK (@azure-rest/ai-inference, core-rest-pipeline) → node:http; p-limit(C) loop" });
+      stages.push({
+        name: "provider + retry layer",
+        us: provider.cpuMicros / provider.calls,
+        note: "callWithRetry → Azure SDK (@azure-rest/ai-inference, core-rest-pipeline) → node:http; p-limit(C) loop",
+      });
       const fetchLoop = await rawFetchLoop(emulator.url, models, bodies, concurrency);
-      stages.push({ name: "raw fetch loop", us: fetchLoop.cpuMicros / fetchLoop.calls, note: "fetch (undici) + JSON.parse, p-limit(C)" });
+      stages.push({
+        name: "raw fetch loop",
+        us: fetchLoop.cpuMicros / fetchLoop.calls,
+        note: "fetch (undici) + JSON.parse, p-limit(C)",
+      });
       const httpLoop = await rawHttpLoop(emulator.url, models, bodies, concurrency);
-      stages.push({ name: "raw node:http loop", us: httpLoop.cpuMicros / httpLoop.calls, note: "node:http keep-alive agent + JSON.parse, p-limit(C): the HTTP floor (the SDK also sits on node:http)" });
+      stages.push({
+        name: "raw node:http loop",
+        us: httpLoop.cpuMicros / httpLoop.calls,
+        note: "node:http keep-alive agent + JSON.parse, p-limit(C): the HTTP floor (the SDK also sits on node:http)",
+      });
       for (const s of stages.slice(-3)) log(`cpu stage ${s.name}: ${s.us.toFixed(1)} µs`);
 
       return {
@@ -414,7 +501,13 @@ async function startProfile(): Promise<() => Promise<void>> {
   };
 }
 
-async function timedPlanCpu(dir: string, dataset: string, url: string, models: string[], concurrency: number): Promise<number> {
+async function timedPlanCpu(
+  dir: string,
+  dataset: string,
+  url: string,
+  models: string[],
+  concurrency: number,
+): Promise<number> {
   const c0 = process.cpuUsage();
   await makePlan(dir, dataset, url, models, concurrency);
   return cpuMicros(process.cpuUsage(c0));
@@ -440,7 +533,9 @@ interface MemoryResult {
 }
 
 /** `--sizes 10000,100000` overrides the row counts. */
-const MEMORY_SIZES = args.includes("--sizes") ? args[args.indexOf("--sizes") + 1]!.split(",").map(Number) : [10_000, 100_000, 1_000_000];
+const MEMORY_SIZES = args.includes("--sizes")
+  ? args[args.indexOf("--sizes") + 1]!.split(",").map(Number)
+  : [10_000, 100_000, 1_000_000];
 
 async function memory(quick: boolean): Promise<MemoryResult[]> {
   const out: MemoryResult[] = [];
@@ -453,7 +548,9 @@ async function memory(quick: boolean): Promise<MemoryResult[]> {
     const result = await new Promise<MemoryResult>((resolve, reject) => {
       let got: MemoryResult | undefined;
       child.on("message", (m: MemoryResult) => (got = m));
-      child.on("exit", (code) => (got && code === 0 ? resolve(got) : reject(new Error(`memory child for ${rows} rows exited with ${code}`))));
+      child.on("exit", (code) =>
+        got && code === 0 ? resolve(got) : reject(new Error(`memory child for ${rows} rows exited with ${code}`)),
+      );
     });
     log(
       `memory ${fmtInt(rows)} rows: peak heapUsed ${fmtMB(result.peak.heapUsed)}, peak RSS ${fmtMB(result.peak.rss)}, ` +
@@ -576,9 +673,13 @@ function renderReport(r: Report): Record<string, string> {
     const ok = r.throughput.every((t) => t.runnerMs / t.idealMs <= WALL_TOLERANCE);
     lines.push("### Wall time (target: within 10% of latency × work / concurrency)");
     lines.push("");
-    lines.push("Emulator in a child process, fixed latency L (median = p95, no per-token time); N rows × M models, global concurrency C (per-model limit = C); dataset JSONL with a system message and two scorers (numeric, finish_stop). Ideal = L × N × M / C. Raw loops = the same calls under `p-limit(C)` with `fetch` (undici) and with `node:http` + a keep-alive agent (the transport the Azure SDK uses), each parsing the answer and nothing else, measured in the same run against the same emulator; \"best raw\" is the faster of the two. Runner = `runEvaluation` wall time (planRun, which validates and hashes the dataset, is listed apart).");
+    lines.push(
+      'Emulator in a child process, fixed latency L (median = p95, no per-token time); N rows × M models, global concurrency C (per-model limit = C); dataset JSONL with a system message and two scorers (numeric, finish_stop). Ideal = L × N × M / C. Raw loops = the same calls under `p-limit(C)` with `fetch` (undici) and with `node:http` + a keep-alive agent (the transport the Azure SDK uses), each parsing the answer and nothing else, measured in the same run against the same emulator; "best raw" is the faster of the two. Runner = `runEvaluation` wall time (planRun, which validates and hashes the dataset, is listed apart).',
+    );
     lines.push("");
-    lines.push("| N | M | C | L | calls | ideal | raw fetch loop | raw node:http loop | runner | runner / ideal | runner / best raw | best raw / ideal | planRun |");
+    lines.push(
+      "| N | M | C | L | calls | ideal | raw fetch loop | raw node:http loop | runner | runner / ideal | runner / best raw | best raw / ideal | planRun |",
+    );
     lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const t of r.throughput) {
       lines.push(
@@ -586,7 +687,9 @@ function renderReport(r: Report): Record<string, string> {
       );
     }
     lines.push("");
-    lines.push(`Verdict (computed): **${ok ? "met" : "not met"}** — runner / ideal ≤ ${WALL_TOLERANCE.toFixed(2)} in ${r.throughput.filter((t) => t.runnerMs / t.idealMs <= WALL_TOLERANCE).length} of ${r.throughput.length} configs.`);
+    lines.push(
+      `Verdict (computed): **${ok ? "met" : "not met"}** — runner / ideal ≤ ${WALL_TOLERANCE.toFixed(2)} in ${r.throughput.filter((t) => t.runnerMs / t.idealMs <= WALL_TOLERANCE).length} of ${r.throughput.length} configs.`,
+    );
     sections.throughput = lines.join("\n");
     lines = [];
   }
@@ -595,25 +698,42 @@ function renderReport(r: Report): Record<string, string> {
     lines.push(machineLine(r, "cpu"), "");
     lines.push("### CPU per result (target: well under 1 ms)");
     lines.push("");
-    lines.push(`process.cpuUsage() of the runner process (user + system, all threads) during \`runEvaluation\`, emulator in a child process with zero latency; ${fmtInt(c.rows)} rows × ${c.models} models, C = ${c.concurrency}; ${fmtInt(c.results)} results in ${fmtMs(c.runnerWallMs)}. The stage rows are separate loops in the same process, per result (per call for the HTTP loops), to split HTTP-client cost from bakeoff's own.`);
+    lines.push(
+      `process.cpuUsage() of the runner process (user + system, all threads) during \`runEvaluation\`, emulator in a child process with zero latency; ${fmtInt(c.rows)} rows × ${c.models} models, C = ${c.concurrency}; ${fmtInt(c.results)} results in ${fmtMs(c.runnerWallMs)}. The stage rows are separate loops in the same process, per result (per call for the HTTP loops), to split HTTP-client cost from bakeoff's own.`,
+    );
     lines.push("");
     lines.push("| measured | µs per result | ratio to raw node:http loop | what |");
     lines.push("| --- | ---: | ---: | --- |");
     const raw = c.stages.find((s) => s.name === "raw node:http loop")?.us ?? NaN;
-    lines.push(`| **runEvaluation (whole run loop)** | **${c.runnerUs.toFixed(0)}** | ${fmtX(c.runnerUs / raw)} | everything the runner process does per result |`);
+    lines.push(
+      `| **runEvaluation (whole run loop)** | **${c.runnerUs.toFixed(0)}** | ${fmtX(c.runnerUs / raw)} | everything the runner process does per result |`,
+    );
     for (const s of c.stages) lines.push(`| ${s.name} | ${s.us.toFixed(1)} | ${fmtX(s.us / raw)} | ${s.note} |`);
-    lines.push(`| planRun (validate + hash), amortised | ${c.planUs.toFixed(1)} | | once per run, before the first call; per result of this run |`);
-    lines.push(`| (emulator child, for context) | ${c.emulatorUsPerCall.toFixed(0)} | | the server's CPU per call, on the other core |`);
+    lines.push(
+      `| planRun (validate + hash), amortised | ${c.planUs.toFixed(1)} | | once per run, before the first call; per result of this run |`,
+    );
+    lines.push(
+      `| (emulator child, for context) | ${c.emulatorUsPerCall.toFixed(0)} | | the server's CPU per call, on the other core |`,
+    );
     const provider = c.stages.find((s) => s.name === "provider + retry layer")?.us ?? NaN;
-    const own = c.stages.filter((s) => ["dataset read", "scoring", "journal append"].includes(s.name)).reduce((a, s) => a + s.us, 0);
+    const own = c.stages
+      .filter((s) => ["dataset read", "scoring", "journal append"].includes(s.name))
+      .reduce((a, s) => a + s.us, 0);
     lines.push("");
     lines.push(
       `Split: provider + retry layer ${provider.toFixed(0)} µs (the bare node:http floor is ${raw.toFixed(0)} µs), ` +
         `bakeoff's own pure stages (read + score + journal) ${own.toFixed(0)} µs, remainder (runner glue: limits, window, record building, promises, GC pressure of the mix) ${(c.runnerUs - provider - own).toFixed(0)} µs.`,
     );
-    const verdict = c.runnerUs < CPU_WELL_UNDER_US ? "met" : c.runnerUs < CPU_TARGET_US ? "not met (under 1 ms, but not well under)" : "not met";
+    const verdict =
+      c.runnerUs < CPU_WELL_UNDER_US
+        ? "met"
+        : c.runnerUs < CPU_TARGET_US
+          ? "not met (under 1 ms, but not well under)"
+          : "not met";
     lines.push("");
-    lines.push(`Verdict (computed, "well under" = below ${CPU_WELL_UNDER_US} µs): **${verdict}** — ${c.runnerUs.toFixed(0)} µs per result.`);
+    lines.push(
+      `Verdict (computed, "well under" = below ${CPU_WELL_UNDER_US} µs): **${verdict}** — ${c.runnerUs.toFixed(0)} µs per result.`,
+    );
     sections.cpu = lines.join("\n");
     lines = [];
   }
@@ -621,9 +741,13 @@ function renderReport(r: Report): Record<string, string> {
     lines.push(machineLine(r, "memory"), "");
     lines.push("### Memory (target: flat to a million rows)");
     lines.push("");
-    lines.push("One fresh process per size; RSS and heapUsed sampled every 200 ms from before planRun to the end of runEvaluation. 1 model, zero-latency emulator in a child process, C = 64. The last two columns are the two known O(rows) structures, each measured alone (heap retained after forced GC).");
+    lines.push(
+      "One fresh process per size; RSS and heapUsed sampled every 200 ms from before planRun to the end of runEvaluation. 1 model, zero-latency emulator in a child process, C = 64. The last two columns are the two known O(rows) structures, each measured alone (heap retained after forced GC).",
+    );
     lines.push("");
-    lines.push("| rows | wall (run) | baseline heap | peak heapUsed | peak RSS | peak heap / 10k peak | peak RSS / 10k peak | dataset id map | resume key set | journal on disk |");
+    lines.push(
+      "| rows | wall (run) | baseline heap | peak heapUsed | peak RSS | peak heap / 10k peak | peak RSS / 10k peak | dataset id map | resume key set | journal on disk |",
+    );
     lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     const small = r.memory[0]!;
     for (const m of r.memory) {
@@ -636,7 +760,9 @@ function renderReport(r: Report): Record<string, string> {
     if (big) {
       const fh = big.peak.heapUsed / small.peak.heapUsed;
       const fr = big.peak.rss / small.peak.rss;
-      lines.push(`Verdict (computed, "flat" = 1M peak within ${FLAT_FACTOR}× of the 10k peak): **${fh <= FLAT_FACTOR && fr <= FLAT_FACTOR ? "met" : "not met"}** — heapUsed ${fmtX(fh)}, RSS ${fmtX(fr)}.`);
+      lines.push(
+        `Verdict (computed, "flat" = 1M peak within ${FLAT_FACTOR}× of the 10k peak): **${fh <= FLAT_FACTOR && fr <= FLAT_FACTOR ? "met" : "not met"}** — heapUsed ${fmtX(fh)}, RSS ${fmtX(fr)}.`,
+      );
     } else {
       lines.push("Verdict: not measured to 1M rows (--quick).");
     }
@@ -685,7 +811,8 @@ async function main(): Promise<void> {
   if (mode === "all" || mode === "throughput") report.throughput = await throughput();
   if (mode === "all" || mode === "cpu") report.cpu = await cpuBench();
   if (mode === "all" || mode === "memory") report.memory = await memory(quick);
-  if (!["all", "throughput", "cpu", "memory"].includes(mode)) throw new Error(`unknown mode "${mode}"; use all, throughput, cpu or memory`);
+  if (!["all", "throughput", "cpu", "memory"].includes(mode))
+    throw new Error(`unknown mode "${mode}"; use all, throughput, cpu or memory`);
   report.loadavg.push(loadavg());
   log(`done in ${fmtMs(performance.now() - t0)}`);
   const sections = renderReport(report);

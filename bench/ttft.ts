@@ -22,7 +22,12 @@ const pct = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q
 const dir = await mkdtemp(join(tmpdir(), "bakeoff-ttft-"));
 try {
   const file = join(dir, "rows.jsonl");
-  await writeFile(file, Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `q${i}`, prompt: `What is ${i} + ${i * 7}?` })).join("\n") + "\n");
+  await writeFile(
+    file,
+    Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `q${i}`, prompt: `What is ${i} + ${i * 7}?` })).join(
+      "\n",
+    ) + "\n",
+  );
   for (const concurrency of [1, 2]) {
     for (const v of variants) {
       const config: ConfigInput = {

@@ -32,7 +32,11 @@ interface Outcome {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Feeds records at `rate` per second (Infinity = all at once), calling `onRecord` for each. */
-async function feed(records: PredictionRecord[], rate: number, onRecord: (r: PredictionRecord) => void): Promise<number> {
+async function feed(
+  records: PredictionRecord[],
+  rate: number,
+  onRecord: (r: PredictionRecord) => void,
+): Promise<number> {
   let recordMs = 0;
   const start = performance.now();
   for (let i = 0; i < records.length; i++) {
@@ -91,7 +95,9 @@ outcomes.push(await withWeave("burst, Weave", Infinity));
 outcomes.push(await withoutWeave(`paced ${RATE}/s, no Weave`, RATE));
 outcomes.push(await withWeave(`paced ${RATE}/s, Weave`, RATE));
 
-console.log(`Weave overhead: ${ROWS} rows × ${MODELS.length} models = ${ROWS * MODELS.length} records, node ${process.version}`);
+console.log(
+  `Weave overhead: ${ROWS} rows × ${MODELS.length} models = ${ROWS * MODELS.length} records, node ${process.version}`,
+);
 for (const o of outcomes) {
   const res = o.result ? `  ok=${o.result.ok} uploaded=${o.result.uploaded} dropped=${o.result.dropped}` : "";
   console.log(

@@ -21,18 +21,26 @@ try {
   await writeFile(join(dir, "eval.config.json"), JSON.stringify(config));
   const started = performance.now();
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(process.execPath, [join(repo, "bin/bakeoff.js"), "run", "--config", join(dir, "eval.config.json"), "--progress", "off"], {
-      cwd: dir,
-      env: { ...process.env, WANDB_API_KEY: "bench-dummy-key", WF_TRACE_SERVER_URL: trace.url, HOME: dir },
-      stdio: "inherit",
-    });
+    const child = spawn(
+      process.execPath,
+      [join(repo, "bin/bakeoff.js"), "run", "--config", join(dir, "eval.config.json"), "--progress", "off"],
+      {
+        cwd: dir,
+        env: { ...process.env, WANDB_API_KEY: "bench-dummy-key", WF_TRACE_SERVER_URL: trace.url, HOME: dir },
+        stdio: "inherit",
+      },
+    );
     child.on("exit", resolve);
   });
   const seconds = (performance.now() - started) / 1000;
   const byRoute = trace.countByRoute();
   const total = Object.values(byRoute).reduce((a, b) => a + b, 0);
-  console.log(`exit ${code}; ${seconds.toFixed(1)} s; ${total} requests to the trace server: ${JSON.stringify(byRoute)}`);
-  console.log(`calls: Evaluation.evaluate ${trace.callsByOp("Evaluation.evaluate").length}, Model.predict ${trace.callsByOp("Model.predict").length}`);
+  console.log(
+    `exit ${code}; ${seconds.toFixed(1)} s; ${total} requests to the trace server: ${JSON.stringify(byRoute)}`,
+  );
+  console.log(
+    `calls: Evaluation.evaluate ${trace.callsByOp("Evaluation.evaluate").length}, Model.predict ${trace.callsByOp("Model.predict").length}`,
+  );
 } finally {
   await trace.close();
   await rm(dir, { recursive: true, force: true });

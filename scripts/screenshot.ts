@@ -25,7 +25,11 @@ try {
   const problems = watchPage(page, url);
   await page.goto(url, { waitUntil: "load" });
   const height = await page.evaluate<number>("document.documentElement.scrollHeight");
-  await page.screenshot({ path: output, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.min(CLIP_HEIGHT, height) } });
+  await page.screenshot({
+    path: output,
+    fullPage: true,
+    clip: { x: 0, y: 0, width: 1280, height: Math.min(CLIP_HEIGHT, height) },
+  });
   const all = [...problems.consoleErrors, ...problems.pageErrors, ...problems.requests];
   if (all.length > 0) {
     console.error(`the report had problems:\n${all.join("\n")}`);

@@ -32,7 +32,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       entry = COMMANDS.find((c) => commandName(c) === named);
       if (!entry) {
         const guess = closest(named, NAMES);
-        throw new UsageError(`unknown command "${named}"${guess ? `; did you mean "${guess}"?` : "."} Commands: ${NAMES.join(", ")}.`);
+        throw new UsageError(
+          `unknown command "${named}"${guess ? `; did you mean "${guess}"?` : "."} Commands: ${NAMES.join(", ")}.`,
+        );
       }
     }
     const spec = entry ? (await entry.load()).default : undefined;
@@ -64,7 +66,12 @@ function firstWord(argv: string[]): string | undefined {
   return undefined;
 }
 
-async function parse(argv: string[], io: Io, entry: CommandEntry | undefined, spec: CommandSpec | undefined): Promise<number> {
+async function parse(
+  argv: string[],
+  io: Io,
+  entry: CommandEntry | undefined,
+  spec: CommandSpec | undefined,
+): Promise<number> {
   const { default: yargs } = await import("yargs");
   let code: number = ExitCode.ok;
   const fail = (message: string): never => {
@@ -72,7 +79,9 @@ async function parse(argv: string[], io: Io, entry: CommandEntry | undefined, sp
   };
   const parser: Argv = yargs(argv)
     .scriptName("bakeoff")
-    .usage("$0 <command> [options]\n\nRun prompt datasets against several models and report which to ship.\nRun \"$0 <command> --help\" for a command's options and examples.")
+    .usage(
+      '$0 <command> [options]\n\nRun prompt datasets against several models and report which to ship.\nRun "$0 <command> --help" for a command\'s options and examples.',
+    )
     .strict()
     .exitProcess(false)
     .fail((msg, err) => {
@@ -87,7 +96,10 @@ async function parse(argv: string[], io: Io, entry: CommandEntry | undefined, sp
     .option("version", { alias: "v", type: "boolean", global: false, describe: "Print bakeoff's version" })
     .example("$0 init", "Write a starter config with two emulated models and a sample dataset")
     .example("$0 run", "Run the config in this folder")
-    .example("$0 run --dataset qa.jsonl --prompt question --expected answer --scorer numeric", "Run your own file, no config needed")
+    .example(
+      "$0 run --dataset qa.jsonl --prompt question --expected answer --scorer numeric",
+      "Run your own file, no config needed",
+    )
     .example("$0 open", "Open the newest run's HTML report")
     .epilogue("Exit codes: 0 ok, 1 a gate failed, 2 bad input (nothing sent), 3 run incomplete. Docs: README.md")
     .wrap(Math.min(110, process.stdout.columns || 110));
@@ -118,7 +130,12 @@ async function parse(argv: string[], io: Io, entry: CommandEntry | undefined, sp
 }
 
 /** One line for a yargs usage failure, with "did you mean" for misspelt options. */
-function explainUsage(msg: string, argv: string[], entry: CommandEntry | undefined, spec: CommandSpec | undefined): string {
+function explainUsage(
+  msg: string,
+  argv: string[],
+  entry: CommandEntry | undefined,
+  spec: CommandSpec | undefined,
+): string {
   const where = entry ? `bakeoff ${commandName(entry)} --help` : "bakeoff --help";
   const unknown = /^Unknown arguments?: (.+)$/s.exec(msg);
   if (unknown) {
@@ -134,7 +151,8 @@ function explainUsage(msg: string, argv: string[], entry: CommandEntry | undefin
   }
   const needsValue = /^Not enough arguments following: (.+)$/.exec(msg);
   if (needsValue) return `--${needsValue[1]} needs a value. See "${where}".`;
-  if (/^Not enough non-option arguments/.test(msg) && entry) return `missing argument: bakeoff ${entry.command}. See "${where}".`;
+  if (/^Not enough non-option arguments/.test(msg) && entry)
+    return `missing argument: bakeoff ${entry.command}. See "${where}".`;
   return `${msg.replace(/\s*\n\s*/g, " ").replace(/\.$/, "")}. See "${where}".`;
 }
 
@@ -156,10 +174,27 @@ function kebab(s: string): string {
  * written): one line and exit 2, not "internal error". Commands turn the common ones into
  * better messages; this is the net under them.
  */
-const EXPECTED_SYSTEM_CODES = new Set(["EADDRINUSE", "EADDRNOTAVAIL", "EACCES", "EPERM", "ENOENT", "EISDIR", "ENOTDIR", "EEXIST", "EROFS", "ENOSPC", "EMFILE"]);
+const EXPECTED_SYSTEM_CODES = new Set([
+  "EADDRINUSE",
+  "EADDRNOTAVAIL",
+  "EACCES",
+  "EPERM",
+  "ENOENT",
+  "EISDIR",
+  "ENOTDIR",
+  "EEXIST",
+  "EROFS",
+  "ENOSPC",
+  "EMFILE",
+]);
 
 function isExpectedSystemError(err: unknown): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string" && EXPECTED_SYSTEM_CODES.has((err as NodeJS.ErrnoException).code!) && typeof (err as NodeJS.ErrnoException).syscall === "string";
+  return (
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === "string" &&
+    EXPECTED_SYSTEM_CODES.has((err as NodeJS.ErrnoException).code!) &&
+    typeof (err as NodeJS.ErrnoException).syscall === "string"
+  );
 }
 
 function reportError(err: unknown, io: Io): void {
@@ -170,9 +205,13 @@ function reportError(err: unknown, io: Io): void {
   } else if (isExpectedSystemError(err)) {
     const e = err;
     const target = e.path ?? (e as { address?: string; port?: number }).address;
-    io.err(`bakeoff: ${e.syscall}${target ? ` ${target}` : ""}: ${e.code} (${e.message.replace(/^[A-Z]+: /, "").split(",")[0]})`);
+    io.err(
+      `bakeoff: ${e.syscall}${target ? ` ${target}` : ""}: ${e.code} (${e.message.replace(/^[A-Z]+: /, "").split(",")[0]})`,
+    );
     if (process.env.BAKEOFF_DEBUG) io.err(String(e.stack));
   } else {
-    io.err(`bakeoff: internal error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    io.err(
+      `bakeoff: internal error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
   }
 }

@@ -55,7 +55,9 @@ export class ConfigError extends BakeoffError {
     // A problem with the whole file (unreadable, not JSON) is one line; a list otherwise.
     const whole = issues.length === 1 && issues[0]!.path === "";
     super(
-      whole ? `${file}: ${issues[0]!.message}` : `${file}: ${issues.length === 1 ? "1 problem" : `${issues.length} problems`} in the config:\n${lines.join("\n")}`,
+      whole
+        ? `${file}: ${issues[0]!.message}`
+        : `${file}: ${issues.length === 1 ? "1 problem" : `${issues.length} problems`} in the config:\n${lines.join("\n")}`,
       options,
     );
     this.file = file;
@@ -100,7 +102,9 @@ export class DatasetProblemsError extends BakeoffError {
       ...f.problems.map((p) => `  - ${p}`),
       ...(f.more > 0 ? [`  - … and ${f.more} more in ${f.file}`] : []),
     ]);
-    super(`${count === 1 ? "1 problem" : `${count} problems`} in ${files.length === 1 ? "1 dataset" : `${files.length} datasets`}:\n${lines.join("\n")}`);
+    super(
+      `${count === 1 ? "1 problem" : `${count} problems`} in ${files.length === 1 ? "1 dataset" : `${files.length} datasets`}:\n${lines.join("\n")}`,
+    );
     this.files = files;
   }
 }
@@ -149,12 +153,7 @@ export class ModelCallError extends BakeoffError {
 
   /** Whether another attempt could plausibly succeed. */
   get retryable(): boolean {
-    return (
-      this.kind === "rate_limit" ||
-      this.kind === "server" ||
-      this.kind === "timeout" ||
-      this.kind === "network"
-    );
+    return this.kind === "rate_limit" || this.kind === "server" || this.kind === "timeout" || this.kind === "network";
   }
 }
 

@@ -43,10 +43,25 @@ export {
 export { sanitizeTerminalText } from "./util/terminal-text.js";
 export { writeRunReports, summarizeRun } from "./report/run-report.js";
 export { analyzeRun, iterateRowsSideBySide, type RunAnalysis } from "./report/analysis.js";
-export { checkCompare, compareRuns, evaluateGates, parseGateRules, type CheckResult, type CompareResult, type GateSpec } from "./compare/index.js";
+export {
+  checkCompare,
+  compareRuns,
+  evaluateGates,
+  parseGateRules,
+  type CheckResult,
+  type CompareResult,
+  type GateSpec,
+} from "./compare/index.js";
 export { indexRun, syncRunIndex } from "./report/index-entry.js";
 export { ResponseCache, ReplayMissError, defaultCacheDir, type CacheMode } from "./run/cache.js";
-export { JudgeModels, type CustomScorer, type CustomScorerInput, type CustomScorerResult, type Scorer, type ScoreInput } from "./scoring/index.js";
+export {
+  JudgeModels,
+  type CustomScorer,
+  type CustomScorerInput,
+  type CustomScorerResult,
+  type Scorer,
+  type ScoreInput,
+} from "./scoring/index.js";
 export {
   comparePair,
   meanInterval,
@@ -57,7 +72,13 @@ export {
   wilsonInterval,
   type PairVerdict,
 } from "./stats/index.js";
-export { startEmulator, DEFAULT_SIM_MODELS, EMULATOR_PRESETS, type EmulatorHandle, type EmulatorStats } from "./emulator/index.js";
+export {
+  startEmulator,
+  DEFAULT_SIM_MODELS,
+  EMULATOR_PRESETS,
+  type EmulatorHandle,
+  type EmulatorStats,
+} from "./emulator/index.js";
 export type { Provider, AttemptResult, CallContext, ModelInfo } from "./providers/types.js";
 export { createProvider, PROVIDERS, type ProviderDefinition, type ProviderSpec } from "./providers/registry.js";
 export { buildProviderStack, type ProviderStackOptions } from "./providers/stack.js";

@@ -5,7 +5,8 @@
 import type { ModelErrorKind } from "./errors.js";
 
 /** A part of a multimodal message: text, or an image by URL (https or a data: URL), passed through as is. */
-export type ContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string; detail?: "auto" | "low" | "high" } };
+export type ContentPart =
+  { type: "text"; text: string } | { type: "image_url"; image_url: { url: string; detail?: "auto" | "low" | "high" } };
 
 /** A function call in an assistant turn of a conversation (Chat wire form). */
 export interface WireToolCall {

@@ -120,7 +120,9 @@ async function startStormServer(limited: (index: number) => boolean, latencyMs: 
   let inFlight = 0;
   const server = await startServer((req, res) => {
     if (req.method !== "POST" || !req.path.includes("/chat/completions")) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "NotFound", message: "no" } }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { code: "NotFound", message: "no" } }));
       return;
     }
     const status = limited(arrivals.length) ? 429 : 200;
@@ -159,7 +161,10 @@ afterEach(async () => {
 async function stormRun(rows: number, model: Partial<NonNullable<ConfigInput["models"]>[number]>) {
   const dir = await tempDir();
   const file = join(dir, "rows.jsonl");
-  await writeFile(file, Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `row ${i}` })).join("\n") + "\n");
+  await writeFile(
+    file,
+    Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `row ${i}` })).join("\n") + "\n",
+  );
   const config: ConfigInput = {
     concurrency: 8,
     datasets: [{ path: file }],

@@ -1,7 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyzeRun, iterateRowsSideBySide, LATENCY_BUCKET_EDGES_MS, type SideBySideRow } from "../src/report/analysis.js";
+import {
+  analyzeRun,
+  iterateRowsSideBySide,
+  LATENCY_BUCKET_EDGES_MS,
+  type SideBySideRow,
+} from "../src/report/analysis.js";
 import { writeRunReports } from "../src/report/run-report.js";
 import { JournalWriter, PREDICTIONS_FILE } from "../src/store/journal.js";
 import { writeManifest, type RunManifest } from "../src/store/manifest.js";
@@ -36,12 +41,24 @@ function record(r: Rec): PredictionRecord {
     line: r.row + 2,
     model: r.model,
     trial,
-    input: { messages: [{ role: "system", content: "be brief" }, { role: "user", content: `question ${r.row}?` }], vars: r.tags ? { tags: r.tags } : {} },
+    input: {
+      messages: [
+        { role: "system", content: "be brief" },
+        { role: "user", content: `question ${r.row}?` },
+      ],
+      vars: r.tags ? { tags: r.tags } : {},
+    },
     expected: `answer ${r.row}`,
     output: {
       text: r.error ? null : (r.text ?? `answer from ${r.model}`),
       finishReason: r.error ? "error" : (r.finishReason ?? "stop"),
-      usage: r.error ? null : { promptTokens: r.usage?.[0] ?? 10, completionTokens: r.usage?.[1] ?? 5, totalTokens: (r.usage?.[0] ?? 10) + (r.usage?.[1] ?? 5) },
+      usage: r.error
+        ? null
+        : {
+            promptTokens: r.usage?.[0] ?? 10,
+            completionTokens: r.usage?.[1] ?? 5,
+            totalTokens: (r.usage?.[0] ?? 10) + (r.usage?.[1] ?? 5),
+          },
       latencyMs: r.latencyMs ?? 100,
       model: r.model,
       requestId: null,
@@ -69,16 +86,29 @@ async function writeRun(
   const rows = new Set(recs.map((r) => r.row)).size;
   const manifest = { ...fakeManifest("run-1", models, rows), ...over };
   // Scorers declare their kind in the config snapshot: `exact` is pass/fail, `similarity` continuous.
-  manifest.config = { ...manifest.config, scorers: [{ type: "exact" }, { type: "similarity", name: "sim" }] } as unknown as RunManifest["config"];
+  manifest.config = {
+    ...manifest.config,
+    scorers: [{ type: "exact" }, { type: "similarity", name: "sim" }],
+  } as unknown as RunManifest["config"];
   if (pricing) {
     manifest.config = {
       ...manifest.config,
-      models: Object.entries(pricing).map(([name, [i, o]]) => ({ name, pricing: { inputPerMillion: i, outputPerMillion: o, currency: "USD" } })),
+      models: Object.entries(pricing).map(([name, [i, o]]) => ({
+        name,
+        pricing: { inputPerMillion: i, outputPerMillion: o, currency: "USD" },
+      })),
     } as RunManifest["config"];
   }
   const names = [...new Set(recs.map((r) => r.dataset ?? "qa"))];
   if (names.length > 1 || names[0] !== "qa") {
-    manifest.datasets = names.map((name) => ({ name, path: `${name}.jsonl`, resolvedPath: `/data/${name}.jsonl`, sha256: name, rows, skipped: 0 }));
+    manifest.datasets = names.map((name) => ({
+      name,
+      path: `${name}.jsonl`,
+      resolvedPath: `/data/${name}.jsonl`,
+      sha256: name,
+      rows,
+      skipped: 0,
+    }));
   }
   manifest.config = { ...manifest.config, ...config } as RunManifest["config"];
   await writeManifest(dir, manifest);
@@ -111,11 +141,25 @@ describe("analyzeRun", () => {
     const [ma, mb] = a.models;
     expect(ma!.name).toBe("a");
     const w = wilsonInterval(80, 100);
-    expect(ma!.scorers.exact).toMatchObject({ kind: "binary", method: "wilson", n: 100, errors: 0, mean: 0.8, low: w.low, high: w.high });
+    expect(ma!.scorers.exact).toMatchObject({
+      kind: "binary",
+      method: "wilson",
+      n: 100,
+      errors: 0,
+      mean: 0.8,
+      low: w.low,
+      high: w.high,
+    });
     const simA = Array.from({ length: 100 }, (_, row) => (row % 10) / 10);
     const simB = Array.from({ length: 100 }, (_, row) => ((row + 3) % 10) / 10);
     const boot = bootstrapMeanInterval(simA, { seed: DEFAULT_SEED });
-    expect(ma!.scorers.sim).toMatchObject({ kind: "continuous", method: "bootstrap", mean: boot.mean, low: boot.low, high: boot.high });
+    expect(ma!.scorers.sim).toMatchObject({
+      kind: "continuous",
+      method: "bootstrap",
+      mean: boot.mean,
+      low: boot.low,
+      high: boot.high,
+    });
     expect(mb!.scorers.exact!.mean).toBe(0.6);
 
     const exact = a.pairs.find((p) => p.scorer === "exact")!;
@@ -182,7 +226,13 @@ describe("analyzeRun", () => {
     const recs: Rec[] = [];
     for (let row = 0; row < 20; row++) {
       const truncated = row >= 15;
-      recs.push({ model: "cheap", row, finishReason: truncated ? "length" : "stop", scores: { exact: pass(!truncated && row % 2 === 0) }, usage: [1000, 100] });
+      recs.push({
+        model: "cheap",
+        row,
+        finishReason: truncated ? "length" : "stop",
+        scores: { exact: pass(!truncated && row % 2 === 0) },
+        usage: [1000, 100],
+      });
       recs.push({ model: "dear", row, scores: { exact: pass(row % 4 !== 0) }, usage: [1000, 300], latencyMs: 2500 });
     }
     const a = await analyzeRun(await writeRun(recs, {}, { cheap: [1, 2], dear: [10, 30] }));
@@ -280,7 +330,12 @@ describe("decisions (issue 9)", () => {
       }
     }
     // Row 9 of b has only two trials recorded (an interrupted run).
-    const a = await analyzeRun(await writeRun(recs.filter((r) => !(r.model === "b" && r.row === 9 && r.trial === 2)), { trials: 3 }));
+    const a = await analyzeRun(
+      await writeRun(
+        recs.filter((r) => !(r.model === "b" && r.row === 9 && r.trial === 2)),
+        { trials: 3 },
+      ),
+    );
     const sa = a.models.find((m) => m.name === "a")!.scorers.exact!;
     const sb = a.models.find((m) => m.name === "b")!.scorers.exact!;
     // a: 2 of 3 trials pass on every row → pass^3 = C(2,3)/C(3,3) = 0, pass@3 = 1.
@@ -310,7 +365,12 @@ describe("decisions (issue 9)", () => {
   it("kinds are declared, not guessed: an undeclared custom scorer is continuous even with 0/1 values; a declared one is binary", async () => {
     const recs: Rec[] = [];
     for (let row = 0; row < 20; row++) {
-      for (const model of ["a", "b"]) recs.push({ model, row, scores: { undeclared: pass(row % 2 === 0), declared: pass(row % 3 === 0), judge: { value: 0.5 } } });
+      for (const model of ["a", "b"])
+        recs.push({
+          model,
+          row,
+          scores: { undeclared: pass(row % 2 === 0), declared: pass(row % 3 === 0), judge: { value: 0.5 } },
+        });
     }
     const a = await analyzeRun(
       await writeRun(recs, {}, undefined, {
@@ -337,9 +397,18 @@ describe("decisions (issue 9)", () => {
     for (let row = 0; row < 10; row++) {
       // math: 1,000 prompt tokens per call; trivia: 10. The cheap model passes half of math, all trivia.
       recs.push({ model: "cheap", row, dataset: "math", usage: [1000, 0], scores: { exact: pass(row < 5) } });
-      recs.push({ model: "cheap", row, dataset: "trivia", usage: [10, 0], cached: row < 4, scores: { exact: pass(true), sim: { value: 1 } } });
+      recs.push({
+        model: "cheap",
+        row,
+        dataset: "trivia",
+        usage: [10, 0],
+        cached: row < 4,
+        scores: { exact: pass(true), sim: { value: 1 } },
+      });
     }
-    const a = await analyzeRun(await writeRun(recs, {}, { cheap: [1, 0] }, { decision: { primary: { trivia: "sim" } } }));
+    const a = await analyzeRun(
+      await writeRun(recs, {}, { cheap: [1, 0] }, { decision: { primary: { trivia: "sim" } } }),
+    );
     expect(a.decisions.map((d) => `${d.dataset}:${d.scorer}`)).toEqual(["math:exact", "trivia:sim"]);
     const m = a.models[0]!;
     // math: 10 × 1000 tokens at $1/M = 0.01 over 5 passes; trivia (sim is continuous: no passes to divide by).

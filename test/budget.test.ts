@@ -19,7 +19,12 @@ function manualClock() {
  * Token-bucket conformance: however the sends are spread, any run of them from i to j fits in
  * `capacity + rate · (t_j - t_i)` (plus `slack` for clocks that tick in whole milliseconds).
  */
-function expectConforms(sends: { at: number; cost: number }[], capacity: number, ratePerMs: number, slack = 1e-9): void {
+function expectConforms(
+  sends: { at: number; cost: number }[],
+  capacity: number,
+  ratePerMs: number,
+  slack = 1e-9,
+): void {
   for (let i = 0; i < sends.length; i++) {
     let used = 0;
     for (let j = i; j < sends.length; j++) {
@@ -46,7 +51,9 @@ describe("BudgetPacer (token buckets, injectable clock)", () => {
   it("a budget below one request per burst still lets one through at a time", () => {
     const clock = manualClock();
     const pacer = new BudgetPacer({ rpm: 6 }, { now: clock.now });
-    expect([pacer.reserve(0).waitMs, pacer.reserve(0).waitMs, pacer.reserve(0).waitMs].map(Math.round)).toEqual([0, 10_000, 20_000]);
+    expect([pacer.reserve(0).waitMs, pacer.reserve(0).waitMs, pacer.reserve(0).waitMs].map(Math.round)).toEqual([
+      0, 10_000, 20_000,
+    ]);
   });
 
   it("sends conform to the budget whatever the arrival pattern", () => {
@@ -54,7 +61,7 @@ describe("BudgetPacer (token buckets, injectable clock)", () => {
     const pacer = new BudgetPacer({ rpm: 1200, tpm: 60_000 }, { now: clock.now });
     const sends: { at: number; tokens: number }[] = [];
     let seed = 7;
-    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     for (let i = 0; i < 400; i++) {
       clock.t += random() < 0.3 ? random() * 500 : 0;
       const tokens = Math.floor(random() * 900) + 1;
@@ -62,8 +69,18 @@ describe("BudgetPacer (token buckets, injectable clock)", () => {
       sends.push({ at: clock.t + r.waitMs, tokens });
     }
     sends.sort((a, b) => a.at - b.at);
-    expectConforms(sends.map((s) => ({ at: s.at, cost: 1 })), 20, 1200 / 60_000, 1e-6);
-    expectConforms(sends.map((s) => ({ at: s.at, cost: s.tokens })), 1000, 60_000 / 60_000, 1e-6);
+    expectConforms(
+      sends.map((s) => ({ at: s.at, cost: 1 })),
+      20,
+      1200 / 60_000,
+      1e-6,
+    );
+    expectConforms(
+      sends.map((s) => ({ at: s.at, cost: s.tokens })),
+      1000,
+      60_000 / 60_000,
+      1e-6,
+    );
   });
 
   it("tpm: the estimate is charged up front and corrected with real usage", () => {
@@ -213,7 +230,9 @@ async function startRecordingServer(): Promise<{ url: string; arrivals: number[]
   const arrivals: number[] = [];
   const server = await startServer((req, res) => {
     if (req.method !== "POST") {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "NotFound", message: "no" } }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { code: "NotFound", message: "no" } }));
       return;
     }
     arrivals.push(performance.now());
@@ -243,7 +262,10 @@ describe("rpm budget in a run (timestamps taken at the server)", () => {
     const dir = await tempDir();
     const file = join(dir, "rows.jsonl");
     const rows = 30;
-    await writeFile(file, Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `row ${i}` })).join("\n") + "\n");
+    await writeFile(
+      file,
+      Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `row ${i}` })).join("\n") + "\n",
+    );
     const plan = await planRun(
       parseConfig(
         {
@@ -262,6 +284,11 @@ describe("rpm budget in a run (timestamps taken at the server)", () => {
 
     // 600 rpm = 10 per second with a one-second burst of 10. Unpaced, all 30 would arrive within
     // a few ms. One request of slack absorbs network jitter between the client and the server.
-    expectConforms(server.arrivals.map((at) => ({ at, cost: 1 })), 10, 600 / 60_000, 1);
+    expectConforms(
+      server.arrivals.map((at) => ({ at, cost: 1 })),
+      10,
+      600 / 60_000,
+      1,
+    );
   });
 });

@@ -45,7 +45,10 @@ beforeEach(() => emulator.resetStats());
 const SMALL: CacheIdentity = { provider: "azure-ai-inference", endpoint: "emulator://small" };
 const LOCKED: CacheIdentity = { provider: "azure-ai-inference", endpoint: "emulator://locked" };
 
-const RETRY: RetryOptions = { retry: { maxAttempts: 3, baseDelayMs: 0, maxDelayMs: 0, maxRetryAfterMs: 0 }, timeoutMs: 30_000 };
+const RETRY: RetryOptions = {
+  retry: { maxAttempts: 3, baseDelayMs: 0, maxDelayMs: 0, maxRetryAfterMs: 0 },
+  timeoutMs: 30_000,
+};
 
 function ask(i: number, params: CompletionRequest["params"] = { temperature: 0 }): CompletionRequest {
   return { messages: [{ role: "user", content: `What is ${i} + ${i}?` }], params };
@@ -82,7 +85,12 @@ describe("cacheKey", () => {
   it("is a sha256 hex digest that ignores key order", () => {
     const key = cacheKey(base);
     expect(key).toMatch(/^[0-9a-f]{64}$/);
-    const reordered = { trial: 0, body: { params: { temperature: 0 }, messages: ask(1).messages }, endpoint: SMALL.endpoint, provider: SMALL.provider };
+    const reordered = {
+      trial: 0,
+      body: { params: { temperature: 0 }, messages: ask(1).messages },
+      endpoint: SMALL.endpoint,
+      provider: SMALL.provider,
+    };
     expect(cacheKey(reordered)).toBe(key);
   });
 
@@ -120,7 +128,11 @@ describe("ResponseCache on disk", () => {
     const dir = await tempDir();
     const cache = await ResponseCache.open(dir, "readwrite");
     const key = cacheKey({ ...SMALL, body: ask(1), trial: 0 });
-    await cache.put(key, { text: "2", finishReason: "stop", usage: null, model: "m", requestId: "r" }, { model: "small", createdAt: "2026-01-01T00:00:00.000Z" });
+    await cache.put(
+      key,
+      { text: "2", finishReason: "stop", usage: null, model: "m", requestId: "r" },
+      { model: "small", createdAt: "2026-01-01T00:00:00.000Z" },
+    );
     const path = join(dir, "v1", key.slice(0, 2), `${key}.json`);
     expect(await files(dir)).toEqual([path]);
     expect(await cache.get(key)).toEqual({ text: "2", finishReason: "stop", usage: null, model: "m", requestId: "r" });
@@ -144,7 +156,9 @@ describe("withCache: record, reuse, replay", () => {
 
     // Pass 1 (cache mode, empty cache): every request reaches the emulator and is stored.
     const first = await cached(dir, "cache");
-    const recorded = await Promise.all(Array.from({ length: N }, (_, i) => callWithRetry(first.provider, ask(i), RETRY)));
+    const recorded = await Promise.all(
+      Array.from({ length: N }, (_, i) => callWithRetry(first.provider, ask(i), RETRY)),
+    );
     expect(completions()).toBe(N);
     expect(first.cache.stats()).toEqual({ hits: 0, misses: N, writes: N });
     expect(await files(join(dir, "v1"))).toHaveLength(N);
@@ -153,7 +167,9 @@ describe("withCache: record, reuse, replay", () => {
     // Pass 2 (cache mode, new process-like state): all hits, no new requests.
     emulator.resetStats();
     const second = await cached(dir, "cache");
-    const reused = await Promise.all(Array.from({ length: N }, (_, i) => second.provider.attempt(ask(i), new AbortController().signal)));
+    const reused = await Promise.all(
+      Array.from({ length: N }, (_, i) => second.provider.attempt(ask(i), new AbortController().signal)),
+    );
     expect(completions()).toBe(0);
     expect(second.cache.stats()).toEqual({ hits: N, misses: 0, writes: 0 });
     reused.forEach((r, i) => {
@@ -176,7 +192,9 @@ describe("withCache: record, reuse, replay", () => {
     emulator.resetStats();
     const replay = await cached(dir, "replay");
     expect(await replay.provider.info(new AbortController().signal)).toBeNull(); // pass 1 never asked /info
-    const replayed = await Promise.all(Array.from({ length: N }, (_, i) => callWithRetry(replay.provider, ask(i), RETRY)));
+    const replayed = await Promise.all(
+      Array.from({ length: N }, (_, i) => callWithRetry(replay.provider, ask(i), RETRY)),
+    );
     expect(emulator.stats().requests).toBe(0);
     expect(replayed.map((c) => c.text)).toEqual(recorded.map((c) => c.text));
     expect(replay.cache.stats()).toEqual({ hits: N, misses: 0, writes: 0 });
@@ -274,7 +292,11 @@ describe("withCache: record, reuse, replay", () => {
     const key = cacheKey({ ...SMALL, body: ask(1000), trial: 0 });
     await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        cache.put(key, { text: `answer ${i}`, finishReason: "stop", usage: null, model: "m", requestId: String(i) }, { model: "small", createdAt: "2026-01-01T00:00:00.000Z" }),
+        cache.put(
+          key,
+          { text: `answer ${i}`, finishReason: "stop", usage: null, model: "m", requestId: String(i) },
+          { model: "small", createdAt: "2026-01-01T00:00:00.000Z" },
+        ),
       ),
     );
 
@@ -286,7 +308,9 @@ describe("withCache: record, reuse, replay", () => {
 
     emulator.resetStats();
     const replay = await cached(dir, "replay");
-    const replayed = await Promise.all(Array.from({ length: 50 }, (_, i) => callWithRetry(replay.provider, ask(i), RETRY)));
+    const replayed = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => callWithRetry(replay.provider, ask(i), RETRY)),
+    );
     expect(replayed.map((c) => c.text)).toEqual(answers.map((c) => c.text));
     expect(emulator.stats().requests).toBe(0);
     const contended = await replay.cache.get(key);

@@ -58,11 +58,21 @@ class LineCounter {
   }
 }
 
-function start(args: string[], cwd: string, env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: "true", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+function start(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, CI: "true", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stderr })));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal, stderr })),
+  );
   return { child, done };
 }
 
@@ -79,10 +89,18 @@ describe("chaos", () => {
       { kind: "reset" as const, rate: 0.02, attempts: 1 },
       { kind: "invalid_json" as const, rate: 0.01, attempts: 1 },
     ];
-    const emulator = await startEmulator({ models: { small: { latency: zero, faults }, large: { latency: zero, faults } }, quiet: true });
+    const emulator = await startEmulator({
+      models: { small: { latency: zero, faults }, large: { latency: zero, faults } },
+      quiet: true,
+    });
     try {
       const dataset = join(dir, "chaos.jsonl");
-      await writeFile(dataset, Array.from({ length: ROWS }, (_, i) => JSON.stringify({ id: `c${i}`, prompt: `What is ${i} + ${i % 7}?`, expected: String(i + (i % 7)) })).join("\n") + "\n");
+      await writeFile(
+        dataset,
+        Array.from({ length: ROWS }, (_, i) =>
+          JSON.stringify({ id: `c${i}`, prompt: `What is ${i} + ${i % 7}?`, expected: String(i + (i % 7)) }),
+        ).join("\n") + "\n",
+      );
       const results = join(dir, "results");
       const config = join(dir, "eval.config.json");
       await writeFile(
@@ -91,7 +109,13 @@ describe("chaos", () => {
           outputDir: results,
           concurrency: CONCURRENCY * 2,
           datasets: [{ path: dataset, scorers: [{ type: "numeric" }] }],
-          models: ["small", "large"].map((name) => ({ name, endpoint: emulator.endpointFor(name), apiKeyEnv: "CHAOS_KEY", concurrency: CONCURRENCY, adaptive: false })),
+          models: ["small", "large"].map((name) => ({
+            name,
+            endpoint: emulator.endpointFor(name),
+            apiKeyEnv: "CHAOS_KEY",
+            concurrency: CONCURRENCY,
+            adaptive: false,
+          })),
           retry: { maxAttempts: MAX_ATTEMPTS, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 2 },
         }),
       );
@@ -146,16 +170,24 @@ describe("chaos", () => {
       const final = await runCli(resume, { cwd: dir, env });
       expect(final.code).toBe(0);
 
-      const records = (await readFile(join(runDir, "predictions.jsonl"), "utf8")).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as { key: string; output: { attempts: number } });
+      const records = (await readFile(join(runDir, "predictions.jsonl"), "utf8"))
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l) as { key: string; output: { attempts: number } });
       expect(records).toHaveLength(ROWS * 2);
       expect(new Set(records.map((r) => r.key)).size).toBe(ROWS * 2);
       const manifest = JSON.parse(await readFile(join(runDir, "run.json"), "utf8"));
       expect(manifest.status).toBe("complete");
-      for (const f of ["report.md", "report.json", "predictions.csv", "junit.xml", "report.html"]) expect((await stat(join(runDir, f))).size).toBeGreaterThan(0);
+      for (const f of ["report.md", "report.json", "predictions.csv", "junit.xml", "report.html"])
+        expect((await stat(join(runDir, f))).size).toBeGreaterThan(0);
       const index = (await readFile(join(results, "index.jsonl"), "utf8")).split("\n").filter((l) => l !== "");
       expect(index).toHaveLength(1);
       expect(JSON.parse(index[0]!)).toMatchObject({ runId: "chaos", status: "complete" });
-      expect(JSON.parse(await readFile(join(runDir, "report.json"), "utf8")).models.map((m: { results: number }) => m.results)).toEqual([ROWS, ROWS]);
+      expect(
+        JSON.parse(await readFile(join(runDir, "report.json"), "utf8")).models.map(
+          (m: { results: number }) => m.results,
+        ),
+      ).toEqual([ROWS, ROWS]);
 
       // Requests the emulator saw beyond the recorded attempts: only calls in flight at the two
       // mid-run kills (at most the concurrency limit each, each up to MAX_ATTEMPTS attempts).
@@ -163,7 +195,9 @@ describe("chaos", () => {
       const completions = (byModel.small?.completions ?? 0) + (byModel.large?.completions ?? 0);
       const recordedAttempts = records.reduce((a, r) => a + r.output.attempts, 0);
       const bound = 2 * CONCURRENCY * 2 * MAX_ATTEMPTS;
-      console.log(`[chaos figures] seed=${SEED} kills at journal lines ${killedAt.join(", ")}; completions=${completions} recordedAttempts=${recordedAttempts} extra=${completions - recordedAttempts} bound=${bound}`);
+      console.log(
+        `[chaos figures] seed=${SEED} kills at journal lines ${killedAt.join(", ")}; completions=${completions} recordedAttempts=${recordedAttempts} extra=${completions - recordedAttempts} bound=${bound}`,
+      );
       expect(completions).toBeGreaterThanOrEqual(recordedAttempts);
       expect(completions - recordedAttempts).toBeLessThanOrEqual(bound);
     } finally {

@@ -50,13 +50,16 @@ describe("version and help", () => {
       const spec = (await entry.load()).default;
       expect(spec.description, entry.command).toBeTruthy();
       expect(spec.examples.length, entry.command).toBeGreaterThan(0);
-      for (const [name, opt] of Object.entries(spec.options)) expect((opt as { describe?: string }).describe, `${entry.command} --${name}`).toBeTruthy();
-      for (const [name, p] of Object.entries(spec.positionals ?? {})) expect((p as { describe?: string }).describe, `${entry.command} <${name}>`).toBeTruthy();
+      for (const [name, opt] of Object.entries(spec.options))
+        expect((opt as { describe?: string }).describe, `${entry.command} --${name}`).toBeTruthy();
+      for (const [name, p] of Object.entries(spec.positionals ?? {}))
+        expect((p as { describe?: string }).describe, `${entry.command} <${name}>`).toBeTruthy();
 
       const res = await runCli([commandName(entry), "--help"], { cwd: dir });
       expect(res.code, entry.command).toBe(0);
       expect(res.stdout).toContain("Examples:");
-      for (const name of Object.keys(spec.options)) expect(res.stdout, `${entry.command} --${name}`).toContain(`--${name}`);
+      for (const name of Object.keys(spec.options))
+        expect(res.stdout, `${entry.command} --${name}`).toContain(`--${name}`);
     }
   });
 
@@ -64,15 +67,24 @@ describe("version and help", () => {
     const dir = await tempDir();
     for (const args of [["--help"], ["--version"], ["run", "--help"], ["serve", "--help"]]) {
       const log = join(dir, `imports-${args.join("")}.txt`);
-      const res = await runCli(args, { cwd: dir, env: { NODE_OPTIONS: `--import=${IMPORT_LOG}`, BAKEOFF_IMPORT_LOG: log } });
+      const res = await runCli(args, {
+        cwd: dir,
+        env: { NODE_OPTIONS: `--import=${IMPORT_LOG}`, BAKEOFF_IMPORT_LOG: log },
+      });
       expect(res.code).toBe(0);
       const loaded = (await readFile(log, "utf8")).split("\n");
       expect(loaded.length, "the import log works").toBeGreaterThan(5);
-      expect(loaded.filter((u) => /node_modules\/(zod|@azure|@azure-rest|csv-parse|cli-progress|weave)\//.test(u)), args.join(" ")).toEqual([]);
+      expect(
+        loaded.filter((u) => /node_modules\/(zod|@azure|@azure-rest|csv-parse|cli-progress|weave)\//.test(u)),
+        args.join(" "),
+      ).toEqual([]);
     }
     // The check can fail: a command that does its work loads them.
     const log = join(dir, "imports-validate.txt");
-    await runCli(["validate", "--dataset", "x.jsonl"], { cwd: dir, env: { NODE_OPTIONS: `--import=${IMPORT_LOG}`, BAKEOFF_IMPORT_LOG: log } });
+    await runCli(["validate", "--dataset", "x.jsonl"], {
+      cwd: dir,
+      env: { NODE_OPTIONS: `--import=${IMPORT_LOG}`, BAKEOFF_IMPORT_LOG: log },
+    });
     expect((await readFile(log, "utf8")).split("\n").some((u) => /node_modules\/zod\//.test(u))).toBe(true);
   });
 });
@@ -82,13 +94,31 @@ describe("usage errors: one line, exit 2, a suggestion where one fits", () => {
     const dir = await tempDir();
     expectOneLineUsageError(await runCli(["runn"], { cwd: dir }), /unknown command "runn"; did you mean "run"\?/);
     expectOneLineUsageError(await runCli(["histroy"], { cwd: dir }), /did you mean "history"\?/);
-    expectOneLineUsageError(await runCli(["run", "--lmit", "3"], { cwd: dir }), /unknown option --lmit \(did you mean --limit\?\)/);
-    expectOneLineUsageError(await runCli(["compare", "a", "b", "--fail-onn", "x"], { cwd: dir }), /unknown option --fail-onn \(did you mean --fail-on\?\)/);
-    expectOneLineUsageError(await runCli(["run", "--limit", "abc"], { cwd: dir }), /--limit expects a number, got "abc"/);
-    expectOneLineUsageError(await runCli(["history", "--last=ten"], { cwd: dir }), /--last expects a number, got "ten"/);
+    expectOneLineUsageError(
+      await runCli(["run", "--lmit", "3"], { cwd: dir }),
+      /unknown option --lmit \(did you mean --limit\?\)/,
+    );
+    expectOneLineUsageError(
+      await runCli(["compare", "a", "b", "--fail-onn", "x"], { cwd: dir }),
+      /unknown option --fail-onn \(did you mean --fail-on\?\)/,
+    );
+    expectOneLineUsageError(
+      await runCli(["run", "--limit", "abc"], { cwd: dir }),
+      /--limit expects a number, got "abc"/,
+    );
+    expectOneLineUsageError(
+      await runCli(["history", "--last=ten"], { cwd: dir }),
+      /--last expects a number, got "ten"/,
+    );
     expectOneLineUsageError(await runCli(["run", "--limit"], { cwd: dir }), /--limit needs a value/);
-    expectOneLineUsageError(await runCli(["run", "--limit", "0", "--dataset", "x.jsonl"], { cwd: dir }), /--limit must be a whole number of at least 1 \(got 0\)/);
-    expectOneLineUsageError(await runCli(["run", "--progress", "loud"], { cwd: dir }), /Given: "loud", Choices: "auto", "bar", "lines", "off"/);
+    expectOneLineUsageError(
+      await runCli(["run", "--limit", "0", "--dataset", "x.jsonl"], { cwd: dir }),
+      /--limit must be a whole number of at least 1 \(got 0\)/,
+    );
+    expectOneLineUsageError(
+      await runCli(["run", "--progress", "loud"], { cwd: dir }),
+      /Given: "loud", Choices: "auto", "bar", "lines", "off"/,
+    );
     expectOneLineUsageError(await runCli(["report"], { cwd: dir }), /missing argument: bakeoff report <run>/);
     expectOneLineUsageError(await runCli([], { cwd: dir }), /name a command: run, init/);
   });
@@ -99,16 +129,31 @@ describe("usage errors: one line, exit 2, a suggestion where one fits", () => {
     await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
     const port = (busy.address() as { port: number }).port;
     try {
-      expectOneLineUsageError(await runCli(["serve", "--port", String(port)], { cwd: dir }), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use.*--port`));
+      expectOneLineUsageError(
+        await runCli(["serve", "--port", String(port)], { cwd: dir }),
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use.*--port`),
+      );
     } finally {
       busy.close();
     }
     await mkdir(join(dir, "adir.json"));
-    expectOneLineUsageError(await runCli(["validate", "--config", "adir.json"], { cwd: dir }), /adir\.json: .*cannot read it \(EISDIR\)/);
-    expectOneLineUsageError(await runCli(["validate", "--config", "nope.json"], { cwd: dir }), /nope\.json: .*file not found/);
-    expectOneLineUsageError(await runCli(["run", "--dataset", "adir.json", "--no-weave"], { cwd: dir }), /unknown dataset format "\.json"/);
+    expectOneLineUsageError(
+      await runCli(["validate", "--config", "adir.json"], { cwd: dir }),
+      /adir\.json: .*cannot read it \(EISDIR\)/,
+    );
+    expectOneLineUsageError(
+      await runCli(["validate", "--config", "nope.json"], { cwd: dir }),
+      /nope\.json: .*file not found/,
+    );
+    expectOneLineUsageError(
+      await runCli(["run", "--dataset", "adir.json", "--no-weave"], { cwd: dir }),
+      /unknown dataset format "\.json"/,
+    );
     await mkdir(join(dir, "d.jsonl"));
-    expectOneLineUsageError(await runCli(["run", "--dataset", "d.jsonl", "--no-weave"], { cwd: dir }), /d\.jsonl: is a directory/);
+    expectOneLineUsageError(
+      await runCli(["run", "--dataset", "d.jsonl", "--no-weave"], { cwd: dir }),
+      /d\.jsonl: is a directory/,
+    );
     expectOneLineUsageError(await runCli(["report", "nope"], { cwd: dir }), /run "nope" not found/);
     expectOneLineUsageError(await runCli(["open"], { cwd: dir }), /"latest": there are only 0 runs/);
     expectOneLineUsageError(await runCli(["compare", "latest~1", "latest"], { cwd: dir }), /there are only 0 runs/);
@@ -118,10 +163,23 @@ describe("usage errors: one line, exit 2, a suggestion where one fits", () => {
 describe("runs, open and the one meaning of --out", () => {
   it("runs lists id, datasets by name, models, status and headline; open prints the report path; --out and outputDir agree", async () => {
     const dir = await tempDir();
-    await writeFile(join(dir, "qa.jsonl"), '{"id":"a","prompt":"What is 2 + 3?","expected":"5"}\n{"id":"b","prompt":"What is 6 * 7?","expected":"42"}\n');
+    await writeFile(
+      join(dir, "qa.jsonl"),
+      '{"id":"a","prompt":"What is 2 + 3?","expected":"5"}\n{"id":"b","prompt":"What is 6 * 7?","expected":"42"}\n',
+    );
     const quiet = ["--no-weave", "--progress", "off"];
-    expect((await runCli(["run", "--dataset", "qa.jsonl", "--out", "elsewhere", "--run-id", "one", ...quiet], { cwd: dir })).code).toBe(0);
-    expect((await runCli(["run", "--dataset", "qa.jsonl", "--models", "large", "--out", "elsewhere", "--run-id", "two", ...quiet], { cwd: dir })).code).toBe(0);
+    expect(
+      (await runCli(["run", "--dataset", "qa.jsonl", "--out", "elsewhere", "--run-id", "one", ...quiet], { cwd: dir }))
+        .code,
+    ).toBe(0);
+    expect(
+      (
+        await runCli(
+          ["run", "--dataset", "qa.jsonl", "--models", "large", "--out", "elsewhere", "--run-id", "two", ...quiet],
+          { cwd: dir },
+        )
+      ).code,
+    ).toBe(0);
     expect(await readdir(join(dir, "elsewhere"))).toEqual(expect.arrayContaining(["one", "two"]));
 
     const runs = await runCli(["runs", "--out", "elsewhere"], { cwd: dir });
@@ -130,7 +188,9 @@ describe("runs, open and the one meaning of --out", () => {
     expect(lines[0]).toMatch(/^RUN\s+STARTED\s+STATUS\s+DATASETS\s+MODELS/);
     expect(lines[1]).toMatch(/^two\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+complete\s+qa\s+large numeric \d\.\d{3}$/);
     expect(lines[2]).toMatch(/^one\s+.*complete\s+qa\s+small numeric \d\.\d{3}, large numeric \d\.\d{3}$/);
-    const json = (await runCli(["runs", "--out", "elsewhere", "--json", "--last", "1"], { cwd: dir })).stdout.trim().split("\n");
+    const json = (await runCli(["runs", "--out", "elsewhere", "--json", "--last", "1"], { cwd: dir })).stdout
+      .trim()
+      .split("\n");
     expect(json.map((l) => (JSON.parse(l) as { runId: string }).runId)).toEqual(["two"]);
 
     // Nothing in ./results: --out is where runs live for every command.
@@ -148,10 +208,19 @@ describe("runs, open and the one meaning of --out", () => {
     expect(report.stdout).toContain(join("elsewhere", "one", "report.html"));
 
     // With a config, its outputDir is the default --out for every command.
-    await writeFile(join(dir, "eval.config.json"), JSON.stringify({ outputDir: "elsewhere", datasets: [{ path: "qa.jsonl" }], models: [{ name: "small", endpoint: "emulator://small" }] }));
+    await writeFile(
+      join(dir, "eval.config.json"),
+      JSON.stringify({
+        outputDir: "elsewhere",
+        datasets: [{ path: "qa.jsonl" }],
+        models: [{ name: "small", endpoint: "emulator://small" }],
+      }),
+    );
     const viaConfig = await runCli(["runs"], { cwd: dir });
     expect(viaConfig.stdout).toMatch(/^two\s/m);
-    expect((await runCli(["open", "--print"], { cwd: dir })).stdout).toBe(`${join(dir, "elsewhere", "two", "report.html")}\n`);
+    expect((await runCli(["open", "--print"], { cwd: dir })).stdout).toBe(
+      `${join(dir, "elsewhere", "two", "report.html")}\n`,
+    );
     const history = await runCli(["history"], { cwd: dir });
     expect(history.code).toBe(0);
     expect(history.stdout).toMatch(/two/);

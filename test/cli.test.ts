@@ -42,7 +42,9 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
     const runs = (await readdir(join(dir, "results"))).filter((n) => n !== "index.jsonl");
     expect(runs).toHaveLength(1);
     const runDir = join(dir, "results", runs[0]!);
-    const rows = (await countRows(join(REPO, "datasets/arithmetic.jsonl"))) + (await countRows(join(REPO, "datasets/capitals.csv")));
+    const rows =
+      (await countRows(join(REPO, "datasets/arithmetic.jsonl"))) +
+      (await countRows(join(REPO, "datasets/capitals.csv")));
     const records = await lines(join(runDir, "predictions.jsonl"));
     expect(records).toHaveLength(rows * 2);
     expect(new Set(records.map((r) => r.key)).size).toBe(rows * 2);
@@ -60,7 +62,10 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
     const manifest = JSON.parse(await readFile(join(runDir, "run.json"), "utf8")) as RunManifest;
     expect(manifest.status).toBe("complete");
     expect(manifest.expected).toBe(rows * 2);
-    expect(manifest.datasets.map((d) => d.sha256)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/), expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    expect(manifest.datasets.map((d) => d.sha256)).toEqual([
+      expect.stringMatching(/^[0-9a-f]{64}$/),
+      expect.stringMatching(/^[0-9a-f]{64}$/),
+    ]);
     expect(manifest.models[0]!.info).toEqual(expect.objectContaining({ modelName: expect.any(String) }));
     expect(manifest.tool.version).toMatch(/^\d+\.\d+\.\d+/);
 
@@ -72,7 +77,10 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
     const dir = await tempDir();
     const config = await shippedConfigIn(dir);
     await writeFile(join(dir, "qa.csv"), 'id,prompt,expected\nq1,"What is 2 + 3?",5\nq2,What is 7 * 6?,42\n');
-    const res = await runCli(["run", "--config", config, "--dataset", "qa.csv", "--models", "large", "--no-weave", "--run-id", "mine"], { cwd: dir });
+    const res = await runCli(
+      ["run", "--config", config, "--dataset", "qa.csv", "--models", "large", "--no-weave", "--run-id", "mine"],
+      { cwd: dir },
+    );
     expect(res.code).toBe(0);
     const records = await lines(join(dir, "results", "mine", "predictions.jsonl"));
     expect(records.map((r) => [r.rowId, r.model]).sort()).toEqual([
@@ -95,7 +103,10 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
 
   it("an invalid config exits 2 listing every problem with its JSON path", async () => {
     const dir = await tempDir();
-    await writeFile(join(dir, "eval.config.json"), JSON.stringify({ datasets: [], models: [{ name: "x", endpoint: "emulator://x", apiKey: "k" }] }));
+    await writeFile(
+      join(dir, "eval.config.json"),
+      JSON.stringify({ datasets: [], models: [{ name: "x", endpoint: "emulator://x", apiKey: "k" }] }),
+    );
     const res = await runCli(["run"], { cwd: dir });
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/datasets: name at least one dataset/);
@@ -108,7 +119,10 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
     await writeFile(join(dir, "d.jsonl"), '{"prompt":"hi"}\n');
     await writeFile(
       join(dir, "eval.config.json"),
-      JSON.stringify({ datasets: [{ path: "d.jsonl" }], models: [{ name: "prod", endpoint: "https://127.0.0.1:9/x", apiKeyEnv: "BAKEOFF_TEST_UNSET_KEY" }] }),
+      JSON.stringify({
+        datasets: [{ path: "d.jsonl" }],
+        models: [{ name: "prod", endpoint: "https://127.0.0.1:9/x", apiKeyEnv: "BAKEOFF_TEST_UNSET_KEY" }],
+      }),
     );
     const res = await runCli(["run", "--no-weave"], { cwd: dir, env: { BAKEOFF_TEST_UNSET_KEY: "" } });
     expect(res.code).toBe(2);
@@ -118,7 +132,9 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
   it("report re-renders from the journal alone", async () => {
     const dir = await tempDir();
     const config = await shippedConfigIn(dir);
-    expect((await runCli(["run", "--config", config, "--no-weave", "--run-id", "r1", "--limit", "3"], { cwd: dir })).code).toBe(0);
+    expect(
+      (await runCli(["run", "--config", config, "--no-weave", "--run-id", "r1", "--limit", "3"], { cwd: dir })).code,
+    ).toBe(0);
     const before = await readFile(join(dir, "results", "r1", "report.md"), "utf8");
     await writeFile(join(dir, "results", "r1", "report.md"), "stale");
     const res = await runCli(["report", "r1", "--out", join(dir, "results")], { cwd: dir });
@@ -129,14 +145,21 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
   it("--trials k sends each row k times with different seeds and reports per-row pass@k / pass^k", async () => {
     const dir = await tempDir();
     const config = await shippedConfigIn(dir);
-    const res = await runCli(["run", "--config", config, "--no-weave", "--run-id", "t3", "--trials", "3", "--limit", "5", "--models", "small"], { cwd: dir });
+    const res = await runCli(
+      ["run", "--config", config, "--no-weave", "--run-id", "t3", "--trials", "3", "--limit", "5", "--models", "small"],
+      { cwd: dir },
+    );
     expect(res.code).toBe(0);
     const records = await lines(join(dir, "results", "t3", "predictions.jsonl"));
     expect(records).toHaveLength(10 * 3);
     expect(new Set(records.map((r) => r.trial))).toEqual(new Set([0, 1, 2]));
     // The emulator answers from (model, prompt, seed): a different seed per trial changes some answers.
     const byRow = new Map<string, Set<string>>();
-    for (const r of records) byRow.set(`${r.dataset}/${r.rowId}`, (byRow.get(`${r.dataset}/${r.rowId}`) ?? new Set()).add(r.output.text ?? ""));
+    for (const r of records)
+      byRow.set(
+        `${r.dataset}/${r.rowId}`,
+        (byRow.get(`${r.dataset}/${r.rowId}`) ?? new Set()).add(r.output.text ?? ""),
+      );
     expect([...byRow.values()].some((texts) => texts.size > 1)).toBe(true);
     const report = JSON.parse(await readFile(join(dir, "results", "t3", "report.json"), "utf8"));
     expect(JSON.stringify(report)).toMatch(/"passAtK"/);
@@ -147,7 +170,10 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
     const dir = await tempDir();
     const { spawn } = await import("node:child_process");
     const { BIN } = await import("./helpers/cli.js");
-    const child = spawn(process.execPath, [BIN, "serve", "--port", "0"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "serve", "--port", "0"], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     try {
       let out = "";
       const url = await new Promise<string>((resolve, reject) => {
@@ -186,9 +212,15 @@ describe("bakeoff run (end to end, built CLI against the built-in emulator)", ()
     await writeFile(join(dir, "d.jsonl"), '{"prompt":"hi"}\n');
     await writeFile(
       join(dir, "real.json"),
-      JSON.stringify({ datasets: [{ path: "d.jsonl" }], models: [{ name: "prod", endpoint: "https://x.models.ai.azure.com", apiKeyEnv: "BAKEOFF_TEST_NOT_SET" }] }),
+      JSON.stringify({
+        datasets: [{ path: "d.jsonl" }],
+        models: [{ name: "prod", endpoint: "https://x.models.ai.azure.com", apiKeyEnv: "BAKEOFF_TEST_NOT_SET" }],
+      }),
     );
-    const missing = await runCli(["validate", "--config", join(dir, "real.json")], { cwd: dir, env: { BAKEOFF_TEST_NOT_SET: "" } });
+    const missing = await runCli(["validate", "--config", join(dir, "real.json")], {
+      cwd: dir,
+      env: { BAKEOFF_TEST_NOT_SET: "" },
+    });
     expect(missing.code).toBe(2);
     expect(missing.stdout).toMatch(/ok {2}1 models: prod/);
     expect(missing.stderr).toMatch(/not set .*\$BAKEOFF_TEST_NOT_SET/);

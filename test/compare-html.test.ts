@@ -27,7 +27,10 @@ interface Layout {
 }
 
 async function run(runId: string, accuracy: number, dataset: string): Promise<string> {
-  const emulator = await startEmulator({ models: { m: { accuracy, latency: { medianMs: 1, p95Ms: 2 } } }, quiet: true });
+  const emulator = await startEmulator({
+    models: { m: { accuracy, latency: { medianMs: 1, p95Ms: 2 } } },
+    quiet: true,
+  });
   try {
     const loaded = parseConfig(
       {
@@ -52,7 +55,11 @@ function tenRunTrend(): HistoryTable {
     return { runId: id, startedAt: t.toISOString() } as RunIndexEntry;
   });
   const lines = ["m", "a-much-longer-model-name"].flatMap((model) =>
-    ["numeric", "finish_stop", "includes"].map((scorer) => ({ model, scorer, values: runs.map((_, i) => (i % 3 === 0 ? null : 0.5 + i / 40)) })),
+    ["numeric", "finish_stop", "includes"].map((scorer) => ({
+      model,
+      scorer,
+      values: runs.map((_, i) => (i % 3 === 0 ? null : 0.5 + i / 40)),
+    })),
   );
   return { datasetHash: "h", group: "g", label: "arithmetic", runs, lines };
 }
@@ -69,7 +76,9 @@ afterAll(async () => {
 describe("compare.html", () => {
   it("shares report.html's styles and layout, and its trend table fits a 1280px page", async () => {
     const dataset = join(root, "sums.jsonl");
-    const rows = Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `What is ${i} + ${2 * i}?`, expected: String(3 * i) }));
+    const rows = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({ id: `r${i}`, prompt: `What is ${i} + ${2 * i}?`, expected: String(3 * i) }),
+    );
     await writeFile(dataset, rows.join("\n") + "\n");
     const baselineDir = await run("base", 0.95, dataset);
     const candidateDir = await run("cand", 0.6, dataset);

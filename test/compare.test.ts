@@ -22,16 +22,30 @@ async function writeDataset(dir: string, rows: number, shift = 0): Promise<strin
   const lines = Array.from({ length: rows }, (_, i) => {
     const a = 3 * i + 11 + shift;
     const b = 7 * i + 5;
-    return JSON.stringify({ id: `r${i}`, prompt: `What is ${a} + ${b}?`, expected: String(a + b), tags: i % 5 === 0 ? "critical,sums" : "sums" });
+    return JSON.stringify({
+      id: `r${i}`,
+      prompt: `What is ${a} + ${b}?`,
+      expected: String(a + b),
+      tags: i % 5 === 0 ? "critical,sums" : "sums",
+    });
   });
   await writeFile(file, lines.join("\n") + "\n");
   return file;
 }
 
 /** One run of model "m" (accuracy, seed) against a fresh emulator; the run id names the case. */
-async function runM(runId: string, opts: { accuracy: number; seed: number; dataset: string; modelName?: string }): Promise<string> {
+async function runM(
+  runId: string,
+  opts: { accuracy: number; seed: number; dataset: string; modelName?: string },
+): Promise<string> {
   const emulator = await startEmulator({
-    models: { m: { accuracy: opts.accuracy, latency: { medianMs: 1, p95Ms: 2 }, ...(opts.modelName ? { modelName: opts.modelName } : {}) } },
+    models: {
+      m: {
+        accuracy: opts.accuracy,
+        latency: { medianMs: 1, p95Ms: 2 },
+        ...(opts.modelName ? { modelName: opts.modelName } : {}),
+      },
+    },
     quiet: true,
   });
   try {
@@ -79,7 +93,12 @@ const GATES = ["regression:numeric>2", "critical"];
 
 describe("compare: a redeploy with a real 5-point drop", () => {
   it("fails the regression gate on a significant paired drop and lists the newly failing rows with both outputs", async () => {
-    const check = await checkCompare({ baselineDir: base, candidateDir: redeploy, gates: parseGateRules(GATES), indexDir: results });
+    const check = await checkCompare({
+      baselineDir: base,
+      candidateDir: redeploy,
+      gates: parseGateRules(GATES),
+      indexDir: results,
+    });
     const c = check.comparison!;
     const change = c.changes.find((x) => x.model === "m" && x.scorer === "numeric")!;
     expect(change.n).toBe(ROWS);
@@ -96,7 +115,9 @@ describe("compare: a redeploy with a real 5-point drop", () => {
     expect(check.gates.passed).toBe(false);
     const regression = check.gates.outcomes.find((o) => o.gate.kind === "regression")!;
     expect(regression.status).toBe("fail");
-    expect(regression.details[0]).toMatch(/^m numeric: -6\.3 points \(p < 0\.001, n = 400\): significant drop larger than 2 points$/);
+    expect(regression.details[0]).toMatch(
+      /^m numeric: -6\.3 points \(p < 0\.001, n = 400\): significant drop larger than 2 points$/,
+    );
 
     const failing = c.flips.filter((f) => f.direction === "pass→fail");
     expect(failing).toHaveLength(change.passToFail);
@@ -110,7 +131,8 @@ describe("compare: a redeploy with a real 5-point drop", () => {
     expect(critical.length).toBe(FIG.redeploy.criticalPassToFail);
     const criticalGate = check.gates.outcomes.find((o) => o.gate.kind === "critical")!;
     expect(criticalGate.status).toBe(critical.length > 0 ? "fail" : "pass");
-    for (const f of critical) expect(criticalGate.details.join("\n")).toContain(`critical row sums/${f.rowId} newly fails`);
+    for (const f of critical)
+      expect(criticalGate.details.join("\n")).toContain(`critical row sums/${f.rowId} newly fails`);
 
     // The endpoint said it is another model now: visible as an identity change.
     expect(c.identity[0]!.changed).toContain("responseModel");
@@ -146,7 +168,9 @@ describe("compare: noise and changed inputs", () => {
     expect(change.criticalPassToFail).toBe(3);
     expect(check.gates.outcomes.find((o) => o.gate.kind === "critical")!.status).toBe("fail");
     // The seed is a generation parameter: the difference is reported, not hidden.
-    expect(check.comparison!.warnings.filter((w) => w.kind === "params").map((w) => w.message)).toEqual([expect.stringContaining('"seed":8')]);
+    expect(check.comparison!.warnings.filter((w) => w.kind === "params").map((w) => w.message)).toEqual([
+      expect.stringContaining('"seed":8'),
+    ]);
     expect(check.comparison!.identity[0]!.changed).toEqual([]);
   });
 
@@ -154,7 +178,9 @@ describe("compare: noise and changed inputs", () => {
     const check = await checkCompare({ baselineDir: base, candidateDir: changed, gates: [] });
     const warnings = check.comparison!.warnings.filter((w) => w.kind === "dataset");
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.message).toMatch(/^dataset "sums" changed: sha256 [0-9a-f]{12} → [0-9a-f]{12} \(400 → 400 rows\)/);
+    expect(warnings[0]!.message).toMatch(
+      /^dataset "sums" changed: sha256 [0-9a-f]{12} → [0-9a-f]{12} \(400 → 400 rows\)/,
+    );
     expect(await readFile(join(changed, "compare.md"), "utf8")).toMatch(/\*\*dataset:\*\* dataset "sums" changed/);
   });
 });
@@ -162,22 +188,34 @@ describe("compare: noise and changed inputs", () => {
 describe("bakeoff compare (built CLI): exit codes", () => {
   const env = { WANDB_API_KEY: "" };
   it("exits 1 for the redeploy, 0 for the noisy rerun, 2 for a bad rule", async () => {
-    const fail = await runCli(["compare", "base", "redeploy", "--out", results, "--fail-on", "regression:numeric>2"], { cwd: root, env });
+    const fail = await runCli(["compare", "base", "redeploy", "--out", results, "--fail-on", "regression:numeric>2"], {
+      cwd: root,
+      env,
+    });
     expect(fail.stderr).not.toMatch(/internal error/);
     expect(fail.code).toBe(1);
     expect(fail.stdout).toMatch(/Gate regression:numeric>2: FAIL/);
     expect(fail.stderr).toMatch(/gate failed/);
 
-    const pass = await runCli(["compare", "base", "noisy", "--out", results, "--fail-on", "regression:numeric>2"], { cwd: root, env });
+    const pass = await runCli(["compare", "base", "noisy", "--out", results, "--fail-on", "regression:numeric>2"], {
+      cwd: root,
+      env,
+    });
     expect(pass.code).toBe(0);
     expect(pass.stdout).toMatch(/Gate regression:numeric>2: PASS/);
     expect(pass.stdout).toMatch(/no significant difference/);
 
-    const bad = await runCli(["compare", "base", "noisy", "--out", results, "--fail-on", "regression:numeric<2"], { cwd: root, env });
+    const bad = await runCli(["compare", "base", "noisy", "--out", results, "--fail-on", "regression:numeric<2"], {
+      cwd: root,
+      env,
+    });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--fail-on "regression:numeric<2": "regression" uses ">", not "<"');
 
-    const typo = await runCli(["compare", "base", "noisy", "--out", results, "--fail-on", "floor:numric<0.5"], { cwd: root, env });
+    const typo = await runCli(["compare", "base", "noisy", "--out", results, "--fail-on", "floor:numric<0.5"], {
+      cwd: root,
+      env,
+    });
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/no scorer "numric" in the run \(scorers: numeric\)/);
   }, 60_000);
@@ -203,7 +241,8 @@ describe("compare.md with hostile model output", () => {
   it("quotes outputs, prompts and row ids inertly (compare.md goes into GitHub job summaries)", async () => {
     const { renderCompareMarkdown } = await import("../src/compare/render.js");
     const run = { runId: "a", status: "complete", startedAt: "t", configHash: "0".repeat(64) };
-    const hostile = "![px](http://t.example/p.png) [click](http://evil.example) <img src=x onerror=alert(1)> **bold** `code`";
+    const hostile =
+      "![px](http://t.example/p.png) [click](http://evil.example) <img src=x onerror=alert(1)> **bold** `code`";
     const result = {
       baseline: run,
       candidate: { ...run, runId: "b" },

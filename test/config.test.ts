@@ -53,13 +53,16 @@ describe("config", () => {
       models: [
         { name: "m", endpoint: "emulator://nope" },
         { name: "m", endpoint: "https://res.services.ai.azure.com/models" },
-        { name: "z", endpoint: "ftp://host" , apiKeyEnv: "K"},
+        { name: "z", endpoint: "ftp://host", apiKeyEnv: "K" },
       ],
       emulator: { models: { small: {} } },
     });
     expect(issues).toEqual(
       expect.arrayContaining([
-        { path: "models[0].endpoint", message: expect.stringMatching(/"nope" is not defined; emulator.models defines: small/) },
+        {
+          path: "models[0].endpoint",
+          message: expect.stringMatching(/"nope" is not defined; emulator.models defines: small/),
+        },
         { path: "models[1].name", message: expect.stringMatching(/already the name of models\[0\]/) },
         { path: "models[1].apiKeyEnv", message: expect.stringMatching(/required for a real endpoint/) },
         { path: "models[2].endpoint", message: expect.stringMatching(/unsupported scheme/) },
@@ -76,7 +79,9 @@ describe("config", () => {
         { name: "b", endpoint: "https://y.models.ai.azure.com", apiKeyEnv: "d41d8cd98f00b204e9800998ecf8427e" },
       ],
     });
-    expect(issues.find((i) => i.path === "models[0].apiKey")!.message).toMatch(/keys never go in the config file.*apiKeyEnv/);
+    expect(issues.find((i) => i.path === "models[0].apiKey")!.message).toMatch(
+      /keys never go in the config file.*apiKeyEnv/,
+    );
     expect(issues.filter((i) => i.path === "models[0]")).toEqual([]); // no duplicate "unknown key" noise
     expect(issues.find((i) => i.path === "models[1].apiKeyEnv")!.message).toMatch(/looks like a key itself/);
   });
@@ -133,7 +138,9 @@ describe("config", () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/not valid JSON at line 4, column 3: expected ',' between entries/);
     await writeFile(file, '{ "datasets": [] /* never closed\n');
-    expect(((await loadConfig(file).catch((e: unknown) => e)) as Error).message).toMatch(/line 1, column 18: a \/\* comment is not closed/);
+    expect(((await loadConfig(file).catch((e: unknown) => e)) as Error).message).toMatch(
+      /line 1, column 18: a \/\* comment is not closed/,
+    );
   });
 
   it("lists the valid keys of the object with an unknown key, suggests the nearest, and names its line", async () => {
@@ -141,12 +148,22 @@ describe("config", () => {
     const file = join(dir, "eval.config.json");
     await writeFile(
       file,
-      JSON.stringify({ ...minimal, datasets: [{ path: "d.jsonl", scorers: [{ type: "similarity", metrics: "jaccard" }] }], modles: [] }, null, 2),
+      JSON.stringify(
+        {
+          ...minimal,
+          datasets: [{ path: "d.jsonl", scorers: [{ type: "similarity", metrics: "jaccard" }] }],
+          modles: [],
+        },
+        null,
+        2,
+      ),
     );
     const err = (await loadConfig(file).catch((e: unknown) => e)) as ConfigError;
     expect(err).toBeInstanceOf(ConfigError);
     const scorer = err.issues.find((i) => i.path === "datasets[0].scorers[0].metrics")!;
-    expect(scorer.message).toMatch(/^unknown key "metrics": did you mean "metric"\? Valid keys in datasets\[0\]\.scorers\[0\]: type, .*metric/);
+    expect(scorer.message).toMatch(
+      /^unknown key "metrics": did you mean "metric"\? Valid keys in datasets\[0\]\.scorers\[0\]: type, .*metric/,
+    );
     // Only the similarity scorer's keys, not every scorer's.
     expect(scorer.message).not.toMatch(/pattern|module/);
     expect(scorer).toMatchObject({ line: 8, column: 11 });
@@ -163,7 +180,10 @@ describe("config", () => {
       const dir = await tempDir();
       await writeFile(join(dir, "eval.config.jsonc"), block);
       const loaded = await loadConfig(join(dir, "eval.config.jsonc")).catch((e: unknown) => e);
-      expect(loaded, `README jsonc block ${i + 1}: ${loaded instanceof Error ? loaded.message : ""}`).not.toBeInstanceOf(Error);
+      expect(
+        loaded,
+        `README jsonc block ${i + 1}: ${loaded instanceof Error ? loaded.message : ""}`,
+      ).not.toBeInstanceOf(Error);
     }
   });
 });

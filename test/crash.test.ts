@@ -30,7 +30,11 @@ const completions = (f: RunFixture) => Object.values(f.emulator.stats().byModel)
 
 /** Starts `bakeoff run`, SIGKILLs it once the journal has `atRecords` lines; returns in-flight calls at the kill. */
 async function runAndKill(args: string[], f: RunFixture, runDir: string, atRecords: number): Promise<number> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: f.dir, env: { ...process.env, ...f.env, CI: "true" }, stdio: "ignore" });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: f.dir,
+    env: { ...process.env, ...f.env, CI: "true" },
+    stdio: "ignore",
+  });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   let inFlight = 0;
   for (let i = 0; i < 4000; i++) {
@@ -76,12 +80,18 @@ describe("crash safety (SIGKILL) and resume", () => {
     const manifest = JSON.parse(await readFile(join(runDir, "run.json"), "utf8")) as RunManifest;
     expect(manifest.status).toBe("complete");
     expect(manifest.sessions).toHaveLength(4);
-    console.log(`[crash figures] rows=${fx.rows} models=2 kills=${JSON.stringify(kills)} requests=${completions(fx)} resent=${resent} inFlightAtKills=${inFlightAtKills}`);
+    console.log(
+      `[crash figures] rows=${fx.rows} models=2 kills=${JSON.stringify(kills)} requests=${completions(fx)} resent=${resent} inFlightAtKills=${inFlightAtKills}`,
+    );
   });
 
   it("SIGINT stops taking work, lets calls in flight finish, prints the resume command and exits 3", async () => {
     const dir = await tempDir();
-    fx = await runFixture(dir, { rows: 40, concurrency: 4, sims: { slow: { latency: { medianMs: 120, p95Ms: 150 } } } });
+    fx = await runFixture(dir, {
+      rows: 40,
+      concurrency: 4,
+      sims: { slow: { latency: { medianMs: 120, p95Ms: 150 } } },
+    });
     const runDir = join(fx.results, "stopme");
     const child = spawn(process.execPath, [BIN, "run", "--config", fx.config, "--run-id", "stopme", "--no-weave"], {
       cwd: dir,
@@ -104,7 +114,10 @@ describe("crash safety (SIGKILL) and resume", () => {
     expect(manifest.status).toBe("interrupted");
     expect(await readFile(join(runDir, "report.md"), "utf8")).toMatch(/interrupted/);
 
-    const res = await runCli(["run", "--resume", "stopme", "--out", fx.results, "--no-weave"], { cwd: dir, env: fx.env });
+    const res = await runCli(["run", "--resume", "stopme", "--out", fx.results, "--no-weave"], {
+      cwd: dir,
+      env: fx.env,
+    });
     expect(res.code).toBe(0);
     expect(new Set((await journalLines(runDir)).map((l) => (JSON.parse(l) as PredictionRecord).key)).size).toBe(40);
     expect(fx.emulator.stats().byModel.slow!.completions).toBe(40); // nothing paid twice

@@ -66,7 +66,11 @@ async function plannedScorers(baseDir: string, scorers: unknown[], globalScorers
   return plan.datasets[0]!.scorers;
 }
 
-async function planIssues(dir: string, scorers: unknown[], globalScorers: unknown[] = []): Promise<{ path: string; message: string }[]> {
+async function planIssues(
+  dir: string,
+  scorers: unknown[],
+  globalScorers: unknown[] = [],
+): Promise<{ path: string; message: string }[]> {
   const err = await plannedScorers(dir, scorers, globalScorers).then(
     () => undefined,
     (e: unknown) => e,
@@ -84,20 +88,33 @@ describe("custom scorers: results", () => {
   });
 
   it("a number becomes the value; a named export is found by `export`", async () => {
-    const [s] = await plannedScorers(FIXTURES, [{ type: "custom", name: "ratio", module: "ratio.js", export: "lengthRatio" }]);
+    const [s] = await plannedScorers(FIXTURES, [
+      { type: "custom", name: "ratio", module: "ratio.js", export: "lengthRatio" },
+    ]);
     expect(await scoreAll([s!], input("four", "4"))).toEqual({ ratio: { value: 4 } });
-    expect(await scoreAll([s!], input("four"))).toEqual({ ratio: { value: null, error: "row has no expected answer" } });
+    expect(await scoreAll([s!], input("four"))).toEqual({
+      ratio: { value: null, error: "row has no expected answer" },
+    });
   });
 
   it("a TypeScript module returning a Score (async) is passed through", async () => {
-    const [s] = await plannedScorers(FIXTURES, [{ type: "custom", name: "brief", module: "verdict.ts", options: { maxWords: 3 } }]);
-    expect(await scoreAll([s!], input("It is four."))).toEqual({ brief: { value: 1, pass: true, reason: "r1: 3 words" } });
-    expect(await scoreAll([s!], input("Well, I believe it is four."))).toEqual({ brief: { value: 0, pass: false, reason: "r1: 6 words" } });
+    const [s] = await plannedScorers(FIXTURES, [
+      { type: "custom", name: "brief", module: "verdict.ts", options: { maxWords: 3 } },
+    ]);
+    expect(await scoreAll([s!], input("It is four."))).toEqual({
+      brief: { value: 1, pass: true, reason: "r1: 3 words" },
+    });
+    expect(await scoreAll([s!], input("Well, I believe it is four."))).toEqual({
+      brief: { value: 0, pass: false, reason: "r1: 6 words" },
+    });
   });
 
   it("a .ts module outside an ESM package (compiled to CommonJS) exposes its exports as written", async () => {
     const dir = await workspace();
-    await writeFile(join(dir, "score.ts"), "export const short = (i: { output: string | null }): boolean => (i.output ?? '').length < 5;\nexport default (): number => 0.5;\n");
+    await writeFile(
+      join(dir, "score.ts"),
+      "export const short = (i: { output: string | null }): boolean => (i.output ?? '').length < 5;\nexport default (): number => 0.5;\n",
+    );
     const scorers = await plannedScorers(dir, [
       { type: "custom", name: "d", module: "score.ts" },
       { type: "custom", name: "s", module: "score.ts", export: "short" },
@@ -111,7 +128,11 @@ describe("custom scorers: results", () => {
     expect(JSON.parse(score.reason!)).toEqual({
       output: "4",
       expected: "4",
-      row: { id: "r1", vars: { prompt: "What is 2 + 2?", expected: "4" }, messages: [{ role: "user", content: "What is 2 + 2?" }] },
+      row: {
+        id: "r1",
+        vars: { prompt: "What is 2 + 2?", expected: "4" },
+        messages: [{ role: "user", content: "What is 2 + 2?" }],
+      },
       options: { k: 1 },
       finishReason: "stop",
     });
@@ -127,16 +148,26 @@ describe("custom scorers: results", () => {
     expect(scores).toEqual({
       throws: { value: null, error: "scorer exploded" },
       rejects: { value: null, error: "async scorer exploded" },
-      returnsString: { value: null, error: "scorer returned a string; return a number, a boolean or {value, pass?, reason?}" },
+      returnsString: {
+        value: null,
+        error: "scorer returned a string; return a number, a boolean or {value, pass?, reason?}",
+      },
       returnsNaN: { value: null, error: "scorer returned NaN, not a finite number" },
-      badScore: { value: null, error: "scorer returned an invalid score: value is a string, not a finite number or null; pass is a string, not a boolean" },
+      badScore: {
+        value: null,
+        error:
+          "scorer returned an invalid score: value is a string, not a finite number or null; pass is a string, not a boolean",
+      },
       exact: { value: 1, pass: true },
     });
   });
 
   it("is not called for a failed model call", async () => {
     const [s] = await plannedScorers(FIXTURES, [{ type: "custom", module: "misbehaving.js", export: "throws" }]);
-    const failed: ScoreInput = { output: completion(null, { finishReason: "error", error: { kind: "server", message: "503" } }), vars: {} };
+    const failed: ScoreInput = {
+      output: completion(null, { finishReason: "error", error: { kind: "server", message: "503" } }),
+      vars: {},
+    };
     expect(await scoreAll([s!], failed)).toEqual({ custom: { value: null, reason: "no output (call error)" } });
   });
 
@@ -151,7 +182,9 @@ describe("custom scorers: load errors at plan time, with the JSON path", () => {
   it("file not found", async () => {
     const dir = await workspace();
     const issues = await planIssues(dir, [{ type: "exact" }, { type: "custom", module: "./scorers/missing.js" }]);
-    expect(issues).toEqual([{ path: "datasets[0].scorers[1].module", message: `file not found: ${join(dir, "scorers", "missing.js")}` }]);
+    expect(issues).toEqual([
+      { path: "datasets[0].scorers[1].module", message: `file not found: ${join(dir, "scorers", "missing.js")}` },
+    ]);
   });
 
   it("no such export, and an export that is not a function", async () => {
@@ -178,13 +211,27 @@ describe("custom scorers: load errors at plan time, with the JSON path", () => {
     const dir = await workspace();
     await writeFile(join(dir, "init.js"), 'throw new Error("no database");\nexport default () => 1;\n');
     const issues = await planIssues(dir, [{ type: "custom", module: "init.js" }]);
-    expect(issues).toEqual([{ path: "datasets[0].scorers[0].module", message: "cannot load init.js: Error: no database" }]);
+    expect(issues).toEqual([
+      { path: "datasets[0].scorers[0].module", message: "cannot load init.js: Error: no database" },
+    ]);
   });
 
   it("a global scorer is reported at scorers[i], and every problem at once", async () => {
     const dir = await workspace();
-    const issues = await planIssues(dir, [{ type: "custom", module: "b.js" }, { type: "custom", module: "c.js" }], [{ type: "custom", name: "g", module: "a.js" }]);
-    expect(issues.map((i) => i.path)).toEqual(["scorers[0].module", "datasets[0].scorers[0].module", "datasets[0].scorers[1].name", "datasets[0].scorers[1].module"]);
+    const issues = await planIssues(
+      dir,
+      [
+        { type: "custom", module: "b.js" },
+        { type: "custom", module: "c.js" },
+      ],
+      [{ type: "custom", name: "g", module: "a.js" }],
+    );
+    expect(issues.map((i) => i.path)).toEqual([
+      "scorers[0].module",
+      "datasets[0].scorers[0].module",
+      "datasets[0].scorers[1].name",
+      "datasets[0].scorers[1].module",
+    ]);
   });
 });
 
@@ -192,7 +239,11 @@ describe("custom scorers declare their kind", () => {
   async function plannedKinds(dir: string, scorers: unknown[]): Promise<unknown[]> {
     const data = await workspace();
     const loaded = parseConfig(
-      { datasets: [{ path: join(data, "qa.jsonl"), scorers }], models: [{ name: "m", endpoint: "emulator://sim" }], emulator: { models: { sim: {} } } },
+      {
+        datasets: [{ path: join(data, "qa.jsonl"), scorers }],
+        models: [{ name: "m", endpoint: "emulator://sim" }],
+        emulator: { models: { sim: {} } },
+      },
       { file: join(dir, "eval.config.json"), baseDir: dir },
     );
     const plan = await planRun(loaded, { env: {} });
@@ -202,7 +253,10 @@ describe("custom scorers declare their kind", () => {
 
   it("from the module (`export const kind` or a property on the function), the config winning", async () => {
     const dir = await workspace();
-    await writeFile(join(dir, "named.mjs"), 'export const kind = "binary";\nexport default ({ output }) => /4/.test(output ?? "");\n');
+    await writeFile(
+      join(dir, "named.mjs"),
+      'export const kind = "binary";\nexport default ({ output }) => /4/.test(output ?? "");\n',
+    );
     await writeFile(join(dir, "prop.mjs"), 'const f = () => 0.5;\nf.kind = "scale";\nexport default f;\n');
     await writeFile(join(dir, "plain.mjs"), "export default () => 1;\n");
     const kinds = await plannedKinds(dir, [
@@ -218,13 +272,21 @@ describe("custom scorers declare their kind", () => {
     const dir = await workspace();
     await writeFile(join(dir, "bad.mjs"), 'export const kind = "yes";\nexport default () => 1;\n');
     const issues = await planIssues(dir, [{ type: "custom", module: "bad.mjs" }]);
-    expect(issues).toEqual([{ path: "datasets[0].scorers[0].export", message: 'bad.mjs declares kind "yes"; use "binary", "continuous" or "scale"' }]);
+    expect(issues).toEqual([
+      {
+        path: "datasets[0].scorers[0].export",
+        message: 'bad.mjs declares kind "yes"; use "binary", "continuous" or "scale"',
+      },
+    ]);
   });
 });
 
 describe("custom scorers in a real run", () => {
   it("scores every result in the journal; a throwing scorer does not stop the run", async () => {
-    const emulator = await startEmulator({ models: { sim: { accuracy: 1, latency: { medianMs: 0, p95Ms: 0 } } }, quiet: true });
+    const emulator = await startEmulator({
+      models: { sim: { accuracy: 1, latency: { medianMs: 0, p95Ms: 0 } } },
+      quiet: true,
+    });
     try {
       const dir = await workspace();
       const loaded = parseConfig(
@@ -248,7 +310,10 @@ describe("custom scorers in a real run", () => {
       const records = [];
       for await (const r of readJournal(join(result.runDir, PREDICTIONS_FILE))) records.push(r);
       const [record] = records;
-      expect(record!.scores).toEqual({ mentions4: { value: 1, pass: true }, broken: { value: null, error: "scorer exploded" } });
+      expect(record!.scores).toEqual({
+        mentions4: { value: 1, pass: true },
+        broken: { value: null, error: "scorer exploded" },
+      });
     } finally {
       await emulator.close();
     }
@@ -292,6 +357,8 @@ describe("scorer modules loaded by Node itself (the built CLI, outside vitest's 
     await writeConfig(dir, [{ type: "custom", module: "scorers/broken.js" }]);
     const res = await runCli(["validate", "--config", "eval.config.json"], { cwd: dir });
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain("datasets[0].scorers[0].module: cannot load scorers/broken.js: SyntaxError: Unexpected token ';'");
+    expect(res.stderr).toContain(
+      "datasets[0].scorers[0].module: cannot load scorers/broken.js: SyntaxError: Unexpected token ';'",
+    );
   });
 });

@@ -103,7 +103,7 @@ describe("readCsv", () => {
   });
 
   it("takes a custom delimiter", async () => {
-    const file = await fixture("tabs.txt", "a\tb\nx,1\t\"y\tz\"\n");
+    const file = await fixture("tabs.txt", 'a\tb\nx,1\t"y\tz"\n');
     const records = await collect(readCsv(file, { delimiter: "\t" }));
     expect(records).toEqual([{ line: 2, values: { a: "x,1", b: "y\tz" } }]);
   });
@@ -265,9 +265,9 @@ describe("templates", () => {
   });
 
   it("prefers an exact column name with a dot and allows spaces in names", () => {
-    expect(renderTemplate("{{a.b}}|{{Best Answer}}", { "a.b": "flat", "Best Answer": "yes" }, { file: "f", line: 1 })).toBe(
-      "flat|yes",
-    );
+    expect(
+      renderTemplate("{{a.b}}|{{Best Answer}}", { "a.b": "flat", "Best Answer": "yes" }, { file: "f", line: 1 }),
+    ).toBe("flat|yes");
   });
 
   it("keeps malformed placeholders as text", () => {
@@ -276,7 +276,7 @@ describe("templates", () => {
 
   it("names the unknown variable, the file and line, and the available columns", () => {
     expect(() => renderTemplate("{{questoin}}", { question: "q", answer: "a" }, { file: "data.csv", line: 7 })).toThrow(
-      'data.csv:7: template variable {{questoin}} is not a column; columns are: question, answer',
+      "data.csv:7: template variable {{questoin}} is not a column; columns are: question, answer",
     );
     expect(() => renderTemplate("{{meta.nope}}", { meta: { source: "x" } }, { file: "d.jsonl", line: 2 })).toThrow(
       DatasetError,
@@ -316,7 +316,13 @@ describe("openDataset", () => {
   it("uses spec.name, custom column names, and a template over every column (nested JSONL values too)", async () => {
     const file = await fixture("tmpl.jsonl", '{"q":"2+2?","meta":{"src":"web"},"n":1}\n');
     const [row] = await collect(
-      openDataset(spec(file, { name: "maths", template: "{{q}} [{{meta.src}}] #{{n}}", columns: { id: "key" } as DatasetSpec["columns"] })),
+      openDataset(
+        spec(file, {
+          name: "maths",
+          template: "{{q}} [{{meta.src}}] #{{n}}",
+          columns: { id: "key" } as DatasetSpec["columns"],
+        }),
+      ),
     );
     expect(row?.dataset).toBe("maths");
     expect(row?.messages).toEqual([{ role: "user", content: "2+2? [web] #1" }]);
@@ -362,7 +368,9 @@ describe("openDataset", () => {
     const file = await fixture("cols-skip.csv", "question\nq\n");
     await datasetError(() => collect(openDataset(spec(file), { skipInvalidRows: true })));
     const tmpl = await fixture("tmpl-cols.csv", "question\nq\n");
-    const err = await datasetError(() => collect(openDataset(spec(tmpl, { template: "{{qestion}}" }), { skipInvalidRows: true })));
+    const err = await datasetError(() =>
+      collect(openDataset(spec(tmpl, { template: "{{qestion}}" }), { skipInvalidRows: true })),
+    );
     expect(err.message).toBe(`${tmpl}:2: template variable {{qestion}} is not a column; columns are: question`);
   });
 
@@ -383,7 +391,14 @@ describe("openDataset", () => {
   it("skips invalid rows with skipInvalidRows and reports each to onSkip", async () => {
     const file = await fixture(
       "skip.jsonl",
-      ['{"id":"a","prompt":"x"}', "{nope", '{"id":"b","prompt":""}', '{"id":"a","prompt":"y"}', '{"id":"c","prompt":"z"}', "7"].join("\n"),
+      [
+        '{"id":"a","prompt":"x"}',
+        "{nope",
+        '{"id":"b","prompt":""}',
+        '{"id":"a","prompt":"y"}',
+        '{"id":"c","prompt":"z"}',
+        "7",
+      ].join("\n"),
     );
     const skipped: SkippedRow[] = [];
     const rows = await collect(openDataset(spec(file), { skipInvalidRows: true, onSkip: (s) => skipped.push(s) }));
@@ -398,7 +413,7 @@ describe("openDataset", () => {
   });
 
   it("fails on the first problem by default, and validateDataset does the same", async () => {
-    const file = await fixture("strict.csv", "prompt\nok\n\"\"\n");
+    const file = await fixture("strict.csv", 'prompt\nok\n""\n');
     const err = await datasetError(() => validateDataset(spec(file)));
     expect(err.line).toBe(3);
   });
@@ -443,7 +458,9 @@ describe("public datasets", () => {
   });
 
   it("reads TruthfulQA (817 rows, BOM stripped)", async () => {
-    const s = spec(TRUTHFULQA, { columns: { id: "id", prompt: "Question", system: "system", expected: "Best Answer" } });
+    const s = spec(TRUTHFULQA, {
+      columns: { id: "id", prompt: "Question", system: "system", expected: "Best Answer" },
+    });
     const rows = await collect(openDataset(s));
     expect(rows).toHaveLength(817);
     expect(Object.keys(rows[0]!.vars)[0]).toBe("Type");

@@ -36,10 +36,26 @@ describe("Newcombe method 10 paired interval", () => {
   it("matches the independent reference implementation at 95% and 90%", () => {
     // python3 scripts/newcombe_reference.py (standard library only, corrected phi).
     const cases: [[number, number, number, number], [number, number], [number, number]][] = [
-      [[130, 40, 15, 15], [0.05318458847664924, 0.19604905394117778], [0.06482643195095013, 0.18464320637710058]],
-      [[60, 9, 7, 44], [-0.04986319209965655, 0.08284566817981175], [-0.03936999874941505, 0.07245408907009687]],
-      [[28, 2, 0, 0], [-0.05665215635044704, 0.2132345836261691], [-0.02719830259985835, 0.1827155628750875]],
-      [[45, 1, 3, 1], [-0.14854730982535141, 0.06061928611655103], [-0.1273865804018685, 0.04084825986869191]],
+      [
+        [130, 40, 15, 15],
+        [0.05318458847664924, 0.19604905394117778],
+        [0.06482643195095013, 0.18464320637710058],
+      ],
+      [
+        [60, 9, 7, 44],
+        [-0.04986319209965655, 0.08284566817981175],
+        [-0.03936999874941505, 0.07245408907009687],
+      ],
+      [
+        [28, 2, 0, 0],
+        [-0.05665215635044704, 0.2132345836261691],
+        [-0.02719830259985835, 0.1827155628750875],
+      ],
+      [
+        [45, 1, 3, 1],
+        [-0.14854730982535141, 0.06061928611655103],
+        [-0.1273865804018685, 0.04084825986869191],
+      ],
     ];
     for (const [[a, b, c, d], ci95, ci90] of cases) {
       const t = { both: a, onlyA: b, onlyB: c, neither: d };
@@ -124,7 +140,9 @@ describe("Holm adjustment", () => {
       const verdicts: PairVerdict[] = [];
       for (const p of [0.6, 0.75, 0.9]) {
         const models = [0, 1, 2].map(() => Array.from({ length: 200 }, () => (rng() < p ? 1 : 0)));
-        for (let i = 0; i < 3; i++) for (let j = i + 1; j < 3; j++) verdicts.push(comparePair(models[i]!, models[j]!, { binary: true, names: [`m${i}`, `m${j}`] }));
+        for (let i = 0; i < 3; i++)
+          for (let j = i + 1; j < 3; j++)
+            verdicts.push(comparePair(models[i]!, models[j]!, { binary: true, names: [`m${i}`, `m${j}`] }));
       }
       if (verdicts.some((v) => v.significant)) anyRaw++;
       if (adjustFamily(verdicts).some((v) => v.significant)) anyHolm++;
@@ -149,9 +167,15 @@ describe("Holm adjustment", () => {
 
 describe("rows needed (Connor) and the MDE agree", () => {
   it("is the inverse of the minimum detectable difference", () => {
-    for (const [psi, delta] of [[0.2, 0.05], [0.1, 0.03], [0.4, 0.1]] as const) {
+    for (const [psi, delta] of [
+      [0.2, 0.05],
+      [0.1, 0.03],
+      [0.4, 0.1],
+    ] as const) {
       const n = pairedRowsNeeded({ delta, discordantRate: psi })!;
-      expect(minimumDetectableDifference({ kind: "binary", n, discordantRate: psi })!).toBeLessThanOrEqual(delta + 1e-12);
+      expect(minimumDetectableDifference({ kind: "binary", n, discordantRate: psi })!).toBeLessThanOrEqual(
+        delta + 1e-12,
+      );
       expect(minimumDetectableDifference({ kind: "binary", n: n - 1, discordantRate: psi })!).toBeGreaterThan(delta);
     }
     // ψ = 0.2, δ = 0.05: (1.959964·√0.2 + 0.841621·√0.1975)² / 0.0025 = 625.55 → 626.
@@ -173,10 +197,28 @@ describe("unbiased pass@k and pass^k", () => {
 // ---------------------------------------------------------------------------------------------
 // Recommendation rules
 
-const model = (name: string, quality: number, costPerPass: number | null, extra: Partial<DecisionModel> = {}): DecisionModel => ({
-  name, quality, results: 200, errors: 0, criticalFailures: [], costPerPass, ...extra,
+const model = (
+  name: string,
+  quality: number,
+  costPerPass: number | null,
+  extra: Partial<DecisionModel> = {},
+): DecisionModel => ({
+  name,
+  quality,
+  results: 200,
+  errors: 0,
+  criticalFailures: [],
+  costPerPass,
+  ...extra,
 });
-const settings = { dataset: "qa", scorer: "exact", kind: "binary" as const, margin: 0.05, maxErrorRate: 0.05, costMatters: true };
+const settings = {
+  dataset: "qa",
+  scorer: "exact",
+  kind: "binary" as const,
+  margin: 0.05,
+  maxErrorRate: 0.05,
+  costMatters: true,
+};
 const verdict = (t: [number, number, number, number], names: [string, string]) => {
   const [a, b] = table(...t);
   return comparePair(a, b, { binary: true, names, margin: 0.05 });
@@ -184,7 +226,11 @@ const verdict = (t: [number, number, number, number], names: [string, string]) =
 
 describe("decideDataset", () => {
   it("significantly better: names the winner, the gain, the interval and the cost ratio", () => {
-    const d = decideDataset({ ...settings, models: [model("large", 0.85, 4.8), model("small", 0.725, 1)], pairs: [verdict([130, 40, 15, 15], ["large", "small"])] });
+    const d = decideDataset({
+      ...settings,
+      models: [model("large", 0.85, 4.8), model("small", 0.725, 1)],
+      pairs: [verdict([130, 40, 15, 15], ["large", "small"])],
+    });
     expect(d.outcome).toBe("better");
     expect(d.recommended).toBe("large");
     expect(d.sentence).toBe(
@@ -194,41 +240,75 @@ describe("decideDataset", () => {
 
   it("not significant and inside ±margin: equivalent, and only then ship the cheaper", () => {
     // 2,000 rows, 60 discordant split 31/29: 90% CI well inside ±5 points.
-    const d = decideDataset({ ...settings, models: [model("large", 0.801, 10), model("small", 0.8, 2.1)], pairs: [verdict([1571, 31, 29, 369], ["large", "small"])] });
+    const d = decideDataset({
+      ...settings,
+      models: [model("large", 0.801, 10), model("small", 0.8, 2.1)],
+      pairs: [verdict([1571, 31, 29, 369], ["large", "small"])],
+    });
     expect(d.outcome).toBe("equivalent");
     expect(d.recommended).toBe("small");
-    expect(d.sentence).toMatch(/^qa · exact: large and small are equivalent within 5 points \(90% CI -?\d+\.\d to \d+\.\d\) — ship the cheaper, small \(21% of the cost per pass\)$/);
+    expect(d.sentence).toMatch(
+      /^qa · exact: large and small are equivalent within 5 points \(90% CI -?\d+\.\d to \d+\.\d\) — ship the cheaper, small \(21% of the cost per pass\)$/,
+    );
   });
 
   it("not significant and not shown equivalent: inconclusive with the rows needed, never 'ship'", () => {
     // The --limit 5 case: 20 points apart on 5 rows.
-    const d = decideDataset({ ...settings, models: [model("large", 1, 10), model("small", 0.8, 1)], pairs: [verdict([4, 1, 0, 0], ["large", "small"])] });
+    const d = decideDataset({
+      ...settings,
+      models: [model("large", 1, 10), model("small", 0.8, 1)],
+      pairs: [verdict([4, 1, 0, 0], ["large", "small"])],
+    });
     expect(d.outcome).toBe("inconclusive");
     expect(d.recommended).toBeNull();
     expect(d.sentence).not.toMatch(/ship/);
-    expect(d.sentence).toMatch(/^qa · exact: inconclusive: large leads small by 20\.0 points \(95% CI -?\d+\.\d to \d+\.\d, p = 1\.000, n = 5\); about [\d,]+ rows are needed to detect a 5-point difference$/);
+    expect(d.sentence).toMatch(
+      /^qa · exact: inconclusive: large leads small by 20\.0 points \(95% CI -?\d+\.\d to \d+\.\d, p = 1\.000, n = 5\); about [\d,]+ rows are needed to detect a 5-point difference$/,
+    );
     expect(d.rowsNeeded).toBe(pairedRowsNeeded({ delta: 0.05, discordantRate: 0.2 }));
   });
 
   it("a tie is a tie, not 'the highest quality'", () => {
-    const d = decideDataset({ ...settings, models: [model("large", 0.8, 10), model("small", 0.8, 1)], pairs: [verdict([30, 5, 5, 10], ["large", "small"])] });
+    const d = decideDataset({
+      ...settings,
+      models: [model("large", 0.8, 10), model("small", 0.8, 1)],
+      pairs: [verdict([30, 5, 5, 10], ["large", "small"])],
+    });
     expect(d.outcome).toBe("inconclusive");
     // Equal quality: the cheaper is named first.
-    expect(d.sentence).toMatch(/^qa · exact: inconclusive: small and large tie \(95% CI -?\d+\.\d to \d+\.\d, n = 50\); about [\d,]+ rows are needed/);
+    expect(d.sentence).toMatch(
+      /^qa · exact: inconclusive: small and large tie \(95% CI -?\d+\.\d to \d+\.\d, n = 50\); about [\d,]+ rows are needed/,
+    );
     expect(d.sentence).not.toMatch(/highest/);
   });
 
   it("a model above the error ceiling or failing a critical row is never recommended, and the sentence says why", () => {
     const pairs = [verdict([130, 40, 15, 15], ["large", "small"])];
-    const errs = decideDataset({ ...settings, models: [model("large", 0.85, 4.8, { errors: 98 }), model("small", 0.725, 1)], pairs });
+    const errs = decideDataset({
+      ...settings,
+      models: [model("large", 0.85, 4.8, { errors: 98 }), model("small", 0.725, 1)],
+      pairs,
+    });
     expect(errs.recommended).toBe("small");
-    expect(errs.sentence).toBe("qa · exact: small is the only eligible model (not eligible: large failed 49% of calls (ceiling 5%))");
-    const crit = decideDataset({ ...settings, models: [model("large", 0.85, 4.8), model("small", 0.725, 1, { criticalFailures: ["qa/r7"] })], pairs });
+    expect(errs.sentence).toBe(
+      "qa · exact: small is the only eligible model (not eligible: large failed 49% of calls (ceiling 5%))",
+    );
+    const crit = decideDataset({
+      ...settings,
+      models: [model("large", 0.85, 4.8), model("small", 0.725, 1, { criticalFailures: ["qa/r7"] })],
+      pairs,
+    });
     expect(crit.recommended).toBe("large");
     expect(crit.sentence).toContain("small failed critical row qa/r7");
-    const none = decideDataset({ ...settings, models: [model("large", 0.85, 4.8, { errors: 200 }), model("small", 0.725, 1, { criticalFailures: ["qa/r7"] })], pairs });
+    const none = decideDataset({
+      ...settings,
+      models: [model("large", 0.85, 4.8, { errors: 200 }), model("small", 0.725, 1, { criticalFailures: ["qa/r7"] })],
+      pairs,
+    });
     expect(none.outcome).toBe("none");
-    expect(none.sentence).toBe("qa · exact: no model can be recommended: large failed 100% of calls (ceiling 5%); small failed critical row qa/r7");
+    expect(none.sentence).toBe(
+      "qa · exact: no model can be recommended: large failed 100% of calls (ceiling 5%); small failed critical row qa/r7",
+    );
   });
 
   it("considers every model on the cost/quality front, not only the strongest cheaper one", () => {
@@ -242,11 +322,18 @@ describe("decideDataset", () => {
     const d = decideDataset({ ...settings, models, pairs });
     expect(d.outcome).toBe("equivalent");
     expect(d.recommended).toBe("mid");
-    expect(d.sentence).toMatch(/top and mid are equivalent within 5 points .* — ship the cheaper, mid \(30% of the cost per pass\)$/);
+    expect(d.sentence).toMatch(
+      /top and mid are equivalent within 5 points .* — ship the cheaper, mid \(30% of the cost per pass\)$/,
+    );
   });
 
   it("without cost (or when cost does not matter) equivalence does not pick a model", () => {
-    const d = decideDataset({ ...settings, costMatters: false, models: [model("large", 0.801, 10), model("small", 0.8, 2.1)], pairs: [verdict([1571, 31, 29, 369], ["large", "small"])] });
+    const d = decideDataset({
+      ...settings,
+      costMatters: false,
+      models: [model("large", 0.801, 10), model("small", 0.8, 2.1)],
+      pairs: [verdict([1571, 31, 29, 369], ["large", "small"])],
+    });
     expect(d.outcome).toBe("equivalent");
     expect(d.recommended).toBeNull();
     expect(d.sentence).toMatch(/choose on other grounds$/);
@@ -254,12 +341,39 @@ describe("decideDataset", () => {
 });
 
 describe("the decision config block", () => {
-  const base = { datasets: [{ path: "x.jsonl" }], models: [{ name: "a", endpoint: "emulator://a" }], emulator: { models: { a: {} } } };
+  const base = {
+    datasets: [{ path: "x.jsonl" }],
+    models: [{ name: "a", endpoint: "emulator://a" }],
+    emulator: { models: { a: {} } },
+  };
   it("is optional, with documented defaults", async () => {
     const { parseConfig } = await import("../src/index.js");
-    expect(parseConfig(base).config.decision).toEqual({ margin: 5, maxErrorRate: 0.05, costMatters: true, alpha: 0.05, minBaselineMatch: 0.9 });
-    const set = parseConfig({ ...base, decision: { primary: { x: "numeric" }, margin: 2, maxErrorRate: 0.01, costMatters: false, alpha: 0.01, minBaselineMatch: 0.95 } });
-    expect(set.config.decision).toEqual({ primary: { x: "numeric" }, margin: 2, maxErrorRate: 0.01, costMatters: false, alpha: 0.01, minBaselineMatch: 0.95 });
+    expect(parseConfig(base).config.decision).toEqual({
+      margin: 5,
+      maxErrorRate: 0.05,
+      costMatters: true,
+      alpha: 0.05,
+      minBaselineMatch: 0.9,
+    });
+    const set = parseConfig({
+      ...base,
+      decision: {
+        primary: { x: "numeric" },
+        margin: 2,
+        maxErrorRate: 0.01,
+        costMatters: false,
+        alpha: 0.01,
+        minBaselineMatch: 0.95,
+      },
+    });
+    expect(set.config.decision).toEqual({
+      primary: { x: "numeric" },
+      margin: 2,
+      maxErrorRate: 0.01,
+      costMatters: false,
+      alpha: 0.01,
+      minBaselineMatch: 0.95,
+    });
   });
   it("reports a bad value with its JSON path", async () => {
     const { parseConfig } = await import("../src/index.js");

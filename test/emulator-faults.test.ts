@@ -5,7 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/errors.js";
-import { FaultSpec, startEmulator, type EmulatorHandle, type FaultSpecInput, type SimModelSpecInput } from "../src/emulator/index.js";
+import {
+  FaultSpec,
+  startEmulator,
+  type EmulatorHandle,
+  type FaultSpecInput,
+  type SimModelSpecInput,
+} from "../src/emulator/index.js";
 import { FaultPlanner, retryAfterHeaders } from "../src/emulator/faults.js";
 import { SimModelSpec } from "../src/emulator/spec.js";
 
@@ -52,7 +58,12 @@ afterAll(async () => {
   await emu.close();
 });
 
-function post(sim: string, prompt = "What is 1 + 1?", extra: Record<string, unknown> = {}, signal?: AbortSignal): Promise<Response> {
+function post(
+  sim: string,
+  prompt = "What is 1 + 1?",
+  extra: Record<string, unknown> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
   return fetch(`${emu.endpointFor(sim)}/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -75,7 +86,9 @@ describe("429 variants", () => {
     expect(res.headers.get("x-ratelimit-remaining-tokens")).toBe("0");
     const body = await json(res);
     expect(body.error.code).toBe("429");
-    expect(body.error.message).toMatch(/^Requests to the ChatCompletions_Create Operation under Azure OpenAI API version .* have exceeded token rate limit .* Please retry after 3 seconds\./);
+    expect(body.error.message).toMatch(
+      /^Requests to the ChatCompletions_Create Operation under Azure OpenAI API version .* have exceeded token rate limit .* Please retry after 3 seconds\./,
+    );
   });
 
   it("Retry-After as an HTTP date in the future", async () => {
@@ -103,7 +116,9 @@ describe("429 variants", () => {
     expect(res.status).toBe(429);
     for (const h of ["retry-after", "retry-after-ms", "x-ms-retry-after-ms"]) expect(res.headers.get(h)).toBeNull();
     expect(res.headers.get("x-ratelimit-reset-requests")).toBe("1s");
-    expect(await json(res)).toEqual({ error: { code: "429", message: "Rate limit is exceeded. Try again in 1 seconds." } });
+    expect(await json(res)).toEqual({
+      error: { code: "429", message: "Rate limit is exceeded. Try again in 1 seconds." },
+    });
   });
 
   it("the GitHub Models body and headers", async () => {
@@ -114,14 +129,18 @@ describe("429 variants", () => {
     expect(res.headers.get("x-ratelimit-timeremaining")).toBe("54");
     const body = await json(res);
     expect(body.error.code).toBe("RateLimitReached");
-    expect(body.error.message).toBe("Rate limit of 15 per 60s exceeded for UserByModelByMinute. Please wait 54 seconds before retrying.");
+    expect(body.error.message).toBe(
+      "Rate limit of 15 per 60s exceeded for UserByModelByMinute. Please wait 54 seconds before retrying.",
+    );
     expect(body.error.details).toBe(body.error.message);
   });
 
   it("renders each header variant from the configured wait", () => {
     const now = Date.UTC(2026, 0, 2, 3, 4, 5);
     expect(retryAfterHeaders({ format: "seconds", ms: 10 })).toEqual({ "retry-after": "0.01" });
-    expect(retryAfterHeaders({ format: "http-date", ms: 3000 }, now)).toEqual({ "retry-after": "Fri, 02 Jan 2026 03:04:08 GMT" });
+    expect(retryAfterHeaders({ format: "http-date", ms: 3000 }, now)).toEqual({
+      "retry-after": "Fri, 02 Jan 2026 03:04:08 GMT",
+    });
     expect(retryAfterHeaders({ format: "ms", ms: 5 })).toEqual({ "retry-after-ms": "5" });
     expect(retryAfterHeaders({ format: "x-ms-ms", ms: 5 })).toEqual({ "x-ms-retry-after-ms": "5" });
     expect(retryAfterHeaders({ format: "none", ms: 5 })).toEqual({});
@@ -305,7 +324,12 @@ describe("which requests are faulted", () => {
   it("counts faults by kind in stats; /info is never faulted", async () => {
     const local = await startEmulator({ models: { a: { latency: instant, faults: [{ kind: "auth" }] } }, quiet: true });
     try {
-      await (await fetch(`${local.endpointFor("a")}/chat/completions`, { method: "POST", body: '{"messages":[{"role":"user","content":"hi"}]}' })).arrayBuffer();
+      await (
+        await fetch(`${local.endpointFor("a")}/chat/completions`, {
+          method: "POST",
+          body: '{"messages":[{"role":"user","content":"hi"}]}',
+        })
+      ).arrayBuffer();
       expect((await fetch(`${local.endpointFor("a")}/info`)).status).toBe(200);
       const stats = local.stats();
       expect(stats.faults).toEqual({ auth: 1 });
@@ -319,16 +343,30 @@ describe("which requests are faulted", () => {
 
   it("forgets the oldest prompt past its bound (memory stays flat)", () => {
     const planner = new FaultPlanner(2);
-    const sim = { name: "s", fingerprint: "fp", spec: SimModelSpec.parse({ faults: [{ kind: "server_error", attempts: 1 }] }) };
+    const sim = {
+      name: "s",
+      fingerprint: "fp",
+      spec: SimModelSpec.parse({ faults: [{ kind: "server_error", attempts: 1 }] }),
+    };
     const ask = (p: string) => planner.choose(sim, { messages: [{ role: "user", content: p }] })?.kind;
-    expect([ask("a"), ask("a"), ask("b"), ask("c")]).toEqual(["server_error", undefined, "server_error", "server_error"]);
+    expect([ask("a"), ask("a"), ask("b"), ask("c")]).toEqual([
+      "server_error",
+      undefined,
+      "server_error",
+      "server_error",
+    ]);
     expect(ask("a")).toBe("server_error"); // "a" was evicted: counted as new
   });
 });
 
 describe("fault spec validation", () => {
   it("fills in defaults", () => {
-    expect(FaultSpec.parse({ kind: "reset" })).toEqual({ kind: "reset", rate: 1, style: "azure-openai", stallMs: 30_000 });
+    expect(FaultSpec.parse({ kind: "reset" })).toEqual({
+      kind: "reset",
+      rate: 1,
+      style: "azure-openai",
+      stallMs: 30_000,
+    });
   });
 
   it("rejects bad specs with the path of each problem", async () => {
@@ -350,9 +388,12 @@ describe("fault spec validation", () => {
       const paths = (err as ConfigError).issues.map((i) => i.path);
       return (
         err instanceof ConfigError &&
-        ["emulator.models.bad.faults.0.kind", "emulator.models.bad.faults.1.rate", "emulator.models.bad.faults.2.retryAfter", "emulator.models.bad.faults.3.attempts"].every(
-          (p) => paths.includes(p),
-        )
+        [
+          "emulator.models.bad.faults.0.kind",
+          "emulator.models.bad.faults.1.rate",
+          "emulator.models.bad.faults.2.retryAfter",
+          "emulator.models.bad.faults.3.attempts",
+        ].every((p) => paths.includes(p))
       );
     });
   });

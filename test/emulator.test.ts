@@ -61,7 +61,10 @@ interface Reply {
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- response JSON under test
 }
 
-async function call(url: string, init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+async function call(
+  url: string,
+  init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const hasBody = init.body !== undefined || init.raw !== undefined;
   const res = await fetch(url, {
     method: init.method ?? (hasBody ? "POST" : "GET"),
@@ -103,7 +106,9 @@ describe("emulator over HTTP", () => {
 
   describe("routes", () => {
     it("serves the serverless route with a real-looking chat.completion", async () => {
-      const r = await call(`${emu.endpointFor("perfect")}/chat/completions?api-version=2024-05-01-preview`, { body: ask("What is 6 x 7?") });
+      const r = await call(`${emu.endpointFor("perfect")}/chat/completions?api-version=2024-05-01-preview`, {
+        body: ask("What is 6 x 7?"),
+      });
       expect(r.status).toBe(200);
       expect(r.headers.get("content-type")).toBe("application/json");
       expect(r.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
@@ -131,7 +136,10 @@ describe("emulator over HTTP", () => {
     });
 
     it("routes a multi-model request by the x-ms-model-mesh-model-name header when the body names none", async () => {
-      const r = await call(`${emu.url}/chat/completions`, { body: ask("What is 2 + 3?"), headers: { "x-ms-model-mesh-model-name": "perfect" } });
+      const r = await call(`${emu.url}/chat/completions`, {
+        body: ask("What is 2 + 3?"),
+        headers: { "x-ms-model-mesh-model-name": "perfect" },
+      });
       expect(r.body.model).toBe("Perfect-1");
     });
 
@@ -150,9 +158,17 @@ describe("emulator over HTTP", () => {
     it("answers /info in both styles", async () => {
       const serverless = await call(`${emu.endpointFor("perfect")}/info?api-version=2024-05-01-preview`);
       expect(serverless.status).toBe(200);
-      expect(serverless.body).toEqual({ model_name: "Perfect-1", model_type: "chat-completion", model_provider_name: "bakeoff-emulator" });
+      expect(serverless.body).toEqual({
+        model_name: "Perfect-1",
+        model_type: "chat-completion",
+        model_provider_name: "bakeoff-emulator",
+      });
       const multi = await call(`${emu.url}/info?model=locked`, { headers: { "api-key": "emulator-test-key" } });
-      expect(multi.body).toEqual({ model_name: "emulated-locked", model_type: "chat-completion", model_provider_name: "Contoso" });
+      expect(multi.body).toEqual({
+        model_name: "emulated-locked",
+        model_type: "chat-completion",
+        model_provider_name: "Contoso",
+      });
       const ambiguous = await call(`${emu.url}/info`);
       expect(ambiguous.status).toBe(400);
       expect(ambiguous.body.error.code).toBe("no_model_name");
@@ -176,7 +192,9 @@ describe("emulator over HTTP", () => {
     });
 
     it("serves its stats as JSON, recording api-version", async () => {
-      await call(`${emu.endpointFor("perfect")}/chat/completions?api-version=2099-01-01`, { body: ask("What is 1 + 1?") });
+      await call(`${emu.endpointFor("perfect")}/chat/completions?api-version=2099-01-01`, {
+        body: ask("What is 1 + 1?"),
+      });
       const r = await call(`${emu.url}/_emulator/stats`);
       expect(r.status).toBe(200);
       expect(r.body.apiVersions["2099-01-01"]).toBeGreaterThanOrEqual(1);
@@ -188,12 +206,22 @@ describe("emulator over HTTP", () => {
     const url = (): string => `${emu.endpointFor("locked")}/chat/completions`;
 
     it("accepts the key as api-key or as a Bearer token", async () => {
-      expect((await call(url(), { body: ask("What is 1 + 1?"), headers: { "api-key": "emulator-test-key" } })).status).toBe(200);
-      expect((await call(url(), { body: ask("What is 1 + 1?"), headers: { authorization: "Bearer emulator-test-key" } })).status).toBe(200);
+      expect(
+        (await call(url(), { body: ask("What is 1 + 1?"), headers: { "api-key": "emulator-test-key" } })).status,
+      ).toBe(200);
+      expect(
+        (await call(url(), { body: ask("What is 1 + 1?"), headers: { authorization: "Bearer emulator-test-key" } }))
+          .status,
+      ).toBe(200);
     });
 
     it("answers a missing or wrong key with the gateway's 401 body", async () => {
-      const attempts: Array<Record<string, string>> = [{}, { "api-key": "wrong" }, { authorization: "Bearer wrong" }, { authorization: "emulator-test-key" }];
+      const attempts: Array<Record<string, string>> = [
+        {},
+        { "api-key": "wrong" },
+        { authorization: "Bearer wrong" },
+        { authorization: "emulator-test-key" },
+      ];
       for (const headers of attempts) {
         const r = await call(url(), { body: ask("What is 1 + 1?"), headers });
         expect(r.status).toBe(401);
@@ -209,9 +237,16 @@ describe("emulator over HTTP", () => {
     });
 
     it("accepts any key, or none, when the sim has no apiKey", async () => {
-      const attempts: Array<Record<string, string>> = [{}, { "api-key": "anything" }, { authorization: "Bearer whatever" }];
+      const attempts: Array<Record<string, string>> = [
+        {},
+        { "api-key": "anything" },
+        { authorization: "Bearer whatever" },
+      ];
       for (const headers of attempts) {
-        expect((await call(`${emu.endpointFor("perfect")}/chat/completions`, { body: ask("What is 1 + 1?"), headers })).status).toBe(200);
+        expect(
+          (await call(`${emu.endpointFor("perfect")}/chat/completions`, { body: ask("What is 1 + 1?"), headers }))
+            .status,
+        ).toBe(200);
       }
     });
   });
@@ -258,7 +293,9 @@ describe("emulator over HTTP", () => {
       for (const headers of attempts) {
         const r = await call(url(), { body: ask("What is 1 + 1?", { n: 2, logit_bias: {} }), headers });
         expect(r.status).toBe(400);
-        expect(r.body.detail).toMatch(/^Extra parameters \['n', 'logit_bias'\] are not allowed when extra-parameters is not set or set to be 'error'\./);
+        expect(r.body.detail).toMatch(
+          /^Extra parameters \['n', 'logit_bias'\] are not allowed when extra-parameters is not set or set to be 'error'\./,
+        );
       }
     });
 
@@ -300,7 +337,8 @@ describe("emulator over HTTP", () => {
       const second = await call(chatUrl("hopeless"), { body });
       expect(content(second)).toBe(content(first));
       const answers = new Set<string>();
-      for (let seed = 0; seed < 12; seed++) answers.add(content(await call(chatUrl("hopeless"), { body: { ...body, seed } })));
+      for (let seed = 0; seed < 12; seed++)
+        answers.add(content(await call(chatUrl("hopeless"), { body: { ...body, seed } })));
       expect(answers.size).toBeGreaterThan(1);
     });
 
@@ -362,12 +400,19 @@ describe("emulator over HTTP", () => {
     });
 
     it("answers in JSON when response_format asks for it", async () => {
-      const r = await call(chatUrl("perfect"), { body: ask("What is 9 x 9?", { response_format: { type: "json_object" } }) });
+      const r = await call(chatUrl("perfect"), {
+        body: ask("What is 9 x 9?", { response_format: { type: "json_object" } }),
+      });
       expect(JSON.parse(content(r))).toEqual({ answer: "81" });
     });
 
     it("reads the system message too", async () => {
-      const body = { messages: [{ role: "system", content: "Reply with the number only." }, { role: "user", content: "What is 9 x 9?" }] };
+      const body = {
+        messages: [
+          { role: "system", content: "Reply with the number only." },
+          { role: "user", content: "What is 9 x 9?" },
+        ],
+      };
       expect(content(await call(chatUrl("perfect"), { body }))).toBe("81");
     });
   });
@@ -397,7 +442,11 @@ describe("emulator over HTTP", () => {
       const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
       expect(chunks[0]).toMatchObject({ choices: [], id: "", model: "", object: "", created: 0 });
       expect(chunks[0].prompt_filter_results).toHaveLength(1);
-      expect(chunks[1].choices[0]).toMatchObject({ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null });
+      expect(chunks[1].choices[0]).toMatchObject({
+        index: 0,
+        delta: { role: "assistant", content: "" },
+        finish_reason: null,
+      });
       const last = chunks.at(-1);
       expect(last.choices[0]).toMatchObject({ delta: {}, finish_reason: "stop" });
       const middle = chunks.slice(2, -1);
@@ -415,7 +464,9 @@ describe("emulator over HTTP", () => {
         body: ask("What is 7 x 6?", { stream: true, stream_options: { include_usage: true } }),
         headers: { "extra-parameters": "pass-through" },
       });
-      const chunks = events(r.body as string).slice(0, -1).map((d) => JSON.parse(d));
+      const chunks = events(r.body as string)
+        .slice(0, -1)
+        .map((d) => JSON.parse(d));
       const usage = chunks.at(-1);
       expect(usage.choices).toEqual([]);
       expect(usage.usage).toEqual({ prompt_tokens: 4, completion_tokens: 5, total_tokens: 9 });
@@ -429,7 +480,13 @@ describe("emulator stats and lifecycle", () => {
     try {
       await call(`${emu.endpointFor("a")}/chat/completions`, { body: ask("What is 1 + 1?") });
       await call(`${emu.endpointFor("a")}/chat/completions`, { body: {} });
-      expect(emu.stats().byModel["a"]).toEqual({ requests: 2, completions: 2, inFlight: 0, maxInFlight: 1, statuses: { "200": 1, "400": 1 } });
+      expect(emu.stats().byModel["a"]).toEqual({
+        requests: 2,
+        completions: 2,
+        inFlight: 0,
+        maxInFlight: 1,
+        statuses: { "200": 1, "400": 1 },
+      });
 
       emu.resetStats();
       const aborts = Array.from({ length: 5 }, () => new AbortController());
@@ -496,7 +553,10 @@ describe("emulator stats and lifecycle", () => {
 
 describe("simulation", () => {
   const spec = (input: SimModelSpecInput): SimModelSpec => SimModelSpec.parse(input);
-  const user = (content: string, seed?: number) => ({ messages: [{ role: "user", content }], ...(seed === undefined ? {} : { seed }) });
+  const user = (content: string, seed?: number) => ({
+    messages: [{ role: "user", content }],
+    ...(seed === undefined ? {} : { seed }),
+  });
 
   it("evaluates expressions with the usual precedence and spellings", () => {
     expect(evaluateExpression("2 + 2 * 2")?.value).toBe(6);
@@ -509,7 +569,11 @@ describe("simulation", () => {
   });
 
   it("does not guess at word problems outside its grammar", () => {
-    const answer = simulateAnswer("x", spec({ accuracy: 1 }), user("Tom has 3 cats, 4 dogs and 5 fish. How many legs are there?"));
+    const answer = simulateAnswer(
+      "x",
+      spec({ accuracy: 1 }),
+      user("Tom has 3 cats, 4 dogs and 5 fish. How many legs are there?"),
+    );
     expect(answer.task).toBe("unknown");
     expect(answer.text).toMatch(/^I'm not sure/);
   });
@@ -536,14 +600,25 @@ describe("simulation", () => {
     expect(base[1000]).toBeLessThan(110);
     expect(base[1900]).toBeGreaterThan(260);
     expect(base[1900]).toBeLessThan(340);
-    for (const d of draws.slice(0, 20)) expect(d.latency.totalMs).toBe(Math.round(d.latency.baseMs + 2 * d.completionTokens));
+    for (const d of draws.slice(0, 20))
+      expect(d.latency.totalMs).toBe(Math.round(d.latency.baseMs + 2 * d.completionTokens));
   });
 
   it("makes plausible mistakes: near misses or a dropped step", () => {
     const sim = spec({ accuracy: 0, style: "steps" });
     const wrongs = new Set<number>();
     for (let seed = 0; seed < 40; seed++) {
-      wrongs.add(Number(finalNumber(simulateAnswer("m", sim, user("A baker bakes 12 trays of 8 rolls and sells 30 rolls. How many rolls are left?", seed)).text)));
+      wrongs.add(
+        Number(
+          finalNumber(
+            simulateAnswer(
+              "m",
+              sim,
+              user("A baker bakes 12 trays of 8 rolls and sells 30 rolls. How many rolls are left?", seed),
+            ).text,
+          ),
+        ),
+      );
     }
     expect([...wrongs].sort((a, b) => a - b)).toEqual([56, 65, 67, 76, 96]);
   });

@@ -12,7 +12,10 @@ const SUM: CompletionRequest = { messages: [{ role: "user", content: "What is 19
 
 let emulator: EmulatorHandle;
 beforeAll(async () => {
-  emulator = await startEmulator({ models: { sim: { apiKey: KEY, accuracy: 1, latency: { medianMs: 1, p95Ms: 2 } } }, quiet: true });
+  emulator = await startEmulator({
+    models: { sim: { apiKey: KEY, accuracy: 1, latency: { medianMs: 1, p95Ms: 2 } } },
+    quiet: true,
+  });
 });
 afterAll(async () => emulator.close());
 

@@ -7,7 +7,15 @@ import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { COGNITIVE_SERVICES_SCOPE, parseConfig, planRun, readJournal, runEvaluation, PREDICTIONS_FILE, type ConfigInput } from "../src/index.js";
+import {
+  COGNITIVE_SERVICES_SCOPE,
+  parseConfig,
+  planRun,
+  readJournal,
+  runEvaluation,
+  PREDICTIONS_FILE,
+  type ConfigInput,
+} from "../src/index.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const TOKEN = "fake-entra-token-7d1e2c9b";
@@ -27,14 +35,27 @@ class FakeCredential implements TokenCredential {
 async function run(token: string) {
   const dir = await tempDir();
   const file = join(dir, "rows.jsonl");
-  await writeFile(file, Array.from({ length: 6 }, (_, i) => JSON.stringify({ id: `q${i}`, prompt: `What is ${i} + 2?`, expected: String(i + 2) })).join("\n") + "\n");
+  await writeFile(
+    file,
+    Array.from({ length: 6 }, (_, i) =>
+      JSON.stringify({ id: `q${i}`, prompt: `What is ${i} + 2?`, expected: String(i + 2) }),
+    ).join("\n") + "\n",
+  );
   const config: ConfigInput = {
     concurrency: 3,
     datasets: [{ path: file, scorers: [{ type: "numeric" }] }],
     models: [
       { name: "legacy", provider: "azure-ai-inference", endpoint: "emulator://sim", auth: "entra" },
       { name: "v1", provider: "openai", endpoint: "emulator://sim", model: "sim", auth: "entra" },
-      { name: "v1-responses", provider: "openai", api: "responses", endpoint: "emulator://sim", model: "sim", auth: "entra", stream: true },
+      {
+        name: "v1-responses",
+        provider: "openai",
+        api: "responses",
+        endpoint: "emulator://sim",
+        model: "sim",
+        auth: "entra",
+        stream: true,
+      },
     ] as never,
     // The emulator accepts exactly this bearer token.
     emulator: { models: { sim: { apiKey: TOKEN, latency: { medianMs: 1, p95Ms: 2 } } } },

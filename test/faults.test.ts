@@ -10,7 +10,14 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ModelErrorKind } from "../src/errors.js";
 import type { FaultSpecInput } from "../src/emulator/index.js";
-import { parseConfig, planRun, runEvaluation, startEmulator, type EmulatorHandle, type PredictionRecord } from "../src/index.js";
+import {
+  parseConfig,
+  planRun,
+  runEvaluation,
+  startEmulator,
+  type EmulatorHandle,
+  type PredictionRecord,
+} from "../src/index.js";
 import { runCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -58,42 +65,127 @@ interface Case {
   expected: Expected;
 }
 
-const transient = (fault: Omit<FaultSpecInput, "attempts">, faulted: number, kind: ModelErrorKind, extra: { status?: number; waitMs?: number | "backoff" } = {}): Pick<Case, "fault" | "expected"> => ({
+const transient = (
+  fault: Omit<FaultSpecInput, "attempts">,
+  faulted: number,
+  kind: ModelErrorKind,
+  extra: { status?: number; waitMs?: number | "backoff" } = {},
+): Pick<Case, "fault" | "expected"> => ({
   fault: { ...fault, attempts: faulted },
   expected: { end: "recovers", faulted, kind, ...extra },
 });
 
 const CASES: Case[] = [
   // 429s: the wait honours the header up to maxRetryAfterMs (20), else full-jitter backoff.
-  { name: "429 Retry-After seconds (under the cap)", ...transient({ kind: "rate_limit", retryAfter: { format: "seconds", ms: 10 } }, 1, "rate_limit", { status: 429, waitMs: 10 }) },
-  { name: "429 Retry-After seconds (over the cap)", ...transient({ kind: "rate_limit", retryAfter: { format: "seconds", ms: 2000 } }, 1, "rate_limit", { status: 429, waitMs: 20 }) },
-  { name: "429 Retry-After HTTP date", ...transient({ kind: "rate_limit", retryAfter: { format: "http-date", ms: 3000 } }, 1, "rate_limit", { status: 429, waitMs: 20 }) },
-  { name: "429 retry-after-ms", ...transient({ kind: "rate_limit", retryAfter: { format: "ms", ms: 15 } }, 2, "rate_limit", { status: 429, waitMs: 15 }) },
-  { name: "429 x-ms-retry-after-ms", ...transient({ kind: "rate_limit", retryAfter: { format: "x-ms-ms", ms: 7 } }, 1, "rate_limit", { status: 429, waitMs: 7 }) },
+  {
+    name: "429 Retry-After seconds (under the cap)",
+    ...transient({ kind: "rate_limit", retryAfter: { format: "seconds", ms: 10 } }, 1, "rate_limit", {
+      status: 429,
+      waitMs: 10,
+    }),
+  },
+  {
+    name: "429 Retry-After seconds (over the cap)",
+    ...transient({ kind: "rate_limit", retryAfter: { format: "seconds", ms: 2000 } }, 1, "rate_limit", {
+      status: 429,
+      waitMs: 20,
+    }),
+  },
+  {
+    name: "429 Retry-After HTTP date",
+    ...transient({ kind: "rate_limit", retryAfter: { format: "http-date", ms: 3000 } }, 1, "rate_limit", {
+      status: 429,
+      waitMs: 20,
+    }),
+  },
+  {
+    name: "429 retry-after-ms",
+    ...transient({ kind: "rate_limit", retryAfter: { format: "ms", ms: 15 } }, 2, "rate_limit", {
+      status: 429,
+      waitMs: 15,
+    }),
+  },
+  {
+    name: "429 x-ms-retry-after-ms",
+    ...transient({ kind: "rate_limit", retryAfter: { format: "x-ms-ms", ms: 7 } }, 1, "rate_limit", {
+      status: 429,
+      waitMs: 7,
+    }),
+  },
   // No Retry-After: only x-ratelimit-reset-requests (1s), which sets the wait (capped at 20 ms here).
-  { name: "429 with only x-ratelimit-reset-requests", ...transient({ kind: "rate_limit", style: "azure-ai" }, 1, "rate_limit", { status: 429, waitMs: 20 }) },
-  { name: "429 Azure OpenAI body and headers", ...transient({ kind: "rate_limit", style: "azure-openai", retryAfter: { format: "ms", ms: 5 } }, 1, "rate_limit", { status: 429, waitMs: 5 }) },
-  { name: "429 GitHub Models body and headers", ...transient({ kind: "rate_limit", style: "github-models", retryAfter: { format: "seconds", ms: 54_000 } }, 1, "rate_limit", { status: 429, waitMs: 20 }) },
+  {
+    name: "429 with only x-ratelimit-reset-requests",
+    ...transient({ kind: "rate_limit", style: "azure-ai" }, 1, "rate_limit", { status: 429, waitMs: 20 }),
+  },
+  {
+    name: "429 Azure OpenAI body and headers",
+    ...transient({ kind: "rate_limit", style: "azure-openai", retryAfter: { format: "ms", ms: 5 } }, 1, "rate_limit", {
+      status: 429,
+      waitMs: 5,
+    }),
+  },
+  {
+    name: "429 GitHub Models body and headers",
+    ...transient(
+      { kind: "rate_limit", style: "github-models", retryAfter: { format: "seconds", ms: 54_000 } },
+      1,
+      "rate_limit",
+      { status: 429, waitMs: 20 },
+    ),
+  },
   { name: "500", ...transient({ kind: "server_error" }, 2, "server", { status: 500, waitMs: "backoff" }) },
   { name: "502 with an HTML body", ...transient({ kind: "bad_gateway" }, 1, "server", { status: 502 }) },
-  { name: "503 with Retry-After", ...transient({ kind: "unavailable", retryAfter: { format: "seconds", ms: 10 } }, 1, "server", { status: 503, waitMs: 10 }) },
-  { name: "503 without Retry-After", ...transient({ kind: "unavailable" }, 1, "server", { status: 503, waitMs: "backoff" }) },
+  {
+    name: "503 with Retry-After",
+    ...transient({ kind: "unavailable", retryAfter: { format: "seconds", ms: 10 } }, 1, "server", {
+      status: 503,
+      waitMs: 10,
+    }),
+  },
+  {
+    name: "503 without Retry-After",
+    ...transient({ kind: "unavailable" }, 1, "server", { status: 503, waitMs: "backoff" }),
+  },
   { name: "408", ...transient({ kind: "request_timeout" }, 1, "server", { status: 408 }) },
   { name: "connection reset", ...transient({ kind: "reset" }, 2, "network") },
   { name: "stall before headers", ...transient({ kind: "stall_headers", stallMs: STALL_MS }, 1, "timeout") },
   { name: "stall mid-body", ...transient({ kind: "stall_body", stallMs: STALL_MS }, 1, "timeout") },
   { name: "body cut before the end (sse_cut, non-stream)", ...transient({ kind: "sse_cut" }, 1, "network") },
 
-  { name: "500 on every attempt", fault: { kind: "server_error" }, expected: { end: "exhausts", kind: "server", status: 500 } },
-  { name: "429 on every attempt (capped Retry-After)", fault: { kind: "rate_limit", retryAfter: { format: "seconds", ms: 60_000 } }, expected: { end: "exhausts", kind: "rate_limit", status: 429 } },
+  {
+    name: "500 on every attempt",
+    fault: { kind: "server_error" },
+    expected: { end: "exhausts", kind: "server", status: 500 },
+  },
+  {
+    name: "429 on every attempt (capped Retry-After)",
+    fault: { kind: "rate_limit", retryAfter: { format: "seconds", ms: 60_000 } },
+    expected: { end: "exhausts", kind: "rate_limit", status: 429 },
+  },
   { name: "reset on every attempt", fault: { kind: "reset" }, expected: { end: "exhausts", kind: "network" } },
-  { name: "stall before headers on every attempt", fault: { kind: "stall_headers", stallMs: STALL_MS }, expected: { end: "exhausts", kind: "timeout" } },
+  {
+    name: "stall before headers on every attempt",
+    fault: { kind: "stall_headers", stallMs: STALL_MS },
+    expected: { end: "exhausts", kind: "timeout" },
+  },
 
   // A 200 whose JSON does not parse is a bad_response, which the retry layer deliberately does not
   // retry (test/providers.test.ts pins it): recorded once, even though a retry would be answered.
-  { name: "invalid JSON served as JSON", fault: { kind: "invalid_json", attempts: 1 }, expected: { end: "outcome", kind: "bad_response", finishReason: "error", status: 200 } },
-  { name: "prompt content filter (400 content_filter)", fault: { kind: "prompt_filter" }, expected: { end: "outcome", kind: "content_filter", finishReason: "content_filter", status: 400 } },
-  { name: "output content filter (200, finish_reason content_filter)", fault: { kind: "output_filter" }, expected: { end: "outcome", finishReason: "content_filter" } },
+  {
+    name: "invalid JSON served as JSON",
+    fault: { kind: "invalid_json", attempts: 1 },
+    expected: { end: "outcome", kind: "bad_response", finishReason: "error", status: 200 },
+  },
+  {
+    name: "prompt content filter (400 content_filter)",
+    fault: { kind: "prompt_filter" },
+    expected: { end: "outcome", kind: "content_filter", finishReason: "content_filter", status: 400 },
+  },
+  {
+    name: "output content filter (200, finish_reason content_filter)",
+    fault: { kind: "output_filter" },
+    expected: { end: "outcome", finishReason: "content_filter" },
+  },
 
   { name: "401", fault: { kind: "auth" }, expected: { end: "stopped", status: 401 } },
   { name: "403", fault: { kind: "forbidden" }, expected: { end: "stopped", status: 403 } },
@@ -101,7 +193,9 @@ const CASES: Case[] = [
 
 async function writeDataset(dir: string): Promise<string> {
   const file = join(dir, "sums.jsonl");
-  const rows = Array.from({ length: ROWS }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `What is ${i} + ${2 * i}?`, expected: String(3 * i) }));
+  const rows = Array.from({ length: ROWS }, (_, i) =>
+    JSON.stringify({ id: `r${i}`, prompt: `What is ${i} + ${2 * i}?`, expected: String(3 * i) }),
+  );
   await writeFile(file, rows.join("\n") + "\n");
   return file;
 }
@@ -206,14 +300,21 @@ describe("fault matrix through the real runner", () => {
         expect(out.attempts).toBe(1);
         expect(out.finishReason).toBe(expected.finishReason);
         if (expected.kind === undefined) expect(out.error).toBeUndefined();
-        else expect(out.error).toMatchObject({ kind: expected.kind, ...(expected.status ? { status: expected.status } : {}) });
+        else
+          expect(out.error).toMatchObject({
+            kind: expected.kind,
+            ...(expected.status ? { status: expected.status } : {}),
+          });
       }
     }
 
     // Retries within budget, counted at the emulator: every request it saw, and every fault.
-    const perRow = expected.end === "recovers" ? expected.faulted + 1 : expected.end === "exhausts" ? RETRY.maxAttempts : 1;
+    const perRow =
+      expected.end === "recovers" ? expected.faulted + 1 : expected.end === "exhausts" ? RETRY.maxAttempts : 1;
     expect(flakyStats.completions).toBe(ROWS * perRow);
-    expect(stats.faults).toEqual({ [faultKind]: expected.end === "recovers" ? ROWS * expected.faulted : ROWS * perRow });
+    expect(stats.faults).toEqual({
+      [faultKind]: expected.end === "recovers" ? ROWS * expected.faulted : ROWS * perRow,
+    });
     expect(result.recorded).toBe(2 * ROWS);
     expect(result.failed).toBe(flaky.filter((r) => r.output.error !== undefined).length);
   });
@@ -225,12 +326,17 @@ describe("fault matrix through the real runner", () => {
 });
 
 describe("exit codes through the CLI", () => {
-  async function cliRun(fault: FaultSpecInput): Promise<{ code: number | null; stderr: string; records: PredictionRecord[] }> {
+  async function cliRun(
+    fault: FaultSpecInput,
+  ): Promise<{ code: number | null; stderr: string; records: PredictionRecord[] }> {
     emulator = await startSims(fault);
     const dir = await tempDir();
     const config = join(dir, "eval.config.json");
     await writeFile(config, JSON.stringify(configFor(emulator, await writeDataset(dir), join(dir, "results"))));
-    const res = await runCli(["run", "--config", config, "--no-weave", "--run-id", "faulty"], { cwd: dir, env: { ...KEYS, WANDB_API_KEY: "" } });
+    const res = await runCli(["run", "--config", config, "--no-weave", "--run-id", "faulty"], {
+      cwd: dir,
+      env: { ...KEYS, WANDB_API_KEY: "" },
+    });
     expect(res.stderr).not.toMatch(/internal error|Unhandled/i);
     return { code: res.code, stderr: res.stderr, records: await journal(join(dir, "results", "faulty")) };
   }
@@ -246,6 +352,8 @@ describe("exit codes through the CLI", () => {
     const { code, records } = await cliRun({ kind: "rate_limit", attempts: 1, retryAfter: { format: "ms", ms: 5 } });
     expect(code).toBe(0);
     expect(records).toHaveLength(2 * ROWS);
-    expect(records.filter((r) => r.model === "flaky").every((r) => r.output.attempts === 2 && r.output.error === undefined)).toBe(true);
+    expect(
+      records.filter((r) => r.model === "flaky").every((r) => r.output.attempts === 2 && r.output.error === undefined),
+    ).toBe(true);
   });
 });

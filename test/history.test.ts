@@ -19,7 +19,10 @@ describe("run index and history", () => {
     const dir = await tempDir();
     const fx = await runFixture(dir, {
       rows: 20,
-      sims: { small: { accuracy: 0.5, latency: { medianMs: 1, p95Ms: 2 } }, large: { accuracy: 1, latency: { medianMs: 1, p95Ms: 2 } } },
+      sims: {
+        small: { accuracy: 0.5, latency: { medianMs: 1, p95Ms: 2 } },
+        large: { accuracy: 1, latency: { medianMs: 1, p95Ms: 2 } },
+      },
       extraConfig: {},
     });
     try {
@@ -27,7 +30,10 @@ describe("run index and history", () => {
       cfg.models[0].pricing = { inputPerMillion: 1, outputPerMillion: 2 };
       await writeFile(fx.config, JSON.stringify(cfg));
       for (const id of ["r1", "r2"]) {
-        const res = await runCli(["run", "--config", fx.config, "--no-weave", "--run-id", id], { cwd: dir, env: fx.env });
+        const res = await runCli(["run", "--config", fx.config, "--no-weave", "--run-id", id], {
+          cwd: dir,
+          env: fx.env,
+        });
         expect(res.code).toBe(0);
       }
       const index = await readRunIndex(fx.results);
@@ -44,9 +50,23 @@ describe("run index and history", () => {
 
       // A run made through the library with reports off, on a changed dataset: not yet indexed.
       const other = join(dir, "other.jsonl");
-      await writeFile(other, Array.from({ length: 5 }, (_, i) => JSON.stringify({ id: `o${i}`, prompt: `What is ${i} + 1?`, expected: String(i + 1) })).join("\n") + "\n");
-      const loaded = parseConfig({ ...cfg, datasets: [{ path: other, scorers: [{ type: "numeric" }] }] }, { baseDir: dir });
-      await runEvaluation({ plan: await planRun(loaded, { env: fx.env }), outputDir: fx.results, runId: "r3", log: () => {}, reports: false });
+      await writeFile(
+        other,
+        Array.from({ length: 5 }, (_, i) =>
+          JSON.stringify({ id: `o${i}`, prompt: `What is ${i} + 1?`, expected: String(i + 1) }),
+        ).join("\n") + "\n",
+      );
+      const loaded = parseConfig(
+        { ...cfg, datasets: [{ path: other, scorers: [{ type: "numeric" }] }] },
+        { baseDir: dir },
+      );
+      await runEvaluation({
+        plan: await planRun(loaded, { env: fx.env }),
+        outputDir: fx.results,
+        runId: "r3",
+        log: () => {},
+        reports: false,
+      });
       expect((await readRunIndex(fx.results)).map((x) => x.runId)).toEqual(["r1", "r2"]);
 
       const res = await runCli(["history", "--out", fx.results], { cwd: dir });
@@ -76,15 +96,28 @@ describe("run index and history", () => {
   it("reads the last line per run id and survives a torn tail", async () => {
     const dir = await tempDir();
     const entry = (runId: string, status: RunIndexEntry["status"], score: number): RunIndexEntry => ({
-      v: 1, runId, dir: runId, startedAt: `2026-01-0${runId.slice(1)}T00:00:00Z`, status, configHash: "c", datasetHash: "d",
-      datasets: [], models: [{ name: "m", n: 1, errors: 0, scores: { s: score }, cost: null }], cost: null,
+      v: 1,
+      runId,
+      dir: runId,
+      startedAt: `2026-01-0${runId.slice(1)}T00:00:00Z`,
+      status,
+      configHash: "c",
+      datasetHash: "d",
+      datasets: [],
+      models: [{ name: "m", n: 1, errors: 0, scores: { s: score }, cost: null }],
+      cost: null,
     });
     await writeFile(
       join(dir, "index.jsonl"),
-      [entry("r1", "interrupted", 0.1), entry("r2", "complete", 0.5), entry("r1", "complete", 0.9)].map((x) => JSON.stringify(x)).join("\n") + '\n{"v":1,"runId":"r3"',
+      [entry("r1", "interrupted", 0.1), entry("r2", "complete", 0.5), entry("r1", "complete", 0.9)]
+        .map((x) => JSON.stringify(x))
+        .join("\n") + '\n{"v":1,"runId":"r3"',
     );
     const index = await readRunIndex(dir);
-    expect(index.map((x) => [x.runId, x.status])).toEqual([["r1", "complete"], ["r2", "complete"]]);
+    expect(index.map((x) => [x.runId, x.status])).toEqual([
+      ["r1", "complete"],
+      ["r2", "complete"],
+    ]);
     const text = renderHistoryText(historyTable(index)).join("\n");
     expect(text).toMatch(/^m\s+s\s+0\.900\s+0\.500\s+█▁\s+-0\.400$/m);
     expect(sparkline([0, null, 1])).toBe("▁ █");
@@ -94,15 +127,31 @@ describe("run index and history", () => {
 
   it("keeps --limit and --trials runs out of another run's trend, and labels the group by dataset name", () => {
     const entry = (runId: string, day: number, over: Partial<RunIndexEntry>, score: number): RunIndexEntry => ({
-      v: 1, runId, dir: runId, startedAt: `2026-01-${String(day).padStart(2, "0")}T00:00:00Z`, status: "complete", configHash: "c",
-      datasetHash: "d1", datasets: [{ name: "arithmetic", sha256: "aa", rows: 42 }, { name: "capitals", sha256: "cc", rows: 30 }],
-      models: [{ name: "m", n: 72, errors: 0, scores: { numeric: score }, cost: null }], cost: null, ...over,
+      v: 1,
+      runId,
+      dir: runId,
+      startedAt: `2026-01-${String(day).padStart(2, "0")}T00:00:00Z`,
+      status: "complete",
+      configHash: "c",
+      datasetHash: "d1",
+      datasets: [
+        { name: "arithmetic", sha256: "aa", rows: 42 },
+        { name: "capitals", sha256: "cc", rows: 30 },
+      ],
+      models: [{ name: "m", n: 72, errors: 0, scores: { numeric: score }, cost: null }],
+      cost: null,
+      ...over,
     });
     const index = [
       entry("n1", 1, { trials: 1, limits: "" }, 0.9),
       entry("smoke", 2, { trials: 1, limits: "arithmetic:5,capitals:5" }, 0.2),
       entry("t5", 3, { trials: 5, limits: "" }, 0.5),
-      entry("other", 4, { datasetHash: "d2", datasets: [{ name: "qa", sha256: "qq", rows: 10 }], trials: 1, limits: "" }, 0.1),
+      entry(
+        "other",
+        4,
+        { datasetHash: "d2", datasets: [{ name: "qa", sha256: "qq", rows: 10 }], trials: 1, limits: "" },
+        0.1,
+      ),
       entry("n2", 5, { trials: 1, limits: "" }, 0.8),
     ];
     // Entries indexed before groups existed (no trials/limits/group fields) still group by dataset.
@@ -120,4 +169,3 @@ describe("run index and history", () => {
     expect(historyTable(index.slice(0, 3)).label).toBe("arithmetic, capitals × 5 trials");
   });
 });
-

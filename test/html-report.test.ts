@@ -74,7 +74,10 @@ function record(model: string, row: number): PredictionRecord {
     line: row + 1,
     model,
     trial: 0,
-    input: { messages: [{ role: "user" as const, content: row === 9 ? PROMPT_HOSTILE : `What is ${row} + ${row}?` }], vars: {} },
+    input: {
+      messages: [{ role: "user" as const, content: row === 9 ? PROMPT_HOSTILE : `What is ${row} + ${row}?` }],
+      vars: {},
+    },
     expected: row === 10 ? EXPECTED_HOSTILE : String(row * 2),
     startedAt: "2025-01-01T00:00:00.000Z",
     endedAt: "2025-01-01T00:00:00.100Z",
@@ -82,7 +85,16 @@ function record(model: string, row: number): PredictionRecord {
   if (pass === null) {
     return {
       ...base,
-      output: { text: null, finishReason: "error", usage: null, latencyMs: 5, model: null, requestId: null, attempts: 3, error: { kind: "server", message: ERROR_MSG } },
+      output: {
+        text: null,
+        finishReason: "error",
+        usage: null,
+        latencyMs: 5,
+        model: null,
+        requestId: null,
+        attempts: 3,
+        error: { kind: "server", message: ERROR_MSG },
+      },
       scores: {},
     };
   }
@@ -146,7 +158,8 @@ function urlAttributes(markup: string): string[] {
   const out: string[] = [];
   for (const tag of markup.matchAll(/<[a-zA-Z][^>]*>/g)) {
     for (const attr of tag[0].matchAll(/\s([\w:-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/g)) {
-      if (/^(src|href|xlink:href|action|formaction|srcset|poster|data)$/i.test(attr[1]!)) out.push(attr[2]!.replace(/^["']|["']$/g, ""));
+      if (/^(src|href|xlink:href|action|formaction|srcset|poster|data)$/i.test(attr[1]!))
+        out.push(attr[2]!.replace(/^["']|["']$/g, ""));
     }
   }
   return out;
@@ -161,8 +174,12 @@ describe("report.html", () => {
     const file = report.files.find((f) => f.endsWith("report.html"))!;
     const page = await readFile(file, "utf8");
 
-    expect(page).toContain(`<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy().replace(/'/g, "&#39;")}">`);
-    expect(contentSecurityPolicy()).toMatch(/^default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-[A-Za-z0-9+/]+=*';/);
+    expect(page).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy().replace(/'/g, "&#39;")}">`,
+    );
+    expect(contentSecurityPolicy()).toMatch(
+      /^default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-[A-Za-z0-9+/]+=*';/,
+    );
     expect(contentSecurityPolicy()).toContain(scriptHashSource(CLIENT_SCRIPT));
     // The one script in the page is exactly the hashed constant.
     expect([...page.matchAll(/<script\b[^>]*>/g)].map((m) => m[0])).toEqual(["<script>"]);
@@ -173,7 +190,8 @@ describe("report.html", () => {
     expect(urlAttributes(page)).toContain("data:,");
     expect(page).not.toMatch(/<link[^>]+rel=["']?stylesheet/i);
     // Untrusted strings appear only escaped.
-    for (const raw of [SCRIPT_OUT, IMG_OUT, SVG_OUT, ERROR_MSG, EXPECTED_HOSTILE, "<i>eta", "<u>set"]) expect(page).not.toContain(raw);
+    for (const raw of [SCRIPT_OUT, IMG_OUT, SVG_OUT, ERROR_MSG, EXPECTED_HOSTILE, "<i>eta", "<u>set"])
+      expect(page).not.toContain(raw);
     expect(page).toContain("&lt;script&gt;window.__pwned=1&lt;/script&gt;");
     expect(page).toContain("&lt;img src=x onerror=&quot;window.__pwned=2&quot;&gt;");
     expect(page).toContain("b&lt;i&gt;eta");
@@ -194,7 +212,9 @@ describe("report.html", () => {
       expect(problems.requests).toEqual([]);
       expect(await page.evaluate("document.scripts.length")).toBe(1);
       expect(await page.locator("main img, main iframe, main object, main embed, svg[onload], i, u").count()).toBe(0);
-      expect(await page.evaluate("[...document.querySelectorAll('[src], [srcset], [action], [onerror], [onload]')].length")).toBe(0);
+      expect(
+        await page.evaluate("[...document.querySelectorAll('[src], [srcset], [action], [onerror], [onload]')].length"),
+      ).toBe(0);
 
       for (const text of [SCRIPT_OUT, IMG_OUT, SVG_OUT]) {
         await expect.poll(() => page.locator("#rows td .out", { hasText: text }).first().isVisible()).toBe(true);
@@ -202,7 +222,12 @@ describe("report.html", () => {
       expect(await page.locator("#rows td .err", { hasText: ERROR_MSG }).count()).toBe(1);
       expect(await page.locator("#rows .col-prompt", { hasText: PROMPT_HOSTILE }).count()).toBe(1);
       expect(await page.locator("#rows .expected", { hasText: EXPECTED_HOSTILE }).count()).toBe(1);
-      expect(await page.locator("#rows thead th").allTextContents()).toEqual(["Row", "Prompt and expected", ALPHA, BETA]);
+      expect(await page.locator("#rows thead th").allTextContents()).toEqual([
+        "Row",
+        "Prompt and expected",
+        ALPHA,
+        BETA,
+      ]);
       expect(await page.locator("#rows tbody th").first().textContent()).toContain(DATASET);
       expect(await page.locator("h1").textContent()).toContain("run-html");
       expect(await page.locator(".recommendation").textContent()).toMatch(/^Recommendation: .+\.$/);
@@ -216,7 +241,10 @@ describe("report.html", () => {
     await writeRunReports(dir, { stepSummary: null });
     // Simulate an escaping bug: raw markup spliced into the rendered page.
     const page = await readFile(join(dir, "report.html"), "utf8");
-    const broken = page.replace("<main>", `<main><script>window.__pwned=7</script><img src=x onerror="window.__pwned=8"><svg onload="window.__pwned=9"></svg>`);
+    const broken = page.replace(
+      "<main>",
+      `<main><script>window.__pwned=7</script><img src=x onerror="window.__pwned=8"><svg onload="window.__pwned=9"></svg>`,
+    );
     expect(broken).not.toBe(page);
     await writeFile(join(dir, "broken.html"), broken);
     const { page: tab, problems } = await open(join(dir, "broken.html"));
@@ -329,7 +357,9 @@ describe("report.html", () => {
   });
 
   it("a missing Chromium is a failure that says how to install it, not a skip", async () => {
-    await expect(launchBrowser({ executablePath: "/nonexistent/chromium" })).rejects.toThrow(/apt-get install -y chromium/);
+    await expect(launchBrowser({ executablePath: "/nonexistent/chromium" })).rejects.toThrow(
+      /apt-get install -y chromium/,
+    );
   });
 
   it("renderHtml escapes names, prompts and outputs it is given directly", async () => {
@@ -342,7 +372,16 @@ describe("report.html", () => {
         line: 1,
         prompt: "a & b",
         expected: null,
-        perModel: { [ALPHA]: { trial: 0, trials: 1, output: "'quoted' <tag>", finishReason: "<fr>", latencyMs: 1, scores: { "<s>": { value: 1, pass: true } } } },
+        perModel: {
+          [ALPHA]: {
+            trial: 0,
+            trials: 1,
+            output: "'quoted' <tag>",
+            finishReason: "<fr>",
+            latencyMs: 1,
+            scores: { "<s>": { value: 1, pass: true } },
+          },
+        },
       },
     ]);
     expect(html).not.toContain("<script>x()");
@@ -363,7 +402,11 @@ describe("bakeoff run on the shipped config (end to end)", () => {
     for (const d of config.datasets) d.path = join(REPO, d.path);
     config.outputDir = join(dir, "results");
     await writeFile(join(dir, "eval.config.json"), JSON.stringify(config, null, 2));
-    const res = await runCli(["run", "--config", join(dir, "eval.config.json"), "--no-weave"], { cwd: dir, env: { WANDB_API_KEY: "" }, timeoutMs: 120_000 });
+    const res = await runCli(["run", "--config", join(dir, "eval.config.json"), "--no-weave"], {
+      cwd: dir,
+      env: { WANDB_API_KEY: "" },
+      timeoutMs: 120_000,
+    });
     expect(res.stderr).not.toMatch(/internal error/);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/Report: .*report\.html/);
@@ -371,7 +414,8 @@ describe("bakeoff run on the shipped config (end to end)", () => {
     const runs = (await readdir(join(dir, "results"), { withFileTypes: true })).filter((e) => e.isDirectory());
     expect(runs).toHaveLength(1);
     const runDir = join(dir, "results", runs[0]!.name);
-    for (const f of ["report.md", "report.html", "report.json", "predictions.csv", "junit.xml"]) await access(join(runDir, f));
+    for (const f of ["report.md", "report.html", "report.json", "predictions.csv", "junit.xml"])
+      await access(join(runDir, f));
 
     const json = JSON.parse(await readFile(join(runDir, "report.json"), "utf8")) as { rows: number; models: unknown[] };
     const { page, problems } = await open(join(runDir, "report.html"));

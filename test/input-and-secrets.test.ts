@@ -46,8 +46,18 @@ describe("bad input", () => {
     ["malformed JSONL line", "d.jsonl", '{"prompt":"a"}\n{"prompt": "b",}\n', /d\.jsonl:2:\d+: invalid JSON/],
     ["missing mapped column", "d.csv", "id,question\n1,a\n", /column "prompt" not found; columns are: id, question/],
     ["empty prompt", "d.jsonl", '{"prompt":"a"}\n{"prompt":"   "}\n', /d\.jsonl:2.*empty prompt/],
-    ["duplicate id", "d.jsonl", '{"id":"x","prompt":"a"}\n{"id":"x","prompt":"b"}\n', /d\.jsonl:2.*duplicate id "x" \(first used at line 1\)/],
-    ["invalid UTF-8", "d.jsonl", Buffer.concat([Buffer.from('{"prompt":"a"}\n{"prompt":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]), /d\.jsonl:2.*invalid UTF-8/],
+    [
+      "duplicate id",
+      "d.jsonl",
+      '{"id":"x","prompt":"a"}\n{"id":"x","prompt":"b"}\n',
+      /d\.jsonl:2.*duplicate id "x" \(first used at line 1\)/,
+    ],
+    [
+      "invalid UTF-8",
+      "d.jsonl",
+      Buffer.concat([Buffer.from('{"prompt":"a"}\n{"prompt":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]),
+      /d\.jsonl:2.*invalid UTF-8/,
+    ],
   ])("%s: exit 2 with file and line, before any model is called", async (_name, file, content, message) => {
     const dir = await tempDir();
     const config = await configWith(dir, file, content);
@@ -68,12 +78,21 @@ describe("bad input", () => {
 
   it("--skip-invalid-rows runs the good rows and records each skipped row with its reason", async () => {
     const dir = await tempDir();
-    const config = await configWith(dir, "d.jsonl", '{"prompt":"What is 1 + 1?"}\n{"prompt": broken}\n{"prompt":""}\n{"prompt":"What is 2 + 2?"}\n');
-    const res = await runCli(["run", "--config", config, "--no-weave", "--skip-invalid-rows", "--run-id", "skippy"], { cwd: dir });
+    const config = await configWith(
+      dir,
+      "d.jsonl",
+      '{"prompt":"What is 1 + 1?"}\n{"prompt": broken}\n{"prompt":""}\n{"prompt":"What is 2 + 2?"}\n',
+    );
+    const res = await runCli(["run", "--config", config, "--no-weave", "--skip-invalid-rows", "--run-id", "skippy"], {
+      cwd: dir,
+    });
     expect(res.code).toBe(0);
     expect(res.stderr).toMatch(/skipping 2 invalid row\(s\)/);
     const runDir = join(dir, "results", "skippy");
-    const skipped = (await readFile(join(runDir, "skipped.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { line: number; reason: string });
+    const skipped = (await readFile(join(runDir, "skipped.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { line: number; reason: string });
     expect(skipped.map((s) => s.line)).toEqual([2, 3]);
     expect(skipped[0]!.reason).toMatch(/invalid JSON/);
     expect(skipped[1]!.reason).toMatch(/empty prompt/);
@@ -82,10 +101,19 @@ describe("bad input", () => {
 
   it("--skip-invalid-rows skips a duplicate id in the run exactly as validation did", async () => {
     const dir = await tempDir();
-    const config = await configWith(dir, "d.jsonl", '{"id":"a","prompt":"What is 1 + 1?"}\n{"id":"a","prompt":"What is 5 + 5?"}\n{"id":"b","prompt":"What is 2 + 2?"}\n');
-    const res = await runCli(["run", "--config", config, "--no-weave", "--skip-invalid-rows", "--run-id", "dups"], { cwd: dir });
+    const config = await configWith(
+      dir,
+      "d.jsonl",
+      '{"id":"a","prompt":"What is 1 + 1?"}\n{"id":"a","prompt":"What is 5 + 5?"}\n{"id":"b","prompt":"What is 2 + 2?"}\n',
+    );
+    const res = await runCli(["run", "--config", config, "--no-weave", "--skip-invalid-rows", "--run-id", "dups"], {
+      cwd: dir,
+    });
     expect(res.code).toBe(0);
-    const records = (await readFile(join(dir, "results", "dups", "predictions.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { rowId: string; line: number });
+    const records = (await readFile(join(dir, "results", "dups", "predictions.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { rowId: string; line: number });
     expect(records.map((r) => `${r.rowId}@${r.line}`).sort()).toEqual(["a@1", "b@3"]);
   });
 
@@ -105,14 +133,22 @@ describe("secrets", () => {
     const dir = await tempDir();
     fx = await runFixture(dir, {
       rows: 8,
-      sims: { small: { apiKey: good, latency: { medianMs: 1, p95Ms: 2 } }, large: { apiKey: good, latency: { medianMs: 1, p95Ms: 2 } } },
+      sims: {
+        small: { apiKey: good, latency: { medianMs: 1, p95Ms: 2 } },
+        large: { apiKey: good, latency: { medianMs: 1, p95Ms: 2 } },
+      },
       keys: { small: good, large: bad },
     });
-    const res = await runCli(["run", "--config", fx.config, "--no-weave", "--run-id", "keys"], { cwd: dir, env: fx.env });
+    const res = await runCli(["run", "--config", fx.config, "--no-weave", "--run-id", "keys"], {
+      cwd: dir,
+      env: fx.env,
+    });
     expect(res.code).toBe(3); // "large" was stopped on its 401
     expect(res.stderr).toMatch(/model "large" stopped after an authentication failure.*\$BAKEOFF_TEST_KEY_LARGE/);
     const files = await allFiles(fx.results);
-    expect(files.map((f) => f.slice(fx!.results.length + 1)).sort()).toEqual(expect.arrayContaining(["keys/predictions.jsonl", "keys/report.md", "keys/run.json"]));
+    expect(files.map((f) => f.slice(fx!.results.length + 1)).sort()).toEqual(
+      expect.arrayContaining(["keys/predictions.jsonl", "keys/report.md", "keys/run.json"]),
+    );
     for (const f of files) {
       const text = await readFile(f, "utf8");
       expect(text, f).not.toContain(good);

@@ -51,7 +51,10 @@ describe("journal", () => {
 
   it("skips a torn final line when reading, and truncates it before appending again", async () => {
     const path = join(await tempDir(), "predictions.jsonl");
-    await writeFile(path, JSON.stringify(rec(0)) + "\n" + JSON.stringify(rec(1)) + "\n" + JSON.stringify(rec(2)).slice(0, 40));
+    await writeFile(
+      path,
+      JSON.stringify(rec(0)) + "\n" + JSON.stringify(rec(1)) + "\n" + JSON.stringify(rec(2)).slice(0, 40),
+    );
     const bad: number[] = [];
     expect((await collect(path, (l) => bad.push(l))).length).toBe(2);
     expect(bad).toEqual([3]);

@@ -99,7 +99,12 @@ describe("renderMarkdown", () => {
   });
 
   it("omits per-dataset tables for a single dataset and marks partial runs", () => {
-    const one = renderMarkdown({ ...base, datasets: [{ name: "math", rows: 100 }], summary: { models: [model("a", { datasets: { math: model("a").datasets!.math! } })] }, status: "interrupted" });
+    const one = renderMarkdown({
+      ...base,
+      datasets: [{ name: "math", rows: 100 }],
+      summary: { models: [model("a", { datasets: { math: model("a").datasets!.math! } })] },
+      status: "interrupted",
+    });
     expect(one).not.toContain("## By dataset");
     expect(one).toContain("> **Interrupted:**");
   });

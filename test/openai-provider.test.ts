@@ -7,7 +7,13 @@ import type { ServerResponse } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ModelCallError } from "../src/errors.js";
 import { startEmulator, type EmulatorHandle } from "../src/emulator/index.js";
-import { buildOpenAIRequest, createOpenAIProvider, isAzureStyleEndpoint, responsesFinishReason, type OpenAISpec } from "../src/providers/openai.js";
+import {
+  buildOpenAIRequest,
+  createOpenAIProvider,
+  isAzureStyleEndpoint,
+  responsesFinishReason,
+  type OpenAISpec,
+} from "../src/providers/openai.js";
 import { callWithRetry } from "../src/providers/retry.js";
 import { parseResetDuration, parseRetryAfter } from "../src/providers/retry-after.js";
 import type { CompletionRequest } from "../src/types.js";
@@ -19,7 +25,10 @@ const RETRY = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5, maxRetryAfterM
 
 let emulator: EmulatorHandle;
 beforeAll(async () => {
-  emulator = await startEmulator({ models: { small: { apiKey: KEY, accuracy: 1, latency: { medianMs: 1, p95Ms: 2 } } }, quiet: true });
+  emulator = await startEmulator({
+    models: { small: { apiKey: KEY, accuracy: 1, latency: { medianMs: 1, p95Ms: 2 } } },
+    quiet: true,
+  });
 });
 afterAll(async () => emulator.close());
 
@@ -73,13 +82,21 @@ describe("openai provider against the emulator", () => {
   }
 
   it("reports a Responses answer cut by max_output_tokens as finish reason length", async () => {
-    const r = await provider(`${emulator.url}/v1`, { api: "responses" }).attempt({ ...SUM, params: { max_tokens: 2 } }, signal());
+    const r = await provider(`${emulator.url}/v1`, { api: "responses" }).attempt(
+      { ...SUM, params: { max_tokens: 2 } },
+      signal(),
+    );
     expect(r.finishReason).toBe("length");
     expect(r.text).toBe("The answ");
   });
 
   it("is refused by the emulator with a wrong key, as auth", async () => {
-    const p = createOpenAIProvider({ name: "m", model: "small", endpoint: `${emulator.url}/openai/v1`, auth: { kind: "key", apiKey: "wrong-key-123456" } });
+    const p = createOpenAIProvider({
+      name: "m",
+      model: "small",
+      endpoint: `${emulator.url}/openai/v1`,
+      auth: { kind: "key", apiKey: "wrong-key-123456" },
+    });
     const err = await failure(p.attempt(SUM, signal()));
     expect(err.kind).toBe("auth");
     expect(err.status).toBe(401);
@@ -88,7 +105,12 @@ describe("openai provider against the emulator", () => {
 });
 
 describe("openai provider: wire details", () => {
-  const chatBody = JSON.stringify({ id: "c1", model: "gpt", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "hi" } }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } });
+  const chatBody = JSON.stringify({
+    id: "c1",
+    model: "gpt",
+    choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "hi" } }],
+    usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+  });
 
   it("sends Azure keys in api-key (no Authorization) and other hosts' keys as Bearer", async () => {
     const server = await scripted((_req, res) => send(res, 200, chatBody));
@@ -115,7 +137,9 @@ describe("openai provider: wire details", () => {
   });
 
   it("makes exactly one request per attempt (the client's retries are off)", async () => {
-    const server = await scripted((_req, res) => send(res, 503, JSON.stringify({ error: { code: "overloaded", message: "busy" } })));
+    const server = await scripted((_req, res) =>
+      send(res, 503, JSON.stringify({ error: { code: "overloaded", message: "busy" } })),
+    );
     const err = await failure(provider(`${server.url}/v1`).attempt(SUM, signal()));
     expect(err).toMatchObject({ kind: "server", status: 503, code: "overloaded", retryable: true });
     expect(server.requests).toHaveLength(1);
@@ -123,13 +147,32 @@ describe("openai provider: wire details", () => {
 
   it("normalises error bodies the client would drop, like the azure provider", async () => {
     const bodies: Array<[number, string, string, string]> = [
-      [401, JSON.stringify({ statusCode: 401, message: "Unauthorized. Access token is missing" }), "auth", "Unauthorized. Access token is missing"],
-      [400, JSON.stringify({ detail: "Extra parameters ['n'] are not allowed" }), "bad_request", "Extra parameters ['n'] are not allowed"],
+      [
+        401,
+        JSON.stringify({ statusCode: 401, message: "Unauthorized. Access token is missing" }),
+        "auth",
+        "Unauthorized. Access token is missing",
+      ],
+      [
+        400,
+        JSON.stringify({ detail: "Extra parameters ['n'] are not allowed" }),
+        "bad_request",
+        "Extra parameters ['n'] are not allowed",
+      ],
       [502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "server", "502 Bad Gateway"],
-      [400, JSON.stringify({ error: { code: "content_filter", message: "filtered", innererror: { code: "ResponsibleAIPolicyViolation" } } }), "content_filter", "filtered"],
+      [
+        400,
+        JSON.stringify({
+          error: { code: "content_filter", message: "filtered", innererror: { code: "ResponsibleAIPolicyViolation" } },
+        }),
+        "content_filter",
+        "filtered",
+      ],
     ];
     for (const [status, body, kind, text] of bodies) {
-      const server = await scripted((_req, res) => send(res, status, body, { "content-type": body.startsWith("<") ? "text/html" : "application/json" }));
+      const server = await scripted((_req, res) =>
+        send(res, status, body, { "content-type": body.startsWith("<") ? "text/html" : "application/json" }),
+      );
       const err = await failure(provider(`${server.url}/v1`).attempt(SUM, signal()));
       expect(err.kind).toBe(kind);
       expect(err.status).toBe(status);
@@ -164,7 +207,9 @@ describe("openai provider: wire details", () => {
       if (index < 2) return void res.destroy(); // cut mid-answer (the first two times)
       res.write(chunk({ content: " is 42." }));
       res.write(chunk({}, "stop"));
-      res.write(`data: ${JSON.stringify({ id: "c1", model: "gpt", choices: [], usage: { prompt_tokens: 4, completion_tokens: 5, total_tokens: 9 } })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id: "c1", model: "gpt", choices: [], usage: { prompt_tokens: 4, completion_tokens: 5, total_tokens: 9 } })}\n\n`,
+      );
       res.end("data: [DONE]\n\n");
     });
     const p = provider(`${server.url}/v1`, { stream: true });
@@ -191,13 +236,27 @@ describe("openai provider: wire details", () => {
         status,
         incomplete_details: reason ? { reason } : null,
         output: [{ type: "message", role: "assistant", content: [{ type: "output_text", text: "part" }] }],
-        usage: { input_tokens: 7, output_tokens: 3, total_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens_details: { reasoning_tokens: 2 } },
+        usage: {
+          input_tokens: 7,
+          output_tokens: 3,
+          total_tokens: 10,
+          input_tokens_details: { cached_tokens: 4 },
+          output_tokens_details: { reasoning_tokens: 2 },
+        },
       });
-    const server = await scripted((_req, res, i) => send(res, 200, i === 0 ? body("incomplete", "content_filter") : body("failed")));
+    const server = await scripted((_req, res, i) =>
+      send(res, 200, i === 0 ? body("incomplete", "content_filter") : body("failed")),
+    );
     const p = provider(`${server.url}/v1`, { api: "responses" });
     const r = await p.attempt(SUM, signal());
     expect(r.finishReason).toBe("content_filter");
-    expect(r.usage).toEqual({ promptTokens: 7, completionTokens: 3, totalTokens: 10, cachedPromptTokens: 4, reasoningTokens: 2 });
+    expect(r.usage).toEqual({
+      promptTokens: 7,
+      completionTokens: 3,
+      totalTokens: 10,
+      cachedPromptTokens: 4,
+      reasoningTokens: 2,
+    });
     const failed = await failure(p.attempt(SUM, signal()));
     expect(failed).toMatchObject({ kind: "server", retryable: true });
     expect(server.requests[0]!.path).toBe("/v1/responses");
@@ -209,7 +268,13 @@ describe("openai provider: wire details", () => {
         { role: "system", content: "Be brief." },
         { role: "user", content: "Weather?" },
       ],
-      params: { max_tokens: 50, temperature: 0, seed: 3, stop: ["\n"], response_format: { type: "json_schema", json_schema: { name: "w", schema: { type: "object" } } } },
+      params: {
+        max_tokens: 50,
+        temperature: 0,
+        seed: 3,
+        stop: ["\n"],
+        response_format: { type: "json_schema", json_schema: { name: "w", schema: { type: "object" } } },
+      },
     };
     const built = buildOpenAIRequest({ name: "m", model: "dep", api: "responses" }, request);
     expect(built).toEqual({
@@ -224,7 +289,13 @@ describe("openai provider: wire details", () => {
     });
     expect(buildOpenAIRequest({ name: "m", stream: true }, request)).toEqual({
       path: "/chat/completions",
-      body: { model: "m", messages: request.messages, ...request.params, stream: true, stream_options: { include_usage: true } },
+      body: {
+        model: "m",
+        messages: request.messages,
+        ...request.params,
+        stream: true,
+        stream_options: { include_usage: true },
+      },
     });
   });
 });

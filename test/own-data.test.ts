@@ -11,7 +11,11 @@ import { runCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const GSM = [
-  { question: "Sam has 12 apples. He gives away 5 apples. How many apples does Sam have now?", answer: "12 - 5 = 7\n#### 7", qid: "g1" },
+  {
+    question: "Sam has 12 apples. He gives away 5 apples. How many apples does Sam have now?",
+    answer: "12 - 5 = 7\n#### 7",
+    qid: "g1",
+  },
   { question: "What is 17 + 25?", answer: "#### 42", qid: "g2" },
   { question: "What is 7 * 8?", answer: "56", qid: "g3" },
 ];
@@ -42,7 +46,23 @@ const quiet = ["--no-weave", "--progress", "off"];
 describe("own data in one command (no config file)", () => {
   it("runs a gsm8k-like file against the built-in small and large models and prints a pasteable dataset entry", async () => {
     const dir = await gsmDir();
-    const res = await runCli(["run", "--dataset", "gsm8k.jsonl", "--prompt", "question", "--expected", "answer", "--scorer", "numeric", "--run-id", "own", ...quiet], { cwd: dir });
+    const res = await runCli(
+      [
+        "run",
+        "--dataset",
+        "gsm8k.jsonl",
+        "--prompt",
+        "question",
+        "--expected",
+        "answer",
+        "--scorer",
+        "numeric",
+        "--run-id",
+        "own",
+        ...quiet,
+      ],
+      { cwd: dir },
+    );
     expect(res.stderr).not.toMatch(/internal error|\n\s+at /);
     expect(res.code).toBe(0);
     const recs = await records(join(dir, "results", "own"));
@@ -54,10 +74,19 @@ describe("own data in one command (no config file)", () => {
     }
     const entry = snippet(res.stdout);
     // The id column was not named, so it was guessed (qid) and shows up in the snippet.
-    expect(entry).toEqual([{ path: "gsm8k.jsonl", columns: { id: "qid", prompt: "question", expected: "answer" }, scorers: [{ type: "numeric" }] }]);
+    expect(entry).toEqual([
+      {
+        path: "gsm8k.jsonl",
+        columns: { id: "qid", prompt: "question", expected: "answer" },
+        scorers: [{ type: "numeric" }],
+      },
+    ]);
 
     // The snippet pasted into a config (with the same built-in models) validates as is.
-    await writeFile(join(dir, "eval.config.json"), JSON.stringify({ datasets: entry, models: [{ name: "small", endpoint: "emulator://small" }] }));
+    await writeFile(
+      join(dir, "eval.config.json"),
+      JSON.stringify({ datasets: entry, models: [{ name: "small", endpoint: "emulator://small" }] }),
+    );
     const check = await runCli(["validate"], { cwd: dir });
     expect(check.stderr).toBe("");
     expect(check.code).toBe(0);
@@ -66,13 +95,19 @@ describe("own data in one command (no config file)", () => {
 
   it("guesses the prompt, expected and id columns and the scorer when not given, and says so", async () => {
     const dir = await gsmDir();
-    const res = await runCli(["run", "--dataset", "gsm8k.jsonl", "--models", "large", "--run-id", "g", ...quiet], { cwd: dir });
+    const res = await runCli(["run", "--dataset", "gsm8k.jsonl", "--models", "large", "--run-id", "g", ...quiet], {
+      cwd: dir,
+    });
     expect(res.code).toBe(0);
     expect(res.stderr).toMatch(/prompt column "question" \(guessed; set with --prompt\)/);
     expect(res.stderr).toMatch(/expected column "answer" \(guessed/);
     expect(res.stderr).toMatch(/id column "qid" \(guessed/);
     expect(res.stderr).toMatch(/scorers numeric \(guessed/);
-    expect(snippet(res.stdout)[0]).toEqual({ path: "gsm8k.jsonl", columns: { id: "qid", prompt: "question", expected: "answer" }, scorers: [{ type: "numeric" }] });
+    expect(snippet(res.stdout)[0]).toEqual({
+      path: "gsm8k.jsonl",
+      columns: { id: "qid", prompt: "question", expected: "answer" },
+      scorers: [{ type: "numeric" }],
+    });
     const recs = await records(join(dir, "results", "g"));
     expect(recs.map((r) => r.rowId).sort()).toEqual(["g1", "g2", "g3"]);
     expect(new Set(recs.map((r) => r.model))).toEqual(new Set(["large"]));
@@ -83,8 +118,24 @@ describe("own data in one command (no config file)", () => {
     await writeFile(join(dir, "caps.csv"), "key,country,city\nc1,France,Paris\nc2,Japan,Tokyo\n");
     const res = await runCli(
       [
-        "run", "--dataset", "caps.csv", "--template", "What is the capital of {{country}}?", "--expected", "city", "--id", "key",
-        "--system", "Answer in one word.", "--scorer", "includes", "--scorer", "similarity:metric=levenshtein,threshold=0.5", "--run-id", "t", ...quiet,
+        "run",
+        "--dataset",
+        "caps.csv",
+        "--template",
+        "What is the capital of {{country}}?",
+        "--expected",
+        "city",
+        "--id",
+        "key",
+        "--system",
+        "Answer in one word.",
+        "--scorer",
+        "includes",
+        "--scorer",
+        "similarity:metric=levenshtein,threshold=0.5",
+        "--run-id",
+        "t",
+        ...quiet,
       ],
       { cwd: dir },
     );
@@ -111,18 +162,36 @@ describe("own data in one command (no config file)", () => {
     const dir = await gsmDir();
     await writeFile(join(dir, "odd.csv"), "a,b\n1,2\n");
     const cases: [string[], RegExp][] = [
-      [["--dataset", "gsm8k.jsonl", "--prompt", "questoin"], /gsm8k\.jsonl: no column "questoin" \(--prompt\); the file has: question, answer, qid/],
-      [["--dataset", "odd.csv"], /odd\.csv: cannot tell which column is the prompt \(columns: a, b\); name it with --prompt COLUMN or give --template/],
-      [["--dataset", "gsm8k.jsonl", "--scorer", "numerc"], /--scorer numerc: unknown scorer type "numerc"; choose one of exact, includes, .*numeric/],
-      [["--dataset", "gsm8k.jsonl", "--scorer", "similarity:metrc=x"], /--scorer similarity:metrc=x: unknown option "metrc"; similarity takes name, metric, threshold/],
-      [["--dataset", "gsm8k.jsonl", "--models", "medium"], /unknown model "medium" in --models; the config defines: small, large/],
+      [
+        ["--dataset", "gsm8k.jsonl", "--prompt", "questoin"],
+        /gsm8k\.jsonl: no column "questoin" \(--prompt\); the file has: question, answer, qid/,
+      ],
+      [
+        ["--dataset", "odd.csv"],
+        /odd\.csv: cannot tell which column is the prompt \(columns: a, b\); name it with --prompt COLUMN or give --template/,
+      ],
+      [
+        ["--dataset", "gsm8k.jsonl", "--scorer", "numerc"],
+        /--scorer numerc: unknown scorer type "numerc"; choose one of exact, includes, .*numeric/,
+      ],
+      [
+        ["--dataset", "gsm8k.jsonl", "--scorer", "similarity:metrc=x"],
+        /--scorer similarity:metrc=x: unknown option "metrc"; similarity takes name, metric, threshold/,
+      ],
+      [
+        ["--dataset", "gsm8k.jsonl", "--models", "medium"],
+        /unknown model "medium" in --models; the config defines: small, large/,
+      ],
       [["--dataset", "missing.jsonl"], /missing\.jsonl: file not found/],
     ];
     for (const [args, message] of cases) {
       const res = await runCli(["run", ...args, ...quiet], { cwd: dir });
       expect(res.code, args.join(" ")).toBe(2);
       // Notes on what was guessed may precede it; the error itself is one line, without a stack.
-      const errors = res.stderr.trim().split("\n").filter((l) => !/\(guessed/.test(l));
+      const errors = res.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => !/\(guessed/.test(l));
       expect(errors, args.join(" ")).toHaveLength(1);
       expect(res.stderr).not.toMatch(/\n\s+at /);
       expect(res.stderr).toMatch(message);
@@ -142,7 +211,9 @@ describe("emulator presets", () => {
   it("emulator://small and emulator://large work without an emulator block; a block entry replaces the preset", async () => {
     const dir = await gsmDir();
     const config = {
-      datasets: [{ path: "gsm8k.jsonl", columns: { prompt: "question", expected: "answer" }, scorers: [{ type: "numeric" }] }],
+      datasets: [
+        { path: "gsm8k.jsonl", columns: { prompt: "question", expected: "answer" }, scorers: [{ type: "numeric" }] },
+      ],
       models: [
         { name: "s", endpoint: "emulator://small" },
         { name: "l", endpoint: "emulator://large" },
@@ -157,13 +228,18 @@ describe("emulator presets", () => {
     const recs = await records(join(dir, "results", "p"));
     expect(recs).toHaveLength(6);
     for (const r of recs.filter((x) => x.model === "l")) expect(r.scores.numeric!.value).toBe(0);
-    const manifest = JSON.parse(await readFile(join(dir, "results", "p", "run.json"), "utf8")) as { models: { name: string; info?: { modelName?: string } }[] };
+    const manifest = JSON.parse(await readFile(join(dir, "results", "p", "run.json"), "utf8")) as {
+      models: { name: string; info?: { modelName?: string } }[];
+    };
     expect(manifest.models.find((m) => m.name === "s")!.info?.modelName).toBe("emulated-small");
   });
 
   it("an unknown emulated model still fails validation, naming the built-in ones", async () => {
     const dir = await gsmDir();
-    await writeFile(join(dir, "eval.config.json"), JSON.stringify({ datasets: [{ path: "gsm8k.jsonl" }], models: [{ name: "m", endpoint: "emulator://medium" }] }));
+    await writeFile(
+      join(dir, "eval.config.json"),
+      JSON.stringify({ datasets: [{ path: "gsm8k.jsonl" }], models: [{ name: "m", endpoint: "emulator://medium" }] }),
+    );
     const res = await runCli(["validate"], { cwd: dir });
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/models\[0\]\.endpoint: emulated model "medium" is not defined.*small, large/);
@@ -176,14 +252,18 @@ describe("bakeoff init", () => {
     const res = await runCli(["init"], { cwd: dir });
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(/wrote eval\.config\.jsonc\nwrote datasets\/sample\.jsonl\nwrote eval\.config\.schema\.json/);
+    expect(res.stdout).toMatch(
+      /wrote eval\.config\.jsonc\nwrote datasets\/sample\.jsonl\nwrote eval\.config\.schema\.json/,
+    );
     const text = await readFile(join(dir, "eval.config.jsonc"), "utf8");
     expect(text).toMatch(/^\/\/ bakeoff config/);
     expect(text).toMatch(/"\$schema": "\.\/eval\.config\.schema\.json"/);
     expect(text).toMatch(/"endpoint": "emulator:\/\/small"/);
     expect(text).toMatch(/"endpoint": "emulator:\/\/large"/);
     expect(text).not.toMatch(/"emulator":/);
-    expect(JSON.parse(await readFile(join(dir, "eval.config.schema.json"), "utf8"))).toEqual(expect.objectContaining({ title: expect.stringMatching(/bakeoff/) }));
+    expect(JSON.parse(await readFile(join(dir, "eval.config.schema.json"), "utf8"))).toEqual(
+      expect.objectContaining({ title: expect.stringMatching(/bakeoff/) }),
+    );
 
     const run = await runCli(["run", "--run-id", "first", ...quiet], { cwd: dir });
     expect(run.stderr).not.toMatch(/internal error/);

@@ -49,7 +49,16 @@ async function walk(dir: string): Promise<string[]> {
 
 describe("npm pack contents", () => {
   it("ships the CLI, the library, its types, the schema, README and LICENSE", () => {
-    for (const f of ["bin/bakeoff.js", "dist/cli.js", "dist/index.js", "dist/index.d.ts", "eval.config.schema.json", "README.md", "LICENSE", "package.json"]) {
+    for (const f of [
+      "bin/bakeoff.js",
+      "dist/cli.js",
+      "dist/index.js",
+      "dist/index.d.ts",
+      "eval.config.schema.json",
+      "README.md",
+      "LICENSE",
+      "package.json",
+    ]) {
       expect(files, f).toContain(f);
     }
   });
@@ -63,16 +72,27 @@ describe("npm pack contents", () => {
         (f.endsWith(".ts") && !f.endsWith(".d.ts")),
     );
     expect(unwanted).toEqual([]);
-    expect(files.every((f) => /^(bin|dist)\//.test(f) || ["README.md", "LICENSE", "package.json", "eval.config.schema.json"].includes(f))).toBe(true);
+    expect(
+      files.every(
+        (f) =>
+          /^(bin|dist)\//.test(f) || ["README.md", "LICENSE", "package.json", "eval.config.schema.json"].includes(f),
+      ),
+    ).toBe(true);
   });
 
   it("source maps carry their sources, since src/ is not shipped", async () => {
     const maps = files.filter((f) => f.endsWith(".map"));
     expect(maps.length).toBeGreaterThan(10);
     for (const f of maps) {
-      const map = JSON.parse(await readFile(join(ROOT, f), "utf8")) as { sources: string[]; sourcesContent?: (string | null)[] };
+      const map = JSON.parse(await readFile(join(ROOT, f), "utf8")) as {
+        sources: string[];
+        sourcesContent?: (string | null)[];
+      };
       expect(map.sourcesContent?.length, f).toBe(map.sources.length);
-      expect(map.sourcesContent!.every((s) => typeof s === "string" && s.length > 0), f).toBe(true);
+      expect(
+        map.sourcesContent!.every((s) => typeof s === "string" && s.length > 0),
+        f,
+      ).toBe(true);
     }
   });
 
@@ -119,7 +139,11 @@ describe("package.json", () => {
     // @azure/core-sse: the streaming provider (in progress on another branch) parses SSE with it.
     const pending = new Set(["@azure/core-sse"]);
     const unused = Object.keys(pkg.dependencies).filter(
-      (dep) => !pending.has(dep) && !text.includes(`from "${dep}"`) && !text.includes(`import("${dep}`) && !text.includes(`from "${dep}/`),
+      (dep) =>
+        !pending.has(dep) &&
+        !text.includes(`from "${dep}"`) &&
+        !text.includes(`import("${dep}`) &&
+        !text.includes(`from "${dep}/`),
     );
     expect(unused).toEqual([]);
   });

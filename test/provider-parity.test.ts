@@ -6,7 +6,15 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseConfig, planRun, readJournal, runEvaluation, PREDICTIONS_FILE, type ConfigInput, type PredictionRecord } from "../src/index.js";
+import {
+  parseConfig,
+  planRun,
+  readJournal,
+  runEvaluation,
+  PREDICTIONS_FILE,
+  type ConfigInput,
+  type PredictionRecord,
+} from "../src/index.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const VARIANTS = [
@@ -58,7 +66,8 @@ function expectParity(byModel: Map<string, Map<string, PredictionRecord>>, rows:
   for (const v of VARIANTS) {
     const records = byModel.get(v.name)!;
     expect(records.size, v.name).toBe(rows);
-    for (const [rowId, ref] of reference) expect(comparable(records.get(rowId)!), `${v.name} ${rowId}`).toEqual(comparable(ref));
+    for (const [rowId, ref] of reference)
+      expect(comparable(records.get(rowId)!), `${v.name} ${rowId}`).toEqual(comparable(ref));
     // Streamed records carry time to first token; the others do not.
     for (const rec of records.values()) {
       if ("stream" in v) expect(rec.output.ttftMs, v.name).toBeGreaterThanOrEqual(0);
@@ -69,7 +78,11 @@ function expectParity(byModel: Map<string, Map<string, PredictionRecord>>, rows:
 
 describe("provider parity against the emulator", () => {
   it("gives identical outputs, finish reasons, usage and scores on all three APIs, streamed or not", async () => {
-    const rows = Array.from({ length: 8 }, (_, i) => ({ id: `q${i}`, prompt: `What is ${i + 3} * ${i + 7}?`, expected: String((i + 3) * (i + 7)) }));
+    const rows = Array.from({ length: 8 }, (_, i) => ({
+      id: `q${i}`,
+      prompt: `What is ${i + 3} * ${i + 7}?`,
+      expected: String((i + 3) * (i + 7)),
+    }));
     rows.push({ id: "capital", prompt: "What is the capital of Australia?", expected: "Canberra" });
     const byModel = await runAll({}, [{ type: "numeric" }, { type: "includes" }], rows);
     expectParity(byModel, rows.length);
@@ -83,8 +96,16 @@ describe("provider parity against the emulator", () => {
   });
 
   it("agrees in JSON mode and when max_tokens cuts the answer (finish reason length)", async () => {
-    const rows = Array.from({ length: 4 }, (_, i) => ({ id: `q${i}`, prompt: `What is ${i} + 5?`, expected: String(i + 5) }));
-    const json = await runAll({ response_format: { type: "json_object" } }, [{ type: "json_valid" }, { type: "finish_stop" }], rows);
+    const rows = Array.from({ length: 4 }, (_, i) => ({
+      id: `q${i}`,
+      prompt: `What is ${i} + 5?`,
+      expected: String(i + 5),
+    }));
+    const json = await runAll(
+      { response_format: { type: "json_object" } },
+      [{ type: "json_valid" }, { type: "finish_stop" }],
+      rows,
+    );
     expectParity(json, rows.length);
     expect(JSON.parse(json.get("v1-responses")!.get("q1")!.output.text!)).toHaveProperty("answer");
     const cut = await runAll({ max_tokens: 2 }, [{ type: "includes" }, { type: "finish_stop" }], rows);

@@ -11,7 +11,13 @@ import { deadlineReason, normaliseHttpError, runAbortReason } from "../src/provi
 import { createProvider } from "../src/providers/index.js";
 import { redactHeaders, redactSecrets } from "../src/providers/redact.js";
 import type { CompletionRequest } from "../src/types.js";
-import { recordedBasePath, startReplayServer, startServer, type Handler, type TestServer } from "./helpers/replay-server.js";
+import {
+  recordedBasePath,
+  startReplayServer,
+  startServer,
+  type Handler,
+  type TestServer,
+} from "./helpers/replay-server.js";
 
 type ReplayServer = Awaited<ReturnType<typeof startReplayServer>>;
 
@@ -144,7 +150,9 @@ describe("azure-ai-inference provider: recorded traffic", () => {
 
   it("normalises the tracing test's 401 (empty prompt) the same way", async () => {
     const { endpoint } = await replay("recording_tracing_with_errors.json");
-    const err = await failure(provider(endpoint).attempt({ messages: [{ role: "user", content: "" }], params: {} }, ok()));
+    const err = await failure(
+      provider(endpoint).attempt({ messages: [{ role: "user", content: "" }], params: {} }, ok()),
+    );
     expect(err.kind).toBe("auth");
   });
 
@@ -190,7 +198,10 @@ describe("azure-ai-inference provider: recorded traffic", () => {
 describe("replay server", () => {
   it("serves the streaming recording as raw server-sent events with a recomputed length", async () => {
     const { endpoint } = await replay("recording_chat_streaming_test.json");
-    const res = await fetch(`${endpoint}/chat/completions?api-version=2024-05-01-preview`, { method: "POST", body: "{}" });
+    const res = await fetch(`${endpoint}/chat/completions?api-version=2024-05-01-preview`, {
+      method: "POST",
+      body: "{}",
+    });
     expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const text = await res.text();
     expect(text.startsWith("data: {")).toBe(true);
@@ -225,7 +236,9 @@ describe("azure-ai-inference provider: response shapes", () => {
   });
 
   it("treats an output-filtered 200 as a normal result", async () => {
-    const server = await scripted((_req, res) => send(res, 200, completion({}, { finish_reason: "content_filter", message: { content: null } })));
+    const server = await scripted((_req, res) =>
+      send(res, 200, completion({}, { finish_reason: "content_filter", message: { content: null } })),
+    );
     const result = await provider(server.url).attempt(MILE, ok());
     expect(result.finishReason).toBe("content_filter");
     expect(result.text).toBeNull();
@@ -253,7 +266,9 @@ describe("azure-ai-inference provider: response shapes", () => {
   });
 
   it("parses GitHub's JSON 404 served as text/plain", async () => {
-    const body = JSON.stringify({ error: { code: "unknown_model", message: "Unknown model: gpt-9", details: "Unknown model: gpt-9" } });
+    const body = JSON.stringify({
+      error: { code: "unknown_model", message: "Unknown model: gpt-9", details: "Unknown model: gpt-9" },
+    });
     const server = await scripted((_req, res) => send(res, 404, body, { "content-type": "text/plain; charset=utf-8" }));
     const err = await failure(provider(server.url).attempt(MILE, ok()));
     expect(err.kind).toBe("bad_request");
@@ -262,7 +277,9 @@ describe("azure-ai-inference provider: response shapes", () => {
   });
 
   it("normalises a 502 HTML page labelled application/json (the SDK's parse error path)", async () => {
-    const server = await scripted((_req, res) => send(res, 502, "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"));
+    const server = await scripted((_req, res) =>
+      send(res, 502, "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"),
+    );
     const err = await failure(provider(server.url).attempt(MILE, ok()));
     expect(err.kind).toBe("server");
     expect(err.status).toBe(502);
@@ -271,7 +288,13 @@ describe("azure-ai-inference provider: response shapes", () => {
 
   it("masks the key when a service echoes it back", async () => {
     const server = await scripted((req, res) =>
-      send(res, 401, JSON.stringify({ error: { code: "invalid_api_key", message: `Incorrect API key provided: ${String(req.headers["api-key"])}` } })),
+      send(
+        res,
+        401,
+        JSON.stringify({
+          error: { code: "invalid_api_key", message: `Incorrect API key provided: ${String(req.headers["api-key"])}` },
+        }),
+      ),
     );
     const err = await failure(provider(server.url).attempt(MILE, ok()));
     expect(err.message).toBe("HTTP 401 from the service (invalid_api_key): Incorrect API key provided: [REDACTED]");
@@ -350,7 +373,15 @@ describe("azure-ai-inference provider: network and aborts", () => {
 describe("azure-ai-inference provider: info()", () => {
   it("maps GET /info to ModelInfo", async () => {
     const server = await scripted((_req, res) =>
-      send(res, 200, JSON.stringify({ model_name: "Phi-3.5-mini-instruct", model_type: "chat-completion", model_provider_name: "Microsoft" })),
+      send(
+        res,
+        200,
+        JSON.stringify({
+          model_name: "Phi-3.5-mini-instruct",
+          model_type: "chat-completion",
+          model_provider_name: "Microsoft",
+        }),
+      ),
     );
     expect(await provider(server.url).info(ok())).toEqual({
       modelName: "Phi-3.5-mini-instruct",
@@ -362,12 +393,16 @@ describe("azure-ai-inference provider: info()", () => {
   });
 
   it.each([404, 405])("returns null on %i (endpoints without the route)", async (status) => {
-    const server = await scripted((_req, res) => send(res, status, JSON.stringify({ error: { code: "NotFound", message: "Resource not found" } })));
+    const server = await scripted((_req, res) =>
+      send(res, status, JSON.stringify({ error: { code: "NotFound", message: "Resource not found" } })),
+    );
     expect(await provider(server.url).info(ok())).toBeNull();
   });
 
   it("throws other errors normalised", async () => {
-    const server = await scripted((_req, res) => send(res, 401, JSON.stringify({ statusCode: 401, message: "Unauthorized." })));
+    const server = await scripted((_req, res) =>
+      send(res, 401, JSON.stringify({ statusCode: 401, message: "Unauthorized." })),
+    );
     const err = await failure(provider(server.url).info(ok()));
     expect(err.kind).toBe("auth");
   });
@@ -384,40 +419,69 @@ describe("createProvider", () => {
 
 describe("normaliseHttpError", () => {
   it("reads the cognitive-services {error:{code,message}} 401", () => {
-    const err = normaliseHttpError(401, { error: { code: "401", message: "Access denied due to invalid subscription key." } }, {});
+    const err = normaliseHttpError(
+      401,
+      { error: { code: "401", message: "Access denied due to invalid subscription key." } },
+      {},
+    );
     expect(err.kind).toBe("auth");
     expect(err.code).toBe("401");
     expect(err.message).toBe("HTTP 401 from the service: Access denied due to invalid subscription key.");
   });
 
   it("treats 403 as auth", () => {
-    expect(normaliseHttpError(403, { error: { code: "PermissionDenied", message: "No access." } }, {}).kind).toBe("auth");
+    expect(normaliseHttpError(403, { error: { code: "PermissionDenied", message: "No access." } }, {}).kind).toBe(
+      "auth",
+    );
   });
 
   it("reads a serverless 422 with details", () => {
     const err = normaliseHttpError(
       422,
-      { error: { code: "Invalid input", status: 422, message: "invalid input error", details: [{ type: "missing", loc: ["body", "messages"], msg: "Field required" }] } },
+      {
+        error: {
+          code: "Invalid input",
+          status: 422,
+          message: "invalid input error",
+          details: [{ type: "missing", loc: ["body", "messages"], msg: "Field required" }],
+        },
+      },
       {},
     );
     expect(err.kind).toBe("bad_request");
     expect(err.code).toBe("Invalid input");
-    expect(err.message).toBe("HTTP 422 from the service (Invalid input): invalid input error Details: body.messages: Field required");
+    expect(err.message).toBe(
+      "HTTP 422 from the service (Invalid input): invalid input error Details: body.messages: Field required",
+    );
   });
 
   it("reads a 422 with details and no message", () => {
-    const err = normaliseHttpError(422, { error: { code: "Invalid input", status: 422, details: [{ loc: ["body", "temperature"], msg: "must be <= 2" }] } }, {});
+    const err = normaliseHttpError(
+      422,
+      {
+        error: { code: "Invalid input", status: 422, details: [{ loc: ["body", "temperature"], msg: "must be <= 2" }] },
+      },
+      {},
+    );
     expect(err.message).toBe("HTTP 422 from the service (Invalid input) Details: body.temperature: must be <= 2");
   });
 
   it("reads the extra-parameters {detail} 400", () => {
-    const err = normaliseHttpError(400, { detail: "Extra parameters ['n'] are not allowed when extra-parameters is not set or set to be 'error'." }, {});
+    const err = normaliseHttpError(
+      400,
+      { detail: "Extra parameters ['n'] are not allowed when extra-parameters is not set or set to be 'error'." },
+      {},
+    );
     expect(err.kind).toBe("bad_request");
     expect(err.message).toMatch(/^HTTP 400 from the service: Extra parameters \['n'\] are not allowed/);
   });
 
   it("reads the multi-model no_model_name 400", () => {
-    const err = normaliseHttpError(400, { error: { code: "no_model_name", message: "No model specified in request." } }, {});
+    const err = normaliseHttpError(
+      400,
+      { error: { code: "no_model_name", message: "No model specified in request." } },
+      {},
+    );
     expect(err.code).toBe("no_model_name");
   });
 
@@ -476,7 +540,11 @@ describe("normaliseHttpError", () => {
   });
 
   it("maps 429 to rate_limit with the wait from the headers", () => {
-    const err = normaliseHttpError(429, { error: { code: "RateLimitReached", message: "Rate limit is exceeded." } }, { "Retry-After": "7" });
+    const err = normaliseHttpError(
+      429,
+      { error: { code: "RateLimitReached", message: "Rate limit is exceeded." } },
+      { "Retry-After": "7" },
+    );
     expect(err.kind).toBe("rate_limit");
     expect(err.retryAfterMs).toBe(7000);
     expect(err.retryable).toBe(true);
@@ -498,12 +566,24 @@ describe("normaliseHttpError", () => {
 
 describe("redaction", () => {
   it("replaces every non-empty secret", () => {
-    expect(redactSecrets("key abc and abcdef and abc", ["abc", "", "abcdef"])).toBe("key [REDACTED] and [REDACTED] and [REDACTED]");
+    expect(redactSecrets("key abc and abcdef and abc", ["abc", "", "abcdef"])).toBe(
+      "key [REDACTED] and [REDACTED] and [REDACTED]",
+    );
   });
 
   it("masks credential headers in any case and keeps the rest", () => {
     expect(
-      redactHeaders({ "API-Key": "k", Authorization: "Bearer k", "ocp-apim-subscription-key": "k", "content-type": "application/json" }),
-    ).toEqual({ "API-Key": "[REDACTED]", Authorization: "[REDACTED]", "ocp-apim-subscription-key": "[REDACTED]", "content-type": "application/json" });
+      redactHeaders({
+        "API-Key": "k",
+        Authorization: "Bearer k",
+        "ocp-apim-subscription-key": "k",
+        "content-type": "application/json",
+      }),
+    ).toEqual({
+      "API-Key": "[REDACTED]",
+      Authorization: "[REDACTED]",
+      "ocp-apim-subscription-key": "[REDACTED]",
+      "content-type": "application/json",
+    });
   });
 });

@@ -23,7 +23,11 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-async function setup(rows: number, extraConfig: Record<string, unknown> = {}, sims?: Parameters<typeof runFixture>[1]["sims"]): Promise<RunFixture> {
+async function setup(
+  rows: number,
+  extraConfig: Record<string, unknown> = {},
+  sims?: Parameters<typeof runFixture>[1]["sims"],
+): Promise<RunFixture> {
   const dir = await tempDir();
   fx = await runFixture(dir, { rows, extraConfig, ...(sims ? { sims } : {}) });
   return fx;
@@ -35,12 +39,17 @@ async function lines(path: string): Promise<string[]> {
   return (await readFile(path, "utf8")).split("\n").filter((l) => l.trim() !== "");
 }
 
-async function manifest(f: RunFixture, id: string): Promise<{ status: string; config: { models: { endpoint: string }[] }; weave?: { project: string } }> {
+async function manifest(
+  f: RunFixture,
+  id: string,
+): Promise<{ status: string; config: { models: { endpoint: string }[] }; weave?: { project: string } }> {
   return JSON.parse(await readFile(join(f.results, id, "run.json"), "utf8"));
 }
 
 /** A loopback server answering every chat completion with `respond`. */
-async function loopback(respond: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => void): Promise<string> {
+async function loopback(
+  respond: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => void,
+): Promise<string> {
   const server = createServer((req, res) => {
     req.resume();
     req.on("end", () => respond(req, res));
@@ -50,9 +59,19 @@ async function loopback(respond: (req: import("node:http").IncomingMessage, res:
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function writeConfig(dir: string, models: { name: string; endpoint: string }[], extra: Record<string, unknown> = {}, rows = 3): Promise<string> {
+async function writeConfig(
+  dir: string,
+  models: { name: string; endpoint: string }[],
+  extra: Record<string, unknown> = {},
+  rows = 3,
+): Promise<string> {
   const dataset = join(dir, "qa.jsonl");
-  await writeFile(dataset, Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `What is ${i} + 1?`, expected: String(i + 1) })).join("\n") + "\n");
+  await writeFile(
+    dataset,
+    Array.from({ length: rows }, (_, i) =>
+      JSON.stringify({ id: `r${i}`, prompt: `What is ${i} + 1?`, expected: String(i + 1) }),
+    ).join("\n") + "\n",
+  );
   const config = join(dir, "eval.config.json");
   await writeFile(
     config,
@@ -72,9 +91,15 @@ const ESCAPES = /[\u001b\u0007\u009b\u009d\u202e]/;
 describe("1. one writer per run (run.lock)", () => {
   it("refuses a second run into an existing run id, and a resume while a live process holds the lock; takes over a dead one's lock", async () => {
     const f = await setup(10, {}, { small: fast, large: fast });
-    const first = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "dup", "--progress", "off"], { cwd: f.dir, env: f.env });
+    const first = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "dup", "--progress", "off"], {
+      cwd: f.dir,
+      env: f.env,
+    });
     expect(first.code).toBe(0);
-    const again = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "dup", "--progress", "off"], { cwd: f.dir, env: f.env });
+    const again = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "dup", "--progress", "off"], {
+      cwd: f.dir,
+      env: f.env,
+    });
     expect(again.code).toBe(2);
     expect(again.stderr.trim()).toMatch(/^bakeoff: run "dup" already exists in .*; continue it with --resume dup/);
     expect(await lines(join(f.results, "dup", "predictions.jsonl"))).toHaveLength(20);
@@ -86,10 +111,18 @@ describe("1. one writer per run (run.lock)", () => {
       const m = JSON.parse(await readFile(join(f.results, "dup", "run.json"), "utf8"));
       m.status = "interrupted";
       await writeFile(join(f.results, "dup", "run.json"), JSON.stringify(m));
-      await writeFile(lockPath, JSON.stringify({ pid: holder.pid, host: hostname(), startedAt: "2026-01-01T00:00:00.000Z", command: "resume" }));
-      const busy = await runCli(["run", "--resume", "dup", "--out", f.results, "--no-weave", "--progress", "off"], { cwd: f.dir, env: f.env });
+      await writeFile(
+        lockPath,
+        JSON.stringify({ pid: holder.pid, host: hostname(), startedAt: "2026-01-01T00:00:00.000Z", command: "resume" }),
+      );
+      const busy = await runCli(["run", "--resume", "dup", "--out", f.results, "--no-weave", "--progress", "off"], {
+        cwd: f.dir,
+        env: f.env,
+      });
       expect(busy.code).toBe(2);
-      expect(busy.stderr).toContain(`in use by process ${holder.pid} on host ${hostname()} (bakeoff resume, since 2026-01-01T00:00:00.000Z)`);
+      expect(busy.stderr).toContain(
+        `in use by process ${holder.pid} on host ${hostname()} (bakeoff resume, since 2026-01-01T00:00:00.000Z)`,
+      );
       const report = await runCli(["report", "dup", "--out", f.results], { cwd: f.dir });
       expect(report.code).toBe(2);
       expect(report.stderr).toContain(`process ${holder.pid}`);
@@ -97,7 +130,10 @@ describe("1. one writer per run (run.lock)", () => {
       // The holder dies (kill -9 leaves its lock behind): the next resume takes the lock over.
       holder.kill("SIGKILL");
       await new Promise((r) => holder.once("exit", r));
-      const resumed = await runCli(["run", "--resume", "dup", "--out", f.results, "--no-weave", "--progress", "off"], { cwd: f.dir, env: f.env });
+      const resumed = await runCli(["run", "--resume", "dup", "--out", f.results, "--no-weave", "--progress", "off"], {
+        cwd: f.dir,
+        env: f.env,
+      });
       expect(resumed.code).toBe(0);
       await expect(stat(lockPath)).rejects.toThrow(); // released
     } finally {
@@ -107,11 +143,34 @@ describe("1. one writer per run (run.lock)", () => {
   }, 60_000);
 
   it("two --resume at once: one runs, the other is refused; no key is recorded twice", async () => {
-    const f = await setup(30, { concurrency: 2 }, { small: { latency: { medianMs: 40, p95Ms: 60 } }, large: { latency: { medianMs: 40, p95Ms: 60 } } });
-    const stopped = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "twice", "--limit", "30", "--max-duration", "300ms", "--progress", "off"], { cwd: f.dir, env: f.env });
+    const f = await setup(
+      30,
+      { concurrency: 2 },
+      { small: { latency: { medianMs: 40, p95Ms: 60 } }, large: { latency: { medianMs: 40, p95Ms: 60 } } },
+    );
+    const stopped = await runCli(
+      [
+        "run",
+        "--config",
+        f.config,
+        "--no-weave",
+        "--run-id",
+        "twice",
+        "--limit",
+        "30",
+        "--max-duration",
+        "300ms",
+        "--progress",
+        "off",
+      ],
+      { cwd: f.dir, env: f.env },
+    );
     expect(stopped.code).toBe(3);
     const args = ["run", "--resume", "twice", "--out", f.results, "--no-weave", "--progress", "off"];
-    const [a, b] = await Promise.all([runCli(args, { cwd: f.dir, env: f.env }), runCli(args, { cwd: f.dir, env: f.env })]);
+    const [a, b] = await Promise.all([
+      runCli(args, { cwd: f.dir, env: f.env }),
+      runCli(args, { cwd: f.dir, env: f.env }),
+    ]);
     expect([a.code, b.code].sort()).toEqual([0, 2]);
     expect((a.code === 2 ? a : b).stderr).toMatch(/is in use by process \d+ on host/);
     const keys = (await lines(join(f.results, "twice", "predictions.jsonl"))).map((l) => JSON.parse(l).key);
@@ -125,17 +184,26 @@ describe("2. complete only after every report and the index entry", () => {
     const f = await setup(8, {}, { small: fast, large: fast });
     // report.html cannot be written (a non-empty directory is in its way): the report phase fails.
     await mkdir(join(f.results, "rp", "report.html", "in-the-way"), { recursive: true });
-    const res = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "rp", "--progress", "off"], { cwd: f.dir, env: f.env });
+    const res = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "rp", "--progress", "off"], {
+      cwd: f.dir,
+      env: f.env,
+    });
     expect(res.code).toBe(3);
-    expect(res.stderr.trim().split("\n").at(-1)).toMatch(/^bakeoff: could not write .*report\.html.*a directory is in the way \(EISDIR\).*bakeoff run --resume rp/);
+    expect(res.stderr.trim().split("\n").at(-1)).toMatch(
+      /^bakeoff: could not write .*report\.html.*a directory is in the way \(EISDIR\).*bakeoff run --resume rp/,
+    );
     expect((await manifest(f, "rp")).status).not.toBe("complete");
     expect((await readdir(join(f.results, "rp"))).filter((n) => n.includes(".tmp-"))).toEqual([]);
 
     await rm(join(f.results, "rp", "report.html"), { recursive: true });
-    const resumed = await runCli(["run", "--resume", "rp", "--out", f.results, "--no-weave", "--progress", "off"], { cwd: f.dir, env: f.env });
+    const resumed = await runCli(["run", "--resume", "rp", "--out", f.results, "--no-weave", "--progress", "off"], {
+      cwd: f.dir,
+      env: f.env,
+    });
     expect(resumed.code).toBe(0);
     expect((await manifest(f, "rp")).status).toBe("complete");
-    for (const name of ["report.md", "report.json", "predictions.csv", "junit.xml", "report.html"]) await stat(join(f.results, "rp", name));
+    for (const name of ["report.md", "report.json", "predictions.csv", "junit.xml", "report.html"])
+      await stat(join(f.results, "rp", name));
     expect(await lines(join(f.results, "rp", "predictions.jsonl"))).toHaveLength(16);
     expect((await lines(join(f.results, "index.jsonl"))).map((l) => JSON.parse(l).runId)).toEqual(["rp"]);
 
@@ -143,7 +211,10 @@ describe("2. complete only after every report and the index entry", () => {
     await rm(join(f.results, "rp", "junit.xml"));
     await writeFile(join(f.results, "index.jsonl"), "");
     const before = f.emulator.stats().requests;
-    const repaired = await runCli(["run", "--resume", "rp", "--out", f.results, "--no-weave"], { cwd: f.dir, env: f.env });
+    const repaired = await runCli(["run", "--resume", "rp", "--out", f.results, "--no-weave"], {
+      cwd: f.dir,
+      env: f.env,
+    });
     expect(repaired.code).toBe(0);
     expect(repaired.stdout).toMatch(/rewrote what was missing \(junit\.xml, index\.jsonl entry\)/);
     await stat(join(f.results, "rp", "junit.xml"));
@@ -155,20 +226,30 @@ describe("2. complete only after every report and the index entry", () => {
 describe("3. server and dataset text is sanitised", () => {
   it("a hostile 401 body and model field never reach the terminal or report.md raw; HTML shows bidi overrides inert", async () => {
     const dir = await tempDir();
-    const hostile = "\u001b[2J\u001b]0;pwned\u0007\u001b]8;;http://evil.example/\u001b\\click\u001b]8;;\u001b\\ \u202Eevil\u0007";
+    const hostile =
+      "\u001b[2J\u001b]0;pwned\u0007\u001b]8;;http://evil.example/\u001b\\click\u001b]8;;\u001b\\ \u202Eevil\u0007";
     const auth = await loopback((_req, res) => {
       res.writeHead(401, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: { code: "Unauthorized", message: `bad key ${hostile}` } }));
     });
     const ok = await loopback((_req, res) => {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ id: "x", model: `m${hostile}`, choices: [{ index: 0, message: { role: "assistant", content: `42 ${hostile}` }, finish_reason: "stop" }] }));
+      res.end(
+        JSON.stringify({
+          id: "x",
+          model: `m${hostile}`,
+          choices: [{ index: 0, message: { role: "assistant", content: `42 ${hostile}` }, finish_reason: "stop" }],
+        }),
+      );
     });
     const config = await writeConfig(dir, [
       { name: "denied", endpoint: auth },
       { name: "ok", endpoint: ok },
     ]);
-    const res = await runCli(["run", "--config", config, "--no-weave", "--run-id", "h", "--progress", "lines"], { cwd: dir, env: { LOOPBACK_KEY: "k" } });
+    const res = await runCli(["run", "--config", config, "--no-weave", "--run-id", "h", "--progress", "lines"], {
+      cwd: dir,
+      env: { LOOPBACK_KEY: "k" },
+    });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/bad key .*click/);
     expect(res.stderr).not.toMatch(ESCAPES);
@@ -185,15 +266,23 @@ describe("3. server and dataset text is sanitised", () => {
 });
 
 describe("4. a run deadline and a per-model give-up rule", () => {
-  const storm = { small: { ...fast, faults: [{ kind: "rate_limit" as const, retryAfter: { ms: 60_000 } }] }, large: fast };
+  const storm = {
+    small: { ...fast, faults: [{ kind: "rate_limit" as const, retryAfter: { ms: 60_000 } }] },
+    large: fast,
+  };
   const patient = { retry: { maxAttempts: 20, baseDelayMs: 1, maxDelayMs: 60_000, maxRetryAfterMs: 60_000 } };
 
   it("--max-duration stops a run held by a server asking to wait: exit 3, why, and the resume command", async () => {
     const f = await setup(5, { ...patient, concurrency: 16 }, storm);
-    const res = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "dl", "--max-duration", "1s", "--progress", "off"], { cwd: f.dir, env: f.env });
+    const res = await runCli(
+      ["run", "--config", f.config, "--no-weave", "--run-id", "dl", "--max-duration", "1s", "--progress", "off"],
+      { cwd: f.dir, env: f.env },
+    );
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/the run deadline of 1s was reached/);
-    expect(res.stderr).toMatch(/bakeoff: run incomplete \(the run deadline of 1s was reached\)\. Finish it with: bakeoff run --resume dl/);
+    expect(res.stderr).toMatch(
+      /bakeoff: run incomplete \(the run deadline of 1s was reached\)\. Finish it with: bakeoff run --resume dl/,
+    );
     expect((await manifest(f, "dl")).status).toBe("incomplete");
     const keys = (await lines(join(f.results, "dl", "predictions.jsonl"))).map((l) => JSON.parse(l).model);
     expect(keys.filter((m) => m === "large")).toHaveLength(5);
@@ -202,7 +291,10 @@ describe("4. a run deadline and a per-model give-up rule", () => {
 
   it("giveUpAfter stops a model after uninterrupted 429s; the others finish; exit 3 says why", async () => {
     const f = await setup(5, { ...patient, giveUpAfter: "500ms" }, storm);
-    const res = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "gu", "--progress", "off"], { cwd: f.dir, env: f.env });
+    const res = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "gu", "--progress", "off"], {
+      cwd: f.dir,
+      env: f.env,
+    });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/model "small" stopped: gave up after \d+ms of uninterrupted rate limiting \(429\)/);
     const m = JSON.parse(await readFile(join(f.results, "gu", "run.json"), "utf8"));
@@ -218,7 +310,21 @@ describe("5. every stored copy of an endpoint is cleaned", () => {
     const cfg = JSON.parse(await readFile(f.config, "utf8"));
     cfg.models[0].endpoint = `${cfg.models[0].endpoint}?api-key=PLANTED-QUERY-SECRET&sig=PLANTED-SIG-SECRET`;
     await writeFile(f.config, JSON.stringify(cfg));
-    const res = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "sec", "--cache", join(f.results, ".cache"), "--progress", "off"], { cwd: f.dir, env: f.env });
+    const res = await runCli(
+      [
+        "run",
+        "--config",
+        f.config,
+        "--no-weave",
+        "--run-id",
+        "sec",
+        "--cache",
+        join(f.results, ".cache"),
+        "--progress",
+        "off",
+      ],
+      { cwd: f.dir, env: f.env },
+    );
     expect([0, 3]).toContain(res.code);
     const files: string[] = [];
     const walk = async (d: string): Promise<void> => {
@@ -258,7 +364,9 @@ describe("6. expected failures exit 2 or 3 with one line, never 70", () => {
     const port = new URL(busy).port;
     const serve = await runCli(["serve", "--port", port], { cwd: dir });
     expect(serve.code).toBe(2);
-    expect(serve.stderr.trim()).toBe(`bakeoff: port ${port} on 127.0.0.1 is already in use; pick another with --port (0 picks a free one)`);
+    expect(serve.stderr.trim()).toBe(
+      `bakeoff: port ${port} on 127.0.0.1 is already in use; pick another with --port (0 picks a free one)`,
+    );
   }, 30_000);
 
   it("a write failure (file size limit: EFBIG, the same path as ENOSPC/EIO) marks the run interrupted and prints the resume command", async () => {
@@ -266,17 +374,29 @@ describe("6. expected failures exit 2 or 3 with one line, never 70", () => {
     // ulimit -f counts 1024-byte blocks in bash: the journal fails after a few dozen records.
     const script = `ulimit -f 24; exec "${process.execPath}" "${BIN}" run --config "${f.config}" --no-weave --run-id full --progress off`;
     const res = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn("bash", ["-c", script], { cwd: f.dir, env: { ...process.env, ...f.env, CI: "true" }, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn("bash", ["-c", script], {
+        cwd: f.dir,
+        env: { ...process.env, ...f.env, CI: "true" },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       let stderr = "";
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       child.on("close", (code) => resolve({ code, stderr }));
     });
     expect(res.code).toBe(3);
-    const errors = res.stderr.trim().split("\n").filter((l) => !/Weave logging is off/.test(l));
+    const errors = res.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => !/Weave logging is off/.test(l));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^bakeoff: could not write .*predictions\.jsonl: file too large .*\(EFBIG\)\. Results recorded so far are safe; .*bakeoff run --resume full/);
+    expect(errors[0]).toMatch(
+      /^bakeoff: could not write .*predictions\.jsonl: file too large .*\(EFBIG\)\. Results recorded so far are safe; .*bakeoff run --resume full/,
+    );
     expect((await manifest(f, "full")).status).toBe("interrupted");
-    const resumed = await runCli(["run", "--resume", "full", "--out", f.results, "--no-weave", "--progress", "off"], { cwd: f.dir, env: f.env });
+    const resumed = await runCli(["run", "--resume", "full", "--out", f.results, "--no-weave", "--progress", "off"], {
+      cwd: f.dir,
+      env: f.env,
+    });
     expect(resumed.code).toBe(0);
     const keys = (await lines(join(f.results, "full", "predictions.jsonl"))).map((l) => JSON.parse(l).key);
     expect(new Set(keys).size).toBe(80);
@@ -289,11 +409,34 @@ describe("7. duplicate dataset names", () => {
     const f = await setup(1, {}, { small: fast, large: fast });
     for (const d of ["a", "b"]) {
       await mkdir(join(f.dir, d));
-      await writeFile(join(f.dir, d, "qa.jsonl"), [0, 1, 2].map((i) => JSON.stringify({ id: `q${i}`, prompt: `What is ${i} + 2?`, expected: String(i + 2) })).join("\n") + "\n");
+      await writeFile(
+        join(f.dir, d, "qa.jsonl"),
+        [0, 1, 2]
+          .map((i) => JSON.stringify({ id: `q${i}`, prompt: `What is ${i} + 2?`, expected: String(i + 2) }))
+          .join("\n") + "\n",
+      );
     }
-    const res = await runCli(["run", "--config", f.config, "--no-weave", "--run-id", "dd", "--dataset", "a/qa.jsonl", "--dataset", "b/qa.jsonl", "--progress", "off"], { cwd: f.dir, env: f.env });
+    const res = await runCli(
+      [
+        "run",
+        "--config",
+        f.config,
+        "--no-weave",
+        "--run-id",
+        "dd",
+        "--dataset",
+        "a/qa.jsonl",
+        "--dataset",
+        "b/qa.jsonl",
+        "--progress",
+        "off",
+      ],
+      { cwd: f.dir, env: f.env },
+    );
     expect(res.code).toBe(0);
-    expect(res.stderr).toMatch(/datasets b\/qa\.jsonl and an earlier one are both named "qa"; this one is called "qa-2"/);
+    expect(res.stderr).toMatch(
+      /datasets b\/qa\.jsonl and an earlier one are both named "qa"; this one is called "qa-2"/,
+    );
     const keys = (await lines(join(f.results, "dd", "predictions.jsonl"))).map((l) => JSON.parse(l).key);
     expect(new Set(keys).size).toBe(12);
     expect(res.stdout).toMatch(/n=6 /);
@@ -308,17 +451,23 @@ describe("8. Weave lifecycle", () => {
     const f = await setup(3, { weave: { flushTimeoutSec: 1 } }, { small: fast, large: fast });
     const { closedPortUrl, startFakeTraceServer } = await import("./helpers/fake-trace-server.js");
     const env = { ...f.env, WANDB_API_KEY: "wandb-dummy-key-0123456789abcdef0123456789abcdef", HOME: f.dir };
-    const res = await runCli(["run", "--config", f.config, "--run-id", "wv", "--weave", "acme/from-flag", "--progress", "off"], {
-      cwd: f.dir,
-      env: { ...env, WF_TRACE_SERVER_URL: await closedPortUrl() },
-    });
+    const res = await runCli(
+      ["run", "--config", f.config, "--run-id", "wv", "--weave", "acme/from-flag", "--progress", "off"],
+      {
+        cwd: f.dir,
+        env: { ...env, WF_TRACE_SERVER_URL: await closedPortUrl() },
+      },
+    );
     expect(res.code).toBe(0);
     expect((await manifest(f, "wv")).weave).toEqual({ project: "acme/from-flag" });
     const printed = /Upload later with: (bakeoff weave-sync \S+)/.exec(res.stderr)?.[1];
     expect(printed).toBeDefined();
     const trace = await startFakeTraceServer();
     try {
-      const sync = await runCli(printed!.split(" ").slice(1), { cwd: f.dir, env: { ...env, WF_TRACE_SERVER_URL: trace.url } });
+      const sync = await runCli(printed!.split(" ").slice(1), {
+        cwd: f.dir,
+        env: { ...env, WF_TRACE_SERVER_URL: trace.url },
+      });
       expect(sync.code).toBe(0);
       expect(sync.stdout).toMatch(/Uploaded 6 predictions of run wv to Weave project acme\/from-flag/);
     } finally {
@@ -331,7 +480,14 @@ describe("8. Weave lifecycle", () => {
     const { startFakeTraceServer } = await import("./helpers/fake-trace-server.js");
     const trace = await startFakeTraceServer({ mode: "hang" });
     try {
-      const env = { ...process.env, ...f.env, CI: "true", WANDB_API_KEY: "wandb-dummy-key-0123456789abcdef0123456789abcdef", HOME: f.dir, WF_TRACE_SERVER_URL: trace.url };
+      const env = {
+        ...process.env,
+        ...f.env,
+        CI: "true",
+        WANDB_API_KEY: "wandb-dummy-key-0123456789abcdef0123456789abcdef",
+        HOME: f.dir,
+        WF_TRACE_SERVER_URL: trace.url,
+      };
       const waitFor = (child: import("node:child_process").ChildProcess, re: RegExp) =>
         new Promise<string>((resolve) => {
           let err = "";
@@ -341,7 +497,11 @@ describe("8. Weave lifecycle", () => {
           });
         });
       // Ctrl-C: stop waiting at once.
-      const a = spawn(process.execPath, [BIN, "run", "--config", f.config, "--run-id", "cc", "--progress", "off"], { cwd: f.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+      const a = spawn(process.execPath, [BIN, "run", "--config", f.config, "--run-id", "cc", "--progress", "off"], {
+        cwd: f.dir,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let stderr = "";
       a.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       await waitFor(a, /waiting for Weave uploads/);
@@ -351,9 +511,16 @@ describe("8. Weave lifecycle", () => {
       expect(stderr).toMatch(/stopped waiting for Weave uploads; .*Upload them with: bakeoff weave-sync \S+cc/);
 
       // kill -9 of the parent while it waits: its Weave child exits too (IPC disconnect).
-      const b = spawn(process.execPath, [BIN, "run", "--config", f.config, "--run-id", "k9", "--progress", "off"], { cwd: f.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+      const b = spawn(process.execPath, [BIN, "run", "--config", f.config, "--run-id", "k9", "--progress", "off"], {
+        cwd: f.dir,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       await waitFor(b, /waiting for Weave uploads/);
-      const kids = execFileSync("ps", ["-o", "pid=", "--ppid", String(b.pid)], { encoding: "utf8" }).split("\n").map((s) => Number(s.trim())).filter((n) => n > 0);
+      const kids = execFileSync("ps", ["-o", "pid=", "--ppid", String(b.pid)], { encoding: "utf8" })
+        .split("\n")
+        .map((s) => Number(s.trim()))
+        .filter((n) => n > 0);
       expect(kids.length).toBeGreaterThan(0);
       b.kill("SIGKILL");
       const alive = (pid: number) => {
@@ -394,7 +561,10 @@ describe("9. response size cap", () => {
       res.on("error", () => undefined);
     });
     const config = await writeConfig(dir, [{ name: "huge", endpoint: huge }], { maxResponseBytes: 1_000_000 }, 2);
-    const res = await runCli(["run", "--config", config, "--no-weave", "--run-id", "cap", "--progress", "off"], { cwd: dir, env: { LOOPBACK_KEY: "k" } });
+    const res = await runCli(["run", "--config", config, "--no-weave", "--run-id", "cap", "--progress", "off"], {
+      cwd: dir,
+      env: { LOOPBACK_KEY: "k" },
+    });
     expect(res.code).toBe(0);
     const recs = (await lines(join(dir, "results", "cap", "predictions.jsonl"))).map((l) => JSON.parse(l));
     expect(recs).toHaveLength(2);
@@ -411,7 +581,10 @@ describe("10. dataset checks before any call", () => {
   it("an empty dataset, a number as a prompt and a FIFO exit 2 with the file (and line); stdin works with --dataset -", async () => {
     const f = await setup(2, {}, { small: fast, large: fast });
     await writeFile(join(f.dir, "empty.jsonl"), "");
-    await writeFile(join(f.dir, "num.jsonl"), `${JSON.stringify({ id: "a", prompt: "ok?" })}\n${JSON.stringify({ id: "b", prompt: 42 })}\n`);
+    await writeFile(
+      join(f.dir, "num.jsonl"),
+      `${JSON.stringify({ id: "a", prompt: "ok?" })}\n${JSON.stringify({ id: "b", prompt: 42 })}\n`,
+    );
     execFileSync("mkfifo", [join(f.dir, "pipe.jsonl")]);
     const cases: [string, RegExp][] = [
       ["empty.jsonl", /empty\.jsonl: the dataset has no rows; nothing to run/],
@@ -419,7 +592,11 @@ describe("10. dataset checks before any call", () => {
       ["pipe.jsonl", /pipe\.jsonl: is a named pipe \(FIFO\), not a regular file/],
     ];
     for (const [file, message] of cases) {
-      const res = await runCli(["run", "--config", f.config, "--no-weave", "--dataset", file, "--progress", "off"], { cwd: f.dir, env: f.env, timeoutMs: 20_000 });
+      const res = await runCli(["run", "--config", f.config, "--no-weave", "--dataset", file, "--progress", "off"], {
+        cwd: f.dir,
+        env: f.env,
+        timeoutMs: 20_000,
+      });
       expect(res.code, file).toBe(2);
       expect(res.stderr.trim(), file).toMatch(message);
       expect(res.stderr.trim().split("\n"), file).toHaveLength(1);
@@ -434,19 +611,30 @@ describe("10. dataset checks before any call", () => {
     expect(tpl.code).toBe(0);
 
     const piped = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, "run", "--config", f.config, "--no-weave", "--run-id", "stdin", "--dataset", "-", "--progress", "off"], {
-        cwd: f.dir,
-        env: { ...process.env, ...f.env, CI: "true" },
-        stdio: ["pipe", "pipe", "pipe"],
-      });
+      const child = spawn(
+        process.execPath,
+        [BIN, "run", "--config", f.config, "--no-weave", "--run-id", "stdin", "--dataset", "-", "--progress", "off"],
+        {
+          cwd: f.dir,
+          env: { ...process.env, ...f.env, CI: "true" },
+          stdio: ["pipe", "pipe", "pipe"],
+        },
+      );
       let stdout = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
       child.on("close", (code) => resolve({ code, stdout }));
-      child.stdin.end([1, 2, 3].map((i) => JSON.stringify({ id: `s${i}`, prompt: `What is ${i} + 1?`, expected: String(i + 1) })).join("\n") + "\n");
+      child.stdin.end(
+        [1, 2, 3]
+          .map((i) => JSON.stringify({ id: `s${i}`, prompt: `What is ${i} + 1?`, expected: String(i + 1) }))
+          .join("\n") + "\n",
+      );
     });
     expect(piped.code).toBe(0);
     expect(piped.stdout).toMatch(/3 rows × 2 models/);
-    const resumed = await runCli(["run", "--resume", "stdin", "--out", f.results, "--no-weave"], { cwd: f.dir, env: f.env });
+    const resumed = await runCli(["run", "--resume", "stdin", "--out", f.results, "--no-weave"], {
+      cwd: f.dir,
+      env: f.env,
+    });
     expect(resumed.stdout).toMatch(/already complete/);
   }, 60_000);
 });

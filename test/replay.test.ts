@@ -29,39 +29,61 @@ describe("record and replay", () => {
     const dir = await tempDir();
     fx = await runFixture(dir, { rows: 30 });
     const cacheDir = join(dir, "cache");
-    const rec = await runCli(["run", "--config", fx.config, "--no-weave", "--run-id", "recorded-run-1", "--cache", cacheDir], { cwd: dir, env: fx.env });
+    const rec = await runCli(
+      ["run", "--config", fx.config, "--no-weave", "--run-id", "recorded-run-1", "--cache", cacheDir],
+      { cwd: dir, env: fx.env },
+    );
     expect(rec.code).toBe(0);
     expect(rec.stderr).toMatch(/0 hits, 60 misses, 60 stored/);
     const before = fx.emulator.stats();
     expect(before.byModel.small!.completions + before.byModel.large!.completions).toBe(60);
 
     // No keys in the environment: a replay needs none.
-    const rep = await runCli(["run", "--config", fx.config, "--no-weave", "--run-id", "replayed-run-2", "--replay", "--cache", cacheDir], { cwd: dir });
+    const rep = await runCli(
+      ["run", "--config", fx.config, "--no-weave", "--run-id", "replayed-run-2", "--replay", "--cache", cacheDir],
+      { cwd: dir },
+    );
     expect(rep.stderr).not.toMatch(/internal error/);
     expect(rep.code).toBe(0);
     expect(rep.stderr).toMatch(/60 hits, 0 misses, 0 stored/);
     expect(fx.emulator.stats().requests).toBe(before.requests); // zero HTTP requests, /info included
 
-    const read = async (run: string, file: string) => normalise(await readFile(join(fx!.results, run, file), "utf8"), run);
+    const read = async (run: string, file: string) =>
+      normalise(await readFile(join(fx!.results, run, file), "utf8"), run);
     // The replay is marked as such: every answer came from the cache, so nothing was paid.
     const replayed = JSON.parse(await read("replayed-run-2", "report.json"));
     for (const m of replayed.models) expect(m.cached.results, m.name).toBe(m.results);
-    expect(await read("replayed-run-2", "report.md")).toMatch(/\| Cached \(not paid\) \| 30 \(100\.0%\) \| 30 \(100\.0%\) \|/);
+    expect(await read("replayed-run-2", "report.md")).toMatch(
+      /\| Cached \(not paid\) \| 30 \(100\.0%\) \| 30 \(100\.0%\) \|/,
+    );
     const recorded = JSON.parse(await read("recorded-run-1", "report.json"));
     for (const m of recorded.models) expect(m.cached.results, m.name).toBe(0);
     // Apart from those markers the reports are the same.
-    const unmark = (t: string) => t.replace(/\n\s*"cached": \d+,?|"cached": \{[^}]*\}/g, "").replace(/<tr><th scope="row">Cached[^\n]*?<\/tr>/g, "").replace(/\n\| Cached[^\n]*/g, "").replace(/,(\s*[}\]])/g, "$1");
+    const unmark = (t: string) =>
+      t
+        .replace(/\n\s*"cached": \d+,?|"cached": \{[^}]*\}/g, "")
+        .replace(/<tr><th scope="row">Cached[^\n]*?<\/tr>/g, "")
+        .replace(/\n\| Cached[^\n]*/g, "")
+        .replace(/,(\s*[}\]])/g, "$1");
     expect(unmark(await read("replayed-run-2", "report.md"))).toBe(unmark(await read("recorded-run-1", "report.md")));
-    expect(unmark(await read("replayed-run-2", "report.json"))).toBe(unmark(await read("recorded-run-1", "report.json")));
+    expect(unmark(await read("replayed-run-2", "report.json"))).toBe(
+      unmark(await read("recorded-run-1", "report.json")),
+    );
     // The HTML also charts the trend over earlier runs, which the replay (a later run) has more of.
-    const noTrend = (html: string) => unmark(html.replace(/<section id="trend">.*?<\/section>\n?/s, "").replace(/ · <a href="#trend">Trend<\/a>/, ""));
-    expect(noTrend(await read("replayed-run-2", "report.html"))).toBe(noTrend(await read("recorded-run-1", "report.html")));
+    const noTrend = (html: string) =>
+      unmark(html.replace(/<section id="trend">.*?<\/section>\n?/s, "").replace(/ · <a href="#trend">Trend<\/a>/, ""));
+    expect(noTrend(await read("replayed-run-2", "report.html"))).toBe(
+      noTrend(await read("recorded-run-1", "report.html")),
+    );
     // Per-row files follow the journal, which is in completion order: same lines, any order.
     const lines = (t: string) => t.split("\n").sort();
     for (const file of ["predictions.csv", "junit.xml"]) {
       expect(lines(await read("replayed-run-2", file)), file).toEqual(lines(await read("recorded-run-1", file)));
     }
-    const records = (await readFile(join(fx.results, "replayed-run-2", "predictions.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { output: { cached?: boolean } });
+    const records = (await readFile(join(fx.results, "replayed-run-2", "predictions.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { output: { cached?: boolean } });
     expect(records.every((r) => r.output.cached === true)).toBe(true);
     // Cache files never hold keys.
     for (const shard of await readdir(join(cacheDir, "v1"))) {
@@ -76,9 +98,18 @@ describe("record and replay", () => {
     const dir = await tempDir();
     fx = await runFixture(dir, { rows: 4 });
     const cacheDir = join(dir, "cache");
-    expect((await runCli(["run", "--config", fx.config, "--no-weave", "--limit", "2", "--cache", cacheDir], { cwd: dir, env: fx.env })).code).toBe(0);
+    expect(
+      (
+        await runCli(["run", "--config", fx.config, "--no-weave", "--limit", "2", "--cache", cacheDir], {
+          cwd: dir,
+          env: fx.env,
+        })
+      ).code,
+    ).toBe(0);
     const before = fx.emulator.stats().requests;
-    const rep = await runCli(["run", "--config", fx.config, "--no-weave", "--replay", "--cache", cacheDir], { cwd: dir });
+    const rep = await runCli(["run", "--config", fx.config, "--no-weave", "--replay", "--cache", cacheDir], {
+      cwd: dir,
+    });
     expect(rep.code).toBe(2);
     expect(rep.stderr).toMatch(/q2|q3/);
     expect(rep.stderr).not.toMatch(/\n\s+at /);

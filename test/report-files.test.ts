@@ -11,19 +11,22 @@ import { fakeManifest } from "./helpers/weave-fixtures.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const HOSTILE = [
-  "=HYPERLINK(\"http://evil\",\"x\")",
+  '=HYPERLINK("http://evil","x")',
   "+1+1",
   "-2+3",
   "@SUM(A1)",
   "\tTAB",
   "\rCR",
   "<script>alert('x')</script> & \u0001\u001b[31m \ud800 ![img](http://t/p.png)",
-  "plain, with \"quotes\"\nand a newline",
+  'plain, with "quotes"\nand a newline',
 ];
 
 /** The config snapshot declares the scorers, as a real run's does: `exact` pass/fail, `delta` custom (continuous). */
 function withScorers<T extends { config: unknown }>(manifest: T): T {
-  manifest.config = { ...(manifest.config as object), scorers: [{ type: "exact" }, { type: "custom", name: "delta", module: "./delta.mjs" }] };
+  manifest.config = {
+    ...(manifest.config as object),
+    scorers: [{ type: "exact" }, { type: "custom", name: "delta", module: "./delta.mjs" }],
+  };
   return manifest;
 }
 
@@ -43,7 +46,15 @@ function record(model: string, row: number, over: Partial<PredictionRecord> = {}
     trial: 0,
     input: { messages: [{ role: "user", content: `-prompt ${row}` }], vars: {} },
     expected: "=1+1",
-    output: { text, finishReason: "stop", usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 }, latencyMs: 12.5, model, requestId: null, attempts: 1 },
+    output: {
+      text,
+      finishReason: "stop",
+      usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 },
+      latencyMs: 12.5,
+      model,
+      requestId: null,
+      attempts: 1,
+    },
     scores,
     startedAt: "2025-01-01T00:00:00.000Z",
     endedAt: "2025-01-01T00:00:00.100Z",
@@ -60,7 +71,16 @@ async function hostileRun(): Promise<{ dir: string; records: PredictionRecord[] 
       row === 3
         ? record("b", row, {
             scores: {},
-            output: { text: null, finishReason: "error", usage: null, latencyMs: 5, model: null, requestId: null, attempts: 3, error: { kind: "server", message: "boom <&>" } },
+            output: {
+              text: null,
+              finishReason: "error",
+              usage: null,
+              latencyMs: 5,
+              model: null,
+              requestId: null,
+              attempts: 3,
+              error: { kind: "server", message: "boom <&>" },
+            },
           })
         : row === 4
           ? record("b", row, { scores: { exact: { value: null, error: "judge failed" }, delta: { value: 0.1 } } })
@@ -80,7 +100,13 @@ describe("writeRunReports", () => {
   it("writes report.md, report.json, predictions.csv, junit.xml and report.html, in that order", async () => {
     const { dir } = await hostileRun();
     const report = await writeRunReports(dir, { stepSummary: null });
-    expect(report.files.map((f) => basename(f))).toEqual(["report.md", "report.json", "predictions.csv", "junit.xml", "report.html"]);
+    expect(report.files.map((f) => basename(f))).toEqual([
+      "report.md",
+      "report.json",
+      "predictions.csv",
+      "junit.xml",
+      "report.html",
+    ]);
     const json = JSON.parse(await readFile(report.files[1]!, "utf8"));
     expect(json.schema).toBe("bakeoff.report/v1");
     expect(json.run.runId).toBe("run-x");
@@ -134,7 +160,11 @@ describe("predictions.csv", () => {
     const { dir, records } = await hostileRun();
     const report = await writeRunReports(dir, { stepSummary: null });
     const raw = await readFile(report.files[2]!, "utf8");
-    expect(raw.startsWith("\uFEFFrun_id,dataset,row_id,model,trial,finish_reason,error_kind,latency_ms,prompt_tokens,completion_tokens,score_exact,score_delta,prompt,expected,output\r\n")).toBe(true);
+    expect(
+      raw.startsWith(
+        "\uFEFFrun_id,dataset,row_id,model,trial,finish_reason,error_kind,latency_ms,prompt_tokens,completion_tokens,score_exact,score_delta,prompt,expected,output\r\n",
+      ),
+    ).toBe(true);
     const rows = parse<Record<string, string>>(raw, { bom: true, columns: true, relax_column_count: false });
     expect(rows).toHaveLength(records.length);
     for (const [i, row] of rows.entries()) {
@@ -156,7 +186,8 @@ describe("predictions.csv", () => {
     const failed = rows.find((r) => r.model === "b" && r.row_id === "r3")!;
     expect(failed).toMatchObject({ error_kind: "server", finish_reason: "error", prompt_tokens: "", score_exact: "" });
     for (const row of rows) {
-      for (const col of ["output", "prompt", "expected", "row_id", "model"]) expect(row[col]!).not.toMatch(/^[=+\-@\t\r]/);
+      for (const col of ["output", "prompt", "expected", "row_id", "model"])
+        expect(row[col]!).not.toMatch(/^[=+\-@\t\r]/);
     }
   });
 });
@@ -221,7 +252,9 @@ describe("junit.xml", () => {
       }
       await journal.close();
       const xml = await readFile((await writeRunReports(dir, { stepSummary: null })).files[3]!, "utf8");
-      const cases = [...xml.matchAll(/<testcase [^>]*time="(\d+\.\d{3})"/g)].map((m) => Math.round(Number(m[1]) * 1000));
+      const cases = [...xml.matchAll(/<testcase [^>]*time="(\d+\.\d{3})"/g)].map((m) =>
+        Math.round(Number(m[1]) * 1000),
+      );
       const suite = /<testsuite name="a"[^>]*time="(\d+\.\d{3})"/.exec(xml)?.[1];
       const all = /<testsuites [^>]*time="(\d+\.\d{3})"/.exec(xml)?.[1];
       return { cases: cases.reduce((a, b) => a + b, 0), suite, all };
@@ -254,7 +287,9 @@ describe("report.md decision sections", () => {
     const dir = await tempDir();
     const records: PredictionRecord[] = [];
     for (let row = 0; row < 40; row++) {
-      records.push(record("a", row, { output: { ...record("a", row).output, finishReason: row < 4 ? "length" : "stop" } }));
+      records.push(
+        record("a", row, { output: { ...record("a", row).output, finishReason: row < 4 ? "length" : "stop" } }),
+      );
       records.push(record("b", row));
     }
     const manifest = withScorers(fakeManifest("run-y", ["a", "b"], 40));

@@ -9,7 +9,13 @@ import type { RetrySpec } from "../src/config/schema.js";
 import { ModelCallError } from "../src/errors.js";
 import { createAzureAiInferenceProvider } from "../src/providers/azure-ai-inference.js";
 import { parseRetryAfter } from "../src/providers/retry-after.js";
-import { backoffDelayMs, callWithRetry, retryDelayMs, type AttemptReport, type RetryOptions } from "../src/providers/retry.js";
+import {
+  backoffDelayMs,
+  callWithRetry,
+  retryDelayMs,
+  type AttemptReport,
+  type RetryOptions,
+} from "../src/providers/retry.js";
 import type { Provider } from "../src/providers/types.js";
 import type { CompletionRequest } from "../src/types.js";
 import { startServer, type Handler, type TestServer } from "./helpers/replay-server.js";
@@ -38,7 +44,11 @@ async function serve(...steps: Array<(res: ServerResponse) => void>): Promise<Te
 }
 
 const reply =
-  (status: number, body = status === 200 ? OK_BODY : JSON.stringify({ error: { code: String(status), message: "nope" } }), headers: Record<string, string> = {}) =>
+  (
+    status: number,
+    body = status === 200 ? OK_BODY : JSON.stringify({ error: { code: String(status), message: "nope" } }),
+    headers: Record<string, string> = {},
+  ) =>
   (res: ServerResponse) => {
     res.writeHead(status, { "content-type": "application/json", ...headers });
     res.end(body);
@@ -139,7 +149,10 @@ describe("callWithRetry: rate limits", () => {
     expect(completion.text).toBe("pong");
     expect(completion.error).toBeUndefined();
     expect(completion.attempts).toBe(2);
-    expect(completion.attemptLog).toEqual([{ outcome: "rate_limit", status: 429, waitMs: expected }, { outcome: "ok", status: 200 }]);
+    expect(completion.attemptLog).toEqual([
+      { outcome: "rate_limit", status: 429, waitMs: expected },
+      { outcome: "ok", status: 200 },
+    ]);
     expect(waits).toEqual([expected]);
   });
 
@@ -184,7 +197,12 @@ describe("callWithRetry: server errors and transport failures", () => {
     expect(server.requests).toHaveLength(RETRY.maxAttempts);
     expect(completion.text).toBeNull();
     expect(completion.finishReason).toBe("error");
-    expect(completion.error).toEqual({ kind: "server", status: 500, code: "500", message: "HTTP 500 from the service: nope" });
+    expect(completion.error).toEqual({
+      kind: "server",
+      status: 500,
+      code: "500",
+      message: "HTTP 500 from the service: nope",
+    });
     expect(completion.attemptLog?.map((a) => a.outcome)).toEqual(["server", "server", "server"]);
     expect(completion.attemptLog?.at(-1)?.waitMs).toBeUndefined();
     expect(waits).toEqual([]);
@@ -217,7 +235,10 @@ describe("callWithRetry: server errors and transport failures", () => {
     const server = await serve(resetConnection(), reply(200));
     const { completion } = await run(server);
     expect(completion.text).toBe("pong");
-    expect(completion.attemptLog).toEqual([{ outcome: "network", waitMs: 0 }, { outcome: "ok", status: 200 }]);
+    expect(completion.attemptLog).toEqual([
+      { outcome: "network", waitMs: 0 },
+      { outcome: "ok", status: 200 },
+    ]);
   });
 
   it("holds the deadline even for a provider that ignores its signal", async () => {
@@ -227,14 +248,25 @@ describe("callWithRetry: server errors and transport failures", () => {
   });
 
   it("rethrows errors that are not model errors (bugs)", async () => {
-    const broken: Provider = { modelName: "b", attempt: async () => Promise.reject(new TypeError("bug")), info: async () => null };
+    const broken: Provider = {
+      modelName: "b",
+      attempt: async () => Promise.reject(new TypeError("bug")),
+      info: async () => null,
+    };
     await expect(callWithRetry(broken, REQUEST, { retry: RETRY, timeoutMs: 1000 })).rejects.toThrow(TypeError);
   });
 });
 
 describe("callWithRetry: errors that retrying cannot fix", () => {
   it("does not retry a 400", async () => {
-    const body = JSON.stringify({ error: { message: "Invalid value for 'temperature'", type: "invalid_request_error", param: "temperature", code: "invalid_value" } });
+    const body = JSON.stringify({
+      error: {
+        message: "Invalid value for 'temperature'",
+        type: "invalid_request_error",
+        param: "temperature",
+        code: "invalid_value",
+      },
+    });
     const server = await serve(reply(400, body));
     const { completion } = await run(server);
     expect(server.requests).toHaveLength(1);
@@ -253,7 +285,11 @@ describe("callWithRetry: errors that retrying cannot fix", () => {
 
   it("records a blocked prompt as a content_filter outcome, not retried", async () => {
     const body = JSON.stringify({
-      error: { code: "content_filter", message: "The response was filtered", innererror: { code: "ResponsibleAIPolicyViolation", content_filter_result: {} } },
+      error: {
+        code: "content_filter",
+        message: "The response was filtered",
+        innererror: { code: "ResponsibleAIPolicyViolation", content_filter_result: {} },
+      },
     });
     const server = await serve(reply(400, body, { "apim-request-id": "req-9" }));
     const { completion } = await run(server);
@@ -263,7 +299,9 @@ describe("callWithRetry: errors that retrying cannot fix", () => {
   });
 
   it("returns an output-filtered 200 as a normal result", async () => {
-    const body = JSON.stringify({ choices: [{ finish_reason: "content_filter", message: { role: "assistant", content: null } }] });
+    const body = JSON.stringify({
+      choices: [{ finish_reason: "content_filter", message: { role: "assistant", content: null } }],
+    });
     const server = await serve(reply(200, body));
     const { completion } = await run(server);
     expect(completion.error).toBeUndefined();
@@ -283,7 +321,9 @@ describe("callWithRetry: run shutdown", () => {
       onAttempt: () => setImmediate(() => controller.abort()),
     });
     expect(completion.error?.kind).toBe("aborted");
-    expect(completion.error?.message).toMatch(/^Aborted: the run was stopped while waiting 30000 ms to retry after: HTTP 503/);
+    expect(completion.error?.message).toMatch(
+      /^Aborted: the run was stopped while waiting 30000 ms to retry after: HTTP 503/,
+    );
     expect(completion.attempts).toBe(1);
     expect(completion.attemptLog).toEqual([{ outcome: "server", status: 503, waitMs: 30_000 }]);
     expect(server.requests).toHaveLength(1);

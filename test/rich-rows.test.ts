@@ -9,7 +9,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openDataset } from "../src/dataset/index.js";
 import { DatasetSpec } from "../src/config/schema.js";
-import { parseConfig, planRun, readJournal, runEvaluation, PREDICTIONS_FILE, type ConfigInput, type PredictionRecord } from "../src/index.js";
+import {
+  parseConfig,
+  planRun,
+  readJournal,
+  runEvaluation,
+  PREDICTIONS_FILE,
+  type ConfigInput,
+  type PredictionRecord,
+} from "../src/index.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const WEATHER_TOOL = {
@@ -17,18 +25,34 @@ const WEATHER_TOOL = {
   function: {
     name: "get_weather",
     description: "Get the current weather in a given location",
-    parameters: { type: "object", properties: { location: { type: "string" }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } }, required: ["location"] },
+    parameters: {
+      type: "object",
+      properties: { location: { type: "string" }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } },
+      required: ["location"],
+    },
   },
 };
-const IMAGE = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+const IMAGE =
+  "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
 const rows = [
-  { id: "tool", prompt: "What's the weather like in Boston?", params: { tools: [WEATHER_TOOL] }, expected: '{"name":"get_weather","arguments":{"location":"Boston"}}' },
+  {
+    id: "tool",
+    prompt: "What's the weather like in Boston?",
+    params: { tools: [WEATHER_TOOL] },
+    expected: '{"name":"get_weather","arguments":{"location":"Boston"}}',
+  },
   {
     id: "conversation",
     messages: [
       { role: "system", content: "Answer with the number only." },
-      { role: "user", content: [{ type: "text", text: "What is 6 * 7?" }, { type: "image_url", image_url: { url: IMAGE, detail: "low" } }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "What is 6 * 7?" },
+          { type: "image_url", image_url: { url: IMAGE, detail: "low" } },
+        ],
+      },
     ],
     expected: "42",
   },
@@ -36,7 +60,11 @@ const rows = [
     id: "tool-result",
     messages: [
       { role: "user", content: "What is 2 + 2?" },
-      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "calc", arguments: { expr: "2+2" } } }] },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ id: "call_1", type: "function", function: { name: "calc", arguments: { expr: "2+2" } } }],
+      },
       { role: "tool", tool_call_id: "call_1", content: "4" },
       { role: "user", content: "So what is 2 + 2?" },
     ],
@@ -49,7 +77,10 @@ const rows = [
 async function setup() {
   const dir = await tempDir();
   await mkdir(join(dir, "schemas"));
-  await writeFile(join(dir, "schemas", "answer.json"), JSON.stringify({ type: "object", properties: { answer: { type: "string" } }, required: ["answer"] }));
+  await writeFile(
+    join(dir, "schemas", "answer.json"),
+    JSON.stringify({ type: "object", properties: { answer: { type: "string" } }, required: ["answer"] }),
+  );
   const file = join(dir, "rich.jsonl");
   await writeFile(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
   return { dir, file };
@@ -74,7 +105,9 @@ describe("rich rows", () => {
       const tool = recs.get(`${model}/tool`)!;
       expect(tool.output.error).toBeUndefined();
       expect(tool.output.finishReason).toBe("tool_calls");
-      expect(tool.output.toolCalls).toEqual([{ id: expect.stringMatching(/^call_/), name: "get_weather", arguments: '{"location":"Boston"}' }]);
+      expect(tool.output.toolCalls).toEqual([
+        { id: expect.stringMatching(/^call_/), name: "get_weather", arguments: '{"location":"Boston"}' },
+      ]);
       expect(tool.scores["tool_call"]).toMatchObject({ value: 1, pass: true });
 
       const conv = recs.get(`${model}/conversation`)!;
@@ -96,14 +129,21 @@ describe("rich rows", () => {
     const { file } = await setup();
     const spec = DatasetSpec.parse({
       path: file,
-      params: { temperature: 0.5, max_tokens: 50, response_format: { type: "json_schema", json_schema: { name: "answer", schemaFile: "schemas/answer.json" } } },
+      params: {
+        temperature: 0.5,
+        max_tokens: 50,
+        response_format: { type: "json_schema", json_schema: { name: "answer", schemaFile: "schemas/answer.json" } },
+      },
     });
     const got = [];
     for await (const row of openDataset(spec)) got.push(row);
     expect(got[0]!.params).toMatchObject({
       temperature: 0.5,
       tools: [WEATHER_TOOL],
-      response_format: { type: "json_schema", json_schema: { name: "answer", schema: { type: "object", required: ["answer"] } } },
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "answer", schema: { type: "object", required: ["answer"] } },
+      },
     });
     expect(got[3]!.params?.max_tokens).toBe(2);
   });
@@ -111,9 +151,23 @@ describe("rich rows", () => {
   it("rejects bad rows with the file, line and JSON path", async () => {
     const dir = await tempDir();
     const cases: Array<[unknown, string]> = [
-      [{ messages: [{ role: "robot", content: "hi" }] }, 'bad.jsonl:1 (column "messages"): messages[0].role: must be system, developer, user, assistant or tool'],
-      [{ messages: [{ role: "user", content: [{ type: "video" }] }] }, 'messages[0].content[0].type: unknown content part type "video"'],
-      [{ messages: [{ role: "tool", content: "4" }, { role: "user", content: "x" }] }, "messages[0].tool_call_id: a tool message needs the id of the call it answers"],
+      [
+        { messages: [{ role: "robot", content: "hi" }] },
+        'bad.jsonl:1 (column "messages"): messages[0].role: must be system, developer, user, assistant or tool',
+      ],
+      [
+        { messages: [{ role: "user", content: [{ type: "video" }] }] },
+        'messages[0].content[0].type: unknown content part type "video"',
+      ],
+      [
+        {
+          messages: [
+            { role: "tool", content: "4" },
+            { role: "user", content: "x" },
+          ],
+        },
+        "messages[0].tool_call_id: a tool message needs the id of the call it answers",
+      ],
       [{ prompt: "x", params: { temperature: 7 } }, 'bad.jsonl:1 (column "params"): params.temperature:'],
       [{ prompt: "x", params: { tools: [{ type: "function", function: {} }] } }, "params.tools.0.function.name:"],
     ];
@@ -136,7 +190,10 @@ describe("rich rows in CSV", () => {
   it("reads a mapped params column as JSON and leaves an unmapped 'messages' column alone", async () => {
     const dir = await tempDir();
     const file = join(dir, "rows.csv");
-    await writeFile(file, 'id,prompt,system,messages,params\nr1,What is 2 + 2?,Be brief.,just a note,"{""max_tokens"": 5}"\n');
+    await writeFile(
+      file,
+      'id,prompt,system,messages,params\nr1,What is 2 + 2?,Be brief.,just a note,"{""max_tokens"": 5}"\n',
+    );
     const plain = [];
     for await (const row of openDataset(DatasetSpec.parse({ path: file }))) plain.push(row);
     // Unmapped: a CSV's "messages"/"params" text columns are ordinary columns.
@@ -146,7 +203,8 @@ describe("rich rows in CSV", () => {
     ]);
     expect(plain[0]!.params).toBeUndefined();
     const mapped = [];
-    for await (const row of openDataset(DatasetSpec.parse({ path: file, columns: { params: "params" } }))) mapped.push(row);
+    for await (const row of openDataset(DatasetSpec.parse({ path: file, columns: { params: "params" } })))
+      mapped.push(row);
     expect(mapped[0]!.params).toEqual({ max_tokens: 5 });
   });
 });

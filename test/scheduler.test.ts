@@ -12,7 +12,12 @@ afterEach(async () => {
 
 async function dataset(dir: string, n: number): Promise<string> {
   const file = join(dir, "sums.jsonl");
-  await writeFile(file, Array.from({ length: n }, (_, i) => JSON.stringify({ id: `s${i}`, prompt: `What is ${i} + ${i}?`, expected: String(2 * i) })).join("\n") + "\n");
+  await writeFile(
+    file,
+    Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ id: `s${i}`, prompt: `What is ${i} + ${i}?`, expected: String(2 * i) }),
+    ).join("\n") + "\n",
+  );
   return file;
 }
 

@@ -21,7 +21,9 @@ function completion(text: string | null, extra: Partial<Completion> = {}): Compl
 }
 
 function input(text: string | null, expected?: string, extra: Partial<Completion> = {}): ScoreInput {
-  return expected === undefined ? { output: completion(text, extra), vars: {} } : { output: completion(text, extra), expected, vars: {} };
+  return expected === undefined
+    ? { output: completion(text, extra), vars: {} }
+    : { output: completion(text, extra), expected, vars: {} };
 }
 
 /** Builds one scorer from a raw config object, through the real schema (defaults applied). */
@@ -105,15 +107,22 @@ describe("string scorers", () => {
   });
 
   it("value overrides the expected answer", async () => {
-    expect(await run({ type: "includes", value: "refund" }, input("We issued a Refund.", "other"))).toMatchObject({ pass: true });
-    expect(await run({ type: "not_includes", value: "as an ai" }, input("As an AI, I cannot"))).toMatchObject({ pass: false });
+    expect(await run({ type: "includes", value: "refund" }, input("We issued a Refund.", "other"))).toMatchObject({
+      pass: true,
+    });
+    expect(await run({ type: "not_includes", value: "as an ai" }, input("As an AI, I cannot"))).toMatchObject({
+      pass: false,
+    });
     expect(await run({ type: "not_includes", value: "as an ai" }, input("Sure."))).toMatchObject({ pass: true });
     expect(await run({ type: "starts_with", value: "yes" }, input("Yes, because"))).toMatchObject({ pass: true });
   });
 
   it("reports a missing or blank expected answer as a scorer error, not a fail", async () => {
     for (const expected of [undefined, "", "   "]) {
-      expect(await run({ type: "exact" }, input("x", expected))).toEqual({ value: null, error: "row has no expected answer" });
+      expect(await run({ type: "exact" }, input("x", expected))).toEqual({
+        value: null,
+        error: "row has no expected answer",
+      });
     }
     expect(await run({ type: "numeric" }, input("4"))).toEqual({ value: null, error: "row has no expected answer" });
     expect(await run({ type: "similarity" }, input("4"))).toEqual({ value: null, error: "row has no expected answer" });
@@ -145,7 +154,10 @@ describe("regex scorer", () => {
 
   it("rejects an invalid pattern with the config path", () => {
     const issues = configIssues(() =>
-      buildScorers([ScorerSpec.parse({ type: "exact" }), ScorerSpec.parse({ type: "regex", pattern: "(" })], "datasets[1].scorers"),
+      buildScorers(
+        [ScorerSpec.parse({ type: "exact" }), ScorerSpec.parse({ type: "regex", pattern: "(" })],
+        "datasets[1].scorers",
+      ),
     );
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe("datasets[1].scorers[1].pattern");
@@ -230,7 +242,10 @@ describe("JSON scorers", () => {
 
   it("json_schema rejects keywords it cannot check, with the config path", () => {
     const issues = configIssues(() =>
-      buildScorers([ScorerSpec.parse({ type: "json_schema", schema: { properties: { a: { $ref: "#/x" } } } })], "scorers"),
+      buildScorers(
+        [ScorerSpec.parse({ type: "json_schema", schema: { properties: { a: { $ref: "#/x" } } } })],
+        "scorers",
+      ),
     );
     expect(issues[0]!.path).toBe("scorers[0].schema.properties.a.$ref");
   });
@@ -274,7 +289,9 @@ describe("similarity, length, finish_stop, latency", () => {
   });
 
   it("length needs a sensible range", () => {
-    expect(configIssues(() => buildScorers([ScorerSpec.parse({ type: "length", min: 5, max: 2 })], "s"))[0]!.path).toBe("s[0].min");
+    expect(configIssues(() => buildScorers([ScorerSpec.parse({ type: "length", min: 5, max: 2 })], "s"))[0]!.path).toBe(
+      "s[0].min",
+    );
     expect(configIssues(() => buildScorers([ScorerSpec.parse({ type: "length" })], "s"))[0]!.path).toBe("s[0]");
   });
 
@@ -284,7 +301,9 @@ describe("similarity, length, finish_stop, latency", () => {
       value: 0,
       reason: "finish reason: length",
     });
-    expect(await run({ type: "finish_stop" }, input("x", undefined, { finishReason: null }))).toMatchObject({ pass: false });
+    expect(await run({ type: "finish_stop" }, input("x", undefined, { finishReason: null }))).toMatchObject({
+      pass: false,
+    });
   });
 
   it("latency passes within budget, inclusive", async () => {
@@ -295,7 +314,9 @@ describe("similarity, length, finish_stop, latency", () => {
 
 describe("buildScorers and scoreAll", () => {
   it("defaults names to the type and rejects duplicates with a path", () => {
-    const specs = [{ type: "exact" }, { type: "includes", name: "exact" }, { type: "numeric" }].map((s) => ScorerSpec.parse(s));
+    const specs = [{ type: "exact" }, { type: "includes", name: "exact" }, { type: "numeric" }].map((s) =>
+      ScorerSpec.parse(s),
+    );
     const issues = configIssues(() => buildScorers(specs, "datasets[0].scorers"));
     expect(issues).toEqual([
       {
@@ -303,12 +324,17 @@ describe("buildScorers and scoreAll", () => {
         message: 'duplicate scorer name "exact" (also datasets[0].scorers[0]); give one of them a distinct "name"',
       },
     ]);
-    const ok = buildScorers([ScorerSpec.parse({ type: "exact" }), ScorerSpec.parse({ type: "exact", name: "exact_cs" })], "x");
+    const ok = buildScorers(
+      [ScorerSpec.parse({ type: "exact" }), ScorerSpec.parse({ type: "exact", name: "exact_cs" })],
+      "x",
+    );
     expect(ok.map((s) => s.name)).toEqual(["exact", "exact_cs"]);
   });
 
   it("rejects an empty value", () => {
-    expect(configIssues(() => buildScorers([ScorerSpec.parse({ type: "includes", value: "" })], "s"))[0]!.path).toBe("s[0].value");
+    expect(configIssues(() => buildScorers([ScorerSpec.parse({ type: "includes", value: "" })], "s"))[0]!.path).toBe(
+      "s[0].value",
+    );
   });
 
   it("captures a throwing or rejecting scorer without affecting the others", async () => {
@@ -336,7 +362,10 @@ describe("buildScorers and scoreAll", () => {
   it("gives every scorer a null score when the call failed, without calling custom scorers", async () => {
     let called = false;
     const scorers: Scorer[] = [
-      ...buildScorers(["exact", "finish_stop", "json_valid"].map((type) => ScorerSpec.parse({ type })), "s"),
+      ...buildScorers(
+        ["exact", "finish_stop", "json_valid"].map((type) => ScorerSpec.parse({ type })),
+        "s",
+      ),
       { name: "judge", type: "custom", score: () => ((called = true), { value: 1 }) },
     ];
     const failed = input(null, "a", { finishReason: "error", error: { kind: "timeout", message: "deadline" } });

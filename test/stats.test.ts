@@ -275,8 +275,16 @@ describe("minimumDetectableDifference", () => {
     // brentq(lambda d: (za*sqrt(psi) + zb*sqrt(psi - d*d))**2 / d**2 - n, 1e-9, psi) with
     // za = norm.ppf(0.975), zb = norm.ppf(0.8): n=200, psi=0.2 → 0.08807269345160358;
     // n=800 → 0.04423170481481222.
-    expectRelClose(minimumDetectableDifference({ kind: "binary", n: 200, discordantRate: 0.2 })!, 0.08807269345160358, 1e-8);
-    expectRelClose(minimumDetectableDifference({ kind: "binary", n: 800, discordantRate: 0.2 })!, 0.04423170481481222, 1e-8);
+    expectRelClose(
+      minimumDetectableDifference({ kind: "binary", n: 200, discordantRate: 0.2 })!,
+      0.08807269345160358,
+      1e-8,
+    );
+    expectRelClose(
+      minimumDetectableDifference({ kind: "binary", n: 800, discordantRate: 0.2 })!,
+      0.04423170481481222,
+      1e-8,
+    );
   });
   it("uses the two-proportion (Fleiss) bound without a discordant rate", () => {
     // brentq on za*sqrt(2*pb*(1-pb)/n) + zb*sqrt((p1*(1-p1) + p2*(1-p2))/n) - d, p2 = p1 ± d
@@ -296,7 +304,11 @@ describe("minimumDetectableDifference", () => {
   });
   it("continuous: (z0.975 + z0.8)·sd/√n", () => {
     // (1.959963984540054 + 0.8416212335729143) · 0.3 / √100 = 0.08404755654338905
-    expectRelClose(minimumDetectableDifference({ kind: "continuous", n: 100, sdDiff: 0.3 })!, 0.08404755654338905, 1e-8);
+    expectRelClose(
+      minimumDetectableDifference({ kind: "continuous", n: 100, sdDiff: 0.3 })!,
+      0.08404755654338905,
+      1e-8,
+    );
   });
   it("decreases as n grows", () => {
     const ns = [25, 50, 100, 200, 400, 800];
@@ -321,8 +333,15 @@ describe("comparePair", () => {
     // (0.05318458847664924, 0.19604905394117778);
     // p = scipy.stats.binomtest(15, 55).pvalue = 0.0010158471941252854.
     expect(v).toMatchObject({
-      n: 200, meanA: 0.85, meanB: 0.725, wins: 40, ties: 145, losses: 15,
-      significant: true, verdict: "A better", test: "mcnemar-exact",
+      n: 200,
+      meanA: 0.85,
+      meanB: 0.725,
+      wins: 40,
+      ties: 145,
+      losses: 15,
+      significant: true,
+      verdict: "A better",
+      test: "mcnemar-exact",
     });
     expectRelClose(v.pValue, 0.0010158471941252854, 1e-10);
     expectRelClose(v.interval![0], 0.05318458847664924, 1e-8);
@@ -393,7 +412,12 @@ describe("paretoFront", () => {
     expect([...front].sort()).toEqual(["best", "cheap", "cheap-twin", "good"]);
   });
   it("same quality at a lower cost dominates", () => {
-    expect(paretoFront([{ name: "a", cost: 1, quality: 0.5 }, { name: "b", cost: 2, quality: 0.5 }])).toEqual(new Set(["a"]));
+    expect(
+      paretoFront([
+        { name: "a", cost: 1, quality: 0.5 },
+        { name: "b", cost: 2, quality: 0.5 },
+      ]),
+    ).toEqual(new Set(["a"]));
   });
 });
 

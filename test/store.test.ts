@@ -23,27 +23,39 @@ describe("run lock", () => {
     expect(await readLock(path)).toMatchObject({ pid: process.pid, host: hostname(), command: "run" });
     // Same process, second taker: refused (two runs in one process must not share a journal either).
     await expect(acquireLock(path, { command: "resume", what: "run x" })).rejects.toThrow(LockedError);
-    await expect(acquireLock(path, { command: "resume", what: "run x" })).rejects.toThrow(`run x is in use by process ${process.pid} on host ${hostname()} (bakeoff run, since`);
+    await expect(acquireLock(path, { command: "resume", what: "run x" })).rejects.toThrow(
+      `run x is in use by process ${process.pid} on host ${hostname()} (bakeoff run, since`,
+    );
     await a.release();
     await a.release(); // idempotent
     expect(await readLock(path)).toBeNull();
 
     const dead = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
     await new Promise((r) => dead.once("exit", r));
-    await writeFile(path, JSON.stringify({ pid: dead.pid, host: hostname(), startedAt: "2026-01-01T00:00:00Z", command: "run" }));
+    await writeFile(
+      path,
+      JSON.stringify({ pid: dead.pid, host: hostname(), startedAt: "2026-01-01T00:00:00Z", command: "run" }),
+    );
     const b = await acquireLock(path, { command: "resume", what: "run x" });
     expect(await readLock(path)).toMatchObject({ pid: process.pid, command: "resume" });
     await b.release();
 
     // Another host's lock cannot be checked: refused, never stolen.
-    await writeFile(path, JSON.stringify({ pid: 1, host: "elsewhere.example", startedAt: "2026-01-01T00:00:00Z", command: "run" }));
-    await expect(acquireLock(path, { command: "report", what: "run x" })).rejects.toThrow(/process 1 on host elsewhere\.example/);
+    await writeFile(
+      path,
+      JSON.stringify({ pid: 1, host: "elsewhere.example", startedAt: "2026-01-01T00:00:00Z", command: "run" }),
+    );
+    await expect(acquireLock(path, { command: "report", what: "run x" })).rejects.toThrow(
+      /process 1 on host elsewhere\.example/,
+    );
   });
 
   it("many takers at once: exactly one wins", async () => {
     const dir = await tempDir();
     const path = join(dir, "run.lock");
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => acquireLock(path, { command: "run", what: "r" })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => acquireLock(path, { command: "run", what: "r" })),
+    );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
   });
 });
@@ -64,20 +76,32 @@ describe("run index", () => {
 
   it("holds one line per run however often it is written, and folds duplicate lines of older versions", async () => {
     const dir = await tempDir();
-    await writeFile(join(dir, "index.jsonl"), [entry("a", "interrupted", "1"), entry("a", "complete", "1")].map((e) => JSON.stringify(e)).join("\n") + "\n");
+    await writeFile(
+      join(dir, "index.jsonl"),
+      [entry("a", "interrupted", "1"), entry("a", "complete", "1")].map((e) => JSON.stringify(e)).join("\n") + "\n",
+    );
     await putRunIndexEntries(dir, [entry("b", "running", "2")]);
     await putRunIndexEntries(dir, [entry("b", "complete", "2")]);
     await putRunIndexEntries(dir, [entry("b", "complete", "2")]);
-    await Promise.all([putRunIndexEntries(dir, [entry("c", "complete", "3")]), putRunIndexEntries(dir, [entry("d", "complete", "4")])]);
+    await Promise.all([
+      putRunIndexEntries(dir, [entry("c", "complete", "3")]),
+      putRunIndexEntries(dir, [entry("d", "complete", "4")]),
+    ]);
     const lines = (await readFile(join(dir, "index.jsonl"), "utf8")).trim().split("\n");
     expect(lines.map((l) => JSON.parse(l).runId).sort()).toEqual(["a", "b", "c", "d"]);
-    expect((await readRunIndex(dir)).map((e) => `${e.runId}:${e.status}`)).toEqual(["a:complete", "b:complete", "c:complete", "d:complete"]);
+    expect((await readRunIndex(dir)).map((e) => `${e.runId}:${e.status}`)).toEqual([
+      "a:complete",
+      "b:complete",
+      "c:complete",
+      "d:complete",
+    ]);
   });
 });
 
 describe("terminal-text sanitiser", () => {
   it("strips CSI, OSC (BEL- and ST-terminated), 8-bit C1, other controls and bidi overrides; keeps text, newline and tab", () => {
-    const hostile = "a\u001b[2Jb\u001b]0;title\u0007c\u001b]8;;http://x/\u001b\\link\u001b]8;;\u001b\\d\u009b31me\u0007f\rg\u202Eh\u2066i\u0000j\tk\nl é 漢 🙂\u001bcm";
+    const hostile =
+      "a\u001b[2Jb\u001b]0;title\u0007c\u001b]8;;http://x/\u001b\\link\u001b]8;;\u001b\\d\u009b31me\u0007f\rg\u202Eh\u2066i\u0000j\tk\nl é 漢 🙂\u001bcm";
     expect(sanitizeTerminalText(hostile)).toBe("abclinkdefgh" + "ij\tk\nl é 漢 🙂m");
     expect(sanitizeTerminalText(sanitizeTerminalText(hostile))).toBe(sanitizeTerminalText(hostile));
     expect(sanitizeTerminalText("x\u001b]0;never terminated")).toBe("x");
@@ -94,7 +118,19 @@ describe("terminal-text sanitiser", () => {
 
 describe("durations", () => {
   it("reads 90s, 30m, 2h, 500ms and bare seconds; refuses anything else", () => {
-    expect([parseDuration("90s"), parseDuration("30m"), parseDuration("2h"), parseDuration("500ms"), parseDuration("1.5"), parseDuration(2)]).toEqual([90_000, 1_800_000, 7_200_000, 500, 1500, 2000]);
-    expect([parseDuration("soon"), parseDuration("-1s"), parseDuration("0"), parseDuration("")]).toEqual([null, null, null, null]);
+    expect([
+      parseDuration("90s"),
+      parseDuration("30m"),
+      parseDuration("2h"),
+      parseDuration("500ms"),
+      parseDuration("1.5"),
+      parseDuration(2),
+    ]).toEqual([90_000, 1_800_000, 7_200_000, 500, 1500, 2000]);
+    expect([parseDuration("soon"), parseDuration("-1s"), parseDuration("0"), parseDuration("")]).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
   });
 });

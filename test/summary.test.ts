@@ -22,7 +22,12 @@ function record(opts: {
   const output: Completion = {
     text: failed ? null : "answer",
     finishReason: failed ? "error" : opts.finishReason === undefined ? "stop" : opts.finishReason,
-    usage: opts.usage === undefined ? (failed ? null : { promptTokens: 100, completionTokens: 20, totalTokens: 120 }) : opts.usage,
+    usage:
+      opts.usage === undefined
+        ? failed
+          ? null
+          : { promptTokens: 100, completionTokens: 20, totalTokens: 120 }
+        : opts.usage,
     latencyMs: opts.latencyMs ?? 100,
     model: opts.model,
     requestId: null,
@@ -76,7 +81,9 @@ describe("SummaryBuilder", () => {
     const b = new SummaryBuilder();
     b.add(record({ model: "m", scores: { exact: pass(true), f1: { value: 0.5 } } }));
     b.add(record({ model: "m", scores: { exact: pass(false), f1: { value: 1 } } }));
-    b.add(record({ model: "m", scores: { exact: pass(true), f1: { value: null, error: "row has no expected answer" } } }));
+    b.add(
+      record({ model: "m", scores: { exact: pass(true), f1: { value: null, error: "row has no expected answer" } } }),
+    );
     b.add(record({ model: "m", error: "server", scores: { exact: callFailed, f1: callFailed } }));
     b.add(record({ model: "m", scores: { exact: pass(true) } })); // f1 missing from this record
 
@@ -98,7 +105,10 @@ describe("SummaryBuilder", () => {
     expect(m.datasets!.math).toEqual({
       n: 2,
       errors: 0,
-      scores: { numeric: { n: 2, mean: 0.5, passRate: 0.5, errors: 0 }, shared: { n: 2, mean: 1, passRate: 1, errors: 0 } },
+      scores: {
+        numeric: { n: 2, mean: 0.5, passRate: 0.5, errors: 0 },
+        shared: { n: 2, mean: 1, passRate: 1, errors: 0 },
+      },
     });
     expect(m.datasets!.qa).toEqual({ n: 2, errors: 1, scores: { shared: { n: 1, mean: 0, passRate: 0, errors: 0 } } });
     // numeric never applied to qa, so qa rows are not "unscored" for it.
@@ -111,7 +121,9 @@ describe("SummaryBuilder", () => {
       pricing: { priced: { inputPerMillion: 2.5, outputPerMillion: 10, currency: "USD" } },
     });
     for (let i = 0; i < 4; i++) {
-      b.add(record({ model: "priced", usage: { promptTokens: 250_000, completionTokens: 50_000, totalTokens: 300_000 } }));
+      b.add(
+        record({ model: "priced", usage: { promptTokens: 250_000, completionTokens: 50_000, totalTokens: 300_000 } }),
+      );
     }
     b.add(record({ model: "free" }));
     const [priced, free] = b.result().models;
@@ -134,7 +146,7 @@ describe("SummaryBuilder", () => {
   it("estimates latency percentiles within the documented bound", () => {
     // A skewed, deterministic distribution spanning four orders of magnitude.
     const values: number[] = [];
-    for (let i = 0; i < 5000; i++) values.push(5 + 20_000 * ((i * 7919) % 5000) ** 3 / 5000 ** 3 + (i % 13) * 0.37);
+    for (let i = 0; i < 5000; i++) values.push(5 + (20_000 * ((i * 7919) % 5000) ** 3) / 5000 ** 3 + (i % 13) * 0.37);
     const b = new SummaryBuilder();
     for (const v of values) b.add(record({ model: "m", latencyMs: v }));
     const lat = b.result().models[0]!.latencyMs;

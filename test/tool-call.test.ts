@@ -12,7 +12,10 @@ import type { Completion, CompletionRequest } from "../src/types.js";
 import { recordedBasePath, startReplayServer, type TestServer } from "./helpers/replay-server.js";
 
 const KEY = "test-key-4f1c9a";
-const WEATHER: CompletionRequest = { messages: [{ role: "user", content: "What's the weather like in Boston?" }], params: {} };
+const WEATHER: CompletionRequest = {
+  messages: [{ role: "user", content: "What's the weather like in Boston?" }],
+  params: {},
+};
 
 let servers: TestServer[] = [];
 afterEach(async () => {
@@ -23,7 +26,12 @@ afterEach(async () => {
 async function recorded(file: string, stream = false) {
   const server = await startReplayServer(file);
   servers.push(server);
-  const provider = createAzureAiInferenceProvider({ name: "gpt-4o", endpoint: `${server.url}${recordedBasePath(server.recording)}`, apiKey: KEY, stream });
+  const provider = createAzureAiInferenceProvider({
+    name: "gpt-4o",
+    endpoint: `${server.url}${recordedBasePath(server.recording)}`,
+    apiKey: KEY,
+    stream,
+  });
   return provider.attempt(WEATHER, new AbortController().signal);
 }
 
@@ -42,28 +50,61 @@ describe("tool calls from recorded Azure traffic", () => {
     expect(result.toolCalls).toEqual([{ id: "Sanitized", name: "Sanitized", arguments: '{"location":"Boston, MA"}' }]);
     const out = completion(result);
 
-    expect(score({ function: "Sanitized", arguments: { location: "Boston, MA" } }, out)).toMatchObject({ value: 1, pass: true });
+    expect(score({ function: "Sanitized", arguments: { location: "Boston, MA" } }, out)).toMatchObject({
+      value: 1,
+      pass: true,
+    });
     // From the row's expected answer, as JSON (arguments as an object or as JSON text) or a bare name.
-    expect(score({}, out, '{"name":"Sanitized","arguments":{"location":"Boston, MA"}}')).toMatchObject({ value: 1, pass: true });
-    expect(score({}, out, '{"name":"Sanitized","arguments":"{\\"location\\": \\"Boston, MA\\"}"}')).toMatchObject({ value: 1, pass: true });
+    expect(score({}, out, '{"name":"Sanitized","arguments":{"location":"Boston, MA"}}')).toMatchObject({
+      value: 1,
+      pass: true,
+    });
+    expect(score({}, out, '{"name":"Sanitized","arguments":"{\\"location\\": \\"Boston, MA\\"}"}')).toMatchObject({
+      value: 1,
+      pass: true,
+    });
     expect(score({}, out, "Sanitized")).toMatchObject({ value: 1, pass: true });
 
     // Wrong function, wrong value, case handling.
-    expect(score({ function: "get_time" }, out)).toMatchObject({ value: 0, pass: false, reason: "called Sanitized, expected get_time" });
-    expect(score({ function: "Sanitized", arguments: { location: "boston, ma" } }, out)).toMatchObject({ value: 0, pass: false });
-    expect(score({ function: "Sanitized", arguments: { location: " boston, ma" }, ignoreCase: true }, out)).toMatchObject({ value: 1 });
+    expect(score({ function: "get_time" }, out)).toMatchObject({
+      value: 0,
+      pass: false,
+      reason: "called Sanitized, expected get_time",
+    });
+    expect(score({ function: "Sanitized", arguments: { location: "boston, ma" } }, out)).toMatchObject({
+      value: 0,
+      pass: false,
+    });
+    expect(
+      score({ function: "Sanitized", arguments: { location: " boston, ma" }, ignoreCase: true }, out),
+    ).toMatchObject({ value: 1 });
   });
 
   it("supports subset vs exact matching and partial credit", async () => {
     const out = completion(await recorded("recording_function_calling_test.json"));
     const two = { location: "Boston, MA", unit: "celsius" };
     // The model omitted `unit`: half the expected arguments matched.
-    expect(score({ function: "Sanitized", arguments: two }, out)).toMatchObject({ value: 0, pass: false, reason: "Sanitized: unit missing" });
-    expect(score({ function: "Sanitized", arguments: two, partialCredit: true }, out)).toMatchObject({ value: 0.5, pass: false });
+    expect(score({ function: "Sanitized", arguments: two }, out)).toMatchObject({
+      value: 0,
+      pass: false,
+      reason: "Sanitized: unit missing",
+    });
+    expect(score({ function: "Sanitized", arguments: two, partialCredit: true }, out)).toMatchObject({
+      value: 0.5,
+      pass: false,
+    });
     // Extra arguments from the model: fine for subset, not for exact.
-    const extra: Completion = { ...out, toolCalls: [{ id: "c", name: "Sanitized", arguments: '{"location":"Boston, MA","unit":"fahrenheit"}' }] };
-    expect(score({ function: "Sanitized", arguments: { location: "Boston, MA" } }, extra)).toMatchObject({ value: 1, pass: true });
-    expect(score({ function: "Sanitized", arguments: { location: "Boston, MA" }, match: "exact" }, extra)).toMatchObject({
+    const extra: Completion = {
+      ...out,
+      toolCalls: [{ id: "c", name: "Sanitized", arguments: '{"location":"Boston, MA","unit":"fahrenheit"}' }],
+    };
+    expect(score({ function: "Sanitized", arguments: { location: "Boston, MA" } }, extra)).toMatchObject({
+      value: 1,
+      pass: true,
+    });
+    expect(
+      score({ function: "Sanitized", arguments: { location: "Boston, MA" }, match: "exact" }, extra),
+    ).toMatchObject({
       value: 0,
       pass: false,
       reason: "Sanitized: unexpected unit",
@@ -71,13 +112,28 @@ describe("tool calls from recorded Azure traffic", () => {
   });
 
   it("scores text answers, failed calls and missing expectations correctly", () => {
-    const text: Completion = { text: "It is sunny.", finishReason: "stop", usage: null, latencyMs: 1, model: null, requestId: null, attempts: 1 };
-    expect(score({ function: "Sanitized" }, text)).toMatchObject({ value: 0, pass: false, reason: "no tool call (expected Sanitized)" });
+    const text: Completion = {
+      text: "It is sunny.",
+      finishReason: "stop",
+      usage: null,
+      latencyMs: 1,
+      model: null,
+      requestId: null,
+      attempts: 1,
+    };
+    expect(score({ function: "Sanitized" }, text)).toMatchObject({
+      value: 0,
+      pass: false,
+      reason: "no tool call (expected Sanitized)",
+    });
     expect(score({}, text)).toMatchObject({ value: null, error: "row has no expected answer" });
     const failed: Completion = { ...text, text: null, error: { kind: "server", message: "boom" } };
     expect(score({ function: "Sanitized" }, failed).value).toBeNull();
     const bad: Completion = { ...text, toolCalls: [{ id: "c", name: "Sanitized", arguments: "{not json" }] };
-    expect(score({ function: "Sanitized", arguments: { location: "x" } }, bad)).toMatchObject({ value: 0, reason: "Sanitized: arguments are not JSON" });
+    expect(score({ function: "Sanitized", arguments: { location: "x" } }, bad)).toMatchObject({
+      value: 0,
+      reason: "Sanitized: arguments are not JSON",
+    });
   });
 
   it("streams the recorded Azure SSE answer (prompt-filter chunk first, then deltas) through core-sse", async () => {

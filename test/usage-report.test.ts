@@ -17,7 +17,16 @@ function record(model: string, i: number, output: Partial<Completion>): Predicti
     model,
     trial: 0,
     input: { messages: [{ role: "user", content: "q" }], vars: {} },
-    output: { text: "a", finishReason: "stop", usage: null, latencyMs: 200, model, requestId: null, attempts: 1, ...output },
+    output: {
+      text: "a",
+      finishReason: "stop",
+      usage: null,
+      latencyMs: 200,
+      model,
+      requestId: null,
+      attempts: 1,
+      ...output,
+    },
     scores: {},
     startedAt: "2026-01-01T00:00:00.000Z",
     endedAt: "2026-01-01T00:00:01.000Z",
@@ -32,7 +41,18 @@ describe("usage details and TTFT in reports", () => {
     },
   });
   for (let i = 0; i < 20; i++) {
-    b.add(record("streamer", i, { ttftMs: 100 + i, usage: { promptTokens: 1000, completionTokens: 100, totalTokens: 1100, cachedPromptTokens: 600, reasoningTokens: 40 } }));
+    b.add(
+      record("streamer", i, {
+        ttftMs: 100 + i,
+        usage: {
+          promptTokens: 1000,
+          completionTokens: 100,
+          totalTokens: 1100,
+          cachedPromptTokens: 600,
+          reasoningTokens: 40,
+        },
+      }),
+    );
     b.add(record("plain", i, { usage: { promptTokens: 1000, completionTokens: 100, totalTokens: 1100 } }));
   }
   const summary = b.result();
@@ -46,7 +66,13 @@ describe("usage details and TTFT in reports", () => {
   });
 
   it("sums cached and reasoning tokens and prices cached prompt tokens at their own rate", () => {
-    expect(streamer.tokens).toEqual({ prompt: 20_000, completion: 2000, total: 22_000, cachedPrompt: 12_000, reasoning: 800 });
+    expect(streamer.tokens).toEqual({
+      prompt: 20_000,
+      completion: 2000,
+      total: 22_000,
+      cachedPrompt: 12_000,
+      reasoning: 800,
+    });
     expect(plain.tokens).toEqual({ prompt: 20_000, completion: 2000, total: 22_000 });
     // 8,000 uncached at $2/M + 12,000 cached at $0.5/M; output 2,000 at $8/M.
     expect(streamer.cost!.input).toBeCloseTo(0.016 + 0.006, 10);
@@ -55,7 +81,12 @@ describe("usage details and TTFT in reports", () => {
   });
 
   it("shows TTFT and token details in the markdown report", () => {
-    const md = renderMarkdown({ runId: "r", startedAt: "2026-01-01T00:00:00.000Z", datasets: [{ name: "ds", rows: 20 }], summary });
+    const md = renderMarkdown({
+      runId: "r",
+      startedAt: "2026-01-01T00:00:00.000Z",
+      datasets: [{ name: "ds", rows: 20 }],
+      summary,
+    });
     expect(md).toMatch(/\| TTFT p50 \| 1\d\d ms \| – \|/);
     expect(md).toMatch(/\| TTFT p95 \|/);
     expect(md).toMatch(/\| Cached tokens in \| 12,000 \| – \|/);

@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { BIN, runCli } from "./helpers/cli.js";
-import { closedPortUrl, startFakeTraceServer, type FakeMode, type FakeTraceServer } from "./helpers/fake-trace-server.js";
+import {
+  closedPortUrl,
+  startFakeTraceServer,
+  type FakeMode,
+  type FakeTraceServer,
+} from "./helpers/fake-trace-server.js";
 import { runFixture, type RunFixture } from "./helpers/run-fixture.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -48,7 +53,10 @@ describe("bakeoff run with Weave", () => {
   it("logs one evaluation per model with every prediction, and never sends the keys", async () => {
     const f = await setup(HEALTHY_FLUSH_SEC);
     trace = await startFakeTraceServer();
-    const res = await runCli(["run", "--config", f.config, "--run-id", "w1"], { cwd: f.dir, env: weaveEnv(trace.url, f) });
+    const res = await runCli(["run", "--config", f.config, "--run-id", "w1"], {
+      cwd: f.dir,
+      env: weaveEnv(trace.url, f),
+    });
     expect(res.code).toBe(0);
     expect(res.stderr).toMatch(/logging to Weave project acme\/bakeoff-test/);
     expect(res.stderr).toMatch(/Weave: uploaded 12 predictions/);
@@ -68,37 +76,48 @@ describe("bakeoff run with Weave", () => {
     ["answers 401", 401],
     ["hangs", "hang"],
     ["is not listening", "closed"],
-  ])("when the trace server %s: exit 0, all predictions on disk, report written, one warning; weave-sync uploads later", async (_n, mode) => {
-    const f = await setup(FAILING_FLUSH_SEC);
-    let url: string;
-    if (mode === "closed") url = await closedPortUrl();
-    else {
-      trace = await startFakeTraceServer({ mode });
-      url = trace.url;
-    }
-    const res = await runCli(["run", "--config", f.config, "--run-id", "w2"], { cwd: f.dir, env: weaveEnv(url, f), timeoutMs: 90_000 });
-    expect(res.code).toBe(0);
-    expect(await predictions(f, "w2")).toBe(12);
-    expect(await readFile(join(f.results, "w2", "report.md"), "utf8")).toMatch(/small/);
-    const warnings = res.stderr.split("\n").filter((l) => /warning/i.test(l));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/weave-sync/);
-    expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  ])(
+    "when the trace server %s: exit 0, all predictions on disk, report written, one warning; weave-sync uploads later",
+    async (_n, mode) => {
+      const f = await setup(FAILING_FLUSH_SEC);
+      let url: string;
+      if (mode === "closed") url = await closedPortUrl();
+      else {
+        trace = await startFakeTraceServer({ mode });
+        url = trace.url;
+      }
+      const res = await runCli(["run", "--config", f.config, "--run-id", "w2"], {
+        cwd: f.dir,
+        env: weaveEnv(url, f),
+        timeoutMs: 90_000,
+      });
+      expect(res.code).toBe(0);
+      expect(await predictions(f, "w2")).toBe(12);
+      expect(await readFile(join(f.results, "w2", "report.md"), "utf8")).toMatch(/small/);
+      const warnings = res.stderr.split("\n").filter((l) => /warning/i.test(l));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/weave-sync/);
+      expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
 
-    await trace?.close();
-    trace = await startFakeTraceServer();
-    const sync = await runCli(["weave-sync", "w2", "--out", f.results], { cwd: f.dir, env: weaveEnv(trace.url, f) });
-    expect(sync.stderr).not.toMatch(/warning/i);
-    expect(sync.code).toBe(0);
-    expect(sync.stdout).toMatch(/Uploaded 12 predictions/);
-    expect(trace.callsByOp("Evaluation.evaluate")).toHaveLength(2);
-    expect(trace.callsByOp("Model.predict")).toHaveLength(12);
-  }, 120_000);
+      await trace?.close();
+      trace = await startFakeTraceServer();
+      const sync = await runCli(["weave-sync", "w2", "--out", f.results], { cwd: f.dir, env: weaveEnv(trace.url, f) });
+      expect(sync.stderr).not.toMatch(/warning/i);
+      expect(sync.code).toBe(0);
+      expect(sync.stdout).toMatch(/Uploaded 12 predictions/);
+      expect(trace.callsByOp("Evaluation.evaluate")).toHaveLength(2);
+      expect(trace.callsByOp("Model.predict")).toHaveLength(12);
+    },
+    120_000,
+  );
 
   it("with no key and no project, the run works and says in one line how to turn Weave on", async () => {
     const dir = await tempDir();
     fx = await runFixture(dir, { rows: 2 });
-    const res = await runCli(["run", "--config", fx.config], { cwd: dir, env: { ...fx.env, WANDB_API_KEY: "", HOME: dir } });
+    const res = await runCli(["run", "--config", fx.config], {
+      cwd: dir,
+      env: { ...fx.env, WANDB_API_KEY: "", HOME: dir },
+    });
     expect(res.code).toBe(0);
     expect(res.stderr.split("\n").filter((l) => /Weave logging is off/.test(l))).toHaveLength(1);
   });
@@ -120,7 +139,8 @@ describe("bakeoff run with Weave", () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const journal = join(f.results, "resumed", "predictions.jsonl");
-    const lines = async () => (await readFile(journal, "utf8").catch(() => "")).split("\n").filter((l) => l !== "").length;
+    const lines = async () =>
+      (await readFile(journal, "utf8").catch(() => "")).split("\n").filter((l) => l !== "").length;
     while ((await lines()) < 4) await new Promise((r) => setTimeout(r, 5));
     child.kill("SIGINT");
     expect(await exited).toBe(3);
@@ -129,7 +149,10 @@ describe("bakeoff run with Weave", () => {
     await first.close();
 
     trace = await startFakeTraceServer();
-    const res = await runCli(["run", "--resume", "resumed", "--out", f.results], { cwd: dir, env: weaveEnv(trace.url, f) });
+    const res = await runCli(["run", "--resume", "resumed", "--out", f.results], {
+      cwd: dir,
+      env: weaveEnv(trace.url, f),
+    });
     expect(res.code).toBe(0);
     expect(trace.callsByOp("Evaluation.evaluate")).toHaveLength(1);
     expect(trace.callsByOp("Model.predict")).toHaveLength(16);

@@ -13,7 +13,12 @@ import { SummaryBuilder } from "../src/report/summary.js";
 import { WeaveSummaryAccumulator } from "../src/tracking/weave-summary.js";
 import { netrcHasPassword } from "../src/tracking/weave-settings.js";
 import { resolveWeaveSettings, startWeaveSink, syncRunToWeave, type WeaveResult } from "../src/tracking/weave.js";
-import { closedPortUrl, startFakeTraceServer, type FakeMode, type FakeTraceServer } from "./helpers/fake-trace-server.js";
+import {
+  closedPortUrl,
+  startFakeTraceServer,
+  type FakeMode,
+  type FakeTraceServer,
+} from "./helpers/fake-trace-server.js";
 import { fakeManifest, fakeRecords } from "./helpers/weave-fixtures.js";
 
 const KEY = "dummy-wandb-key-4f8a2c";
@@ -239,7 +244,9 @@ describe("weave-sync", () => {
   it("refuses a directory without run.json", async () => {
     const dir = await mkdtemp(join(tmpdir(), "bakeoff-weave-empty-"));
     try {
-      await expect(syncRunToWeave(dir, { project: "a/b", onWarning: () => {} })).rejects.toThrow(/not a bakeoff run directory/);
+      await expect(syncRunToWeave(dir, { project: "a/b", onWarning: () => {} })).rejects.toThrow(
+        /not a bakeoff run directory/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -258,12 +265,19 @@ describe("resolveWeaveSettings", () => {
   });
   it("is on with a config project and a key; --weave wins; --no-weave turns it off", () => {
     const env = { WANDB_API_KEY: "k" };
-    expect(resolveWeaveSettings({ config: { enabled: true, project: "a/b" }, env, home: noHome })).toEqual({ enabled: true, project: "a/b" });
-    expect(resolveWeaveSettings({ cliProject: "c/d", config: { enabled: true, project: "a/b" }, env, home: noHome })).toEqual({
+    expect(resolveWeaveSettings({ config: { enabled: true, project: "a/b" }, env, home: noHome })).toEqual({
+      enabled: true,
+      project: "a/b",
+    });
+    expect(
+      resolveWeaveSettings({ cliProject: "c/d", config: { enabled: true, project: "a/b" }, env, home: noHome }),
+    ).toEqual({
       enabled: true,
       project: "c/d",
     });
-    expect(resolveWeaveSettings({ noWeave: true, config: { enabled: true, project: "a/b" }, env, home: noHome })).toEqual({
+    expect(
+      resolveWeaveSettings({ noWeave: true, config: { enabled: true, project: "a/b" }, env, home: noHome }),
+    ).toEqual({
       enabled: false,
       reason: "Weave logging is off: turned off by --no-weave.",
     });

@@ -30,7 +30,9 @@ export interface CommandSpec<O extends Record<string, Options> = Record<string, 
 }
 
 /** Declares a command with its option types inferred (use this instead of a type annotation). */
-export function defineCommand<const O extends Record<string, Options>, P = object>(spec: CommandSpec<O, P>): CommandSpec<O, P> {
+export function defineCommand<const O extends Record<string, Options>, P = object>(
+  spec: CommandSpec<O, P>,
+): CommandSpec<O, P> {
   return spec;
 }
 
@@ -39,14 +41,20 @@ export function defineCommand<const O extends Record<string, Options>, P = objec
  * would say "got NaN". Here each number option gets a check that finds what was typed in `argv`
  * and names it. Semantic checks (whole number, at least 1) stay with the command.
  */
-export function typedNumbers(options: Record<string, Options>, argv: readonly string[], fail: (message: string) => never): Record<string, Options> {
+export function typedNumbers(
+  options: Record<string, Options>,
+  argv: readonly string[],
+  fail: (message: string) => never,
+): Record<string, Options> {
   const out: Record<string, Options> = {};
   for (const [name, opt] of Object.entries(options)) {
     if (opt.type !== "number" || opt.coerce) {
       out[name] = opt;
       continue;
     }
-    const flags = [name, ...(typeof opt.alias === "string" ? [opt.alias] : (opt.alias ?? []))].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+    const flags = [name, ...(typeof opt.alias === "string" ? [opt.alias] : (opt.alias ?? []))].map((n) =>
+      n.length === 1 ? `-${n}` : `--${n}`,
+    );
     out[name] = {
       ...opt,
       requiresArg: true,

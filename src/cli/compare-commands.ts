@@ -38,8 +38,12 @@ export async function compareCommand(args: CompareArgs, io: Io): Promise<number>
   return printCheck(check, io);
 }
 
-export async function historyCommand(args: { out: string; last: number; "all-datasets": boolean }, io: Io): Promise<void> {
-  if (!Number.isInteger(args.last) || args.last < 1) throw new UsageError(`--last must be a whole number of at least 1 (got ${args.last})`);
+export async function historyCommand(
+  args: { out: string; last: number; "all-datasets": boolean },
+  io: Io,
+): Promise<void> {
+  if (!Number.isInteger(args.last) || args.last < 1)
+    throw new UsageError(`--last must be a whole number of at least 1 (got ${args.last})`);
   // Runs made before indexing, or by library callers, are indexed now from their directories.
   const entries = await syncRunIndex(resolve(args.out));
   const table = historyTable(entries, { last: args.last, ...(args["all-datasets"] ? { datasetHash: null } : {}) });
@@ -53,10 +57,21 @@ export const LATEST_COMPARABLE = "\u0000latest-comparable";
  * After a run (which indexed itself in `<outputDir>/index.jsonl`): compare with the baseline and
  * apply gates when either was asked for. Returns the exit code the gates decide.
  */
-export async function afterRun(outputDir: string, runDir: string, baseline: string | undefined, gates: GateSpec[], io: Io): Promise<number> {
+export async function afterRun(
+  outputDir: string,
+  runDir: string,
+  baseline: string | undefined,
+  gates: GateSpec[],
+  io: Io,
+): Promise<number> {
   if (baseline === undefined && gates.length === 0) return ExitCode.ok;
   const baselineDir = baseline === LATEST_COMPARABLE ? await latestComparableRun(outputDir, runDir) : baseline;
-  const check = await checkCompare({ candidateDir: runDir, gates, indexDir: outputDir, ...(baselineDir ? { baselineDir } : {}) });
+  const check = await checkCompare({
+    candidateDir: runDir,
+    gates,
+    indexDir: outputDir,
+    ...(baselineDir ? { baselineDir } : {}),
+  });
   return printCheck(check, io);
 }
 
@@ -65,7 +80,10 @@ function printCheck(check: CheckResult, io: Io): number {
   const c = check.comparison;
   if (c) {
     io.out(`Compare ${c.baseline.runId} → ${c.candidate.runId}: ${c.models.length} model(s) matched`);
-    for (const ch of c.changes) io.out(`  ${ch.model.padEnd(12)} ${ch.scorer}: ${ch.sentence}; pass→fail ${ch.passToFail}, fail→pass ${ch.failToPass}`);
+    for (const ch of c.changes)
+      io.out(
+        `  ${ch.model.padEnd(12)} ${ch.scorer}: ${ch.sentence}; pass→fail ${ch.passToFail}, fail→pass ${ch.failToPass}`,
+      );
     for (const w of c.warnings) io.err(`bakeoff: warning: ${w.message}`);
     for (const f of check.files) io.out(`Compare: ${relative(process.cwd(), f)}`);
   }
@@ -80,7 +98,8 @@ function printCheck(check: CheckResult, io: Io): number {
     io.err(`bakeoff: baseline not comparable: ${c?.notComparableReasons.join("; ") ?? "unknown reason"}`);
     return ExitCode.usage;
   }
-  const incomplete = check.candidateStatus !== "complete" || (check.baselineStatus !== null && check.baselineStatus !== "complete");
+  const incomplete =
+    check.candidateStatus !== "complete" || (check.baselineStatus !== null && check.baselineStatus !== "complete");
   if (!check.gates.passed) io.err("bakeoff: gate failed.");
   // An unfinished run decides nothing: 3 tells CI to fix the run, not the model.
   if (incomplete && c) return ExitCode.incomplete;
@@ -93,7 +112,10 @@ function snapshotGates(manifest: Awaited<ReturnType<typeof readManifest>>): Gate
   if (!Array.isArray(raw)) return [];
   return raw.map((g, i) => {
     const parsed = GateSpec.safeParse(g);
-    if (!parsed.success) throw new UsageError(`run ${manifest.runId}: config gates[${i}] is not valid: ${parsed.error.issues.map((x) => x.message).join("; ")}`);
+    if (!parsed.success)
+      throw new UsageError(
+        `run ${manifest.runId}: config gates[${i}] is not valid: ${parsed.error.issues.map((x) => x.message).join("; ")}`,
+      );
     return parsed.data;
   });
 }

@@ -29,16 +29,25 @@ import { printOwnData, withOwnData } from "./own-data.js";
 export type { RunArgs };
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
-  for (const [name, v] of [["concurrency", args.concurrency], ["trials", args.trials], ["limit", args.limit]] as const) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`--${name} must be a whole number of at least 1 (got ${v})`);
+  for (const [name, v] of [
+    ["concurrency", args.concurrency],
+    ["trials", args.trials],
+    ["limit", args.limit],
+  ] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1))
+      throw new UsageError(`--${name} must be a whole number of at least 1 (got ${v})`);
   }
   const maxDurationMs = args.maxDuration === undefined ? undefined : parseDuration(args.maxDuration);
-  if (maxDurationMs === null) throw new UsageError(`--max-duration must be a duration such as 90s, 30m or 2h (got "${args.maxDuration}")`);
+  if (maxDurationMs === null)
+    throw new UsageError(`--max-duration must be a duration such as 90s, 30m or 2h (got "${args.maxDuration}")`);
   let loaded: LoadedConfig;
   let resume: Parameters<typeof runEvaluation>[0]["resume"];
   let outputDir: string;
   if (args.resume) {
-    if (args.dataset && args.dataset.length > 0) throw new UsageError("--dataset cannot be combined with --resume: a resumed run keeps the datasets it started with");
+    if (args.dataset && args.dataset.length > 0)
+      throw new UsageError(
+        "--dataset cannot be combined with --resume: a resumed run keeps the datasets it started with",
+      );
     const base = await resultsDir(args);
     const runDir = await locateRun(base, args.resume);
     const manifest = await readManifest(runDir);
@@ -57,7 +66,9 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
         }
         return ExitCode.ok;
       }
-      io.out(`Run ${manifest.runId} is already complete; nothing to resume. (Use --retry-errors to re-send failed calls.)`);
+      io.out(
+        `Run ${manifest.runId} is already complete; nothing to resume. (Use --retry-errors to re-send failed calls.)`,
+      );
       return ExitCode.ok;
     }
     const baseDir = manifest.configPath ? dirname(manifest.configPath) : process.cwd();
@@ -73,19 +84,26 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     // `--dataset -`: standard input, spooled once to a file so it can be read again (and resumed).
     if (args.dataset?.includes(STDIN_DATASET)) {
       const spoolDir = await resultsDir(args);
-      args = { ...args, dataset: await Promise.all(args.dataset.map((d) => (d === STDIN_DATASET ? spoolStdin(spoolDir, process.stdin) : d))) };
+      args = {
+        ...args,
+        dataset: await Promise.all(
+          args.dataset.map((d) => (d === STDIN_DATASET ? spoolStdin(spoolDir, process.stdin) : d)),
+        ),
+      };
     }
     loaded = await loadRunConfig(args, io);
     outputDir = args.out !== undefined ? resolve(args.out) : resolve(loaded.baseDir, loaded.config.outputDir);
   }
 
   const plan = await planRun(loaded, {
-    ...(args.resume ? {} : {
-      ...(args.models ? { models: splitList(args.models) } : {}),
-      ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
-      ...(args.trials !== undefined ? { trials: args.trials } : {}),
-      ...(args.limit !== undefined ? { limit: args.limit } : {}),
-    }),
+    ...(args.resume
+      ? {}
+      : {
+          ...(args.models ? { models: splitList(args.models) } : {}),
+          ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
+          ...(args.trials !== undefined ? { trials: args.trials } : {}),
+          ...(args.limit !== undefined ? { limit: args.limit } : {}),
+        }),
     skipInvalidRows: args.skipInvalidRows,
     // A replay sends nothing, so it needs no keys (CI jobs that re-score have none).
     ...(args.replay ? { env: { ...process.env, ...placeholderKeys(loaded) } } : {}),
@@ -93,19 +111,29 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   let cache: RunOptions["cache"];
   if (args.replay || args.cache !== undefined) {
     const dir = args.cache ? resolve(args.cache) : defaultCacheDir(outputDir);
-    cache = { cache: await ResponseCache.open(dir, args.replay ? "readonly" : "readwrite"), mode: args.replay ? "replay" : "cache" };
+    cache = {
+      cache: await ResponseCache.open(dir, args.replay ? "readonly" : "readwrite"),
+      mode: args.replay ? "replay" : "cache",
+    };
   }
   // compare / gates: bad rules or a missing baseline are usage errors, found before any call.
   const gates = [...loaded.config.gates, ...parseGateRules(args.failOn ?? [])];
   // `latest` is resolved after the run: it means the latest run comparable with this one.
-  const baselineDir = args.baseline === undefined ? undefined : args.baseline === "latest" ? LATEST_COMPARABLE : await locateRun(outputDir, args.baseline);
+  const baselineDir =
+    args.baseline === undefined
+      ? undefined
+      : args.baseline === "latest"
+        ? LATEST_COMPARABLE
+        : await locateRun(outputDir, args.baseline);
   for (const n of plan.notices) io.err(`bakeoff: note: ${n}`);
   const skippedRows = plan.skippedRows.map((s) => `${s.file}:${s.line}: ${s.reason}`);
   if (resume) {
     for (const d of plan.datasets) {
       const before = resume.manifest.datasets.find((x) => x.name === d.name);
       if (before && before.sha256 !== d.sha256) {
-        throw new UsageError(`dataset "${d.name}" (${d.displayPath}) changed since run ${resume.manifest.runId} started; resuming would mix two datasets. Start a new run instead.`);
+        throw new UsageError(
+          `dataset "${d.name}" (${d.displayPath}) changed since run ${resume.manifest.runId} started; resuming would mix two datasets. Start a new run instead.`,
+        );
       }
     }
   }
@@ -123,7 +151,9 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     if (signals === 1) {
-      progress.log(`bakeoff: ${sig}: no new calls; letting calls in flight finish (up to ${args.grace}s). Press Ctrl-C again to stop now.`);
+      progress.log(
+        `bakeoff: ${sig}: no new calls; letting calls in flight finish (up to ${args.grace}s). Press Ctrl-C again to stop now.`,
+      );
       stop.abort();
       setTimeout(() => abort.abort(), args.grace * 1000).unref();
     } else abort.abort();
@@ -149,7 +179,16 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       progress,
       log: (m) => progress.log(m),
       sinks: ({ runId, runDir, manifest }): Promise<RecordSink[]> =>
-        createWeaveSinks({ runId, runDir, manifest, config: plan.config, datasets: plan.datasets, noWeave, ...(weaveProject ? { project: weaveProject } : {}), log: (m) => progress.log(m) }),
+        createWeaveSinks({
+          runId,
+          runDir,
+          manifest,
+          config: plan.config,
+          datasets: plan.datasets,
+          noWeave,
+          ...(weaveProject ? { project: weaveProject } : {}),
+          log: (m) => progress.log(m),
+        }),
     });
     const report = result.report!;
     printRunSummary(result, report.summary, report.files, io, report.analysis.recommendation);
@@ -161,8 +200,12 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     // compare / gates / history
     const gated = await afterRun(outputDir, result.runDir, baselineDir, gates, io);
     if (result.status === "interrupted" || result.status === "incomplete") {
-      const why = [result.stopReason, ...result.stoppedModels.map((s) => `model "${s.model}" ${s.reason}`)].filter((x) => x !== undefined);
-      io.err(`bakeoff: run ${result.status}${why.length > 0 ? ` (${why.join("; ")})` : ""}. Finish it with: bakeoff run --resume ${result.runId}${outputDir === resolve("results") ? "" : ` (in ${relative(process.cwd(), outputDir) || "."})`}`);
+      const why = [result.stopReason, ...result.stoppedModels.map((s) => `model "${s.model}" ${s.reason}`)].filter(
+        (x) => x !== undefined,
+      );
+      io.err(
+        `bakeoff: run ${result.status}${why.length > 0 ? ` (${why.join("; ")})` : ""}. Finish it with: bakeoff run --resume ${result.runId}${outputDir === resolve("results") ? "" : ` (in ${relative(process.cwd(), outputDir) || "."})`}`,
+      );
       return ExitCode.incomplete;
     }
     return gated;
@@ -193,7 +236,9 @@ function printRunSummary(
     const scores = Object.entries(s.scores)
       .map(([name, v]) => `${name} ${v.mean === null || v.mean === undefined ? "n/a" : v.mean.toFixed(3)}`)
       .join(", ");
-    io.out(`  ${s.model.padEnd(12)} n=${s.n} errors=${s.errors} p50=${s.latencyMs.p50 === null ? "n/a" : `${Math.round(s.latencyMs.p50)}ms`} ${scores}`);
+    io.out(
+      `  ${s.model.padEnd(12)} n=${s.n} errors=${s.errors} p50=${s.latencyMs.p50 === null ? "n/a" : `${Math.round(s.latencyMs.p50)}ms`} ${scores}`,
+    );
   }
   for (const f of files) io.out(`Report: ${relative(process.cwd(), f)}`);
 }

@@ -30,17 +30,22 @@ export const ownDataOptions = {
     alias: "d",
     type: "string",
     array: true,
-    describe: "Dataset file(s) (.jsonl, .csv, .tsv) to use instead of the configured datasets; columns and scorers are guessed unless given",
+    describe:
+      "Dataset file(s) (.jsonl, .csv, .tsv) to use instead of the configured datasets; columns and scorers are guessed unless given",
   },
   prompt: { type: "string", describe: "Column holding the prompt (guessed: prompt, question, input, …)" },
   expected: { type: "string", describe: "Column holding the expected answer (guessed: expected, answer, output, …)" },
   id: { type: "string", describe: "Column holding a stable row id (guessed: id, …; default <file>:<line>)" },
   system: { type: "string", describe: "System message sent with every row (a row's own system column wins)" },
   "system-column": { type: "string", describe: "Column holding a per-row system message (default: system)" },
-  template: { type: "string", describe: "Prompt template with {{column}} variables, instead of a prompt column, e.g. 'Q: {{question}}\\nA:'" },
+  template: {
+    type: "string",
+    describe: "Prompt template with {{column}} variables, instead of a prompt column, e.g. 'Q: {{question}}\\nA:'",
+  },
   scorer: {
     type: "string",
     array: true,
-    describe: "Scorer, repeatable: a type (numeric, exact, includes, similarity, …), type:key=value,… or a JSON object (default: guessed from the expected answers)",
+    describe:
+      "Scorer, repeatable: a type (numeric, exact, includes, similarity, …), type:key=value,… or a JSON object (default: guessed from the expected answers)",
   },
 } as const satisfies Record<string, Options>;

@@ -14,17 +14,34 @@ import { listRuns, readRunIndex, runLimits } from "../store/run-index.js";
  * never takes a `--limit` run as its baseline), the same trials per row, and a complete run.
  */
 export function whyNotComparable(baseline: RunManifest, candidate: RunManifest): string | null {
-  const ds = (m: RunManifest) => m.datasets.map((d) => `${d.name}@${d.sha256}`).sort().join(",");
+  const ds = (m: RunManifest) =>
+    m.datasets
+      .map((d) => `${d.name}@${d.sha256}`)
+      .sort()
+      .join(",");
   if (ds(baseline) !== ds(candidate)) {
-    const names = (m: RunManifest) => m.datasets.map((d) => d.name).sort().join(", ");
-    return names(baseline) === names(candidate) ? "a dataset's content changed (different hash)" : `different datasets (${names(baseline)} vs ${names(candidate)})`;
+    const names = (m: RunManifest) =>
+      m.datasets
+        .map((d) => d.name)
+        .sort()
+        .join(", ");
+    return names(baseline) === names(candidate)
+      ? "a dataset's content changed (different hash)"
+      : `different datasets (${names(baseline)} vs ${names(candidate)})`;
   }
-  const ms = (m: RunManifest) => m.models.map((x) => x.name).sort().join(", ");
+  const ms = (m: RunManifest) =>
+    m.models
+      .map((x) => x.name)
+      .sort()
+      .join(", ");
   if (ms(baseline) !== ms(candidate)) return `different models (${ms(baseline)} vs ${ms(candidate)})`;
   if (runLimits(baseline) !== runLimits(candidate)) {
-    return runLimits(candidate) === "" ? "it used a row limit (--limit)" : `different row limits (${runLimits(baseline) || "none"} vs ${runLimits(candidate)})`;
+    return runLimits(candidate) === ""
+      ? "it used a row limit (--limit)"
+      : `different row limits (${runLimits(baseline) || "none"} vs ${runLimits(candidate)})`;
   }
-  if ((baseline.trials ?? 1) !== (candidate.trials ?? 1)) return `different trials per row (${baseline.trials ?? 1} vs ${candidate.trials ?? 1})`;
+  if ((baseline.trials ?? 1) !== (candidate.trials ?? 1))
+    return `different trials per row (${baseline.trials ?? 1} vs ${candidate.trials ?? 1})`;
   if (baseline.status !== "complete") return `it is ${baseline.status}`;
   return null;
 }
@@ -46,7 +63,8 @@ export async function latestComparableRun(outputDir: string, candidateDir: strin
     const m = await readManifest(dir);
     if (m.startedAt > candidate.startedAt) continue;
     const sick = health.get(basename(dir))?.models.find((x) => x.n > 0 && (x.n - x.errors) / x.n < minMatch);
-    const why = whyNotComparable(m, candidate) ?? (sick ? `"${sick.name}" failed ${sick.errors} of its ${sick.n} calls` : null);
+    const why =
+      whyNotComparable(m, candidate) ?? (sick ? `"${sick.name}" failed ${sick.errors} of its ${sick.n} calls` : null);
     if (why === null) return dir;
     if (rejected.length < 3) rejected.push(`${basename(dir)}: ${why}`);
   }

@@ -43,7 +43,13 @@ export async function checkCompare(options: CheckOptions): Promise<CheckResult> 
   const candidate = await readManifest(options.candidateDir);
   if (options.baselineDir === undefined) {
     const { summary } = await summarizeRun(options.candidateDir, candidate);
-    return { comparison: null, gates: evaluateGates(options.gates, { summary }), files: [], candidateStatus: candidate.status, baselineStatus: null };
+    return {
+      comparison: null,
+      gates: evaluateGates(options.gates, { summary }),
+      files: [],
+      candidateStatus: candidate.status,
+      baselineStatus: null,
+    };
   }
   const comparison = await compareRuns(options.baselineDir, options.candidateDir, {
     // The tests run at the strictest level any regression gate asks for; each gate re-checks its own p.
@@ -54,8 +60,17 @@ export async function checkCompare(options: CheckOptions): Promise<CheckResult> 
   const gates = evaluateGates(options.gates, { summary: comparison.summaries.candidate, comparison });
   let trend: HistoryTable | undefined;
   if (options.indexDir !== undefined) {
-    trend = historyTable(await readRunIndex(options.indexDir), { group: comparabilityGroup(candidate), last: options.trendRuns ?? 10 });
+    trend = historyTable(await readRunIndex(options.indexDir), {
+      group: comparabilityGroup(candidate),
+      last: options.trendRuns ?? 10,
+    });
   }
   const files = await writeCompareFiles(options.writeDir ?? options.candidateDir, comparison, gates, trend);
-  return { comparison, gates, files, candidateStatus: candidate.status, baselineStatus: comparison.baseline.status as RunStatus };
+  return {
+    comparison,
+    gates,
+    files,
+    candidateStatus: candidate.status,
+    baselineStatus: comparison.baseline.status as RunStatus,
+  };
 }

@@ -130,7 +130,11 @@ export interface CompareResult {
 }
 
 /** Compares two run directories. Reads each journal three times; holds per-row vectors only. */
-export async function compareRuns(baselineDir: string, candidateDir: string, options: CompareOptions = {}): Promise<CompareResult> {
+export async function compareRuns(
+  baselineDir: string,
+  candidateDir: string,
+  options: CompareOptions = {},
+): Promise<CompareResult> {
   const alpha = options.alpha ?? 0.05;
   const maxListed = options.maxListed ?? 100;
   const base = await loadRunVectors(baselineDir, options.critical);
@@ -168,11 +172,26 @@ export async function compareRuns(baselineDir: string, candidateDir: string, opt
       );
     }
     if (b.size - matched > 0 || c.size - matched > 0) {
-      warnings.push({ kind: "rows", message: `"${model}": ${matched} rows matched by id; ${b.size - matched} only in the baseline, ${c.size - matched} only in the candidate` });
+      warnings.push({
+        kind: "rows",
+        message: `"${model}": ${matched} rows matched by id; ${b.size - matched} only in the baseline, ${c.size - matched} only in the candidate`,
+      });
     }
     // The baseline's scorers: a candidate whose every call failed has no scorer of its own.
     for (const scorer of base.scorers) {
-      const change = compareScorer(model, scorer, base, cand, base.scorers.indexOf(scorer), cand.scorers.indexOf(scorer), alpha, options.seed, maxListed, listed, kinds.get(scorer));
+      const change = compareScorer(
+        model,
+        scorer,
+        base,
+        cand,
+        base.scorers.indexOf(scorer),
+        cand.scorers.indexOf(scorer),
+        alpha,
+        options.seed,
+        maxListed,
+        listed,
+        kinds.get(scorer),
+      );
       if (change) changes.push(change);
     }
   }
@@ -186,13 +205,20 @@ export async function compareRuns(baselineDir: string, candidateDir: string, opt
     summarizeRun(baselineDir, base.manifest),
     summarizeRun(candidateDir, cand.manifest),
   ]);
-  const flips = listed.map(({ flip, key }) => ({ ...flip, baseline: bOut.get(key) ?? null, candidate: cOut.get(key) ?? null }));
+  const flips = listed.map(({ flip, key }) => ({
+    ...flip,
+    baseline: bOut.get(key) ?? null,
+    candidate: cOut.get(key) ?? null,
+  }));
 
   const identity = models.map((m) => identityChange(m, base, cand));
   for (const id of identity) {
     if (id.changed.length === 0) continue;
     const show = (s: IdentitySnapshot) => describeIdentity(s, id.changed);
-    warnings.push({ kind: "identity", message: `"${id.model}" reports a different identity: ${show(id.baseline)} → ${show(id.candidate)}` });
+    warnings.push({
+      kind: "identity",
+      message: `"${id.model}" reports a different identity: ${show(id.baseline)} → ${show(id.candidate)}`,
+    });
   }
 
   return {
@@ -274,12 +300,24 @@ function compareScorer(
       const slash = key.indexOf("/");
       listed.push({
         key: outputKey(model, key),
-        flip: { model, scorer, dataset: key.slice(0, slash), rowId: key.slice(slash + 1), direction: down ? "pass→fail" : "fail→pass", critical },
+        flip: {
+          model,
+          scorer,
+          dataset: key.slice(0, slash),
+          rowId: key.slice(slash + 1),
+          direction: down ? "pass→fail" : "fail→pass",
+          critical,
+        },
       });
     }
   }
   if (bVals.length === 0) return null;
-  const v = comparePair(cVals, bVals, { binary, alpha, names: ["candidate", "baseline"], ...(seed !== undefined ? { seed } : {}) });
+  const v = comparePair(cVals, bVals, {
+    binary,
+    alpha,
+    names: ["candidate", "baseline"],
+    ...(seed !== undefined ? { seed } : {}),
+  });
   return {
     model,
     scorer,
@@ -316,17 +354,21 @@ function identityChange(model: string, base: RunVectors, cand: RunVectors): Iden
   const changed: string[] = [];
   // Only values both runs recorded are compared: a missing /info is absence of evidence.
   if (b.info && c.info) {
-    for (const f of ["modelName", "modelType", "providerName"] as const) if (b.info[f] !== c.info[f]) changed.push(`info.${f}`);
+    for (const f of ["modelName", "modelType", "providerName"] as const)
+      if (b.info[f] !== c.info[f]) changed.push(`info.${f}`);
   }
-  if (b.responseModel !== null && c.responseModel !== null && b.responseModel !== c.responseModel) changed.push("responseModel");
-  if (b.systemFingerprint !== null && c.systemFingerprint !== null && b.systemFingerprint !== c.systemFingerprint) changed.push("systemFingerprint");
+  if (b.responseModel !== null && c.responseModel !== null && b.responseModel !== c.responseModel)
+    changed.push("responseModel");
+  if (b.systemFingerprint !== null && c.systemFingerprint !== null && b.systemFingerprint !== c.systemFingerprint)
+    changed.push("systemFingerprint");
   return { model, baseline: b, candidate: c, changed };
 }
 
 function describeIdentity(s: IdentitySnapshot, fields: string[]): string {
   const parts: string[] = [];
   for (const f of fields) {
-    if (f.startsWith("info.")) parts.push(`/info ${f.slice(5)}=${String(s.info?.[f.slice(5) as keyof ModelInfo] ?? "none")}`);
+    if (f.startsWith("info."))
+      parts.push(`/info ${f.slice(5)}=${String(s.info?.[f.slice(5) as keyof ModelInfo] ?? "none")}`);
     else if (f === "responseModel") parts.push(`response model=${s.responseModel ?? "none"}`);
     else parts.push(`system_fingerprint=${s.systemFingerprint ?? "none"}`);
   }

@@ -27,7 +27,9 @@ export const RegressionGate = z
       ),
     alpha: z.number().gt(0).max(0.5).default(0.05).describe("Significance level of the paired test. @default 0.05"),
   })
-  .describe("Fails when the candidate is significantly worse than the baseline (paired test and interval) by more than minEffect. Needs a baseline.");
+  .describe(
+    "Fails when the candidate is significantly worse than the baseline (paired test and interval) by more than minEffect. Needs a baseline.",
+  );
 
 export const CriticalGate = z
   .strictObject({
@@ -72,7 +74,14 @@ export const LatencyGate = z
   })
   .describe("Fails when a model's p95 latency is above maxMs.");
 
-export const GateSpec = z.discriminatedUnion("kind", [RegressionGate, CriticalGate, FloorGate, ErrorRateGate, TruncationGate, LatencyGate]);
+export const GateSpec = z.discriminatedUnion("kind", [
+  RegressionGate,
+  CriticalGate,
+  FloorGate,
+  ErrorRateGate,
+  TruncationGate,
+  LatencyGate,
+]);
 
 /** One validated gate, defaults applied. */
 export type GateSpec = z.infer<typeof GateSpec>;

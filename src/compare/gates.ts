@@ -25,7 +25,14 @@ export interface GateOutcome {
    * Regression gates: per model × scorer, the drop the gate can detect at this n (80% power),
    * and a warning when that is larger than the gate's threshold (the gate would miss such a drop).
    */
-  power?: { model: string; scorer: string; n: number; detectableDrop: number | null; scale: "points" | "raw"; warning?: string }[];
+  power?: {
+    model: string;
+    scorer: string;
+    n: number;
+    detectableDrop: number | null;
+    scale: "points" | "raw";
+    warning?: string;
+  }[];
 }
 
 /** All gate outcomes, and whether any failed. */
@@ -63,10 +70,20 @@ function evaluateGate(gate: GateSpec, input: GateInput): GateOutcome {
   const rule = describeGate(gate);
   checkNames(gate, rule, input.summary);
   if (needsBaseline(gate) && !input.comparison) {
-    return { rule, gate, status: "skipped", details: ["no baseline to compare with (give one: bakeoff compare, or run --baseline)"] };
+    return {
+      rule,
+      gate,
+      status: "skipped",
+      details: ["no baseline to compare with (give one: bakeoff compare, or run --baseline)"],
+    };
   }
   if (needsBaseline(gate) && input.comparison && !input.comparison.comparable) {
-    return { rule, gate, status: "not comparable", details: [`baseline not comparable: ${input.comparison.notComparableReasons.join("; ")}`] };
+    return {
+      rule,
+      gate,
+      status: "not comparable",
+      details: [`baseline not comparable: ${input.comparison.notComparableReasons.join("; ")}`],
+    };
   }
   const fails: string[] = [];
   const oks: string[] = [];
@@ -83,10 +100,17 @@ function evaluateGate(gate: GateSpec, input: GateInput): GateOutcome {
         const errs = c.candidateErrors > 0 ? `, ${c.candidateErrors} failed calls counted as failures` : "";
         const line = `${c.model} ${c.scorer}: ${c.diff === null ? "n/a" : `${c.diff < 0 && Number(formatAmount(Math.abs(c.diff), c.scale)) !== 0 ? "-" : "+"}${formatAmount(Math.abs(c.diff), c.scale)}${unit}`} (${formatP(c.pValue)}, n = ${c.n}${errs})`;
         // The drop must be real (paired test and interval agree) and matter (above minEffect).
-        if (c.significant && drop > 0 && c.pValue < gate.alpha && dropUnits > gate.minEffect) fails.push(`${line}: significant drop larger than ${gate.minEffect}${unit}`);
+        if (c.significant && drop > 0 && c.pValue < gate.alpha && dropUnits > gate.minEffect)
+          fails.push(`${line}: significant drop larger than ${gate.minEffect}${unit}`);
         else oks.push(line);
         const mdeUnits = c.mde === null ? null : c.scale === "points" ? c.mde * 100 : c.mde;
-        const entry: NonNullable<GateOutcome["power"]>[number] = { model: c.model, scorer: c.scorer, n: c.n, detectableDrop: c.mde, scale: c.scale };
+        const entry: NonNullable<GateOutcome["power"]>[number] = {
+          model: c.model,
+          scorer: c.scorer,
+          n: c.n,
+          detectableDrop: c.mde,
+          scale: c.scale,
+        };
         const wanted = gate.minEffect > 0 ? gate.minEffect : null;
         if (mdeUnits !== null && wanted !== null && mdeUnits > wanted) {
           entry.warning = `${c.model} ${c.scorer}: at n = ${c.n} this gate cannot reliably detect a ${wanted}${unit === " points" ? "-point" : ""} drop (80% power only from ≈ ${formatAmount(c.mde!, c.scale)}${unit})`;
@@ -95,7 +119,9 @@ function evaluateGate(gate: GateSpec, input: GateInput): GateOutcome {
       }
       break;
     case "critical": {
-      const rows = input.comparison!.flips.filter((f) => f.critical && f.direction === "pass→fail" && matches(gate, f.model, f.scorer));
+      const rows = input.comparison!.flips.filter(
+        (f) => f.critical && f.direction === "pass→fail" && matches(gate, f.model, f.scorer),
+      );
       for (const f of rows) fails.push(`${f.model} ${f.scorer}: critical row ${f.dataset}/${f.rowId} newly fails`);
       if (rows.length === 0) oks.push("no critical row newly fails");
       break;
@@ -114,13 +140,16 @@ function evaluateGate(gate: GateSpec, input: GateInput): GateOutcome {
       for (const m of models) rateCheck(m, m.errors, "error rate", gate.max, fails, oks);
       break;
     case "truncation":
-      for (const m of models) rateCheck(m, m.finishReasons.length ?? 0, "truncation (finish_reason length) rate", gate.max, fails, oks);
+      for (const m of models)
+        rateCheck(m, m.finishReasons.length ?? 0, "truncation (finish_reason length) rate", gate.max, fails, oks);
       break;
     case "p95":
       for (const m of models) {
         const p95 = m.latencyMs.p95;
         if (p95 === null) continue;
-        (p95 > gate.maxMs ? fails : oks).push(`${m.model}: p95 latency ${Math.round(p95)} ms (budget ${gate.maxMs} ms)`);
+        (p95 > gate.maxMs ? fails : oks).push(
+          `${m.model}: p95 latency ${Math.round(p95)} ms (budget ${gate.maxMs} ms)`,
+        );
       }
       break;
   }
@@ -132,22 +161,31 @@ function evaluateGate(gate: GateSpec, input: GateInput): GateOutcome {
 function rateCheck(m: ModelSummary, count: number, what: string, max: number, fails: string[], oks: string[]): void {
   if (m.n === 0) return;
   const rate = count / m.n;
-  (rate > max ? fails : oks).push(`${m.model}: ${what} ${(rate * 100).toFixed(1)}% (${count}/${m.n}; ceiling ${(max * 100).toFixed(1)}%)`);
+  (rate > max ? fails : oks).push(
+    `${m.model}: ${what} ${(rate * 100).toFixed(1)}% (${count}/${m.n}; ceiling ${(max * 100).toFixed(1)}%)`,
+  );
 }
 
 function matches(gate: GateSpec, model: string, scorer: string): boolean {
-  return (gate.model === undefined || gate.model === model) && (!("scorer" in gate) || gate.scorer === undefined || gate.scorer === scorer);
+  return (
+    (gate.model === undefined || gate.model === model) &&
+    (!("scorer" in gate) || gate.scorer === undefined || gate.scorer === scorer)
+  );
 }
 
 function checkNames(gate: GateSpec, rule: string, summary: RunSummary): void {
   const models = summary.models.map((m) => m.model);
   if (gate.model !== undefined && !models.includes(gate.model)) {
-    throw new UsageError(`gate "${rule}": no model "${gate.model}" in the run (models: ${models.join(", ") || "none"})`);
+    throw new UsageError(
+      `gate "${rule}": no model "${gate.model}" in the run (models: ${models.join(", ") || "none"})`,
+    );
   }
   if ("scorer" in gate && gate.scorer !== undefined) {
     const scorers = new Set(summary.models.flatMap((m) => Object.keys(m.scores)));
     if (!scorers.has(gate.scorer)) {
-      throw new UsageError(`gate "${rule}": no scorer "${gate.scorer}" in the run (scorers: ${[...scorers].join(", ") || "none"})`);
+      throw new UsageError(
+        `gate "${rule}": no scorer "${gate.scorer}" in the run (scorers: ${[...scorers].join(", ") || "none"})`,
+      );
     }
   }
 }

@@ -65,7 +65,10 @@ export function hasTag(cell: string | undefined, tag: string): boolean {
  * Streams a run's final records (last line per key) into {@link RunVectors}. Memory is one
  * vector per row × model, independent of output sizes.
  */
-export async function loadRunVectors(dir: string, critical: CriticalRule = { column: "tags", tag: "critical" }): Promise<RunVectors> {
+export async function loadRunVectors(
+  dir: string,
+  critical: CriticalRule = { column: "tags", tag: "critical" },
+): Promise<RunVectors> {
   const manifest = await readManifest(dir);
   const scorerIndex = new Map<string, number>();
   const scorers: string[] = [];

@@ -28,7 +28,11 @@ export function outputKey(model: string, key: string): string {
  * Reads the run's records and returns the first trial's output of every wanted model × row
  * (keys from {@link outputKey}).
  */
-export async function fetchOutputs(dir: string, manifest: RunManifest, wanted: ReadonlySet<string>): Promise<Map<string, QuotedOutput>> {
+export async function fetchOutputs(
+  dir: string,
+  manifest: RunManifest,
+  wanted: ReadonlySet<string>,
+): Promise<Map<string, QuotedOutput>> {
   const out = new Map<string, QuotedOutput>();
   if (wanted.size === 0) return out;
   const trialOf = new Map<string, number>();
@@ -52,5 +56,7 @@ export async function fetchOutputs(dir: string, manifest: RunManifest, wanted: R
 }
 
 function clip(s: string): string {
-  return s.length > MAX_QUOTED_CHARS ? `${s.slice(0, MAX_QUOTED_CHARS)}… (${s.length - MAX_QUOTED_CHARS} more chars)` : s;
+  return s.length > MAX_QUOTED_CHARS
+    ? `${s.slice(0, MAX_QUOTED_CHARS)}… (${s.length - MAX_QUOTED_CHARS} more chars)`
+    : s;
 }

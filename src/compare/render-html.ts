@@ -13,15 +13,28 @@ import { formatChange, formatInterval } from "./render.js";
 
 /** The comparison as an embeddable `<section class="bakeoff-compare">`. */
 export function renderCompareSection(r: CompareResult, gates?: GateReport, trend?: HistoryTable): string {
-  const h: string[] = [`<section class="bakeoff-compare">`, `<h2>Compare ${e(r.baseline.runId)} → ${e(r.candidate.runId)}</h2>`];
+  const h: string[] = [
+    `<section class="bakeoff-compare">`,
+    `<h2>Compare ${e(r.baseline.runId)} → ${e(r.candidate.runId)}</h2>`,
+  ];
   if (gates && gates.outcomes.length > 0) {
-    h.push(`<h3>Gates: <span class="${gates.passed ? "pass" : "fail"}">${gates.passed ? "PASS" : "FAIL"}</span></h3><ul>`);
+    h.push(
+      `<h3>Gates: <span class="${gates.passed ? "pass" : "fail"}">${gates.passed ? "PASS" : "FAIL"}</span></h3><ul>`,
+    );
     for (const o of gates.outcomes) {
-      h.push(`<li><code>${e(o.rule)}</code> <span class="${o.status}">${o.status}</span><ul>${o.details.slice(0, 20).map((d) => `<li>${e(d)}</li>`).join("")}</ul></li>`);
+      h.push(
+        `<li><code>${e(o.rule)}</code> <span class="${o.status}">${o.status}</span><ul>${o.details
+          .slice(0, 20)
+          .map((d) => `<li>${e(d)}</li>`)
+          .join("")}</ul></li>`,
+      );
     }
     h.push("</ul>");
   }
-  if (r.warnings.length > 0) h.push(`<h3>Warnings</h3><ul class="warn">${r.warnings.map((w) => `<li><b>${e(w.kind)}</b>: ${e(w.message)}</li>`).join("")}</ul>`);
+  if (r.warnings.length > 0)
+    h.push(
+      `<h3>Warnings</h3><ul class="warn">${r.warnings.map((w) => `<li><b>${e(w.kind)}</b>: ${e(w.message)}</li>`).join("")}</ul>`,
+    );
   h.push(
     '<h3>Changes</h3><div class="table-wrap"><table class="changes"><thead><tr><th>model</th><th>scorer</th><th>n</th><th>baseline</th><th>candidate</th><th>change</th><th>interval</th><th>test</th><th>pass→fail</th><th>fail→pass</th></tr></thead><tbody>',
   );
@@ -35,8 +48,11 @@ export function renderCompareSection(r: CompareResult, gates?: GateReport, trend
   h.push("</tbody></table></div>");
   h.push("<h3>Model identity</h3><ul>");
   for (const id of r.identity) {
-    const show = (s: typeof id.baseline) => `${s.info?.modelName ?? "no /info"} · responses ${s.responseModel ?? "n/a"}${s.systemFingerprint ? ` · ${s.systemFingerprint}` : ""}`;
-    h.push(`<li>${e(id.model)}: ${e(show(id.baseline))} → ${e(show(id.candidate))} ${id.changed.length > 0 ? `<span class="fail">changed (${e(id.changed.join(", "))})</span>` : "(unchanged)"}</li>`);
+    const show = (s: typeof id.baseline) =>
+      `${s.info?.modelName ?? "no /info"} · responses ${s.responseModel ?? "n/a"}${s.systemFingerprint ? ` · ${s.systemFingerprint}` : ""}`;
+    h.push(
+      `<li>${e(id.model)}: ${e(show(id.baseline))} → ${e(show(id.candidate))} ${id.changed.length > 0 ? `<span class="fail">changed (${e(id.changed.join(", "))})</span>` : "(unchanged)"}</li>`,
+    );
   }
   h.push("</ul>");
   for (const direction of ["pass→fail", "fail→pass"] as const) {
@@ -47,7 +63,10 @@ export function renderCompareSection(r: CompareResult, gates?: GateReport, trend
       '<div class="table-wrap"><table class="flips"><thead><tr><th>model</th><th>scorer</th><th>row</th><th>prompt</th><th>expected</th><th>baseline</th><th>candidate</th></tr></thead><tbody>',
     );
     for (const f of rows) {
-      const out = (o: typeof f.baseline) => (o === null ? "—" : `<pre>${e(o.error ?? o.text ?? "")}</pre>${o.finishReason && o.finishReason !== "stop" ? ` (${e(o.finishReason)})` : ""}`);
+      const out = (o: typeof f.baseline) =>
+        o === null
+          ? "—"
+          : `<pre>${e(o.error ?? o.text ?? "")}</pre>${o.finishReason && o.finishReason !== "stop" ? ` (${e(o.finishReason)})` : ""}`;
       h.push(
         `<tr><td>${e(f.model)}</td><td>${e(f.scorer)}</td><td>${e(`${f.dataset}/${f.rowId}`)}${f.critical ? ' <span class="fail">critical</span>' : ""}</td>` +
           `<td><pre>${e(f.candidate?.prompt ?? "")}</pre></td><td>${e(f.candidate?.expected ?? "")}</td><td>${out(f.baseline)}</td><td>${out(f.candidate)}</td></tr>`,
@@ -71,12 +90,22 @@ export function renderTrendSection(t: HistoryTable): string {
     `<h3>Trend over the last ${t.runs.length} run(s) of this dataset</h3>`,
     '<div class="table-wrap"><table class="trend"><thead><tr><th>model</th><th>scorer</th>',
   ];
-  h.push(...t.runs.map((r, i) => `<th class="num" title="${e(r.runId)} · ${e(r.startedAt)}">#${i + 1}<br><span class="muted">${e(shortTime(r.startedAt))}</span></th>`), "<th>trend</th></tr></thead><tbody>");
+  h.push(
+    ...t.runs.map(
+      (r, i) =>
+        `<th class="num" title="${e(r.runId)} · ${e(r.startedAt)}">#${i + 1}<br><span class="muted">${e(shortTime(r.startedAt))}</span></th>`,
+    ),
+    "<th>trend</th></tr></thead><tbody>",
+  );
   for (const l of t.lines) {
-    h.push(`<tr><td>${e(l.model)}</td><td>${e(l.scorer)}</td>${l.values.map((v) => `<td class="num">${num(v)}</td>`).join("")}<td>${chart(l.values)}</td></tr>`);
+    h.push(
+      `<tr><td>${e(l.model)}</td><td>${e(l.scorer)}</td>${l.values.map((v) => `<td class="num">${num(v)}</td>`).join("")}<td>${chart(l.values)}</td></tr>`,
+    );
   }
   h.push("</tbody></table></div>");
-  h.push(`<ol class="trend-runs muted">${t.runs.map((r) => `<li><code>${e(r.runId)}</code> ${e(r.startedAt)}</li>`).join("")}</ol>`);
+  h.push(
+    `<ol class="trend-runs muted">${t.runs.map((r) => `<li><code>${e(r.runId)}</code> ${e(r.startedAt)}</li>`).join("")}</ol>`,
+  );
   return h.join("");
 }
 
@@ -100,7 +129,13 @@ export function renderCompareHtml(r: CompareResult, gates?: GateReport, trend?: 
 
 /** A 120×24 SVG polyline of the values on a 0..1 scale (gaps skipped). */
 function chart(values: readonly (number | null)[]): string {
-  const pts = values.flatMap((v, i) => (v === null ? [] : [`${values.length === 1 ? 60 : (i / (values.length - 1)) * 116 + 2},${(22 - Math.max(0, Math.min(1, v)) * 20).toFixed(1)}`]));
+  const pts = values.flatMap((v, i) =>
+    v === null
+      ? []
+      : [
+          `${values.length === 1 ? 60 : (i / (values.length - 1)) * 116 + 2},${(22 - Math.max(0, Math.min(1, v)) * 20).toFixed(1)}`,
+        ],
+  );
   if (pts.length === 0) return "";
   return `<svg width="120" height="24" viewBox="0 0 120 24" role="img"><polyline fill="none" stroke="#3366cc" stroke-width="1.5" points="${pts.join(" ")}"/></svg>`;
 }

@@ -22,14 +22,20 @@ export function formatChange(c: Pick<ScorerChange, "diff" | "scale">): string {
 
 /** The interval of a change in the same units. */
 export function formatInterval(c: Pick<ScorerChange, "interval" | "scale">): string {
-  return c.interval === null ? "n/a" : `${formatAmount(c.interval[0], c.scale)} to ${formatAmount(c.interval[1], c.scale)}`;
+  return c.interval === null
+    ? "n/a"
+    : `${formatAmount(c.interval[0], c.scale)} to ${formatAmount(c.interval[1], c.scale)}`;
 }
 
 /** Renders compare.md. */
 export function renderCompareMarkdown(r: CompareResult, gates?: GateReport): string {
   const out: string[] = [`# bakeoff compare: ${esc(r.baseline.runId)} → ${esc(r.candidate.runId)}`, ""];
-  out.push(`- **Baseline:** ${esc(r.baseline.runId)} (${esc(r.baseline.status)}, started ${esc(r.baseline.startedAt)}, config ${r.baseline.configHash.slice(0, 12)})`);
-  out.push(`- **Candidate:** ${esc(r.candidate.runId)} (${esc(r.candidate.status)}, started ${esc(r.candidate.startedAt)}, config ${r.candidate.configHash.slice(0, 12)})`);
+  out.push(
+    `- **Baseline:** ${esc(r.baseline.runId)} (${esc(r.baseline.status)}, started ${esc(r.baseline.startedAt)}, config ${r.baseline.configHash.slice(0, 12)})`,
+  );
+  out.push(
+    `- **Candidate:** ${esc(r.candidate.runId)} (${esc(r.candidate.status)}, started ${esc(r.candidate.startedAt)}, config ${r.candidate.configHash.slice(0, 12)})`,
+  );
   out.push(`- **Models compared:** ${r.models.map(esc).join(", ") || "none"}`, "");
 
   if (gates && gates.outcomes.length > 0) {
@@ -42,18 +48,33 @@ export function renderCompareMarkdown(r: CompareResult, gates?: GateReport): str
     out.push("");
     const power = gates.outcomes.flatMap((o) => (o.power ?? []).map((p) => ({ rule: o.rule, ...p })));
     if (power.length > 0) {
-      out.push("### Gate power", "", "The smallest drop each regression check detects with 80% power at its sample size (exact McNemar, Connor's approximation):", "");
+      out.push(
+        "### Gate power",
+        "",
+        "The smallest drop each regression check detects with 80% power at its sample size (exact McNemar, Connor's approximation):",
+        "",
+      );
       for (const p of power) {
         const unit = p.scale === "points" ? " points" : "";
-        const drop = p.detectableDrop === null ? "not computable" : `≈ ${formatAmount(p.detectableDrop, p.scale)}${unit}`;
-        out.push(`- \`${p.rule}\` ${esc(p.model)} ${esc(p.scorer)}: n = ${p.n}, detectable drop ${drop}${p.warning ? ` — **warning:** ${esc(p.warning)}` : ""}`);
+        const drop =
+          p.detectableDrop === null ? "not computable" : `≈ ${formatAmount(p.detectableDrop, p.scale)}${unit}`;
+        out.push(
+          `- \`${p.rule}\` ${esc(p.model)} ${esc(p.scorer)}: n = ${p.n}, detectable drop ${drop}${p.warning ? ` — **warning:** ${esc(p.warning)}` : ""}`,
+        );
       }
       out.push("");
     }
   }
   // compare.json written before comparability existed has neither field.
   if (r.comparable === false) {
-    out.push("## Baseline not comparable", "", ...(r.notComparableReasons ?? []).map((x) => `- ${esc(x)}`), "", "Regression and critical gates decide nothing on these runs (exit 2).", "");
+    out.push(
+      "## Baseline not comparable",
+      "",
+      ...(r.notComparableReasons ?? []).map((x) => `- ${esc(x)}`),
+      "",
+      "Regression and critical gates decide nothing on these runs (exit 2).",
+      "",
+    );
   }
 
   if (r.warnings.length > 0) {
@@ -79,8 +100,11 @@ export function renderCompareMarkdown(r: CompareResult, gates?: GateReport): str
 
   out.push("## Model identity", "");
   for (const id of r.identity) {
-    const show = (s: typeof id.baseline) => `${s.info?.modelName ?? "no /info"}; responses: ${s.responseModel ?? "n/a"}${s.systemFingerprint ? `; fingerprint ${s.systemFingerprint}` : ""}`;
-    out.push(`- ${esc(id.model)}: ${esc(show(id.baseline))} → ${esc(show(id.candidate))}${id.changed.length > 0 ? ` **(changed: ${id.changed.join(", ")})**` : " (unchanged)"}`);
+    const show = (s: typeof id.baseline) =>
+      `${s.info?.modelName ?? "no /info"}; responses: ${s.responseModel ?? "n/a"}${s.systemFingerprint ? `; fingerprint ${s.systemFingerprint}` : ""}`;
+    out.push(
+      `- ${esc(id.model)}: ${esc(show(id.baseline))} → ${esc(show(id.candidate))}${id.changed.length > 0 ? ` **(changed: ${id.changed.join(", ")})**` : " (unchanged)"}`,
+    );
   }
   out.push("");
 
@@ -97,7 +121,10 @@ export function renderCompareMarkdown(r: CompareResult, gates?: GateReport): str
 }
 
 function flipTable(rows: FlippedRow[]): string[] {
-  const out = ["| model | scorer | row | prompt | expected | baseline output | candidate output |", "| --- | --- | --- | --- | --- | --- | --- |"];
+  const out = [
+    "| model | scorer | row | prompt | expected | baseline output | candidate output |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  ];
   const shown = new Map<string, number>();
   let hidden = 0;
   for (const f of rows) {

@@ -16,10 +16,14 @@
 import { UsageError } from "../errors.js";
 import { GateSpec } from "./gate-spec.js";
 
-const RULE = /^(?<kind>[a-z0-9]+)(?::(?<scorer>[^<>@\s]+))?(?:(?<op>[<>])(?<num>-?\d+(?:\.\d+)?)(?<unit>%|ms)?)?(?:@(?<model>[^\s@]+))?$/;
+const RULE =
+  /^(?<kind>[a-z0-9]+)(?::(?<scorer>[^<>@\s]+))?(?:(?<op>[<>])(?<num>-?\d+(?:\.\d+)?)(?<unit>%|ms)?)?(?:@(?<model>[^\s@]+))?$/;
 
 /** What each kind accepts: its comparison operator, whether a scorer may be named, the field set. */
-const KINDS: Record<string, { op: "<" | ">" | null; needsNumber: boolean; scorer: boolean; field?: string; unit?: "%" | "ms" }> = {
+const KINDS: Record<
+  string,
+  { op: "<" | ">" | null; needsNumber: boolean; scorer: boolean; field?: string; unit?: "%" | "ms" }
+> = {
   regression: { op: ">", needsNumber: false, scorer: true, field: "minEffect" },
   critical: { op: null, needsNumber: false, scorer: true },
   floor: { op: "<", needsNumber: true, scorer: true, field: "min", unit: "%" },
@@ -46,7 +50,8 @@ export function parseGateRule(rule: string): GateSpec {
   const shape = KINDS[kind];
   if (!shape) return fail(`unknown gate "${kind}" (use ${Object.keys(KINDS).join(", ")})`);
   if (scorer !== undefined && !shape.scorer) fail(`"${kind}" does not take a scorer`);
-  if (op === undefined && shape.needsNumber) fail(`"${kind}" needs a threshold, e.g. ${kind}${shape.op}${kind === "p95" ? "2000" : "0.1"}`);
+  if (op === undefined && shape.needsNumber)
+    fail(`"${kind}" needs a threshold, e.g. ${kind}${shape.op}${kind === "p95" ? "2000" : "0.1"}`);
   if (op !== undefined && shape.op === null) fail(`"${kind}" takes no threshold`);
   if (op !== undefined && op !== shape.op) fail(`"${kind}" uses "${shape.op}", not "${op}"`);
   if (unit !== undefined && unit !== shape.unit) fail(`"${unit}" is not a unit of "${kind}"`);

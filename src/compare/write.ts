@@ -15,7 +15,12 @@ export const COMPARE_HTML = "compare.html";
  * Writes the three compare files into `dir` (created if needed) and returns their paths.
  * compare.json holds the full result and gate outcomes, for CI tooling.
  */
-export async function writeCompareFiles(dir: string, result: CompareResult, gates?: GateReport, trend?: HistoryTable): Promise<string[]> {
+export async function writeCompareFiles(
+  dir: string,
+  result: CompareResult,
+  gates?: GateReport,
+  trend?: HistoryTable,
+): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const md = join(dir, COMPARE_MD);
   const json = join(dir, COMPARE_JSON);

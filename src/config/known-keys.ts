@@ -12,7 +12,8 @@ function unwrap(schema: unknown): unknown {
   for (let i = 0; i < 20; i++) {
     const def = defOf(schema);
     if (def === undefined) return schema;
-    if (["optional", "default", "nullable", "readonly", "catch", "prefault", "nonoptional"].includes(def.type)) schema = def["innerType"];
+    if (["optional", "default", "nullable", "readonly", "catch", "prefault", "nonoptional"].includes(def.type))
+      schema = def["innerType"];
     else if (def.type === "pipe") schema = def["in"];
     else if (def.type === "lazy") schema = (def["getter"] as () => unknown)();
     else return schema;
@@ -56,9 +57,13 @@ export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[], raw
     nodes = next;
     value = typeof value === "object" && value !== null ? (value as Record<PropertyKey, unknown>)[part] : undefined;
   }
-  const objects = nodes.flatMap((n) => (defOf(n)?.type === "union" ? pickOption(defOf(n)!, value) : [n])).filter((n) => defOf(n)?.type === "object");
+  const objects = nodes
+    .flatMap((n) => (defOf(n)?.type === "union" ? pickOption(defOf(n)!, value) : [n]))
+    .filter((n) => defOf(n)?.type === "object");
   if (objects.length === 0) return undefined;
-  return [...new Set(objects.flatMap((o) => Object.keys(defOf(o)!["shape"] as Record<string, unknown>)))].filter((k) => k !== "$schema" || path.length === 0);
+  return [...new Set(objects.flatMap((o) => Object.keys(defOf(o)!["shape"] as Record<string, unknown>)))].filter(
+    (k) => k !== "$schema" || path.length === 0,
+  );
 }
 
 /** The known key closest to `key` (edit distance at most 2, or a case-only difference). */
@@ -76,7 +81,8 @@ function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    for (let j = 1; j <= b.length; j++)
+      cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
     prev = cur;
   }
   return prev[b.length]!;

@@ -88,7 +88,11 @@ export function parseConfig(
   }
   issues.push(...checkRules(parsed.data));
   if (issues.length > 0) return fail();
-  return { config: parsed.data, file: where.file ? resolve(where.file) : file, baseDir: where.baseDir ?? process.cwd() };
+  return {
+    config: parsed.data,
+    file: where.file ? resolve(where.file) : file,
+    baseDir: where.baseDir ?? process.cwd(),
+  };
 }
 
 /** One issue per zod issue, except unknown keys: one per key, so each gets its own line and column. */

@@ -26,7 +26,9 @@ export const GenerationParamsSpec = z
         z.strictObject({ type: z.literal("json_object") }),
         z
           .strictObject({ type: z.literal("json_schema"), json_schema: z.record(z.string(), z.unknown()) })
-          .describe("`json_schema`: {name, schema, strict}; in a dataset's params, `schemaFile` (relative to the dataset file) may replace `schema`."),
+          .describe(
+            "`json_schema`: {name, schema, strict}; in a dataset's params, `schemaFile` (relative to the dataset file) may replace `schema`.",
+          ),
       ])
       .optional(),
     tools: z
@@ -44,7 +46,10 @@ export const GenerationParamsSpec = z
       .optional()
       .describe("Function tools the model may call; its calls are recorded as output (score them with `tool_call`)."),
     tool_choice: z
-      .union([z.enum(["none", "auto", "required"]), z.strictObject({ type: z.literal("function"), function: z.strictObject({ name: z.string().min(1) }) })])
+      .union([
+        z.enum(["none", "auto", "required"]),
+        z.strictObject({ type: z.literal("function"), function: z.strictObject({ name: z.string().min(1) }) }),
+      ])
       .optional(),
   })
   .describe("Generation parameters sent with every request (wire names).");
@@ -75,12 +80,19 @@ function commonFields<N extends z.ZodType>(name: N) {
       .describe(
         "Endpoint URL (serverless, Foundry '/models', Azure OpenAI deployment URL, an OpenAI v1 base URL such as https://<resource>.openai.azure.com/openai/v1, GitHub Models), or `emulator://<sim>` for the built-in emulator.",
       ),
-    model: z.string().optional().describe("Model/deployment name sent in the request body (multi-model endpoints; required by the OpenAI v1 surface)."),
+    model: z
+      .string()
+      .optional()
+      .describe(
+        "Model/deployment name sent in the request body (multi-model endpoints; required by the OpenAI v1 surface).",
+      ),
     apiKeyEnv: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
       .optional()
-      .describe("Name of the environment variable holding the key. Required for real endpoints unless `auth` is `entra`."),
+      .describe(
+        "Name of the environment variable holding the key. Required for real endpoints unless `auth` is `entra`.",
+      ),
     auth: z
       .enum(["key", "entra"])
       .default("key")
@@ -90,9 +102,16 @@ function commonFields<N extends z.ZodType>(name: N) {
     stream: z
       .boolean()
       .default(false)
-      .describe("Stream the answer over SSE: the journal then records time to first token (ttftMs) and output tokens per second. @default false"),
+      .describe(
+        "Stream the answer over SSE: the journal then records time to first token (ttftMs) and output tokens per second. @default false",
+      ),
     params: GenerationParamsSpec.default({}),
-    concurrency: z.number().int().positive().optional().describe("Most calls in flight to this model. @default the global limit"),
+    concurrency: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("Most calls in flight to this model. @default the global limit"),
     adaptive: z
       .boolean()
       .default(true)
@@ -104,7 +123,9 @@ function commonFields<N extends z.ZodType>(name: N) {
       .int()
       .positive()
       .optional()
-      .describe("Requests per minute this deployment allows (its quota); bakeoff paces requests to stay under it, retries included."),
+      .describe(
+        "Requests per minute this deployment allows (its quota); bakeoff paces requests to stay under it, retries included.",
+      ),
     tpm: z
       .number()
       .int()
@@ -140,7 +161,9 @@ const openaiFields = {
   api: z
     .enum(["chat", "responses"])
     .default("chat")
-    .describe("`chat`: POST /chat/completions. `responses`: POST /responses (recommended by Microsoft for Azure OpenAI models). @default chat"),
+    .describe(
+      "`chat`: POST /chat/completions. `responses`: POST /responses (recommended by Microsoft for Azure OpenAI models). @default chat",
+    ),
 };
 
 /**
@@ -155,19 +178,27 @@ export function modelSpecUnion<N extends z.ZodType>(name: N) {
       provider: z
         .literal("azure-ai-inference")
         .default("azure-ai-inference")
-        .describe("The Azure AI model inference API (`/models/**`, retired by Microsoft on 2026-08-26 but still served by existing endpoints). @default azure-ai-inference"),
+        .describe(
+          "The Azure AI model inference API (`/models/**`, retired by Microsoft on 2026-08-26 but still served by existing endpoints). @default azure-ai-inference",
+        ),
       ...commonFields(name),
       ...azureAiInferenceFields,
     }),
     z.strictObject({
-      provider: z.literal("openai").describe("The OpenAI v1 surface via the `openai` package: Azure OpenAI / Foundry `/openai/v1`, OpenAI, GitHub Models, Ollama, vLLM, llama.cpp."),
+      provider: z
+        .literal("openai")
+        .describe(
+          "The OpenAI v1 surface via the `openai` package: Azure OpenAI / Foundry `/openai/v1`, OpenAI, GitHub Models, Ollama, vLLM, llama.cpp.",
+        ),
       ...commonFields(name),
       ...openaiFields,
     }),
   ]);
 }
 
-export const ModelSpec = modelSpecUnion(identifier.describe("Name used on the command line (--models) and in reports.")).describe("A model to evaluate.");
+export const ModelSpec = modelSpecUnion(
+  identifier.describe("Name used on the command line (--models) and in reports."),
+).describe("A model to evaluate.");
 
 /** The providers bakeoff knows (the discriminator of {@link ModelSpec}). */
 export const ProviderName = z.enum(["azure-ai-inference", "openai"]);

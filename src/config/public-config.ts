@@ -10,7 +10,10 @@ import type { Config } from "./schema.js";
 /** Every endpoint in `config` (models and inline judge models), mapped through `f`, in place. */
 function mapEndpoints(config: Config, f: (endpoint: string, where: string) => string): void {
   for (const m of config.models) m.endpoint = f(m.endpoint, `model:${m.name}`);
-  const scorers = [...config.scorers.map((s, i) => [s, `scorers[${i}]`] as const), ...config.datasets.flatMap((d, i) => d.scorers.map((s, j) => [s, `datasets[${i}].scorers[${j}]`] as const))];
+  const scorers = [
+    ...config.scorers.map((s, i) => [s, `scorers[${i}]`] as const),
+    ...config.datasets.flatMap((d, i) => d.scorers.map((s, j) => [s, `datasets[${i}].scorers[${j}]`] as const)),
+  ];
   for (const [s, where] of scorers) {
     if (s.type === "llm_judge" && typeof s.model === "object") s.model.endpoint = f(s.model.endpoint, where);
   }

@@ -69,7 +69,10 @@ export function checkRules(config: Config): ConfigIssue[] {
   config.models.forEach((m, i) => {
     const prev = seenModels.get(m.name);
     if (prev !== undefined) {
-      issues.push({ path: `models[${i}].name`, message: `"${m.name}" is already the name of models[${prev}]; model names must be unique` });
+      issues.push({
+        path: `models[${i}].name`,
+        message: `"${m.name}" is already the name of models[${prev}]; model names must be unique`,
+      });
     } else seenModels.set(m.name, i);
 
     if (isEmulatorEndpoint(m.endpoint)) {
@@ -89,13 +92,22 @@ export function checkRules(config: Config): ConfigIssue[] {
       try {
         url = new URL(m.endpoint);
       } catch {
-        issues.push({ path: `models[${i}].endpoint`, message: `"${m.endpoint}" is not a URL; use https://… or emulator://<name>` });
+        issues.push({
+          path: `models[${i}].endpoint`,
+          message: `"${m.endpoint}" is not a URL; use https://… or emulator://<name>`,
+        });
       }
       if (url && url.protocol !== "https:" && url.protocol !== "http:") {
-        issues.push({ path: `models[${i}].endpoint`, message: `unsupported scheme "${url.protocol}"; use https://… or emulator://<name>` });
+        issues.push({
+          path: `models[${i}].endpoint`,
+          message: `unsupported scheme "${url.protocol}"; use https://… or emulator://<name>`,
+        });
       }
       if (url && (url.username || url.password)) {
-        issues.push({ path: `models[${i}].endpoint`, message: "credentials in the URL are not allowed; name an environment variable in apiKeyEnv instead" });
+        issues.push({
+          path: `models[${i}].endpoint`,
+          message: "credentials in the URL are not allowed; name an environment variable in apiKeyEnv instead",
+        });
       }
       if (m.provider === "openai" && m.model === undefined) {
         issues.push({
@@ -117,7 +129,10 @@ export function checkRules(config: Config): ConfigIssue[] {
     const name = datasetName(d);
     const prev = seenDatasets.get(name);
     if (prev !== undefined) {
-      issues.push({ path: `datasets[${i}].name`, message: `"${name}" is already the name of datasets[${prev}]; set a distinct "name"` });
+      issues.push({
+        path: `datasets[${i}].name`,
+        message: `"${name}" is already the name of datasets[${prev}]; set a distinct "name"`,
+      });
     } else seenDatasets.set(name, i);
   });
   return issues;

@@ -14,18 +14,34 @@ export { GenerationParamsSpec, ModelSpec, PricingSpec, ProviderName };
 
 export const ColumnsSpec = z
   .strictObject({
-    id: z.string().default("id").describe("Column holding a stable row id. Rows without one get `<file>:<line>`. @default id"),
-    prompt: z.string().default("prompt").describe("Column holding the user prompt (ignored when `template` is set). @default prompt"),
-    system: z.string().default("system").describe("Column holding a per-row system message, if present. @default system"),
-    expected: z.string().default("expected").describe("Column holding the expected answer, if present. @default expected"),
+    id: z
+      .string()
+      .default("id")
+      .describe("Column holding a stable row id. Rows without one get `<file>:<line>`. @default id"),
+    prompt: z
+      .string()
+      .default("prompt")
+      .describe("Column holding the user prompt (ignored when `template` is set). @default prompt"),
+    system: z
+      .string()
+      .default("system")
+      .describe("Column holding a per-row system message, if present. @default system"),
+    expected: z
+      .string()
+      .default("expected")
+      .describe("Column holding the expected answer, if present. @default expected"),
     messages: z
       .string()
       .optional()
-      .describe("JSONL: field holding a whole conversation (roles, content parts such as images, tool calls); replaces prompt and system. @default messages"),
+      .describe(
+        "JSONL: field holding a whole conversation (roles, content parts such as images, tool calls); replaces prompt and system. @default messages",
+      ),
     params: z
       .string()
       .optional()
-      .describe("JSONL: field holding this row's generation parameters (temperature, response_format, tools, ...), over the model's. @default params"),
+      .describe(
+        "JSONL: field holding this row's generation parameters (temperature, response_format, tools, ...), over the model's. @default params",
+      ),
   })
   .describe("Which columns of the file play which part.");
 
@@ -58,7 +74,12 @@ export const DatasetSpec = z
 export const RetrySpec = z
   .strictObject({
     maxAttempts: z.number().int().min(1).max(20).default(5).describe("Attempts per call, first included. @default 5"),
-    baseDelayMs: z.number().int().nonnegative().default(500).describe("First backoff delay; doubles each retry, with jitter. @default 500"),
+    baseDelayMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(500)
+      .describe("First backoff delay; doubles each retry, with jitter. @default 500"),
     maxDelayMs: z.number().int().nonnegative().default(30_000).describe("Cap on one backoff delay. @default 30000"),
     maxRetryAfterMs: z
       .number()
@@ -93,7 +114,7 @@ export const DecisionSpec = z
       .record(z.string(), z.string().min(1))
       .optional()
       .describe(
-        "The scorer each dataset's verdict is decided on, by dataset name, e.g. {\"arithmetic\": \"numeric\"}. @default each dataset's first scorer",
+        'The scorer each dataset\'s verdict is decided on, by dataset name, e.g. {"arithmetic": "numeric"}. @default each dataset\'s first scorer',
       ),
     margin: z
       .number()
@@ -108,17 +129,23 @@ export const DecisionSpec = z
       .min(0)
       .max(1)
       .default(0.05)
-      .describe("A model whose share of failed calls on a dataset is above this is never recommended for it. @default 0.05"),
+      .describe(
+        "A model whose share of failed calls on a dataset is above this is never recommended for it. @default 0.05",
+      ),
     costMatters: z
       .boolean()
       .default(true)
-      .describe("Whether cost breaks ties: equivalent models → ship the cheaper, and a gain is weighed against its cost. @default true"),
+      .describe(
+        "Whether cost breaks ties: equivalent models → ship the cheaper, and a gain is weighed against its cost. @default true",
+      ),
     alpha: z
       .number()
       .gt(0)
       .max(0.2)
       .default(0.05)
-      .describe("Significance level of the paired tests (family-wise, Holm-adjusted); equivalence uses the 1 − 2·alpha interval. @default 0.05"),
+      .describe(
+        "Significance level of the paired tests (family-wise, Holm-adjusted); equivalence uses the 1 − 2·alpha interval. @default 0.05",
+      ),
     minBaselineMatch: z
       .number()
       .gt(0)
@@ -134,7 +161,13 @@ export const DecisionSpec = z
 export type DecisionSpec = z.infer<typeof DecisionSpec>;
 
 /** Defaults of {@link DecisionSpec}, for runs whose config snapshot predates the block. */
-export const DEFAULT_DECISION: DecisionSpec = { margin: 5, maxErrorRate: 0.05, costMatters: true, alpha: 0.05, minBaselineMatch: 0.9 };
+export const DEFAULT_DECISION: DecisionSpec = {
+  margin: 5,
+  maxErrorRate: 0.05,
+  costMatters: true,
+  alpha: 0.05,
+  minBaselineMatch: 0.9,
+};
 
 /** A duration such as "90s", "30m", "2h" (a bare number is seconds). */
 export const Duration = z
@@ -144,9 +177,24 @@ export const Duration = z
 export const ConfigSpec = z
   .strictObject({
     $schema: z.string().optional(),
-    outputDir: z.string().default("results").describe("Where run directories are written, relative to the config file. @default results"),
-    concurrency: z.number().int().positive().max(1024).default(8).describe("Most model calls in flight overall. @default 8"),
-    trials: z.number().int().positive().max(100).default(1).describe("Times each row is sent to each model. @default 1"),
+    outputDir: z
+      .string()
+      .default("results")
+      .describe("Where run directories are written, relative to the config file. @default results"),
+    concurrency: z
+      .number()
+      .int()
+      .positive()
+      .max(1024)
+      .default(8)
+      .describe("Most model calls in flight overall. @default 8"),
+    trials: z
+      .number()
+      .int()
+      .positive()
+      .max(100)
+      .default(1)
+      .describe("Times each row is sent to each model. @default 1"),
     datasets: z.array(DatasetSpec).min(1, "name at least one dataset"),
     models: z.array(ModelSpec).min(1, "name at least one model"),
     scorers: z.array(ScorerSpec).default([]).describe("Scorers applied to every dataset."),
@@ -165,11 +213,15 @@ export const ConfigSpec = z
       .int()
       .positive()
       .default(10 * 1024 * 1024)
-      .describe("Largest response body accepted from a model; a larger one is a failed call (not retried) and is not read into memory. @default 10485760"),
+      .describe(
+        "Largest response body accepted from a model; a larger one is a failed call (not retried) and is not read into memory. @default 10485760",
+      ),
     gates: z
       .array(GateSpec)
       .default([])
-      .describe("Checks that decide the exit code of `run` and `compare` (exit 1 when one fails); `--fail-on` rules add to these."),
+      .describe(
+        "Checks that decide the exit code of `run` and `compare` (exit 1 when one fails); `--fail-on` rules add to these.",
+      ),
     decision: DecisionSpec.default(DEFAULT_DECISION),
   })
   .describe("bakeoff evaluation config.");

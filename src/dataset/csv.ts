@@ -32,10 +32,7 @@ const MAX_RECORD_CHARS = 16 * 1024 * 1024;
  * @throws DatasetError naming the file and line: missing file, invalid UTF-8, quote errors,
  * duplicate header names, and (without `onInvalid`) ragged rows.
  */
-export async function* readCsv(
-  file: string,
-  opts: CsvReadOptions = {},
-): AsyncGenerator<RawRecord, void, undefined> {
+export async function* readCsv(file: string, opts: CsvReadOptions = {}): AsyncGenerator<RawRecord, void, undefined> {
   // Start line of record k = 1 + Σ over earlier records (header included) of (1 + line breaks
   // inside the record) + blank lines skipped so far (csv-parse counts those correctly).
   let linesBefore = 0;
@@ -160,20 +157,14 @@ function isCsvError(err: unknown): err is CsvError & { empty_lines?: number; col
 }
 
 /** One human sentence per csv-parse error code; `line` is where the broken record starts. */
-function csvSyntaxError(
-  err: CsvError & { column?: string | number | null },
-  file: string,
-  line: number,
-): DatasetError {
+function csvSyntaxError(err: CsvError & { column?: string | number | null }, file: string, line: number): DatasetError {
   const column = typeof err.column === "string" ? err.column : undefined;
   const where = { file, line, column };
   switch (err.code) {
     case "CSV_QUOTE_NOT_CLOSED":
-      return new DatasetError(
-        `unclosed quote starting at line ${line}: the file ends inside a quoted field`,
-        where,
-        { cause: err },
-      );
+      return new DatasetError(`unclosed quote starting at line ${line}: the file ends inside a quoted field`, where, {
+        cause: err,
+      });
     case "INVALID_OPENING_QUOTE":
       return new DatasetError(
         'quote inside an unquoted field; quote the whole field and double the quotes inside it ("say ""hi""")',

@@ -17,7 +17,13 @@ import { createRowMapper, readFailure, type RawRecord } from "./rows.js";
 export { readCsv, type CsvReadOptions } from "./csv.js";
 export { readJsonl, type JsonlReadOptions } from "./jsonl.js";
 export { compileTemplate, renderTemplate, valueToText, type CompiledTemplate, type RowLocation } from "./template.js";
-export { createRowMapper, type RawRecord, type InvalidRecordHandler, type RowMapper, type RowMapperContext } from "./rows.js";
+export {
+  createRowMapper,
+  type RawRecord,
+  type InvalidRecordHandler,
+  type RowMapper,
+  type RowMapperContext,
+} from "./rows.js";
 
 /** A row that was skipped because of `skipInvalidRows`. */
 export interface SkippedRow {
@@ -205,8 +211,17 @@ export async function checkRegularFile(file: string): Promise<void> {
     throw readFailure(err, file);
   }
   if (st.isFile()) return;
-  const kind = st.isDirectory() ? "a directory" : st.isFIFO() ? "a named pipe (FIFO)" : st.isSocket() ? "a socket" : "a device or special file";
-  throw new DatasetError(`is ${kind}, not a regular file; datasets are read more than once, so give a file (or --dataset - to read standard input)`, { file });
+  const kind = st.isDirectory()
+    ? "a directory"
+    : st.isFIFO()
+      ? "a named pipe (FIFO)"
+      : st.isSocket()
+        ? "a socket"
+        : "a device or special file";
+  throw new DatasetError(
+    `is ${kind}, not a regular file; datasets are read more than once, so give a file (or --dataset - to read standard input)`,
+    { file },
+  );
 }
 
 function pickFormat(spec: DatasetSpec, configPath: string): { format: "csv" | "jsonl"; delimiter: string } {

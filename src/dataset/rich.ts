@@ -30,19 +30,27 @@ function readPart(part: unknown, where: Where, column: string, path: string): Co
   }
   if (part.type === "image_url") {
     const image = typeof part.image_url === "string" ? { url: part.image_url } : part.image_url;
-    if (!isRecord(image) || typeof image.url !== "string" || image.url === "") fail(where, column, `${path}.image_url.url`, "must be a URL (https:// or data:)");
+    if (!isRecord(image) || typeof image.url !== "string" || image.url === "")
+      fail(where, column, `${path}.image_url.url`, "must be a URL (https:// or data:)");
     const detail = image.detail;
-    if (detail !== undefined && detail !== "auto" && detail !== "low" && detail !== "high") fail(where, column, `${path}.image_url.detail`, "must be auto, low or high");
+    if (detail !== undefined && detail !== "auto" && detail !== "low" && detail !== "high")
+      fail(where, column, `${path}.image_url.detail`, "must be auto, low or high");
     return { type: "image_url", image_url: { url: image.url, ...(detail === undefined ? {} : { detail }) } };
   }
-  return fail(where, column, `${path}.type`, `unknown content part type ${JSON.stringify(part.type)}; use "text" or "image_url"`);
+  return fail(
+    where,
+    column,
+    `${path}.type`,
+    `unknown content part type ${JSON.stringify(part.type)}; use "text" or "image_url"`,
+  );
 }
 
 function readToolCalls(value: unknown, where: Where, column: string, path: string): WireToolCall[] {
   if (!Array.isArray(value)) fail(where, column, path, "must be an array");
   return value.map((c, i) => {
     const p = `${path}[${i}]`;
-    if (!isRecord(c) || !isRecord(c.function)) fail(where, column, p, "must be {id, type: \"function\", function: {name, arguments}}");
+    if (!isRecord(c) || !isRecord(c.function))
+      fail(where, column, p, 'must be {id, type: "function", function: {name, arguments}}');
     if (typeof c.id !== "string") fail(where, column, `${p}.id`, "must be a string");
     if (typeof c.function.name !== "string") fail(where, column, `${p}.function.name`, "must be a string");
     const args = c.function.arguments;
@@ -59,12 +67,14 @@ export function readMessages(value: unknown, where: Where, column: string): Chat
     const path = `${column}[${i}]`;
     if (!isRecord(m)) fail(where, column, path, "a message must be an object");
     const role = m.role;
-    if (typeof role !== "string" || !ROLES.has(role)) fail(where, column, `${path}.role`, "must be system, developer, user, assistant or tool");
+    if (typeof role !== "string" || !ROLES.has(role))
+      fail(where, column, `${path}.role`, "must be system, developer, user, assistant or tool");
     const content = m.content;
     let out: ChatMessage["content"];
     if (typeof content === "string") out = content;
     else if (Array.isArray(content)) out = content.map((p, j) => readPart(p, where, column, `${path}.content[${j}]`));
-    else if ((content === null || content === undefined) && role === "assistant" && m.tool_calls !== undefined) out = null;
+    else if ((content === null || content === undefined) && role === "assistant" && m.tool_calls !== undefined)
+      out = null;
     else fail(where, column, `${path}.content`, "must be a string or an array of content parts");
     const msg: ChatMessage = { role: role as ChatMessage["role"], content: out };
     if (m.tool_calls !== undefined) {
@@ -72,7 +82,8 @@ export function readMessages(value: unknown, where: Where, column: string): Chat
       msg.tool_calls = readToolCalls(m.tool_calls, where, column, `${path}.tool_calls`);
     }
     if (role === "tool") {
-      if (typeof m.tool_call_id !== "string") fail(where, column, `${path}.tool_call_id`, "a tool message needs the id of the call it answers");
+      if (typeof m.tool_call_id !== "string")
+        fail(where, column, `${path}.tool_call_id`, "a tool message needs the id of the call it answers");
       msg.tool_call_id = m.tool_call_id;
     }
     return msg;
@@ -95,7 +106,10 @@ export function readRowParams(value: unknown, where: Where, column: string): Gen
  * A dataset's `params` with `response_format.json_schema.schemaFile` (relative to the dataset
  * file) replaced by the schema it holds. @throws DatasetError when the file is missing or not JSON.
  */
-export async function resolveDatasetParams(params: GenerationParams | undefined, datasetFile: string): Promise<GenerationParams | undefined> {
+export async function resolveDatasetParams(
+  params: GenerationParams | undefined,
+  datasetFile: string,
+): Promise<GenerationParams | undefined> {
   const format = params?.response_format;
   if (params === undefined || format?.type !== "json_schema" || !isRecord(format.json_schema)) return params;
   const { schemaFile, ...rest } = format.json_schema;
@@ -105,7 +119,10 @@ export async function resolveDatasetParams(params: GenerationParams | undefined,
   try {
     schema = JSON.parse(await readFile(path, "utf8"));
   } catch (err) {
-    throw new DatasetError(`params.response_format.json_schema.schemaFile: cannot read ${schemaFile} as JSON (${err instanceof Error ? err.message : String(err)})`, { file: datasetFile });
+    throw new DatasetError(
+      `params.response_format.json_schema.schemaFile: cannot read ${schemaFile} as JSON (${err instanceof Error ? err.message : String(err)})`,
+      { file: datasetFile },
+    );
   }
   const name = typeof rest.name === "string" ? rest.name : "output";
   return { ...params, response_format: { type: "json_schema", json_schema: { ...rest, name, schema } } };

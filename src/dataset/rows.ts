@@ -169,7 +169,8 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
       let messages: ChatMessage[];
       if (richMessages !== undefined) {
         const hasSystem = richMessages.some((m) => m.role === "system" || m.role === "developer");
-        messages = system === undefined || hasSystem ? richMessages : [{ role: "system", content: system }, ...richMessages];
+        messages =
+          system === undefined || hasSystem ? richMessages : [{ role: "system", content: system }, ...richMessages];
       } else {
         messages =
           system === undefined
@@ -201,7 +202,10 @@ function richValue(value: unknown, mapped: boolean, where: { file: string; line:
   try {
     return JSON.parse(value) as unknown;
   } catch (err) {
-    throw new DatasetError(`${column}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { ...where, column });
+    throw new DatasetError(`${column}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, {
+      ...where,
+      column,
+    });
   }
 }
 
@@ -215,7 +219,8 @@ function toVars(values: Record<string, unknown>): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const key of Object.keys(values)) {
     const text = valueToText(values[key]) ?? "";
-    if (key === "__proto__") Object.defineProperty(vars, key, { value: text, enumerable: true, writable: true, configurable: true });
+    if (key === "__proto__")
+      Object.defineProperty(vars, key, { value: text, enumerable: true, writable: true, configurable: true });
     else vars[key] = text;
   }
   return vars;

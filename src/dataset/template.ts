@@ -85,11 +85,7 @@ export function compileTemplate(template: string): CompiledTemplate {
  * {@link compileTemplate} and call the result.
  * @throws DatasetError for a variable that is not a column, naming the file and line.
  */
-export function renderTemplate(
-  template: string,
-  vars: Readonly<Record<string, unknown>>,
-  where: RowLocation,
-): string {
+export function renderTemplate(template: string, vars: Readonly<Record<string, unknown>>, where: RowLocation): string {
   return compileTemplate(template)(vars, where);
 }
 

@@ -8,7 +8,14 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { sendJson, serviceHeaders, wait, type Exchange } from "./exchange.js";
 import { countTokens, modelNameFor, simulateAnswer } from "./models.js";
-import { completionBody, streamChunks, streamPieces, type ChatRequest, type ResponseIdentity, type UsageCounts } from "./protocol.js";
+import {
+  completionBody,
+  streamChunks,
+  streamPieces,
+  type ChatRequest,
+  type ResponseIdentity,
+  type UsageCounts,
+} from "./protocol.js";
 import { responseObject, responsesEvent, type ResponsesAnswer } from "./responses.js";
 import type { SimModelSpec } from "./spec.js";
 import { chooseToolCall, type SimToolCall } from "./tools.js";
@@ -52,7 +59,12 @@ function plan(ex: Exchange, sim: SimRef, request: ChatRequest): Planned {
   const override = latencyOverride(ex);
   const latency = sim.spec.latency;
   const firstMs = override ?? latency.firstTokenMs ?? answer.latency.baseMs;
-  const perTokenMs = override !== undefined ? 0 : latency.tokensPerSecond !== undefined ? 1000 / latency.tokensPerSecond : answer.latency.perTokenMs;
+  const perTokenMs =
+    override !== undefined
+      ? 0
+      : latency.tokensPerSecond !== undefined
+        ? 1000 / latency.tokensPerSecond
+        : answer.latency.perTokenMs;
   const lastUser = [...request.sim.messages].reverse().find((m) => m.role === "user")?.content ?? "";
   // A tool result in the conversation means the model has its data: it answers in text.
   const hasToolResult = request.sim.messages.some((m) => m.role === "tool");
@@ -64,12 +76,18 @@ function plan(ex: Exchange, sim: SimRef, request: ChatRequest): Planned {
     completionTokens: visibleTokens + (reasoning ?? 0),
     ...(reasoning === undefined ? {} : { reasoningTokens: reasoning }),
   };
-  if (call !== undefined) return { text: null, finishReason: "tool_calls", usage, toolCalls: [call], firstMs, perTokenMs, visibleTokens };
+  if (call !== undefined)
+    return { text: null, finishReason: "tool_calls", usage, toolCalls: [call], firstMs, perTokenMs, visibleTokens };
   return { text: answer.text, finishReason: answer.finishReason, usage, firstMs, perTokenMs, visibleTokens };
 }
 
 function identity(sim: SimRef, prefix: string): ResponseIdentity {
-  return { id: completionId(prefix), created: Math.floor(Date.now() / 1000), model: modelNameFor(sim.name, sim.spec), systemFingerprint: sim.fingerprint };
+  return {
+    id: completionId(prefix),
+    created: Math.floor(Date.now() / 1000),
+    model: modelNameFor(sim.name, sim.spec),
+    systemFingerprint: sim.fingerprint,
+  };
 }
 
 function openStream(ex: Exchange, sim: SimRef): (raw: string) => void {
@@ -90,7 +108,12 @@ function openStream(ex: Exchange, sim: SimRef): (raw: string) => void {
  * token of about four characters) rather than sleeping per piece, so timer granularity does not
  * accumulate into a slower stream than configured. False when the client left.
  */
-async function paced(ex: Exchange, p: Planned, pieces: readonly string[], emit: (piece: string) => void): Promise<boolean> {
+async function paced(
+  ex: Exchange,
+  p: Planned,
+  pieces: readonly string[],
+  emit: (piece: string) => void,
+): Promise<boolean> {
   // From the request's arrival: reading and checking the body is part of the time to first token.
   const start = ex.startedAt ?? performance.now();
   let chars = 0;
@@ -136,7 +159,12 @@ export async function answerChat(ex: Exchange, sim: SimRef, request: ChatRequest
 export async function answerResponses(ex: Exchange, sim: SimRef, request: ChatRequest): Promise<void> {
   const p = plan(ex, sim, request);
   const who = identity(sim, "resp_");
-  const answer: ResponsesAnswer = { text: p.text, finishReason: p.finishReason, usage: p.usage, ...(p.toolCalls ? { toolCalls: p.toolCalls } : {}) };
+  const answer: ResponsesAnswer = {
+    text: p.text,
+    finishReason: p.finishReason,
+    usage: p.usage,
+    ...(p.toolCalls ? { toolCalls: p.toolCalls } : {}),
+  };
 
   if (!request.stream) {
     if (!(await wait(p.firstMs + p.perTokenMs * p.visibleTokens, ex.signal))) return;
@@ -153,19 +181,40 @@ export async function answerResponses(ex: Exchange, sim: SimRef, request: ChatRe
   if (p.toolCalls !== undefined) {
     ok = await paced(ex, p, [""], () => {
       p.toolCalls!.forEach((c, i) => {
-        const item = { type: "function_call", id: `fc_${c.id}`, call_id: c.id, name: c.name, arguments: "", status: "in_progress" };
+        const item = {
+          type: "function_call",
+          id: `fc_${c.id}`,
+          call_id: c.id,
+          name: c.name,
+          arguments: "",
+          status: "in_progress",
+        };
         event("response.output_item.added", { output_index: i, item });
         event("response.function_call_arguments.delta", { output_index: i, item_id: item.id, delta: c.arguments });
         event("response.function_call_arguments.done", { output_index: i, item_id: item.id, arguments: c.arguments });
-        event("response.output_item.done", { output_index: i, item: { ...item, arguments: c.arguments, status: "completed" } });
+        event("response.output_item.done", {
+          output_index: i,
+          item: { ...item, arguments: c.arguments, status: "completed" },
+        });
       });
     });
   } else {
     const itemId = `msg_${who.id}`;
-    event("response.output_item.added", { output_index: 0, item: { type: "message", id: itemId, status: "in_progress", role: "assistant", content: [] } });
-    event("response.content_part.added", { output_index: 0, item_id: itemId, content_index: 0, part: { type: "output_text", text: "", annotations: [] } });
-    ok = await paced(ex, p, streamPieces(p.text ?? ""), (delta) => event("response.output_text.delta", { output_index: 0, item_id: itemId, content_index: 0, delta }));
-    if (ok) event("response.output_text.done", { output_index: 0, item_id: itemId, content_index: 0, text: p.text ?? "" });
+    event("response.output_item.added", {
+      output_index: 0,
+      item: { type: "message", id: itemId, status: "in_progress", role: "assistant", content: [] },
+    });
+    event("response.content_part.added", {
+      output_index: 0,
+      item_id: itemId,
+      content_index: 0,
+      part: { type: "output_text", text: "", annotations: [] },
+    });
+    ok = await paced(ex, p, streamPieces(p.text ?? ""), (delta) =>
+      event("response.output_text.delta", { output_index: 0, item_id: itemId, content_index: 0, delta }),
+    );
+    if (ok)
+      event("response.output_text.done", { output_index: 0, item_id: itemId, content_index: 0, text: p.text ?? "" });
   }
   if (!ok) return;
   const final = responseObject(who, answer);

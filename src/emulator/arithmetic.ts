@@ -19,7 +19,8 @@ export interface Solution {
   steps: Step[];
 }
 
-type Token = { kind: "num"; value: number } | { kind: "op"; value: "+" | "-" | "*" | "/" } | { kind: "paren"; value: "(" | ")" };
+type Token =
+  { kind: "num"; value: number } | { kind: "op"; value: "+" | "-" | "*" | "/" } | { kind: "paren"; value: "(" | ")" };
 
 /**
  * Rounds away binary floating-point noise (0.1 + 0.2) so answers read like a person's. Ten
@@ -55,12 +56,14 @@ export function applyStep(steps: Step[], left: number, op: Step["op"], right: nu
 
 /** Rewrites typographic operators to ASCII so one tokenizer handles every spelling. */
 function normaliseOperators(text: string): string {
-  return text
-    .replace(/[×✕⨉∙·]/g, "*")
-    .replace(/[÷∶]/g, "/")
-    .replace(/[−–—]/g, "-")
-    // "x" is only multiplication between two operands; elsewhere it is a letter.
-    .replace(/([\d)])\s*[xX]\s*(?=[\d(])/g, "$1 * ");
+  return (
+    text
+      .replace(/[×✕⨉∙·]/g, "*")
+      .replace(/[÷∶]/g, "/")
+      .replace(/[−–—]/g, "-")
+      // "x" is only multiplication between two operands; elsewhere it is a letter.
+      .replace(/([\d)])\s*[xX]\s*(?=[\d(])/g, "$1 * ")
+  );
 }
 
 function tokenize(text: string): Token[] | undefined {

@@ -92,7 +92,11 @@ export const FaultSpec = z
   })
   .superRefine((fault, ctx) => {
     if (fault.retryAfter !== undefined && !WITH_RETRY_AFTER.has(fault.kind)) {
-      ctx.addIssue({ code: "custom", path: ["retryAfter"], message: `only rate_limit and unavailable send a Retry-After, not ${fault.kind}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["retryAfter"],
+        message: `only rate_limit and unavailable send a Retry-After, not ${fault.kind}`,
+      });
     }
   })
   .describe("A fault the simulated model injects instead of answering.");

@@ -44,7 +44,9 @@ export class FaultPlanner {
     const faults = sim.spec.faults;
     if (faults.length === 0) return undefined;
     const { messages, seed } = promptOf(body);
-    const prompt = createHash("sha256").update(JSON.stringify([sim.name, messages, seed])).digest("hex");
+    const prompt = createHash("sha256")
+      .update(JSON.stringify([sim.name, messages, seed]))
+      .digest("hex");
     const attempt = this.count(prompt);
     for (const [index, fault] of faults.entries()) {
       if (fault.attempts !== undefined && attempt > fault.attempts) continue;
@@ -84,13 +86,23 @@ export async function serveFault(ex: Exchange, sim: FaultySim, fault: FaultSpec,
   const serve: Record<FaultKind, () => void | Promise<void>> = {
     rate_limit: () => rateLimited(ex, fault),
     server_error: () =>
-      sendJson(ex, 500, { error: { code: "InternalServerError", message: "The server had an error while processing your request. Sorry about that!" } }),
+      sendJson(ex, 500, {
+        error: {
+          code: "InternalServerError",
+          message: "The server had an error while processing your request. Sorry about that!",
+        },
+      }),
     bad_gateway: () => sendHtml(ex, 502, BAD_GATEWAY_PAGE),
     unavailable: () =>
       sendJson(
         ex,
         503,
-        { error: { code: "ServiceUnavailable", message: "The service is temporarily unable to process your request. Please try again later." } },
+        {
+          error: {
+            code: "ServiceUnavailable",
+            message: "The service is temporarily unable to process your request. Please try again later.",
+          },
+        },
         retryAfterHeaders(fault.retryAfter),
       ),
     request_timeout: () => sendJson(ex, 408, { error: { code: "Timeout", message: "The operation was timeout." } }),
@@ -106,14 +118,19 @@ export async function serveFault(ex: Exchange, sim: FaultySim, fault: FaultSpec,
     },
     invalid_json: () => {
       // A complete response (right content-length) whose JSON simply breaks off.
-      const text = JSON.stringify(completionBody(identity(sim), "The answer is 42.", "stop", { promptTokens: 10, completionTokens: 5 }));
+      const text = JSON.stringify(
+        completionBody(identity(sim), "The answer is 42.", "stop", { promptTokens: 10, completionTokens: 5 }),
+      );
       sendRaw(ex, 200, "application/json", text.slice(0, Math.floor(text.length / 2)));
     },
     sse_cut: () => (wantsStream(body) ? cutStream(ex, sim) : cutBody(ex, sim)),
     prompt_filter: () => sendJson(ex, 400, PROMPT_FILTERED_BODY),
     output_filter: () => outputFiltered(ex, sim, wantsStream(body)),
     auth: () => sendJson(ex, 401, UNAUTHORIZED_BODY),
-    forbidden: () => sendJson(ex, 403, { error: { code: "PermissionDenied", message: "Principal does not have access to API/Operation." } }),
+    forbidden: () =>
+      sendJson(ex, 403, {
+        error: { code: "PermissionDenied", message: "Principal does not have access to API/Operation." },
+      }),
   };
   await serve[fault.kind]();
 }
@@ -153,11 +170,16 @@ function rateLimited(ex: Exchange, fault: FaultSpec): void {
   const wait = retryAfterHeaders(fault.retryAfter);
   if (fault.style === "github-models") {
     const message = `Rate limit of 15 per 60s exceeded for UserByModelByMinute. Please wait ${seconds} seconds before retrying.`;
-    sendJson(ex, 429, { error: { code: "RateLimitReached", message, details: message } }, {
-      ...wait,
-      "x-ratelimit-type": "UserByModelByMinute",
-      "x-ratelimit-timeremaining": String(seconds),
-    });
+    sendJson(
+      ex,
+      429,
+      { error: { code: "RateLimitReached", message, details: message } },
+      {
+        ...wait,
+        "x-ratelimit-type": "UserByModelByMinute",
+        "x-ratelimit-timeremaining": String(seconds),
+      },
+    );
     return;
   }
   if (fault.style === "azure-openai") {
@@ -166,17 +188,27 @@ function rateLimited(ex: Exchange, fault: FaultSpec): void {
       `Requests to the ChatCompletions_Create Operation under Azure OpenAI API version ${version} have exceeded token rate limit ` +
       `of your current AIServices S0 pricing tier. Please retry after ${seconds} seconds. ` +
       "Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.";
-    sendJson(ex, 429, { error: { code: "429", message } }, {
-      ...wait,
-      "x-ratelimit-remaining-requests": "0",
-      "x-ratelimit-remaining-tokens": "0",
-    });
+    sendJson(
+      ex,
+      429,
+      { error: { code: "429", message } },
+      {
+        ...wait,
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-remaining-tokens": "0",
+      },
+    );
     return;
   }
-  sendJson(ex, 429, { error: { code: "429", message: `Rate limit is exceeded. Try again in ${seconds} seconds.` } }, {
-    ...wait,
-    "x-ratelimit-reset-requests": `${seconds}s`,
-  });
+  sendJson(
+    ex,
+    429,
+    { error: { code: "429", message: `Rate limit is exceeded. Try again in ${seconds} seconds.` } },
+    {
+      ...wait,
+      "x-ratelimit-reset-requests": `${seconds}s`,
+    },
+  );
 }
 
 // --- Broken bodies -------------------------------------------------------------------------
@@ -187,7 +219,11 @@ const BAD_GATEWAY_PAGE =
 
 function sendRaw(ex: Exchange, status: number, contentType: string, text: string): void {
   if (ex.res.headersSent || ex.res.destroyed) return;
-  ex.res.writeHead(status, { ...serviceHeaders(ex), "content-type": contentType, "content-length": Buffer.byteLength(text) });
+  ex.res.writeHead(status, {
+    ...serviceHeaders(ex),
+    "content-type": contentType,
+    "content-length": Buffer.byteLength(text),
+  });
   ex.res.end(text);
 }
 
@@ -201,7 +237,9 @@ function sendHtml(ex: Exchange, status: number, html: string): void {
  */
 function sendHalfCompletion(ex: Exchange, sim: FaultySim): void {
   if (ex.res.headersSent || ex.res.destroyed) return;
-  const text = JSON.stringify(completionBody(identity(sim), "The answer is 42.", "stop", { promptTokens: 10, completionTokens: 5 }));
+  const text = JSON.stringify(
+    completionBody(identity(sim), "The answer is 42.", "stop", { promptTokens: 10, completionTokens: 5 }),
+  );
   const bytes = Buffer.from(text, "utf8");
   ex.res.writeHead(200, { ...serviceHeaders(ex), "content-type": "application/json", "content-length": bytes.length });
   ex.res.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
@@ -216,7 +254,11 @@ async function cutBody(ex: Exchange, sim: FaultySim): Promise<void> {
 }
 
 function openStream(ex: Exchange): (data: unknown) => void {
-  ex.res.writeHead(200, { ...serviceHeaders(ex), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
+  ex.res.writeHead(200, {
+    ...serviceHeaders(ex),
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+  });
   return (data) => {
     if (!ex.res.destroyed) ex.res.write(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
   };
@@ -261,7 +303,12 @@ export const PROMPT_FILTERED_BODY = {
 } as const;
 
 /** The verdict attached to a filtered answer. */
-const OUTPUT_FILTER_RESULTS = { hate: SAFE, self_harm: SAFE, sexual: SAFE, violence: { filtered: true, severity: "high" } } as const;
+const OUTPUT_FILTER_RESULTS = {
+  hate: SAFE,
+  self_harm: SAFE,
+  sexual: SAFE,
+  violence: { filtered: true, severity: "high" },
+} as const;
 
 /** A 200 whose answer the output filter withheld: no content, `finish_reason: content_filter`. */
 function outputFiltered(ex: Exchange, sim: FaultySim, stream: boolean): void {

@@ -76,7 +76,8 @@ function grade(prompt: JudgePrompt): { pass: boolean; reason: string } {
   const want = expectedNumber(prompt.expected);
   if (want !== undefined) {
     const got = finalNumber(prompt.output);
-    if (got === undefined) return { pass: false, reason: `The output gives no number; the expected answer is ${want}.` };
+    if (got === undefined)
+      return { pass: false, reason: `The output gives no number; the expected answer is ${want}.` };
     return got === want
       ? { pass: true, reason: `The output's final number ${got} equals the expected ${want}.` }
       : { pass: false, reason: `The output's final number ${got} is not the expected ${want}.` };

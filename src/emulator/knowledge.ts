@@ -74,7 +74,10 @@ export const CAPITALS: readonly CapitalFact[] = [
 /** Sorted longest alias first, so "south africa" wins over a shorter name inside it. */
 const ALIASES: ReadonlyArray<{ alias: RegExp; fact: CapitalFact; length: number }> = CAPITALS.flatMap((f) =>
   f.aliases.map((a) => ({
-    alias: new RegExp(`(?<![\\p{L}])${a.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/ /g, "\\s+")}(?![\\p{L}])`, "iu"),
+    alias: new RegExp(
+      `(?<![\\p{L}])${a.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/ /g, "\\s+")}(?![\\p{L}])`,
+      "iu",
+    ),
     fact: f,
     length: a.length,
   })),

@@ -69,7 +69,8 @@ export function simulateAnswer(simName: string, spec: SimModelSpec, request: Sim
   const latencyRand = uniformStream("latency", simName, prompt, seed);
 
   const draft = compose(rand, spec, lastUser, prompt);
-  let text = request.responseFormat === "json_object" || request.responseFormat === "json_schema" ? draft.json : draft.prose;
+  let text =
+    request.responseFormat === "json_object" || request.responseFormat === "json_schema" ? draft.json : draft.prose;
 
   let finishReason: SimAnswer["finishReason"] = "stop";
   const stopAt = firstStop(text, request.stop ?? []);
@@ -120,7 +121,8 @@ function compose(rand: Uniform, spec: SimModelSpec, lastUser: string, prompt: st
   const correct = rand() < spec.accuracy;
   // A rubric prompt first: the output it grades may itself contain arithmetic or a capital.
   const judgePrompt = parseJudgePrompt(lastUser);
-  if (judgePrompt !== undefined) return { ...answerJudgePrompt(judgePrompt, correct, spec.style), task: "judge", correct };
+  if (judgePrompt !== undefined)
+    return { ...answerJudgePrompt(judgePrompt, correct, spec.style), task: "judge", correct };
   // Word problems first: a story's numbers could otherwise be misread as a bare expression.
   const solution = solveWordProblem(lastUser) ?? solveExpressionIn(lastUser);
   if (solution !== undefined) return arithmeticDraft(rand, spec, solution, correct, wantsBareAnswer(prompt));
@@ -137,7 +139,13 @@ function wantsBareAnswer(prompt: string): boolean {
   );
 }
 
-function arithmeticDraft(rand: Uniform, spec: SimModelSpec, solution: Solution, correct: boolean, bare: boolean): Draft {
+function arithmeticDraft(
+  rand: Uniform,
+  spec: SimModelSpec,
+  solution: Solution,
+  correct: boolean,
+  bare: boolean,
+): Draft {
   const expected = formatNumber(solution.value);
   let steps = solution.steps.map(describeStep);
   let answer = solution.value;
@@ -154,7 +162,9 @@ function arithmeticDraft(rand: Uniform, spec: SimModelSpec, solution: Solution, 
         ? shown
         : `The answer is ${shown}.`;
   const json =
-    spec.style === "steps" ? JSON.stringify({ reasoning: narrate(steps).join(" "), answer: shown }) : JSON.stringify({ answer: shown });
+    spec.style === "steps"
+      ? JSON.stringify({ reasoning: narrate(steps).join(" "), answer: shown })
+      : JSON.stringify({ answer: shown });
   return { prose, json, task: "arithmetic", correct, expected };
 }
 
@@ -170,11 +180,13 @@ function narrate(steps: readonly string[]): string[] {
  */
 function mistake(rand: Uniform, solution: Solution): Solution {
   const { steps, value } = solution;
-  const kinds = steps.length >= 2 ? ["drop", "plus1", "minus1", "plus10", "minus10"] : ["plus1", "minus1", "plus10", "minus10"];
+  const kinds =
+    steps.length >= 2 ? ["drop", "plus1", "minus1", "plus10", "minus10"] : ["plus1", "minus1", "plus10", "minus10"];
   const kind = pick(rand, kinds);
   const last = steps[steps.length - 1];
   // Dropping the last step leaves its left operand: the running value before the final operation.
-  if (kind === "drop" && last !== undefined && last.left !== value) return { value: last.left, steps: steps.slice(0, -1) };
+  if (kind === "drop" && last !== undefined && last.left !== value)
+    return { value: last.left, steps: steps.slice(0, -1) };
   const delta = kind === "minus1" ? -1 : kind === "plus10" ? 10 : kind === "minus10" ? -10 : 1;
   const wrong = value + delta === value ? value + 1 : value + delta;
   const wrongSteps = last === undefined ? [] : [...steps.slice(0, -1), { ...last, result: wrong }];

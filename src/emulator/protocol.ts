@@ -93,7 +93,13 @@ function typeName(value: unknown): string {
 export function validateChatBody(body: unknown, extra: ExtraParameters): Validated {
   const fail = (error: WireError): Validated => ({ ok: false, error });
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return fail(invalidRequest(`Invalid type for request body: expected an object, but got ${typeName(body)} instead.`, null, "invalid_type"));
+    return fail(
+      invalidRequest(
+        `Invalid type for request body: expected an object, but got ${typeName(body)} instead.`,
+        null,
+        "invalid_type",
+      ),
+    );
   }
   const obj = body as Record<string, unknown>;
   const unknownKeys = Object.keys(obj).filter((k) => !KNOWN_BODY_KEYS.has(k));
@@ -114,7 +120,11 @@ export function validateChatBody(body: unknown, extra: ExtraParameters): Validat
     const v = obj[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      return invalidRequest(`Invalid type for '${key}': expected a number, but got ${typeName(v)} instead.`, key, "invalid_type");
+      return invalidRequest(
+        `Invalid type for '${key}': expected a number, but got ${typeName(v)} instead.`,
+        key,
+        "invalid_type",
+      );
     }
     if ((integer && !Number.isInteger(v)) || v < min || v > max) {
       const range = `${integer ? "an integer " : ""}${Number.isFinite(max) ? `between ${min} and ${max}` : `at least ${min}`}`;
@@ -137,28 +147,58 @@ export function validateChatBody(body: unknown, extra: ExtraParameters): Validat
   if (typeof stop === "string") stops = [stop];
   else if (Array.isArray(stop) && stop.length <= 4 && stop.every((s) => typeof s === "string")) stops = stop;
   else if (stop !== undefined && stop !== null) {
-    return fail(invalidRequest("Invalid value for 'stop': expected a string or an array of at most 4 strings.", "stop", "invalid_value"));
+    return fail(
+      invalidRequest(
+        "Invalid value for 'stop': expected a string or an array of at most 4 strings.",
+        "stop",
+        "invalid_value",
+      ),
+    );
   }
 
   const stream = obj["stream"];
   if (stream !== undefined && stream !== null && typeof stream !== "boolean") {
-    return fail(invalidRequest(`Invalid type for 'stream': expected a boolean, but got ${typeName(stream)} instead.`, "stream", "invalid_type"));
+    return fail(
+      invalidRequest(
+        `Invalid type for 'stream': expected a boolean, but got ${typeName(stream)} instead.`,
+        "stream",
+        "invalid_type",
+      ),
+    );
   }
 
   const model = obj["model"];
   if (model !== undefined && model !== null && typeof model !== "string") {
-    return fail(invalidRequest(`Invalid type for 'model': expected a string, but got ${typeName(model)} instead.`, "model", "invalid_type"));
+    return fail(
+      invalidRequest(
+        `Invalid type for 'model': expected a string, but got ${typeName(model)} instead.`,
+        "model",
+        "invalid_type",
+      ),
+    );
   }
 
   const format = obj["response_format"];
   let responseFormat: SimRequest["responseFormat"];
   if (format !== undefined && format !== null) {
     if (typeof format !== "object" || Array.isArray(format)) {
-      return fail(invalidRequest(`Invalid type for 'response_format': expected an object, but got ${typeName(format)} instead.`, "response_format", "invalid_type"));
+      return fail(
+        invalidRequest(
+          `Invalid type for 'response_format': expected an object, but got ${typeName(format)} instead.`,
+          "response_format",
+          "invalid_type",
+        ),
+      );
     }
     const type = (format as Record<string, unknown>)["type"];
     if (type !== "text" && type !== "json_object" && type !== "json_schema") {
-      return fail(invalidRequest("Invalid value for 'response_format.type': expected 'text', 'json_object' or 'json_schema'.", "response_format.type", "invalid_value"));
+      return fail(
+        invalidRequest(
+          "Invalid value for 'response_format.type': expected 'text', 'json_object' or 'json_schema'.",
+          "response_format.type",
+          "invalid_value",
+        ),
+      );
     }
     responseFormat = type;
   }
@@ -166,7 +206,9 @@ export function validateChatBody(body: unknown, extra: ExtraParameters): Validat
   // stream_options is not an API key; a pass-through endpoint hands it to the model, which honours it.
   const streamOptions = extra === "pass-through" ? obj["stream_options"] : undefined;
   const includeUsage =
-    typeof streamOptions === "object" && streamOptions !== null && (streamOptions as Record<string, unknown>)["include_usage"] === true;
+    typeof streamOptions === "object" &&
+    streamOptions !== null &&
+    (streamOptions as Record<string, unknown>)["include_usage"] === true;
 
   const sim: SimRequest = { messages: messages.value };
   const seed = checks.seed as number | undefined;
@@ -194,10 +236,18 @@ function isWireError(v: unknown): v is WireError {
  */
 function validateMessages(value: unknown): { value: Array<{ role: string; content: string }> } | { error: WireError } {
   if (value === undefined || value === null) {
-    return { error: invalidRequest("Missing required parameter: 'messages'.", "messages", "missing_required_parameter") };
+    return {
+      error: invalidRequest("Missing required parameter: 'messages'.", "messages", "missing_required_parameter"),
+    };
   }
   if (!Array.isArray(value)) {
-    return { error: invalidRequest(`Invalid type for 'messages': expected an array, but got ${typeName(value)} instead.`, "messages", "invalid_type") };
+    return {
+      error: invalidRequest(
+        `Invalid type for 'messages': expected an array, but got ${typeName(value)} instead.`,
+        "messages",
+        "invalid_type",
+      ),
+    };
   }
   if (value.length === 0) {
     return {
@@ -212,7 +262,13 @@ function validateMessages(value: unknown): { value: Array<{ role: string; conten
   for (const [i, m] of value.entries()) {
     const param = `messages[${i}]`;
     if (typeof m !== "object" || m === null || Array.isArray(m)) {
-      return { error: invalidRequest(`Invalid type for '${param}': expected an object, but got ${typeName(m)} instead.`, param, "invalid_type") };
+      return {
+        error: invalidRequest(
+          `Invalid type for '${param}': expected an object, but got ${typeName(m)} instead.`,
+          param,
+          "invalid_type",
+        ),
+      };
     }
     const { role, content } = m as Record<string, unknown>;
     if (typeof role !== "string" || !ROLES.has(role)) {
@@ -313,7 +369,11 @@ export function completionBody(
         index: 0,
         finish_reason: finishReason,
         logprobs: null,
-        message: { role: "assistant", content: text, ...(toolCalls === undefined ? {} : { tool_calls: wireToolCalls(toolCalls) }) },
+        message: {
+          role: "assistant",
+          content: text,
+          ...(toolCalls === undefined ? {} : { tool_calls: wireToolCalls(toolCalls) }),
+        },
         content_filter_results: CONTENT_FILTER_RESULTS,
       },
     ],
@@ -334,12 +394,20 @@ export const streamChunks = {
     return chunk(who, { delta: { role: "assistant", content: "" }, finish_reason: null, content_filter_results: {} });
   },
   content(who: ResponseIdentity, piece: string): unknown {
-    return chunk(who, { delta: { content: piece }, finish_reason: null, content_filter_results: CONTENT_FILTER_RESULTS });
+    return chunk(who, {
+      delta: { content: piece },
+      finish_reason: null,
+      content_filter_results: CONTENT_FILTER_RESULTS,
+    });
   },
   /** A whole tool call in one delta (name and arguments), as short calls arrive. */
   toolCall(who: ResponseIdentity, call: SimToolCall, index: number): unknown {
     return chunk(who, {
-      delta: { tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } }] },
+      delta: {
+        tool_calls: [
+          { index, id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } },
+        ],
+      },
       finish_reason: null,
       content_filter_results: {},
     });

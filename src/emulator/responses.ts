@@ -5,7 +5,13 @@
  * package's types: `status` + `incomplete_details` instead of a finish reason, `output` items,
  * `input_tokens`/`output_tokens` usage with their details.
  */
-import { invalidRequest, type ChatRequest, type ResponseIdentity, type UsageCounts, type WireError } from "./protocol.js";
+import {
+  invalidRequest,
+  type ChatRequest,
+  type ResponseIdentity,
+  type UsageCounts,
+  type WireError,
+} from "./protocol.js";
 import type { SimRequest } from "./models.js";
 import { readTools, type SimToolCall } from "./tools.js";
 
@@ -20,33 +26,55 @@ function contentText(content: unknown): string | undefined {
   const texts: string[] = [];
   for (const part of content) {
     if (!isRecord(part) || typeof part.type !== "string") return undefined;
-    if ((part.type === "input_text" || part.type === "output_text" || part.type === "text") && typeof part.text === "string") texts.push(part.text);
+    if (
+      (part.type === "input_text" || part.type === "output_text" || part.type === "text") &&
+      typeof part.text === "string"
+    )
+      texts.push(part.text);
   }
   return texts.join("\n");
 }
 
 /** Validates a Responses body into a {@link ChatRequest}. */
-export function validateResponsesBody(body: unknown): { ok: true; request: ChatRequest } | { ok: false; error: WireError } {
-  const fail = (message: string, param: string | null, code = "invalid_value") => ({ ok: false as const, error: invalidRequest(message, param, code) });
+export function validateResponsesBody(
+  body: unknown,
+): { ok: true; request: ChatRequest } | { ok: false; error: WireError } {
+  const fail = (message: string, param: string | null, code = "invalid_value") => ({
+    ok: false as const,
+    error: invalidRequest(message, param, code),
+  });
   if (!isRecord(body)) return fail("Invalid type for request body: expected an object.", null, "invalid_type");
   const messages: Array<{ role: string; content: string }> = [];
-  if (typeof body.instructions === "string" && body.instructions !== "") messages.push({ role: "system", content: body.instructions });
+  if (typeof body.instructions === "string" && body.instructions !== "")
+    messages.push({ role: "system", content: body.instructions });
   const input = body.input;
   if (typeof input === "string") messages.push({ role: "user", content: input });
   else if (Array.isArray(input)) {
     for (const [i, item] of input.entries()) {
-      if (!isRecord(item)) return fail(`Invalid type for 'input[${i}]': expected an object.`, `input[${i}]`, "invalid_type");
+      if (!isRecord(item))
+        return fail(`Invalid type for 'input[${i}]': expected an object.`, `input[${i}]`, "invalid_type");
       if (item.type === "function_call_output") {
-        messages.push({ role: "tool", content: typeof item.output === "string" ? item.output : JSON.stringify(item.output) });
+        messages.push({
+          role: "tool",
+          content: typeof item.output === "string" ? item.output : JSON.stringify(item.output),
+        });
         continue;
       }
       if (item.type === "function_call") continue; // the assistant's earlier call: no text
       const role = item.role;
       if (typeof role !== "string" || !["system", "developer", "user", "assistant"].includes(role)) {
-        return fail(`Invalid value for 'input[${i}].role': expected one of 'system', 'developer', 'user' or 'assistant'.`, `input[${i}].role`);
+        return fail(
+          `Invalid value for 'input[${i}].role': expected one of 'system', 'developer', 'user' or 'assistant'.`,
+          `input[${i}].role`,
+        );
       }
       const text = contentText(item.content);
-      if (text === undefined) return fail(`Invalid type for 'input[${i}].content': expected a string or an array of content parts.`, `input[${i}].content`, "invalid_type");
+      if (text === undefined)
+        return fail(
+          `Invalid type for 'input[${i}].content': expected a string or an array of content parts.`,
+          `input[${i}].content`,
+          "invalid_type",
+        );
       messages.push({ role, content: text });
     }
   } else return fail("Missing required parameter: 'input'.", "input", "missing_required_parameter");
@@ -55,7 +83,8 @@ export function validateResponsesBody(body: unknown): { ok: true; request: ChatR
   const sim: SimRequest = { messages };
   const max = body.max_output_tokens;
   if (max !== undefined && max !== null) {
-    if (typeof max !== "number" || !Number.isInteger(max) || max < 1) return fail("Invalid value for 'max_output_tokens': expected a positive integer.", "max_output_tokens");
+    if (typeof max !== "number" || !Number.isInteger(max) || max < 1)
+      return fail("Invalid value for 'max_output_tokens': expected a positive integer.", "max_output_tokens");
     sim.maxTokens = max;
   }
   const text = body.text;
@@ -98,7 +127,14 @@ function outputItems(who: ResponseIdentity, answer: ResponsesAnswer): unknown[] 
     });
   }
   for (const c of answer.toolCalls ?? []) {
-    items.push({ type: "function_call", id: `fc_${c.id}`, call_id: c.id, name: c.name, arguments: c.arguments, status: "completed" });
+    items.push({
+      type: "function_call",
+      id: `fc_${c.id}`,
+      call_id: c.id,
+      name: c.name,
+      arguments: c.arguments,
+      status: "completed",
+    });
   }
   return items;
 }

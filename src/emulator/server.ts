@@ -23,7 +23,14 @@ import { ConfigError, type ConfigIssue } from "../errors.js";
 import { answerChat, answerInfo, answerResponses } from "./answer.js";
 import { readBody, sendJson, type Exchange } from "./exchange.js";
 import { FaultPlanner, serveFault } from "./faults.js";
-import { invalidRequest, notFound, parseExtraParameters, UNAUTHORIZED_BODY, validateChatBody, type WireError } from "./protocol.js";
+import {
+  invalidRequest,
+  notFound,
+  parseExtraParameters,
+  UNAUTHORIZED_BODY,
+  validateChatBody,
+  type WireError,
+} from "./protocol.js";
 import { validateResponsesBody } from "./responses.js";
 import { SimModelSpec, type SimModelSpecInput } from "./spec.js";
 import { StatsTracker, type EmulatorStats } from "./stats.js";
@@ -116,17 +123,24 @@ function loadSims(models: Record<string, SimModelSpecInput>): Map<string, Sim> {
   const sims = new Map<string, Sim>();
   const issues: ConfigIssue[] = [];
   for (const [name, input] of Object.entries(models)) {
-    if (!SIM_NAME.test(name)) issues.push({ path: `emulator.models.${name}`, message: "use letters, digits, '_', '.' or '-'" });
+    if (!SIM_NAME.test(name))
+      issues.push({ path: `emulator.models.${name}`, message: "use letters, digits, '_', '.' or '-'" });
     const parsed = SimModelSpec.safeParse(input);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        issues.push({ path: ["emulator", "models", name, ...issue.path.map(String)].join("."), message: issue.message });
+        issues.push({
+          path: ["emulator", "models", name, ...issue.path.map(String)].join("."),
+          message: issue.message,
+        });
       }
       continue;
     }
     // Neither the key nor the injected faults are part of the model's identity.
     const { apiKey: _key, faults: _faults, ...identity } = parsed.data;
-    const fingerprint = `fp_${createHash("sha256").update(JSON.stringify([name, identity])).digest("hex").slice(0, 10)}`;
+    const fingerprint = `fp_${createHash("sha256")
+      .update(JSON.stringify([name, identity]))
+      .digest("hex")
+      .slice(0, 10)}`;
     sims.set(name, { name, spec: parsed.data, fingerprint });
   }
   if (issues.length > 0) throw new ConfigError("emulator options", issues);
@@ -152,12 +166,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     return true;
   };
   const interventions: Intervention[] = [injectFault];
-  const log = options.quiet === true ? undefined : (line: string): void => void process.stderr.write(`[emulator] ${line}\n`);
+  const log =
+    options.quiet === true ? undefined : (line: string): void => void process.stderr.write(`[emulator] ${line}\n`);
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
       // A bug in the emulator: answer 500 if we still can, never crash the process running it.
-      log?.(`internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      log?.(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: { code: "InternalServerError", message: "The emulator failed." } }));
@@ -167,7 +182,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://emulator.invalid");
-    const segments = url.pathname.split("/").filter((s) => s !== "").map(safeDecode);
+    const segments = url.pathname
+      .split("/")
+      .filter((s) => s !== "")
+      .map(safeDecode);
     if (segments[0] === "_emulator") {
       if (req.method === "GET" && segments.length === 2 && segments[1] === "stats") {
         res.writeHead(200, { "content-type": "application/json" });
@@ -199,7 +217,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
       // 499 (nginx's "client closed request") when the client left before any response.
       const status = res.headersSent ? res.statusCode : 499;
       stats.end(ex.ticket, status);
-      log?.(`${req.method} ${url.pathname} ${status}${finished ? "" : " (client gone)"} ${Math.round(performance.now() - started)}ms`);
+      log?.(
+        `${req.method} ${url.pathname} ${status}${finished ? "" : " (client gone)"} ${Math.round(performance.now() - started)}ms`,
+      );
     });
     await route(ex, segments);
   }
@@ -211,21 +231,30 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     // Multi-model: the model is named in the body.
     const multi = splitFlavour(path);
     const multiApi = apiOf(multi.rest, multi.flavour);
-    if (multiApi !== undefined) return requireMethod(ex, method, "POST", () => modelMultiModel(ex, multiApi, multi.flavour));
+    if (multiApi !== undefined)
+      return requireMethod(ex, method, "POST", () => modelMultiModel(ex, multiApi, multi.flavour));
     if (path.length === 1 && path[0] === "info") return requireMethod(ex, method, "GET", () => infoMultiModel(ex));
     // Serverless: the first segment names the sim.
     const [a, ...after] = path;
     if (a !== undefined) {
       const served = splitFlavour(after);
       const api = apiOf(served.rest, served.flavour);
-      if (api !== undefined) return requireMethod(ex, method, "POST", () => modelServerless(ex, a, api, served.flavour));
-      if (after.length === 1 && after[0] === "info") return requireMethod(ex, method, "GET", () => infoServerless(ex, a));
+      if (api !== undefined)
+        return requireMethod(ex, method, "POST", () => modelServerless(ex, a, api, served.flavour));
+      if (after.length === 1 && after[0] === "info")
+        return requireMethod(ex, method, "GET", () => infoServerless(ex, a));
     }
     sendError(ex, notFound("Resource not found"));
   }
 
   async function requireMethod(ex: Exchange, method: string, wanted: string, next: () => Promise<void>): Promise<void> {
-    if (method !== wanted) return sendJson(ex, 405, { error: { code: "405", message: `Method ${method} is not allowed; use ${wanted}.` } }, { allow: wanted });
+    if (method !== wanted)
+      return sendJson(
+        ex,
+        405,
+        { error: { code: "405", message: `Method ${method} is not allowed; use ${wanted}.` } },
+        { allow: wanted },
+      );
     return next();
   }
 
@@ -244,10 +273,19 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     // The model is named in the body, so the body is read before routing and auth.
     const body = await readJson(ex);
     if (!body.ok) return;
-    const model = typeof body.value === "object" && body.value !== null ? (body.value as Record<string, unknown>)["model"] : undefined;
+    const model =
+      typeof body.value === "object" && body.value !== null
+        ? (body.value as Record<string, unknown>)["model"]
+        : undefined;
     // Foundry also routes on this header when the body names no model.
-    const sim = resolveModel(ex, typeof model === "string" && model !== "" ? model : headerValue(ex.req, "x-ms-model-mesh-model-name"));
-    if (sim !== undefined) await dispatch({ ex, sim, route: "chat", body: async () => body }, () => answerModel(ex, sim, body.value, api, flavour));
+    const sim = resolveModel(
+      ex,
+      typeof model === "string" && model !== "" ? model : headerValue(ex.req, "x-ms-model-mesh-model-name"),
+    );
+    if (sim !== undefined)
+      await dispatch({ ex, sim, route: "chat", body: async () => body }, () =>
+        answerModel(ex, sim, body.value, api, flavour),
+      );
   }
 
   async function infoServerless(ex: Exchange, name: string): Promise<void> {
@@ -267,13 +305,25 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     if (model === undefined || model === "") {
       sendError(ex, {
         status: 400,
-        body: { error: { code: "no_model_name", message: "No model specified in request. Please provide a model name in the request body or as a x-ms-model-mesh-model-name header." } },
+        body: {
+          error: {
+            code: "no_model_name",
+            message:
+              "No model specified in request. Please provide a model name in the request body or as a x-ms-model-mesh-model-name header.",
+          },
+        },
       });
       return undefined;
     }
     const sim = sims.get(model);
     if (sim === undefined) {
-      sendError(ex, notFound(`Unknown model: ${model}. Models served here: ${[...sims.keys()].join(", ") || "(none)"}.`, "unknown_model"));
+      sendError(
+        ex,
+        notFound(
+          `Unknown model: ${model}. Models served here: ${[...sims.keys()].join(", ") || "(none)"}.`,
+          "unknown_model",
+        ),
+      );
     }
     return sim;
   }
@@ -281,7 +331,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
   /** The one path every model request takes once routed: auth, interventions, then the answer. */
   async function dispatch(call: ModelCall, answer: () => Promise<void>): Promise<void> {
     stats.attribute(call.ex.ticket, call.sim.name, call.route);
-    if (!authorised(call.ex.req, call.sim.spec.apiKey)) return sendError(call.ex, { status: 401, body: UNAUTHORIZED_BODY });
+    if (!authorised(call.ex.req, call.sim.spec.apiKey))
+      return sendError(call.ex, { status: 401, body: UNAUTHORIZED_BODY });
     for (const intervene of interventions) if (await intervene(call)) return;
     await answer();
   }
@@ -304,7 +355,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     const raw = await readBody(ex.req, MAX_BODY_BYTES);
     if (!raw.ok) {
       if (raw.reason === "too_large") {
-        sendError(ex, invalidRequest(`Request body is larger than ${MAX_BODY_BYTES} bytes.`, null, "request_too_large", 413));
+        sendError(
+          ex,
+          invalidRequest(`Request body is larger than ${MAX_BODY_BYTES} bytes.`, null, "request_too_large", 413),
+        );
       }
       return { ok: false };
     }
@@ -312,7 +366,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
       return { ok: true, value: JSON.parse(raw.text) as unknown };
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      sendError(ex, invalidRequest(`We could not parse the JSON body of your request. (${reason})`, null, "invalid_json"));
+      sendError(
+        ex,
+        invalidRequest(`We could not parse the JSON body of your request. (${reason})`, null, "invalid_json"),
+      );
       return { ok: false };
     }
   }

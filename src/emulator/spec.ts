@@ -13,16 +13,14 @@ export const LatencySpec = z
       .nonnegative()
       .default(120)
       .describe("95th percentile latency; with the median this fixes a log-normal distribution. @default 120"),
-    perTokenMs: z
-      .number()
-      .nonnegative()
-      .default(0)
-      .describe("Extra milliseconds per generated token. @default 0"),
+    perTokenMs: z.number().nonnegative().default(0).describe("Extra milliseconds per generated token. @default 0"),
     firstTokenMs: z
       .number()
       .nonnegative()
       .optional()
-      .describe("Fixed time before the first token (streamed or not), replacing the median/p95 draw: for measuring time to first token."),
+      .describe(
+        "Fixed time before the first token (streamed or not), replacing the median/p95 draw: for measuring time to first token.",
+      ),
     tokensPerSecond: z
       .number()
       .positive()
@@ -49,11 +47,10 @@ export const SimModelSpec = z
       .int()
       .nonnegative()
       .optional()
-      .describe("Hidden reasoning tokens a reasoning model spends per answer: added to completion tokens and reported in the usage details. @default none (not a reasoning model)"),
-    modelName: z
-      .string()
-      .optional()
-      .describe("Model name reported in responses and /info. @default emulated-<name>"),
+      .describe(
+        "Hidden reasoning tokens a reasoning model spends per answer: added to completion tokens and reported in the usage details. @default none (not a reasoning model)",
+      ),
+    modelName: z.string().optional().describe("Model name reported in responses and /info. @default emulated-<name>"),
     provider: z.string().default("bakeoff-emulator").describe("model_provider_name reported by /info."),
     apiKey: z
       .string()
@@ -81,7 +78,12 @@ export type SimModelSpecInput = z.input<typeof SimModelSpec>;
  */
 export const EMULATOR_PRESETS: Readonly<Record<"small" | "large", SimModelSpecInput>> = {
   small: { accuracy: 0.75, style: "terse", latency: { medianMs: 30, p95Ms: 90 }, modelName: "emulated-small" },
-  large: { accuracy: 0.95, style: "steps", latency: { medianMs: 80, p95Ms: 220, perTokenMs: 1 }, modelName: "emulated-large" },
+  large: {
+    accuracy: 0.95,
+    style: "steps",
+    latency: { medianMs: 80, p95Ms: 220, perTokenMs: 1 },
+    modelName: "emulated-large",
+  },
 };
 
 export const EmulatorSpec = z
@@ -92,7 +94,9 @@ export const EmulatorSpec = z
       // Presets are merged in at parse time so every consumer (rules, runner, judges, serve, the
       // run.json snapshot) sees one list, and a resumed run keeps the preset it started with.
       .transform((models) => ({ ...presetModels(), ...models }))
-      .describe("Simulated models by name, referenced as `emulator://<name>`. `small` and `large` are built in (defined here, they replace the presets)."),
+      .describe(
+        "Simulated models by name, referenced as `emulator://<name>`. `small` and `large` are built in (defined here, they replace the presets).",
+      ),
   })
   .describe("The built-in emulator of the Azure AI model inference API.");
 export type EmulatorSpec = z.infer<typeof EmulatorSpec>;

@@ -50,15 +50,36 @@ function namedChoice(choice: unknown): string | undefined {
   return isRecord(choice.function) && typeof choice.function.name === "string" ? choice.function.name : undefined;
 }
 
-const STOPWORDS = new Set(["the", "and", "for", "with", "get", "set", "current", "given", "what", "this", "that", "from", "like"]);
+const STOPWORDS = new Set([
+  "the",
+  "and",
+  "for",
+  "with",
+  "get",
+  "set",
+  "current",
+  "given",
+  "what",
+  "this",
+  "that",
+  "from",
+  "like",
+]);
 
 function words(text: string): Set<string> {
-  const split = text.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/);
+  const split = text
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/);
   return new Set(split.filter((w) => w.length >= 3 && !STOPWORDS.has(w)));
 }
 
 /** The call the model makes for `prompt`, or undefined when it answers in text. */
-export function chooseToolCall(tools: readonly SimTool[] | undefined, toolChoice: unknown, prompt: string): SimToolCall | undefined {
+export function chooseToolCall(
+  tools: readonly SimTool[] | undefined,
+  toolChoice: unknown,
+  prompt: string,
+): SimToolCall | undefined {
   if (tools === undefined || tools.length === 0 || toolChoice === "none") return undefined;
   const named = namedChoice(toolChoice);
   let tool: SimTool | undefined = named === undefined ? undefined : tools.find((t) => t.name === named);
@@ -84,7 +105,9 @@ export function chooseToolCall(tools: readonly SimTool[] | undefined, toolChoice
 /** Values for the schema's required properties, read from the prompt. */
 function fillArguments(schema: Record<string, unknown>, prompt: string): Record<string, unknown> {
   const properties = isRecord(schema.properties) ? schema.properties : {};
-  const required = Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === "string") : [];
+  const required = Array.isArray(schema.required)
+    ? schema.required.filter((r): r is string => typeof r === "string")
+    : [];
   const out: Record<string, unknown> = {};
   for (const key of required) {
     const prop = isRecord(properties[key]) ? properties[key] : {};

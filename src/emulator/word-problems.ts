@@ -8,29 +8,142 @@
 import { applyStep, clean, type Solution, type Step } from "./arithmetic.js";
 
 const UNITS = [
-  "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-  "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+  "zero",
+  "one",
+  "two",
+  "three",
+  "four",
+  "five",
+  "six",
+  "seven",
+  "eight",
+  "nine",
+  "ten",
+  "eleven",
+  "twelve",
+  "thirteen",
+  "fourteen",
+  "fifteen",
+  "sixteen",
+  "seventeen",
+  "eighteen",
+  "nineteen",
 ];
-const TENS: Record<string, number> = { twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90 };
+const TENS: Record<string, number> = {
+  twenty: 20,
+  thirty: 30,
+  forty: 40,
+  fifty: 50,
+  sixty: 60,
+  seventy: 70,
+  eighty: 80,
+  ninety: 90,
+};
 
 const SUBTRACT_VERBS = [
-  "gives away", "gave away", "gives", "gave", "loses", "lose", "lost", "eats", "eat", "ate", "sells", "sell", "sold",
-  "uses", "use", "used", "spends", "spend", "spent", "breaks", "broke", "donates", "donated", "drops", "dropped",
-  "throws away", "threw away", "removes", "removed", "takes away", "took away", "pays", "paid", "returns", "returned",
+  "gives away",
+  "gave away",
+  "gives",
+  "gave",
+  "loses",
+  "lose",
+  "lost",
+  "eats",
+  "eat",
+  "ate",
+  "sells",
+  "sell",
+  "sold",
+  "uses",
+  "use",
+  "used",
+  "spends",
+  "spend",
+  "spent",
+  "breaks",
+  "broke",
+  "donates",
+  "donated",
+  "drops",
+  "dropped",
+  "throws away",
+  "threw away",
+  "removes",
+  "removed",
+  "takes away",
+  "took away",
+  "pays",
+  "paid",
+  "returns",
+  "returned",
 ];
 const ADD_VERBS = [
-  "gets", "get", "got", "receives", "received", "finds", "found", "buys", "buy", "bought", "earns", "earned",
-  "collects", "collected", "picks", "picked", "bakes", "baked", "makes", "made", "wins", "won", "adds", "added",
-  "gains", "gained", "catches", "caught", "plants", "planted", "saves", "saved",
+  "gets",
+  "get",
+  "got",
+  "receives",
+  "received",
+  "finds",
+  "found",
+  "buys",
+  "buy",
+  "bought",
+  "earns",
+  "earned",
+  "collects",
+  "collected",
+  "picks",
+  "picked",
+  "bakes",
+  "baked",
+  "makes",
+  "made",
+  "wins",
+  "won",
+  "adds",
+  "added",
+  "gains",
+  "gained",
+  "catches",
+  "caught",
+  "plants",
+  "planted",
+  "saves",
+  "saved",
 ];
-const SET_VERBS = ["has", "have", "had", "owns", "starts with", "contains", "holds", "there are", "there were", "is", "are"];
+const SET_VERBS = [
+  "has",
+  "have",
+  "had",
+  "owns",
+  "starts with",
+  "contains",
+  "holds",
+  "there are",
+  "there were",
+  "is",
+  "are",
+];
 
 const wordAlternation = (words: readonly string[]): string =>
-  [...words].sort((a, b) => b.length - a.length).map((w) => w.replace(/ /g, "\\s+")).join("|");
+  [...words]
+    .sort((a, b) => b.length - a.length)
+    .map((w) => w.replace(/ /g, "\\s+"))
+    .join("|");
 
 const SUBTRACT_RE = new RegExp(`\\b(?:${wordAlternation(SUBTRACT_VERBS)})\\b`);
 const ADD_RE = new RegExp(`\\b(?:${wordAlternation(ADD_VERBS)})\\b`);
-const ANY_VERB = wordAlternation([...SUBTRACT_VERBS, ...ADD_VERBS, ...SET_VERBS, "splits", "shares", "packs", "puts", "doubles", "triples"]);
+const ANY_VERB = wordAlternation([
+  ...SUBTRACT_VERBS,
+  ...ADD_VERBS,
+  ...SET_VERBS,
+  "splits",
+  "shares",
+  "packs",
+  "puts",
+  "doubles",
+  "triples",
+]);
 /**
  * "A baker bakes 96 rolls and sells 30" is two clauses; "3 apples and 4 pears" is not. So "and"
  * splits only when a verb follows, after at most two words of subject ("and her brother gives").
@@ -42,8 +155,9 @@ function normalise(text: string): string {
   let t = text.toLowerCase().replace(/[’]/g, "'");
   t = t.replace(/\$\s*/g, "");
   t = t.replace(/(\d),(?=\d{3}\b)/g, "$1");
-  t = t.replace(new RegExp(`\\b(${Object.keys(TENS).join("|")})[-\\s](${UNITS.slice(1, 10).join("|")})\\b`, "g"), (_, tens: string, unit: string) =>
-    String((TENS[tens] ?? 0) + UNITS.indexOf(unit)),
+  t = t.replace(
+    new RegExp(`\\b(${Object.keys(TENS).join("|")})[-\\s](${UNITS.slice(1, 10).join("|")})\\b`, "g"),
+    (_, tens: string, unit: string) => String((TENS[tens] ?? 0) + UNITS.indexOf(unit)),
   );
   t = t.replace(new RegExp(`\\b(${Object.keys(TENS).join("|")})\\b`, "g"), (w: string) => String(TENS[w] ?? 0));
   t = t.replace(new RegExp(`\\b(${UNITS.join("|")})\\b`, "g"), (w: string) => String(UNITS.indexOf(w)));
@@ -70,7 +184,10 @@ interface State {
 export function solveWordProblem(prompt: string): Solution | undefined {
   const text = normalise(prompt);
   if (!/\bhow\s+(many|much)\b/.test(text)) return undefined;
-  const sentences = text.split(/(?<=[.!?])\s+|\n+/).map((s) => s.trim()).filter((s) => s !== "");
+  const sentences = text
+    .split(/(?<=[.!?])\s+|\n+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   const state: State = { total: undefined, steps: [], sumsOwners: false };
   const statements: string[] = [];
   for (const sentence of sentences) {
@@ -116,7 +233,8 @@ function applyClause(state: State, clause: string): boolean {
   const [first = 0] = numbers;
   if (total !== undefined && numbers.length === 1) {
     // "splits them equally among 4 friends", "packs them into boxes of 6"
-    if (/\b(equally|evenly|equal)\b/.test(clause) || /\binto\s+(?:[a-z]+\s+)?of\s+\d/.test(clause)) return step("/", total, first);
+    if (/\b(equally|evenly|equal)\b/.test(clause) || /\binto\s+(?:[a-z]+\s+)?of\s+\d/.test(clause))
+      return step("/", total, first);
     const times = /(\d+(?:\.\d+)?)\s+times\s+(?:as\s+many|as\s+much|more)\b/.exec(clause);
     if (times !== null) return step("*", total, Number(times[1]));
     // "Each box has 6 pens." / "There are 6 pens in each box." after "She has 4 boxes."

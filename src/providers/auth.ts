@@ -70,7 +70,11 @@ export function defaultAzureCredential(): TokenCredential {
  * The credentials for a model entry: its key, or (with `auth: "entra"`) `credential` when one is
  * given (tests, embedding apps), else the process-wide DefaultAzureCredential.
  */
-export function resolveAuth(model: { auth?: "key" | "entra" | undefined }, apiKey: string, credential?: TokenCredential): ProviderAuth {
+export function resolveAuth(
+  model: { auth?: "key" | "entra" | undefined },
+  apiKey: string,
+  credential?: TokenCredential,
+): ProviderAuth {
   if (model.auth === "entra") return { kind: "entra", credential: credential ?? defaultAzureCredential() };
   return { kind: "key", apiKey };
 }

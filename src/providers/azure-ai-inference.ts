@@ -8,7 +8,10 @@
  * `timeout` option is not used either: it covers only the wait for headers, so the caller's
  * AbortSignal is the deadline, and it also cuts off a body that stalls half way.
  */
-import ModelClient, { type GetChatCompletionsParameters, type ModelClient as SdkClient } from "@azure-rest/ai-inference";
+import ModelClient, {
+  type GetChatCompletionsParameters,
+  type ModelClient as SdkClient,
+} from "@azure-rest/ai-inference";
 import { AzureKeyCredential } from "@azure/core-auth";
 import { createSseStream } from "@azure/core-sse";
 import type { IncomingMessage } from "node:http";
@@ -53,14 +56,24 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
  * stream) fails the attempt after `max` bytes instead of being buffered whole. The advertised
  * Content-Length is checked first so an oversized body is refused without reading it.
  */
-async function readCapped(body: NodeJS.ReadableStream | undefined, headers: HeaderBag, max: number, status: number, secrets: readonly string[]): Promise<string> {
+async function readCapped(
+  body: NodeJS.ReadableStream | undefined,
+  headers: HeaderBag,
+  max: number,
+  status: number,
+  secrets: readonly string[],
+): Promise<string> {
   if (body === undefined) return "";
   const tooLarge = (seen: string) => {
     (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-    return new ModelCallError("bad_response", redactSecrets(`response body is larger than maxResponseBytes (${max} bytes; ${seen}); not read further`, secrets), {
-      status,
-      requestId: requestIdFrom(headers),
-    });
+    return new ModelCallError(
+      "bad_response",
+      redactSecrets(`response body is larger than maxResponseBytes (${max} bytes; ${seen}); not read further`, secrets),
+      {
+        status,
+        requestId: requestIdFrom(headers),
+      },
+    );
   };
   const declared = Number(headerValue(headers, "content-length"));
   if (Number.isFinite(declared) && declared > max) throw tooLarge(`Content-Length ${declared}`);
@@ -91,14 +104,19 @@ function capStream(stream: IncomingMessage, max: number, tooLarge: () => Error):
 }
 
 function oversizeError(max: number, headers: HeaderBag, secrets: readonly string[]): ModelCallError {
-  return new ModelCallError("bad_response", redactSecrets(`streamed response is larger than maxResponseBytes (${max} bytes); not read further`, secrets), {
-    status: 200,
-    requestId: requestIdFrom(headers),
-  });
+  return new ModelCallError(
+    "bad_response",
+    redactSecrets(`streamed response is larger than maxResponseBytes (${max} bytes); not read further`, secrets),
+    {
+      status: 200,
+      requestId: requestIdFrom(headers),
+    },
+  );
 }
 
 function headerValue(headers: HeaderBag, name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return Array.isArray(v) ? v[0] : v === undefined ? undefined : String(v);
+  for (const [k, v] of Object.entries(headers))
+    if (k.toLowerCase() === name) return Array.isArray(v) ? v[0] : v === undefined ? undefined : String(v);
   return undefined;
 }
 
@@ -183,8 +201,10 @@ function fromThrown(err: unknown, signal: AbortSignal, host: string, secrets: re
   const code = typeof e.code === "string" ? e.code : undefined;
   const message = typeof e.message === "string" && e.message !== "" ? e.message : "the connection failed";
   // PARSE_ERROR without a response: the body stream broke (connection reset mid-body).
-  if (code === "PARSE_ERROR") return networkError(`${host} closed the connection in the middle of the response (${message})`, undefined, secrets);
-  if (code !== undefined || e.name === "RestError" || e.name === "AbortError") return networkError(`calling ${host}: ${message}`, code, secrets);
+  if (code === "PARSE_ERROR")
+    return networkError(`${host} closed the connection in the middle of the response (${message})`, undefined, secrets);
+  if (code !== undefined || e.name === "RestError" || e.name === "AbortError")
+    return networkError(`calling ${host}: ${message}`, code, secrets);
   throw err;
 }
 
@@ -274,7 +294,8 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
       if (status !== 200) throw normaliseHttpError(status, parseBody(text), res.headers, secrets);
       const parsed = parseBody(text);
       // As the SDK did: a body labelled JSON that does not parse is "not valid JSON".
-      if (typeof parsed === "string" && /json/i.test(headerValue(res.headers, "content-type") ?? "")) throw badResponseError("not valid JSON", text, res.headers, secrets);
+      if (typeof parsed === "string" && /json/i.test(headerValue(res.headers, "content-type") ?? ""))
+        throw badResponseError("not valid JSON", text, res.headers, secrets);
       return toAttemptResult(parsed, res.headers, secrets);
     } catch (err) {
       throw fromThrown(err, signal, host, secrets);
@@ -288,7 +309,11 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
       const res = await client
         .path("/chat/completions")
         .post({
-          body: { ...body, stream: true, stream_options: { include_usage: true } } as unknown as GetChatCompletionsParameters["body"],
+          body: {
+            ...body,
+            stream: true,
+            stream_options: { include_usage: true },
+          } as unknown as GetChatCompletionsParameters["body"],
           ...(headers === undefined ? {} : { headers }),
           abortSignal: signal,
         })
@@ -302,7 +327,9 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
       const acc = new ChatStreamAccumulator(started);
       let done = false;
       // The same body cap as an unstreamed answer: an endless stream fails instead of growing.
-      for await (const event of createSseStream(capStream(stream, maxBytes, () => oversizeError(maxBytes, res.headers, secrets)) as unknown as IncomingMessage)) {
+      for await (const event of createSseStream(
+        capStream(stream, maxBytes, () => oversizeError(maxBytes, res.headers, secrets)) as unknown as IncomingMessage,
+      )) {
         if (event.data === "[DONE]") {
           done = true;
           break;
@@ -319,7 +346,8 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
       }
       if (signal.aborted) throw abortedAttemptError(signal);
       // A stream that ends without [DONE] (or without a finish reason) was cut off: retryable.
-      if (!done || !acc.finished) throw networkError(`${host} ended the stream before the answer was complete`, "STREAM_CUT", secrets);
+      if (!done || !acc.finished)
+        throw networkError(`${host} ended the stream before the answer was complete`, "STREAM_CUT", secrets);
       const answer = acc.result();
       return {
         text: answer.text,
@@ -352,10 +380,14 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
       if (status !== 200) throw normaliseHttpError(status, parseBody(text), res.headers, secrets);
       const raw = parseBody(text);
       if (!isRecord(raw) || typeof raw.model_name !== "string") {
-        throw new ModelCallError("bad_response", redactSecrets(`GET /info answered 200 without a model_name`, secrets), {
-          status: 200,
-          requestId: requestIdFrom(res.headers),
-        });
+        throw new ModelCallError(
+          "bad_response",
+          redactSecrets(`GET /info answered 200 without a model_name`, secrets),
+          {
+            status: 200,
+            requestId: requestIdFrom(res.headers),
+          },
+        );
       }
       return {
         modelName: raw.model_name,

@@ -45,7 +45,10 @@ export const DEFAULT_COMPLETION_ESTIMATE = 256;
  * English with BPE tokenizers) plus `max_tokens`, or {@link DEFAULT_COMPLETION_ESTIMATE}.
  * Azure's own rate limiter also counts `max_tokens` up front.
  */
-export function estimateRequestTokens(request: CompletionRequest, defaultCompletion = DEFAULT_COMPLETION_ESTIMATE): number {
+export function estimateRequestTokens(
+  request: CompletionRequest,
+  defaultCompletion = DEFAULT_COMPLETION_ESTIMATE,
+): number {
   let chars = 0;
   for (const m of request.messages) chars += messageText(m).length;
   return Math.ceil(chars / 4) + (request.params.max_tokens ?? defaultCompletion);

@@ -24,7 +24,11 @@ export function usageFromWire(raw: unknown): Usage | null {
   const promptTokens = count(raw.prompt_tokens) ?? count(raw.input_tokens);
   const completionTokens = count(raw.completion_tokens) ?? count(raw.output_tokens);
   if (promptTokens === undefined || completionTokens === undefined) return null;
-  const promptDetails = isRecord(raw.prompt_tokens_details) ? raw.prompt_tokens_details : isRecord(raw.input_tokens_details) ? raw.input_tokens_details : {};
+  const promptDetails = isRecord(raw.prompt_tokens_details)
+    ? raw.prompt_tokens_details
+    : isRecord(raw.input_tokens_details)
+      ? raw.input_tokens_details
+      : {};
   const completionDetails = isRecord(raw.completion_tokens_details)
     ? raw.completion_tokens_details
     : isRecord(raw.output_tokens_details)

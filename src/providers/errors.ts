@@ -73,7 +73,7 @@ function summariseDetails(details: unknown): string | undefined {
     if (typeof d === "string") return d;
     if (!isRecord(d)) return JSON.stringify(d);
     const msg = str(d.msg) ?? str(d.message) ?? JSON.stringify(d);
-    const loc = Array.isArray(d.loc) ? d.loc.join(".") : str(d.loc) ?? str(d.target);
+    const loc = Array.isArray(d.loc) ? d.loc.join(".") : (str(d.loc) ?? str(d.target));
     return loc === undefined ? msg : `${loc}: ${msg}`;
   });
   return clip(parts.join("; "));
@@ -188,7 +188,9 @@ export function normaliseHttpError(
 
   const label = labelFor(code, facts.type, status);
   const head = `HTTP ${status} from the service${label === undefined ? "" : ` (${label})`}`;
-  const text = facts.message ?? (facts.details === undefined ? `${STATUS_CODES[status] ?? "error"} (no message in the response body)` : undefined);
+  const text =
+    facts.message ??
+    (facts.details === undefined ? `${STATUS_CODES[status] ?? "error"} (no message in the response body)` : undefined);
   const parts = [text === undefined ? head : `${head}: ${clip(text, 600)}`];
   if (facts.param !== undefined) parts.push(`(parameter: ${facts.param})`);
   if (facts.details !== undefined) parts.push(`Details: ${facts.details}`);
@@ -207,7 +209,12 @@ export function normaliseHttpError(
  * A 200 whose body is not what we asked for (no choices, a string, an HTML page).
  * @param what what was wrong, e.g. `no choices`
  */
-export function badResponseError(what: string, body: unknown, headers: HeaderBag, secrets: readonly string[] = []): ModelCallError {
+export function badResponseError(
+  what: string,
+  body: unknown,
+  headers: HeaderBag,
+  secrets: readonly string[] = [],
+): ModelCallError {
   const shown = typeof body === "string" ? textExcerpt(body, 200) : clip(JSON.stringify(body) ?? String(body), 200);
   const message = `HTTP 200 from the service, but the body is not a chat completion (${what}): ${shown || "(empty)"}`;
   return new ModelCallError("bad_response", redactSecrets(message, secrets), {
@@ -244,7 +251,10 @@ export function abortedAttemptError(signal: AbortSignal): ModelCallError {
   const reason: unknown = signal.reason;
   if (isDeadlineReason(reason)) {
     const why = (reason as { message?: unknown }).message;
-    return new ModelCallError("timeout", `Timed out: ${typeof why === "string" && why !== "" ? why : "the attempt's deadline passed"}`);
+    return new ModelCallError(
+      "timeout",
+      `Timed out: ${typeof why === "string" && why !== "" ? why : "the attempt's deadline passed"}`,
+    );
   }
   return runAbortedError();
 }
@@ -258,7 +268,11 @@ export function runAbortedError(detail = "the run was stopped before the call fi
  * A connection-level failure (refused, reset, DNS, socket hang up, body cut off).
  * The original error is not attached as `cause`: SDK errors carry the request, keys included.
  */
-export function networkError(detail: string, code: string | undefined, secrets: readonly string[] = []): ModelCallError {
+export function networkError(
+  detail: string,
+  code: string | undefined,
+  secrets: readonly string[] = [],
+): ModelCallError {
   const text = `Network error: ${detail}${code !== undefined && !detail.includes(code) ? ` (${code})` : ""}`;
   return new ModelCallError("network", redactSecrets(text, secrets), { code });
 }

@@ -59,7 +59,12 @@ const loadSdk = (): Promise<OpenAIModule> => (sdk ??= import("openai"));
 export function isAzureStyleEndpoint(endpoint: string): boolean {
   const url = new URL(endpoint);
   const host = url.hostname.toLowerCase();
-  return host.endsWith(".azure.com") || host.endsWith(".azure.us") || host.endsWith(".azure.cn") || /(^|\/)openai(\/|$)/.test(url.pathname);
+  return (
+    host.endsWith(".azure.com") ||
+    host.endsWith(".azure.us") ||
+    host.endsWith(".azure.cn") ||
+    /(^|\/)openai(\/|$)/.test(url.pathname)
+  );
 }
 
 /** A request ready to send: the path below the base URL and the JSON body. */
@@ -93,7 +98,10 @@ export function buildOpenAIRequest(
       },
     };
   }
-  return { path: "/responses", body: { model, ...responsesBody(request.messages, request.params), ...(stream ? { stream: true } : {}) } };
+  return {
+    path: "/responses",
+    body: { model, ...responsesBody(request.messages, request.params), ...(stream ? { stream: true } : {}) },
+  };
 }
 
 /** The Responses-API form of messages and parameters. */
@@ -124,7 +132,8 @@ function toResponsesTool(tool: unknown): unknown {
 }
 
 function toResponsesToolChoice(choice: unknown): unknown {
-  if (isRecord(choice) && choice.type === "function" && isRecord(choice.function)) return { type: "function", name: choice.function.name };
+  if (isRecord(choice) && choice.type === "function" && isRecord(choice.function))
+    return { type: "function", name: choice.function.name };
   return choice;
 }
 
@@ -132,7 +141,13 @@ function toResponsesToolChoice(choice: unknown): unknown {
 function toResponsesInput(message: ChatMessage): unknown[] {
   const m = message as ChatMessage & { tool_calls?: unknown; tool_call_id?: unknown };
   if ((m.role as string) === "tool") {
-    return [{ type: "function_call_output", call_id: m.tool_call_id, output: typeof m.content === "string" ? m.content : JSON.stringify(m.content) }];
+    return [
+      {
+        type: "function_call_output",
+        call_id: m.tool_call_id,
+        output: typeof m.content === "string" ? m.content : JSON.stringify(m.content),
+      },
+    ];
   }
   const items: unknown[] = [];
   const content: unknown = m.content;
@@ -156,7 +171,11 @@ function toResponsesPart(part: unknown, role: string): unknown {
   if (part.type === "text") return { type: role === "assistant" ? "output_text" : "input_text", text: part.text };
   if (part.type === "image_url") {
     const image = isRecord(part.image_url) ? part.image_url : { url: part.image_url };
-    return { type: "input_image", image_url: image.url, ...(typeof image.detail === "string" ? { detail: image.detail } : {}) };
+    return {
+      type: "input_image",
+      image_url: image.url,
+      ...(typeof image.detail === "string" ? { detail: image.detail } : {}),
+    };
   }
   return part;
 }
@@ -166,7 +185,11 @@ function toResponsesPart(part: unknown, role: string): unknown {
  * `tool_calls` when it called functions, as Chat says), `incomplete` maps its reason
  * (`max_output_tokens` → `length`, `content_filter` → `content_filter`, others kept as said).
  */
-export function responsesFinishReason(status: unknown, incompleteDetails: unknown, calledTools: boolean): string | null {
+export function responsesFinishReason(
+  status: unknown,
+  incompleteDetails: unknown,
+  calledTools: boolean,
+): string | null {
   if (status === "completed") return calledTools ? "tool_calls" : "stop";
   if (status === "incomplete") {
     const reason = isRecord(incompleteDetails) ? incompleteDetails.reason : undefined;
@@ -188,7 +211,8 @@ interface ResponsesAnswer {
 }
 
 function readResponsesBody(body: unknown, headers: HeaderBag, secrets: readonly string[]): ResponsesAnswer {
-  if (!isRecord(body) || !Array.isArray(body.output)) throw badResponseError("not a response object", body, headers, secrets);
+  if (!isRecord(body) || !Array.isArray(body.output))
+    throw badResponseError("not a response object", body, headers, secrets);
   if (body.status === "failed") {
     const error = isRecord(body.error) ? body.error : {};
     const message = typeof error.message === "string" ? error.message : "the response failed";
@@ -204,7 +228,8 @@ function readResponsesBody(body: unknown, headers: HeaderBag, secrets: readonly 
   for (const item of body.output) {
     if (!isRecord(item)) continue;
     if (item.type === "message" && Array.isArray(item.content)) {
-      for (const part of item.content) if (isRecord(part) && part.type === "output_text" && typeof part.text === "string") texts.push(part.text);
+      for (const part of item.content)
+        if (isRecord(part) && part.type === "output_text" && typeof part.text === "string") texts.push(part.text);
     } else if (item.type === "function_call") {
       toolCalls.push({
         id: typeof item.call_id === "string" ? item.call_id : typeof item.id === "string" ? item.id : "",
@@ -228,7 +253,8 @@ function readChatBody(body: unknown, headers: HeaderBag, secrets: readonly strin
   const choice: unknown = Array.isArray(body.choices) ? body.choices[0] : undefined;
   if (!isRecord(choice) || !isRecord(choice.message)) throw badResponseError("no choices", body, headers, secrets);
   const content = choice.message.content;
-  if (content !== null && content !== undefined && typeof content !== "string") throw badResponseError("message content is not text", body, headers, secrets);
+  if (content !== null && content !== undefined && typeof content !== "string")
+    throw badResponseError("message content is not text", body, headers, secrets);
   const toolCalls = toolCallsFromMessage(choice.message);
   const id = typeof body.id === "string" && body.id !== "" ? body.id : null;
   return {
@@ -266,10 +292,14 @@ function cappedFetch(maxBytes: number): typeof fetch {
   return async (input, init) => {
     const res = await fetch(input, init);
     const tooLarge = (seen: string) =>
-      new ModelCallError("bad_response", `response body is larger than maxResponseBytes (${maxBytes} bytes; ${seen}); not read further`, {
-        status: res.status,
-        requestId: requestIdFrom(Object.fromEntries(res.headers)),
-      });
+      new ModelCallError(
+        "bad_response",
+        `response body is larger than maxResponseBytes (${maxBytes} bytes; ${seen}); not read further`,
+        {
+          status: res.status,
+          requestId: requestIdFrom(Object.fromEntries(res.headers)),
+        },
+      );
     const declared = Number(res.headers.get("content-length"));
     if (Number.isFinite(declared) && declared > maxBytes) {
       await res.body?.cancel().catch(() => undefined);
@@ -315,7 +345,13 @@ function inCauses<T>(err: unknown, test: (e: unknown) => e is T): T | undefined 
  * Classifies anything the client (or fetch) threw. Our signal wins: once it fired, the failure
  * is ours (deadline or shutdown). Errors that are neither HTTP nor network are rethrown.
  */
-function fromThrown(err: unknown, signal: AbortSignal, host: string, secrets: readonly string[], m: OpenAIModule | undefined): ModelCallError {
+function fromThrown(
+  err: unknown,
+  signal: AbortSignal,
+  host: string,
+  secrets: readonly string[],
+  m: OpenAIModule | undefined,
+): ModelCallError {
   if (err instanceof ModelCallError) return err;
   if (signal.aborted) return abortedAttemptError(signal);
   const own = inCauses(err, (e): e is ModelCallError => e instanceof ModelCallError);
@@ -325,9 +361,16 @@ function fromThrown(err: unknown, signal: AbortSignal, host: string, secrets: re
   if (m !== undefined && err instanceof m.APIError && typeof err.status === "number") {
     return normaliseHttpError(err.status, { error: err.error }, Object.fromEntries(err.headers ?? []), secrets);
   }
-  if ((m !== undefined && err instanceof m.APIConnectionError) || err instanceof TypeError || (err instanceof Error && err.name === "AbortError")) {
+  if (
+    (m !== undefined && err instanceof m.APIConnectionError) ||
+    err instanceof TypeError ||
+    (err instanceof Error && err.name === "AbortError")
+  ) {
     const coded = inCauses(err, (e): e is { code: string } => typeof (e as { code?: unknown }).code === "string");
-    const detail = inCauses(err.cause ?? err, (e): e is Error => e instanceof Error && e.message !== "" && e.message !== "Connection error.");
+    const detail = inCauses(
+      err.cause ?? err,
+      (e): e is Error => e instanceof Error && e.message !== "" && e.message !== "Connection error.",
+    );
     return networkError(`calling ${host}: ${detail?.message ?? err.message}`, coded?.code, secrets);
   }
   throw err;
@@ -378,7 +421,10 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
     const started = performance.now();
     try {
       const client = await clientFor();
-      if (spec.stream === true) return await (api === "chat" ? streamChat(client, body, signal, started) : streamResponses(client, body, signal, started));
+      if (spec.stream === true)
+        return await (api === "chat"
+          ? streamChat(client, body, signal, started)
+          : streamResponses(client, body, signal, started));
       const { data, response } = await client.post(path, { body, signal }).withResponse();
       const headers = headersOf(response);
       if (api === "chat") return readChatBody(data, headers, secrets);
@@ -389,17 +435,26 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
     }
   }
 
-  async function streamChat(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal, started: number): Promise<AttemptResult> {
-    const { data: stream, response } = await client.chat.completions.create(body as never as OpenAI.ChatCompletionCreateParamsStreaming, { signal }).withResponse();
+  async function streamChat(
+    client: OpenAI,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+    started: number,
+  ): Promise<AttemptResult> {
+    const { data: stream, response } = await client.chat.completions
+      .create(body as never as OpenAI.ChatCompletionCreateParamsStreaming, { signal })
+      .withResponse();
     const headers = headersOf(response);
     const acc = new ChatStreamAccumulator(started);
     for await (const chunk of stream) {
-      if (isRecord(chunk) && isRecord((chunk as Record<string, unknown>).error)) throw normaliseHttpError(500, chunk, headers, secrets);
+      if (isRecord(chunk) && isRecord((chunk as Record<string, unknown>).error))
+        throw normaliseHttpError(500, chunk, headers, secrets);
       acc.add(chunk);
     }
     if (signal.aborted) throw abortedAttemptError(signal);
     // The client ends quietly when the connection closes early; no finish reason means cut off.
-    if (!acc.finished) throw networkError(`${host} ended the stream before the answer was complete`, "STREAM_CUT", secrets);
+    if (!acc.finished)
+      throw networkError(`${host} ended the stream before the answer was complete`, "STREAM_CUT", secrets);
     const answer = acc.result();
     return {
       text: answer.text,
@@ -414,8 +469,15 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
     };
   }
 
-  async function streamResponses(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal, started: number): Promise<AttemptResult> {
-    const { data: stream, response } = await client.responses.create(body as never as OpenAI.Responses.ResponseCreateParamsStreaming, { signal }).withResponse();
+  async function streamResponses(
+    client: OpenAI,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+    started: number,
+  ): Promise<AttemptResult> {
+    const { data: stream, response } = await client.responses
+      .create(body as never as OpenAI.Responses.ResponseCreateParamsStreaming, { signal })
+      .withResponse();
     const headers = headersOf(response);
     let firstTokenAt: number | undefined;
     let lastTokenAt: number | undefined;
@@ -425,18 +487,23 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
       if (type === "response.output_text.delta" || type === "response.function_call_arguments.delta") {
         lastTokenAt = performance.now();
         firstTokenAt ??= lastTokenAt;
-      }
-      else if (type === "response.completed" || type === "response.incomplete" || type === "response.failed") final = (event as { response?: unknown }).response;
+      } else if (type === "response.completed" || type === "response.incomplete" || type === "response.failed")
+        final = (event as { response?: unknown }).response;
       else if (type === "error") {
         const e = event as { message?: unknown; code?: unknown };
-        throw new ModelCallError("server", `The service reported an error in the stream: ${typeof e.message === "string" ? e.message : "unknown"}`, {
-          ...(typeof e.code === "string" ? { code: e.code } : {}),
-          requestId: requestIdFrom(headers),
-        });
+        throw new ModelCallError(
+          "server",
+          `The service reported an error in the stream: ${typeof e.message === "string" ? e.message : "unknown"}`,
+          {
+            ...(typeof e.code === "string" ? { code: e.code } : {}),
+            requestId: requestIdFrom(headers),
+          },
+        );
       }
     }
     if (signal.aborted) throw abortedAttemptError(signal);
-    if (final === undefined) throw networkError(`${host} ended the stream before the answer was complete`, "STREAM_CUT", secrets);
+    if (final === undefined)
+      throw networkError(`${host} ended the stream before the answer was complete`, "STREAM_CUT", secrets);
     const answer = readResponsesBody(final, headers, secrets);
     return {
       ...fromResponsesAnswer(answer),

@@ -58,7 +58,11 @@ function definitionFor<P extends ProviderName>(spec: ProviderSpecOf<P>): Provide
  * @param spec the model's entry, endpoint resolved to an http(s) URL
  * @param auth the key (a string) or Entra credential; never logged
  */
-export function createProvider(spec: ProviderSpec, auth: string | ProviderAuth, options: ProviderOptions = {}): Provider {
+export function createProvider(
+  spec: ProviderSpec,
+  auth: string | ProviderAuth,
+  options: ProviderOptions = {},
+): Provider {
   return definitionFor(spec).create(spec as never, toAuth(auth), options);
 }
 

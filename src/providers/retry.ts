@@ -63,10 +63,13 @@ function onRunAbort(signal: AbortSignal | undefined, onAbort: () => void): () =>
 /** The default {@link Sleep}: a timer cleared on abort, so shutdown does not wait out a backoff. */
 export const abortableSleep: Sleep = (ms, signal) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      unsubscribe();
-      resolve();
-    }, Math.min(ms, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        unsubscribe();
+        resolve();
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
     const unsubscribe = onRunAbort(signal, () => {
       clearTimeout(timer);
       reject(signal?.reason);
@@ -91,7 +94,12 @@ export function backoffDelayMs(retryIndex: number, retry: RetrySpec, random: () 
  * rate-limit windows are usually shorter than the header claims, and the next attempt either
  * succeeds or is simply recorded as another rate_limit. `maxAttempts` still bounds the total.
  */
-export function retryDelayMs(error: ModelCallError, retryIndex: number, retry: RetrySpec, random?: () => number): number {
+export function retryDelayMs(
+  error: ModelCallError,
+  retryIndex: number,
+  retry: RetrySpec,
+  random?: () => number,
+): number {
   if (error.retryAfterMs !== undefined) return Math.min(error.retryAfterMs, retry.maxRetryAfterMs);
   return backoffDelayMs(retryIndex, retry, random);
 }
@@ -168,7 +176,11 @@ function failure(error: ModelCallError, attempts: number, attemptLog: AttemptOut
  * `latencyMs` is the wall time of the final attempt; `attemptLog` has one entry per attempt,
  * with `waitMs` on those that were followed by a wait.
  */
-export async function callWithRetry(provider: Provider, request: CompletionRequest, opts: RetryOptions): Promise<Completion> {
+export async function callWithRetry(
+  provider: Provider,
+  request: CompletionRequest,
+  opts: RetryOptions,
+): Promise<Completion> {
   const { retry, timeoutMs, signal: runSignal, onAttempt } = opts;
   const sleep = opts.sleep ?? abortableSleep;
   const log: AttemptOutcome[] = [];
@@ -207,7 +219,10 @@ export async function callWithRetry(provider: Provider, request: CompletionReque
       error = runSignal?.aborted && err.kind !== "aborted" ? runAbortedError() : err;
     }
     const latencyMs = elapsedMs(started);
-    const outcome: AttemptOutcome = { outcome: error.kind, ...(error.status === undefined ? {} : { status: error.status }) };
+    const outcome: AttemptOutcome = {
+      outcome: error.kind,
+      ...(error.status === undefined ? {} : { status: error.status }),
+    };
     log.push(outcome);
 
     if (!error.retryable || attempt >= retry.maxAttempts) {
@@ -220,7 +235,12 @@ export async function callWithRetry(provider: Provider, request: CompletionReque
     try {
       await sleep(waitMs, runSignal);
     } catch {
-      return failure(runAbortedError(`the run was stopped while waiting ${waitMs} ms to retry after: ${error.message}`), attempt, log, latencyMs);
+      return failure(
+        runAbortedError(`the run was stopped while waiting ${waitMs} ms to retry after: ${error.message}`),
+        attempt,
+        log,
+        latencyMs,
+      );
     }
   }
 }

@@ -27,7 +27,11 @@ export interface ProviderStackOptions {
  * (`emulator://small`), never the loopback port of this run.
  */
 export function buildProviderStack(model: ModelSpec, options: ProviderStackOptions): Provider {
-  let provider = createProvider({ ...model, endpoint: options.endpoint }, options.auth, options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes });
+  let provider = createProvider(
+    { ...model, endpoint: options.endpoint },
+    options.auth,
+    options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes },
+  );
   if (model.rpm !== undefined || model.tpm !== undefined) {
     provider = withBudget(provider, { rpm: model.rpm, tpm: model.tpm }, (request) => estimateRequestTokens(request));
   }

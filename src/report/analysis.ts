@@ -389,7 +389,12 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
       let e = errorTrials.get(rec.model);
       if (e === undefined) errorTrials.set(rec.model, (e = new RowScores()));
       e.add(row, 1);
-      if (isCritical) pushCritical(criticalFails, rec.model, { key: rowKey(rec.dataset, rec.rowId), dataset: rec.dataset, scorer: null });
+      if (isCritical)
+        pushCritical(criticalFails, rec.model, {
+          key: rowKey(rec.dataset, rec.rowId),
+          dataset: rec.dataset,
+          scorer: null,
+        });
       continue;
     }
     x.histogram[latencyBucket(rec.output.latencyMs)]!++;
@@ -400,7 +405,11 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
     for (const [name, score] of Object.entries(rec.scores ?? {})) {
       if (!seenScorers.includes(name)) seenScorers.push(name);
       if (isCritical && score.pass === false) {
-        pushCritical(criticalFails, rec.model, { key: rowKey(rec.dataset, rec.rowId), dataset: rec.dataset, scorer: name });
+        pushCritical(criticalFails, rec.model, {
+          key: rowKey(rec.dataset, rec.rowId),
+          dataset: rec.dataset,
+          scorer: name,
+        });
       }
       if (score.value === null || !Number.isFinite(score.value)) continue;
       if (score.value !== 0 && score.value !== 1) notBinary.add(name);
@@ -431,18 +440,39 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
   const k = Math.max(1, manifest.trials ?? 1, trials);
   // Wilson, McNemar and Newcombe need one 0/1 value per row; with repeated trials a row's value
   // is a pass rate, so the row means are treated as continuous (the row stays the unit).
-  const rowsAreBinary = (scorer: { name: string; kind: string }) => scorer.kind === "binary" && k <= 1 && !notBinary.has(scorer.name);
+  const rowsAreBinary = (scorer: { name: string; kind: string }) =>
+    scorer.kind === "binary" && k <= 1 && !notBinary.has(scorer.name);
 
   const order = rows.canonicalOrder();
   const bySummary = new Map(summary.models.map((m) => [m.model, m]));
   const primaryByDataset = primaryScorers(manifest, summary, seenScorers, decision);
   const primaryScorer = primaryByDataset.values().next().value ?? seenScorers[0] ?? null;
-  const ctx: ModelContext = { scorers, vectors, order, k, rowsAreBinary, primaryByDataset, errorTrials, rows, datasetNames };
+  const ctx: ModelContext = {
+    scorers,
+    vectors,
+    order,
+    k,
+    rowsAreBinary,
+    primaryByDataset,
+    errorTrials,
+    rows,
+    datasetNames,
+  };
   const models = modelNames.map((name) => modelAnalysis(name, bySummary.get(name)!, extras.get(name)!, ctx));
 
-  const compare = (scorer: { name: string; kind: string }, a: string, b: string, dataset: number | null): PairVerdict => {
+  const compare = (
+    scorer: { name: string; kind: string },
+    a: string,
+    b: string,
+    dataset: number | null,
+  ): PairVerdict => {
     const byModel = vectors.get(scorer.name);
-    const [va, vb] = aligned(byModel?.get(a), byModel?.get(b), order, dataset === null ? undefined : (i) => rows.dataset[i] === dataset);
+    const [va, vb] = aligned(
+      byModel?.get(a),
+      byModel?.get(b),
+      order,
+      dataset === null ? undefined : (i) => rows.dataset[i] === dataset,
+    );
     const points = inUnit(va) && inUnit(vb);
     return comparePair(va, vb, {
       binary: rowsAreBinary(scorer),
@@ -461,7 +491,12 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
   for (const scorer of scorers) {
     for (let i = 0; i < modelNames.length; i++) {
       for (let j = i + 1; j < modelNames.length; j++) {
-        rawPairs.push({ scorer: scorer.name, a: modelNames[i]!, b: modelNames[j]!, verdict: compare(scorer, modelNames[i]!, modelNames[j]!, null) });
+        rawPairs.push({
+          scorer: scorer.name,
+          a: modelNames[i]!,
+          b: modelNames[j]!,
+          verdict: compare(scorer, modelNames[i]!, modelNames[j]!, null),
+        });
       }
     }
   }
@@ -472,7 +507,10 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
   // The decisions: each dataset on its primary scorer, one Holm family across datasets × pairs.
   const decisionPairs: { dataset: string; verdicts: PairVerdict[] }[] = [];
   for (const [dataset, name] of primaryByDataset) {
-    const scorer = scorers.find((s) => s.name === name) ?? { name, kind: declared.get(name) ?? ("continuous" as const) };
+    const scorer = scorers.find((s) => s.name === name) ?? {
+      name,
+      kind: declared.get(name) ?? ("continuous" as const),
+    };
     const di = datasetNames.indexOf(dataset);
     const present = modelNames.filter((m) => bySummary.get(m)?.datasets?.[dataset] !== undefined);
     const verdicts: PairVerdict[] = [];
@@ -491,10 +529,16 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
       .filter((m) => m.datasets[dataset] !== undefined)
       .map((m) => {
         const d = m.datasets[dataset]!;
-        const fails = (criticalFails.get(m.name) ?? []).filter((f) => f.dataset === dataset && (f.scorer === null || f.scorer === scorer));
+        const fails = (criticalFails.get(m.name) ?? []).filter(
+          (f) => f.dataset === dataset && (f.scorer === null || f.scorer === scorer),
+        );
         return {
           name: m.name,
-          quality: datasetMean(vectors.get(scorer)?.get(m.name), order, (i) => rows.dataset[i] === datasetNames.indexOf(dataset)),
+          quality: datasetMean(
+            vectors.get(scorer)?.get(m.name),
+            order,
+            (i) => rows.dataset[i] === datasetNames.indexOf(dataset),
+          ),
           results: d.n,
           errors: d.errors,
           criticalFailures: [...new Set(fails.map((f) => f.key))],
@@ -502,15 +546,24 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
         };
       });
     return decideDataset({
-      dataset, scorer, kind, models: dm, pairs: dPairs, margin: decision.margin / 100,
-      maxErrorRate: decision.maxErrorRate, costMatters: decision.costMatters,
+      dataset,
+      scorer,
+      kind,
+      models: dm,
+      pairs: dPairs,
+      margin: decision.margin / 100,
+      maxErrorRate: decision.maxErrorRate,
+      costMatters: decision.costMatters,
     });
   });
 
   const pareto = primaryScorer === null ? null : costQuality(primaryScorer, models, manifest.datasets[0]?.name);
   const recommendation = headline(decisions);
 
-  const disagreementScorer = primaryScorer !== null && rowsAreBinary(scorers.find((s) => s.name === primaryScorer) ?? { name: "", kind: "" }) ? primaryScorer : null;
+  const disagreementScorer =
+    primaryScorer !== null && rowsAreBinary(scorers.find((s) => s.name === primaryScorer) ?? { name: "", kind: "" })
+      ? primaryScorer
+      : null;
   const disagreements = await findDisagreements(runDir, manifest, rows, vectors, modelNames, disagreementScorer, limit);
 
   return {
@@ -534,7 +587,8 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
 
 /** Which tag marks a critical row: the first `critical` gate's column and tag, else `tags`/`critical`. */
 function criticalRule(manifest: RunManifest): { column: string; tag: string } {
-  const gates = (manifest.config as { gates?: { kind?: string; column?: string; tag?: string }[] } | undefined)?.gates ?? [];
+  const gates =
+    (manifest.config as { gates?: { kind?: string; column?: string; tag?: string }[] } | undefined)?.gates ?? [];
   const g = gates.find((x) => x.kind === "critical");
   return { column: g?.column ?? "tags", tag: g?.tag ?? "critical" };
 }
@@ -561,7 +615,12 @@ export function declaredKinds(manifest: RunManifest): Map<string, ScorerKind> {
  * scorer (global scorers come first, as the run lists them), else the first scorer its records
  * carry. Datasets nothing scored are left out.
  */
-function primaryScorers(manifest: RunManifest, summary: RunSummary, seen: string[], decision: DecisionSpec): Map<string, string> {
+function primaryScorers(
+  manifest: RunManifest,
+  summary: RunSummary,
+  seen: string[],
+  decision: DecisionSpec,
+): Map<string, string> {
   const out = new Map<string, string>();
   const cfg = manifest.config;
   const names = manifest.datasets.map((d) => d.name);
@@ -660,7 +719,10 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     }
     const useWilson = rowsAreBinary(scorer);
     const interval = useWilson
-      ? wilsonInterval(values.reduce((a, b) => a + b, 0), values.length)
+      ? wilsonInterval(
+          values.reduce((a, b) => a + b, 0),
+          values.length,
+        )
       : bootstrapMeanInterval(values, { seed: DEFAULT_SEED, resamples: resamplesFor(values.length, 2000) });
     const out: ScorerAnalysis = {
       kind: scorer.kind,
@@ -677,7 +739,11 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     if (scorer.kind === "binary" && k > 1) {
       // Unbiased estimators over every trial of every row where the scorer applies; a failed call
       // is a failed trial (dropping it would count "all passed" over fewer trials).
-      const applies = new Set(Object.entries(s.datasets ?? {}).flatMap(([d, ds]) => (ds.scores[scorer.name] ? [ctx.datasetNames.indexOf(d)] : [])));
+      const applies = new Set(
+        Object.entries(s.datasets ?? {}).flatMap(([d, ds]) =>
+          ds.scores[scorer.name] ? [ctx.datasetNames.indexOf(d)] : [],
+        ),
+      );
       let at = 0;
       let hat = 0;
       let used = 0;
@@ -715,7 +781,8 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     if (d === undefined) continue;
     const passes = x.passes.get(`${dataset}\u0000${scorer}`) ?? 0;
     const kind = scorers.find((sc) => sc.name === scorer)?.kind;
-    costPerPassByDataset[dataset] = d.cost !== undefined && kind === "binary" && passes > 0 ? (d.cost.paid + d.cost.avoided) / passes : null;
+    costPerPassByDataset[dataset] =
+      d.cost !== undefined && kind === "binary" && passes > 0 ? (d.cost.paid + d.cost.avoided) / passes : null;
   }
   const firstDataset = ctx.primaryByDataset.keys().next().value;
   const cost = s.cost ?? null;
@@ -723,7 +790,9 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     const acc = x.split.get(g);
     return {
       n: acc?.n ?? 0,
-      scores: Object.fromEntries([...(acc?.scores ?? [])].map(([k, v]) => [k, { n: v.n, mean: v.n === 0 ? null : v.sum / v.n }])),
+      scores: Object.fromEntries(
+        [...(acc?.scores ?? [])].map(([k, v]) => [k, { n: v.n, mean: v.n === 0 ? null : v.sum / v.n }]),
+      ),
     };
   };
   return {
@@ -739,7 +808,9 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     latency: { ...s.latencyMs, histogram: [...x.histogram] },
     tokens: { ...s.tokens },
     finishReasons: { ...s.finishReasons },
-    finishReasonRates: Object.fromEntries(Object.entries(s.finishReasons).map(([k, n]) => [k, s.n === 0 ? 0 : n / s.n])),
+    finishReasonRates: Object.fromEntries(
+      Object.entries(s.finishReasons).map(([k, n]) => [k, s.n === 0 ? 0 : n / s.n]),
+    ),
     byFinishReason: { stop: split("stop"), length: split("length"), other: split("other") },
     attempts: { ...s.attempts },
     datasets: s.datasets ?? {},
@@ -758,14 +829,22 @@ function failedWhereScored(s: ModelSummary, scorer: string): number {
  * model's mean there, cost its cost per pass there (or the dataset's list-price cost when some
  * model has no pass), so the chart and the headline talk about the same numbers.
  */
-function costQuality(scorer: string, models: ModelAnalysis[], dataset: string | undefined): NonNullable<RunAnalysis["pareto"]> {
+function costQuality(
+  scorer: string,
+  models: ModelAnalysis[],
+  dataset: string | undefined,
+): NonNullable<RunAnalysis["pareto"]> {
   const valid = (c: number | null | undefined): c is number => c !== null && c !== undefined && Number.isFinite(c);
   const listCost = (m: ModelAnalysis) => {
     const c = dataset === undefined ? undefined : m.datasets[dataset]?.cost;
     return c === undefined ? null : c.paid + c.avoided;
   };
   const perPass = (m: ModelAnalysis) => (dataset === undefined ? null : (m.costPerPassByDataset[dataset] ?? null));
-  const costBasis = models.every((m) => valid(perPass(m))) ? ("cost per pass" as const) : models.every((m) => valid(listCost(m))) ? ("cost" as const) : null;
+  const costBasis = models.every((m) => valid(perPass(m)))
+    ? ("cost per pass" as const)
+    : models.every((m) => valid(listCost(m)))
+      ? ("cost" as const)
+      : null;
   const points = models.map((m) => ({
     model: m.name,
     cost: costBasis === "cost per pass" ? perPass(m) : costBasis === "cost" ? listCost(m) : null,
@@ -967,7 +1046,8 @@ export async function* iterateRowsSideBySide(
       latencyMs: r.output.latencyMs,
       scores: r.scores ?? {},
     };
-    if (r.output.error !== undefined) cell.error = `${r.output.error.kind}: ${excerpt(r.output.error.message, maxChars)}`;
+    if (r.output.error !== undefined)
+      cell.error = `${r.output.error.kind}: ${excerpt(r.output.error.message, maxChars)}`;
     p.cells.set(r.model, cell);
   }
   const models = analysis.models.map((m) => m.name);

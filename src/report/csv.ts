@@ -60,8 +60,20 @@ export async function writePredictionsCsv(runDir: string, analysis: RunAnalysis,
   done.catch(() => undefined);
   try {
     const header = [
-      "run_id", "dataset", "row_id", "model", "trial", "finish_reason", "error_kind", "latency_ms",
-      "prompt_tokens", "completion_tokens", ...scorers.map((s) => `score_${s}`), "prompt", "expected", "output",
+      "run_id",
+      "dataset",
+      "row_id",
+      "model",
+      "trial",
+      "finish_reason",
+      "error_kind",
+      "latency_ms",
+      "prompt_tokens",
+      "completion_tokens",
+      ...scorers.map((s) => `score_${s}`),
+      "prompt",
+      "expected",
+      "output",
     ];
     await write(out, "\uFEFF" + header.map(text).join(",") + "\r\n");
     const runId = analysis.manifest.runId;

@@ -74,40 +74,68 @@ export interface DecisionInput {
 /** Decides one dataset. See the module comment for the rules. */
 export function decideDataset(input: DecisionInput): DatasetDecision {
   const label = `${input.dataset} · ${input.scorer}`;
-  const base = { dataset: input.dataset, scorer: input.scorer, kind: input.kind, margin: input.margin, pairs: input.pairs, rowsNeeded: null };
+  const base = {
+    dataset: input.dataset,
+    scorer: input.scorer,
+    kind: input.kind,
+    margin: input.margin,
+    pairs: input.pairs,
+    rowsNeeded: null,
+  };
   const disqualified: Disqualification[] = [];
   const eligible: DecisionModel[] = [];
   for (const m of input.models) {
     const rate = m.results === 0 ? 0 : m.errors / m.results;
     if (rate > input.maxErrorRate) {
-      disqualified.push({ model: m.name, reason: `${m.name} failed ${pct(rate)} of calls (ceiling ${pct(input.maxErrorRate)})` });
+      disqualified.push({
+        model: m.name,
+        reason: `${m.name} failed ${pct(rate)} of calls (ceiling ${pct(input.maxErrorRate)})`,
+      });
     } else if (m.criticalFailures.length > 0) {
       const rows = m.criticalFailures;
-      disqualified.push({ model: m.name, reason: `${m.name} failed critical row${rows.length > 1 ? "s" : ""} ${rows.slice(0, 2).join(", ")}${rows.length > 2 ? ` and ${rows.length - 2} more` : ""}` });
+      disqualified.push({
+        model: m.name,
+        reason: `${m.name} failed critical row${rows.length > 1 ? "s" : ""} ${rows.slice(0, 2).join(", ")}${rows.length > 2 ? ` and ${rows.length - 2} more` : ""}`,
+      });
     } else if (m.quality === null) {
       disqualified.push({ model: m.name, reason: `${m.name} has no ${input.scorer} score` });
     } else eligible.push(m);
   }
   const why = disqualified.length > 0 ? ` (not eligible: ${disqualified.map((d) => d.reason).join("; ")})` : "";
   if (eligible.length === 0) {
-    return { ...base, outcome: "none", recommended: null, disqualified, sentence: `${label}: no model can be recommended: ${disqualified.map((d) => d.reason).join("; ")}` };
+    return {
+      ...base,
+      outcome: "none",
+      recommended: null,
+      disqualified,
+      sentence: `${label}: no model can be recommended: ${disqualified.map((d) => d.reason).join("; ")}`,
+    };
   }
   if (eligible.length === 1) {
     const only = eligible[0]!.name;
-    const sentence = input.models.length === 1 ? `${label}: only ${only} was evaluated, so there is nothing to compare it with` : `${label}: ${only} is the only eligible model${why}`;
+    const sentence =
+      input.models.length === 1
+        ? `${label}: only ${only} was evaluated, so there is nothing to compare it with`
+        : `${label}: ${only} is the only eligible model${why}`;
     return { ...base, outcome: "single", recommended: input.models.length === 1 ? null : only, disqualified, sentence };
   }
 
   const pair = (x: string, y: string) => orient(input.pairs, x, y);
   const points = input.kind === "binary" || input.pairs.every((p) => p.scale === "points");
   const amount = (d: number) => `${formatAmount(Math.abs(d), points ? "points" : "raw")}${points ? " points" : ""}`;
-  const marginText = points ? `${Number((input.margin * 100).toFixed(2))} points` : `${Number(input.margin.toFixed(4))}`;
+  const marginText = points
+    ? `${Number((input.margin * 100).toFixed(2))} points`
+    : `${Number(input.margin.toFixed(4))}`;
   const costOf = (m: DecisionModel) => (input.costMatters ? m.costPerPass : null);
   const costsKnown = eligible.every((m) => costOf(m) !== null && Number.isFinite(costOf(m)!));
 
   // The top group: eligible models no other eligible model is significantly better than.
-  const top = eligible.filter((m) => !eligible.some((o) => o !== m && pair(o.name, m.name)?.significant === true && pair(o.name, m.name)!.diff > 0));
-  const byQuality = (xs: DecisionModel[]) => [...xs].sort((a, b) => b.quality! - a.quality! || (costOf(a) ?? 0) - (costOf(b) ?? 0));
+  const top = eligible.filter(
+    (m) =>
+      !eligible.some((o) => o !== m && pair(o.name, m.name)?.significant === true && pair(o.name, m.name)!.diff > 0),
+  );
+  const byQuality = (xs: DecisionModel[]) =>
+    [...xs].sort((a, b) => b.quality! - a.quality! || (costOf(a) ?? 0) - (costOf(b) ?? 0));
 
   if (top.length === 1) {
     const w = top[0]!;
@@ -120,15 +148,21 @@ export function decideDataset(input: DecisionInput): DatasetDecision {
     let tail: string;
     if (!costsKnown) tail = ` — ship ${w.name}${input.costMatters ? " (no cost data)" : ""}`;
     else if (cheaper.length === 0) tail = ` at ${ratio(costOf(w)!, costOf(alt)!)} the cost per pass — ship ${w.name}`;
-    else tail = ` at ${ratio(costOf(w)!, costOf(alt)!)} the cost per pass — ship ${w.name} if the gain is worth the cost`;
+    else
+      tail = ` at ${ratio(costOf(w)!, costOf(alt)!)} the cost per pass — ship ${w.name} if the gain is worth the cost`;
     return {
-      ...base, outcome: "better", recommended: w.name, disqualified,
+      ...base,
+      outcome: "better",
+      recommended: w.name,
+      disqualified,
       sentence: `${label}: ${w.name} is better than ${alt.name} by ${amount(p.diff)} (${ci(p, points)}, ${pText(p)})${tail}${why}`,
     };
   }
 
   const ranked = byQuality(top);
-  const allEquivalent = ranked.every((a, i) => ranked.every((b, j) => j <= i || pair(a.name, b.name)?.equivalent === true));
+  const allEquivalent = ranked.every((a, i) =>
+    ranked.every((b, j) => j <= i || pair(a.name, b.name)?.equivalent === true),
+  );
   if (allEquivalent) {
     const names = ranked.map((m) => m.name);
     const lead = pair(ranked[0]!.name, ranked[ranked.length - 1]!.name)!;
@@ -137,17 +171,29 @@ export function decideDataset(input: DecisionInput): DatasetDecision {
       const cheapest = [...ranked].sort((a, b) => costOf(a)! - costOf(b)!)[0]!;
       const dearest = [...ranked].sort((a, b) => costOf(b)! - costOf(a)!)[0]!;
       return {
-        ...base, outcome: "equivalent", recommended: cheapest.name, disqualified,
+        ...base,
+        outcome: "equivalent",
+        recommended: cheapest.name,
+        disqualified,
         sentence: `${label}: ${group} — ship the cheaper, ${cheapest.name} (${share(costOf(cheapest)!, costOf(dearest)!)} of the cost per pass)${why}`,
       };
     }
-    return { ...base, outcome: "equivalent", recommended: null, disqualified, sentence: `${label}: ${group}; choose on other grounds${why}` };
+    return {
+      ...base,
+      outcome: "equivalent",
+      recommended: null,
+      disqualified,
+      sentence: `${label}: ${group}; choose on other grounds${why}`,
+    };
   }
 
   // Inconclusive: the two leading models, the rows a margin-sized difference needs.
   const [a, b] = [ranked[0]!, ranked[1]!];
   const p = pair(a.name, b.name)!;
-  const needed = Math.max(0, ...ranked.flatMap((x, i) => ranked.slice(i + 1).map((y) => pair(x.name, y.name)?.rowsNeeded ?? 0)));
+  const needed = Math.max(
+    0,
+    ...ranked.flatMap((x, i) => ranked.slice(i + 1).map((y) => pair(x.name, y.name)?.rowsNeeded ?? 0)),
+  );
   const what =
     p.diff === 0
       ? `${a.name} and ${b.name} tie (${ci(p, points)}, n = ${p.n})`
@@ -156,7 +202,14 @@ export function decideDataset(input: DecisionInput): DatasetDecision {
     needed > p.n
       ? `about ${needed.toLocaleString("en-US")} rows are needed to detect a ${points ? marginText.replace(" points", "-point") : marginText} difference`
       : `neither a difference nor equivalence within ${marginText} is shown`;
-  return { ...base, outcome: "inconclusive", recommended: null, disqualified, rowsNeeded: needed > 0 ? needed : null, sentence: `${label}: inconclusive: ${what}; ${rows}${why}` };
+  return {
+    ...base,
+    outcome: "inconclusive",
+    recommended: null,
+    disqualified,
+    rowsNeeded: needed > 0 ? needed : null,
+    sentence: `${label}: inconclusive: ${what}; ${rows}${why}`,
+  };
 }
 
 /** The whole run's headline: each dataset's sentence, joined. */
@@ -186,8 +239,16 @@ function orient(pairs: readonly PairVerdict[], first: string, second: string): O
     const s = flip ? -1 : 1;
     const iv = (x: [number, number]): [number, number] => (flip ? [-x[1], -x[0]] : [x[0], x[1]]);
     return {
-      diff: s * v.diff, interval: iv(v.interval), eq: iv(v.equivalenceInterval), pValue: v.pValue, pAdjusted: v.pAdjusted,
-      family: v.family, significant: v.significant, equivalent: v.equivalent, rowsNeeded: v.rowsNeeded, n: v.n,
+      diff: s * v.diff,
+      interval: iv(v.interval),
+      eq: iv(v.equivalenceInterval),
+      pValue: v.pValue,
+      pAdjusted: v.pAdjusted,
+      family: v.family,
+      significant: v.significant,
+      equivalent: v.equivalent,
+      rowsNeeded: v.rowsNeeded,
+      n: v.n,
     };
   }
   return undefined;

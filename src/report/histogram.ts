@@ -25,9 +25,7 @@ export class LogHistogram {
   static readonly MAX_VALUE = 1e8;
 
   private readonly offset = Math.floor(Math.log(LogHistogram.MIN_VALUE) / LOG_GAMMA);
-  private readonly counts = new Float64Array(
-    Math.ceil(Math.log(LogHistogram.MAX_VALUE) / LOG_GAMMA) - this.offset + 2,
-  );
+  private readonly counts = new Float64Array(Math.ceil(Math.log(LogHistogram.MAX_VALUE) / LOG_GAMMA) - this.offset + 2);
   private underflow = 0;
   private overflow = 0;
   private n = 0;

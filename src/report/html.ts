@@ -58,7 +58,11 @@ export function contentSecurityPolicy(): string {
  * `iterateRowsSideBySide`, already capped); when fewer than `analysis.rows`, the table says
  * "showing the first N of M rows". Deterministic: the same inputs give the same bytes.
  */
-export function renderHtml(analysis: RunAnalysis, rows: readonly SideBySideRow[], options: HtmlReportOptions = {}): string {
+export function renderHtml(
+  analysis: RunAnalysis,
+  rows: readonly SideBySideRow[],
+  options: HtmlReportOptions = {},
+): string {
   const a = analysis;
   const m = a.manifest;
   const sections = [
@@ -72,15 +76,20 @@ export function renderHtml(analysis: RunAnalysis, rows: readonly SideBySideRow[]
     verdictSection(a),
     disagreementSection(a),
     rowsSection(a, rows),
-    html`<footer>Rendered by ${m.tool?.name ?? "bakeoff"} ${m.tool?.version ?? ""} from run.json and predictions.jsonl (<code>bakeoff report</code> re-renders it). This file is self-contained: it loads nothing from the network.</footer>`,
+    html`<footer>
+      Rendered by ${m.tool?.name ?? "bakeoff"} ${m.tool?.version ?? ""} from run.json and predictions.jsonl (<code
+        >bakeoff report</code
+      >
+      re-renders it). This file is self-contained: it loads nothing from the network.
+    </footer>`,
   ];
   return (
     "<!doctype html>\n" +
     `<html lang="en"><head><meta charset="utf-8">\n` +
-    html`<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy()}">\n` +
+    html`<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy()}" /> ` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
     `<meta name="referrer" content="no-referrer">\n` +
-    html`<title>bakeoff run ${m.runId}</title>\n` +
+    html`<title>bakeoff run ${m.runId}</title> ` +
     `<link rel="icon" href="data:,">\n` +
     `<style>${STYLES}</style>\n</head>\n<body><main>\n` +
     sections.filter((s) => s !== "").join("\n") +
@@ -98,23 +107,39 @@ function header(a: RunAnalysis): string {
     [
       "Datasets",
       m.datasets
-        .map((d) => html`<span title="sha256 ${d.sha256}">${d.name} (${int(d.rows)} rows, sha256 <code>${d.sha256.slice(0, 12)}</code>)</span>`)
+        .map(
+          (d) =>
+            html`<span title="sha256 ${d.sha256}"
+              >${d.name} (${int(d.rows)} rows, sha256 <code>${d.sha256.slice(0, 12)}</code>)</span
+            >`,
+        )
         .join(", ") || DASH,
     ],
-    ["Rows × models", html`${int(a.rows)} × ${int(a.models.length)}${a.trials > 1 ? ` × ${int(a.trials)} trials` : ""}`],
-    ["Config", html`<code>${(m.configHash ?? "").slice(0, 12)}</code>${m.git ? ` · git ${m.git.sha.slice(0, 10)}${m.git.dirty ? " (dirty)" : ""}` : ""}`],
+    [
+      "Rows × models",
+      html`${int(a.rows)} × ${int(a.models.length)}${a.trials > 1 ? ` × ${int(a.trials)} trials` : ""}`,
+    ],
+    [
+      "Config",
+      html`<code>${(m.configHash ?? "").slice(0, 12)}</code
+        >${m.git ? ` · git ${m.git.sha.slice(0, 10)}${m.git.dirty ? " (dirty)" : ""}` : ""}`,
+    ],
   ];
   const models = m.models.map((mm) => {
     const i = a.models.findIndex((x) => x.name === mm.name);
     const swatch = i < 0 ? "" : `<span class="swatch" style="background:${modelColor(i)}"></span>`;
     return (
       `<tr><th scope="row">${swatch}${escapeHtml(mm.name)}</th>` +
-      html`<td>${mm.provider}</td><td><code>${publicEndpoint(mm.endpoint)}</code></td><td>${mm.deployment ?? DASH}</td>` +
+      html`<td>${mm.provider}</td>
+        <td><code>${publicEndpoint(mm.endpoint)}</code></td>
+        <td>${mm.deployment ?? DASH}</td>` +
       html`<td>${mm.info?.modelName ?? DASH}</td><td><code>${JSON.stringify(mm.params ?? {})}</code></td></tr>`
     );
   });
   return (
-    html`<header><h1>bakeoff run ${m.runId}<span class="status ${status}">${m.status}</span></h1>` +
+    html`<header>
+      <h1>bakeoff run ${m.runId}<span class="status ${status}">${m.status}</span></h1>
+    </header>` +
     `<dl class="facts">${facts.map(([k, v]) => html`<dt>${k}</dt>` + `<dd>${v}</dd>`).join("")}</dl>` +
     (models.length === 0
       ? ""
@@ -127,11 +152,17 @@ function statusNotice(a: RunAnalysis): string {
   const m = a.manifest;
   if (m.status === "complete") return "";
   const recorded = a.models.reduce((s, x) => s + x.results, 0);
-  return html`<p class="notice" role="note">This run is ${m.status}: ${int(recorded)} of ${int(m.expected)} results are recorded. Resume it with <code>bakeoff run --resume ${m.runId}</code>.</p>`;
+  return html`<p class="notice" role="note">
+    This run is ${m.status}: ${int(recorded)} of ${int(m.expected)} results are recorded. Resume it with
+    <code>bakeoff run --resume ${m.runId}</code>.
+  </p>`;
 }
 
 function nav(a: RunAnalysis, trend: TrendData | null): string {
-  const links: [string, string][] = [["summary", "Summary"], ["charts", "Charts"]];
+  const links: [string, string][] = [
+    ["summary", "Summary"],
+    ["charts", "Charts"],
+  ];
   if (trend) links.push(["trend", "Trend"]);
   if (a.pairs.length > 0) links.push(["verdicts", "Verdicts"]);
   if (a.disagreements.rows.length > 0) links.push(["disagreements", "Top disagreements"]);
@@ -151,27 +182,46 @@ function bestOf(values: (number | null)[]): Set<number> {
 function summarySection(a: RunAnalysis): string {
   if (a.models.length === 0) return `<section id="summary"><h2>Summary</h2><p>No results yet.</p></section>`;
   const row = (label: string, cell: (m: ModelAnalysis) => string) =>
-    html`<tr><th scope="row">${label}</th>` + a.models.map((m) => html`<td>${cell(m)}</td>`).join("") + "</tr>";
+    html`<tr>
+      <th scope="row">${label}</th>
+    </tr>` +
+    a.models.map((m) => html`<td>${cell(m)}</td>`).join("") +
+    "</tr>";
   const reasons = [...new Set(a.models.flatMap((m) => Object.keys(m.finishReasons)))];
-  const rows = [
-    row("Results", (m) => int(m.results)),
-    row("Errors", (m) => countWithPct(m.errors, m.results)),
-  ];
+  const rows = [row("Results", (m) => int(m.results)), row("Errors", (m) => countWithPct(m.errors, m.results))];
   if (a.models.some((m) => m.errors > 0)) {
-    rows.push(row("Error kinds", (m) => Object.entries(m.errorKinds).map(([k, n]) => `${k} ${int(n)}`).join(", ") || DASH));
+    rows.push(
+      row(
+        "Error kinds",
+        (m) =>
+          Object.entries(m.errorKinds)
+            .map(([k, n]) => `${k} ${int(n)}`)
+            .join(", ") || DASH,
+      ),
+    );
   }
   for (const r of reasons) rows.push(row(`Finished: ${r}`, (m) => countWithPct(m.finishReasons[r] ?? 0, m.results)));
   for (const s of a.scorers) {
     const per = a.models.map((m) => m.scorers[s.name]);
     const best = bestOf(per.map((x) => x?.mean ?? null));
     rows.push(
-      html`<tr><th scope="row" class="scorer">${s.name}</th>` +
+      html`<tr>
+        <th scope="row" class="scorer">${s.name}</th>
+      </tr>` +
         per.map((x, i) => `<td${best.has(i) ? ' class="best"' : ""}>${escapeHtml(formatInterval(x))}</td>`).join("") +
         "</tr>",
     );
     if (per.some((x) => x?.passAtK !== undefined)) {
-      rows.push(row(`${s.name} pass@${a.trials}`, (m) => (m.scorers[s.name]?.passAtK === undefined ? DASH : pct(m.scorers[s.name]!.passAtK!))));
-      rows.push(row(`${s.name} pass^${a.trials}`, (m) => (m.scorers[s.name]?.passHatK === undefined ? DASH : pct(m.scorers[s.name]!.passHatK!))));
+      rows.push(
+        row(`${s.name} pass@${a.trials}`, (m) =>
+          m.scorers[s.name]?.passAtK === undefined ? DASH : pct(m.scorers[s.name]!.passAtK!),
+        ),
+      );
+      rows.push(
+        row(`${s.name} pass^${a.trials}`, (m) =>
+          m.scorers[s.name]?.passHatK === undefined ? DASH : pct(m.scorers[s.name]!.passHatK!),
+        ),
+      );
     }
   }
   rows.push(
@@ -184,20 +234,35 @@ function summarySection(a: RunAnalysis): string {
   if (a.models.some((m) => m.cost !== null)) {
     rows.push(row("Cost", (m) => (m.cost === null ? DASH : money(m.cost.total, m.cost.currency))));
     if (a.models.some((m) => m.cached.results > 0)) {
-      rows.push(row("Cost avoided (cached)", (m) => (m.cost === null ? DASH : money(m.cached.avoidedCost ?? 0, m.cost.currency))));
+      rows.push(
+        row("Cost avoided (cached)", (m) =>
+          m.cost === null ? DASH : money(m.cached.avoidedCost ?? 0, m.cost.currency),
+        ),
+      );
     }
     // Per dataset: that dataset's cost over its primary scorer's passes there.
     for (const d of a.decisions) {
-      rows.push(row(`Cost per pass (${d.dataset} · ${d.scorer})`, (m) => (m.cost === null ? DASH : money(m.costPerPassByDataset[d.dataset] ?? null, m.cost.currency))));
+      rows.push(
+        row(`Cost per pass (${d.dataset} · ${d.scorer})`, (m) =>
+          m.cost === null ? DASH : money(m.costPerPassByDataset[d.dataset] ?? null, m.cost.currency),
+        ),
+      );
     }
   }
-  if (a.models.some((m) => m.cached.results > 0)) rows.push(row("Cached (not paid)", (m) => countWithPct(m.cached.results, m.results)));
+  if (a.models.some((m) => m.cached.results > 0))
+    rows.push(row("Cached (not paid)", (m) => countWithPct(m.cached.results, m.results)));
   rows.push(row("Retried calls", (m) => countWithPct(m.attempts.retried, m.results)));
   const head =
     `<thead><tr><th scope="col"><span class="sr-only">Metric</span></th>` +
-    a.models.map((m, i) => `<th scope="col"><span class="swatch" style="background:${modelColor(i)}"></span>${escapeHtml(m.name)}</th>`).join("") +
+    a.models
+      .map(
+        (m, i) =>
+          `<th scope="col"><span class="swatch" style="background:${modelColor(i)}"></span>${escapeHtml(m.name)}</th>`,
+      )
+      .join("") +
     `</tr></thead>`;
-  const trials = a.trials > 1 ? html`; with ${a.trials} trials, each row's trials are averaged first and rows are the unit` : "";
+  const trials =
+    a.trials > 1 ? html`; with ${a.trials} trials, each row's trials are averaged first and rows are the unit` : "";
   return (
     `<section id="summary"><h2>Summary</h2>` +
     // The table and the score chart side by side: the numbers next to their picture. With many
@@ -211,7 +276,12 @@ function summarySection(a: RunAnalysis): string {
 }
 
 function figure(caption: string, chart: string, note = ""): string {
-  return html`<figure><figcaption>${caption}</figcaption>` + chart + (note ? html`<p class="note">${note}</p>` : "") + "</figure>";
+  return (
+    html`<figure><figcaption>${caption}</figcaption></figure>` +
+    chart +
+    (note ? html`<p class="note">${note}</p>` : "") +
+    "</figure>"
+  );
 }
 
 function chartsSection(a: RunAnalysis): string {
@@ -225,8 +295,16 @@ function chartsSection(a: RunAnalysis): string {
     figure("Cost vs quality", costQualityChart(a), costNote) +
     // The two short charts share the second column, level with the taller scatter plot.
     `<div class="stack">` +
-    figure("Latency distribution", latencyChart(a), "Share of each model's successful calls per latency bucket (log scale); lines mark p50 and p95 (dashed).") +
-    figure("Finish reasons", finishChart(a), "\"length\" means the answer was cut off by max_tokens; \"error\" is a failed call.") +
+    figure(
+      "Latency distribution",
+      latencyChart(a),
+      "Share of each model's successful calls per latency bucket (log scale); lines mark p50 and p95 (dashed).",
+    ) +
+    figure(
+      "Finish reasons",
+      finishChart(a),
+      '"length" means the answer was cut off by max_tokens; "error" is a failed call.',
+    ) +
     `</div></div></section>`
   );
 }
@@ -236,7 +314,11 @@ function trendSection(t: TrendData): string {
   if (chart === "") return "";
   return (
     `<section id="trend"><h2>Trend</h2>` +
-    figure(`${t.scorer} over the last ${t.runs.length} runs of these datasets`, chart, "From the run index (index.jsonl) in the output directory; earlier runs of the same datasets only.") +
+    figure(
+      `${t.scorer} over the last ${t.runs.length} runs of these datasets`,
+      chart,
+      "From the run index (index.jsonl) in the output directory; earlier runs of the same datasets only.",
+    ) +
     `</section>`
   );
 }
@@ -245,7 +327,10 @@ function verdictSection(a: RunAnalysis): string {
   if (a.pairs.length === 0) return "";
   let out = `<section id="verdicts"><h2>Verdicts</h2>`;
   if (a.multipleTesting.method === "holm") {
-    out += html`<p class="muted">These ${a.multipleTesting.family} comparisons (model pairs × scorers) are one family: p-values are Holm-adjusted, so the chance of any false "better" stays at ${a.decision.alpha} or less. Unadjusted p-values are in report.json.</p>`;
+    out += html`<p class="muted">
+      These ${a.multipleTesting.family} comparisons (model pairs × scorers) are one family: p-values are Holm-adjusted,
+      so the chance of any false "better" stays at ${a.decision.alpha} or less. Unadjusted p-values are in report.json.
+    </p>`;
   }
   for (const s of a.scorers) {
     const pairs = a.pairs.filter((p) => p.scorer === s.name);
@@ -253,8 +338,13 @@ function verdictSection(a: RunAnalysis): string {
     out += html`<h3>${s.name}</h3>` + `<ul class="verdicts">`;
     for (const p of pairs) {
       const v = p.verdict;
-      const tally = v.n === 0 ? "" : html` <span class="muted">${p.a} vs ${p.b} row by row: ${v.wins} wins, ${v.ties} ties, ${v.losses} losses.</span>`;
-      out += html`<li>${v.sentence}.` + tally + "</li>";
+      const tally =
+        v.n === 0
+          ? ""
+          : html` <span class="muted"
+              >${p.a} vs ${p.b} row by row: ${v.wins} wins, ${v.ties} ties, ${v.losses} losses.</span
+            >`;
+      out += html`<li>${v.sentence}.</li>` + tally + "</li>";
     }
     out += "</ul>";
   }
@@ -268,20 +358,47 @@ function disagreementSection(a: RunAnalysis): string {
   const binary = a.trials <= 1;
   let out =
     `<section id="disagreements"><h2>Top disagreements</h2>` +
-    html`<p>${int(d.total)} row${d.total === 1 ? "" : "s"} where the models' ${d.scorer} verdicts differ; ${shown.length < d.total ? `the first ${shown.length} in dataset order` : "all of them"}. Tick “Disagreements only” in the table below to see every one.</p>`;
+    html`<p>
+      ${int(d.total)} row${d.total === 1 ? "" : "s"} where the models' ${d.scorer} verdicts differ;
+      ${shown.length < d.total ? `the first ${shown.length} in dataset order` : "all of them"}. Tick “Disagreements
+      only” in the table below to see every one.
+    </p>`;
   for (const row of shown) {
     const cells = Object.entries(row.models)
       .map(([model, c]) => {
         const verdict = c.score === null ? DASH : binary ? (c.score === 1 ? "✓ pass" : "✗ fail") : pct(c.score);
-        const output = c.error !== undefined ? html`<div class="err">${c.error}</div>` : c.output === null ? DASH : html`<div class="out">${c.output}</div>`;
-        return html`<tr><th scope="row">${model}</th><td>${verdict}</td><td>${c.finishReason ?? "none"}</td>` + `<td>${output}</td></tr>`;
+        const output =
+          c.error !== undefined
+            ? html`<div class="err">${c.error}</div>`
+            : c.output === null
+              ? DASH
+              : html`<div class="out">${c.output}</div>`;
+        return (
+          html`<tr>
+            <th scope="row">${model}</th>
+            <td>${verdict}</td>
+            <td>${c.finishReason ?? "none"}</td>
+          </tr>` + `<td>${output}</td></tr>`
+        );
       })
       .join("");
     out +=
       `<div class="disagreement">` +
-      html`<h3>${row.dataset} / ${row.rowId}</h3><div><span class="label">prompt</span> ${row.prompt}</div>` +
-      (row.expected === null ? "" : html`<div class="expected"><span class="label">expected</span> ${row.expected}</div>`) +
-      html`<table><thead><tr><th scope="col">Model</th><th scope="col">${d.scorer}</th><th scope="col">Finish</th><th scope="col">Output</th></tr></thead>` +
+      html`<h3>${row.dataset} / ${row.rowId}</h3>
+        <div><span class="label">prompt</span> ${row.prompt}</div>` +
+      (row.expected === null
+        ? ""
+        : html`<div class="expected"><span class="label">expected</span> ${row.expected}</div>`) +
+      html`<table>
+        <thead>
+          <tr>
+            <th scope="col">Model</th>
+            <th scope="col">${d.scorer}</th>
+            <th scope="col">Finish</th>
+            <th scope="col">Output</th>
+          </tr>
+        </thead>
+      </table>` +
       `<tbody>${cells}</tbody></table></div>`;
   }
   return out + "</section>";
@@ -290,12 +407,18 @@ function disagreementSection(a: RunAnalysis): string {
 function rowsSection(a: RunAnalysis, rows: readonly SideBySideRow[]): string {
   const note =
     rows.length < a.rows
-      ? html`Showing the first ${int(rows.length)} of ${int(a.rows)} rows in dataset order; predictions.csv has all of them.`
+      ? html`Showing the first ${int(rows.length)} of ${int(a.rows)} rows in dataset order; predictions.csv has all of
+        them.`
       : html`All ${int(rows.length)} rows.`;
   return (
     `<section id="prompts"><h2>Every prompt, side by side</h2>` +
-    html`<p class="muted" id="rows-note">${note} Each model's first trial; failed cells are tinted. Filters combine.</p>` +
-    filterControls(a.models.map((m) => m.name), rows.length) +
+    html`<p class="muted" id="rows-note">
+      ${note} Each model's first trial; failed cells are tinted. Filters combine.
+    </p>` +
+    filterControls(
+      a.models.map((m) => m.name),
+      rows.length,
+    ) +
     sideBySideTable(a, rows) +
     `</section>`
   );

@@ -9,7 +9,16 @@ import { PREDICTIONS_CSV } from "./csv.js";
 import { REPORT_HTML } from "./html.js";
 import { JUNIT_XML } from "./junit.js";
 import { readManifest, type RunManifest } from "../store/manifest.js";
-import { comparabilityGroup, datasetHash, listRuns, runLimits, putRunIndexEntries, readRunIndex, type IndexedModel, type RunIndexEntry } from "../store/run-index.js";
+import {
+  comparabilityGroup,
+  datasetHash,
+  listRuns,
+  runLimits,
+  putRunIndexEntries,
+  readRunIndex,
+  type IndexedModel,
+  type RunIndexEntry,
+} from "../store/run-index.js";
 import { REPORT_JSON, REPORT_MD, summarizeRun, writeRunReports } from "./run-report.js";
 
 /**
@@ -48,7 +57,10 @@ export async function indexEntryFor(runDir: string, manifest?: RunManifest): Pro
  * Writes (or replaces) the index entry of the run at `runDir` in `outputDir`'s index (by default
  * the run directory's parent). Idempotent: indexing a run twice leaves one line.
  */
-export async function indexRun(runDir: string, options: { outputDir?: string; manifest?: RunManifest } = {}): Promise<RunIndexEntry> {
+export async function indexRun(
+  runDir: string,
+  options: { outputDir?: string; manifest?: RunManifest } = {},
+): Promise<RunIndexEntry> {
   const entry = await indexEntryFor(runDir, options.manifest);
   await putRunIndexEntries(options.outputDir ?? dirname(runDir), [entry]);
   return entry;

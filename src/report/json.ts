@@ -28,7 +28,14 @@ export interface ReportJson {
     tool: { name: string; version: string; node: string };
     git: { sha: string; dirty: boolean } | null;
     datasets: { name: string; rows: number; skipped: number; sha256: string }[];
-    models: { name: string; provider: string; endpoint: string; deployment: string | null; params: Record<string, unknown>; servedModel: string | null }[];
+    models: {
+      name: string;
+      provider: string;
+      endpoint: string;
+      deployment: string | null;
+      params: Record<string, unknown>;
+      servedModel: string | null;
+    }[];
   };
   rows: number;
   trials: number;
@@ -101,7 +108,13 @@ export function toReportJson(a: RunAnalysis): ReportJson {
  * cannot hold) become null, so a parser never meets NaN.
  */
 export function renderReportJson(a: RunAnalysis): string {
-  return JSON.stringify(toReportJson(a), (_key, value: unknown) => (typeof value === "number" ? publicNumber(value) : value), 2) + "\n";
+  return (
+    JSON.stringify(
+      toReportJson(a),
+      (_key, value: unknown) => (typeof value === "number" ? publicNumber(value) : value),
+      2,
+    ) + "\n"
+  );
 }
 
 /**

@@ -89,7 +89,8 @@ function testCases(r: PredictionRecord, scorers: string[], withTrial: boolean, c
   const ms = Number.isFinite(r.output.latencyMs) ? Math.max(0, Math.round(r.output.latencyMs)) : 0;
   const time = seconds(ms);
   const base = `${r.rowId}${withTrial ? ` [trial ${r.trial}]` : ""}`;
-  const open = (name: string) => `    <testcase classname="${classname}" name="${attr(`${base} ${name}`)}" time="${time}"`;
+  const open = (name: string) =>
+    `    <testcase classname="${classname}" name="${attr(`${base} ${name}`)}" time="${time}"`;
   let xml = "";
   const names = scorers.length > 0 ? scorers : ["call"];
   for (const name of names) {
@@ -165,7 +166,10 @@ export async function writeJunitXml(runDir: string, analysis: RunAnalysis, path:
       await s.done;
     }
 
-    const order = [...analysis.models.map((m) => m.name), ...[...suites.keys()].filter((m) => !analysis.models.some((x) => x.name === m))];
+    const order = [
+      ...analysis.models.map((m) => m.name),
+      ...[...suites.keys()].filter((m) => !analysis.models.some((x) => x.name === m)),
+    ];
     const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 };
     for (const s of suites.values()) {
       for (const k of ["tests", "failures", "errors", "skipped", "timeMs"] as const) total[k] += s.counts[k];

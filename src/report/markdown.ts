@@ -35,7 +35,10 @@ const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
 /** Makes text safe inside a table cell: `|` would split the cell and a newline would end the row. */
 export function escapeCell(text: string): string {
-  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r\n|\r|\n/g, " ");
+  return text
+    .replace(/\\/g, "\\\\")
+    .replace(/\|/g, "\\|")
+    .replace(/\r\n|\r|\n/g, " ");
 }
 
 /** Makes text safe on one Markdown line (headings, list items): newlines would break the structure. */
@@ -66,7 +69,8 @@ function money(value: number, currency: string): string {
 }
 
 function formatScore(s: ScoreStats | undefined): string {
-  if (s === undefined || s.mean === null) return s !== undefined && s.errors > 0 ? `${DASH} (${s.errors} unscored)` : DASH;
+  if (s === undefined || s.mean === null)
+    return s !== undefined && s.errors > 0 ? `${DASH} (${s.errors} unscored)` : DASH;
   let text: string;
   if (s.passRate === undefined) text = s.mean.toFixed(3);
   // Binary scorers: the mean is the pass rate; say it once, as a percentage.
@@ -162,11 +166,23 @@ function summaryTable(models: ModelSummary[], analysis?: RunAnalysis): string[] 
       continue;
     }
     const per = models.map((m) => analysisOf(analysis, m.model)?.scorers[name]);
-    rows.push([`**${escapeCell(name)}**`, ...boldBest(per.map((x) => x?.mean ?? null), per.map((x) => escapeCell(formatInterval(x))))]);
+    rows.push([
+      `**${escapeCell(name)}**`,
+      ...boldBest(
+        per.map((x) => x?.mean ?? null),
+        per.map((x) => escapeCell(formatInterval(x))),
+      ),
+    ]);
     if (per.some((x) => x?.passAtK !== undefined)) {
       const k = analysis.trials;
-      rows.push([`${escapeCell(name)} pass@${k}`, ...per.map((x) => (x?.passAtK === undefined ? DASH : pct(x.passAtK, 1)))]);
-      rows.push([`${escapeCell(name)} pass^${k}`, ...per.map((x) => (x?.passHatK === undefined ? DASH : pct(x.passHatK, 1)))]);
+      rows.push([
+        `${escapeCell(name)} pass@${k}`,
+        ...per.map((x) => (x?.passAtK === undefined ? DASH : pct(x.passAtK, 1))),
+      ]);
+      rows.push([
+        `${escapeCell(name)} pass^${k}`,
+        ...per.map((x) => (x?.passHatK === undefined ? DASH : pct(x.passHatK, 1))),
+      ]);
     }
   }
   rows.push(
@@ -175,11 +191,18 @@ function summaryTable(models: ModelSummary[], analysis?: RunAnalysis): string[] 
     ...(analysis === undefined ? [] : [row("Latency p99", (m) => ms(m.latencyMs.p99))]),
     // Streaming-only and usage-detail rows appear only when some model has them.
     ...(models.some((m) => m.ttftMs !== undefined)
-      ? [row("TTFT p50", (m) => (m.ttftMs === undefined ? DASH : ms(m.ttftMs.p50))), row("TTFT p95", (m) => (m.ttftMs === undefined ? DASH : ms(m.ttftMs.p95)))]
+      ? [
+          row("TTFT p50", (m) => (m.ttftMs === undefined ? DASH : ms(m.ttftMs.p50))),
+          row("TTFT p95", (m) => (m.ttftMs === undefined ? DASH : ms(m.ttftMs.p95))),
+        ]
       : []),
     row("Tokens in", (m) => integer.format(m.tokens.prompt)),
     ...(models.some((m) => m.tokens.cachedPrompt !== undefined)
-      ? [row("Cached tokens in", (m) => (m.tokens.cachedPrompt === undefined ? DASH : integer.format(m.tokens.cachedPrompt)))]
+      ? [
+          row("Cached tokens in", (m) =>
+            m.tokens.cachedPrompt === undefined ? DASH : integer.format(m.tokens.cachedPrompt),
+          ),
+        ]
       : []),
     row("Tokens out", (m) => integer.format(m.tokens.completion)),
     ...(models.some((m) => m.tokens.reasoning !== undefined)
@@ -190,19 +213,24 @@ function summaryTable(models: ModelSummary[], analysis?: RunAnalysis): string[] 
     rows.push(row("Cost", (m) => (m.cost === undefined ? DASH : money(m.cost.total, m.cost.currency))));
     if (models.some((m) => (m.cached ?? 0) > 0)) {
       // Answers from the response cache cost nothing this time: shown as avoided, not paid.
-      rows.push(row("Cost avoided (cached)", (m) => (m.cost === undefined ? DASH : money(m.avoidedCost ?? 0, m.cost.currency))));
+      rows.push(
+        row("Cost avoided (cached)", (m) => (m.cost === undefined ? DASH : money(m.avoidedCost ?? 0, m.cost.currency))),
+      );
     }
     // Cost per pass is per dataset: that dataset's cost over its primary scorer's passes there.
     for (const d of analysis?.decisions ?? []) {
       if (!analysis!.models.some((m) => m.costPerPassByDataset[d.dataset] != null)) continue;
-      rows.push(row(`Cost per pass (${escapeCell(d.dataset)} · ${escapeCell(d.scorer)})`, (m) => {
-        const a = analysisOf(analysis!, m.model);
-        const v = a?.costPerPassByDataset[d.dataset];
-        return v == null || a!.cost === null ? DASH : money(v, a!.cost.currency);
-      }));
+      rows.push(
+        row(`Cost per pass (${escapeCell(d.dataset)} · ${escapeCell(d.scorer)})`, (m) => {
+          const a = analysisOf(analysis!, m.model);
+          const v = a?.costPerPassByDataset[d.dataset];
+          return v == null || a!.cost === null ? DASH : money(v, a!.cost.currency);
+        }),
+      );
     }
   }
-  if (models.some((m) => (m.cached ?? 0) > 0)) rows.push(row("Cached (not paid)", (m) => countWithPct(m.cached ?? 0, m.n)));
+  if (models.some((m) => (m.cached ?? 0) > 0))
+    rows.push(row("Cached (not paid)", (m) => countWithPct(m.cached ?? 0, m.n)));
   rows.push(row("Retried calls", (m) => countWithPct(m.attempts.retried, m.n)));
   return table(header, rows);
 }
@@ -242,7 +270,8 @@ export function renderMarkdown(input: MarkdownReportInput): string {
 
   const took = duration(input.startedAt, input.endedAt);
   out.push(`- **Started:** ${escapeLine(input.startedAt)}`);
-  if (input.endedAt !== undefined) out.push(`- **Ended:** ${escapeLine(input.endedAt)}${took === undefined ? "" : ` (${took})`}`);
+  if (input.endedAt !== undefined)
+    out.push(`- **Ended:** ${escapeLine(input.endedAt)}${took === undefined ? "" : ` (${took})`}`);
   out.push(`- **Models:** ${summary.models.map((m) => escapeLine(m.model)).join(", ") || DASH}`);
   out.push("- **Datasets:**");
   for (const d of input.datasets) {
@@ -262,7 +291,9 @@ export function renderMarkdown(input: MarkdownReportInput): string {
         (analysis === undefined
           ? ""
           : " Brackets hold 95% intervals (Wilson for pass rates, bootstrap for the rest)" +
-            (analysis.trials > 1 ? `; with ${analysis.trials} trials, each row's trials are averaged first and rows are the unit` : "") +
+            (analysis.trials > 1
+              ? `; with ${analysis.trials} trials, each row's trials are averaged first and rows are the unit`
+              : "") +
             "."),
       "",
     );
@@ -333,7 +364,10 @@ function verdictSection(a: RunAnalysis): string[] {
     out.push(`### ${escapeInline(scorer.name)}`, "");
     for (const p of pairs) {
       const v = p.verdict;
-      const tally = v.n === 0 ? "" : ` ${escapeInline(p.a)} vs ${escapeInline(p.b)} row by row: ${v.wins} wins, ${v.ties} ties, ${v.losses} losses.`;
+      const tally =
+        v.n === 0
+          ? ""
+          : ` ${escapeInline(p.a)} vs ${escapeInline(p.b)} row by row: ${v.wins} wins, ${v.ties} ties, ${v.losses} losses.`;
       out.push(`- ${escapeInline(v.sentence)}.${tally}`);
     }
     out.push("");
@@ -407,9 +441,19 @@ function disagreementSection(a: RunAnalysis): string[] {
     if (row.expected !== null) out.push(`**Expected:** ${escapeUntrusted(excerptMd(row.expected))}`, "");
     const rows = Object.entries(row.models).map(([model, c]) => [
       escapeCell(model),
-      c.score === null ? DASH : d.scorer !== null && a.trials <= 1 ? (c.score === 1 ? "✓ pass" : "✗ fail") : pct(c.score, 1),
+      c.score === null
+        ? DASH
+        : d.scorer !== null && a.trials <= 1
+          ? c.score === 1
+            ? "✓ pass"
+            : "✗ fail"
+          : pct(c.score, 1),
       escapeUntrusted(c.finishReason ?? "none"),
-      c.error !== undefined ? `error: ${escapeUntrusted(excerptMd(c.error))}` : c.output === null ? DASH : escapeUntrusted(excerptMd(c.output)),
+      c.error !== undefined
+        ? `error: ${escapeUntrusted(excerptMd(c.error))}`
+        : c.output === null
+          ? DASH
+          : escapeUntrusted(excerptMd(c.output)),
     ]);
     out.push(...table(["Model", escapeCell(d.scorer), "Finish", "Output"], rows, 4), "");
   }

@@ -43,7 +43,10 @@ export interface WriteReportsOptions {
 }
 
 /** The per-model summary of a run, streamed from its journal. */
-export async function summarizeRun(runDir: string, manifest?: RunManifest): Promise<{ manifest: RunManifest; summary: RunSummary }> {
+export async function summarizeRun(
+  runDir: string,
+  manifest?: RunManifest,
+): Promise<{ manifest: RunManifest; summary: RunSummary }> {
   const m = manifest ?? (await readManifest(runDir));
   const pricing = Object.fromEntries(
     m.config.models.flatMap((model) => (model.pricing ? [[model.name, model.pricing] as const] : [])),
@@ -70,7 +73,9 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
   const notes: string[] = [];
   const n = summary.models.reduce((a, s) => a + s.n, 0);
   if (manifest.status !== "complete") {
-    notes.push(`This run is ${manifest.status}: ${n} of ${manifest.expected} results are recorded. Resume it with \`bakeoff run --resume ${manifest.runId}\`.`);
+    notes.push(
+      `This run is ${manifest.status}: ${n} of ${manifest.expected} results are recorded. Resume it with \`bakeoff run --resume ${manifest.runId}\`.`,
+    );
   }
   const md = renderMarkdown({
     runId: manifest.runId,
@@ -97,7 +102,8 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
   await atomically(files.junit, (tmp) => writeJunitXml(runDir, analysis, tmp));
   // The table is capped, so the page is built as one string (O(cap × models) excerpts).
   const rows: SideBySideRow[] = [];
-  for await (const row of iterateRowsSideBySide(runDir, analysis, { limit: options.htmlRows ?? HTML_TABLE_ROWS })) rows.push(row);
+  for await (const row of iterateRowsSideBySide(runDir, analysis, { limit: options.htmlRows ?? HTML_TABLE_ROWS }))
+    rows.push(row);
   const page = renderHtml(analysis, rows, { trend: await loadTrend(runDir, analysis) });
   await atomically(files.html, (tmp) => writeFile(tmp, page, "utf8"));
 

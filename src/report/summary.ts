@@ -193,7 +193,8 @@ export class SummaryBuilder {
       m.prompt += out.usage.promptTokens;
       m.completion += out.usage.completionTokens;
       m.total += out.usage.totalTokens;
-      if (out.usage.cachedPromptTokens !== undefined) m.cachedPrompt = (m.cachedPrompt ?? 0) + out.usage.cachedPromptTokens;
+      if (out.usage.cachedPromptTokens !== undefined)
+        m.cachedPrompt = (m.cachedPrompt ?? 0) + out.usage.cachedPromptTokens;
       if (out.usage.reasoningTokens !== undefined) m.reasoning = (m.reasoning ?? 0) + out.usage.reasoningTokens;
     }
     if (out.error !== undefined) {
@@ -277,7 +278,9 @@ export class SummaryBuilder {
         p99: m.latency.percentile(0.99),
         mean: m.latency.mean(),
       },
-      ...(m.streamed > 0 ? { ttftMs: { p50: m.ttft.percentile(0.5), p95: m.ttft.percentile(0.95), mean: m.ttft.mean() } } : {}),
+      ...(m.streamed > 0
+        ? { ttftMs: { p50: m.ttft.percentile(0.5), p95: m.ttft.percentile(0.95), mean: m.ttft.mean() } }
+        : {}),
       tokens: {
         prompt: m.prompt,
         completion: m.completion,

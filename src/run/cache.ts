@@ -120,7 +120,8 @@ function readUsage(v: unknown): Usage | null | undefined {
   if (v === null) return null;
   if (!isRecord(v)) return undefined;
   const { promptTokens, completionTokens, totalTokens, cachedPromptTokens, reasoningTokens } = v;
-  if (typeof promptTokens !== "number" || typeof completionTokens !== "number" || typeof totalTokens !== "number") return undefined;
+  if (typeof promptTokens !== "number" || typeof completionTokens !== "number" || typeof totalTokens !== "number")
+    return undefined;
   return {
     promptTokens,
     completionTokens,
@@ -154,7 +155,9 @@ function pickResult(v: unknown): AttemptResult | undefined {
 }
 
 function readToolCalls(list: unknown[]): ToolCall[] {
-  return list.filter(isRecord).map((c) => ({ id: String(c.id ?? ""), name: String(c.name ?? ""), arguments: String(c.arguments ?? "") }));
+  return list
+    .filter(isRecord)
+    .map((c) => ({ id: String(c.id ?? ""), name: String(c.name ?? ""), arguments: String(c.arguments ?? "") }));
 }
 
 function pickInfo(v: unknown): ModelInfo | undefined {
@@ -199,7 +202,9 @@ export class ResponseCache {
         (err: unknown) => (isMissing(err) ? false : Promise.reject(err)),
       );
       if (!exists) {
-        throw new UsageError(`--replay: there is no response cache at ${dir} (nothing was sent). Record one first with --cache ${dir}.`);
+        throw new UsageError(
+          `--replay: there is no response cache at ${dir} (nothing was sent). Record one first with --cache ${dir}.`,
+        );
       }
     }
     return new ResponseCache(dir, mode);
@@ -225,7 +230,10 @@ export class ResponseCache {
    */
   async put(key: string, value: AttemptResult, meta: CacheEntryMeta): Promise<void> {
     const result = pickResult(value);
-    if (result === undefined) throw new BakeoffError(`response cache: refusing to store a malformed result under ${key}`, { exitCode: ExitCode.internal });
+    if (result === undefined)
+      throw new BakeoffError(`response cache: refusing to store a malformed result under ${key}`, {
+        exitCode: ExitCode.internal,
+      });
     await this.writeEntry(key, { kind: "completion", ...meta, result });
     this.writes++;
   }
@@ -251,7 +259,9 @@ export class ResponseCache {
   entryPath(key: string): string {
     if (!KEY_PATTERN.test(key)) {
       // Keys name files: anything but a sha256 hex digest could escape the directory.
-      throw new BakeoffError(`response cache: invalid key ${JSON.stringify(key)} (expected 64 hex digits)`, { exitCode: ExitCode.internal });
+      throw new BakeoffError(`response cache: invalid key ${JSON.stringify(key)} (expected 64 hex digits)`, {
+        exitCode: ExitCode.internal,
+      });
     }
     return join(this.dir, FORMAT, key.slice(0, 2), `${key}.json`);
   }
@@ -278,7 +288,9 @@ export class ResponseCache {
 
   private async writeEntry(key: string, body: Record<string, unknown>): Promise<void> {
     if (this.mode === "readonly") {
-      throw new BakeoffError(`response cache at ${this.dir} is open readonly (--replay); nothing may be stored`, { exitCode: ExitCode.internal });
+      throw new BakeoffError(`response cache at ${this.dir} is open readonly (--replay); nothing may be stored`, {
+        exitCode: ExitCode.internal,
+      });
     }
     const file = this.entryPath(key);
     const shard = join(this.dir, FORMAT, key.slice(0, 2));
@@ -372,7 +384,8 @@ export class CachingProvider implements Provider {
     const key = infoCacheKey(this.identity);
     if (this.mode === "replay") return (await this.cache.getInfo(key)) ?? null;
     const info = await this.inner.info(signal);
-    if (info !== null) await this.cache.putInfo(key, info, { model: this.modelName, createdAt: new Date().toISOString() });
+    if (info !== null)
+      await this.cache.putInfo(key, info, { model: this.modelName, createdAt: new Date().toISOString() });
     return info;
   }
 
@@ -400,9 +413,16 @@ export class CachingProvider implements Provider {
  * budget; the retry layer goes outside this, so each stored result is one successful attempt.
  * @param identity the model's endpoint as configured (see {@link CacheIdentity})
  */
-export function withCache(provider: Provider, cache: ResponseCache, identity: CacheIdentity, mode: CacheMode): CachingProvider {
+export function withCache(
+  provider: Provider,
+  cache: ResponseCache,
+  identity: CacheIdentity,
+  mode: CacheMode,
+): CachingProvider {
   if (mode === "cache" && cache.mode === "readonly") {
-    throw new BakeoffError("--cache needs a writable response cache (open it readwrite)", { exitCode: ExitCode.internal });
+    throw new BakeoffError("--cache needs a writable response cache (open it readwrite)", {
+      exitCode: ExitCode.internal,
+    });
   }
   return new CachingProvider(provider, cache, identity, mode);
 }

@@ -36,10 +36,13 @@ export function historyTable(
 ): HistoryTable {
   const newest = entries[entries.length - 1];
   const all = options.datasetHash === null;
-  const group = all ? null : (options.group ?? (options.datasetHash !== undefined ? undefined : newest ? entryGroup(newest) : undefined));
+  const group = all
+    ? null
+    : (options.group ?? (options.datasetHash !== undefined ? undefined : newest ? entryGroup(newest) : undefined));
   let pool: readonly RunIndexEntry[] = entries;
   if (group !== null && group !== undefined) pool = entries.filter((e) => entryGroup(e) === group);
-  else if (!all && options.datasetHash !== undefined) pool = entries.filter((e) => e.datasetHash === options.datasetHash);
+  else if (!all && options.datasetHash !== undefined)
+    pool = entries.filter((e) => e.datasetHash === options.datasetHash);
   const hash = all ? null : (pool[pool.length - 1]?.datasetHash ?? options.datasetHash ?? null);
   const runs = pool.slice(-(options.last ?? 10));
   const keys: { model: string; scorer: string }[] = [];
@@ -99,11 +102,16 @@ export function renderHistoryText(table: HistoryTable): string[] {
   const body = table.lines.map((l) => {
     const first = l.values.find((v) => v !== null);
     const last = [...l.values].reverse().find((v) => v !== null);
-    const change = first !== undefined && first !== null && last !== undefined && last !== null ? signed(last - first) : "";
+    const change =
+      first !== undefined && first !== null && last !== undefined && last !== null ? signed(last - first) : "";
     return [l.model, l.scorer, ...l.values.map((v) => (v === null ? "-" : v.toFixed(3))), sparkline(l.values), change];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   out.push(fmt(head), ...body.map(fmt));
   return out;
 }

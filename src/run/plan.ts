@@ -88,7 +88,10 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
       let name = base;
       for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
       taken.add(name);
-      if (name !== base) notices.push(`datasets ${file} and an earlier one are both named "${base}"; this one is called "${name}" in ids and reports`);
+      if (name !== base)
+        notices.push(
+          `datasets ${file} and an earlier one are both named "${base}"; this one is called "${name}" in ids and reports`,
+        );
       return {
         ...(name !== base ? { name } : {}),
         path,
@@ -117,7 +120,10 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
   // One rule for judged and judge models: the named variable, else the emulator's placeholder.
   // Entra models have no key: their tokens come from a credential when the run starts.
   const keyFor = (m: ModelSpec): string | undefined =>
-    m.auth === "entra" ? "" : (m.apiKeyEnv ? env[m.apiKeyEnv] : undefined) || (isEmulatorEndpoint(m.endpoint) ? EMULATOR_PLACEHOLDER_KEY : undefined);
+    m.auth === "entra"
+      ? ""
+      : (m.apiKeyEnv ? env[m.apiKeyEnv] : undefined) ||
+        (isEmulatorEndpoint(m.endpoint) ? EMULATOR_PLACEHOLDER_KEY : undefined);
   const keys = new Map<string, string>();
   const missing: string[] = [];
   for (const m of config.models) {
@@ -126,7 +132,9 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     else missing.push(`  - model "${m.name}" reads its key from $${m.apiKeyEnv}, which is not set`);
   }
   if (missing.length > 0) {
-    throw new UsageError(`missing API keys (nothing was sent):\n${missing.join("\n")}\nSet the variables in your shell or CI secrets; keys never go in the config file.`);
+    throw new UsageError(
+      `missing API keys (nothing was sent):\n${missing.join("\n")}\nSet the variables in your shell or CI secrets; keys never go in the config file.`,
+    );
   }
 
   // Judges resolve against the config as written: a judge need not be a model under evaluation.
@@ -141,7 +149,8 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     const spec: DatasetSpec = { ...d, path: isAbsolute(d.path) ? d.path : resolve(loaded.baseDir, d.path) };
     const name = datasetName(d);
     spec.name = name;
-    const scorerPath = (j: number) => (j < globalScorers ? `scorers[${j}]` : `datasets[${i}].scorers[${j - globalScorers}]`);
+    const scorerPath = (j: number) =>
+      j < globalScorers ? `scorers[${j}]` : `datasets[${i}].scorers[${j - globalScorers}]`;
     const scorers = await loadScorers([...config.scorers, ...d.scorers], scorerPath, loaded.file, scorerContext);
     let counts: { rows: number; skipped: number };
     if (options.collectProblems) {
@@ -162,7 +171,9 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     }
     if (counts.rows === 0) {
       throw new DatasetError(
-        counts.skipped > 0 ? `all ${counts.skipped} rows are invalid (skipped); nothing to run` : "the dataset has no rows; nothing to run",
+        counts.skipped > 0
+          ? `all ${counts.skipped} rows are invalid (skipped); nothing to run`
+          : "the dataset has no rows; nothing to run",
         { file: displayPath },
       );
     }

@@ -29,7 +29,14 @@ import { writeRunReports, type RunReport, type WriteReportsOptions } from "../re
 import { JournalWriter, PREDICTIONS_FILE, completedKeys } from "../store/journal.js";
 import type { Lock } from "../store/lock.js";
 import { CallLimits, Window } from "./limits.js";
-import { overwriteManifestInPlace, readManifest, writeManifest, type ModelManifest, type RunManifest, type RunStatus } from "../store/manifest.js";
+import {
+  overwriteManifestInPlace,
+  readManifest,
+  writeManifest,
+  type ModelManifest,
+  type RunManifest,
+  type RunStatus,
+} from "../store/manifest.js";
 import type { Progress } from "./progress.js";
 import { createRunDir, lockRunDir, newRunId } from "../store/run-dir.js";
 import { formatDuration, parseDuration } from "../util/duration.js";
@@ -161,7 +168,11 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       }
     }
     if (plan.skippedRows.length > 0 && !resuming) {
-      await writeFile(join(runDir, SKIPPED_FILE), plan.skippedRows.map((s) => JSON.stringify(s) + "\n").join(""), "utf8");
+      await writeFile(
+        join(runDir, SKIPPED_FILE),
+        plan.skippedRows.map((s) => JSON.stringify(s) + "\n").join(""),
+        "utf8",
+      );
     }
     // A replay never calls a model, so it needs no emulator either.
     const replaying = options.cache?.mode === "replay";
@@ -195,7 +206,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     const cancelAll = new AbortController();
     const runSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, cancelAll.signal]) : cancelAll.signal;
     const modelCancel = new Map(plan.models.map((m) => [m.name, new AbortController()]));
-    const modelSignal = new Map(plan.models.map((m) => [m.name, AbortSignal.any([runSignal, modelCancel.get(m.name)!.signal])]));
+    const modelSignal = new Map(
+      plan.models.map((m) => [m.name, AbortSignal.any([runSignal, modelCancel.get(m.name)!.signal])]),
+    );
     plan.judges.connect({
       endpointFor,
       stackFor,
@@ -236,18 +249,22 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     const counters = { sent: 0, skipped: 0, recorded: 0, failed: 0 };
     let fatal: unknown;
     let stopReason: string | undefined;
-    const isStopping = () =>
-      options.stopSignal?.aborted === true || runSignal.aborted || fatal !== undefined;
+    const isStopping = () => options.stopSignal?.aborted === true || runSignal.aborted || fatal !== undefined;
 
-    const maxDurationMs = options.maxDurationMs ?? (plan.config.deadline !== undefined ? parseDuration(plan.config.deadline) ?? undefined : undefined);
+    const maxDurationMs =
+      options.maxDurationMs ??
+      (plan.config.deadline !== undefined ? (parseDuration(plan.config.deadline) ?? undefined) : undefined);
     const deadline =
       maxDurationMs === undefined
         ? undefined
-        : setTimeout(() => {
-            stopReason = `the run deadline of ${formatDuration(maxDurationMs)} was reached`;
-            log(`bakeoff: ${stopReason}; cancelling calls in flight (they are re-sent on resume).`);
-            cancelAll.abort(new Error(stopReason));
-          }, Math.min(maxDurationMs, 2_147_483_647));
+        : setTimeout(
+            () => {
+              stopReason = `the run deadline of ${formatDuration(maxDurationMs)} was reached`;
+              log(`bakeoff: ${stopReason}; cancelling calls in flight (they are re-sent on resume).`);
+              cancelAll.abort(new Error(stopReason));
+            },
+            Math.min(maxDurationMs, 2_147_483_647),
+          );
     const breaker = new CircuitBreaker(parseDuration(plan.config.giveUpAfter) ?? 600_000, (name, streakMs, last) => {
       const model = plan.models.find((m) => m.name === name);
       if (model) giveUp(model, streakMs, last);
@@ -262,18 +279,26 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       const provider = providers.get(model.name)!;
       // The row's params (dataset's, then its own) go over the model's; later trials still shift the seed.
       const params: GenerationParams =
-        row.params === undefined ? trialParams(model.params, trial) : trialParams({ ...model.params, ...row.params }, trial);
-      const output = await callWithRetry(provider, { messages: row.messages, params }, {
-        trial,
-        retry: plan.config.retry,
-        timeoutMs: model.timeoutMs,
-        signal,
-        onAttempt: (a: AttemptReport) => {
-          controller?.observe(a.outcome);
-          breaker.observe(model.name, a);
+        row.params === undefined
+          ? trialParams(model.params, trial)
+          : trialParams({ ...model.params, ...row.params }, trial);
+      const output = await callWithRetry(
+        provider,
+        { messages: row.messages, params },
+        {
+          trial,
+          retry: plan.config.retry,
+          timeoutMs: model.timeoutMs,
+          signal,
+          onAttempt: (a: AttemptReport) => {
+            controller?.observe(a.outcome);
+            breaker.observe(model.name, a);
+          },
         },
-      }).catch((err: unknown) => {
-        throw err instanceof ReplayMissError ? err.withContext({ row: `${row.dataset}/${row.id} (line ${row.line})` }) : err;
+      ).catch((err: unknown) => {
+        throw err instanceof ReplayMissError
+          ? err.withContext({ row: `${row.dataset}/${row.id} (line ${row.line})` })
+          : err;
       });
       if (output.error?.kind === "aborted") return; // never completed: resume re-sends it
       if (output.error?.kind === "auth") {
@@ -316,7 +341,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       if (stopped.has(model.name)) return;
       const reason = sanitizeTerminalText(error.message);
       stopped.set(model.name, `authentication failed: ${reason}`);
-      const envHint = model.apiKeyEnv ? `Check the key in $${model.apiKeyEnv}` : "Check the endpoint's key (emulator.models.*.apiKey)";
+      const envHint = model.apiKeyEnv
+        ? `Check the key in $${model.apiKeyEnv}`
+        : "Check the endpoint's key (emulator.models.*.apiKey)";
       log(
         `bakeoff: model "${model.name}" stopped after an authentication failure: ${reason}. ` +
           `${envHint} and that it has access to ${model.model ?? "this deployment"}. Other models carry on; resume later to finish "${model.name}".`,
@@ -331,7 +358,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       const reason = `gave up after ${formatDuration(streakMs)} of uninterrupted ${what}; last: ${sanitizeTerminalText(last.error?.message ?? last.outcome)}`;
       stopped.set(model.name, reason);
       modelCancel.get(model.name)!.abort(new Error(reason));
-      log(`bakeoff: model "${model.name}" stopped: ${reason}. Its remaining rows are not run; other models carry on; resume later to finish "${model.name}".`);
+      log(
+        `bakeoff: model "${model.name}" stopped: ${reason}. Its remaining rows are not run; other models carry on; resume later to finish "${model.name}".`,
+      );
     };
 
     // One producer per model: each reads the datasets at its own pace, so a slow or throttled
@@ -380,11 +409,17 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     progress?.stop();
     await jw.sync();
     if (fatal !== undefined) {
-      throw fatal instanceof ReplayMissError && options.cache ? fatal.withContext({ misses: options.cache.cache.stats().misses }) : fatal;
+      throw fatal instanceof ReplayMissError && options.cache
+        ? fatal.withContext({ misses: options.cache.cache.stats().misses })
+        : fatal;
     }
 
     const interrupted = options.stopSignal?.aborted === true || options.abortSignal?.aborted === true;
-    const status: RunStatus = interrupted ? "interrupted" : stopped.size > 0 || stopReason !== undefined ? "incomplete" : "complete";
+    const status: RunStatus = interrupted
+      ? "interrupted"
+      : stopped.size > 0 || stopReason !== undefined
+        ? "incomplete"
+        : "complete";
     const endedAt = new Date().toISOString();
     const manifestOut = m0;
     manifestOut.status = status;
@@ -404,7 +439,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       if (history === undefined) continue;
       mm.concurrencyHistory = history;
       if (history.decreases > 0) {
-        log(`bakeoff: model "${mm.name}" settled at concurrency ${mm.finalConcurrency} (lowest ${history.min}; lowered ${history.decreases}×, raised ${history.increases}×)`);
+        log(
+          `bakeoff: model "${mm.name}" settled at concurrency ${mm.finalConcurrency} (lowest ${history.min}; lowered ${history.decreases}×, raised ${history.increases}×)`,
+        );
       }
     }
     await jw.close();
@@ -438,7 +475,11 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
  * Writes the reports and the index entry of a finished session, then run.json. Each report is
  * written to a temp file and renamed, so a report on disk is always whole.
  */
-async function finishRun(runDir: string, manifest: RunManifest, reports: RunOptions["reports"]): Promise<RunReport | undefined> {
+async function finishRun(
+  runDir: string,
+  manifest: RunManifest,
+  reports: RunOptions["reports"],
+): Promise<RunReport | undefined> {
   let report: RunReport | undefined;
   if (reports !== false) {
     report = await writeRunReports(runDir, { ...(reports ?? {}), manifest });
@@ -452,7 +493,12 @@ async function finishRun(runDir: string, manifest: RunManifest, reports: RunOpti
  * Turns a storage failure (disk full, I/O error) into a one-line, resumable error: the run is
  * marked `interrupted` when run.json can still be written, and the message says how to finish.
  */
-async function storageFailure(err: unknown, runDir: string, runId: string, manifest: RunManifest | undefined): Promise<unknown> {
+async function storageFailure(
+  err: unknown,
+  runDir: string,
+  runId: string,
+  manifest: RunManifest | undefined,
+): Promise<unknown> {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   const what = typeof code === "string" ? STORAGE_ERRORS[code] : undefined;
   if (what === undefined) return err;
@@ -461,7 +507,9 @@ async function storageFailure(err: unknown, runDir: string, runId: string, manif
     manifest.endedAt = new Date().toISOString();
     manifest.stopReason = `${what} (${code})`;
     // The disk may still be full: then rewrite run.json in place, which needs no new block.
-    await writeManifest(runDir, manifest).catch(() => overwriteManifestInPlace(runDir, manifest).catch(() => undefined));
+    await writeManifest(runDir, manifest).catch(() =>
+      overwriteManifestInPlace(runDir, manifest).catch(() => undefined),
+    );
   }
   // A failed rename (a report moved into place) names the file it was for in `dest`.
   const path = (err as NodeJS.ErrnoException & { dest?: string }).dest ?? (err as NodeJS.ErrnoException).path;
@@ -487,7 +535,11 @@ class CircuitBreaker {
   /** Records one attempt of `model`. */
   observe(model: string, report: AttemptReport): void {
     if (report.outcome === "aborted") return;
-    const failing = report.outcome === "rate_limit" || report.outcome === "server" || report.outcome === "timeout" || report.outcome === "network";
+    const failing =
+      report.outcome === "rate_limit" ||
+      report.outcome === "server" ||
+      report.outcome === "timeout" ||
+      report.outcome === "network";
     const streak = this.streaks.get(model);
     if (!failing) {
       if (streak) clearTimeout(streak.timer);
@@ -499,11 +551,14 @@ class CircuitBreaker {
       return;
     }
     const start = Date.now();
-    const timer = setTimeout(() => {
-      const s = this.streaks.get(model);
-      this.streaks.delete(model);
-      if (s) this.onTrip(model, Date.now() - s.start, s.last);
-    }, Math.min(this.limitMs, 2_147_483_647));
+    const timer = setTimeout(
+      () => {
+        const s = this.streaks.get(model);
+        this.streaks.delete(model);
+        if (s) this.onTrip(model, Date.now() - s.start, s.last);
+      },
+      Math.min(this.limitMs, 2_147_483_647),
+    );
     timer.unref();
     this.streaks.set(model, { start, last: report, timer });
   }
@@ -521,7 +576,11 @@ class CircuitBreaker {
  * its floor and one above, and a line per bounce would bury everything else. The run's end logs
  * where each throttled model settled.
  */
-function adaptiveControllers(models: ModelSpec[], limits: CallLimits, log: (message: string) => void): Map<string, AdaptiveConcurrency> {
+function adaptiveControllers(
+  models: ModelSpec[],
+  limits: CallLimits,
+  log: (message: string) => void,
+): Map<string, AdaptiveConcurrency> {
   const controllers = new Map<string, AdaptiveConcurrency>();
   for (const m of models) {
     if (m.adaptive === false) continue;

@@ -145,7 +145,10 @@ export async function loadCustomScorer(spec: CustomScorerSpec, baseDir: string):
     throw new ScorerSpecIssue("export", `${spec.module} has no export "${spec.export}"; ${has}`);
   }
   if (typeof fn !== "function") {
-    throw new ScorerSpecIssue("export", `"${spec.export}" in ${spec.module} is ${fn === null ? "null" : `a ${typeof fn}`}, not a function`);
+    throw new ScorerSpecIssue(
+      "export",
+      `"${spec.export}" in ${spec.module} is ${fn === null ? "null" : `a ${typeof fn}`}, not a function`,
+    );
   }
   // The module may declare what its scores are (`export const kind = "binary"`, or a `kind`
   // property on the function). The config's `kind` wins; a declared one is written into the
@@ -153,7 +156,10 @@ export async function loadCustomScorer(spec: CustomScorerSpec, baseDir: string):
   const declared = (fn as { kind?: unknown }).kind ?? exported.kind;
   if (declared !== undefined) {
     if (declared !== "binary" && declared !== "continuous" && declared !== "scale") {
-      throw new ScorerSpecIssue("export", `${spec.module} declares kind ${JSON.stringify(declared)}; use "binary", "continuous" or "scale"`);
+      throw new ScorerSpecIssue(
+        "export",
+        `${spec.module} declares kind ${JSON.stringify(declared)}; use "binary", "continuous" or "scale"`,
+      );
     }
     if (spec.kind === undefined) spec.kind = declared;
   }
@@ -176,12 +182,17 @@ const SCORE_HINT = "return a number, a boolean or {value, pass?, reason?}";
 export function toScore(result: unknown): Score {
   if (typeof result === "boolean") return { value: result ? 1 : 0, pass: result };
   if (typeof result === "number") {
-    return Number.isFinite(result) ? { value: result } : { value: null, error: `scorer returned ${result}, not a finite number` };
+    return Number.isFinite(result)
+      ? { value: result }
+      : { value: null, error: `scorer returned ${result}, not a finite number` };
   }
   if (!isRecord(result)) return { value: null, error: `scorer returned ${describe(result)}; ${SCORE_HINT}` };
   const { value, pass, reason, error } = result;
   const problems: string[] = [];
-  if (value !== null && (typeof value !== "number" || !Number.isFinite(value))) problems.push(`value is ${describe(value)}${typeof value === "number" ? ` (${value})` : ""}, not a finite number or null`);
+  if (value !== null && (typeof value !== "number" || !Number.isFinite(value)))
+    problems.push(
+      `value is ${describe(value)}${typeof value === "number" ? ` (${value})` : ""}, not a finite number or null`,
+    );
   if (pass !== undefined && typeof pass !== "boolean") problems.push(`pass is ${describe(pass)}, not a boolean`);
   if (reason !== undefined && typeof reason !== "string") problems.push(`reason is ${describe(reason)}, not a string`);
   if (error !== undefined && typeof error !== "string") problems.push(`error is ${describe(error)}, not a string`);

@@ -70,7 +70,12 @@ export interface Scorer {
  * @param context needed by `llm_judge` and `custom` specs; built-in scorers need none.
  * @throws ConfigError with paths such as `datasets[0].scorers[2].name`.
  */
-export function buildScorers(specs: readonly AnyScorerSpec[], where: ScorerPaths, file = "config", context?: ScorerContext): Scorer[] {
+export function buildScorers(
+  specs: readonly AnyScorerSpec[],
+  where: ScorerPaths,
+  file = "config",
+  context?: ScorerContext,
+): Scorer[] {
   const pathOf = typeof where === "string" ? (i: number) => `${where}[${i}]` : where;
   const issues: ConfigIssue[] = [];
   const firstIndex = new Map<string, number>();
@@ -126,7 +131,12 @@ function compile(spec: AnyScorerSpec, context: ScorerContext | undefined): Score
  * uses. Load failures (file not found, syntax error, no such export) are reported with the other
  * problems, at paths such as `datasets[0].scorers[1].module`.
  */
-export async function loadScorers(specs: readonly AnyScorerSpec[], where: ScorerPaths, file: string, context: ScorerContext): Promise<Scorer[]> {
+export async function loadScorers(
+  specs: readonly AnyScorerSpec[],
+  where: ScorerPaths,
+  file: string,
+  context: ScorerContext,
+): Promise<Scorer[]> {
   const customScorers = new Map(context.customScorers ?? []);
   await Promise.all(
     specs.map(async (spec) => {

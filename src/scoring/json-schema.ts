@@ -95,7 +95,8 @@ function compile(schema: unknown, at: string): Check {
   if (schema.type !== undefined) {
     const types = Array.isArray(schema.type) ? schema.type : [schema.type];
     for (const t of types) {
-      if (typeof t !== "string" || !TYPES.has(t)) throw new SchemaCompileError(sub("type"), `unknown type ${JSON.stringify(t)}`);
+      if (typeof t !== "string" || !TYPES.has(t))
+        throw new SchemaCompileError(sub("type"), `unknown type ${JSON.stringify(t)}`);
     }
     const wanted = types as string[];
     checks.push((v, path, errors) => {

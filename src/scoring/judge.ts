@@ -12,7 +12,14 @@ import { resolveAuth } from "../providers/auth.js";
 import { buildProviderStack } from "../providers/stack.js";
 import { callWithRetry } from "../providers/retry.js";
 import type { Provider } from "../providers/types.js";
-import { messageText, type ChatMessage, type Completion, type Score, type ScorerCall, type TextMessage } from "../types.js";
+import {
+  messageText,
+  type ChatMessage,
+  type Completion,
+  type Score,
+  type ScorerCall,
+  type TextMessage,
+} from "../types.js";
 import { sha256 } from "../util/hash.js";
 import { callFailedScore, NO_EXPECTED_ERROR, ScorerSpecIssue, type ScoreInput } from "./scorers.js";
 import type { LlmJudgeSpec } from "./spec.js";
@@ -84,7 +91,8 @@ export function buildJudgeMessages(rubric: string, scale: JudgeScaleSpec, materi
 export type JudgeVerdict = { score: number; reason: string } | { error: string };
 
 // "SCORE: 4", "**Score:** 0.8", "score = 4/5", "Score: 4 out of 5", "SCORE: 80%".
-const SCORE_LINE = /\bscore\b[*_\s]*[:=][*_\s]*(-?\d+(?:\.\d+)?)[*_]*(?:\s*(%)|\s*\/\s*(\d+(?:\.\d+)?)|\s+out\s+of\s+(\d+(?:\.\d+)?))?/gi;
+const SCORE_LINE =
+  /\bscore\b[*_\s]*[:=][*_\s]*(-?\d+(?:\.\d+)?)[*_]*(?:\s*(%)|\s*\/\s*(\d+(?:\.\d+)?)|\s+out\s+of\s+(\d+(?:\.\d+)?))?/gi;
 const REASON_LINE = /\b(?:reason|rationale|explanation)\b[*_\s]*[:=][*_\s]*([\s\S]+)/i;
 
 function excerpt(text: string, max = MAX_EXCERPT_CHARS): string {
@@ -117,7 +125,10 @@ function fromJson(text: string): { score: number; reason?: string } | undefined 
 }
 
 /** The last SCORE line (a judge that reasons first states its verdict last). */
-function fromLines(text: string, scale: JudgeScaleSpec): { score: number; reason?: string } | { error: string } | undefined {
+function fromLines(
+  text: string,
+  scale: JudgeScaleSpec,
+): { score: number; reason?: string } | { error: string } | undefined {
   const last = [...text.matchAll(SCORE_LINE)].at(-1);
   if (last === undefined) return undefined;
   const [, num, percent, over, outOf] = last;
@@ -235,7 +246,9 @@ export class JudgeModels {
     let endpoint = model.spec.endpoint;
     if (this.connection !== undefined) endpoint = this.connection.endpointFor(model.spec);
     else if (isEmulatorEndpoint(endpoint)) {
-      throw new Error(`judge model "${model.spec.name}" uses ${endpoint}, but no emulator is connected (the runner calls plan.judges.connect() once it is up)`);
+      throw new Error(
+        `judge model "${model.spec.name}" uses ${endpoint}, but no emulator is connected (the runner calls plan.judges.connect() once it is up)`,
+      );
     }
     const provider = this.connection?.stackFor
       ? this.connection.stackFor(model.spec, endpoint, model.apiKey)
@@ -258,15 +271,26 @@ export interface JudgeResolveContext {
  * `models[]` (endpoint, emulator sim defined, key in the environment). Problems come back as
  * issues with fields relative to the scorer spec, e.g. `model.endpoint`.
  */
-export function resolveJudgeModel(ref: LlmJudgeSpec["model"], ctx: JudgeResolveContext): JudgeModel | ScorerSpecIssue[] {
+export function resolveJudgeModel(
+  ref: LlmJudgeSpec["model"],
+  ctx: JudgeResolveContext,
+): JudgeModel | ScorerSpecIssue[] {
   if (typeof ref === "string") {
     const spec = ctx.config.models.find((m) => m.name === ref);
     if (spec === undefined) {
       const names = ctx.config.models.map((m) => m.name).join(", ");
-      return [new ScorerSpecIssue("model", `no model named "${ref}" in models (it defines: ${names}); name one, or define the judge in place with an "endpoint"`)];
+      return [
+        new ScorerSpecIssue(
+          "model",
+          `no model named "${ref}" in models (it defines: ${names}); name one, or define the judge in place with an "endpoint"`,
+        ),
+      ];
     }
     const apiKey = ctx.keyFor(spec);
-    if (apiKey === undefined) return [new ScorerSpecIssue("model", `judge model "${ref}" reads its key from $${spec.apiKeyEnv}, which is not set`)];
+    if (apiKey === undefined)
+      return [
+        new ScorerSpecIssue("model", `judge model "${ref}" reads its key from $${spec.apiKeyEnv}, which is not set`),
+      ];
     return { spec, apiKey };
   }
   // The inline spec was validated against the model schema when the config loaded.
@@ -276,13 +300,17 @@ export function resolveJudgeModel(ref: LlmJudgeSpec["model"], ctx: JudgeResolveC
     return ruleIssues.map((i) => new ScorerSpecIssue(i.path.replace(/^models\[0\]/, "model"), i.message));
   }
   const apiKey = ctx.keyFor(spec);
-  if (apiKey === undefined) return [new ScorerSpecIssue("model.apiKeyEnv", `the judge reads its key from $${spec.apiKeyEnv}, which is not set`)];
+  if (apiKey === undefined)
+    return [
+      new ScorerSpecIssue("model.apiKeyEnv", `the judge reads its key from $${spec.apiKeyEnv}, which is not set`),
+    ];
   return { spec, apiKey };
 }
 
 /** Rejects scales a judge cannot use; throws {@link ScorerSpecIssue}. */
 function checkScale(scale: JudgeScaleSpec): void {
-  if (!(scale.min < scale.max)) throw new ScorerSpecIssue("scale.max", `max (${scale.max}) must be greater than min (${scale.min})`);
+  if (!(scale.min < scale.max))
+    throw new ScorerSpecIssue("scale.max", `max (${scale.max}) must be greater than min (${scale.min})`);
   if (scale.passAt !== undefined && (scale.passAt < scale.min || scale.passAt > scale.max)) {
     throw new ScorerSpecIssue("scale.passAt", `passAt (${scale.passAt}) must be within ${scale.min}..${scale.max}`);
   }
@@ -331,11 +359,15 @@ export function compileJudge(
     const provider = deps.judges.providerFor(deps.model);
     const signal = deps.judges.signal;
     const completion: Completion = await limit(() =>
-      callWithRetry(provider, { messages, params: deps.model.spec.params }, {
-        retry: deps.retry,
-        timeoutMs: deps.model.spec.timeoutMs,
-        ...(signal === undefined ? {} : { signal }),
-      }),
+      callWithRetry(
+        provider,
+        { messages, params: deps.model.spec.params },
+        {
+          retry: deps.retry,
+          timeoutMs: deps.model.spec.timeoutMs,
+          ...(signal === undefined ? {} : { signal }),
+        },
+      ),
     );
     const call: ScorerCall = { name: deps.model.spec.name, ...completion };
     if (completion.error !== undefined) {

@@ -9,7 +9,14 @@ import { compileSchema, SchemaCompileError } from "./json-schema.js";
 import { extractExpectedNumber, extractFinalNumber, formatNumber, numbersMatch } from "./numeric.js";
 import type { ScorerSpec } from "./spec.js";
 import { compileToolCall } from "./tool-call.js";
-import { codePointLength, levenshteinSimilarity, normalise, tokenF1, wordCount, type NormaliseOptions } from "./text.js";
+import {
+  codePointLength,
+  levenshteinSimilarity,
+  normalise,
+  tokenF1,
+  wordCount,
+  type NormaliseOptions,
+} from "./text.js";
 
 /** What a scorer sees for one result. */
 export interface ScoreInput {
@@ -69,7 +76,11 @@ function quote(text: string, max = 60): string {
 }
 
 /** Wraps a scorer body with the checks every scorer shares. */
-function guarded(needsReference: boolean, value: string | undefined, body: (text: string, ref: string, input: ScoreInput) => Score): ScoreFn {
+function guarded(
+  needsReference: boolean,
+  value: string | undefined,
+  body: (text: string, ref: string, input: ScoreInput) => Score,
+): ScoreFn {
   return (input) => {
     if (input.output.error !== undefined) return callFailedScore();
     const ref = needsReference ? referenceOf(value, input) : "";
@@ -210,9 +221,15 @@ export function compileJsonSchema(spec: Spec<"json_schema">): ScoreFn {
  */
 export function compileSimilarity(spec: Spec<"similarity">): ScoreFn {
   const { metric, threshold } = spec;
-  const opts: NormaliseOptions = { caseSensitive: false, trim: true, collapseWhitespace: true, stripPunctuation: false };
+  const opts: NormaliseOptions = {
+    caseSensitive: false,
+    trim: true,
+    collapseWhitespace: true,
+    stripPunctuation: false,
+  };
   return guarded(true, undefined, (text, ref) => {
-    const value = metric === "token_f1" ? tokenF1(text, ref) : levenshteinSimilarity(normalise(text, opts), normalise(ref, opts));
+    const value =
+      metric === "token_f1" ? tokenF1(text, ref) : levenshteinSimilarity(normalise(text, opts), normalise(ref, opts));
     if (threshold === undefined) return { value };
     return { value, pass: value >= threshold, reason: `${metric} ${value.toFixed(3)} vs threshold ${threshold}` };
   });
@@ -222,7 +239,8 @@ export function compileSimilarity(spec: Spec<"similarity">): ScoreFn {
 export function compileLength(spec: Spec<"length">): ScoreFn {
   const { min, max, unit } = spec;
   if (min === undefined && max === undefined) throw new ScorerSpecIssue("", "set min, max or both");
-  if (min !== undefined && max !== undefined && min > max) throw new ScorerSpecIssue("min", `min (${min}) is greater than max (${max})`);
+  if (min !== undefined && max !== undefined && min > max)
+    throw new ScorerSpecIssue("min", `min (${min}) is greater than max (${max})`);
   return guarded(false, undefined, (text) => {
     const n = unit === "words" ? wordCount(text) : codePointLength(text.trim());
     const pass = (min === undefined || n >= min) && (max === undefined || n <= max);

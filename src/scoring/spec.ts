@@ -12,33 +12,29 @@ const name = z
   .describe("Name the score is recorded under. @default the scorer's type");
 
 /** Where the reference text comes from: the row's expected answer, or a fixed value. */
-const value = z
-  .string()
-  .optional()
-  .describe("Text to compare with. @default the row's expected answer");
+const value = z.string().optional().describe("Text to compare with. @default the row's expected answer");
 
 const normalise = {
   caseSensitive: z.boolean().default(false).describe("Compare case-sensitively. @default false"),
   trim: z.boolean().default(true).describe("Ignore leading/trailing whitespace. @default true"),
-  collapseWhitespace: z
-    .boolean()
-    .default(true)
-    .describe("Treat runs of whitespace as one space. @default true"),
-  stripPunctuation: z
-    .boolean()
-    .default(false)
-    .describe("Drop punctuation before comparing. @default false"),
+  collapseWhitespace: z.boolean().default(true).describe("Treat runs of whitespace as one space. @default true"),
+  stripPunctuation: z.boolean().default(false).describe("Drop punctuation before comparing. @default false"),
 };
 
 /** An inline judge model: a `models[]` entry whose name defaults to "judge". */
-export const JudgeModelInline = modelSpecUnion(identifier.optional().describe("Name recorded with the judge's calls. @default judge")).describe("A judge model defined in place, with the same fields as a models[] entry.");
+export const JudgeModelInline = modelSpecUnion(
+  identifier.optional().describe("Name recorded with the judge's calls. @default judge"),
+).describe("A judge model defined in place, with the same fields as a models[] entry.");
 export type JudgeModelInline = z.infer<typeof JudgeModelInline>;
 
 export const JudgeScale = z
   .strictObject({
     min: z.number().describe("Lowest score the judge may give."),
     max: z.number().describe("Highest score the judge may give."),
-    passAt: z.number().optional().describe("Scores at or above this pass (on the judge's scale). @default no pass/fail"),
+    passAt: z
+      .number()
+      .optional()
+      .describe("Scores at or above this pass (on the judge's scale). @default no pass/fail"),
   })
   .describe("The judge's score range; recorded values are rescaled to 0..1.");
 
@@ -61,7 +57,10 @@ const builtinScorers = [
       type: z.literal("regex"),
       name,
       pattern: z.string().describe("JavaScript regular expression the output must match."),
-      flags: z.string().regex(/^[dgimsuvy]*$/, "only JavaScript regex flags").default(""),
+      flags: z
+        .string()
+        .regex(/^[dgimsuvy]*$/, "only JavaScript regex flags")
+        .default(""),
     })
     .describe("Output matches a regular expression."),
   z
@@ -114,14 +113,33 @@ const builtinScorers = [
     .strictObject({
       type: z.literal("tool_call"),
       name,
-      function: z.string().min(1).optional().describe("Function the model must call. @default the row's expected answer (a name, or JSON {\"name\", \"arguments\"})"),
-      arguments: z.record(z.string(), z.unknown()).optional().describe("Arguments the call must have (compared as JSON values)."),
+      function: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'Function the model must call. @default the row\'s expected answer (a name, or JSON {"name", "arguments"})',
+        ),
+      arguments: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe("Arguments the call must have (compared as JSON values)."),
       match: z
         .enum(["subset", "exact"])
         .default("subset")
-        .describe("`subset`: the expected arguments must be there, extra ones are fine. `exact`: no extra arguments. @default subset"),
-      ignoreCase: z.boolean().default(false).describe("Compare string arguments trimmed and case-insensitively. @default false"),
-      partialCredit: z.boolean().default(false).describe("Score the share of expected arguments matched (0..1) instead of 0/1; passes only at 1. @default false"),
+        .describe(
+          "`subset`: the expected arguments must be there, extra ones are fine. `exact`: no extra arguments. @default subset",
+        ),
+      ignoreCase: z
+        .boolean()
+        .default(false)
+        .describe("Compare string arguments trimmed and case-insensitively. @default false"),
+      partialCredit: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Score the share of expected arguments matched (0..1) instead of 0/1; passes only at 1. @default false",
+        ),
     })
     .describe("The model called the expected function with the expected arguments (recorded tool calls)."),
   z
@@ -141,7 +159,10 @@ export const LlmJudgeSpec = z
     type: z.literal("llm_judge"),
     name,
     model: z
-      .union([z.string().min(1).describe("Name of a model in `models` (it need not be one under evaluation)."), JudgeModelInline])
+      .union([
+        z.string().min(1).describe("Name of a model in `models` (it need not be one under evaluation)."),
+        JudgeModelInline,
+      ])
       .describe("The judge: a model's name from `models`, or a model defined in place."),
     rubric: z
       .string()
@@ -157,9 +178,13 @@ export const LlmJudgeSpec = z
       .positive()
       .max(256)
       .default(4)
-      .describe("Most judge calls in flight for this scorer (its own limit, separate from the judged models'). @default 4"),
+      .describe(
+        "Most judge calls in flight for this scorer (its own limit, separate from the judged models'). @default 4",
+      ),
   })
-  .describe("A model grades each output against a rubric; the score is rescaled to 0..1 and the judge's call is recorded.");
+  .describe(
+    "A model grades each output against a rubric; the score is rescaled to 0..1 and the judge's call is recorded.",
+  );
 export type LlmJudgeSpec = z.infer<typeof LlmJudgeSpec>;
 
 export const CustomScorerSpec = z

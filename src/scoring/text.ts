@@ -38,12 +38,7 @@ const ARTICLES = /\b(?:a|an|the)\b/gu;
  * whitespace. Returns the tokens.
  */
 export function squadTokens(text: string): string[] {
-  const s = text
-    .normalize("NFC")
-    .toLowerCase()
-    .replace(PUNCTUATION, " ")
-    .replace(ARTICLES, " ")
-    .trim();
+  const s = text.normalize("NFC").toLowerCase().replace(PUNCTUATION, " ").replace(ARTICLES, " ").trim();
   return s === "" ? [] : s.split(WHITESPACE);
 }
 

@@ -32,7 +32,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** The expectation from the spec, else from the row's expected answer; a string when unusable. */
 function expectedOf(opts: ToolCallScorerOptions, input: ScoreInput): Expected | string {
-  if (opts.function !== undefined) return { name: opts.function, ...(opts.arguments ? { arguments: opts.arguments } : {}) };
+  if (opts.function !== undefined)
+    return { name: opts.function, ...(opts.arguments ? { arguments: opts.arguments } : {}) };
   const raw = input.expected?.trim();
   if (raw === undefined || raw === "") return NO_EXPECTED_ERROR;
   if (!raw.startsWith("{")) return { name: raw, ...(opts.arguments ? { arguments: opts.arguments } : {}) };
@@ -57,9 +58,11 @@ function expectedOf(opts: ToolCallScorerOptions, input: ScoreInput): Expected | 
 }
 
 function same(a: unknown, b: unknown, opts: ToolCallScorerOptions, subset: boolean): boolean {
-  if (typeof a === "string" && typeof b === "string") return opts.ignoreCase ? a.trim().toLowerCase() === b.trim().toLowerCase() : a === b;
+  if (typeof a === "string" && typeof b === "string")
+    return opts.ignoreCase ? a.trim().toLowerCase() === b.trim().toLowerCase() : a === b;
   if (typeof a === "number" && typeof b === "number") return a === b;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i], opts, subset));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => same(x, b[i], opts, subset));
   if (isRecord(a) && isRecord(b)) {
     const keys = Object.keys(a);
     if (!subset && Object.keys(b).length !== keys.length) return false;
@@ -85,8 +88,17 @@ function scoreCall(call: ToolCall, expected: Expected, opts: ToolCallScorerOptio
   const extra = subset ? [] : Object.keys(actual).filter((k) => !(k in expected.arguments!));
   const total = keys.length + extra.length;
   const value = total === 0 ? 1 : (keys.length - wrong.length) / total;
-  const problems = [...wrong.map((k) => `${k} ${k in actual ? `= ${JSON.stringify(actual[k])}` : "missing"}`), ...extra.map((k) => `unexpected ${k}`)];
-  return { value, reason: problems.length === 0 ? `called ${call.name} with the expected arguments` : `${call.name}: ${problems.join(", ")}` };
+  const problems = [
+    ...wrong.map((k) => `${k} ${k in actual ? `= ${JSON.stringify(actual[k])}` : "missing"}`),
+    ...extra.map((k) => `unexpected ${k}`),
+  ];
+  return {
+    value,
+    reason:
+      problems.length === 0
+        ? `called ${call.name} with the expected arguments`
+        : `${call.name}: ${problems.join(", ")}`,
+  };
 }
 
 /** Compiles a `tool_call` scorer. */

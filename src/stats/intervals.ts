@@ -6,9 +6,7 @@ import { normalQuantile } from "./power.js";
 import { DEFAULT_SEED, mulberry32, randomIndex, type Rng } from "./random.js";
 
 /** A mean with its confidence interval; all null when there is no data (n = 0). */
-export type MeanInterval =
-  | { mean: number; low: number; high: number }
-  | { mean: null; low: null; high: null };
+export type MeanInterval = { mean: number; low: number; high: number } | { mean: null; low: null; high: null };
 
 /** Options of the bootstrap intervals. */
 export interface BootstrapOptions {
@@ -121,7 +119,8 @@ function quantileSorted(sorted: Float64Array, q: number): number {
 export function resolve(opts: BootstrapOptions): { resamples: number; confidence: number; rng: Rng } {
   const resamples = opts.resamples ?? 2000;
   const confidence = opts.confidence ?? 0.95;
-  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
   checkConfidence(confidence);
   return { resamples, confidence, rng: mulberry32(opts.seed ?? DEFAULT_SEED) };
 }

@@ -159,8 +159,7 @@ export function winsTiesLosses(a: ArrayLike<number>, b: ArrayLike<number>): Wins
 
 /** Mean difference mean(a) − mean(b) with its paired bootstrap interval; nulls when n = 0. */
 export type PairedDiff =
-  | { meanDiff: number; low: number; high: number; n: number }
-  | { meanDiff: null; low: null; high: null; n: 0 };
+  { meanDiff: number; low: number; high: number; n: number } | { meanDiff: null; low: null; high: null; n: 0 };
 
 /**
  * Paired percentile bootstrap for mean(a) − mean(b): resample row indices with replacement (the
@@ -168,7 +167,11 @@ export type PairedDiff =
  * powerful), take the difference of means on each resample, and report the type-7 quantiles
  * at (1−c)/2 and (1+c)/2. Deterministic for a seed; identical arrays give exactly [0, 0].
  */
-export function pairedBootstrapDiff(a: ArrayLike<number>, b: ArrayLike<number>, opts: BootstrapOptions = {}): PairedDiff {
+export function pairedBootstrapDiff(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  opts: BootstrapOptions = {},
+): PairedDiff {
   checkAligned(a, b);
   const n = a.length;
   if (n === 0) return { meanDiff: null, low: null, high: null, n: 0 };
@@ -238,7 +241,7 @@ export function signFlipTest(diffs: ArrayLike<number>, opts: SignFlipOptions = {
     for (let i = 0; i < m; i++) {
       // One 32-bit draw supplies 32 signs.
       if (i % 32 === 0) bits = rng() * 4294967296;
-      s += (bits >>> i % 32) & 1 ? -nonZero[i]! : nonZero[i]!;
+      s += (bits >>> (i % 32)) & 1 ? -nonZero[i]! : nonZero[i]!;
     }
     if (Math.abs(s) >= threshold) extreme++;
   }
@@ -340,9 +343,30 @@ export function comparePair(a: ArrayLike<number>, b: ArrayLike<number>, opts: Co
 
   if (n === 0) {
     const v: PairVerdict = {
-      names, n, meanA: null, meanB: null, diff: null, interval: null, intervalMethod, equivalenceInterval: null,
-      pValue: 1, pAdjusted: 1, family: 1, test, alpha, wins, ties, losses, significant: false,
-      verdict: "no significant difference", mde: null, margin, equivalent: null, rowsNeeded: null, scale, sentence: "",
+      names,
+      n,
+      meanA: null,
+      meanB: null,
+      diff: null,
+      interval: null,
+      intervalMethod,
+      equivalenceInterval: null,
+      pValue: 1,
+      pAdjusted: 1,
+      family: 1,
+      test,
+      alpha,
+      wins,
+      ties,
+      losses,
+      significant: false,
+      verdict: "no significant difference",
+      mde: null,
+      margin,
+      equivalent: null,
+      rowsNeeded: null,
+      scale,
+      sentence: "",
     };
     v.sentence = verdictSentence(v);
     return v;
@@ -366,10 +390,14 @@ export function comparePair(a: ArrayLike<number>, b: ArrayLike<number>, opts: Co
     const discordantRate = (wins + losses) / n;
     const baseline = (meanA + meanB) / 2;
     mde = minimumDetectableDifference({
-      kind: "binary", n, alpha, baseline,
+      kind: "binary",
+      n,
+      alpha,
+      baseline,
       discordantRate: discordantRate > 0 ? discordantRate : undefined,
     });
-    if (margin !== null && margin < 1) rowsNeeded = pairedRowsNeeded({ delta: margin, discordantRate, baseline, alpha });
+    if (margin !== null && margin < 1)
+      rowsNeeded = pairedRowsNeeded({ delta: margin, discordantRate, baseline, alpha });
   } else {
     const boot = pairedBootstrapDiff(a, b, { confidence: 1 - alpha, seed: opts.seed, resamples: opts.resamples });
     const boot90 = pairedBootstrapDiff(a, b, { confidence: 1 - 2 * alpha, seed: opts.seed, resamples: opts.resamples });
@@ -386,9 +414,30 @@ export function comparePair(a: ArrayLike<number>, b: ArrayLike<number>, opts: Co
   }
   const equivalent = margin === null ? null : equivalenceInterval[0] > -margin && equivalenceInterval[1] < margin;
   const v: PairVerdict = {
-    names, n, meanA, meanB, diff, interval, intervalMethod, equivalenceInterval, pValue, pAdjusted: pValue, family: 1,
-    test, alpha, wins, ties, losses, significant: false, verdict: "no significant difference", mde, margin, equivalent,
-    rowsNeeded, scale, sentence: "",
+    names,
+    n,
+    meanA,
+    meanB,
+    diff,
+    interval,
+    intervalMethod,
+    equivalenceInterval,
+    pValue,
+    pAdjusted: pValue,
+    family: 1,
+    test,
+    alpha,
+    wins,
+    ties,
+    losses,
+    significant: false,
+    verdict: "no significant difference",
+    mde,
+    margin,
+    equivalent,
+    rowsNeeded,
+    scale,
+    sentence: "",
   };
   return decide(v);
 }
@@ -419,7 +468,8 @@ export function adjustFamily(verdicts: readonly PairVerdict[]): PairVerdict[] {
 /** The verdict as one clause (no final period). */
 function verdictSentence(v: PairVerdict): string {
   const { names, scale, n } = v;
-  if (n === 0 || v.diff === null || v.interval === null) return `no rows scored for both ${names[0]} and ${names[1]}; nothing to compare`;
+  if (n === 0 || v.diff === null || v.interval === null)
+    return `no rows scored for both ${names[0]} and ${names[1]}; nothing to compare`;
   const ci = `${confidenceLabel(v.alpha)} CI`;
   const adj = v.family > 1 ? `, Holm-adjusted over ${v.family} comparisons: ${formatP(v.pAdjusted)}` : "";
   const pText = `${v.test === "mcnemar-exact" ? "McNemar" : "sign-flip test"} ${formatP(v.pValue)}${adj}`;
@@ -434,7 +484,9 @@ function verdictSentence(v: PairVerdict): string {
     );
   }
   const mdeText =
-    v.mde !== null && v.mde > 0 && Number.isFinite(v.mde) ? `; minimum detectable difference ≈ ${formatAmount(v.mde, scale)}${unit}` : "";
+    v.mde !== null && v.mde > 0 && Number.isFinite(v.mde)
+      ? `; minimum detectable difference ≈ ${formatAmount(v.mde, scale)}${unit}`
+      : "";
   const eq =
     v.equivalent === true && v.margin !== null
       ? `; equivalent within ${formatAmount(v.margin, scale)}${unit} (${confidenceLabel(2 * v.alpha)} CI inside the margin)`

@@ -27,4 +27,3 @@ export function paretoFront(points: readonly CostQualityPoint[]): Set<string> {
   }
   return front;
 }
-

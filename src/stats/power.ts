@@ -9,9 +9,17 @@
 
 // Acklam's rational approximations (P. J. Acklam, "An algorithm for computing the inverse normal
 // cumulative distribution function", 2003). Coefficients are copied from that note.
-const A = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239] as const;
-const B = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1] as const;
-const C = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783] as const;
+const A = [
+  -3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1,
+  2.506628277459239,
+] as const;
+const B = [
+  -5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1,
+] as const;
+const C = [
+  -7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+  2.938163982698783,
+] as const;
 const D = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416] as const;
 const P_LOW = 0.02425;
 
@@ -127,8 +135,7 @@ function twoProportionMde(p1: number, n: number, zA: number, zB: number): number
   for (let i = 0; i < 200; i++) {
     const p2 = Math.min(1, Math.max(0, p1 + towardHalf * delta));
     const pBar = (p1 + p2) / 2;
-    const next =
-      zA * Math.sqrt((2 * pBar * (1 - pBar)) / n) + zB * Math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n);
+    const next = zA * Math.sqrt((2 * pBar * (1 - pBar)) / n) + zB * Math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n);
     if (Math.abs(next - delta) <= 1e-15) return next;
     delta = next;
   }

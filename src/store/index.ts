@@ -11,8 +11,40 @@
  * - lock: `run.lock`, one writer per run ({@link acquireLock}).
  * - run index: `<outputDir>/index.jsonl`, one entry per run ({@link putRunIndexEntries}).
  */
-export { JournalWriter, PREDICTIONS_FILE, completedKeys, latestByKey, readJournal, runRecords, type ReadJournalOptions } from "./journal.js";
-export { acquireLock, LOCK_FILE, LockedError, readLock, type AcquireOptions, type Lock, type LockHolder } from "./lock.js";
-export { MANIFEST_FILE, readManifest, writeManifest, type DatasetManifest, type ModelManifest, type RunManifest, type RunStatus } from "./manifest.js";
+export {
+  JournalWriter,
+  PREDICTIONS_FILE,
+  completedKeys,
+  latestByKey,
+  readJournal,
+  runRecords,
+  type ReadJournalOptions,
+} from "./journal.js";
+export {
+  acquireLock,
+  LOCK_FILE,
+  LockedError,
+  readLock,
+  type AcquireOptions,
+  type Lock,
+  type LockHolder,
+} from "./lock.js";
+export {
+  MANIFEST_FILE,
+  readManifest,
+  writeManifest,
+  type DatasetManifest,
+  type ModelManifest,
+  type RunManifest,
+  type RunStatus,
+} from "./manifest.js";
 export { checkRunId, createRunDir, locateRun, lockRunDir, newRunId, runDirFor } from "./run-dir.js";
-export { datasetHash, listRuns, putRunIndexEntries, readRunIndex, RUN_INDEX_FILE, type IndexedModel, type RunIndexEntry } from "./run-index.js";
+export {
+  datasetHash,
+  listRuns,
+  putRunIndexEntries,
+  readRunIndex,
+  RUN_INDEX_FILE,
+  type IndexedModel,
+  type RunIndexEntry,
+} from "./run-index.js";

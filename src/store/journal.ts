@@ -64,7 +64,8 @@ export class JournalWriter {
     try {
       await this.fh.sync();
     } catch (err) {
-      if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = this.path;
+      if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined)
+        (err as NodeJS.ErrnoException).path = this.path;
       throw err;
     }
   }
@@ -88,7 +89,8 @@ export class JournalWriter {
       }
     } catch (err) {
       // FileHandle errors carry no path; messages about a full disk should name the file.
-      if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = this.path;
+      if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined)
+        (err as NodeJS.ErrnoException).path = this.path;
       this.failure = err;
     } finally {
       this.writing = null;
@@ -128,10 +130,7 @@ export interface ReadJournalOptions {
  * Streams the records of a journal in file order. A torn or invalid line is reported through
  * `onBadLine` and skipped; records are not deduplicated here (see {@link latestByKey}).
  */
-export async function* readJournal(
-  path: string,
-  options: ReadJournalOptions = {},
-): AsyncGenerator<PredictionRecord> {
+export async function* readJournal(path: string, options: ReadJournalOptions = {}): AsyncGenerator<PredictionRecord> {
   const input = createReadStream(path, { encoding: "utf8" });
   const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
@@ -168,10 +167,7 @@ function isRecord(v: unknown): v is PredictionRecord {
  * The set of keys already recorded, for resume. Holds one short string per completed result;
  * `retryErrors` leaves failed calls out so they are sent again.
  */
-export async function completedKeys(
-  path: string,
-  options: { retryErrors?: boolean } = {},
-): Promise<Set<string>> {
+export async function completedKeys(path: string, options: { retryErrors?: boolean } = {}): Promise<Set<string>> {
   const keys = new Set<string>();
   if (!(await exists(path))) return keys;
   for await (const rec of readJournal(path)) {

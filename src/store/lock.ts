@@ -64,7 +64,12 @@ const UNREADABLE_GRACE_MS = 10_000;
  * @throws LockedError naming the holder when a live process has it.
  */
 export async function acquireLock(path: string, options: AcquireOptions): Promise<Lock> {
-  const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), command: options.command };
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    command: options.command,
+  };
   const text = JSON.stringify(me) + "\n";
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
   await writeFile(tmp, text, "utf8");
@@ -113,7 +118,8 @@ function held(path: string, me: LockHolder): Lock {
       if (released) return;
       released = true;
       const now = await readLock(path);
-      if (now && now.pid === me.pid && now.host === me.host && now.startedAt === me.startedAt) await unlink(path).catch(() => undefined);
+      if (now && now.pid === me.pid && now.host === me.host && now.startedAt === me.startedAt)
+        await unlink(path).catch(() => undefined);
     },
   };
 }
@@ -131,7 +137,12 @@ function parseHolder(text: string): LockHolder | null {
   try {
     const v = JSON.parse(text) as Partial<LockHolder>;
     if (typeof v.pid === "number" && typeof v.host === "string" && typeof v.startedAt === "string") {
-      return { pid: v.pid, host: v.host, startedAt: v.startedAt, command: typeof v.command === "string" ? v.command : "?" };
+      return {
+        pid: v.pid,
+        host: v.host,
+        startedAt: v.startedAt,
+        command: typeof v.command === "string" ? v.command : "?",
+      };
     }
   } catch {
     // torn or foreign

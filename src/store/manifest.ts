@@ -89,7 +89,9 @@ export async function readManifest(runDir: string): Promise<RunManifest> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") {
-      throw new UsageError(`${runDir} is not a bakeoff run: it has no ${MANIFEST_FILE} (a foreign directory, or a run killed before it started, which has nothing to resume)`);
+      throw new UsageError(
+        `${runDir} is not a bakeoff run: it has no ${MANIFEST_FILE} (a foreign directory, or a run killed before it started, which has nothing to resume)`,
+      );
     }
     throw new UsageError(`cannot read ${path}: ${(err as Error).message}`);
   }
@@ -100,7 +102,14 @@ export async function readManifest(runDir: string): Promise<RunManifest> {
     throw new UsageError(`${path} is not valid JSON; it is not a bakeoff run manifest`);
   }
   const m = value as Partial<RunManifest> | null;
-  if (!m || typeof m !== "object" || m.v !== 1 || typeof m.runId !== "string" || !Array.isArray(m.models) || !Array.isArray(m.datasets)) {
+  if (
+    !m ||
+    typeof m !== "object" ||
+    m.v !== 1 ||
+    typeof m.runId !== "string" ||
+    !Array.isArray(m.models) ||
+    !Array.isArray(m.datasets)
+  ) {
     throw new UsageError(`${path} is not a bakeoff run manifest`);
   }
   return m as RunManifest;

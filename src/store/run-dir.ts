@@ -13,13 +13,18 @@ import { MANIFEST_FILE } from "./manifest.js";
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   return `${stamp}-${randomBytes(2).toString("hex")}`;
 }
 
 export function checkRunId(id: string): string {
   if (!RUN_ID.test(id) || id.includes("..")) {
-    throw new UsageError(`run id "${id}" is not allowed: use letters, digits, '_', '.' and '-' (it names a folder under the results directory)`);
+    throw new UsageError(
+      `run id "${id}" is not allowed: use letters, digits, '_', '.' and '-' (it names a folder under the results directory)`,
+    );
   }
   return id;
 }
@@ -78,7 +83,9 @@ export async function createRunDir(outputDir: string, runId: string): Promise<{ 
   for (const f of [MANIFEST_FILE, PREDICTIONS_FILE]) {
     if (await exists(join(runDir, f))) {
       await lock.release();
-      throw new UsageError(`run "${runId}" already exists in ${outputDir}; continue it with --resume ${runId}, or choose another --run-id`);
+      throw new UsageError(
+        `run "${runId}" already exists in ${outputDir}; continue it with --resume ${runId}, or choose another --run-id`,
+      );
     }
   }
   return { runDir, lock };

@@ -57,7 +57,9 @@ export interface RunIndexEntry {
 
 /** The combined dataset hash of a run (order-independent). */
 export function datasetHash(manifest: RunManifest): string {
-  const parts = manifest.datasets.map((d) => ({ name: d.name, sha256: d.sha256 })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const parts = manifest.datasets
+    .map((d) => ({ name: d.name, sha256: d.sha256 }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return sha256(canonicalJson(parts));
 }
 
@@ -116,7 +118,11 @@ export async function readRunIndex(outputDir: string): Promise<RunIndexEntry[]> 
  */
 export async function putRunIndexEntries(outputDir: string, entries: readonly RunIndexEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const lock = await acquireLock(join(outputDir, INDEX_LOCK), { command: "index", what: `the run index of ${outputDir}`, waitMs: 30_000 });
+  const lock = await acquireLock(join(outputDir, INDEX_LOCK), {
+    command: "index",
+    what: `the run index of ${outputDir}`,
+    waitMs: 30_000,
+  });
   try {
     const byId = await readIndexById(outputDir);
     let changed = false;

@@ -51,7 +51,9 @@ export async function createWeaveSinks(ctx: {
     {
       record: (r) => sink.record(r),
       close: async (signal) => {
-        ctx.log(`bakeoff: waiting for Weave uploads to finish (at most ${ctx.config.weave.flushTimeoutSec}s without progress; Ctrl-C stops waiting)…`);
+        ctx.log(
+          `bakeoff: waiting for Weave uploads to finish (at most ${ctx.config.weave.flushTimeoutSec}s without progress; Ctrl-C stops waiting)…`,
+        );
         if (!signal?.aborted) await sendEarlierSessions(sink, ctx.runDir, ctx.manifest, signal);
         const result = await sink.finish(undefined, signal);
         if (result.ok) ctx.log(`bakeoff: Weave: uploaded ${result.uploaded} predictions to ${settings.project}`);
@@ -66,7 +68,12 @@ export async function createWeaveSinks(ctx: {
  * so the backlog stays bounded). Results of this session went live and are recognised by their
  * end time; when a resume re-tried errors, only each key's final record counts.
  */
-async function sendEarlierSessions(sink: WeaveSink, runDir: string, manifest: RunManifest, signal?: AbortSignal): Promise<void> {
+async function sendEarlierSessions(
+  sink: WeaveSink,
+  runDir: string,
+  manifest: RunManifest,
+  signal?: AbortSignal,
+): Promise<void> {
   const current = manifest.sessions[manifest.sessions.length - 1];
   if (!current || manifest.sessions.length < 2) return;
   for await (const rec of runRecords(runDir, manifest)) {
@@ -86,7 +93,8 @@ const MAX_LIVE_DATASET_ROWS = 10_000;
 async function datasetRows(datasets: readonly PlannedDataset[], max: number): Promise<Row[] | undefined> {
   if (datasets.reduce((n, d) => n + d.rows, 0) > max) return undefined;
   const rows: Row[] = [];
-  for (const d of datasets) for await (const row of openDataset(d.spec, { skipInvalidRows: true, index: d.index })) rows.push(row);
+  for (const d of datasets)
+    for await (const row of openDataset(d.spec, { skipInvalidRows: true, index: d.index })) rows.push(row);
   return rows;
 }
 
@@ -97,7 +105,11 @@ export async function syncRunToWeaveCli(
   const manifest = await readManifest(runDir);
   const settings = resolveWeaveSettings({
     // --weave, else the project the run logged to (it may have come from --weave back then).
-    ...(options.project ? { cliProject: options.project } : manifest.weave ? { cliProject: manifest.weave.project } : {}),
+    ...(options.project
+      ? { cliProject: options.project }
+      : manifest.weave
+        ? { cliProject: manifest.weave.project }
+        : {}),
     noWeave: false,
     config: manifest.config.weave,
     env: process.env,
@@ -118,6 +130,8 @@ export async function syncRunToWeaveCli(
     if (!warned && result.warning) options.io.err(`bakeoff: warning: ${result.warning}`);
     return ExitCode.incomplete;
   }
-  options.io.out(`Uploaded ${result.uploaded} predictions of run ${manifest.runId} to Weave project ${settings.project}.`);
+  options.io.out(
+    `Uploaded ${result.uploaded} predictions of run ${manifest.runId} to Weave project ${settings.project}.`,
+  );
   return ExitCode.ok;
 }

@@ -106,7 +106,12 @@ function clean(value: unknown, limits: Required<SanitizeOptions>, depth: number,
   }
 }
 
-function cleanList(items: unknown[], limits: Required<SanitizeOptions>, depth: number, seen: WeakSet<object>): unknown[] {
+function cleanList(
+  items: unknown[],
+  limits: Required<SanitizeOptions>,
+  depth: number,
+  seen: WeakSet<object>,
+): unknown[] {
   const out = items.slice(0, limits.maxItems).map((item) => {
     const cleaned = clean(item, limits, depth + 1, seen);
     // JSON turns a dropped array slot into null; do the same explicitly.

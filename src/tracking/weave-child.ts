@@ -103,7 +103,10 @@ function statusOf(reason: unknown): number | undefined {
 }
 
 function isNetworkError(reason: unknown): boolean {
-  return reason instanceof Error && (/fetch failed|ECONN|ENOTFOUND|socket|network/i.test(reason.message) || networkCode(reason) !== "network error");
+  return (
+    reason instanceof Error &&
+    (/fetch failed|ECONN|ENOTFOUND|socket|network/i.test(reason.message) || networkCode(reason) !== "network error")
+  );
 }
 
 function networkCode(reason: unknown): string {
@@ -124,18 +127,25 @@ function captureConsole(): void {
   const write = (args: unknown[]): void => {
     process.stderr.write(format(...args) + "\n");
   };
-  console.log = console.info = console.debug = (...args: unknown[]) => {
-    write(args);
-    // The SDK's fetch retry loop announces each retry here, minutes before it gives up.
-    const head = typeof args[0] === "string" ? args[0] : "";
-    const status = /^Return code: (\d+)\. Retrying/.exec(head)?.[1];
-    if (status) problem("http", `HTTP ${status} from the trace server`, { status: Number(status) });
-    else if (/^Exception .* Retrying fetch/.test(head)) problem("network", "cannot reach the trace server");
-  };
+  console.log =
+    console.info =
+    console.debug =
+      (...args: unknown[]) => {
+        write(args);
+        // The SDK's fetch retry loop announces each retry here, minutes before it gives up.
+        const head = typeof args[0] === "string" ? args[0] : "";
+        const status = /^Return code: (\d+)\. Retrying/.exec(head)?.[1];
+        if (status) problem("http", `HTTP ${status} from the trace server`, { status: Number(status) });
+        else if (/^Exception .* Retrying fetch/.test(head)) problem("network", "cannot reach the trace server");
+      };
   console.warn = console.error = (...args: unknown[]) => {
     write(args);
     const head = typeof args[0] === "string" ? args[0] : "";
-    if (head.startsWith("Error processing batch") || head.startsWith("Failed to log score") || head.startsWith("Error saving file")) {
+    if (
+      head.startsWith("Error processing batch") ||
+      head.startsWith("Failed to log score") ||
+      head.startsWith("Error saving file")
+    ) {
       classify(args[1]);
     } else if (head.startsWith("Exceeded max errors")) {
       problem("http", "the trace server rejected uploads repeatedly", { fatal: true });
@@ -203,7 +213,13 @@ const modelCall = weave.op(
   },
 );
 
-async function traceModelCall(client: Client, sl: ScoreLogger, info: WeaveModelInfo, rec: PredictionRecord, output: Record<string, unknown>): Promise<void> {
+async function traceModelCall(
+  client: Client,
+  sl: ScoreLogger,
+  info: WeaveModelInfo,
+  rec: PredictionRecord,
+  output: Record<string, unknown>,
+): Promise<void> {
   // predMeta is private in 0.11.1 (pinned); without it the op would be a stray root call, so skip.
   const parent = (sl as unknown as { predMeta?: { predictAndScoreEntry?: unknown } }).predMeta?.predictAndScoreEntry;
   if (!parent) return;
@@ -260,7 +276,9 @@ function idle(): Promise<void> {
 async function finish(summaries: WeaveModelSummary[]): Promise<void> {
   const s = started;
   if (!s) {
-    send({ type: "done", stats: { predictions: 0, scores: 0, evaluations: 0, failed } }, () => process.exit(startFailed ? 1 : 0));
+    send({ type: "done", stats: { predictions: 0, scores: 0, evaluations: 0, failed } }, () =>
+      process.exit(startFailed ? 1 : 0),
+    );
     return;
   }
   await idle();
@@ -305,9 +323,11 @@ function main(): void {
         if (started) pump();
         break;
       case "finish":
-        void startPromise.then(() => finish(raw.summaries)).catch((err: unknown) => {
-          problem("sdk", `Weave finish failed: ${oneLine(err)}`, { fatal: true });
-        });
+        void startPromise
+          .then(() => finish(raw.summaries))
+          .catch((err: unknown) => {
+            problem("sdk", `Weave finish failed: ${oneLine(err)}`, { fatal: true });
+          });
         break;
     }
   });

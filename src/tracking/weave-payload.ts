@@ -50,7 +50,12 @@ export function evaluationName(runId: string, datasets: readonly string[], model
 
 /** The journal's view of a row, as the evaluation's dataset row. */
 export function datasetRowOf(rec: PredictionRecord): WeaveDatasetRow {
-  const row: WeaveDatasetRow = { dataset: rec.dataset, id: rec.rowId, messages: rec.input.messages, vars: rec.input.vars };
+  const row: WeaveDatasetRow = {
+    dataset: rec.dataset,
+    id: rec.rowId,
+    messages: rec.input.messages,
+    vars: rec.input.vars,
+  };
   if (rec.expected !== undefined) row.expected = rec.expected;
   return row;
 }

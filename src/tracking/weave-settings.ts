@@ -13,8 +13,7 @@ export type WeaveConfig = Config["weave"];
 /** Outcome of {@link resolveWeaveSettings}; `reason` is the one line to print when off. */
 export type WeaveSettings = { enabled: true; project: string } | { enabled: false; reason: string };
 
-const HOW_TO =
-  "set weave.project in eval.config.json (or --weave entity/project) and WANDB_API_KEY to turn it on.";
+const HOW_TO = "set weave.project in eval.config.json (or --weave entity/project) and WANDB_API_KEY to turn it on.";
 
 /**
  * Decides whether Weave logging is on. `--weave` beats the config; `--no-weave` and
@@ -46,7 +45,10 @@ export function resolveWeaveSettings(input: {
     return { enabled: false, reason: `Weave logging is off: "${project}" is not 'entity/project'.` };
   }
   if (!hasKey) {
-    return { enabled: false, reason: "Weave logging is off: set WANDB_API_KEY (or log in with `wandb login`) to turn it on." };
+    return {
+      enabled: false,
+      reason: "Weave logging is off: set WANDB_API_KEY (or log in with `wandb login`) to turn it on.",
+    };
   }
   return { enabled: true, project };
 }

@@ -70,7 +70,10 @@ function toWeave(m: ModelSummary): WeaveModelSummary {
     errors: m.errors,
     error_rate: rate(m.errors),
     finish_reason_count: finish,
-    finish_reason_rate: Object.fromEntries(FINISH_BUCKETS.map((b) => [b, rate(finish[b])])) as Record<FinishBucket, number>,
+    finish_reason_rate: Object.fromEntries(FINISH_BUCKETS.map((b) => [b, rate(finish[b])])) as Record<
+      FinishBucket,
+      number
+    >,
     scores,
     latency_ms: { p50: m.latencyMs.p50, p95: m.latencyMs.p95, mean: m.latencyMs.mean },
     tokens: { ...m.tokens },

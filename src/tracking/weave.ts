@@ -155,9 +155,12 @@ class ChildSink implements WeaveSink {
         if (Date.now() - this.lastProgressAt > this.finishTimeoutMs) return finishCheck(false);
         this.roomWaiters.push(check);
       };
-      const timer = setInterval(() => {
-        if (Date.now() - this.lastProgressAt > this.finishTimeoutMs) finishCheck(false);
-      }, Math.min(1000, this.finishTimeoutMs));
+      const timer = setInterval(
+        () => {
+          if (Date.now() - this.lastProgressAt > this.finishTimeoutMs) finishCheck(false);
+        },
+        Math.min(1000, this.finishTimeoutMs),
+      );
       let settled = false;
       const finishCheck = (value: boolean): void => {
         if (settled) return;
@@ -198,7 +201,9 @@ class ChildSink implements WeaveSink {
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener("abort", onAbort);
       if (ended === "stopped") {
-        this.warnOnce(`stopped waiting for Weave uploads; results are safe on disk. Upload them with: bakeoff weave-sync ${this.runDir}`);
+        this.warnOnce(
+          `stopped waiting for Weave uploads; results are safe on disk. Upload them with: bakeoff weave-sync ${this.runDir}`,
+        );
         this.kill();
       } else if (ended === "timeout") {
         const why = this.problem ? ` (${this.problem.message})` : "";

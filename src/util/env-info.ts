@@ -11,7 +11,9 @@ let version: string | undefined;
 export function toolVersion(): string {
   if (version === undefined) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+      const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+        version?: string;
+      };
       version = pkg.version ?? "0.0.0";
     } catch {
       version = "0.0.0";
@@ -23,7 +25,10 @@ export function toolVersion(): string {
 export async function gitInfo(cwd: string): Promise<{ sha: string; dirty: boolean } | undefined> {
   try {
     const { stdout: sha } = await run("git", ["rev-parse", "HEAD"], { cwd, timeout: 5000 });
-    const { stdout: status } = await run("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, timeout: 5000 });
+    const { stdout: status } = await run("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd,
+      timeout: 5000,
+    });
     return { sha: sha.trim(), dirty: status.trim() !== "" };
   } catch {
     return undefined;

@@ -47,6 +47,9 @@ export function sanitizeLine(text: string): string {
  * text tried to reorder itself; other controls are dropped as for the terminal.
  */
 export function neutraliseForHtml(text: string): string {
-  const marked = text.replace(BIDI_CONTROLS, (c) => `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}]`);
+  const marked = text.replace(
+    BIDI_CONTROLS,
+    (c) => `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}]`,
+  );
   return sanitizeTerminalText(marked);
 }

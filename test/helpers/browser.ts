@@ -36,7 +36,9 @@ export interface TestBrowser {
 }
 
 /** Launches Chromium with a fresh user data dir, or throws saying how to install it. */
-export async function launchBrowser(options: { width?: number; height?: number; executablePath?: string } = {}): Promise<TestBrowser> {
+export async function launchBrowser(
+  options: { width?: number; height?: number; executablePath?: string } = {},
+): Promise<TestBrowser> {
   const executablePath = options.executablePath ?? CHROMIUM_PATH;
   if (!existsSync(executablePath)) {
     throw new Error(

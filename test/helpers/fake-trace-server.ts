@@ -68,7 +68,7 @@ export async function startFakeTraceServer(options: { mode?: FakeMode } = {}): P
   const sockets = new Set<Socket>();
   const callIndex = new Map<string, RecordedCall>();
   const callOrder: RecordedCall[] = [];
-  const state = { mode: options.mode ?? ("healthy") };
+  const state = { mode: options.mode ?? "healthy" };
   const routeStatus: Record<string, number> = {};
 
   const server: Server = createServer((req, res) => {
@@ -152,7 +152,10 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 
 function digestOf(value: unknown): string {
   // Digests must not contain '/' or ':' (they end up inside ref URIs).
-  return createHash("sha256").update(JSON.stringify(value) ?? "").digest("hex").slice(0, 32);
+  return createHash("sha256")
+    .update(JSON.stringify(value) ?? "")
+    .digest("hex")
+    .slice(0, 32);
 }
 
 function answer(path: string, body: unknown, tables: Map<string, unknown[]>, unknown: Set<string>): unknown {
@@ -176,7 +179,12 @@ function answer(path: string, body: unknown, tables: Map<string, unknown[]>, unk
       return { rows: rows.map((val) => ({ digest: digestOf(val), val })) };
     }
     case "/feedback/create":
-      return { id: randomUUID(), created_at: new Date().toISOString(), wb_user_id: "fake", payload: b["payload"] ?? {} };
+      return {
+        id: randomUUID(),
+        created_at: new Date().toISOString(),
+        wb_user_id: "fake",
+        payload: b["payload"] ?? {},
+      };
     case "/health":
       return {};
     default:
@@ -202,7 +210,8 @@ function recordCalls(body: unknown, index: Map<string, RecordedCall>, order: Rec
         ended: false,
       };
       const existing = index.get(call.id);
-      if (existing) Object.assign(existing, { ...call, ended: existing.ended, output: existing.output, summary: existing.summary });
+      if (existing)
+        Object.assign(existing, { ...call, ended: existing.ended, output: existing.output, summary: existing.summary });
       else {
         index.set(call.id, call);
         order.push(call);

@@ -28,7 +28,11 @@ export function cells(s: Scenario): [number, number, number, number] {
   return [both, baseOnly, candOnly, 1 - both - baseOnly - candOnly];
 }
 
-function draw(n: number, p: [number, number, number, number], rng: () => number): { base: Uint8Array; cand: Uint8Array } {
+function draw(
+  n: number,
+  p: [number, number, number, number],
+  rng: () => number,
+): { base: Uint8Array; cand: Uint8Array } {
   const base = new Uint8Array(n);
   const cand = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -48,13 +52,36 @@ export function gateFailureRate(s: Scenario, n: number, datasets: number, seed: 
   let failed = 0;
   for (let k = 0; k < datasets; k++) {
     const { base, cand } = draw(n, p, rng);
-    const v = comparePair(cand, base, { binary: true, alpha: gate.kind === "regression" ? gate.alpha : 0.05, names: ["candidate", "baseline"] });
+    const v = comparePair(cand, base, {
+      binary: true,
+      alpha: gate.kind === "regression" ? gate.alpha : 0.05,
+      names: ["candidate", "baseline"],
+    });
     const change: ScorerChange = {
-      model: "m", scorer: "exact", n: v.n, candidateErrors: 0, baselineMean: v.meanB, candidateMean: v.meanA, diff: v.diff,
-      interval: v.interval, pValue: v.pValue, test: v.test, significant: v.significant, scale: v.scale, mde: v.mde,
-      sentence: v.sentence, passToFail: v.losses, failToPass: v.wins, criticalPassToFail: 0,
+      model: "m",
+      scorer: "exact",
+      n: v.n,
+      candidateErrors: 0,
+      baselineMean: v.meanB,
+      candidateMean: v.meanA,
+      diff: v.diff,
+      interval: v.interval,
+      pValue: v.pValue,
+      test: v.test,
+      significant: v.significant,
+      scale: v.scale,
+      mde: v.mde,
+      sentence: v.sentence,
+      passToFail: v.losses,
+      failToPass: v.wins,
+      criticalPassToFail: 0,
     };
-    const comparison = { changes: [change], flips: [], comparable: true, notComparableReasons: [] } as unknown as CompareResult;
+    const comparison = {
+      changes: [change],
+      flips: [],
+      comparable: true,
+      notComparableReasons: [],
+    } as unknown as CompareResult;
     const report = evaluateGates([gate], { summary: { models: [] }, comparison });
     if (!report.passed) failed++;
   }

@@ -54,7 +54,14 @@ export async function startServer(handler: Handler): Promise<TestServer> {
       } catch {
         json = undefined;
       }
-      const seen: SeenRequest = { method: req.method ?? "", path: url.pathname, query: url.searchParams, headers: req.headers, body, json };
+      const seen: SeenRequest = {
+        method: req.method ?? "",
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+        json,
+      };
       requests.push(seen);
       Promise.resolve(handler(seen, res, requests.length - 1)).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
@@ -114,7 +121,9 @@ export function loadRecording(file: string): Recording {
 const RECOMPUTED = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
 
 function isEventStream(headers: Record<string, string>): boolean {
-  return Object.entries(headers).some(([k, v]) => k.toLowerCase() === "content-type" && v.includes("text/event-stream"));
+  return Object.entries(headers).some(
+    ([k, v]) => k.toLowerCase() === "content-type" && v.includes("text/event-stream"),
+  );
 }
 
 /** Writes a recorded response: the stored headers (minus framing ones, whose recorded values do

@@ -26,12 +26,17 @@ export async function runFixture(
     keys?: Record<string, string>;
   },
 ): Promise<RunFixture> {
-  const sims = options.sims ?? { small: { latency: { medianMs: 20, p95Ms: 40 } }, large: { latency: { medianMs: 30, p95Ms: 60 } } };
+  const sims = options.sims ?? {
+    small: { latency: { medianMs: 20, p95Ms: 40 } },
+    large: { latency: { medianMs: 30, p95Ms: 60 } },
+  };
   const emulator = await startEmulator({ models: sims, quiet: true });
   const dataset = join(dir, "sums.jsonl");
   await writeFile(
     dataset,
-    Array.from({ length: options.rows }, (_, i) => JSON.stringify({ id: `q${i}`, prompt: `What is ${i} + ${i * 3}?`, expected: String(i * 4) })).join("\n") + "\n",
+    Array.from({ length: options.rows }, (_, i) =>
+      JSON.stringify({ id: `q${i}`, prompt: `What is ${i} + ${i * 3}?`, expected: String(i * 4) }),
+    ).join("\n") + "\n",
   );
   const env: Record<string, string> = {};
   const models = Object.keys(sims).map((name) => {

@@ -5,12 +5,17 @@ import { resultsDir } from "../locations.js";
 import { configOption, outOption } from "../shared-options.js";
 
 export default defineCommand({
-  description: "Trend of every model and scorer over the last runs of the same dataset, from <out>/index.jsonl (runs not yet indexed are indexed first).",
+  description:
+    "Trend of every model and scorer over the last runs of the same dataset, from <out>/index.jsonl (runs not yet indexed are indexed first).",
   options: {
     ...outOption,
     ...configOption,
     last: { type: "number", default: 10, describe: "Number of runs shown (whole number ≥ 1)" },
-    "all-datasets": { type: "boolean", default: false, describe: "Mix runs of every dataset (default: only the newest run's dataset)" },
+    "all-datasets": {
+      type: "boolean",
+      default: false,
+      describe: "Mix runs of every dataset (default: only the newest run's dataset)",
+    },
   },
   examples: [
     ["$0 history", "The last 10 runs of the newest run's dataset"],

@@ -14,16 +14,52 @@ export interface CommandEntry {
 
 export const COMMANDS: readonly CommandEntry[] = [
   { command: "run", summary: "Run datasets against models, score, record and report", load: () => import("./run.js") },
-  { command: "init", summary: "Write a commented starter config (for a sample dataset or your own file)", load: () => import("./init.js") },
-  { command: "validate", summary: "Check the config and every dataset row without calling any model", load: () => import("./validate.js") },
+  {
+    command: "init",
+    summary: "Write a commented starter config (for a sample dataset or your own file)",
+    load: () => import("./init.js"),
+  },
+  {
+    command: "validate",
+    summary: "Check the config and every dataset row without calling any model",
+    load: () => import("./validate.js"),
+  },
   { command: "runs", summary: "List the runs in the results directory", load: () => import("./runs.js") },
-  { command: "open [run]", summary: "Print the path of a run's HTML report, or open it in a browser", load: () => import("./open.js") },
-  { command: "report <run>", summary: "Re-render a run's reports from its results journal", load: () => import("./report.js") },
-  { command: "compare <baseline> <candidate>", summary: "Compare two runs; gates set the exit code", load: () => import("./compare.js") },
-  { command: "history", summary: "Trend of every model and scorer over the last runs of a dataset", load: () => import("./history.js") },
-  { command: "serve", summary: "Start the built-in emulator of the Azure AI model inference API", load: () => import("./serve.js") },
-  { command: "weave-sync <run>", summary: "Upload a finished run to W&B Weave from its journal", load: () => import("./weave-sync.js") },
-  { command: "schema", summary: "Print (or --write) the JSON Schema of the config file", load: () => import("./schema.js") },
+  {
+    command: "open [run]",
+    summary: "Print the path of a run's HTML report, or open it in a browser",
+    load: () => import("./open.js"),
+  },
+  {
+    command: "report <run>",
+    summary: "Re-render a run's reports from its results journal",
+    load: () => import("./report.js"),
+  },
+  {
+    command: "compare <baseline> <candidate>",
+    summary: "Compare two runs; gates set the exit code",
+    load: () => import("./compare.js"),
+  },
+  {
+    command: "history",
+    summary: "Trend of every model and scorer over the last runs of a dataset",
+    load: () => import("./history.js"),
+  },
+  {
+    command: "serve",
+    summary: "Start the built-in emulator of the Azure AI model inference API",
+    load: () => import("./serve.js"),
+  },
+  {
+    command: "weave-sync <run>",
+    summary: "Upload a finished run to W&B Weave from its journal",
+    load: () => import("./weave-sync.js"),
+  },
+  {
+    command: "schema",
+    summary: "Print (or --write) the JSON Schema of the config file",
+    load: () => import("./schema.js"),
+  },
 ];
 
 /** A command's name (the first word of its command string). */

@@ -11,15 +11,28 @@ const SAMPLE_ROWS = [
   { id: "s01", question: "What is 17 + 25?", answer: "42" },
   { id: "s02", question: "Calculate 144 / 12.", answer: "12" },
   { id: "s03", question: "What is 12 * (3 + 4) - 5?", answer: "79" },
-  { id: "s04", question: "Sam has 12 apples. He gives away 5 apples. How many apples does Sam have now?", answer: "Sam had 12 and gave away 5, so 12 - 5 = 7.\n#### 7" },
-  { id: "s05", question: "Mia has 8 stickers. She buys 9 more stickers. How many stickers does Mia have?", answer: "8 + 9 = 17\n#### 17" },
+  {
+    id: "s04",
+    question: "Sam has 12 apples. He gives away 5 apples. How many apples does Sam have now?",
+    answer: "Sam had 12 and gave away 5, so 12 - 5 = 7.\n#### 7",
+  },
+  {
+    id: "s05",
+    question: "Mia has 8 stickers. She buys 9 more stickers. How many stickers does Mia have?",
+    answer: "8 + 9 = 17\n#### 17",
+  },
   { id: "s06", question: "What is 240 / 8 + 6?", answer: "36" },
   { id: "s07", question: "What is 1,250 - 375?", answer: "875" },
   { id: "s08", question: "What is 7 * 8 * 2?", answer: "112" },
 ];
 
 const options = {
-  config: { alias: "c", type: "string", default: "eval.config.jsonc", describe: "File to write (comments are allowed in .json and .jsonc config files)" },
+  config: {
+    alias: "c",
+    type: "string",
+    default: "eval.config.jsonc",
+    describe: "File to write (comments are allowed in .json and .jsonc config files)",
+  },
   force: { type: "boolean", default: false, describe: "Overwrite the config file if it exists" },
   ...ownDataOptions,
 } as const;
@@ -32,7 +45,10 @@ export default defineCommand({
   examples: [
     ["$0 init && $0 run", "A starter config with a sample dataset, then a first run"],
     ["$0 init --dataset gsm8k.jsonl", "A config for your file (columns and scorer guessed)"],
-    ["$0 init --dataset qa.csv --prompt q --expected a --scorer exact --config qa.config.jsonc", "Say which columns and scorer"],
+    [
+      "$0 init --dataset qa.csv --prompt q --expected a --scorer exact --config qa.config.jsonc",
+      "Say which columns and scorer",
+    ],
   ],
   run: async (args, io) => {
     const [{ configJsonSchema }, { loadConfig }, { compactJson, ownDatasets, printOwnData }] = await Promise.all([
@@ -41,7 +57,8 @@ export default defineCommand({
       import("../own-data.js"),
     ]);
     const file = resolve(args.config);
-    if (existsSync(file) && !args.force) throw new UsageError(`${args.config} already exists; pass --force to overwrite it, or --config OTHER.jsonc`);
+    if (existsSync(file) && !args.force)
+      throw new UsageError(`${args.config} already exists; pass --force to overwrite it, or --config OTHER.jsonc`);
     const dir = dirname(file);
     const written: string[] = [];
     let entries: Record<string, unknown>[];
@@ -56,7 +73,13 @@ export default defineCommand({
         await writeFile(sample, SAMPLE_ROWS.map((r) => JSON.stringify(r)).join("\n") + "\n", "utf8");
         written.push(sample);
       }
-      entries = [{ path: "datasets/sample.jsonl", columns: { prompt: "question", expected: "answer" }, scorers: [{ type: "numeric" }, { type: "finish_stop" }] }];
+      entries = [
+        {
+          path: "datasets/sample.jsonl",
+          columns: { prompt: "question", expected: "answer" },
+          scorers: [{ type: "numeric" }, { type: "finish_stop" }],
+        },
+      ];
     }
     const schemaFile = join(dir, "eval.config.schema.json");
     if (!existsSync(schemaFile)) {
@@ -69,14 +92,20 @@ export default defineCommand({
     // What we wrote must load: a broken starter config would be the worst first impression.
     await loadConfig(file);
     for (const f of written) io.out(`wrote ${relative(process.cwd(), f) || basename(f)}`);
-    const configArg = basename(file) === "eval.config.jsonc" && dir === process.cwd() ? "" : ` --config ${relative(process.cwd(), file)}`;
+    const configArg =
+      basename(file) === "eval.config.jsonc" && dir === process.cwd()
+        ? ""
+        : ` --config ${relative(process.cwd(), file)}`;
     io.out(`Next: bakeoff validate${configArg} && bakeoff run${configArg}`);
     return ExitCode.ok;
   },
 });
 
 /** The config text, with comments explaining each part (JSONC: the loader accepts comments). */
-export function starterConfig(datasets: Record<string, unknown>[], compactJson: (value: unknown, indent: string) => string): string {
+export function starterConfig(
+  datasets: Record<string, unknown>[],
+  compactJson: (value: unknown, indent: string) => string,
+): string {
   const ds = datasets.map((d) => `    ${compactJson(d, "    ")}`).join(",\n");
   return `// bakeoff config (JSON with comments). Every key: README "Config reference", or hover in an editor ($schema).
 {

@@ -8,8 +8,11 @@ import { configOption, outOption } from "../shared-options.js";
 const options = { ...outOption, ...configOption } as const;
 
 export default defineCommand<typeof options, { run: string }>({
-  description: "Writes report.md, report.html, report.json, predictions.csv and junit.xml again into the run's directory, from predictions.jsonl and run.json alone.",
-  positionals: { run: { type: "string", demandOption: true, describe: "Run id, path of a run directory, latest or latest~N" } },
+  description:
+    "Writes report.md, report.html, report.json, predictions.csv and junit.xml again into the run's directory, from predictions.jsonl and run.json alone.",
+  positionals: {
+    run: { type: "string", demandOption: true, describe: "Run id, path of a run directory, latest or latest~N" },
+  },
   options,
   examples: [
     ["$0 report latest", "Re-render the newest run's reports"],

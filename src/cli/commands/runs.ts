@@ -21,7 +21,8 @@ export default defineCommand({
     ["$0 runs --json | jq .runId", "For scripts"],
   ],
   run: async (args, io) => {
-    if (!Number.isInteger(args.last) || args.last < 1) throw new UsageError(`--last must be a whole number of at least 1 (got ${args.last})`);
+    if (!Number.isInteger(args.last) || args.last < 1)
+      throw new UsageError(`--last must be a whole number of at least 1 (got ${args.last})`);
     const { syncRunIndex } = await import("../../report/index-entry.js");
     const dir = await resultsDir(args);
     const entries = (await syncRunIndex(dir)).slice(-args.last).reverse();
@@ -33,10 +34,17 @@ export default defineCommand({
       io.err(`bakeoff: no runs in ${relative(process.cwd(), dir) || "."} (start one with "bakeoff run")`);
       return ExitCode.ok;
     }
-    const rows = entries.map((e) => [e.runId, e.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"), e.status, e.datasets.map((d) => d.name).join(", "), headline(e)]);
+    const rows = entries.map((e) => [
+      e.runId,
+      e.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"),
+      e.status,
+      e.datasets.map((d) => d.name).join(", "),
+      headline(e),
+    ]);
     const head = ["RUN", "STARTED", "STATUS", "DATASETS", "MODELS (headline score)"];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const r of [head, ...rows]) io.out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  "));
+    for (const r of [head, ...rows])
+      io.out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  "));
     return ExitCode.ok;
   },
 });

@@ -4,9 +4,13 @@ import { ExitCode } from "../../errors.js";
 import { defineCommand } from "../command.js";
 
 export default defineCommand({
-  description: "Prints the JSON Schema of eval.config.json (generated from the same definitions the loader checks), or writes it with --write.",
+  description:
+    "Prints the JSON Schema of eval.config.json (generated from the same definitions the loader checks), or writes it with --write.",
   options: {
-    write: { type: "string", describe: "Write it to this file instead of printing it (--write alone: eval.config.schema.json)" },
+    write: {
+      type: "string",
+      describe: "Write it to this file instead of printing it (--write alone: eval.config.schema.json)",
+    },
   },
   examples: [
     ["$0 schema --write", "Write eval.config.schema.json (referenced by $schema in the config)"],

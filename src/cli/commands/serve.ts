@@ -7,7 +7,11 @@ export default defineCommand({
   options: {
     port: { alias: "p", type: "number", default: 8765, describe: "Port to listen on (0: any free port)" },
     host: { type: "string", default: "127.0.0.1", describe: "Address to listen on" },
-    config: { alias: "c", type: "string", describe: "Serve the simulated models of this config (emulator.models and the built-in presets)" },
+    config: {
+      alias: "c",
+      type: "string",
+      describe: "Serve the simulated models of this config (emulator.models and the built-in presets)",
+    },
   },
   examples: [
     ["$0 serve", "small and large on http://127.0.0.1:8765"],

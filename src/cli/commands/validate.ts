@@ -6,7 +6,8 @@ import { findConfig } from "../locations.js";
 import { configOption, ownDataOptions } from "../shared-options.js";
 
 export default defineCommand({
-  description: "Loads the config, checks every row of every dataset and the scorers, and names key variables that are not set. Sends nothing.",
+  description:
+    "Loads the config, checks every row of every dataset and the scorers, and names key variables that are not set. Sends nothing.",
   options: {
     ...configOption,
     ...ownDataOptions,
@@ -17,12 +18,13 @@ export default defineCommand({
     ["$0 validate --dataset qa.csv --prompt question", "Check your own file with the column you name"],
   ],
   run: async (args, io) => {
-    const [{ loadConfig }, { planRun }, { printOwnData, withOwnData }, { placeholderKeys, splitList }] = await Promise.all([
-      import("../../config/load.js"),
-      import("../../run/plan.js"),
-      import("../own-data.js"),
-      import("../run-command.js"),
-    ]);
+    const [{ loadConfig }, { planRun }, { printOwnData, withOwnData }, { placeholderKeys, splitList }] =
+      await Promise.all([
+        import("../../config/load.js"),
+        import("../../run/plan.js"),
+        import("../own-data.js"),
+        import("../run-command.js"),
+      ]);
     const file = findConfig(args.config);
     let loaded: LoadedConfig | undefined = file === undefined ? undefined : await loadConfig(file);
     if (args.dataset && args.dataset.length > 0) {
@@ -30,12 +32,16 @@ export default defineCommand({
       printOwnData(own.own, io);
       loaded = own.loaded;
     }
-    if (loaded === undefined) throw new UsageError('no config file here (looked for eval.config.json and eval.config.jsonc); create one with "bakeoff init", or pass --config FILE or --dataset FILE');
+    if (loaded === undefined)
+      throw new UsageError(
+        'no config file here (looked for eval.config.json and eval.config.jsonc); create one with "bakeoff init", or pass --config FILE or --dataset FILE',
+      );
     // Check everything else even when keys are missing, then say which ones `run` will want.
     const missingKeys = placeholderKeys(loaded);
     // Said first, so it is not lost when the datasets have problems too (all reported in one pass).
     const unset = Object.keys(missingKeys);
-    if (unset.length > 0) io.err(`bakeoff: not set (run will refuse to start without them): ${unset.map((k) => `$${k}`).join(", ")}`);
+    if (unset.length > 0)
+      io.err(`bakeoff: not set (run will refuse to start without them): ${unset.map((k) => `$${k}`).join(", ")}`);
     const plan = await planRun(loaded, {
       ...(args.models ? { models: splitList(args.models) } : {}),
       env: { ...process.env, ...missingKeys },

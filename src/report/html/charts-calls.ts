@@ -60,7 +60,10 @@ export function latencyChart(a: RunAnalysis): string {
       body += `<rect class="lat-bar" x="${round(x0 + (b - first) * bw + 1)}" y="${round(base - h)}" width="${round(bw - 2)}" height="${round(h)}" fill="${modelColor(mi)}" fill-opacity="0.8"><title>${escapeHtml(tip)}</title></rect>`;
     }
     body += `<line class="baseline" x1="${x0}" x2="${round(x0 + n * bw)}" y1="${round(base)}" y2="${round(base)}"/>`;
-    for (const [label, v, dash] of [["p50", m.latency.p50, ""], ["p95", m.latency.p95, ' stroke-dasharray="3 3"']] as const) {
+    for (const [label, v, dash] of [
+      ["p50", m.latency.p50, ""],
+      ["p95", m.latency.p95, ' stroke-dasharray="3 3"'],
+    ] as const) {
       if (v === null) continue;
       const px = xOf(v);
       body += `<line class="marker" x1="${round(px)}" x2="${round(px)}" y1="${round(y + 2)}" y2="${round(base)}"${dash}><title>${escapeHtml(`${m.name} ${label}: ${ms(v)}`)}</title></line>`;
@@ -83,7 +86,9 @@ export function latencyChart(a: RunAnalysis): string {
       width: WIDTH,
       height: y,
       title: "Latency distribution per model (log scale)",
-      description: a.models.map((m) => `${m.name}: p50 ${ms(m.latency.p50)}, p95 ${ms(m.latency.p95)}, p99 ${ms(m.latency.p99)}`).join("; "),
+      description: a.models
+        .map((m) => `${m.name}: p50 ${ms(m.latency.p50)}, p95 ${ms(m.latency.p95)}, p99 ${ms(m.latency.p99)}`)
+        .join("; "),
     },
     body,
   );
@@ -106,9 +111,14 @@ const OTHER_REASON = "#6b7280";
  * calls). Segments carry class "seg" and a <title> with the count.
  */
 export function finishChart(a: RunAnalysis): string {
-  const seen = new Set(a.models.flatMap((m) => Object.keys(m.finishReasons).filter((r) => (m.finishReasons[r] ?? 0) > 0)));
+  const seen = new Set(
+    a.models.flatMap((m) => Object.keys(m.finishReasons).filter((r) => (m.finishReasons[r] ?? 0) > 0)),
+  );
   if (seen.size === 0) return `<p class="muted">No results, so there is no finish-reason chart.</p>`;
-  const reasons = [...KNOWN_REASONS.filter((r) => seen.has(r)), ...[...seen].filter((r) => !KNOWN_REASONS.includes(r)).sort()];
+  const reasons = [
+    ...KNOWN_REASONS.filter((r) => seen.has(r)),
+    ...[...seen].filter((r) => !KNOWN_REASONS.includes(r)).sort(),
+  ];
   const color = (r: string) => REASON_COLORS[r] ?? OTHER_REASON;
   const x0 = LABEL_W;
   const x1 = WIDTH - 56;
@@ -131,7 +141,11 @@ export function finishChart(a: RunAnalysis): string {
     y += rowH;
   }
   y += 18;
-  body += legend(reasons.map((r) => ({ label: r, color: color(r) })), x0, y);
+  body += legend(
+    reasons.map((r) => ({ label: r, color: color(r) })),
+    x0,
+    y,
+  );
   y += 10;
   return svgFrame(
     {
@@ -140,7 +154,13 @@ export function finishChart(a: RunAnalysis): string {
       height: y,
       title: "Finish reasons per model",
       description: a.models
-        .map((m) => `${m.name}: ${reasons.filter((r) => (m.finishReasons[r] ?? 0) > 0).map((r) => `${r} ${m.finishReasons[r]}`).join(", ")}`)
+        .map(
+          (m) =>
+            `${m.name}: ${reasons
+              .filter((r) => (m.finishReasons[r] ?? 0) > 0)
+              .map((r) => `${r} ${m.finishReasons[r]}`)
+              .join(", ")}`,
+        )
         .join("; "),
     },
     body,

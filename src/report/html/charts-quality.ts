@@ -36,7 +36,10 @@ function intervalLabel(st: ScorerAnalysis): string {
  */
 export function scoreChart(a: RunAnalysis): string {
   const groups = a.scorers
-    .map((s) => ({ scorer: s, models: a.models.map((m, i) => ({ m, i, s: m.scorers[s.name] })).filter((x) => x.s !== undefined) }))
+    .map((s) => ({
+      scorer: s,
+      models: a.models.map((m, i) => ({ m, i, s: m.scorers[s.name] })).filter((x) => x.s !== undefined),
+    }))
     .filter((g) => g.models.length > 0);
   if (groups.length === 0) return `<p class="muted">Nothing was scored, so there is no score chart.</p>`;
   const x0 = LABEL_W;
@@ -44,7 +47,9 @@ export function scoreChart(a: RunAnalysis): string {
   let y = 8;
   let body = "";
   for (const g of groups) {
-    const values = g.models.flatMap(({ s }) => [s!.mean, s!.low, s!.high].filter((v): v is number => v !== null && Number.isFinite(v)));
+    const values = g.models.flatMap(({ s }) =>
+      [s!.mean, s!.low, s!.high].filter((v): v is number => v !== null && Number.isFinite(v)),
+    );
     const domain = scoreDomain(values);
     const x = linear(domain, [x0, x1]);
     body += text(0, y + 14, g.scorer.name, 'class="group-label"');
@@ -76,7 +81,12 @@ export function scoreChart(a: RunAnalysis): string {
     for (const t of niceTicks(domain[0], domain[1], 4)) {
       const tx = x(t);
       body += `<line class="grid" x1="${round(tx)}" x2="${round(tx)}" y1="${round(top)}" y2="${round(y)}"/>`;
-      body += text(tx, y + 13, g.scorer.kind === "binary" ? `${Math.round(t * 100)}%` : String(t), 'class="tick" text-anchor="middle"');
+      body += text(
+        tx,
+        y + 13,
+        g.scorer.kind === "binary" ? `${Math.round(t * 100)}%` : String(t),
+        'class="tick" text-anchor="middle"',
+      );
     }
     y += 28;
   }
@@ -87,7 +97,9 @@ export function scoreChart(a: RunAnalysis): string {
       height: y,
       title: "Score per model with 95% intervals",
       description: groups
-        .map((g) => `${g.scorer.name}: ${g.models.map(({ m, s }) => `${m.name} ${score(s!.mean, s!.kind)}`).join(", ")}`)
+        .map(
+          (g) => `${g.scorer.name}: ${g.models.map(({ m, s }) => `${m.name} ${score(s!.mean, s!.kind)}`).join(", ")}`,
+        )
         .join("; "),
     },
     body,
@@ -102,13 +114,22 @@ export function scoreChart(a: RunAnalysis): string {
 export function costQualityChart(a: RunAnalysis): string {
   const p = a.pareto;
   if (p === null) return `<p class="muted">Nothing was scored, so there is no cost vs quality chart.</p>`;
-  if (p.costBasis === null) return `<p class="muted">Some models have no prices in the config, so cost vs quality is not drawn.</p>`;
+  if (p.costBasis === null)
+    return `<p class="muted">Some models have no prices in the config, so cost vs quality is not drawn.</p>`;
   const currency = a.models.find((m) => m.cost !== null)?.cost?.currency ?? "";
   const kind = a.scorers.find((s) => s.name === p.scorer)?.kind ?? "continuous";
   const pts = p.points
-    .map((pt) => ({ ...pt, i: a.models.findIndex((m) => m.name === pt.model), s: a.models.find((m) => m.name === pt.model)?.scorers[p.scorer] }))
-    .filter((pt): pt is typeof pt & { cost: number; quality: number } => pt.cost !== null && pt.quality !== null && Number.isFinite(pt.cost) && Number.isFinite(pt.quality));
-  if (pts.length === 0) return `<p class="muted">No model has both a cost and a score, so cost vs quality is not drawn.</p>`;
+    .map((pt) => ({
+      ...pt,
+      i: a.models.findIndex((m) => m.name === pt.model),
+      s: a.models.find((m) => m.name === pt.model)?.scorers[p.scorer],
+    }))
+    .filter(
+      (pt): pt is typeof pt & { cost: number; quality: number } =>
+        pt.cost !== null && pt.quality !== null && Number.isFinite(pt.cost) && Number.isFinite(pt.quality),
+    );
+  if (pts.length === 0)
+    return `<p class="muted">No model has both a cost and a score, so cost vs quality is not drawn.</p>`;
   const W = WIDTH;
   const H = 340;
   const m = { l: 74, r: 24, t: 16, b: 48 };
@@ -128,7 +149,12 @@ export function costQualityChart(a: RunAnalysis): string {
     body += text(m.l - 8, y(t) + 4, score(t, kind), 'class="tick" text-anchor="end"');
   }
   body += text((m.l + W - m.r) / 2, H - 8, `${p.costBasis} (${currency})`, 'class="axis-label" text-anchor="middle"');
-  body += text(14, (m.t + H - m.b) / 2, `${p.scorer} (higher is better)`, `class="axis-label" text-anchor="middle" transform="rotate(-90 14 ${round((m.t + H - m.b) / 2)})"`);
+  body += text(
+    14,
+    (m.t + H - m.b) / 2,
+    `${p.scorer} (higher is better)`,
+    `class="axis-label" text-anchor="middle" transform="rotate(-90 14 ${round((m.t + H - m.b) / 2)})"`,
+  );
   const front = pts.filter((pt) => p.front.includes(pt.model)).sort((u, v) => u.cost - v.cost);
   if (front.length > 1) {
     body += `<polyline class="front-line" fill="none" stroke="#1f2328" stroke-dasharray="5 4" points="${front.map((pt) => `${round(x(pt.cost))},${round(y(pt.quality))}`).join(" ")}"/>`;
@@ -144,7 +170,12 @@ export function costQualityChart(a: RunAnalysis): string {
     body += `<circle class="point${onFront ? " front" : ""}" cx="${round(cx)}" cy="${round(cy)}" r="7" fill="${modelColor(pt.i)}"${onFront ? ' stroke="#1f2328" stroke-width="2.5"' : ' stroke="#fff" stroke-width="1.5"'}><title>${escapeHtml(tip)}</title></circle>`;
     // Labels go right of the point, or left of it near the right edge so they stay inside.
     const right = cx < W - m.r - 110;
-    body += text(right ? cx + 11 : cx - 11, cy + 4, `${short(pt.model)}${onFront ? " ★" : ""}`, `class="point-label"${right ? "" : ' text-anchor="end"'}`);
+    body += text(
+      right ? cx + 11 : cx - 11,
+      cy + 4,
+      `${short(pt.model)}${onFront ? " ★" : ""}`,
+      `class="point-label"${right ? "" : ' text-anchor="end"'}`,
+    );
   }
   return svgFrame(
     {

@@ -15,11 +15,13 @@ const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;
  * best and, as NUL, make Chromium drop the rest of a text node at worst.
  */
 export function escapeHtml(value: string | number): string {
-  return String(value)
-    .replace(/[&<>"']/g, (c) => ENTITIES[c]!)
-    // eslint-disable-next-line no-control-regex -- control characters are what this replaces
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "\ufffd")
-    .replace(BIDI_CONTROLS, bidiMarker);
+  return (
+    String(value)
+      .replace(/[&<>"']/g, (c) => ENTITIES[c]!)
+      // eslint-disable-next-line no-control-regex -- control characters are what this replaces
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "\ufffd")
+      .replace(BIDI_CONTROLS, bidiMarker)
+  );
 }
 
 /**

@@ -54,7 +54,9 @@ export function filterControls(models: readonly string[], shown: number): string
     `<label for="f-fail">Failures of model</label> <select id="f-fail"><option value="">(any model)</option>${options}</select>` +
     `<label><input type="checkbox" id="f-trunc"> Truncated (finish_reason length)</label>` +
     `<label for="f-search">Search</label> <input type="search" id="f-search" placeholder="prompt, output, row id…">` +
-    html`<output id="row-count" for="f-disagree f-fail f-trunc f-search" aria-live="polite">${int(shown)} of ${int(shown)} rows shown</output>` +
+    html`<output id="row-count" for="f-disagree f-fail f-trunc f-search" aria-live="polite"
+      >${int(shown)} of ${int(shown)} rows shown</output
+    >` +
     `</form>`
   );
 }
@@ -62,9 +64,15 @@ export function filterControls(models: readonly string[], shown: number): string
 function scoreBadges(cell: SideBySideCell): string {
   return Object.entries(cell.scores ?? {})
     .map(([name, s]) => {
-      if (s.value === null) return html`<span class="badge unscored" title="${s.error ?? "not scored"}">${name} ${DASH}</span>`;
+      if (s.value === null)
+        return html`<span class="badge unscored" title="${s.error ?? "not scored"}">${name} ${DASH}</span>`;
       const cls = s.pass === true ? "pass" : s.pass === false ? "fail" : "score";
-      const mark = s.pass === true ? " ✓" : s.pass === false ? " ✗" : ` ${Number.isInteger(s.value) ? s.value : s.value.toFixed(3)}`;
+      const mark =
+        s.pass === true
+          ? " ✓"
+          : s.pass === false
+            ? " ✗"
+            : ` ${Number.isInteger(s.value) ? s.value : s.value.toFixed(3)}`;
       return html`<span class="badge ${cls}" title="${s.reason ?? ""}">${name}${mark}</span>`;
     })
     .join(" ");
@@ -74,7 +82,10 @@ function modelCell(cell: SideBySideCell | undefined): string {
   if (cell === undefined) return `<td class="missing">${DASH}</td>`;
   const failed = cellFailed(cell);
   const meta = [
-    html`<span class="badge finish finish-${cell.finishReason === "length" ? "length" : cell.finishReason === "stop" ? "stop" : "other"}">${cell.finishReason ?? "none"}</span>`,
+    html`<span
+      class="badge finish finish-${cell.finishReason === "length" ? "length" : cell.finishReason === "stop" ? "stop" : "other"}"
+      >${cell.finishReason ?? "none"}</span
+    >`,
     scoreBadges(cell),
     html`<span class="lat">${ms(cell.latencyMs)}</span>`,
     cell.trials > 1 ? html`<span class="lat">trial ${cell.trial} of ${cell.trials}</span>` : "",
@@ -104,10 +115,14 @@ export function sideBySideTable(a: RunAnalysis, rows: readonly SideBySideRow[]):
       const attrs = `data-disagree="${f.disagreement ? 1 : 0}" data-fail=" ${f.failedModels.join(" ")} " data-trunc="${f.truncated ? 1 : 0}"`;
       const prompt =
         html`<div class="out">${row.prompt}</div>` +
-        (row.expected === null ? "" : html`<div class="expected"><span class="label">expected</span> ${row.expected}</div>`);
+        (row.expected === null
+          ? ""
+          : html`<div class="expected"><span class="label">expected</span> ${row.expected}</div>`);
       return (
         `<tr ${attrs}>` +
-        html`<th scope="row" class="col-row">${row.dataset}<br><span class="rowid">${row.rowId}</span><br><span class="muted">line ${row.line}</span></th>` +
+        html`<th scope="row" class="col-row">
+          ${row.dataset}<br /><span class="rowid">${row.rowId}</span><br /><span class="muted">line ${row.line}</span>
+        </th>` +
         `<td class="col-prompt">${prompt}</td>` +
         models.map((m) => modelCell(row.perModel[m])).join("") +
         `</tr>`
@@ -116,14 +131,19 @@ export function sideBySideTable(a: RunAnalysis, rows: readonly SideBySideRow[]):
     .join("\n");
   return (
     `<div class="table-wrap"><table id="rows" class="side-by-side">` +
-    html`<caption class="sr-only">Every model's answer per prompt (${int(rows.length)} rows)</caption>` +
+    html`<caption class="sr-only">
+      Every model's answer per prompt (${int(rows.length)} rows)
+    </caption>` +
     head +
     `<tbody>\n${body}\n</tbody></table></div>`
   );
 }
 
 /** How many rows are disagreements, failures per model and truncated: for the section's intro. */
-export function flagTotals(rows: readonly SideBySideRow[], models: readonly string[]): { disagreements: number; truncated: number } {
+export function flagTotals(
+  rows: readonly SideBySideRow[],
+  models: readonly string[],
+): { disagreements: number; truncated: number } {
   let disagreements = 0;
   let truncated = 0;
   for (const r of rows) {

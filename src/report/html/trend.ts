@@ -33,7 +33,9 @@ export async function loadTrend(runDir: string, analysis: RunAnalysis): Promise<
   if (scorer === null) return null;
   try {
     const me = analysis.manifest;
-    const earlier = (await readRunIndex(dirname(runDir))).filter((e) => e.runId !== me.runId && e.startedAt <= me.startedAt);
+    const earlier = (await readRunIndex(dirname(runDir))).filter(
+      (e) => e.runId !== me.runId && e.startedAt <= me.startedAt,
+    );
     const past = historyTable(earlier, { group: comparabilityGroup(me), last: TREND_RUNS - 1 });
     if (past.runs.length === 0) return null;
     const models = analysis.models.map((m) => m.name);
@@ -42,10 +44,16 @@ export async function loadTrend(runDir: string, analysis: RunAnalysis): Promise<
     return {
       scorer,
       kind: analysis.scorers.find((s) => s.name === scorer)?.kind ?? "continuous",
-      runs: [...past.runs.map((r) => ({ runId: r.runId, startedAt: r.startedAt })), { runId: me.runId, startedAt: me.startedAt }],
+      runs: [
+        ...past.runs.map((r) => ({ runId: r.runId, startedAt: r.startedAt })),
+        { runId: me.runId, startedAt: me.startedAt },
+      ],
       lines: models.map((model) => ({
         model,
-        values: [...past.runs.map((r) => r.models.find((m) => m.name === model)?.scores[scorer] ?? null), current.get(model) ?? null],
+        values: [
+          ...past.runs.map((r) => r.models.find((m) => m.name === model)?.scores[scorer] ?? null),
+          current.get(model) ?? null,
+        ],
       })),
     };
   } catch {
@@ -77,7 +85,8 @@ export function trendChart(t: TrendData): string {
   t.lines.forEach((l, li) => {
     const color = modelColor(li);
     const pts = l.values.flatMap((v, i) => (v === null ? [] : [[x(i), y(v), v, i] as const]));
-    if (pts.length > 1) body += `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([px, py]) => `${round(px)},${round(py)}`).join(" ")}"/>`;
+    if (pts.length > 1)
+      body += `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([px, py]) => `${round(px)},${round(py)}`).join(" ")}"/>`;
     for (const [px, py, v, i] of pts) {
       body += `<circle class="trend-point" cx="${round(px)}" cy="${round(py)}" r="4" fill="${color}"><title>${escapeHtml(`${l.model} · ${t.runs[i]!.runId}: ${score(v, t.kind)}`)}</title></circle>`;
     }
