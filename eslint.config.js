@@ -13,7 +13,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["*.js", "*.ts", "bin/*.js", "scripts/*.ts"] },
+        projectService: { allowDefaultProject: ["*.js", "*.ts", "bin/*.js", "scripts/*.ts", "test/helpers/*.mjs"] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -60,7 +60,7 @@ export default tseslint.config(
     // Plain JavaScript (the bin launcher, this file): no type information to lint with.
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
   },
   prettier,
 );

@@ -6,6 +6,7 @@
  * the command being run (and with it zod, the Azure SDK, csv-parse, ...) is imported on demand.
  * `--version` does not even load yargs.
  */
+import { inspect } from "node:util";
 import type { Argv, Options } from "yargs";
 import { BakeoffError, ExitCode, UsageError, exitCodeFor } from "./errors.js";
 import { closest, typedNumbers, type CommandSpec } from "./cli/command.js";
@@ -116,7 +117,7 @@ async function parse(
           return y;
         },
         async (args) => {
-          code = await spec.run(args as never, io);
+          code = await spec.run(args, io);
         },
       );
     } else {
@@ -201,7 +202,8 @@ function reportError(err: unknown, io: Io): void {
   if (err instanceof BakeoffError) {
     // Messages quote servers and datasets (error bodies, ids): no escape sequence reaches the terminal.
     io.err(`bakeoff: ${sanitizeTerminalText(err.message)}`);
-    if (process.env.BAKEOFF_DEBUG && err.cause) io.err(String((err.cause as Error).stack ?? err.cause));
+    if (process.env.BAKEOFF_DEBUG && err.cause)
+      io.err(err.cause instanceof Error ? (err.cause.stack ?? err.cause.message) : inspect(err.cause));
   } else if (isExpectedSystemError(err)) {
     const e = err;
     const target = e.path ?? (e as { address?: string; port?: number }).address;

@@ -110,7 +110,7 @@ async function writeRun(
       skipped: 0,
     }));
   }
-  manifest.config = { ...manifest.config, ...config } as RunManifest["config"];
+  manifest.config = { ...manifest.config, ...config };
   await writeManifest(dir, manifest);
   const journal = await JournalWriter.open(join(dir, PREDICTIONS_FILE));
   for (const r of recs) journal.append(record(r));

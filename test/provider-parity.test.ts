@@ -33,7 +33,7 @@ async function runAll(params: Record<string, unknown>, scorers: unknown[], rows:
   const config: ConfigInput = {
     concurrency: 6,
     datasets: [{ path: file, scorers: scorers as never }],
-    models: VARIANTS.map((v) => ({ ...v, endpoint: "emulator://sim", model: "sim", params })) as never,
+    models: VARIANTS.map((v) => ({ ...v, endpoint: "emulator://sim", model: "sim", params })),
     emulator: { models: { sim: { accuracy: 0.6, reasoningTokens: 3, latency: { medianMs: 1, p95Ms: 3 } } } },
     retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
   };

@@ -86,6 +86,7 @@ async function writeConfig(
   return config;
 }
 
+// eslint-disable-next-line no-control-regex -- the bytes a hostile server sends
 const ESCAPES = /[\u001b\u0007\u009b\u009d\u202e]/;
 
 describe("1. one writer per run (run.lock)", () => {
@@ -256,6 +257,7 @@ describe("3. server and dataset text is sanitised", () => {
     expect(res.stdout).not.toMatch(ESCAPES);
     const md = await readFile(join(dir, "results", "h", "report.md"), "utf8");
     expect(md).toMatch(/\bok\b/);
+    // eslint-disable-next-line no-control-regex -- none of these bytes may survive
     expect(md).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
     const junit = await readFile(join(dir, "results", "h", "junit.xml"), "utf8");
     expect(junit).not.toMatch(ESCAPES);

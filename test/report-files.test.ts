@@ -170,7 +170,7 @@ describe("predictions.csv", () => {
     for (const [i, row] of rows.entries()) {
       const rec = records[i]!;
       expect(row.row_id).toBe(rec.rowId);
-      expect(row.prompt).toBe(`'${rec.input.messages[0]!.content}`);
+      expect(row.prompt).toBe(`'${rec.input.messages[0]!.content as string}`);
       expect(row.expected).toBe("'=1+1");
       const text = rec.output.text;
       if (text === null) expect(row.output).toBe("");

@@ -59,7 +59,7 @@ export function typedNumbers(
       ...opt,
       requiresArg: true,
       coerce: (value: unknown) => {
-        const last = Array.isArray(value) ? value[value.length - 1] : value;
+        const last: unknown = Array.isArray(value) ? (value as unknown[])[value.length - 1] : value;
         if (typeof last === "number" && Number.isFinite(last)) return last;
         fail(`--${name} expects a number, got "${typedValue(argv, flags) ?? String(last)}"`);
       },

@@ -8,7 +8,7 @@ import { checkCompare, type CheckResult } from "../compare/check.js";
 import { GateSpec } from "../compare/gate-spec.js";
 import { parseGateRules } from "../compare/rules.js";
 import { ExitCode, UsageError } from "../errors.js";
-import { indexRun, syncRunIndex } from "../report/index-entry.js";
+import { syncRunIndex } from "../report/index-entry.js";
 import { historyTable, renderHistoryText } from "../run/history.js";
 import { readManifest } from "../store/manifest.js";
 import { locateRun } from "../store/run-dir.js";

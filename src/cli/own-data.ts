@@ -262,7 +262,7 @@ export function parseScorerFlag(text: string): Record<string, unknown> {
     const issues = parsed.error.issues.map((i) => {
       const keys =
         i.code === "unrecognized_keys"
-          ? `unknown option ${i.keys.map((k) => `"${k}"`).join(", ")}; ${raw.type} takes ${scorerKeys(raw.type as string).join(", ")}`
+          ? `unknown option ${i.keys.map((k) => `"${k}"`).join(", ")}; ${String(raw.type)} takes ${scorerKeys(raw.type as string).join(", ")}`
           : i.message;
       return `${i.path.length > 0 ? `${i.path.join(".")}: ` : ""}${keys}`;
     });
@@ -284,8 +284,9 @@ function scorerTypes(): string[] {
 /** Numbers (or GSM8K-style `… #### 42`) → numeric; short answers → includes; longer → similarity; none → finish_stop. */
 export function guessScorers(values: unknown[]): Record<string, unknown>[] {
   const texts = values
-    .filter((v) => v !== undefined && v !== null && String(v).trim() !== "")
-    .map((v) => (typeof v === "string" ? v : JSON.stringify(v)).trim());
+    .filter((v) => v !== undefined && v !== null)
+    .map((v) => (typeof v === "string" ? v : JSON.stringify(v)).trim())
+    .filter((t) => t !== "");
   if (texts.length === 0) return [{ type: "finish_stop" }];
   const numeric = (s: string) => /^[-+]?[$€£]?\s*[\d,]*\.?\d+\s*%?$/.test(s.split("####").pop()!.trim());
   if (texts.every(numeric)) return [{ type: "numeric" }];

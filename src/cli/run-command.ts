@@ -84,12 +84,9 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     // `--dataset -`: standard input, spooled once to a file so it can be read again (and resumed).
     if (args.dataset?.includes(STDIN_DATASET)) {
       const spoolDir = await resultsDir(args);
-      args = {
-        ...args,
-        dataset: await Promise.all(
-          args.dataset.map((d) => (d === STDIN_DATASET ? spoolStdin(spoolDir, process.stdin) : d)),
-        ),
-      };
+      const files: string[] = [];
+      for (const d of args.dataset) files.push(d === STDIN_DATASET ? await spoolStdin(spoolDir, process.stdin) : d);
+      args = { ...args, dataset: files };
     }
     loaded = await loadRunConfig(args, io);
     outputDir = args.out !== undefined ? resolve(args.out) : resolve(loaded.baseDir, loaded.config.outputDir);

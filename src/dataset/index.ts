@@ -8,7 +8,7 @@ import { stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import type { DatasetSpec } from "../config/schema.js";
 import { DatasetError } from "../errors.js";
-import type { GenerationParams, Row } from "../types.js";
+import type { Row } from "../types.js";
 import { resolveDatasetParams } from "./rich.js";
 import { readCsv } from "./csv.js";
 import { readJsonl } from "./jsonl.js";
@@ -74,7 +74,7 @@ export async function* openDataset(
   const { format, delimiter } = pickFormat(spec, configPath);
   await checkRegularFile(file);
   const stem = basename(file, extname(file));
-  const params = await resolveDatasetParams(spec.params as GenerationParams | undefined, file);
+  const params = await resolveDatasetParams(spec.params, file);
   const mapper = createRowMapper(spec, {
     file,
     ...(params === undefined ? {} : { params }),

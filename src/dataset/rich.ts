@@ -99,7 +99,7 @@ export function readRowParams(value: unknown, where: Where, column: string): Gen
     const issue = parsed.error.issues[0]!;
     fail(where, column, [column, ...issue.path.map(String)].join("."), issue.message);
   }
-  return parsed.data as GenerationParams;
+  return parsed.data;
 }
 
 /**

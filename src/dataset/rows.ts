@@ -84,7 +84,7 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
   const messagesCol = cols.messages ?? "messages";
   const paramsCol = cols.params ?? "params";
   /** The dataset's params, with any schemaFile already resolved (see `resolveDatasetParams`). */
-  const datasetParams = (ctx.params ?? spec.params) as GenerationParams | undefined;
+  const datasetParams = ctx.params ?? spec.params;
   const template: CompiledTemplate | undefined =
     spec.template === undefined ? undefined : compileTemplate(spec.template);
   const seen = new Map<string, number>();

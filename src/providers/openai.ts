@@ -359,7 +359,8 @@ function fromThrown(
   const http = inCauses(err, (e): e is HttpFailure => e instanceof HttpFailure);
   if (http !== undefined) return normaliseHttpError(http.status, parseJsonText(http.body), http.headers, secrets);
   if (m !== undefined && err instanceof m.APIError && typeof err.status === "number") {
-    return normaliseHttpError(err.status, { error: err.error }, Object.fromEntries(err.headers ?? []), secrets);
+    const api = err as { status: number; error: unknown; headers?: Iterable<readonly [string, string]> };
+    return normaliseHttpError(api.status, { error: api.error }, Object.fromEntries(api.headers ?? []), secrets);
   }
   if (
     (m !== undefined && err instanceof m.APIConnectionError) ||
@@ -441,14 +442,11 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
     signal: AbortSignal,
     started: number,
   ): Promise<AttemptResult> {
-    const { data: stream, response } = await client.chat.completions
-      .create(body as never as OpenAI.ChatCompletionCreateParamsStreaming, { signal })
-      .withResponse();
+    const { data: stream, response } = await client.chat.completions.create(body as never, { signal }).withResponse();
     const headers = headersOf(response);
     const acc = new ChatStreamAccumulator(started);
-    for await (const chunk of stream) {
-      if (isRecord(chunk) && isRecord((chunk as Record<string, unknown>).error))
-        throw normaliseHttpError(500, chunk, headers, secrets);
+    for await (const chunk of stream as unknown as AsyncIterable<unknown>) {
+      if (isRecord(chunk) && isRecord(chunk.error)) throw normaliseHttpError(500, chunk, headers, secrets);
       acc.add(chunk);
     }
     if (signal.aborted) throw abortedAttemptError(signal);
@@ -475,15 +473,13 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
     signal: AbortSignal,
     started: number,
   ): Promise<AttemptResult> {
-    const { data: stream, response } = await client.responses
-      .create(body as never as OpenAI.Responses.ResponseCreateParamsStreaming, { signal })
-      .withResponse();
+    const { data: stream, response } = await client.responses.create(body as never, { signal }).withResponse();
     const headers = headersOf(response);
     let firstTokenAt: number | undefined;
     let lastTokenAt: number | undefined;
     let final: unknown;
-    for await (const event of stream) {
-      const type: string = event.type;
+    for await (const event of stream as unknown as AsyncIterable<unknown>) {
+      const type = isRecord(event) && typeof event.type === "string" ? event.type : "";
       if (type === "response.output_text.delta" || type === "response.function_call_arguments.delta") {
         lastTokenAt = performance.now();
         firstTokenAt ??= lastTokenAt;

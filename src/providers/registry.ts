@@ -49,7 +49,7 @@ export const PROVIDERS: { readonly [P in ProviderName]: ProviderDefinition<P> } 
 };
 
 function definitionFor<P extends ProviderName>(spec: ProviderSpecOf<P>): ProviderDefinition<P> {
-  return PROVIDERS[spec.provider] as ProviderDefinition<P>;
+  return PROVIDERS[spec.provider];
 }
 
 /**
@@ -63,10 +63,10 @@ export function createProvider(
   auth: string | ProviderAuth,
   options: ProviderOptions = {},
 ): Provider {
-  return definitionFor(spec).create(spec as never, toAuth(auth), options);
+  return definitionFor(spec).create(spec, toAuth(auth), options);
 }
 
 /** The {@link EndpointVariant} of a model entry. */
 export function endpointVariant(spec: ProviderSpec): EndpointVariant {
-  return definitionFor(spec).variant(spec as never);
+  return definitionFor(spec).variant(spec);
 }

@@ -854,14 +854,6 @@ function costQuality(
   return { scorer, costBasis, points, front: points.filter((p) => front.has(p.model)).map((p) => p.model) };
 }
 
-/**
- * Ends the stats module's clause with a period. The first letter stays as it is: the sentence
- * usually starts with a model name, and changing its case would misname the model.
- */
-function sentence(text: string): string {
-  return /[.!?]$/.test(text) ? text : `${text}.`;
-}
-
 async function findDisagreements(
   runDir: string,
   manifest: RunManifest,

@@ -155,9 +155,12 @@ function pickResult(v: unknown): AttemptResult | undefined {
 }
 
 function readToolCalls(list: unknown[]): ToolCall[] {
-  return list
-    .filter(isRecord)
-    .map((c) => ({ id: String(c.id ?? ""), name: String(c.name ?? ""), arguments: String(c.arguments ?? "") }));
+  return list.filter(isRecord).map((c) => ({ id: text(c.id), name: text(c.name), arguments: text(c.arguments) }));
+}
+
+/** A stored field as text: strings as they are, anything else as JSON, absent as "". */
+function text(v: unknown): string {
+  return typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v);
 }
 
 function pickInfo(v: unknown): ModelInfo | undefined {

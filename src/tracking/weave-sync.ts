@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { latestByKey, PREDICTIONS_FILE, readJournal } from "../store/journal.js";
 import { readManifest, type RunManifest } from "../store/manifest.js";
-import type { PredictionRecord } from "../types.js";
 import { datasetRowOf } from "./weave-payload.js";
 import type { WeaveDatasetRow } from "./weave-protocol.js";
 import { startWeaveSink, type WeaveResult } from "./weave.js";

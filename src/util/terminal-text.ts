@@ -11,6 +11,7 @@
  * isolate controls. Printable text, including non-Latin scripts and emoji, is untouched.
  */
 
+/* eslint-disable no-control-regex -- control characters are exactly what these patterns find */
 // String-type sequences (OSC, DCS, SOS, PM, APC) run to BEL or ST (ESC \ or U+009C); an
 // unterminated one runs to the end of the text, so nothing after it can be interpreted.
 const STRING_SEQ = /(?:\u001b[\]PX^_]|[\u0090\u0098\u009d\u009e\u009f])[\s\S]*?(?:\u0007|\u001b\\|\u009c|$)/g;
@@ -20,6 +21,7 @@ const CSI_SEQ = /(?:\u001b\[|\u009b)[\u0030-\u003f]*[\u0020-\u002f]*[\u0040-\u00
 const ESC_SEQ = /\u001b[\u0020-\u002f]*[\u0030-\u007e]?/g;
 // Remaining controls: C0 but tab (09) and newline (0a), DEL, C1.
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/* eslint-enable no-control-regex */
 /** Bidi embedding/override/isolate controls and marks. */
 export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
