@@ -302,6 +302,8 @@ describe("bakeoff init", () => {
     await writeFile(join(dir, "eval.config.json"), `{\n  "datasets": [\n    { "path": "x" "y" }\n  ]\n}\n`);
     const bad = await runCli(["validate"], { cwd: dir });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe("bakeoff: eval.config.json: not valid JSON at line 3, column 19: comma expected\n");
+    expect(bad.stderr).toBe(
+      'bakeoff: eval.config.json: not valid JSON at line 3, column 19: expected \',\' between entries near "\\"y\\"" (1 more after it; fix this one first)\n',
+    );
   });
 });

@@ -6,7 +6,7 @@
 import { basename, extname, relative, resolve } from "node:path";
 import { parseConfig, type LoadedConfig } from "../config/load.js";
 import { DatasetSpec, type ConfigInput } from "../config/schema.js";
-import { readCsv, readJsonl, type RawRecord } from "../dataset/index.js";
+import { checkRegularFile, readCsv, readJsonl, type RawRecord } from "../dataset/index.js";
 import { datasetName } from "../config/rules.js";
 import { DatasetError, UsageError } from "../errors.js";
 import { ScorerSpec } from "../scoring/spec.js";
@@ -88,6 +88,8 @@ export async function ownDatasets(
     for (let k = 2; taken.has(name); k++) name = `${baseName}-${k}`;
     taken.add(name);
     const sample = await sampleRows(file, typed);
+    // Nothing to guess from, and nothing to run: said as plainly as for a configured dataset.
+    if (sample.length === 0) throw new DatasetError("the dataset has no rows; nothing to run", { file: typed });
     const columns = [...new Set(sample.flatMap((r) => Object.keys(r.values)))];
     const guesses: string[] = [];
     const pick = (flag: string | undefined, role: string, names: string[], required: boolean): string | undefined => {
@@ -295,6 +297,13 @@ export function guessScorers(values: unknown[]): Record<string, unknown>[] {
 }
 
 async function sampleRows(file: string, typed: string): Promise<RawRecord[]> {
+  // A FIFO or a directory would block or fail obscurely here: refuse it before reading.
+  try {
+    await checkRegularFile(file);
+  } catch (err) {
+    if (err instanceof DatasetError) throw new DatasetError(err.reason, { file: typed });
+    throw err;
+  }
   const ext = extname(file).toLowerCase();
   let reader: AsyncGenerator<RawRecord>;
   if (ext === ".jsonl" || ext === ".ndjson") reader = readJsonl(file);

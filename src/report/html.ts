@@ -76,20 +76,15 @@ export function renderHtml(
     verdictSection(a),
     disagreementSection(a),
     rowsSection(a, rows),
-    html`<footer>
-      Rendered by ${m.tool?.name ?? "bakeoff"} ${m.tool?.version ?? ""} from run.json and predictions.jsonl (<code
-        >bakeoff report</code
-      >
-      re-renders it). This file is self-contained: it loads nothing from the network.
-    </footer>`,
+    html`<footer>Rendered by ${m.tool?.name ?? "bakeoff"} ${m.tool?.version ?? ""} from run.json and predictions.jsonl (<code>bakeoff report</code> re-renders it). This file is self-contained: it loads nothing from the network.</footer>`,
   ];
   return (
     "<!doctype html>\n" +
     `<html lang="en"><head><meta charset="utf-8">\n` +
-    html`<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy()}" /> ` +
+    html`<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy()}">\n` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
     `<meta name="referrer" content="no-referrer">\n` +
-    html`<title>bakeoff run ${m.runId}</title> ` +
+    html`<title>bakeoff run ${m.runId}</title>\n` +
     `<link rel="icon" href="data:,">\n` +
     `<style>${STYLES}</style>\n</head>\n<body><main>\n` +
     sections.filter((s) => s !== "").join("\n") +
@@ -109,9 +104,7 @@ function header(a: RunAnalysis): string {
       m.datasets
         .map(
           (d) =>
-            html`<span title="sha256 ${d.sha256}"
-              >${d.name} (${int(d.rows)} rows, sha256 <code>${d.sha256.slice(0, 12)}</code>)</span
-            >`,
+            html`<span title="sha256 ${d.sha256}">${d.name} (${int(d.rows)} rows, sha256 <code>${d.sha256.slice(0, 12)}</code>)</span>`,
         )
         .join(", ") || DASH,
     ],
@@ -121,8 +114,7 @@ function header(a: RunAnalysis): string {
     ],
     [
       "Config",
-      html`<code>${(m.configHash ?? "").slice(0, 12)}</code
-        >${m.git ? ` · git ${m.git.sha.slice(0, 10)}${m.git.dirty ? " (dirty)" : ""}` : ""}`,
+      html`<code>${(m.configHash ?? "").slice(0, 12)}</code>${m.git ? ` · git ${m.git.sha.slice(0, 10)}${m.git.dirty ? " (dirty)" : ""}` : ""}`,
     ],
   ];
   const models = m.models.map((mm) => {
@@ -130,16 +122,12 @@ function header(a: RunAnalysis): string {
     const swatch = i < 0 ? "" : `<span class="swatch" style="background:${modelColor(i)}"></span>`;
     return (
       `<tr><th scope="row">${swatch}${escapeHtml(mm.name)}</th>` +
-      html`<td>${mm.provider}</td>
-        <td><code>${publicEndpoint(mm.endpoint)}</code></td>
-        <td>${mm.deployment ?? DASH}</td>` +
+      html`<td>${mm.provider}</td><td><code>${publicEndpoint(mm.endpoint)}</code></td><td>${mm.deployment ?? DASH}</td>` +
       html`<td>${mm.info?.modelName ?? DASH}</td><td><code>${JSON.stringify(mm.params ?? {})}</code></td></tr>`
     );
   });
   return (
-    html`<header>
-      <h1>bakeoff run ${m.runId}<span class="status ${status}">${m.status}</span></h1>
-    </header>` +
+    html`<header><h1>bakeoff run ${m.runId}<span class="status ${status}">${m.status}</span></h1>` +
     `<dl class="facts">${facts.map(([k, v]) => html`<dt>${k}</dt>` + `<dd>${v}</dd>`).join("")}</dl>` +
     (models.length === 0
       ? ""
@@ -152,10 +140,7 @@ function statusNotice(a: RunAnalysis): string {
   const m = a.manifest;
   if (m.status === "complete") return "";
   const recorded = a.models.reduce((s, x) => s + x.results, 0);
-  return html`<p class="notice" role="note">
-    This run is ${m.status}: ${int(recorded)} of ${int(m.expected)} results are recorded. Resume it with
-    <code>bakeoff run --resume ${m.runId}</code>.
-  </p>`;
+  return html`<p class="notice" role="note">This run is ${m.status}: ${int(recorded)} of ${int(m.expected)} results are recorded. Resume it with <code>bakeoff run --resume ${m.runId}</code>.</p>`;
 }
 
 function nav(a: RunAnalysis, trend: TrendData | null): string {
@@ -182,11 +167,7 @@ function bestOf(values: (number | null)[]): Set<number> {
 function summarySection(a: RunAnalysis): string {
   if (a.models.length === 0) return `<section id="summary"><h2>Summary</h2><p>No results yet.</p></section>`;
   const row = (label: string, cell: (m: ModelAnalysis) => string) =>
-    html`<tr>
-      <th scope="row">${label}</th>
-    </tr>` +
-    a.models.map((m) => html`<td>${cell(m)}</td>`).join("") +
-    "</tr>";
+    html`<tr><th scope="row">${label}</th>` + a.models.map((m) => html`<td>${cell(m)}</td>`).join("") + "</tr>";
   const reasons = [...new Set(a.models.flatMap((m) => Object.keys(m.finishReasons)))];
   const rows = [row("Results", (m) => int(m.results)), row("Errors", (m) => countWithPct(m.errors, m.results))];
   if (a.models.some((m) => m.errors > 0)) {
@@ -205,9 +186,7 @@ function summarySection(a: RunAnalysis): string {
     const per = a.models.map((m) => m.scorers[s.name]);
     const best = bestOf(per.map((x) => x?.mean ?? null));
     rows.push(
-      html`<tr>
-        <th scope="row" class="scorer">${s.name}</th>
-      </tr>` +
+      html`<tr><th scope="row" class="scorer">${s.name}</th>` +
         per.map((x, i) => `<td${best.has(i) ? ' class="best"' : ""}>${escapeHtml(formatInterval(x))}</td>`).join("") +
         "</tr>",
     );
@@ -277,7 +256,7 @@ function summarySection(a: RunAnalysis): string {
 
 function figure(caption: string, chart: string, note = ""): string {
   return (
-    html`<figure><figcaption>${caption}</figcaption></figure>` +
+    html`<figure><figcaption>${caption}</figcaption>` +
     chart +
     (note ? html`<p class="note">${note}</p>` : "") +
     "</figure>"
@@ -327,10 +306,7 @@ function verdictSection(a: RunAnalysis): string {
   if (a.pairs.length === 0) return "";
   let out = `<section id="verdicts"><h2>Verdicts</h2>`;
   if (a.multipleTesting.method === "holm") {
-    out += html`<p class="muted">
-      These ${a.multipleTesting.family} comparisons (model pairs × scorers) are one family: p-values are Holm-adjusted,
-      so the chance of any false "better" stays at ${a.decision.alpha} or less. Unadjusted p-values are in report.json.
-    </p>`;
+    out += html`<p class="muted">These ${a.multipleTesting.family} comparisons (model pairs × scorers) are one family: p-values are Holm-adjusted, so the chance of any false "better" stays at ${a.decision.alpha} or less. Unadjusted p-values are in report.json.</p>`;
   }
   for (const s of a.scorers) {
     const pairs = a.pairs.filter((p) => p.scorer === s.name);
@@ -341,10 +317,8 @@ function verdictSection(a: RunAnalysis): string {
       const tally =
         v.n === 0
           ? ""
-          : html` <span class="muted"
-              >${p.a} vs ${p.b} row by row: ${v.wins} wins, ${v.ties} ties, ${v.losses} losses.</span
-            >`;
-      out += html`<li>${v.sentence}.</li>` + tally + "</li>";
+          : html` <span class="muted">${p.a} vs ${p.b} row by row: ${v.wins} wins, ${v.ties} ties, ${v.losses} losses.</span>`;
+      out += html`<li>${v.sentence}.` + tally + "</li>";
     }
     out += "</ul>";
   }
@@ -358,11 +332,7 @@ function disagreementSection(a: RunAnalysis): string {
   const binary = a.trials <= 1;
   let out =
     `<section id="disagreements"><h2>Top disagreements</h2>` +
-    html`<p>
-      ${int(d.total)} row${d.total === 1 ? "" : "s"} where the models' ${d.scorer} verdicts differ;
-      ${shown.length < d.total ? `the first ${shown.length} in dataset order` : "all of them"}. Tick “Disagreements
-      only” in the table below to see every one.
-    </p>`;
+    html`<p>${int(d.total)} row${d.total === 1 ? "" : "s"} where the models' ${d.scorer} verdicts differ; ${shown.length < d.total ? `the first ${shown.length} in dataset order` : "all of them"}. Tick “Disagreements only” in the table below to see every one.</p>`;
   for (const row of shown) {
     const cells = Object.entries(row.models)
       .map(([model, c]) => {
@@ -374,31 +344,18 @@ function disagreementSection(a: RunAnalysis): string {
               ? DASH
               : html`<div class="out">${c.output}</div>`;
         return (
-          html`<tr>
-            <th scope="row">${model}</th>
-            <td>${verdict}</td>
-            <td>${c.finishReason ?? "none"}</td>
-          </tr>` + `<td>${output}</td></tr>`
+          html`<tr><th scope="row">${model}</th><td>${verdict}</td><td>${c.finishReason ?? "none"}</td>` +
+          `<td>${output}</td></tr>`
         );
       })
       .join("");
     out +=
       `<div class="disagreement">` +
-      html`<h3>${row.dataset} / ${row.rowId}</h3>
-        <div><span class="label">prompt</span> ${row.prompt}</div>` +
+      html`<h3>${row.dataset} / ${row.rowId}</h3><div><span class="label">prompt</span> ${row.prompt}</div>` +
       (row.expected === null
         ? ""
         : html`<div class="expected"><span class="label">expected</span> ${row.expected}</div>`) +
-      html`<table>
-        <thead>
-          <tr>
-            <th scope="col">Model</th>
-            <th scope="col">${d.scorer}</th>
-            <th scope="col">Finish</th>
-            <th scope="col">Output</th>
-          </tr>
-        </thead>
-      </table>` +
+      html`<table><thead><tr><th scope="col">Model</th><th scope="col">${d.scorer}</th><th scope="col">Finish</th><th scope="col">Output</th></tr></thead>` +
       `<tbody>${cells}</tbody></table></div>`;
   }
   return out + "</section>";
@@ -407,14 +364,11 @@ function disagreementSection(a: RunAnalysis): string {
 function rowsSection(a: RunAnalysis, rows: readonly SideBySideRow[]): string {
   const note =
     rows.length < a.rows
-      ? html`Showing the first ${int(rows.length)} of ${int(a.rows)} rows in dataset order; predictions.csv has all of
-        them.`
+      ? html`Showing the first ${int(rows.length)} of ${int(a.rows)} rows in dataset order; predictions.csv has all of them.`
       : html`All ${int(rows.length)} rows.`;
   return (
     `<section id="prompts"><h2>Every prompt, side by side</h2>` +
-    html`<p class="muted" id="rows-note">
-      ${note} Each model's first trial; failed cells are tinted. Filters combine.
-    </p>` +
+    html`<p class="muted" id="rows-note">${note} Each model's first trial; failed cells are tinted. Filters combine.</p>` +
     filterControls(
       a.models.map((m) => m.name),
       rows.length,

@@ -54,9 +54,7 @@ export function filterControls(models: readonly string[], shown: number): string
     `<label for="f-fail">Failures of model</label> <select id="f-fail"><option value="">(any model)</option>${options}</select>` +
     `<label><input type="checkbox" id="f-trunc"> Truncated (finish_reason length)</label>` +
     `<label for="f-search">Search</label> <input type="search" id="f-search" placeholder="prompt, output, row id…">` +
-    html`<output id="row-count" for="f-disagree f-fail f-trunc f-search" aria-live="polite"
-      >${int(shown)} of ${int(shown)} rows shown</output
-    >` +
+    html`<output id="row-count" for="f-disagree f-fail f-trunc f-search" aria-live="polite">${int(shown)} of ${int(shown)} rows shown</output>` +
     `</form>`
   );
 }
@@ -82,10 +80,7 @@ function modelCell(cell: SideBySideCell | undefined): string {
   if (cell === undefined) return `<td class="missing">${DASH}</td>`;
   const failed = cellFailed(cell);
   const meta = [
-    html`<span
-      class="badge finish finish-${cell.finishReason === "length" ? "length" : cell.finishReason === "stop" ? "stop" : "other"}"
-      >${cell.finishReason ?? "none"}</span
-    >`,
+    html`<span class="badge finish finish-${cell.finishReason === "length" ? "length" : cell.finishReason === "stop" ? "stop" : "other"}">${cell.finishReason ?? "none"}</span>`,
     scoreBadges(cell),
     html`<span class="lat">${ms(cell.latencyMs)}</span>`,
     cell.trials > 1 ? html`<span class="lat">trial ${cell.trial} of ${cell.trials}</span>` : "",
@@ -120,9 +115,7 @@ export function sideBySideTable(a: RunAnalysis, rows: readonly SideBySideRow[]):
           : html`<div class="expected"><span class="label">expected</span> ${row.expected}</div>`);
       return (
         `<tr ${attrs}>` +
-        html`<th scope="row" class="col-row">
-          ${row.dataset}<br /><span class="rowid">${row.rowId}</span><br /><span class="muted">line ${row.line}</span>
-        </th>` +
+        html`<th scope="row" class="col-row">${row.dataset}<br><span class="rowid">${row.rowId}</span><br><span class="muted">line ${row.line}</span></th>` +
         `<td class="col-prompt">${prompt}</td>` +
         models.map((m) => modelCell(row.perModel[m])).join("") +
         `</tr>`
@@ -131,9 +124,7 @@ export function sideBySideTable(a: RunAnalysis, rows: readonly SideBySideRow[]):
     .join("\n");
   return (
     `<div class="table-wrap"><table id="rows" class="side-by-side">` +
-    html`<caption class="sr-only">
-      Every model's answer per prompt (${int(rows.length)} rows)
-    </caption>` +
+    html`<caption class="sr-only">Every model's answer per prompt (${int(rows.length)} rows)</caption>` +
     head +
     `<tbody>\n${body}\n</tbody></table></div>`
   );
