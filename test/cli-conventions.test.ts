@@ -147,7 +147,7 @@ describe("usage errors: one line, exit 2, a suggestion where one fits", () => {
     );
     expectOneLineUsageError(
       await runCli(["run", "--dataset", "adir.json", "--no-weave"], { cwd: dir }),
-      /unknown dataset format "\.json"/,
+      /adir\.json: is a directory, not a regular file/,
     );
     await mkdir(join(dir, "d.jsonl"));
     expectOneLineUsageError(
