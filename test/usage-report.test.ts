@@ -2,10 +2,14 @@
  * Streaming and usage details in reports: TTFT p50/p95 per model where it exists, cached and
  * reasoning tokens summed and shown, cached prompt tokens priced at their own rate.
  */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseConfig, planRun, runEvaluation } from "../src/index.js";
 import { renderMarkdown } from "../src/report/markdown.js";
 import { SummaryBuilder } from "../src/report/summary.js";
 import type { Completion, PredictionRecord } from "../src/types.js";
+import { tempDir } from "./helpers/tmp.js";
 
 function record(model: string, i: number, output: Partial<Completion>): PredictionRecord {
   return {
@@ -91,5 +95,44 @@ describe("usage details and TTFT in reports", () => {
     expect(md).toMatch(/\| TTFT p95 \|/);
     expect(md).toMatch(/\| Cached tokens in \| 12,000 \| – \|/);
     expect(md).toMatch(/\| Reasoning tokens \| 800 \| – \|/);
+  });
+});
+
+describe("TTFT through a streamed run", () => {
+  it("report.json and report.html carry TTFT p50/p95 for the streamed model only", async () => {
+    const dir = await tempDir();
+    const file = join(dir, "rows.jsonl");
+    await writeFile(
+      file,
+      Array.from({ length: 6 }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `What is ${i} + ${i}?` })).join("\n") +
+        "\n",
+    );
+    const plan = await planRun(
+      parseConfig(
+        {
+          datasets: [{ path: file, scorers: [{ type: "finish_stop" }] }],
+          models: [
+            { name: "streamed", provider: "openai", endpoint: "emulator://sim", model: "sim", stream: true },
+            { name: "plain", endpoint: "emulator://sim" },
+          ],
+          emulator: { models: { sim: { latency: { medianMs: 1, p95Ms: 2, firstTokenMs: 40 } } } },
+          weave: { enabled: false },
+        },
+        { baseDir: dir },
+      ),
+      { env: {} },
+    );
+    const result = await runEvaluation({ plan, outputDir: join(dir, "results"), log: () => {} });
+    expect(result.status).toBe("complete");
+    const json = JSON.parse(await readFile(join(result.runDir, "report.json"), "utf8"));
+    const streamed = json.models.find((m: { name: string }) => m.name === "streamed");
+    const plain = json.models.find((m: { name: string }) => m.name === "plain");
+    // The emulator holds the first token back for 40 ms: no streamed call can beat that.
+    expect(streamed.ttft.p50).toBeGreaterThanOrEqual(40);
+    expect(streamed.ttft.p95).toBeGreaterThanOrEqual(streamed.ttft.p50);
+    expect(plain.ttft).toBeUndefined();
+    const page = await readFile(join(result.runDir, "report.html"), "utf8");
+    expect(page).toMatch(/<th scope="row">TTFT p50<\/th><td>\d+ ms<\/td><td>–<\/td>/);
+    expect(page).toMatch(/<th scope="row">TTFT p95<\/th>/);
   });
 });

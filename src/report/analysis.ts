@@ -128,7 +128,10 @@ export interface ModelAnalysis {
     /** Counts per bucket of {@link LATENCY_BUCKET_EDGES_MS} (successful calls). */
     histogram: number[];
   };
-  tokens: { prompt: number; completion: number; total: number };
+  /** Time to first token of successful streamed calls, ms; absent when the model never streamed. */
+  ttft?: { p50: number | null; p95: number | null; mean: number | null };
+  /** Token usage; `cachedPrompt` and `reasoning` appear once any record reported them. */
+  tokens: { prompt: number; completion: number; total: number; cachedPrompt?: number; reasoning?: number };
   /** Counts as in {@link ModelSummary.finishReasons}. */
   finishReasons: Record<string, number>;
   /** The same as shares of `results`. */
@@ -806,6 +809,7 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     costPerPassByDataset,
     cached: { results: s.cached ?? 0, avoidedCost: s.avoidedCost ?? (s.cached ? null : cost === null ? null : 0) },
     latency: { ...s.latencyMs, histogram: [...x.histogram] },
+    ...(s.ttftMs === undefined ? {} : { ttft: { ...s.ttftMs } }),
     tokens: { ...s.tokens },
     finishReasons: { ...s.finishReasons },
     finishReasonRates: Object.fromEntries(

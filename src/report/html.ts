@@ -207,9 +207,24 @@ function summarySection(a: RunAnalysis): string {
     row("Latency p50", (m) => ms(m.latency.p50)),
     row("Latency p95", (m) => ms(m.latency.p95)),
     row("Latency p99", (m) => ms(m.latency.p99)),
-    row("Tokens in", (m) => int(m.tokens.prompt)),
-    row("Tokens out", (m) => int(m.tokens.completion)),
   );
+  // Streaming-only and usage-detail rows appear only when some model has them.
+  if (a.models.some((m) => m.ttft !== undefined)) {
+    rows.push(
+      row("TTFT p50", (m) => (m.ttft === undefined ? DASH : ms(m.ttft.p50))),
+      row("TTFT p95", (m) => (m.ttft === undefined ? DASH : ms(m.ttft.p95))),
+    );
+  }
+  rows.push(row("Tokens in", (m) => int(m.tokens.prompt)));
+  if (a.models.some((m) => m.tokens.cachedPrompt !== undefined)) {
+    rows.push(
+      row("Cached tokens in", (m) => (m.tokens.cachedPrompt === undefined ? DASH : int(m.tokens.cachedPrompt))),
+    );
+  }
+  rows.push(row("Tokens out", (m) => int(m.tokens.completion)));
+  if (a.models.some((m) => m.tokens.reasoning !== undefined)) {
+    rows.push(row("Reasoning tokens", (m) => (m.tokens.reasoning === undefined ? DASH : int(m.tokens.reasoning))));
+  }
   if (a.models.some((m) => m.cost !== null)) {
     rows.push(row("Cost", (m) => (m.cost === null ? DASH : money(m.cost.total, m.cost.currency))));
     if (a.models.some((m) => m.cached.results > 0)) {
