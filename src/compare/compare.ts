@@ -318,11 +318,25 @@ function compareScorer(
     names: ["candidate", "baseline"],
     ...(seed !== undefined ? { seed } : {}),
   });
+  return scorerChange(v, { model, scorer, candidateErrors, passToFail, failToPass, criticalPassToFail });
+}
+
+/**
+ * A paired verdict (candidate first, baseline second) as one model × scorer line of a comparison.
+ * The gates read these lines; the gate simulation builds them with this same function.
+ */
+export function scorerChange(
+  v: PairVerdict,
+  counts: Pick<
+    ScorerChange,
+    "model" | "scorer" | "candidateErrors" | "passToFail" | "failToPass" | "criticalPassToFail"
+  >,
+): ScorerChange {
   return {
-    model,
-    scorer,
+    model: counts.model,
+    scorer: counts.scorer,
     n: v.n,
-    candidateErrors,
+    candidateErrors: counts.candidateErrors,
     baselineMean: v.meanB,
     candidateMean: v.meanA,
     diff: v.diff,
@@ -333,9 +347,9 @@ function compareScorer(
     scale: v.scale,
     mde: v.mde,
     sentence: v.sentence,
-    passToFail,
-    failToPass,
-    criticalPassToFail,
+    passToFail: counts.passToFail,
+    failToPass: counts.failToPass,
+    criticalPassToFail: counts.criticalPassToFail,
   };
 }
 

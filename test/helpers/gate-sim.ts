@@ -6,7 +6,7 @@
  * code path (comparePair as compare.ts calls it, then evaluateGates).
  */
 import { evaluateGates } from "../../src/compare/gates.js";
-import type { CompareResult, ScorerChange } from "../../src/compare/compare.js";
+import { scorerChange, type CompareResult } from "../../src/compare/compare.js";
 import { parseGateRule } from "../../src/compare/rules.js";
 import { comparePair, mulberry32, newcombePairedInterval } from "../../src/stats/index.js";
 
@@ -57,25 +57,14 @@ export function gateFailureRate(s: Scenario, n: number, datasets: number, seed: 
       alpha: gate.kind === "regression" ? gate.alpha : 0.05,
       names: ["candidate", "baseline"],
     });
-    const change: ScorerChange = {
+    const change = scorerChange(v, {
       model: "m",
       scorer: "exact",
-      n: v.n,
       candidateErrors: 0,
-      baselineMean: v.meanB,
-      candidateMean: v.meanA,
-      diff: v.diff,
-      interval: v.interval,
-      pValue: v.pValue,
-      test: v.test,
-      significant: v.significant,
-      scale: v.scale,
-      mde: v.mde,
-      sentence: v.sentence,
       passToFail: v.losses,
       failToPass: v.wins,
       criticalPassToFail: 0,
-    };
+    });
     const comparison = {
       changes: [change],
       flips: [],
