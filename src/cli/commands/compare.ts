@@ -1,7 +1,7 @@
 /** `bakeoff compare <baseline> <candidate>`. */
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
-import { configOption, outOption } from "../shared-options.js";
+import { configOption, outOption } from "../common-options.js";
 
 const options = {
   ...outOption,

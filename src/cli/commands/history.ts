@@ -2,7 +2,7 @@
 import { ExitCode } from "../../errors.js";
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
-import { configOption, outOption } from "../shared-options.js";
+import { configOption, outOption } from "../common-options.js";
 
 export default defineCommand({
   description:

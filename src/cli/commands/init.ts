@@ -4,7 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { ExitCode, UsageError } from "../../errors.js";
 import { defineCommand } from "../command.js";
-import { ownDataOptions } from "../shared-options.js";
+import { ownDataOptions } from "../common-options.js";
 
 /** A few GSM8K-style rows the built-in emulated models can answer (see datasets/README.md). */
 const SAMPLE_ROWS = [

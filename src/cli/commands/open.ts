@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ExitCode, UsageError } from "../../errors.js";
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
-import { configOption, outOption } from "../shared-options.js";
+import { configOption, outOption } from "../common-options.js";
 
 const options = {
   print: {

@@ -3,7 +3,7 @@ import { relative } from "node:path";
 import { ExitCode } from "../../errors.js";
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
-import { configOption, outOption } from "../shared-options.js";
+import { configOption, outOption } from "../common-options.js";
 
 const options = { ...outOption, ...configOption } as const;
 

@@ -1,6 +1,6 @@
 /** `bakeoff run`: options and examples; the work is in ../run-command.ts. */
 import { defineCommand, type ArgsOf } from "../command.js";
-import { configOption, outOption, ownDataOptions } from "../shared-options.js";
+import { configOption, outOption, ownDataOptions } from "../common-options.js";
 
 const options = {
   ...configOption,

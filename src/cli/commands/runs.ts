@@ -4,7 +4,7 @@ import { ExitCode, UsageError } from "../../errors.js";
 import type { RunIndexEntry } from "../../store/run-index.js";
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
-import { configOption, outOption } from "../shared-options.js";
+import { configOption, outOption } from "../common-options.js";
 
 export default defineCommand({
   description:

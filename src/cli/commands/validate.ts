@@ -3,7 +3,7 @@ import type { LoadedConfig } from "../../config/load.js";
 import { ExitCode, UsageError } from "../../errors.js";
 import { defineCommand } from "../command.js";
 import { findConfig } from "../locations.js";
-import { configOption, ownDataOptions } from "../shared-options.js";
+import { configOption, ownDataOptions } from "../common-options.js";
 
 export default defineCommand({
   description:

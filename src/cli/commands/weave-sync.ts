@@ -1,7 +1,7 @@
 /** `bakeoff weave-sync <run>`: uploads a finished run to W&B Weave from its journal. */
 import { defineCommand } from "../command.js";
 import { resultsDir } from "../locations.js";
-import { configOption, outOption } from "../shared-options.js";
+import { configOption, outOption } from "../common-options.js";
 
 const options = {
   weave: { type: "string", describe: "Weave project (entity/project); default: the run's config" },
