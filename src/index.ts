@@ -27,15 +27,24 @@ export { appendRunIndex, listRuns } from "./run/history.js";
 export { ResponseCache, ReplayMissError, defaultCacheDir, type CacheMode } from "./run/cache.js";
 export { JudgeModels, type CustomScorer, type CustomScorerInput, type CustomScorerResult, type Scorer, type ScoreInput } from "./scoring/index.js";
 export {
+  adjustFamily,
   comparePair,
+  holmAdjust,
   meanInterval,
   mcnemarExact,
   minimumDetectableDifference,
+  newcombePairedInterval,
   pairedBootstrapDiff,
+  pairedRowsNeeded,
   paretoFront,
+  passAtK,
+  passHatK,
   wilsonInterval,
+  type PairedTable,
   type PairVerdict,
 } from "./stats/index.js";
+export { decideDataset, type DatasetDecision, type DecisionInput, type DecisionModel } from "./report/decision.js";
+export { latestComparableRun, whyNotComparable } from "./compare/baseline.js";
 export { startEmulator, DEFAULT_SIM_MODELS, type EmulatorHandle, type EmulatorStats } from "./emulator/index.js";
 export type { Provider, AttemptResult, ModelInfo } from "./providers/types.js";
 export type {
