@@ -63,15 +63,24 @@ export {
   type ScoreInput,
 } from "./scoring/index.js";
 export {
+  adjustFamily,
   comparePair,
+  holmAdjust,
   meanInterval,
   mcnemarExact,
   minimumDetectableDifference,
+  newcombePairedInterval,
   pairedBootstrapDiff,
+  pairedRowsNeeded,
   paretoFront,
+  passAtK,
+  passHatK,
   wilsonInterval,
+  type PairedTable,
   type PairVerdict,
 } from "./stats/index.js";
+export { decideDataset, type DatasetDecision, type DecisionInput, type DecisionModel } from "./report/decision.js";
+export { latestComparableRun, whyNotComparable } from "./compare/baseline.js";
 export {
   startEmulator,
   DEFAULT_SIM_MODELS,

@@ -47,7 +47,7 @@ export interface ScorerChange {
   candidateMean: number | null;
   /** candidate − baseline (negative is a drop). */
   diff: number | null;
-  /** Paired bootstrap interval of `diff` at 1 − alpha. */
+  /** Interval of `diff` at 1 − alpha (Newcombe for pass/fail rows, paired bootstrap otherwise). */
   interval: [number, number] | null;
   pValue: number;
   test: PairVerdict["test"];

@@ -13,7 +13,7 @@
  *
  * Pure: takes per-model facts and paired verdicts, returns the verdict and its sentence.
  */
-import { formatAmount, formatP, type PairVerdict } from "../stats/paired.js";
+import { confidenceLabel, formatAmount, formatP, type PairVerdict } from "../stats/paired.js";
 
 /** One model's facts on one dataset. */
 export interface DecisionModel {
@@ -166,7 +166,7 @@ export function decideDataset(input: DecisionInput): DatasetDecision {
   if (allEquivalent) {
     const names = ranked.map((m) => m.name);
     const lead = pair(ranked[0]!.name, ranked[ranked.length - 1]!.name)!;
-    const group = `${names.slice(0, -1).join(", ")} and ${names.at(-1)} are equivalent within ${marginText} (90% CI ${interval(lead.eq, points)})`;
+    const group = `${names.slice(0, -1).join(", ")} and ${names.at(-1)} are equivalent within ${marginText} (${confidenceLabel(2 * lead.alpha)} CI ${interval(lead.eq, points)})`;
     if (costsKnown) {
       const cheapest = [...ranked].sort((a, b) => costOf(a)! - costOf(b)!)[0]!;
       const dearest = [...ranked].sort((a, b) => costOf(b)! - costOf(a)!)[0]!;
@@ -219,6 +219,7 @@ export function headline(decisions: readonly DatasetDecision[]): string {
 }
 
 interface Oriented {
+  alpha: number;
   diff: number;
   interval: [number, number];
   eq: [number, number];
@@ -239,6 +240,7 @@ function orient(pairs: readonly PairVerdict[], first: string, second: string): O
     const s = flip ? -1 : 1;
     const iv = (x: [number, number]): [number, number] => (flip ? [-x[1], -x[0]] : [x[0], x[1]]);
     return {
+      alpha: v.alpha,
       diff: s * v.diff,
       interval: iv(v.interval),
       eq: iv(v.equivalenceInterval),
@@ -260,7 +262,7 @@ function interval(x: [number, number], points: boolean): string {
 }
 
 function ci(p: Oriented, points: boolean): string {
-  return `95% CI ${interval(p.interval, points)}`;
+  return `${confidenceLabel(p.alpha)} CI ${interval(p.interval, points)}`;
 }
 
 function pText(p: Oriented): string {

@@ -1,7 +1,9 @@
 /**
- * Paired comparison of two models scored on the same rows: a paired bootstrap interval for the
- * difference in means, McNemar's exact test for 0/1 scores, a sign-flip permutation test for
- * continuous scores, and {@link comparePair}, which turns them into a verdict and one sentence.
+ * Paired comparison of two models scored on the same rows: Newcombe's score interval (method 10)
+ * for one-trial pass/fail scores and a paired bootstrap interval otherwise, McNemar's exact test
+ * for 0/1 scores, a sign-flip permutation test for continuous scores, the TOST equivalence
+ * interval, Holm adjustment across a family ({@link adjustFamily}), and {@link comparePair}, which
+ * turns them into a verdict and one sentence.
  *
  * Inputs are arrays aligned by row (a[i] and b[i] are the two models' scores on row i); rows that
  * either model failed to score must already be dropped by the caller.
