@@ -283,12 +283,13 @@ describe("rpm budget in a run (timestamps taken at the server)", () => {
     expect(server.arrivals).toHaveLength(rows);
 
     // 600 rpm = 10 per second with a one-second burst of 10. Unpaced, all 30 would arrive within
-    // a few ms. One request of slack absorbs network jitter between the client and the server.
+    // a few ms (30 in one window). Three requests of slack absorb the jitter between client and
+    // server on a busy machine (requests paced apart can reach the server together).
     expectConforms(
       server.arrivals.map((at) => ({ at, cost: 1 })),
       10,
       600 / 60_000,
-      1,
+      3,
     );
   });
 });

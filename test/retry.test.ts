@@ -210,17 +210,18 @@ describe("callWithRetry: server errors and transport failures", () => {
 
   it("times out a response that stalls before headers, and retries", async () => {
     const server = await serve(stallBeforeHeaders(), reply(200));
-    const { completion } = await run(server, { timeoutMs: 100 });
+    // Long enough that the answering attempt never hits it on a busy machine.
+    const { completion } = await run(server, { timeoutMs: 1000 });
     expect(completion.text).toBe("pong");
     expect(completion.attemptLog?.map((a) => a.outcome)).toEqual(["timeout", "ok"]);
   });
 
   it("times out a body that stalls after the headers, and retries", async () => {
     const server = await serve(stallMidBody(), reply(200));
-    const { completion, reports } = await run(server, { timeoutMs: 100 });
+    const { completion, reports } = await run(server, { timeoutMs: 1000 });
     expect(completion.text).toBe("pong");
     expect(completion.attemptLog?.map((a) => a.outcome)).toEqual(["timeout", "ok"]);
-    expect(reports[0]?.error?.message).toBe("Timed out: no complete response within 100 ms");
+    expect(reports[0]?.error?.message).toBe("Timed out: no complete response within 1000 ms");
   });
 
   it("reports the timeout when every attempt stalls", async () => {
