@@ -7,7 +7,7 @@ import { basename, extname, relative, resolve } from "node:path";
 import { parseConfig, type LoadedConfig } from "../config/load.js";
 import { DatasetSpec, type ConfigInput } from "../config/schema.js";
 import { checkRegularFile, readCsv, readJsonl, type RawRecord } from "../dataset/index.js";
-import { datasetName } from "../config/rules.js";
+import { uniqueDatasetNames } from "../config/rules.js";
 import { DatasetError, UsageError } from "../errors.js";
 import { ScorerSpec } from "../scoring/spec.js";
 import type { Io } from "./io.js";
@@ -80,13 +80,10 @@ export async function ownDatasets(
   const out: OwnDataset[] = [];
   // Names key the journal: two files called qa.csv in different folders would collide and make
   // the run impossible to resume, so later ones get a suffix (and the user is told).
-  const taken = new Set<string>();
+  const nameFor = uniqueDatasetNames();
   for (const typed of flags.dataset ?? []) {
     const file = resolve(typed);
-    const baseName = datasetName({ path: file });
-    let name = baseName;
-    for (let k = 2; taken.has(name); k++) name = `${baseName}-${k}`;
-    taken.add(name);
+    const { name, base: baseName } = nameFor(file);
     const sample = await sampleRows(file, typed);
     // Nothing to guess from, and nothing to run: said as plainly as for a configured dataset.
     if (sample.length === 0) throw new DatasetError("the dataset has no rows; nothing to run", { file: typed });

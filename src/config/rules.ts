@@ -55,6 +55,22 @@ export function datasetName(spec: { name?: string; path: string }): string {
   return spec.name ?? basename(spec.path, extname(spec.path));
 }
 
+/**
+ * Names for dataset files given one by one (`--dataset a/qa.csv --dataset b/qa.csv`): names key
+ * the journal, so a later file whose base name is taken gets a suffix (`qa-2`) instead of
+ * colliding. Returns a namer that remembers the names it gave.
+ */
+export function uniqueDatasetNames(): (path: string) => { name: string; base: string } {
+  const taken = new Set<string>();
+  return (path) => {
+    const base = datasetName({ path });
+    let name = base;
+    for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
+    taken.add(name);
+    return { name, base };
+  };
+}
+
 export function isEmulatorEndpoint(endpoint: string): boolean {
   return endpoint.startsWith(EMULATOR_SCHEME);
 }

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
-import { datasetName, isEmulatorEndpoint } from "../config/rules.js";
+import { datasetName, isEmulatorEndpoint, uniqueDatasetNames } from "../config/rules.js";
 import type { Config, DatasetSpec, ModelSpec } from "../config/schema.js";
 import { checkDataset, hashDataset, validateDataset, type SkippedRow } from "../dataset/index.js";
 import { DatasetError, DatasetProblemsError, UsageError } from "../errors.js";
@@ -81,13 +81,10 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     const scorers = config.scorers.length > 0 ? [] : [ScorerSpec.parse({ type: "includes" })];
     // Names key the journal: two files called qa.csv in different folders would collide and
     // make the run impossible to resume, so later ones get a suffix (and the user is told).
-    const taken = new Set<string>();
+    const nameFor = uniqueDatasetNames();
     config.datasets = options.datasetFiles.map((file) => {
       const path = resolve(cwd, file);
-      const base = datasetName({ path });
-      let name = base;
-      for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
-      taken.add(name);
+      const { name, base } = nameFor(path);
       if (name !== base)
         notices.push(
           `datasets ${file} and an earlier one are both named "${base}"; this one is called "${name}" in ids and reports`,
