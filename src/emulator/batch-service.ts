@@ -84,6 +84,8 @@ interface BatchRecord {
 export interface BatchServiceOptions {
   /** Duration of a batch when its sim does not set `batch.durationMs`. */
   defaultDurationMs: number;
+  /** The clock, ms since the epoch. @default Date.now */
+  clock?: () => number;
 }
 
 export class BatchService {
@@ -113,7 +115,7 @@ export class BatchService {
     sim: BatchSim | undefined,
     checked: CheckedInput,
   ): Record<string, unknown> {
-    const now = Date.now();
+    const now = this.now();
     const duration = sim?.spec.batch.durationMs ?? this.options.defaultDurationMs;
     const record: BatchRecord = {
       id: serviceId("batch_"),
@@ -173,7 +175,7 @@ export class BatchService {
   get(scope: string, id: string): Record<string, unknown> | undefined {
     const record = this.batches.get(id);
     if (record?.scope !== scope) return undefined;
-    this.advanceOne(record, Date.now());
+    this.advanceOne(record, this.now());
     return this.view(record);
   }
 
@@ -185,7 +187,7 @@ export class BatchService {
   cancel(scope: string, id: string): { ok: boolean; batch: Record<string, unknown> } | undefined {
     const record = this.batches.get(id);
     if (record?.scope !== scope) return undefined;
-    const now = Date.now();
+    const now = this.now();
     this.advanceOne(record, now);
     if (TERMINAL.has(record.status) || record.status === "cancelling") {
       return { ok: record.status === "cancelling", batch: this.view(record) };
@@ -200,14 +202,14 @@ export class BatchService {
 
   /** The scope's batches, newest first, as the service shows them now. */
   list(scope: string): Array<Record<string, unknown> & { id: string }> {
-    const now = Date.now();
+    const now = this.now();
     const records = [...this.batches.values()].filter((b) => b.scope === scope).reverse();
     for (const record of records) this.advanceOne(record, now);
     return records.map((r) => this.view(r) as Record<string, unknown> & { id: string });
   }
 
   /** Moves every unfinished batch to `now`; stops the ticker when none is left. */
-  advance(now = Date.now()): void {
+  advance(now = this.now()): void {
     let active = false;
     for (const record of this.batches.values()) {
       if (TERMINAL.has(record.status)) continue;
@@ -215,6 +217,10 @@ export class BatchService {
       if (!TERMINAL.has(record.status)) active = true;
     }
     if (!active) this.stopTicker();
+  }
+
+  private now(): number {
+    return (this.options.clock ?? Date.now)();
   }
 
   /** Stops the ticker (the server is closing). */
@@ -285,7 +291,8 @@ export class BatchService {
     }
     if (b.status === "cancelling") {
       if (now < b.finalizedMs) return;
-      if (sim !== undefined)
+      // Only lines that were submitted (the batch got past validation) count as cancelled.
+      if (sim !== undefined && b.at.in_progress !== undefined)
         for (const line of b.lines.slice(b.answered)) this.stats.lineDone(sim.name, line.customId, "cancelled");
       b.status = "cancelled";
       b.at.cancelled = second(b.finalizedMs);

@@ -63,6 +63,11 @@ export interface EmulatorBatchOptions {
   durationMs?: number;
   /** Largest file `POST /files` accepts, in bytes. @default 209715200 (200 MB) */
   maxFileBytes?: number;
+  /**
+   * The batch clock, ms since the epoch. Tests pass a hand-moved clock to step a batch through
+   * its lifecycle without waiting. @default Date.now
+   */
+  clock?: () => number;
 }
 
 /** A running emulator. */
@@ -186,6 +191,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
   const interventions: Intervention[] = [injectFault];
   const batches = new BatchService(stats, {
     defaultDurationMs: options.batch?.durationMs ?? DEFAULT_BATCH_DURATION_MS,
+    ...(options.batch?.clock ? { clock: options.batch.clock } : {}),
   });
   const batchContext: BatchRouteContext = {
     sims,
