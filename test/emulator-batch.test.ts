@@ -8,6 +8,7 @@ import OpenAI, { toFile } from "openai";
 import type { Batch } from "openai/resources/batches";
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from "../src/emulator/index.js";
+import { multipartBoundary, parseMultipart } from "../src/emulator/multipart.js";
 
 const KEY = "test-key";
 /** Live calls made for comparison answer at once. */
@@ -496,5 +497,46 @@ describe("emulator Batch API: listing, auth and the duplicate counter", () => {
     expect(served.batch.duplicateCustomIds).toBe(4);
     emu.resetStats();
     expect(emu.stats().batch).toEqual({ filesUploaded: 0, batchesCreated: 0, duplicateCustomIds: 0, byModel: {} });
+  });
+});
+
+describe("emulator Batch API: config and the multipart parser", () => {
+  it("names the JSON path of a bad batch option", async () => {
+    const bad = startEmulator({
+      models: { small: { batch: { faults: [{ kind: "batch_failed", status: 429 }] } } },
+      quiet: true,
+    });
+    await expect(bad).rejects.toThrow(/emulator\.models\.small\.batch\.faults\.0\.status/);
+    await expect(startEmulator({ models: { small: { batch: { durationMs: -1 } } }, quiet: true })).rejects.toThrow(
+      /emulator\.models\.small\.batch\.durationMs/,
+    );
+  });
+
+  it("parses multipart bodies as RFC 7578 writes them: quoted boundary, preamble, binary data, escaped names", () => {
+    expect(multipartBoundary('multipart/form-data; boundary="a b:c"')).toBe("a b:c");
+    expect(multipartBoundary("multipart/form-data; charset=utf-8; boundary=xyz")).toBe("xyz");
+    expect(multipartBoundary("application/json")).toBeUndefined();
+    const bytes = Buffer.from([0xef, 0xbb, 0xbf, 0x0d, 0x0a, 0x2d, 0x2d, 0x00]);
+    const body = Buffer.concat([
+      Buffer.from('preamble\r\n--xyz\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--xyz\r\n'),
+      Buffer.from('Content-Disposition: form-data; name="file"; filename="we \\"quote\\".jsonl"\r\n'),
+      Buffer.from("Content-Type: application/octet-stream\r\n\r\n"),
+      bytes,
+      Buffer.from("\r\n--xyz--\r\n"),
+    ]);
+    const parsed = parseMultipart(body, "xyz");
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.parts.map((p) => [p.name, p.filename, p.contentType])).toEqual([
+      ["purpose", undefined, undefined],
+      ["file", 'we "quote".jsonl', "application/octet-stream"],
+    ]);
+    expect(parsed.parts[0]!.data.toString()).toBe("batch");
+    expect(parsed.parts[1]!.data.equals(bytes)).toBe(true);
+    expect(parseMultipart(Buffer.from('--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\nx'), "xyz")).toEqual({
+      ok: false,
+      message: "the multipart body ends before its closing boundary",
+    });
+    expect(parseMultipart(Buffer.from("--xyz\r\nContent-Type: text/plain\r\n\r\nx\r\n--xyz--"), "xyz").ok).toBe(false);
   });
 });
