@@ -4,7 +4,7 @@
  * cancel, validation, pagination, auth and the duplicate counters. Durations are tiny (or the
  * clock is moved by hand), and nothing asserts on time.
  */
-import OpenAI, { toFile } from "openai";
+import OpenAI, { AzureOpenAI, toFile } from "openai";
 import type { Batch } from "openai/resources/batches";
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from "../src/emulator/index.js";
@@ -209,6 +209,21 @@ describe("emulator Batch API: the happy path", () => {
     expect(done.status).toBe("completed");
     expect(done.in_progress_at).toBe(1000);
     expect(done.completed_at).toBe(1001);
+  });
+
+  it("serves Azure OpenAI's pre-v1 data plane (/openai/files, /openai/batches?api-version=) to the AzureOpenAI client", async () => {
+    const emu = await start({ small: { apiKey: KEY, batch: { durationMs: 10 } } });
+    const azure = new AzureOpenAI({ endpoint: emu.url, apiKey: KEY, apiVersion: "2024-10-21", maxRetries: 0 });
+    const inputFileId = await upload(azure, jsonl(arithmeticLines(3).map((l) => ({ ...l, url: "/chat/completions" }))));
+    const batch = await azure.batches.create({
+      input_file_id: inputFileId,
+      endpoint: "/chat/completions" as "/v1/chat/completions",
+      completion_window: "24h",
+    });
+    const done = (await settle(azure, batch.id)).pop()!;
+    expect(done.request_counts).toEqual({ total: 3, completed: 3, failed: 0 });
+    expect(await download(azure, done.output_file_id)).toHaveLength(3);
+    expect(emu.stats().apiVersions["2024-10-21"]).toBeGreaterThan(3);
   });
 
   it("serves file objects, raw content, listing and deletion", async () => {
