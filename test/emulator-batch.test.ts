@@ -346,6 +346,36 @@ describe("emulator Batch API: faults", () => {
   });
 });
 
+describe("emulator Batch API: live faults, when stated", () => {
+  it("applies live faults to batch lines with batch.liveFaults, sharing the live attempt count", async () => {
+    const emu = await start({
+      small: {
+        faults: [{ kind: "rate_limit", attempts: 1 }],
+        batch: { durationMs: 10, liveFaults: true, faults: [] },
+      },
+      large: { faults: [{ kind: "output_filter" }], batch: { durationMs: 10, liveFaults: true } },
+    });
+    const openai = client(`${emu.url}/small/openai/v1`);
+    const first = (await settle(openai, (await submit(openai, arithmeticLines(5))).id)).pop()!;
+    expect(first.request_counts).toEqual({ total: 5, completed: 0, failed: 5 });
+    const errors = await download(openai, first.error_file_id);
+    expect(errors.map((e) => e.response?.status_code)).toEqual([429, 429, 429, 429, 429]);
+    // Second attempt of each prompt: past `attempts: 1`, answered.
+    const second = (await settle(openai, (await submit(openai, arithmeticLines(5))).id)).pop()!;
+    expect(second.request_counts).toEqual({ total: 5, completed: 5, failed: 0 });
+    expect(emu.stats().faults["rate_limit"]).toBe(5);
+
+    const large = client(`${emu.url}/large/openai/v1`);
+    const filtered = (await settle(large, (await submit(large, arithmeticLines(2, "large"))).id)).pop()!;
+    const output = await download(large, filtered.output_file_id);
+    expect(output.map((o) => chatEssence(o.response?.body))).toEqual(
+      Array(2).fill(
+        expect.objectContaining({ finish: "content_filter", message: { role: "assistant", content: null } }),
+      ),
+    );
+  });
+});
+
 describe("emulator Batch API: cancel", () => {
   it("cancels mid-flight: lines answered before stay in the output file, the rest are not answered", async () => {
     let now = 5_000_000;

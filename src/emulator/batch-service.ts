@@ -17,9 +17,11 @@ import { FileStore, serviceId, type StoredFile } from "./batch-files.js";
 import type { BatchError, CheckedInput, InputLine } from "./batch-input.js";
 import type { BatchFaultSpec } from "./batch-spec.js";
 import { modelNameFor } from "./models.js";
-import { validateChatBody } from "./protocol.js";
+import type { FaultKind, FaultSpec } from "./fault-spec.js";
+import { PROMPT_FILTERED_BODY } from "./faults.js";
+import { completionBody, UNAUTHORIZED_BODY, validateChatBody } from "./protocol.js";
 import { uniformStream } from "./random.js";
-import { validateResponsesBody } from "./responses.js";
+import { responseObject, validateResponsesBody } from "./responses.js";
 import type { SimModelSpec } from "./spec.js";
 import type { StatsTracker } from "./stats.js";
 
@@ -97,6 +99,11 @@ export interface BatchServiceOptions {
   defaultDurationMs: number;
   /** The clock, ms since the epoch. @default Date.now */
   clock?: () => number;
+  /**
+   * The live fault planner, for sims with `batch.liveFaults`: the fault a live request with this
+   * body would get now (counting it as an attempt of that prompt), or undefined.
+   */
+  liveFault?: (sim: BatchSim, body: unknown) => FaultSpec | undefined;
 }
 
 export class BatchService {
@@ -347,6 +354,8 @@ export class BatchService {
   private answerLine(sim: BatchSim, line: InputLine): { status: number; body: unknown } {
     const fault = this.lineFault(sim, line.customId);
     if (fault !== undefined) return { status: fault.status, body: lineErrorBody(fault.status) };
+    const live = sim.spec.batch.liveFaults ? this.options.liveFault?.(sim, line.body) : undefined;
+    if (live !== undefined) return liveFaultLine(live.kind, sim, line);
     if (line.body["stream"] === true) {
       return {
         status: 400,
@@ -508,6 +517,58 @@ function lineErrorBody(status: number): unknown {
       },
     };
   return { error: { message: "The request was invalid.", type: "invalid_request_error", param: null, code: null } };
+}
+
+/**
+ * A live fault as a batch line's outcome. A batch line has no connection of its own, so what is a
+ * reset, stall or broken body live is the service's own failure here: a 500.
+ */
+function liveFaultLine(kind: FaultKind, sim: BatchSim, line: InputLine): { status: number; body: unknown } {
+  switch (kind) {
+    case "rate_limit":
+      return { status: 429, body: lineErrorBody(429) };
+    case "bad_gateway":
+      return { status: 502, body: lineErrorBody(502) };
+    case "unavailable":
+      return { status: 503, body: lineErrorBody(503) };
+    case "request_timeout":
+      return { status: 408, body: { error: { code: "Timeout", message: "The operation was timeout." } } };
+    case "prompt_filter":
+      return { status: 400, body: PROMPT_FILTERED_BODY };
+    case "auth":
+      return { status: 401, body: UNAUTHORIZED_BODY };
+    case "forbidden":
+      return {
+        status: 403,
+        body: { error: { code: "PermissionDenied", message: "Principal does not have access to API/Operation." } },
+      };
+    case "output_filter":
+      return { status: 200, body: outputFiltered(sim, line) };
+    default:
+      return { status: 500, body: lineErrorBody(500) };
+  }
+}
+
+/** The answer with its content withheld by the output filter, in the line's API's shape. */
+function outputFiltered(sim: BatchSim, line: InputLine): unknown {
+  const who = {
+    id: serviceId(line.api === "chat" ? "chatcmpl-" : "resp_", 29),
+    created: Math.floor(Date.now() / 1000),
+    model: modelNameFor(sim.name, sim.spec),
+    systemFingerprint: sim.fingerprint,
+  };
+  if (line.api === "chat") {
+    return completionBody(who, null, "content_filter", { promptTokens: 10, completionTokens: 0 });
+  }
+  return {
+    ...responseObject(who, {
+      text: null,
+      finishReason: "content_filter",
+      usage: { promptTokens: 10, completionTokens: 0 },
+    }),
+    status: "incomplete",
+    incomplete_details: { reason: "content_filter" },
+  };
 }
 
 /** Lines in a deterministic order unrelated to the input order: by a hash of content and custom_id. */
