@@ -459,6 +459,10 @@ describe("emulator Batch API: validation", () => {
     expect(missing.errors?.data?.[0]).toMatchObject({ code: "missing_required_parameter", param: "body.model" });
     const tooMany = (await settle(openai, (await submit(openai, arithmeticLines(4))).id)).pop()!;
     expect(tooMany.errors?.data?.[0]?.code).toBe("too_many_requests");
+    expect(emu.stats().batch).toMatchObject({
+      batchesCreated: 3,
+      byModel: { small: { batches: 1, linesSubmitted: 0 } },
+    });
   });
 
   it("refuses bad batch parameters with OpenAI-shaped 400s and unknown ids with 404s", async () => {

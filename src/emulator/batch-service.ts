@@ -76,6 +76,8 @@ interface BatchRecord {
   errors: BatchError[] | null;
   /** Lines in processing order (a deterministic shuffle of the input order). */
   lines: InputLine[];
+  /** Lines in the batch; `lines` itself is dropped once the result files are written. */
+  total: number;
   /** How many lines of `lines` have been answered. */
   answered: number;
   /** Lines answered before an injected expiry stops the batch; `lines.length` otherwise. */
@@ -150,6 +152,7 @@ export class BatchService {
       at: {},
       errors: checked.ok ? null : checked.errors,
       lines: [],
+      total: 0,
       answered: 0,
       answerable: 0,
       late: false,
@@ -163,7 +166,7 @@ export class BatchService {
       errorFileId: null,
       seq: this.seq++,
     };
-    if (sim !== undefined) this.stats.batchCreated(sim.name);
+    this.stats.batchCreated(sim?.name);
     if (sim !== undefined && checked.ok) {
       const contentHash = createHash("sha256").update(input.data).digest("hex");
       const fault = this.batchFault(sim, contentHash);
@@ -178,6 +181,7 @@ export class BatchService {
         ];
       } else {
         record.lines = shuffled(checked.lines, contentHash);
+        record.total = record.lines.length;
         record.answerable = record.lines.length;
         if (fault?.kind === "batch_expired") {
           record.expires = true;
@@ -404,7 +408,8 @@ export class BatchService {
           ).id;
     b.outputFileId = store("output", b.output);
     b.errorFileId = store("error", b.failures);
-    // The lines are answered and written out: keep no copies.
+    // The lines are answered and written out: keep no copies (the count stays for request_counts).
+    b.lines = [];
     b.output = [];
     b.failures = [];
   }
@@ -457,7 +462,7 @@ export class BatchService {
       expired_at: b.at.expired ?? null,
       cancelling_at: b.at.cancelling ?? null,
       cancelled_at: b.at.cancelled ?? null,
-      request_counts: { total: shown ? b.lines.length : 0, completed: b.completed, failed: b.failed },
+      request_counts: { total: shown ? b.total : 0, completed: b.completed, failed: b.failed },
       usage: {
         input_tokens: b.usage.input,
         input_tokens_details: { cached_tokens: 0 },
