@@ -521,8 +521,11 @@ describe("emulator Batch API: listing, auth and the duplicate counter", () => {
     await expect(
       root.batches.create({ input_file_id: inputFileId, endpoint: "/v1/chat/completions", completion_window: "24h" }),
     ).rejects.toMatchObject({ status: 401 });
-    const bearer = await fetch(`${emu.url}/small/openai/v1/batches`, { headers: { "api-key": KEY } });
-    expect(bearer.status).toBe(200);
+    const withHeader = await fetch(`${emu.url}/small/openai/v1/batches`, { headers: { "api-key": KEY } });
+    expect(withHeader.status).toBe(200);
+    const without = await fetch(`${emu.url}/small/openai/v1/files`);
+    expect(without.status).toBe(401);
+    expect(await without.json()).toMatchObject({ statusCode: 401 });
   });
 
   it("counts custom_ids submitted in more than one batch, and those answered twice", async () => {
