@@ -358,6 +358,7 @@ describe("GitHub Actions examples: structure sharding relies on", () => {
     expect(first.calls[0]).toEqual(expect.arrayContaining(["--shard", "2/4", "--run-id", "nightly-7-shard-2-of-4"]));
     expect((await outputs(out)).exit_code).toBe("3");
     expect(first.stdout).toMatch(/::warning::.*incomplete/);
+    expect(first.calls[0]).not.toContain("--batch");
 
     // A re-run found the earlier attempt's run directory: resume it, never start it again.
     await mkdir(join(dir, "results/nightly-7-shard-2-of-4"), { recursive: true });
@@ -368,6 +369,18 @@ describe("GitHub Actions examples: structure sharding relies on", () => {
     expect(again.calls[0]).toEqual(expect.arrayContaining(["--resume", "nightly-7-shard-2-of-4"]));
     expect(again.calls[0]).not.toContain("--shard");
     expect((await outputs(out)).exit_code).toBe("0");
+
+    // The dispatch input batch=true makes a new run a batch run; a resume takes it from run.json.
+    const batchDir = await tempDir();
+    await writeFile(join(batchDir, "gh-output"), "");
+    const batch = await runScript("bash", step.run!, {
+      cwd: batchDir,
+      env: { ...env, GITHUB_OUTPUT: join(batchDir, "gh-output"), BATCH: "true" },
+    });
+    expect(batch.calls[0]).toEqual(expect.arrayContaining(["--shard", "2/4", "--batch"]));
+    await writeFile(out, "");
+    const resumedBatch = await runScript("bash", step.run!, { cwd: dir, env: { ...env, BATCH: "true" } });
+    expect(resumedBatch.calls[0]).not.toContain("--batch");
   });
 
   it("the merge step passes every shard directory and the baseline when there is one, and records bakeoff's exit code", async () => {
