@@ -63,15 +63,27 @@ interface BakeoffCall {
   line: string;
 }
 
-/** Every `npx bakeoff <subcommand>` call in `script`, with the options it passes. */
+/**
+ * Every `npx bakeoff <subcommand>` call in `script`, with the options it passes, including those
+ * of bash arrays it expands (`mode=(--batch)` … `"${mode[@]}"`) and of `set -- …` (`"$@"`).
+ */
 function bakeoffCalls(script: string): BakeoffCall[] {
+  const text = joinContinuations(script);
+  const optionsIn = (s: string) => [...s.matchAll(/(?:^|\s)(--[a-z][a-z0-9-]*)/g)].map((o) => o[1]!);
+  const arrays = new Map<string, string[]>();
+  for (const m of text.matchAll(/\b([A-Za-z_]\w*)=\(([^)]*)\)/g)) {
+    arrays.set(m[1]!, [...(arrays.get(m[1]!) ?? []), ...optionsIn(m[2]!)]);
+  }
+  // sh has no arrays: the k8s scripts build argument lists with `set -- …` and expand "$@".
+  for (const m of text.matchAll(/\bset --([^\n;]*)/g))
+    arrays.set("@", [...(arrays.get("@") ?? []), ...optionsIn(m[1]!)]);
   const calls: BakeoffCall[] = [];
-  for (const raw of joinContinuations(script).split("\n")) {
+  for (const raw of text.split("\n")) {
     const line = raw.replace(/^\s*#.*$/, "");
     // The examples call bakeoff as `npx bakeoff`; "bakeoff" in an echo or a name is not a call.
     for (const m of line.matchAll(/\bnpx\s+bakeoff\s+([a-z][a-z-]*)([^;|&]*)/g)) {
-      const options = [...m[2]!.matchAll(/(?:^|\s)(--[a-z][a-z0-9-]*)/g)].map((o) => o[1]!);
-      calls.push({ subcommand: m[1]!, options, line: line.trim() });
+      const expanded = [...m[2]!.matchAll(/\$\{(\w+)\[@\]\}|\$(@)/g)].flatMap((a) => arrays.get(a[1] ?? a[2]!) ?? []);
+      calls.push({ subcommand: m[1]!, options: [...optionsIn(m[2]!), ...expanded], line: line.trim() });
     }
   }
   return calls;
@@ -571,11 +583,12 @@ describe("bakeoff command lines in the examples match the CLI", () => {
   it("the drift check catches an unknown subcommand and an unknown option", async () => {
     const calls = bakeoffCalls(
       "npx bakeoff run --config c.json --out results --no-weave --max-duration 5h \\\n  --resume x --progress lines\n" +
-        "npx bakeoff run --no-such-flag\nnpx bakeoff frobnicate --out x",
+        'extra=(--not-an-option x)\nnpx bakeoff run "${extra[@]}" --no-such-flag\nnpx bakeoff frobnicate --out x',
     );
     expect(calls.map((c) => c.subcommand)).toEqual(["run", "run", "frobnicate"]);
     expect(await cliDrift(calls)).toEqual([
-      `"bakeoff run" has no option --no-such-flag (in: npx bakeoff run --no-such-flag)`,
+      `"bakeoff run" has no option --no-such-flag (in: npx bakeoff run "\${extra[@]}" --no-such-flag)`,
+      `"bakeoff run" has no option --not-an-option (in: npx bakeoff run "\${extra[@]}" --no-such-flag)`,
       `"bakeoff frobnicate" is not a command of the CLI (in: npx bakeoff frobnicate --out x)`,
     ]);
   });
