@@ -92,14 +92,14 @@ function bakeoffCalls(script: string): BakeoffCall[] {
 /** What is wrong with `calls` against the built CLI's own `--help` of each subcommand. */
 async function cliDrift(calls: BakeoffCall[]): Promise<string[]> {
   const problems: string[] = [];
-  const helpOf = new Map<string, { code: number | null; text: string }>();
+  // One `--help` per subcommand, all at once: each is a process start of the CLI.
+  const subcommands = [...new Set(calls.map((c) => c.subcommand))];
+  const helps = await Promise.all(subcommands.map((sub) => runCli([sub, "--help"], { cwd: REPO })));
+  const helpOf = new Map(
+    subcommands.map((sub, i) => [sub, { code: helps[i]!.code, text: helps[i]!.stdout + helps[i]!.stderr }]),
+  );
   for (const call of calls) {
-    let help = helpOf.get(call.subcommand);
-    if (!help) {
-      const res = await runCli([call.subcommand, "--help"], { cwd: REPO });
-      help = { code: res.code, text: res.stdout + res.stderr };
-      helpOf.set(call.subcommand, help);
-    }
+    const help = helpOf.get(call.subcommand)!;
     if (help.code !== 0 || !help.text.includes(`bakeoff ${call.subcommand}`)) {
       problems.push(`"bakeoff ${call.subcommand}" is not a command of the CLI (in: ${call.line})`);
       continue;
