@@ -122,14 +122,14 @@ export async function* openDataset(
 /**
  * Reads a dataset through (up to `spec.limit` rows) without calling any model, so that bad input
  * fails before anything is sent.
- * @returns the number of usable rows (in `options.shard`, when given), of usable rows in the whole
- *   file (`total`, equal to `rows` without a shard) and of rows skipped (only with `skipInvalidRows`).
+ * @returns the number of usable rows (in `options.shard`, when given) and of rows skipped (only with
+ *   `skipInvalidRows`); with a shard also `total`, the usable rows of the whole file.
  * @throws DatasetError for the first problem, exactly as {@link openDataset} would.
  */
 export async function validateDataset(
   spec: DatasetSpec,
   options: DatasetOpenOptions = {},
-): Promise<{ rows: number; total: number; skipped: number }> {
+): Promise<{ rows: number; skipped: number; total?: number }> {
   let rows = 0;
   let total = 0;
   let skipped = 0;
@@ -144,7 +144,7 @@ export async function validateDataset(
     total++;
     if (inShard(shard, row.dataset, row.id)) rows++;
   }
-  return { rows, total, skipped };
+  return shard === undefined ? { rows, skipped } : { rows, skipped, total };
 }
 
 /** One problem {@link checkDataset} found: a bad row (with its line) or the whole file. */

@@ -159,14 +159,14 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     const scorerPath = (j: number) =>
       j < globalScorers ? `scorers[${j}]` : `datasets[${i}].scorers[${j - globalScorers}]`;
     const scorers = await loadScorers([...config.scorers, ...d.scorers], scorerPath, loaded.file, scorerContext);
-    let counts: { rows: number; total: number; skipped: number };
+    let counts: { rows: number; total?: number; skipped: number };
     if (options.collectProblems) {
       const check = await checkDataset(spec, { index: i });
       if (check.problems.length > 0) {
         problems.push({ file: displayPath, problems: check.problems.map((p) => p.message), more: check.more });
         continue;
       }
-      counts = { rows: check.rows, total: check.rows, skipped: 0 };
+      counts = { rows: check.rows, skipped: 0 };
     } else {
       counts = await validateDataset(spec, {
         skipInvalidRows: options.skipInvalidRows ?? false,
@@ -178,7 +178,7 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
       });
     }
     // An empty shard is fine (a small dataset over many shards); an empty dataset is not.
-    if (counts.total === 0) {
+    if ((counts.total ?? counts.rows) === 0) {
       throw new DatasetError(
         counts.skipped > 0
           ? `all ${counts.skipped} rows are invalid (skipped); nothing to run`
