@@ -4,7 +4,7 @@
  * such a set (exit 2), and gates the merged run like `run` gates a run. Emulated models, two
  * datasets (JSONL and CSV), two models, two trials.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -317,6 +317,11 @@ describe("merge refuses what is not one plan's complete shards", () => {
     await writeFile(journal, lines.slice(0, -3).join("\n") + "\n");
     expect((await usageError(merge(["a1", "a2"]))).message).toMatch(
       new RegExp(`run "a2" \\(shard 2/2\\) in .* has ${lines.length - 3} of its ${lines.length} expected results`),
+    );
+    // A shard copied without its journal.
+    await unlink(join(at("b1"), "predictions.jsonl"));
+    expect((await usageError(merge(["b1", "a2"]))).message).toMatch(
+      /run "b1" \(shard 1\/2\) in .* has no predictions\.jsonl/,
     );
     // A whole run is not a shard.
     const whole = await runPlan(dir, config, "whole", { out: "shards" });

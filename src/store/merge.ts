@@ -211,6 +211,10 @@ const FIELDS = 4;
 async function indexShard(s: ShardRun): Promise<ShardIndex> {
   const m = s.manifest;
   const path = join(s.runDir, PREDICTIONS_FILE);
+  if (!(await exists(path)))
+    throw new UsageError(
+      `${nameOf(s)} has no ${PREDICTIONS_FILE}; copy the whole run directory of each shard (its journal is the source of truth)`,
+    );
   const datasets = new Map(m.datasets.map((d, i) => [d.name, i]));
   const models = new Map(m.models.map((x, i) => [x.name, i]));
   let data = new Float64Array(FIELDS * Math.max(16, m.expected));
