@@ -97,8 +97,8 @@ export async function mergeShardRuns(options: MergeOptions): Promise<MergeResult
     const journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE));
     let records = 0;
     try {
-      for (const rec of mergeIndexes(shards, indexes)) {
-        journal.append(rec);
+      for (const line of mergeIndexes(shards, indexes)) {
+        journal.appendSerialized(line);
         // Bounded memory: let the queued lines reach the kernel now and then.
         if (++records % 2000 === 0) await journal.flush();
       }
@@ -294,8 +294,11 @@ async function scanLines(path: string, onLine: (text: string, offset: number, le
   if (carry.length > 0) onLine(carry.toString("utf8"), base, carry.length);
 }
 
-/** The shards' records in canonical order: a k-way merge of the sorted indexes. */
-function* mergeIndexes(shards: ShardRun[], indexes: ShardIndex[]): Generator<PredictionRecord> {
+/**
+ * The shards' record lines (as written, already checked by {@link indexShard}) in canonical
+ * order: a k-way merge of the sorted indexes.
+ */
+function* mergeIndexes(shards: ShardRun[], indexes: ShardIndex[]): Generator<string> {
   const fds = shards.map((s) => openSync(join(s.runDir, PREDICTIONS_FILE), "r"));
   const pos = indexes.map(() => 0);
   // Each row lives in one shard, so ties between shards cannot happen; a heap keeps n large cheap.
@@ -346,7 +349,7 @@ function* mergeIndexes(shards: ShardRun[], indexes: ShardIndex[]): Generator<Pre
       const length = ix.data[at + 3]!;
       if (length > buf.length) buf = Buffer.alloc(length);
       readSync(fds[k]!, buf, 0, length, ix.data[at + 2]!);
-      yield JSON.parse(buf.toString("utf8", 0, length)) as PredictionRecord;
+      yield buf.toString("utf8", 0, length);
       pos[k]!++;
       if (pos[k]! < ix.order.length) {
         // The cursor moved: restore heap order from the top.
