@@ -347,6 +347,20 @@ describe("rate budgets of a shard run", () => {
     const kept = await planRun(loaded, { shard: { index: 2, count: 4 } });
     expect(kept.models.find((x) => x.name === "fast")).toMatchObject({ rpm: 60_000, tpm: 4_000_000 });
     expect(kept.shard?.limits.fast).toEqual({ rpm: 60_000, tpm: 4_000_000 });
+    // Judges share their deployment's quota across shards too.
+    const judged = parseConfig(
+      {
+        ...config,
+        scorers: [
+          { type: "llm_judge", model: { name: "referee", endpoint: "emulator://slow", rpm: 1_000, tpm: 80_000 } },
+        ],
+      },
+      { file: "x.json", baseDir: dir },
+    );
+    const withJudge = await planRun(judged, { shard: { index: 1, count: 4 } });
+    expect(withJudge.judges.specs.find((x) => x.name === "referee")).toMatchObject({ rpm: 250, tpm: 20_000 });
+    expect(withJudge.shard?.limits.referee).toEqual({ rpm: 250, tpm: 20_000 });
+    expect(judged.config.scorers[0]).toMatchObject({ model: { rpm: 1_000, tpm: 80_000 } });
     expect(() => parseConfig({ ...config, shards: { divideLimits: "yes" } }, { file: "x.json", baseDir: dir })).toThrow(
       /shards\.divideLimits/,
     );

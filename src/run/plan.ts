@@ -200,18 +200,21 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     const divide = config.shards?.divideLimits ?? true;
     const n = options.shard.count;
     const limits: Record<string, { rpm?: number; tpm?: number }> = {};
-    models = config.models.map((m) => {
+    const share = (m: ModelSpec): ModelSpec => {
       const out = { ...m };
       if (divide && n > 1) {
         if (m.rpm !== undefined) out.rpm = m.rpm / n;
         if (m.tpm !== undefined) out.tpm = m.tpm / n;
       }
-      limits[m.name] = {
+      limits[m.name] ??= {
         ...(out.rpm !== undefined ? { rpm: out.rpm } : {}),
         ...(out.tpm !== undefined ? { tpm: out.tpm } : {}),
       };
       return out;
-    });
+    };
+    models = config.models.map(share);
+    // Judges call deployments whose quota the shards share too.
+    judges.mapSpecs(share);
     shard = { index: options.shard.index, count: n, limits };
   }
 
