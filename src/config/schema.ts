@@ -181,7 +181,7 @@ export const ShardsSpec = z
       .boolean()
       .default(true)
       .describe(
-        "Divide each model's `rpm` and `tpm` by the number of shards in a shard run (`--shard i/n`), so n machines sharing one deployment's quota stay under it together. Set false when each shard has a quota of its own. Concurrency is per machine and is never divided. @default true",
+        "Divide each model's (and LLM judge's) `rpm` and `tpm` by the number of shards in a shard run (`--shard i/n`), so n machines sharing one deployment's quota stay under it together. Set false when each shard has a quota of its own. Concurrency is per machine and is never divided. @default true",
       ),
   })
   .describe("Sharded runs (`bakeoff run --shard i/n`, then `bakeoff merge`).");
