@@ -17,6 +17,7 @@ import {
   runEvaluation,
   shardOf,
   UsageError,
+  whyNotComparable,
   type PredictionRecord,
   type RunManifest,
 } from "../src/index.js";
@@ -247,6 +248,11 @@ describe("shard runs merged", () => {
     const entry = (id: string) => index.find((e) => e.runId === id)!;
     expect(entry("merged").group).toBe(entry("full").group);
     expect(entry("merged").shard).toBeUndefined();
+
+    // A shard is never a whole run's baseline; the merged run is.
+    const sh2 = await readManifest(join(dir, "shards", "sh2"));
+    expect(whyNotComparable(sh2, m)).toBe("it is shard 2/4 of a sharded run (compare the merged run)");
+    expect(whyNotComparable(full.manifest, m)).toBeNull();
 
     // Gates and compare run on the merged run, with run's exit codes.
     const gated = await runCli(
