@@ -28,6 +28,9 @@ export {
   LOCK_FILE,
   LockedError,
   lockRunDir,
+  mergeShardRuns,
+  type MergeOptions,
+  type MergeResult,
   PREDICTIONS_FILE,
   putRunIndexEntries,
   readJournal,
@@ -40,6 +43,7 @@ export {
   type RunManifest,
   type RunStatus,
 } from "./store/index.js";
+export { formatShard, parseShard, shardOf, type Shard } from "./dataset/shard.js";
 export { sanitizeTerminalText } from "./util/terminal-text.js";
 export { writeRunReports, summarizeRun } from "./report/run-report.js";
 export { analyzeRun, iterateRowsSideBySide, type RunAnalysis } from "./report/analysis.js";

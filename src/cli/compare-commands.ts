@@ -107,7 +107,7 @@ function printCheck(check: CheckResult, io: Io): number {
 }
 
 /** Gates recorded in a run's config snapshot (runs made before gates existed have none). */
-function snapshotGates(manifest: Awaited<ReturnType<typeof readManifest>>): GateSpec[] {
+export function snapshotGates(manifest: Awaited<ReturnType<typeof readManifest>>): GateSpec[] {
   const raw = (manifest.config as { gates?: unknown }).gates;
   if (!Array.isArray(raw)) return [];
   return raw.map((g, i) => {

@@ -10,6 +10,7 @@ import { missingRunOutputs, rewriteRunOutputs } from "../report/index-entry.js";
 import { lockRunDir } from "../store/run-dir.js";
 import { parseDuration } from "../util/duration.js";
 import { spoolStdin, STDIN_DATASET } from "../dataset/stdin.js";
+import { formatShard, parseShard } from "../dataset/shard.js";
 import { restoreSecretEndpoints } from "../config/public-config.js";
 import type { RunSummary } from "../report/summary.js";
 import { defaultCacheDir, ResponseCache } from "../run/cache.js";
@@ -40,6 +41,11 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   const maxDurationMs = args.maxDuration === undefined ? undefined : parseDuration(args.maxDuration);
   if (maxDurationMs === null)
     throw new UsageError(`--max-duration must be a duration such as 90s, 30m or 2h (got "${args.maxDuration}")`);
+  let shard = args.shard === undefined ? undefined : parseShard(String(args.shard));
+  if (shard && (args.baseline !== undefined || (args.failOn ?? []).length > 0))
+    throw new UsageError(
+      `--baseline and --fail-on cannot be used with --shard: a shard holds one slice of the rows, so gates and compare run on the merged run. Give them to: bakeoff merge <shard runs…> --baseline … --fail-on …`,
+    );
   let loaded: LoadedConfig;
   let resume: Parameters<typeof runEvaluation>[0]["resume"];
   let outputDir: string;
@@ -78,6 +84,18 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       const original = await loadConfig(manifest.configPath).catch(() => undefined);
       if (original) restoreSecretEndpoints(loaded.config, original.config);
     }
+    // A shard run resumes as the same shard: the slice is the run's, not the command line's.
+    if (shard && (!manifest.shard || formatShard(shard) !== formatShard(manifest.shard)))
+      throw new UsageError(
+        `--shard ${formatShard(shard)} does not match run ${manifest.runId}, which is ${manifest.shard ? `shard ${formatShard(manifest.shard)}` : "not a shard run"}; resume it without --shard`,
+      );
+    if (manifest.shard) {
+      shard = { index: manifest.shard.index, count: manifest.shard.count };
+      if (args.baseline !== undefined || (args.failOn ?? []).length > 0)
+        throw new UsageError(
+          `run ${manifest.runId} is shard ${formatShard(shard)}: gates and compare run on the merged run, so --baseline and --fail-on go to bakeoff merge`,
+        );
+    }
     resume = { runDir, manifest, retryErrors: args.retryErrors };
     outputDir = dirname(runDir);
   } else {
@@ -102,6 +120,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
           ...(args.limit !== undefined ? { limit: args.limit } : {}),
         }),
     skipInvalidRows: args.skipInvalidRows,
+    ...(shard ? { shard } : {}),
     // A replay sends nothing, so it needs no keys (CI jobs that re-score have none).
     ...(args.replay ? { env: { ...process.env, ...placeholderKeys(loaded) } } : {}),
   });
@@ -114,7 +133,12 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     };
   }
   // compare / gates: bad rules or a missing baseline are usage errors, found before any call.
-  const gates = [...loaded.config.gates, ...parseGateRules(args.failOn ?? [])];
+  // A shard run gates nothing: the config's gates apply to the merged run (bakeoff merge).
+  const gates = shard ? [] : [...loaded.config.gates, ...parseGateRules(args.failOn ?? [])];
+  if (shard && loaded.config.gates.length > 0)
+    io.err(
+      `bakeoff: note: shard ${formatShard(shard)}: the config's ${loaded.config.gates.length} gate(s) are not applied to a shard; bakeoff merge applies them to the merged run`,
+    );
   // `latest` is resolved after the run: it means the latest run comparable with this one.
   const baselineDir =
     args.baseline === undefined
@@ -189,6 +213,10 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     });
     const report = result.report!;
     printRunSummary(result, report.summary, report.files, io, report.analysis.recommendation);
+    if (result.manifest.shard)
+      io.out(
+        `Shard ${formatShard(result.manifest.shard)}: ${result.manifest.expected} results in this shard; gates and compare run on the merged run (bakeoff merge).`,
+      );
     for (const w of report.warnings) io.err(`bakeoff: warning: ${w}`);
     if (cache) {
       const st = cache.cache.stats();

@@ -11,9 +11,13 @@ import { listRuns, readRunIndex, runLimits } from "../store/run-index.js";
 /**
  * Why `baseline` cannot serve as the baseline of `candidate`, or null when it can: the same
  * dataset names and content hashes, the same models, the same row limits (so an unlimited run
- * never takes a `--limit` run as its baseline), the same trials per row, and a complete run.
+ * never takes a `--limit` run as its baseline), the same trials per row, a complete run, and not
+ * a shard run (`run --shard`) when the candidate is a whole run.
  */
 export function whyNotComparable(baseline: RunManifest, candidate: RunManifest): string | null {
+  // A shard holds a slice of the rows: compared with a whole run it would match a fraction of them.
+  if (baseline.shard !== undefined && candidate.shard === undefined)
+    return `it is shard ${baseline.shard.index}/${baseline.shard.count} of a sharded run (compare the merged run)`;
   const ds = (m: RunManifest) =>
     m.datasets
       .map((d) => `${d.name}@${d.sha256}`)

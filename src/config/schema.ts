@@ -174,6 +174,18 @@ export const Duration = z
   .union([z.string(), z.number()])
   .refine((v) => parseDuration(v) !== null, "use a duration such as '90s', '30m' or '2h'");
 
+/** How `bakeoff run --shard i/n` treats the config. */
+export const ShardsSpec = z
+  .strictObject({
+    divideLimits: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Divide each model's (and LLM judge's) `rpm` and `tpm` by the number of shards in a shard run (`--shard i/n`), so n machines sharing one deployment's quota stay under it together. Set false when each shard has a quota of its own. Concurrency is per machine and is never divided. @default true",
+      ),
+  })
+  .describe("Sharded runs (`bakeoff run --shard i/n`, then `bakeoff merge`).");
+
 export const ConfigSpec = z
   .strictObject({
     $schema: z.string().optional(),
@@ -223,6 +235,9 @@ export const ConfigSpec = z
         "Checks that decide the exit code of `run` and `compare` (exit 1 when one fails); `--fail-on` rules add to these.",
       ),
     decision: DecisionSpec.default(DEFAULT_DECISION),
+    // Optional, not defaulted: a default would enter every config snapshot and change the config
+    // hash of every unsharded run relative to runs made before shards existed.
+    shards: ShardsSpec.optional(),
   })
   .describe("bakeoff evaluation config.");
 

@@ -13,10 +13,12 @@ import { resolveDatasetParams } from "./rich.js";
 import { readCsv } from "./csv.js";
 import { readJsonl } from "./jsonl.js";
 import { createRowMapper, readFailure, type RawRecord } from "./rows.js";
+import { inShard, type Shard } from "./shard.js";
 
 export { readCsv, type CsvReadOptions } from "./csv.js";
 export { readJsonl, type JsonlReadOptions } from "./jsonl.js";
 export { compileTemplate, renderTemplate, valueToText, type CompiledTemplate, type RowLocation } from "./template.js";
+export { formatShard, inShard, parseShard, shardOf, MAX_SHARDS, type Shard } from "./shard.js";
 export {
   createRowMapper,
   type RawRecord,
@@ -51,6 +53,13 @@ export interface DatasetOpenOptions {
    * validated, so its passes over a million-row dataset keep no per-row state.
    */
   checkDuplicateIds?: boolean;
+  /**
+   * Yield only the rows of this shard (`--shard i/n`). Everything else still applies to the whole
+   * file first, in the same order as without a shard: `spec.limit` counts every row, duplicate
+   * ids and invalid rows are found across the file, so the shards of one plan split exactly the
+   * rows an unsharded run has.
+   */
+  shard?: Shard;
 }
 
 /**
@@ -104,7 +113,7 @@ export async function* openDataset(
       skip(err);
       continue;
     }
-    yield row;
+    if (inShard(options.shard, row.dataset, row.id)) yield row;
     // Returning closes `records`, which closes the file: nothing past the limit is read.
     if (spec.limit !== undefined && ++yielded >= spec.limit) return;
   }
@@ -113,21 +122,29 @@ export async function* openDataset(
 /**
  * Reads a dataset through (up to `spec.limit` rows) without calling any model, so that bad input
  * fails before anything is sent.
- * @returns the number of usable rows and of rows skipped (only with `skipInvalidRows`).
+ * @returns the number of usable rows (in `options.shard`, when given) and of rows skipped (only with
+ *   `skipInvalidRows`); with a shard also `total`, the usable rows of the whole file.
  * @throws DatasetError for the first problem, exactly as {@link openDataset} would.
  */
 export async function validateDataset(
   spec: DatasetSpec,
   options: DatasetOpenOptions = {},
-): Promise<{ rows: number; skipped: number }> {
+): Promise<{ rows: number; skipped: number; total?: number }> {
   let rows = 0;
+  let total = 0;
   let skipped = 0;
   const onSkip = (info: SkippedRow): void => {
     skipped++;
     options.onSkip?.(info);
   };
-  for await (const _row of openDataset(spec, { ...options, onSkip })) rows++;
-  return { rows, skipped };
+  // Read the whole file and apply the shard here, with the same predicate openDataset uses: then
+  // an empty shard is told apart from an empty file.
+  const { shard, ...whole } = options;
+  for await (const row of openDataset(spec, { ...whole, onSkip })) {
+    total++;
+    if (inShard(shard, row.dataset, row.id)) rows++;
+  }
+  return shard === undefined ? { rows, skipped } : { rows, skipped, total };
 }
 
 /** One problem {@link checkDataset} found: a bad row (with its line) or the whole file. */

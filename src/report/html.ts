@@ -10,6 +10,7 @@
  *
  * Pure: no I/O here. {@link writeRunReports} gathers the rows and the optional trend.
  */
+import { shardNote } from "./shard-note.js";
 import { publicEndpoint } from "../providers/redact.js";
 import { formatInterval } from "./markdown.js";
 import type { ModelAnalysis, RunAnalysis, SideBySideRow } from "./analysis.js";
@@ -138,9 +139,13 @@ function header(a: RunAnalysis): string {
 
 function statusNotice(a: RunAnalysis): string {
   const m = a.manifest;
-  if (m.status === "complete") return "";
+  const shard = m.shard ? html`<p class="notice" role="note">${shardNote(m.shard)}</p>` : "";
+  if (m.status === "complete") return shard;
   const recorded = a.models.reduce((s, x) => s + x.results, 0);
-  return html`<p class="notice" role="note">This run is ${m.status}: ${int(recorded)} of ${int(m.expected)} results are recorded. Resume it with <code>bakeoff run --resume ${m.runId}</code>.</p>`;
+  return (
+    shard +
+    html`<p class="notice" role="note">This run is ${m.status}: ${int(recorded)} of ${int(m.expected)} results are recorded. Resume it with <code>bakeoff run --resume ${m.runId}</code>.</p>`
+  );
 }
 
 function nav(a: RunAnalysis, trend: TrendData | null): string {

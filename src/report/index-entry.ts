@@ -48,6 +48,7 @@ export async function indexEntryFor(runDir: string, manifest?: RunManifest): Pro
     trials: m.trials ?? 1,
     limits: runLimits(m),
     group: comparabilityGroup(m),
+    ...(m.shard ? { shard: `${m.shard.index}/${m.shard.count}` } : {}),
     models,
     cost: priced.length > 0 ? priced.reduce((a, x) => a + x.cost!, 0) : null,
   };

@@ -83,6 +83,8 @@ export function toReportJson(a: RunAnalysis): ReportJson {
       git: m.git ?? null,
       datasets: m.datasets.map((d) => ({ name: d.name, rows: d.rows, skipped: d.skipped, sha256: d.sha256 })),
       models: m.models.map(modelIdentity),
+      ...(m.shard ? { shard: { index: m.shard.index, count: m.shard.count } } : {}),
+      ...(m.mergedFrom ? { mergedFrom: [...m.mergedFrom] } : {}),
     },
     rows: a.rows,
     trials: a.trials,

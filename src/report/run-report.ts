@@ -13,6 +13,7 @@ import { loadTrend } from "./html/trend.js";
 import { renderReportJson } from "./json.js";
 import { JUNIT_XML, writeJunitXml } from "./junit.js";
 import { renderMarkdown } from "./markdown.js";
+import { shardNote } from "./shard-note.js";
 import { SummaryBuilder, type ModelSummary, type RunSummary } from "./summary.js";
 
 export const REPORT_MD = "report.md";
@@ -71,6 +72,7 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
     models: analysis.models.map((m) => byName.get(m.name)).filter((m): m is ModelSummary => m !== undefined),
   };
   const notes: string[] = [];
+  if (manifest.shard) notes.push(shardNote(manifest.shard));
   const n = summary.models.reduce((a, s) => a + s.n, 0);
   if (manifest.status !== "complete") {
     notes.push(

@@ -8,6 +8,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { datasetName, isEmulatorEndpoint, uniqueDatasetNames } from "../config/rules.js";
 import type { Config, DatasetSpec, ModelSpec } from "../config/schema.js";
 import { checkDataset, hashDataset, validateDataset, type SkippedRow } from "../dataset/index.js";
+import type { Shard } from "../dataset/shard.js";
 import { DatasetError, DatasetProblemsError, UsageError } from "../errors.js";
 import { ScorerSpec } from "../scoring/spec.js";
 import { JudgeModels, loadScorers, type Scorer } from "../scoring/index.js";
@@ -19,6 +20,7 @@ export interface PlannedDataset {
   /** Path as the user wrote it (config-relative or as typed on the command line). */
   displayPath: string;
   sha256: string;
+  /** Usable rows this run sends (those of its shard, in a shard run). */
   rows: number;
   skipped: number;
   scorers: Scorer[];
@@ -43,6 +45,12 @@ export interface RunPlan {
   judges: JudgeModels;
   /** Things the user should be told before the run starts (datasets renamed to stay distinct). */
   notices: string[];
+  /**
+   * The slice of the plan this run sends (`--shard i/n`), with the rpm/tpm budgets the models
+   * were given (divided by n unless `shards.divideLimits` is false). `config` stays the whole
+   * plan's, so every shard of one plan records the same config hash.
+   */
+  shard?: Shard & { limits: Record<string, { rpm?: number; tpm?: number }> };
 }
 
 /** Skipped rows kept in memory for skipped.jsonl; the count beyond is in each dataset's `skipped`. */
@@ -64,6 +72,8 @@ export interface PlanOptions {
    * DatasetError for the first. For `bakeoff validate`.
    */
   collectProblems?: boolean;
+  /** Plan only this slice of the rows (`--shard i/n`); see src/dataset/shard.ts. */
+  shard?: Shard;
 }
 
 /** Placeholder credential for the local emulator, which accepts any key unless configured. */
@@ -149,7 +159,7 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     const scorerPath = (j: number) =>
       j < globalScorers ? `scorers[${j}]` : `datasets[${i}].scorers[${j - globalScorers}]`;
     const scorers = await loadScorers([...config.scorers, ...d.scorers], scorerPath, loaded.file, scorerContext);
-    let counts: { rows: number; skipped: number };
+    let counts: { rows: number; total?: number; skipped: number };
     if (options.collectProblems) {
       const check = await checkDataset(spec, { index: i });
       if (check.problems.length > 0) {
@@ -161,12 +171,14 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
       counts = await validateDataset(spec, {
         skipInvalidRows: options.skipInvalidRows ?? false,
         index: i,
+        ...(options.shard ? { shard: options.shard } : {}),
         onSkip: (info) => {
           if (skippedRows.length < MAX_KEPT_SKIPS) skippedRows.push(info);
         },
       });
     }
-    if (counts.rows === 0) {
+    // An empty shard is fine (a small dataset over many shards); an empty dataset is not.
+    if ((counts.total ?? counts.rows) === 0) {
       throw new DatasetError(
         counts.skipped > 0
           ? `all ${counts.skipped} rows are invalid (skipped); nothing to run`
@@ -180,17 +192,44 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
 
   if (problems.length > 0) throw new DatasetProblemsError(problems);
 
+  // n shards share each deployment's quota: each gets 1/n of it. The snapshot (config) keeps the
+  // configured figures; the models the runner paces with carry the divided ones.
+  let models = config.models;
+  let shard: RunPlan["shard"];
+  if (options.shard) {
+    const divide = config.shards?.divideLimits ?? true;
+    const n = options.shard.count;
+    const limits: Record<string, { rpm?: number; tpm?: number }> = {};
+    const share = (m: ModelSpec): ModelSpec => {
+      const out = { ...m };
+      if (divide && n > 1) {
+        if (m.rpm !== undefined) out.rpm = m.rpm / n;
+        if (m.tpm !== undefined) out.tpm = m.tpm / n;
+      }
+      limits[m.name] ??= {
+        ...(out.rpm !== undefined ? { rpm: out.rpm } : {}),
+        ...(out.tpm !== undefined ? { tpm: out.tpm } : {}),
+      };
+      return out;
+    };
+    models = config.models.map(share);
+    // Judges call deployments whose quota the shards share too.
+    judges.mapSpecs(share);
+    shard = { index: options.shard.index, count: n, limits };
+  }
+
   return {
     config,
     ...(loaded.file.startsWith("<") ? {} : { configFile: loaded.file }),
     baseDir: loaded.baseDir,
     datasets,
-    models: config.models,
+    models,
     keys,
     trials: config.trials,
     concurrency: config.concurrency,
     skippedRows,
     judges,
     notices,
+    ...(shard ? { shard } : {}),
   };
 }

@@ -375,6 +375,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
             skipInvalidRows: options.skipInvalidRows ?? false,
             index: ds.index,
             checkDuplicateIds: options.skipInvalidRows === true,
+            ...(plan.shard ? { shard: plan.shard } : {}),
           };
           for await (const row of openDataset(ds.spec, openOpts)) {
             for (let trial = 0; trial < plan.trials; trial++) {
@@ -653,6 +654,7 @@ async function newManifest(plan: RunPlan, runId: string, startedAt: string): Pro
     models: plan.models.map(modelManifest),
     trials: plan.trials,
     expected: rows * plan.models.length * plan.trials,
+    ...(plan.shard ? { shard: { index: plan.shard.index, count: plan.shard.count, limits: plan.shard.limits } } : {}),
   };
 }
 

@@ -233,6 +233,15 @@ export class JudgeModels {
     return limit;
   }
 
+  /**
+   * Replaces every judge's spec by `f(spec)` before any provider is built: a shard run divides
+   * the judges' rpm/tpm as it divides the judged models'. Does not touch the config it came from.
+   */
+  mapSpecs(f: (spec: ModelSpec) => ModelSpec): void {
+    for (const m of new Set(this.byRef.values())) m.spec = f(m.spec);
+    this.providers.clear();
+  }
+
   /** Binds endpoints (and the run's abort signal); replaces any earlier connection. */
   connect(connection: JudgeConnection): void {
     this.connection = connection;

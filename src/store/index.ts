@@ -10,6 +10,7 @@
  *   one for a command ({@link lockRunDir}).
  * - lock: `run.lock`, one writer per run ({@link acquireLock}).
  * - run index: `<outputDir>/index.jsonl`, one entry per run ({@link putRunIndexEntries}).
+ * - merge: the shard runs of one plan into one run ({@link mergeShardRuns}).
  */
 export {
   JournalWriter,
@@ -38,6 +39,7 @@ export {
   type RunManifest,
   type RunStatus,
 } from "./manifest.js";
+export { checkShardRuns, mergeShardRuns, type MergeOptions, type MergeResult, type ShardRun } from "./merge.js";
 export { checkRunId, createRunDir, locateRun, lockRunDir, newRunId, runDirFor } from "./run-dir.js";
 export {
   datasetHash,

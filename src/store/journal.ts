@@ -52,6 +52,18 @@ export class JournalWriter {
     if (!this.writing) this.writing = this.drain();
   }
 
+  /**
+   * Queues one record already serialised by {@link append} (one JSON line, no newline), as read
+   * from another journal: `bakeoff merge` copies shard records byte for byte instead of parsing
+   * and re-serialising each one. Same batching and failure rules as {@link append}.
+   */
+  appendSerialized(line: string): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new Error("journal is closed");
+    this.pending.push(line + "\n");
+    if (!this.writing) this.writing = this.drain();
+  }
+
   /** Resolves when everything appended so far is in the kernel (survives a process kill). */
   async flush(): Promise<void> {
     while (this.writing) await this.writing;

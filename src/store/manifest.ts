@@ -55,8 +55,16 @@ export interface RunManifest {
   status: RunStatus;
   startedAt: string;
   endedAt?: string;
-  /** Every time the run was (re)started: resumes append here. */
-  sessions: { startedAt: string; endedAt?: string; resumed: boolean; sent: number; skipped: number }[];
+  /** Every time the run was (re)started: resumes append here. A merged run lists its shards' sessions. */
+  sessions: {
+    startedAt: string;
+    endedAt?: string;
+    resumed: boolean;
+    sent: number;
+    skipped: number;
+    /** In a merged run: the shard (1..n) the session ran. */
+    shard?: number;
+  }[];
   tool: { name: "bakeoff"; version: string; node: string };
   git?: { sha: string; dirty: boolean };
   configPath?: string;
@@ -74,6 +82,15 @@ export interface RunManifest {
   stopReason?: string;
   /** The W&B Weave project the run logged to, so `weave-sync` needs no flag. */
   weave?: { project: string };
+  /**
+   * A shard run (`run --shard i/n`): which slice of the plan it ran, and the rpm/tpm budgets its
+   * models were paced with (the configured ones divided by n unless `shards.divideLimits` is
+   * false). `configHash`, `config` and dataset hashes are the whole plan's, equal in every shard;
+   * `datasets[].rows` and `expected` count this shard's rows only.
+   */
+  shard?: { index: number; count: number; limits: Record<string, { rpm?: number; tpm?: number }> };
+  /** A merged run (`bakeoff merge`): the run ids of its shards, shard 1 first. */
+  mergedFrom?: string[];
 }
 
 /**

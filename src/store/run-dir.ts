@@ -73,13 +73,17 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 /**
- * Creates the directory of a new run and takes its lock. A run id that already holds a run is
+ * Creates the directory of a new run and takes its lock (for `command`: run, merge). A run id that already holds a run is
  * refused: writing a second run into it would mix two runs in one journal.
  */
-export async function createRunDir(outputDir: string, runId: string): Promise<{ runDir: string; lock: Lock }> {
+export async function createRunDir(
+  outputDir: string,
+  runId: string,
+  command = "run",
+): Promise<{ runDir: string; lock: Lock }> {
   const runDir = runDirFor(outputDir, runId);
   await mkdir(runDir, { recursive: true });
-  const lock = await lockRunDir(runDir, "run");
+  const lock = await lockRunDir(runDir, command);
   for (const f of [MANIFEST_FILE, PREDICTIONS_FILE]) {
     if (await exists(join(runDir, f))) {
       await lock.release();

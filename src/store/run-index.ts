@@ -50,6 +50,8 @@ export interface RunIndexEntry {
    * Trends and `--baseline latest` only ever line up runs of one group.
    */
   group?: string;
+  /** A shard run's slice as `i/n`; absent for whole runs (merged runs included). */
+  shard?: string;
   models: IndexedModel[];
   /** Total cost over models with pricing; null when none has pricing. */
   cost: number | null;
@@ -71,18 +73,27 @@ export function runLimits(manifest: RunManifest): string {
     .join(",");
 }
 
-function groupOf(hash: string, trials: number, limits: string): string {
-  return sha256(canonicalJson({ datasetHash: hash, trials, limits })).slice(0, 16);
+function groupOf(hash: string, trials: number, limits: string, shard?: string): string {
+  // A shard run is in a group of its own slice: its trend never mixes with whole runs. Whole runs
+  // hash exactly as before shards existed, so their groups did not move.
+  const key =
+    shard === undefined ? { datasetHash: hash, trials, limits } : { datasetHash: hash, trials, limits, shard };
+  return sha256(canonicalJson(key)).slice(0, 16);
+}
+
+/** A shard run's slice as `i/n`, or undefined for a whole run. */
+export function runShard(manifest: RunManifest): string | undefined {
+  return manifest.shard ? `${manifest.shard.index}/${manifest.shard.count}` : undefined;
 }
 
 /** The comparability group of a run (see {@link RunIndexEntry.group}). */
 export function comparabilityGroup(manifest: RunManifest): string {
-  return groupOf(datasetHash(manifest), manifest.trials ?? 1, runLimits(manifest));
+  return groupOf(datasetHash(manifest), manifest.trials ?? 1, runLimits(manifest), runShard(manifest));
 }
 
 /** An entry's group, also for entries indexed before groups existed. */
 export function entryGroup(e: RunIndexEntry): string {
-  return e.group ?? groupOf(e.datasetHash, e.trials ?? 1, e.limits ?? "");
+  return e.group ?? groupOf(e.datasetHash, e.trials ?? 1, e.limits ?? "", e.shard);
 }
 
 /** Run directories (those with a readable run.json), ordered by start time. */

@@ -24,6 +24,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "Check the config and every dataset row without calling any model",
     load: () => import("./validate.js"),
   },
+  {
+    command: "merge <runs..>",
+    summary: "Merge the shard runs of one plan (run --shard i/n) into one run, then report and gate",
+    load: () => import("./merge.js"),
+  },
   { command: "runs", summary: "List the runs in the results directory", load: () => import("./runs.js") },
   {
     command: "open [run]",

@@ -14,6 +14,11 @@ const options = {
   trials: { type: "number", describe: "Times each row is sent to each model (whole number ≥ 1; default: config)" },
   limit: { type: "number", describe: "Use only the first N rows of each dataset (whole number ≥ 1)" },
   "run-id": { type: "string", describe: "Name of the run directory (default: a timestamp)" },
+  shard: {
+    type: "string",
+    describe:
+      "Run only slice i of n of the rows (1-based, e.g. 2/4): a shard run, combined later with 'bakeoff merge'. rpm/tpm are divided by n (config shards.divideLimits)",
+  },
   ...outOption,
   resume: {
     type: "string",
@@ -87,6 +92,10 @@ export default defineCommand({
     ],
     ["$0 run --max-duration 2h", "A nightly job that stops (resumable, exit 3) after two hours"],
     ["cat prompts.jsonl | $0 run --dataset -", "Read the dataset from standard input"],
+    [
+      "$0 run --shard 2/4 --run-id nightly-2 --out shards",
+      "Shard 2 of 4 (a CI matrix job); then: $0 merge shards/nightly-* --run-id nightly",
+    ],
   ],
   run: async (args, io) => (await import("../run-command.js")).runCommand(args, io),
 });
