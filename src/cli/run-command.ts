@@ -100,6 +100,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
           ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
           ...(args.trials !== undefined ? { trials: args.trials } : {}),
           ...(args.limit !== undefined ? { limit: args.limit } : {}),
+          ...(args.batch ? { batch: true } : {}),
         }),
     skipInvalidRows: args.skipInvalidRows,
     // A replay sends nothing, so it needs no keys (CI jobs that re-score have none).

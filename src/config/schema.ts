@@ -174,6 +174,37 @@ export const Duration = z
   .union([z.string(), z.number()])
   .refine((v) => parseDuration(v) !== null, "use a duration such as '90s', '30m' or '2h'");
 
+/** How batch mode (`bakeoff run --batch`, `models[].batch`) splits, submits and polls. */
+export const BatchSpec = z
+  .strictObject({
+    maxLines: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "Most requests in one batch input file. @default 100000 for Azure endpoints (*.openai.azure.com, /openai/v1), 50000 otherwise (OpenAI)",
+      ),
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("Largest batch input file, bytes. @default 200000000 (200 MB, the services' limit)"),
+    pollInterval: Duration.optional().describe(
+      "Time between two status polls of a batch in flight. @default 60s (0.2s for emulator:// endpoints)",
+    ),
+    retryFailed: z
+      .enum(["live", "batch"])
+      .optional()
+      .describe(
+        "What happens to lines that failed retryably (429, 5xx, expired) or belong to a failed batch: `live` sends them as live calls, `batch` resubmits them as a new batch (twice at most; then they are recorded as failed). @default live",
+      ),
+    completionWindow: z.string().optional().describe("`completion_window` of each batch. @default 24h"),
+  })
+  .describe("Batch mode settings (models with `batch: true`, or `bakeoff run --batch`).");
+export type BatchSpec = z.infer<typeof BatchSpec>;
+
 export const ConfigSpec = z
   .strictObject({
     $schema: z.string().optional(),
@@ -223,6 +254,7 @@ export const ConfigSpec = z
         "Checks that decide the exit code of `run` and `compare` (exit 1 when one fails); `--fail-on` rules add to these.",
       ),
     decision: DecisionSpec.default(DEFAULT_DECISION),
+    batch: BatchSpec.optional(),
   })
   .describe("bakeoff evaluation config.");
 
