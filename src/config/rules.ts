@@ -59,8 +59,8 @@ export function findBatchOnOtherProviders(raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   models.forEach((m: unknown, i) => {
     if (typeof m !== "object" || m === null) return;
-    const raw = (m as { provider?: unknown }).provider;
-    const provider = typeof raw === "string" ? raw : "azure-ai-inference";
+    const given = (m as { provider?: unknown }).provider;
+    const provider = typeof given === "string" ? given : "azure-ai-inference";
     if (provider === "openai") return;
     for (const k of OPENAI_ONLY_KEYS) {
       if (k in m) {
