@@ -85,7 +85,11 @@ export {
   startEmulator,
   DEFAULT_SIM_MODELS,
   EMULATOR_PRESETS,
+  type BatchModelStats,
+  type BatchStats,
+  type EmulatorBatchOptions,
   type EmulatorHandle,
+  type EmulatorOptions,
   type EmulatorStats,
 } from "./emulator/index.js";
 export type { Provider, AttemptResult, CallContext, ModelInfo } from "./providers/types.js";

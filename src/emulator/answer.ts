@@ -54,9 +54,9 @@ interface Planned {
   visibleTokens: number;
 }
 
-function plan(ex: Exchange, sim: SimRef, request: ChatRequest): Planned {
+/** @param override a fixed latency from {@link LATENCY_OVERRIDE_HEADER}, if the request set one */
+function plan(override: number | undefined, sim: SimRef, request: ChatRequest): Planned {
   const answer = simulateAnswer(sim.name, sim.spec, request.sim);
-  const override = latencyOverride(ex);
   const latency = sim.spec.latency;
   const firstMs = override ?? latency.firstTokenMs ?? answer.latency.baseMs;
   const perTokenMs =
@@ -128,7 +128,7 @@ async function paced(
 
 /** Answers `POST .../chat/completions` for one simulated model. */
 export async function answerChat(ex: Exchange, sim: SimRef, request: ChatRequest): Promise<void> {
-  const p = plan(ex, sim, request);
+  const p = plan(latencyOverride(ex), sim, request);
   const who = identity(sim, "chatcmpl-");
   const sessionHeader = { "azureml-model-session": `emulator-${sim.name}` };
 
@@ -157,7 +157,7 @@ export async function answerChat(ex: Exchange, sim: SimRef, request: ChatRequest
 
 /** Answers `POST .../responses` for one simulated model. */
 export async function answerResponses(ex: Exchange, sim: SimRef, request: ChatRequest): Promise<void> {
-  const p = plan(ex, sim, request);
+  const p = plan(latencyOverride(ex), sim, request);
   const who = identity(sim, "resp_");
   const answer: ResponsesAnswer = {
     text: p.text,
@@ -220,6 +220,27 @@ export async function answerResponses(ex: Exchange, sim: SimRef, request: ChatRe
   const final = responseObject(who, answer);
   event(final.status === "incomplete" ? "response.incomplete" : "response.completed", { response: final });
   ex.res.end();
+}
+
+/**
+ * The complete (non-streamed) answer body of a chat request, without waiting: what a Batch API
+ * line gets. It is built by the same plan and builders as a live call, so a batched row carries
+ * the same text, finish reason and usage as the same request sent live.
+ */
+export function chatCompletionBody(sim: SimRef, request: ChatRequest): unknown {
+  const p = plan(undefined, sim, request);
+  return completionBody(identity(sim, "chatcmpl-"), p.text, p.finishReason, p.usage, p.toolCalls);
+}
+
+/** As {@link chatCompletionBody}, for a Responses request. */
+export function responsesBody(sim: SimRef, request: ChatRequest): Record<string, unknown> {
+  const p = plan(undefined, sim, request);
+  return responseObject(identity(sim, "resp_"), {
+    text: p.text,
+    finishReason: p.finishReason,
+    usage: p.usage,
+    ...(p.toolCalls ? { toolCalls: p.toolCalls } : {}),
+  });
 }
 
 /** Answers `GET .../info` for one simulated model. */

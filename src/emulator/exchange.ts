@@ -50,6 +50,15 @@ export type BodyResult = { ok: true; text: string } | { ok: false; reason: "too_
  * the socket, and the client would never see the 413.
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  const raw = await readBodyBytes(req, limit);
+  return raw.ok ? { ok: true, text: raw.bytes.toString("utf8") } : raw;
+}
+
+/** As {@link readBody}, keeping the bytes as sent (an upload may be anything, a byte-order mark included). */
+export async function readBodyBytes(
+  req: IncomingMessage,
+  limit: number,
+): Promise<{ ok: true; bytes: Buffer } | { ok: false; reason: "too_large" | "aborted" }> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -62,7 +71,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Bod
     return { ok: false, reason: "aborted" };
   }
   if (size > limit) return { ok: false, reason: "too_large" };
-  return { ok: true, text: Buffer.concat(chunks).toString("utf8") };
+  return { ok: true, bytes: Buffer.concat(chunks) };
 }
 
 /** Waits `ms` unless `signal` fires first. Resolves true when the full wait elapsed. */

@@ -4,8 +4,16 @@
  */
 import { EMULATOR_PRESETS } from "./spec.js";
 
-export { startEmulator, type EmulatorHandle, type EmulatorOptions } from "./server.js";
-export type { EmulatorStats, ModelStats } from "./stats.js";
+export { startEmulator, type EmulatorBatchOptions, type EmulatorHandle, type EmulatorOptions } from "./server.js";
+export type { BatchModelStats, BatchStats, EmulatorStats, ModelStats } from "./stats.js";
+export {
+  BATCH_FAULT_KINDS,
+  BatchFaultSpec,
+  BatchSpec,
+  type BatchFaultKind,
+  type BatchFaultSpecInput,
+  type BatchSpecInput,
+} from "./batch-spec.js";
 export { simulateAnswer, modelNameFor, countTokens, type SimAnswer, type SimRequest, type SimTask } from "./models.js";
 export { LATENCY_OVERRIDE_HEADER } from "./answer.js";
 export { EMULATOR_PRESETS, EmulatorSpec, LatencySpec, SimModelSpec, type SimModelSpecInput } from "./spec.js";

@@ -9,6 +9,8 @@
  *   (Azure OpenAI / Foundry v1), `/v1/...` (OpenAI, Ollama, vLLM) and `/inference/...` (GitHub
  *   Models), each serving `chat/completions` and `responses`. The v1 flavour honours
  *   `stream_options` and passes unknown keys through, as those services do.
+ * - The OpenAI Batch API under every v1 prefix (`files`, `batches`; see `batch-routes.ts`), on a
+ *   compressed clock (`batch-service.ts`), answering each line as a live call would be answered.
  * - `GET /_emulator/stats`: request counters as JSON.
  *
  * Every model request, whatever its route, goes through {@link dispatch}: route → auth →
@@ -21,6 +23,9 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { answerChat, answerInfo, answerResponses } from "./answer.js";
+import { matchBatchPath, serveBatchApi, type BatchRouteContext } from "./batch-routes.js";
+import { BatchService } from "./batch-service.js";
+import { DEFAULT_BATCH_DURATION_MS, DEFAULT_MAX_FILE_BYTES } from "./batch-spec.js";
 import { readBody, sendJson, type Exchange } from "./exchange.js";
 import { FaultPlanner, serveFault } from "./faults.js";
 import {
@@ -45,6 +50,24 @@ export interface EmulatorOptions {
   port?: number;
   /** Suppresses the one-line-per-request log on stderr. @default false */
   quiet?: boolean;
+  /** Server-wide Batch API options; a sim's own `batch` settings take precedence. */
+  batch?: EmulatorBatchOptions;
+}
+
+/** Server-wide options of the emulator's Batch API (`/files`, `/batches`). */
+export interface EmulatorBatchOptions {
+  /**
+   * Real milliseconds a batch takes from creation to completion, for sims that do not set
+   * `batch.durationMs`: the emulator's compressed 24 h window. @default 300
+   */
+  durationMs?: number;
+  /** Largest file `POST /files` accepts, in bytes. @default 209715200 (200 MB) */
+  maxFileBytes?: number;
+  /**
+   * The batch clock, ms since the epoch. Tests pass a hand-moved clock to step a batch through
+   * its lifecycle without waiting. @default Date.now
+   */
+  clock?: () => number;
 }
 
 /** A running emulator. */
@@ -135,8 +158,8 @@ function loadSims(models: Record<string, SimModelSpecInput>): Map<string, Sim> {
       }
       continue;
     }
-    // Neither the key nor the injected faults are part of the model's identity.
-    const { apiKey: _key, faults: _faults, ...identity } = parsed.data;
+    // Neither the key, the injected faults nor the batch clock are part of the model's identity.
+    const { apiKey: _key, faults: _faults, batch: _batch, ...identity } = parsed.data;
     const fingerprint = `fp_${createHash("sha256")
       .update(JSON.stringify([name, identity]))
       .digest("hex")
@@ -166,6 +189,17 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     return true;
   };
   const interventions: Intervention[] = [injectFault];
+  const batches = new BatchService(stats, {
+    defaultDurationMs: options.batch?.durationMs ?? DEFAULT_BATCH_DURATION_MS,
+    ...(options.batch?.clock ? { clock: options.batch.clock } : {}),
+  });
+  const batchContext: BatchRouteContext = {
+    sims,
+    service: batches,
+    stats,
+    authorised,
+    maxFileBytes: options.batch?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+  };
   const log =
     options.quiet === true ? undefined : (line: string): void => void process.stderr.write(`[emulator] ${line}\n`);
 
@@ -228,6 +262,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     const method = ex.req.method ?? "GET";
     // "/models" is the Foundry path prefix; strip it unless a sim is literally named "models".
     const path = segments[0] === "models" && !sims.has("models") ? segments.slice(1) : segments;
+    // The Batch API (files, batches) under any v1 prefix, its own routes and auth.
+    const batchPath = matchBatchPath(path, sims);
+    if (batchPath !== undefined) return serveBatchApi(batchContext, ex, batchPath);
     // Multi-model: the model is named in the body.
     const multi = splitFlavour(path);
     const multiApi = apiOf(multi.rest, multi.flavour);
@@ -399,6 +436,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
     close: () => {
+      batches.close();
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();

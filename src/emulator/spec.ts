@@ -3,6 +3,7 @@
  * A model whose endpoint is `emulator://<name>` is served by the simulated model `<name>`.
  */
 import { z } from "zod";
+import { BatchSpec } from "./batch-spec.js";
 import { FaultSpec } from "./fault-spec.js";
 
 export const LatencySpec = z
@@ -64,6 +65,9 @@ export const SimModelSpec = z
       .describe(
         "Faults injected into chat requests, checked in order; the first that applies to a request is served instead of the answer. @default []",
       ),
+    batch: BatchSpec.default({ maxLines: 100_000, faults: [] }).describe(
+      "The Batch API (`/files`, `/batches`) of this model: clock, limits and batch faults.",
+    ),
   })
   .describe("A simulated model served by the built-in emulator.");
 

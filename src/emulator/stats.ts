@@ -14,6 +14,41 @@ export interface ModelStats {
   statuses: Record<string, number>;
 }
 
+/** Batch API counters for one simulated model. */
+export interface BatchModelStats {
+  /** Batches created for this model (failed ones included). */
+  batches: number;
+  /** Lines that entered processing (a batch that failed validation submits none). */
+  linesSubmitted: number;
+  /** Distinct custom_ids among them. */
+  distinctCustomIds: number;
+  /**
+   * Custom_ids submitted in more than one batch: the proof that a resumed run did not submit a
+   * line twice. Zero unless something was resubmitted (a crash, or a retry of an expired line).
+   */
+  duplicateCustomIds: number;
+  /** Custom_ids answered with status 200 more than once: lines paid for twice. */
+  answeredTwice: number;
+  /** Lines answered with status 200. */
+  linesCompleted: number;
+  /** Lines answered with an error body (in the error file). */
+  linesFailed: number;
+  /** Lines left unanswered when their batch expired (`batch_expired` in the error file). */
+  linesExpired: number;
+  /** Lines left unanswered when their batch was cancelled. */
+  linesCancelled: number;
+}
+
+/** Batch API counters (files, batches, lines). */
+export interface BatchStats {
+  /** Input files accepted by `POST /files`. */
+  filesUploaded: number;
+  batchesCreated: number;
+  /** Sum of `byModel[*].duplicateCustomIds`. */
+  duplicateCustomIds: number;
+  byModel: Record<string, BatchModelStats>;
+}
+
 /** A snapshot of the emulator's counters (also served at `GET /_emulator/stats`). */
 export interface EmulatorStats {
   /** Requests received on API routes (not `/_emulator/*`). */
@@ -26,6 +61,20 @@ export interface EmulatorStats {
   apiVersions: Record<string, number>;
   /** Faults injected, by fault kind (`rate_limit`, `reset`, ...), over all simulated models. */
   faults: Record<string, number>;
+  /** The Batch API's counters. */
+  batch: BatchStats;
+}
+
+/**
+ * A model's batch counters with the custom_id sets behind the duplicate counts. A test server
+ * keeps every id it saw: memory is the price of an exact proof that nothing was sent twice.
+ */
+interface BatchModelCounters {
+  stats: BatchModelStats;
+  submitted: Set<string>;
+  resubmitted: Set<string>;
+  answered: Set<string>;
+  answeredTwice: Set<string>;
 }
 
 /** One request being counted. */
@@ -42,6 +91,9 @@ export class StatsTracker {
   private byModel = new Map<string, ModelStats>();
   private apiVersions = new Map<string, number>();
   private faults = new Map<string, number>();
+  private filesUploaded = 0;
+  private batchesCreated = 0;
+  private batchModels = new Map<string, BatchModelCounters>();
 
   /** Counts a request arriving. */
   begin(apiVersion: string | null): StatsTicket {
@@ -81,6 +133,39 @@ export class StatsTracker {
     this.faults.set(kind, (this.faults.get(kind) ?? 0) + 1);
   }
 
+  /** Counts an input file accepted by `POST /files`. */
+  fileUploaded(): void {
+    this.filesUploaded++;
+  }
+
+  /** Counts a batch created for `sim`. */
+  batchCreated(sim: string): void {
+    this.batchesCreated++;
+    this.batchModel(sim).stats.batches++;
+  }
+
+  /** Counts the lines of a batch entering processing, noting custom_ids seen in an earlier batch. */
+  linesSubmitted(sim: string, customIds: readonly string[]): void {
+    const m = this.batchModel(sim);
+    m.stats.linesSubmitted += customIds.length;
+    for (const id of customIds) {
+      if (!m.submitted.has(id)) m.submitted.add(id);
+      else if (!m.resubmitted.has(id)) m.resubmitted.add(id);
+    }
+  }
+
+  /** Counts the outcome of one batch line. */
+  lineDone(sim: string, customId: string, outcome: "completed" | "failed" | "expired" | "cancelled"): void {
+    const m = this.batchModel(sim);
+    if (outcome === "completed") {
+      m.stats.linesCompleted++;
+      if (!m.answered.has(customId)) m.answered.add(customId);
+      else if (!m.answeredTwice.has(customId)) m.answeredTwice.add(customId);
+    } else if (outcome === "failed") m.stats.linesFailed++;
+    else if (outcome === "expired") m.stats.linesExpired++;
+    else m.stats.linesCancelled++;
+  }
+
   /** A copy of the counters. */
   snapshot(): EmulatorStats {
     const byModel: Record<string, ModelStats> = {};
@@ -92,7 +177,53 @@ export class StatsTracker {
       byModel,
       apiVersions: Object.fromEntries(this.apiVersions),
       faults: Object.fromEntries(this.faults),
+      batch: this.batchSnapshot(),
     };
+  }
+
+  private batchSnapshot(): BatchStats {
+    const byModel: Record<string, BatchModelStats> = {};
+    let duplicates = 0;
+    for (const [name, m] of this.batchModels) {
+      byModel[name] = {
+        ...m.stats,
+        distinctCustomIds: m.submitted.size,
+        duplicateCustomIds: m.resubmitted.size,
+        answeredTwice: m.answeredTwice.size,
+      };
+      duplicates += m.resubmitted.size;
+    }
+    return {
+      filesUploaded: this.filesUploaded,
+      batchesCreated: this.batchesCreated,
+      duplicateCustomIds: duplicates,
+      byModel,
+    };
+  }
+
+  private batchModel(sim: string): BatchModelCounters {
+    let m = this.batchModels.get(sim);
+    if (m === undefined) {
+      m = {
+        stats: {
+          batches: 0,
+          linesSubmitted: 0,
+          distinctCustomIds: 0,
+          duplicateCustomIds: 0,
+          answeredTwice: 0,
+          linesCompleted: 0,
+          linesFailed: 0,
+          linesExpired: 0,
+          linesCancelled: 0,
+        },
+        submitted: new Set(),
+        resubmitted: new Set(),
+        answered: new Set(),
+        answeredTwice: new Set(),
+      };
+      this.batchModels.set(sim, m);
+    }
+    return m;
   }
 
   /**
@@ -104,6 +235,9 @@ export class StatsTracker {
     this.maxInFlight = this.inFlight;
     this.apiVersions.clear();
     this.faults.clear();
+    this.filesUploaded = 0;
+    this.batchesCreated = 0;
+    this.batchModels.clear();
     for (const m of this.byModel.values()) {
       m.requests = 0;
       m.completions = 0;
