@@ -8,6 +8,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cancelBatches, batchStatus } from "../src/batch/admin.js";
+import { batchRequestLine } from "../src/batch/input.js";
+import { batchSettings } from "../src/batch/settings.js";
+import { buildOpenAIRequest } from "../src/providers/openai.js";
 import { ConfigError } from "../src/errors.js";
 import { parseConfig, planRun, runEvaluation } from "../src/index.js";
 import { startEmulator } from "../src/emulator/index.js";
@@ -332,6 +335,41 @@ describe("batch mode", () => {
       await emu.close();
     }
   }, 30_000);
+
+  it("batchModel names the batch deployment in the lines; the rest of the body is the live one", () => {
+    const raw = config("x.jsonl", {
+      models: [
+        {
+          name: "m",
+          provider: "openai",
+          endpoint: "https://r.openai.azure.com/openai/v1",
+          model: "gpt-live",
+          batchModel: "gpt-batch",
+          apiKeyEnv: "K",
+          stream: true,
+          params: { temperature: 0.5, max_tokens: 9 },
+        },
+      ],
+    });
+    const model = parseConfig(raw).config.models[0]!;
+    if (model.provider !== "openai") throw new Error("expected an openai model");
+    const line = batchRequestLine(model, "d/r1/m/0", {
+      messages: [{ role: "user", content: "hi" }],
+      params: model.params,
+    });
+    const live = buildOpenAIRequest(model, { messages: [{ role: "user", content: "hi" }], params: model.params });
+    // Streaming is a live-only transport detail: a batch answer is one JSON document.
+    const { stream: _s, stream_options: _o, ...liveBody } = live.body;
+    expect(line).toEqual({
+      custom_id: "d/r1/m/0",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { ...liveBody, model: "gpt-batch" },
+    });
+    expect(batchSettings(undefined, model.endpoint)).toMatchObject({ maxLines: 100_000, pollIntervalMs: 60_000 });
+    expect(batchSettings(undefined, "https://api.openai.com/v1")).toMatchObject({ maxLines: 50_000 });
+    expect(batchSettings(undefined, "emulator://small").pollIntervalMs).toBeLessThan(1000);
+  });
 
   it("a non-openai model with batch: true is a config error at its JSON path", () => {
     const raw = config("x.jsonl", {
