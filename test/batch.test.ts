@@ -66,10 +66,11 @@ function config(file: string, over: { models?: Raw[]; emulator?: Raw; batch?: Ra
 }
 
 async function run(dir: string, raw: Raw, opts: { batch?: boolean; resume?: string } = {}) {
-  const loaded = parseConfig(raw, { baseDir: dir });
+  const resume = opts.resume ? { runDir: opts.resume, manifest: await readManifest(opts.resume) } : undefined;
+  // A resume runs the config the run started with (run.json's snapshot), as `run --resume` does.
+  const loaded = parseConfig(resume ? resume.manifest.config : raw, { baseDir: dir });
   const plan = await planRun(loaded, { env: { EMU_KEY: "emulator-no-key" }, ...(opts.batch ? { batch: true } : {}) });
   const logs: string[] = [];
-  const resume = opts.resume ? { runDir: opts.resume, manifest: await readManifest(opts.resume) } : undefined;
   const result = await runEvaluation({
     plan,
     outputDir: join(dir, "results"),
@@ -329,7 +330,48 @@ describe("batch mode", () => {
       expect(again.result.status).toBe("complete");
       const recs = await records(runDir);
       expect(recs).toHaveLength(ROWS);
+      expect(recs.every((r) => r.output.batch !== undefined)).toBe(true);
+      expect(again.result.manifest.models[0]!.batches).toHaveLength(2);
       expect(new Set(recs.map((r) => r.key)).size).toBe(ROWS);
+      expect(Object.values(emu.stats().batch.byModel).every((m) => m.answeredTwice === 0)).toBe(true);
+    } finally {
+      await emu.close();
+    }
+  }, 30_000);
+
+  it("batch cancel on a stopped run records it; the next --resume resubmits the unanswered lines and completes", async () => {
+    const dir = await tempDir();
+    const file = await dataset(dir);
+    const emu = await startEmulator({ models: { small: { accuracy: 0.6 } }, quiet: true, batch: { durationMs: 3000 } });
+    try {
+      const raw = config(file, served(emu, {}));
+      raw.models = (raw.models as Raw[]).slice(0, 1);
+      const env = { EMU_KEY: "emulator-no-key" };
+      const plan = await planRun(parseConfig(raw, { baseDir: dir }), { env, batch: true });
+      const stop = new AbortController();
+      const first = await runEvaluation({
+        plan,
+        outputDir: join(dir, "results"),
+        stopSignal: stop.signal,
+        log: (m) => {
+          if (/in_progress/.test(m)) stop.abort();
+        },
+      });
+      expect(first.status).toBe("interrupted");
+      const cancelled = await cancelBatches(first.runDir, { env });
+      expect(cancelled).toMatchObject({ recorded: true, failed: [] });
+      expect(cancelled.cancelled).toHaveLength(1);
+      expect((await readManifest(first.runDir)).models[0]!.batches![0]!.status).toMatch(/^cancel/);
+
+      const again = await run(dir, raw, { resume: first.runDir });
+      expect(again.result.status).toBe("complete");
+      const recs = await records(first.runDir);
+      expect(recs).toHaveLength(ROWS);
+      expect(recs.every((r) => r.output.batch !== undefined)).toBe(true);
+      expect(new Set(recs.map((r) => r.key)).size).toBe(ROWS);
+      const parts = again.result.manifest.models[0]!.batches!;
+      expect(parts[0]).toMatchObject({ status: "cancelled", ingested: true });
+      expect(parts.length).toBe(2); // the unanswered lines went out once more, as one new batch
       expect(Object.values(emu.stats().batch.byModel).every((m) => m.answeredTwice === 0)).toBe(true);
     } finally {
       await emu.close();

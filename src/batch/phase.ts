@@ -87,6 +87,12 @@ class ModelBatches {
   private readonly dir: string;
   private readonly datasets: Map<string, PlannedDataset>;
   private cancelledByUser = 0;
+  /**
+   * Parts already cancelled (or cancelling) when this session started: the user cancelled them
+   * and then resumed, so their unanswered lines are submitted again now, not left for yet
+   * another resume.
+   */
+  private readonly cancelledBefore: Set<number>;
   private readonly shown = new Map<number, string>();
 
   constructor(
@@ -101,6 +107,11 @@ class ModelBatches {
     mm.batches ??= [];
     this.dir = join(ctx.runDir, BATCHES_DIR, ctx.model.name);
     this.datasets = new Map(ctx.plan.datasets.map((d) => [d.name, d]));
+    this.cancelledBefore = new Set(
+      mm.batches
+        .filter((p) => p.ingested !== true && (p.status === "cancelling" || p.status === "cancelled"))
+        .map((p) => p.part),
+    );
   }
 
   private get parts(): BatchPartState[] {
@@ -340,7 +351,8 @@ class ModelBatches {
       (file, line) => this.ctx.log(`bakeoff: ${file}:${line}: not a batch result line; skipped`),
       secrets,
     );
-    const cancelled = part.status === "cancelled";
+    // Cancelled in this session: the run ends incomplete. Cancelled before it: resubmit now.
+    const cancelled = part.status === "cancelled" && !this.cancelledBefore.has(part.part);
     const started = new Date(part.submittedAt ?? part.createdAt);
     const pending = new Set<Promise<void>>();
     // Records go through scoring (LLM judges call live), so several are in flight at once.
@@ -363,6 +375,10 @@ class ModelBatches {
         // A cancelled batch's unanswered lines wait for a resume (the user stopped them).
         if (cancelled) {
           left++;
+          continue;
+        }
+        if (part.status === "cancelled") {
+          resubmit.push(line);
           continue;
         }
         result = unansweredResult(batchId, { status: part.status });
@@ -388,9 +404,10 @@ class ModelBatches {
     if (this.ctx.isStopping()) return; // some live retries may have been cut: ingest again on resume
     if (resubmit.length > 0) {
       this.ctx.log(
-        `bakeoff: batch ${this.ctx.model.name} #${part.part}: ${resubmit.length} failed line(s) resubmitted as a new batch`,
+        `bakeoff: batch ${this.ctx.model.name} #${part.part}: ${resubmit.length} ${part.status === "cancelled" ? "unanswered" : "failed"} line(s) resubmitted as a new batch`,
       );
-      const writer = this.writer(part.generation + 1);
+      // Cancelled lines never ran: they are submitted again, not counted as a failed attempt.
+      const writer = this.writer(part.status === "cancelled" ? part.generation : part.generation + 1);
       for (const r of resubmit) await writer.add(this.requestFor(r.key, r.row, r.trial), r);
       await writer.close();
     }
