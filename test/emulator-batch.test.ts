@@ -4,7 +4,7 @@
  * cancel, validation, pagination, auth and the duplicate counters. Durations are tiny (or the
  * clock is moved by hand), and nothing asserts on time.
  */
-import OpenAI, { toFile } from "openai";
+import OpenAI, { AzureOpenAI, toFile } from "openai";
 import type { Batch } from "openai/resources/batches";
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from "../src/emulator/index.js";
@@ -211,6 +211,21 @@ describe("emulator Batch API: the happy path", () => {
     expect(done.completed_at).toBe(1001);
   });
 
+  it("serves Azure OpenAI's pre-v1 data plane (/openai/files, /openai/batches?api-version=) to the AzureOpenAI client", async () => {
+    const emu = await start({ small: { apiKey: KEY, batch: { durationMs: 10 } } });
+    const azure = new AzureOpenAI({ endpoint: emu.url, apiKey: KEY, apiVersion: "2024-10-21", maxRetries: 0 });
+    const inputFileId = await upload(azure, jsonl(arithmeticLines(3).map((l) => ({ ...l, url: "/chat/completions" }))));
+    const batch = await azure.batches.create({
+      input_file_id: inputFileId,
+      endpoint: "/chat/completions" as "/v1/chat/completions",
+      completion_window: "24h",
+    });
+    const done = (await settle(azure, batch.id)).pop()!;
+    expect(done.request_counts).toEqual({ total: 3, completed: 3, failed: 0 });
+    expect(await download(azure, done.output_file_id)).toHaveLength(3);
+    expect(emu.stats().apiVersions["2024-10-21"]).toBeGreaterThan(3);
+  });
+
   it("serves file objects, raw content, listing and deletion", async () => {
     const emu = await start({ small: {} });
     const openai = client(`${emu.url}/openai/v1`, "k");
@@ -331,6 +346,36 @@ describe("emulator Batch API: faults", () => {
   });
 });
 
+describe("emulator Batch API: live faults, when stated", () => {
+  it("applies live faults to batch lines with batch.liveFaults, sharing the live attempt count", async () => {
+    const emu = await start({
+      small: {
+        faults: [{ kind: "rate_limit", attempts: 1 }],
+        batch: { durationMs: 10, liveFaults: true, faults: [] },
+      },
+      large: { faults: [{ kind: "output_filter" }], batch: { durationMs: 10, liveFaults: true } },
+    });
+    const openai = client(`${emu.url}/small/openai/v1`);
+    const first = (await settle(openai, (await submit(openai, arithmeticLines(5))).id)).pop()!;
+    expect(first.request_counts).toEqual({ total: 5, completed: 0, failed: 5 });
+    const errors = await download(openai, first.error_file_id);
+    expect(errors.map((e) => e.response?.status_code)).toEqual([429, 429, 429, 429, 429]);
+    // Second attempt of each prompt: past `attempts: 1`, answered.
+    const second = (await settle(openai, (await submit(openai, arithmeticLines(5))).id)).pop()!;
+    expect(second.request_counts).toEqual({ total: 5, completed: 5, failed: 0 });
+    expect(emu.stats().faults["rate_limit"]).toBe(5);
+
+    const large = client(`${emu.url}/large/openai/v1`);
+    const filtered = (await settle(large, (await submit(large, arithmeticLines(2, "large"))).id)).pop()!;
+    const output = await download(large, filtered.output_file_id);
+    expect(output.map((o) => chatEssence(o.response?.body))).toEqual(
+      Array(2).fill(
+        expect.objectContaining({ finish: "content_filter", message: { role: "assistant", content: null } }),
+      ),
+    );
+  });
+});
+
 describe("emulator Batch API: cancel", () => {
   it("cancels mid-flight: lines answered before stay in the output file, the rest are not answered", async () => {
     let now = 5_000_000;
@@ -414,6 +459,10 @@ describe("emulator Batch API: validation", () => {
     expect(missing.errors?.data?.[0]).toMatchObject({ code: "missing_required_parameter", param: "body.model" });
     const tooMany = (await settle(openai, (await submit(openai, arithmeticLines(4))).id)).pop()!;
     expect(tooMany.errors?.data?.[0]?.code).toBe("too_many_requests");
+    expect(emu.stats().batch).toMatchObject({
+      batchesCreated: 3,
+      byModel: { small: { batches: 1, linesSubmitted: 0 } },
+    });
   });
 
   it("refuses bad batch parameters with OpenAI-shaped 400s and unknown ids with 404s", async () => {
@@ -472,8 +521,11 @@ describe("emulator Batch API: listing, auth and the duplicate counter", () => {
     await expect(
       root.batches.create({ input_file_id: inputFileId, endpoint: "/v1/chat/completions", completion_window: "24h" }),
     ).rejects.toMatchObject({ status: 401 });
-    const bearer = await fetch(`${emu.url}/small/openai/v1/batches`, { headers: { "api-key": KEY } });
-    expect(bearer.status).toBe(200);
+    const withHeader = await fetch(`${emu.url}/small/openai/v1/batches`, { headers: { "api-key": KEY } });
+    expect(withHeader.status).toBe(200);
+    const without = await fetch(`${emu.url}/small/openai/v1/files`);
+    expect(without.status).toBe(401);
+    expect(await without.json()).toMatchObject({ statusCode: 401 });
   });
 
   it("counts custom_ids submitted in more than one batch, and those answered twice", async () => {

@@ -1,6 +1,7 @@
 /**
  * The HTTP side of the emulator's Batch API, under every OpenAI v1 prefix the emulator serves
- * (`/openai/v1/...`, `/v1/...`, and the same under a sim, `/<sim>/openai/v1/...`):
+ * (`/openai/v1/...`, `/v1/...`, Azure's older `/openai/...?api-version=`, and the same under a
+ * sim, `/<sim>/openai/v1/...`):
  *
  * - `POST files` (multipart: `file`, `purpose=batch`), `GET files`, `GET files/{id}`,
  *   `GET files/{id}/content` (the raw bytes), `DELETE files/{id}`;
@@ -38,10 +39,14 @@ export interface BatchPath {
   rest: string[];
 }
 
-/** Matches `openai/v1/...`, `v1/...` and `<sim>/openai/v1/...`, `<sim>/v1/...` below `files`/`batches`. */
+/**
+ * Matches `openai/v1/...`, `v1/...`, `openai/...` and the same under a sim (`<sim>/openai/v1/...`)
+ * below `files`/`batches`.
+ */
 export function matchBatchPath(path: readonly string[], sims: ReadonlyMap<string, BatchSim>): BatchPath | undefined {
   const below = (p: readonly string[]): string[] | undefined => {
-    const rest = p[0] === "openai" && p[1] === "v1" ? p.slice(2) : p[0] === "v1" ? p.slice(1) : undefined;
+    // `/openai/files` is Azure OpenAI's data plane before v1 (`?api-version=...`, the AzureOpenAI client).
+    const rest = p[0] === "openai" ? (p[1] === "v1" ? p.slice(2) : p.slice(1)) : p[0] === "v1" ? p.slice(1) : undefined;
     return rest !== undefined && (rest[0] === "files" || rest[0] === "batches") ? rest : undefined;
   };
   const multi = below(path);

@@ -11,14 +11,17 @@
  * by a ticker (so stats move without polling) and before any batch is read.
  */
 import { createHash, randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import { chatCompletionBody, responsesBody } from "./answer.js";
 import { FileStore, serviceId, type StoredFile } from "./batch-files.js";
 import type { BatchError, CheckedInput, InputLine } from "./batch-input.js";
 import type { BatchFaultSpec } from "./batch-spec.js";
 import { modelNameFor } from "./models.js";
-import { validateChatBody } from "./protocol.js";
+import type { FaultKind, FaultSpec } from "./fault-spec.js";
+import { PROMPT_FILTERED_BODY } from "./faults.js";
+import { completionBody, UNAUTHORIZED_BODY, validateChatBody } from "./protocol.js";
 import { uniformStream } from "./random.js";
-import { validateResponsesBody } from "./responses.js";
+import { responseObject, validateResponsesBody } from "./responses.js";
 import type { SimModelSpec } from "./spec.js";
 import type { StatsTracker } from "./stats.js";
 
@@ -38,6 +41,14 @@ const TERMINAL: ReadonlySet<BatchStatus> = new Set(["failed", "completed", "expi
 /** Shares of a batch's duration spent validating and finalizing; the rest answers lines. */
 const VALIDATING_SHARE = 0.1;
 const FINALIZING_SHARE = 0.1;
+
+/**
+ * Most real time one advance spends answering lines before it yields to the event loop. A line
+ * costs about half a millisecond, so a 50,000-line batch is answered in slices and the server
+ * keeps serving polls meanwhile; a batch too large for its duration simply finishes late, as an
+ * overloaded service's would.
+ */
+const SLICE_MS = 25;
 
 /** The 24 h completion window, as `expires_at` reports it. */
 const WINDOW_SECONDS = 24 * 3600;
@@ -65,10 +76,14 @@ interface BatchRecord {
   errors: BatchError[] | null;
   /** Lines in processing order (a deterministic shuffle of the input order). */
   lines: InputLine[];
+  /** Lines in the batch; `lines` itself is dropped once the result files are written. */
+  total: number;
   /** How many lines of `lines` have been answered. */
   answered: number;
   /** Lines answered before an injected expiry stops the batch; `lines.length` otherwise. */
   answerable: number;
+  /** True once answering fell behind the clock: later transitions happen when it catches up. */
+  late: boolean;
   expires: boolean;
   output: string[];
   failures: string[];
@@ -86,6 +101,11 @@ export interface BatchServiceOptions {
   defaultDurationMs: number;
   /** The clock, ms since the epoch. @default Date.now */
   clock?: () => number;
+  /**
+   * The live fault planner, for sims with `batch.liveFaults`: the fault a live request with this
+   * body would get now (counting it as an attempt of that prompt), or undefined.
+   */
+  liveFault?: (sim: BatchSim, body: unknown) => FaultSpec | undefined;
 }
 
 export class BatchService {
@@ -132,8 +152,10 @@ export class BatchService {
       at: {},
       errors: checked.ok ? null : checked.errors,
       lines: [],
+      total: 0,
       answered: 0,
       answerable: 0,
+      late: false,
       expires: false,
       output: [],
       failures: [],
@@ -144,7 +166,7 @@ export class BatchService {
       errorFileId: null,
       seq: this.seq++,
     };
-    if (sim !== undefined) this.stats.batchCreated(sim.name);
+    this.stats.batchCreated(sim?.name);
     if (sim !== undefined && checked.ok) {
       const contentHash = createHash("sha256").update(input.data).digest("hex");
       const fault = this.batchFault(sim, contentHash);
@@ -159,6 +181,7 @@ export class BatchService {
         ];
       } else {
         record.lines = shuffled(checked.lines, contentHash);
+        record.total = record.lines.length;
         record.answerable = record.lines.length;
         if (fault?.kind === "batch_expired") {
           record.expires = true;
@@ -175,7 +198,7 @@ export class BatchService {
   get(scope: string, id: string): Record<string, unknown> | undefined {
     const record = this.batches.get(id);
     if (record?.scope !== scope) return undefined;
-    this.advanceOne(record, this.now());
+    this.advanceOne(record, this.now(), performance.now() + SLICE_MS);
     return this.view(record);
   }
 
@@ -188,7 +211,7 @@ export class BatchService {
     const record = this.batches.get(id);
     if (record?.scope !== scope) return undefined;
     const now = this.now();
-    this.advanceOne(record, now);
+    this.advanceOne(record, now, performance.now() + SLICE_MS);
     if (TERMINAL.has(record.status) || record.status === "cancelling") {
       return { ok: record.status === "cancelling", batch: this.view(record) };
     }
@@ -204,16 +227,18 @@ export class BatchService {
   list(scope: string): Array<Record<string, unknown> & { id: string }> {
     const now = this.now();
     const records = [...this.batches.values()].filter((b) => b.scope === scope).reverse();
-    for (const record of records) this.advanceOne(record, now);
+    const deadline = performance.now() + SLICE_MS;
+    for (const record of records) this.advanceOne(record, now, deadline);
     return records.map((r) => this.view(r) as Record<string, unknown> & { id: string });
   }
 
   /** Moves every unfinished batch to `now`; stops the ticker when none is left. */
   advance(now = this.now()): void {
     let active = false;
+    const deadline = performance.now() + SLICE_MS;
     for (const record of this.batches.values()) {
       if (TERMINAL.has(record.status)) continue;
-      this.advanceOne(record, now);
+      this.advanceOne(record, now, deadline);
       if (!TERMINAL.has(record.status)) active = true;
     }
     if (!active) this.stopTicker();
@@ -230,7 +255,8 @@ export class BatchService {
 
   // --- The lifecycle ---------------------------------------------------------------------
 
-  private advanceOne(b: BatchRecord, now: number): void {
+  /** Moves one batch to `now`, answering lines until `deadline` (performance.now() ms) at most. */
+  private advanceOne(b: BatchRecord, now: number, deadline: number): void {
     const second = (ms: number): number => Math.floor(ms / 1000);
     if (b.status === "validating") {
       if (now < b.validatedMs) return;
@@ -255,9 +281,14 @@ export class BatchService {
       // Lines are spread evenly over the whole window, so an expiring batch answers its share
       // at the same pace and then sits idle until the window closes.
       const due = Math.min(b.answerable, Math.floor(b.lines.length * share));
-      while (b.answered < due) this.answerNext(b, sim);
-      if (now < b.processedMs) return;
-      while (b.answered < b.answerable) this.answerNext(b, sim);
+      while (b.answered < due && performance.now() < deadline) this.answerNext(b, sim);
+      if (b.answered < due) b.late = true;
+      if (now < b.processedMs || b.answered < b.answerable) return;
+      // A batch that fell behind moves on from the moment it caught up, keeping its phase lengths.
+      if (b.late && now > b.processedMs) {
+        b.finalizedMs = now + (b.finalizedMs - b.processedMs);
+        b.processedMs = now;
+      }
       if (b.expires) {
         for (const line of b.lines.slice(b.answered)) {
           b.failures.push(
@@ -327,6 +358,8 @@ export class BatchService {
   private answerLine(sim: BatchSim, line: InputLine): { status: number; body: unknown } {
     const fault = this.lineFault(sim, line.customId);
     if (fault !== undefined) return { status: fault.status, body: lineErrorBody(fault.status) };
+    const live = sim.spec.batch.liveFaults ? this.options.liveFault?.(sim, line.body) : undefined;
+    if (live !== undefined) return liveFaultLine(live.kind, sim, line);
     if (line.body["stream"] === true) {
       return {
         status: 400,
@@ -375,7 +408,8 @@ export class BatchService {
           ).id;
     b.outputFileId = store("output", b.output);
     b.errorFileId = store("error", b.failures);
-    // The lines are answered and written out: keep no copies.
+    // The lines are answered and written out: keep no copies (the count stays for request_counts).
+    b.lines = [];
     b.output = [];
     b.failures = [];
   }
@@ -428,7 +462,7 @@ export class BatchService {
       expired_at: b.at.expired ?? null,
       cancelling_at: b.at.cancelling ?? null,
       cancelled_at: b.at.cancelled ?? null,
-      request_counts: { total: shown ? b.lines.length : 0, completed: b.completed, failed: b.failed },
+      request_counts: { total: shown ? b.total : 0, completed: b.completed, failed: b.failed },
       usage: {
         input_tokens: b.usage.input,
         input_tokens_details: { cached_tokens: 0 },
@@ -488,6 +522,58 @@ function lineErrorBody(status: number): unknown {
       },
     };
   return { error: { message: "The request was invalid.", type: "invalid_request_error", param: null, code: null } };
+}
+
+/**
+ * A live fault as a batch line's outcome. A batch line has no connection of its own, so what is a
+ * reset, stall or broken body live is the service's own failure here: a 500.
+ */
+function liveFaultLine(kind: FaultKind, sim: BatchSim, line: InputLine): { status: number; body: unknown } {
+  switch (kind) {
+    case "rate_limit":
+      return { status: 429, body: lineErrorBody(429) };
+    case "bad_gateway":
+      return { status: 502, body: lineErrorBody(502) };
+    case "unavailable":
+      return { status: 503, body: lineErrorBody(503) };
+    case "request_timeout":
+      return { status: 408, body: { error: { code: "Timeout", message: "The operation was timeout." } } };
+    case "prompt_filter":
+      return { status: 400, body: PROMPT_FILTERED_BODY };
+    case "auth":
+      return { status: 401, body: UNAUTHORIZED_BODY };
+    case "forbidden":
+      return {
+        status: 403,
+        body: { error: { code: "PermissionDenied", message: "Principal does not have access to API/Operation." } },
+      };
+    case "output_filter":
+      return { status: 200, body: outputFiltered(sim, line) };
+    default:
+      return { status: 500, body: lineErrorBody(500) };
+  }
+}
+
+/** The answer with its content withheld by the output filter, in the line's API's shape. */
+function outputFiltered(sim: BatchSim, line: InputLine): unknown {
+  const who = {
+    id: serviceId(line.api === "chat" ? "chatcmpl-" : "resp_", 29),
+    created: Math.floor(Date.now() / 1000),
+    model: modelNameFor(sim.name, sim.spec),
+    systemFingerprint: sim.fingerprint,
+  };
+  if (line.api === "chat") {
+    return completionBody(who, null, "content_filter", { promptTokens: 10, completionTokens: 0 });
+  }
+  return {
+    ...responseObject(who, {
+      text: null,
+      finishReason: "content_filter",
+      usage: { promptTokens: 10, completionTokens: 0 },
+    }),
+    status: "incomplete",
+    incomplete_details: { reason: "content_filter" },
+  };
 }
 
 /** Lines in a deterministic order unrelated to the input order: by a hash of content and custom_id. */

@@ -84,7 +84,13 @@ export const BatchSpec = z
       .array(BatchFaultSpec)
       .default([])
       .describe(
-        "Batch faults, checked in order. Live `faults` never apply to batch lines: batch lines fail only through these. @default []",
+        "Batch faults, checked in order. Live `faults` apply to batch lines only with `liveFaults: true`. @default []",
+      ),
+    liveFaults: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Also apply the model's live `faults` to batch lines, each served as the line's error (429, 5xx, 408, 400 content_filter, 401, 403; a reset, stall or broken body as a 500; output_filter as a 200 with finish_reason content_filter). @default false",
       ),
   })
   .describe("The Batch API of one simulated model (files, batches, output and error files).");

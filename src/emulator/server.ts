@@ -192,6 +192,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
   const batches = new BatchService(stats, {
     defaultDurationMs: options.batch?.durationMs ?? DEFAULT_BATCH_DURATION_MS,
     ...(options.batch?.clock ? { clock: options.batch.clock } : {}),
+    // Sims with batch.liveFaults draw from the live planner, so attempts count across both.
+    liveFault: (sim, body) => {
+      const fault = faults.choose(sim, body);
+      if (fault !== undefined) stats.fault(fault.kind);
+      return fault;
+    },
   });
   const batchContext: BatchRouteContext = {
     sims,

@@ -65,7 +65,7 @@ export const SimModelSpec = z
       .describe(
         "Faults injected into chat requests, checked in order; the first that applies to a request is served instead of the answer. @default []",
       ),
-    batch: BatchSpec.default({ maxLines: 100_000, faults: [] }).describe(
+    batch: BatchSpec.default({ maxLines: 100_000, faults: [], liveFaults: false }).describe(
       "The Batch API (`/files`, `/batches`) of this model: clock, limits and batch faults.",
     ),
   })

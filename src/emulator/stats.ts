@@ -138,10 +138,10 @@ export class StatsTracker {
     this.filesUploaded++;
   }
 
-  /** Counts a batch created for `sim`. */
-  batchCreated(sim: string): void {
+  /** Counts a batch created for `sim` (undefined: its lines named no model served here). */
+  batchCreated(sim: string | undefined): void {
     this.batchesCreated++;
-    this.batchModel(sim).stats.batches++;
+    if (sim !== undefined) this.batchModel(sim).stats.batches++;
   }
 
   /** Counts the lines of a batch entering processing, noting custom_ids seen in an earlier batch. */
