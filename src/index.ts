@@ -100,7 +100,12 @@ export type { Provider, AttemptResult, CallContext, ModelInfo } from "./provider
 export { createProvider, PROVIDERS, type ProviderDefinition, type ProviderSpec } from "./providers/registry.js";
 export { buildProviderStack, type ProviderStackOptions } from "./providers/stack.js";
 export { COGNITIVE_SERVICES_SCOPE, type ProviderAuth } from "./providers/auth.js";
-export { buildOpenAIRequest, type OpenAIRequest } from "./providers/openai.js";
+export { buildOpenAIRequest, parseOpenAIBody, type OpenAIRequest } from "./providers/openai.js";
+export { batchStatus, cancelBatches, type BatchStatusRow, type CancelResult } from "./batch/admin.js";
+export { batchRequestLine, type BatchRequestLine } from "./batch/input.js";
+export { resultOfLine, type LineResult } from "./batch/results.js";
+export { batchSettings, type BatchSettings } from "./batch/settings.js";
+export type { BatchPartState, BatchPartStatus } from "./store/manifest.js";
 
 export type {
   ChatMessage,

@@ -149,6 +149,11 @@ export interface Completion {
    * model call made by this run; absent for calls that reached the model.
    */
   cached?: true;
+  /**
+   * Set when the answer came through the Batch API (batch mode): the batch's id. Such calls have
+   * no latency of their own (`latencyMs` 0) and are priced at `pricing.batchDiscount`.
+   */
+  batch?: { id: string };
 }
 
 export interface AttemptOutcome {

@@ -118,6 +118,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
           ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
           ...(args.trials !== undefined ? { trials: args.trials } : {}),
           ...(args.limit !== undefined ? { limit: args.limit } : {}),
+          ...(args.batch ? { batch: true } : {}),
         }),
     skipInvalidRows: args.skipInvalidRows,
     ...(shard ? { shard } : {}),

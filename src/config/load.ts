@@ -9,7 +9,7 @@ import type { z } from "zod";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { ConfigSpec, type Config } from "./schema.js";
 import { findJsonError, lineColumn } from "../util/json-error.js";
-import { checkRules, findLiteralKeys } from "./rules.js";
+import { checkRules, findBatchOnOtherProviders, findLiteralKeys } from "./rules.js";
 import { JsoncLocator, parseJsonc, splitPath } from "./jsonc.js";
 import { closestKey, knownKeysAt } from "./known-keys.js";
 
@@ -73,7 +73,7 @@ export function parseConfig(
   } = {},
 ): LoadedConfig {
   const file = where.file ?? "<inline config>";
-  const issues: ConfigIssue[] = findLiteralKeys(raw);
+  const issues: ConfigIssue[] = [...findLiteralKeys(raw), ...findBatchOnOtherProviders(raw)];
   const fail = (): never => {
     const locate = where.locate;
     throw new ConfigError(file, locate ? issues.map((i) => ({ ...locate(splitPath(i.path)), ...i })) : issues);

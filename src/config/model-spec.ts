@@ -63,6 +63,14 @@ export const PricingSpec = z
       .nonnegative()
       .optional()
       .describe("Price per million prompt tokens served from the provider's prompt cache. @default inputPerMillion"),
+    batchDiscount: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        "Share taken off the price of calls answered through the Batch API (0.5 = half price, as OpenAI and Azure charge). @default 0.5",
+      ),
     currency: z.string().default("USD"),
   })
   .describe("Per-token prices, for cost in reports.");
@@ -163,6 +171,19 @@ const openaiFields = {
     .default("chat")
     .describe(
       "`chat`: POST /chat/completions. `responses`: POST /responses (recommended by Microsoft for Azure OpenAI models). @default chat",
+    ),
+  batch: z
+    .boolean()
+    .optional()
+    .describe(
+      "Send this model's calls through the Batch API (`/files` + `/batches`, half price, answers within the completion window) instead of live; `bakeoff run --batch` sets it for every `openai` model. See the top-level `batch` block. @default false",
+    ),
+  batchModel: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Deployment name sent as `model` in batch requests, when the batch deployment (Azure Global-Batch / Data-Zone-Batch) differs from the live one. @default model",
     ),
 };
 

@@ -46,6 +46,34 @@ export function findLiteralKeys(raw: unknown): ConfigIssue[] {
   return issues;
 }
 
+/** Model keys only the `openai` provider reads (batch mode is the OpenAI Batch API). */
+const OPENAI_ONLY_KEYS = ["batch", "batchModel"];
+
+/**
+ * Batch keys on a model of another provider, found before the schema so the message says why
+ * (the schema alone would only call them unknown keys).
+ */
+export function findBatchOnOtherProviders(raw: unknown): ConfigIssue[] {
+  const models = typeof raw === "object" && raw !== null ? (raw as { models?: unknown }).models : undefined;
+  if (!Array.isArray(models)) return [];
+  const issues: ConfigIssue[] = [];
+  models.forEach((m: unknown, i) => {
+    if (typeof m !== "object" || m === null) return;
+    const given = (m as { provider?: unknown }).provider;
+    const provider = typeof given === "string" ? given : "azure-ai-inference";
+    if (provider === "openai") return;
+    for (const k of OPENAI_ONLY_KEYS) {
+      if (k in m) {
+        issues.push({
+          path: `models[${i}].${k}`,
+          message: `batch mode needs "provider": "openai" (the OpenAI Batch API); this model uses "${provider}". Remove "${k}" or switch the provider`,
+        });
+      }
+    }
+  });
+  return issues;
+}
+
 /** Env var names are words with underscores; keys are long runs of mixed letters and digits. */
 function looksLikeSecret(s: string): boolean {
   return s.length >= 24 && !s.includes("_") && /[0-9]/.test(s) && /[a-z]/.test(s);

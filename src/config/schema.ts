@@ -185,6 +185,36 @@ export const ShardsSpec = z
       ),
   })
   .describe("Sharded runs (`bakeoff run --shard i/n`, then `bakeoff merge`).");
+/** How batch mode (`bakeoff run --batch`, `models[].batch`) splits, submits and polls. */
+export const BatchSpec = z
+  .strictObject({
+    maxLines: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "Most requests in one batch input file. @default 100000 for Azure endpoints (*.openai.azure.com, /openai/v1), 50000 otherwise (OpenAI)",
+      ),
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("Largest batch input file, bytes. @default 200000000 (200 MB, the services' limit)"),
+    pollInterval: Duration.optional().describe(
+      "Time between two status polls of a batch in flight. @default 60s (0.2s for emulator:// endpoints)",
+    ),
+    retryFailed: z
+      .enum(["live", "batch"])
+      .optional()
+      .describe(
+        "What happens to lines that failed retryably (429, 5xx, expired) or belong to a failed batch: `live` sends them as live calls, `batch` resubmits them as a new batch (twice at most; then they are recorded as failed). @default live",
+      ),
+    completionWindow: z.string().optional().describe("`completion_window` of each batch. @default 24h"),
+  })
+  .describe("Batch mode settings (models with `batch: true`, or `bakeoff run --batch`).");
+export type BatchSpec = z.infer<typeof BatchSpec>;
 
 export const ConfigSpec = z
   .strictObject({
@@ -238,6 +268,7 @@ export const ConfigSpec = z
     // Optional, not defaulted: a default would enter every config snapshot and change the config
     // hash of every unsharded run relative to runs made before shards existed.
     shards: ShardsSpec.optional(),
+    batch: BatchSpec.optional(),
   })
   .describe("bakeoff evaluation config.");
 

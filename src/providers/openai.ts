@@ -268,6 +268,23 @@ function readChatBody(body: unknown, headers: HeaderBag, secrets: readonly strin
   };
 }
 
+/**
+ * What a 2xx answer body of the `chat` or `responses` API says, as a pure function: the live
+ * provider and batch ingestion (each output line's `response.body`) both read answers here, so a
+ * batched call records exactly what the same live call would.
+ * @throws ModelCallError (`bad_response` for a body that is not an answer, `server` for a failed response)
+ */
+export function parseOpenAIBody(
+  api: OpenAIApi,
+  body: unknown,
+  headers: HeaderBag,
+  secrets: readonly string[] = [],
+): AttemptResult {
+  if (api === "chat") return readChatBody(body, headers, secrets);
+  const answer = readResponsesBody(body, headers, secrets);
+  return { ...fromResponsesAnswer(answer), requestId: requestIdFrom(headers) ?? answer.id };
+}
+
 /** A non-2xx response caught at the client's fetch, with the body the client would drop. */
 class HttpFailure extends Error {
   constructor(
@@ -382,7 +399,31 @@ function headersOf(response: Response): HeaderBag {
   return Object.fromEntries(response.headers);
 }
 
-function makeClient(m: OpenAIModule, spec: OpenAISpec): OpenAI {
+/**
+ * An `openai` client for `spec`'s endpoint with bakeoff's auth headers, no client retries and
+ * the body cap, for other v1 routes than completions (batch mode's `/files` and `/batches`).
+ * Non-2xx answers reject with an error whose HTTP status {@link openAIHttpStatus} reads.
+ */
+export async function createOpenAIClient(
+  spec: Pick<OpenAISpec, "name" | "endpoint" | "auth" | "maxResponseBytes">,
+): Promise<OpenAI> {
+  return makeClient(await loadSdk(), spec);
+}
+
+/** The HTTP status of a failed request made through a {@link createOpenAIClient} client, if it got one. */
+export function openAIHttpStatus(err: unknown): number | undefined {
+  return inCauses(err, (e): e is HttpFailure => e instanceof HttpFailure)?.status;
+}
+
+/**
+ * A failed request of a {@link createOpenAIClient} client as a {@link ModelCallError}, classified
+ * like a failed completion (auth, rate_limit, server, network, ...).
+ */
+export function openAIRequestError(err: unknown, endpoint: string, secrets: readonly string[] = []): ModelCallError {
+  return fromThrown(err, new AbortController().signal, new URL(endpoint).host, secrets, undefined);
+}
+
+function makeClient(m: OpenAIModule, spec: Pick<OpenAISpec, "endpoint" | "auth" | "maxResponseBytes">): OpenAI {
   const azure = isAzureStyleEndpoint(spec.endpoint);
   const keyHeaders: Record<string, string | null> =
     spec.auth.kind === "key" && azure ? { "api-key": spec.auth.apiKey, authorization: null } : {};
@@ -427,10 +468,7 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
           ? streamChat(client, body, signal, started)
           : streamResponses(client, body, signal, started));
       const { data, response } = await client.post(path, { body, signal }).withResponse();
-      const headers = headersOf(response);
-      if (api === "chat") return readChatBody(data, headers, secrets);
-      const answer = readResponsesBody(data, headers, secrets);
-      return { ...fromResponsesAnswer(answer), requestId: requestIdFrom(headers) ?? answer.id };
+      return parseOpenAIBody(api, data, headersOf(response), secrets);
     } catch (err) {
       throw fromThrown(err, signal, host, secrets, module);
     }

@@ -151,6 +151,40 @@ function toInfo(error: ModelCallError): CallErrorInfo {
   };
 }
 
+/** The {@link Completion} of a call whose last attempt succeeded with `result` (live calls and batch lines alike). */
+export function succeededCompletion(
+  result: AttemptResult,
+  attempts: number,
+  attemptLog: AttemptOutcome[],
+  latencyMs: number,
+): Completion {
+  return {
+    text: result.text,
+    finishReason: result.finishReason,
+    usage: result.usage,
+    latencyMs,
+    ...(result.ttftMs === undefined ? {} : { ttftMs: result.ttftMs }),
+    ...(result.outputTokensPerSec === undefined ? {} : { outputTokensPerSec: result.outputTokensPerSec }),
+    ...(result.toolCalls === undefined ? {} : { toolCalls: result.toolCalls }),
+    model: result.model,
+    requestId: result.requestId,
+    ...(result.systemFingerprint === undefined ? {} : { systemFingerprint: result.systemFingerprint }),
+    attempts,
+    attemptLog,
+    ...(result.cached ? { cached: true as const } : {}),
+  };
+}
+
+/** The {@link Completion} of a call that ended with `error` (live calls and batch lines alike). */
+export function failedCompletion(
+  error: ModelCallError,
+  attempts: number,
+  attemptLog: AttemptOutcome[],
+  latencyMs: number,
+): Completion {
+  return failure(error, attempts, attemptLog, latencyMs);
+}
+
 function failure(error: ModelCallError, attempts: number, attemptLog: AttemptOutcome[], latencyMs: number): Completion {
   return {
     text: null,
@@ -198,21 +232,7 @@ export async function callWithRetry(
       const outcome: AttemptOutcome = { outcome: "ok", status: 200 };
       log.push(outcome);
       onAttempt?.({ ...outcome });
-      return {
-        text: result.text,
-        finishReason: result.finishReason,
-        usage: result.usage,
-        latencyMs,
-        ...(result.ttftMs === undefined ? {} : { ttftMs: result.ttftMs }),
-        ...(result.outputTokensPerSec === undefined ? {} : { outputTokensPerSec: result.outputTokensPerSec }),
-        ...(result.toolCalls === undefined ? {} : { toolCalls: result.toolCalls }),
-        model: result.model,
-        requestId: result.requestId,
-        ...(result.systemFingerprint === undefined ? {} : { systemFingerprint: result.systemFingerprint }),
-        attempts: attempt,
-        attemptLog: log,
-        ...(result.cached ? { cached: true as const } : {}),
-      };
+      return succeededCompletion(result, attempt, log, latencyMs);
     } catch (err) {
       if (!(err instanceof ModelCallError)) throw err;
       // Whatever the provider made of the teardown, a run abort is an abort.

@@ -120,6 +120,8 @@ export interface ModelAnalysis {
   costPerPassByDataset: Record<string, number | null>;
   /** Records answered from the response cache, and their list price (avoided, not paid). */
   cached: { results: number; avoidedCost: number | null };
+  /** Records answered through the Batch API (priced at `pricing.batchDiscount`); absent when none. */
+  batched?: number;
   latency: {
     p50: number | null;
     p95: number | null;
@@ -808,6 +810,7 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     costPerPass: firstDataset === undefined ? null : (costPerPassByDataset[firstDataset] ?? null),
     costPerPassByDataset,
     cached: { results: s.cached ?? 0, avoidedCost: s.avoidedCost ?? (s.cached ? null : cost === null ? null : 0) },
+    ...(s.batched ? { batched: s.batched } : {}),
     latency: { ...s.latencyMs, histogram: [...x.histogram] },
     ...(s.ttftMs === undefined ? {} : { ttft: { ...s.ttftMs } }),
     tokens: { ...s.tokens },

@@ -250,6 +250,9 @@ function summarySection(a: RunAnalysis): string {
   }
   if (a.models.some((m) => m.cached.results > 0))
     rows.push(row("Cached (not paid)", (m) => countWithPct(m.cached.results, m.results)));
+  // Batch API answers: billed at the batch discount, and left out of the latency rows.
+  if (a.models.some((m) => (m.batched ?? 0) > 0))
+    rows.push(row("Batched (batch price)", (m) => countWithPct(m.batched ?? 0, m.results)));
   rows.push(row("Retried calls", (m) => countWithPct(m.attempts.retried, m.results)));
   const head =
     `<thead><tr><th scope="col"><span class="sr-only">Metric</span></th>` +

@@ -35,6 +35,8 @@ export interface ReportJson {
       deployment: string | null;
       params: Record<string, unknown>;
       servedModel: string | null;
+      /** Present (true) when the model's calls went through the Batch API. */
+      batched?: true;
     }[];
   };
   rows: number;
@@ -62,6 +64,7 @@ function modelIdentity(m: ModelManifest): ReportJson["run"]["models"][number] {
     deployment: m.deployment ?? null,
     params: m.params ?? {},
     servedModel: m.info?.modelName ?? null,
+    ...(m.batched ? { batched: true as const } : {}),
   };
 }
 

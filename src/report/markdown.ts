@@ -231,6 +231,9 @@ function summaryTable(models: ModelSummary[], analysis?: RunAnalysis): string[] 
   }
   if (models.some((m) => (m.cached ?? 0) > 0))
     rows.push(row("Cached (not paid)", (m) => countWithPct(m.cached ?? 0, m.n)));
+  // Batch API answers: billed at the batch discount, and left out of the latency rows.
+  if (models.some((m) => (m.batched ?? 0) > 0))
+    rows.push(row("Batched (batch price)", (m) => countWithPct(m.batched ?? 0, m.n)));
   rows.push(row("Retried calls", (m) => countWithPct(m.attempts.retried, m.n)));
   return table(header, rows);
 }

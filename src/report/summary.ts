@@ -68,6 +68,8 @@ export interface ModelSummary {
   avoidedCost?: number;
   /** HTTP attempts over all records, and how many records needed more than one. */
   attempts: { total: number; retried: number };
+  /** Records answered through the Batch API (priced at `pricing.batchDiscount`; no latency of their own). */
+  batched?: number;
   /** The same score statistics split by dataset, in first-seen order. */
   datasets?: Record<string, DatasetSummary>;
 }
@@ -124,6 +126,10 @@ class DatasetAcc {
   cachedCompletion = 0;
   /** Prompt tokens the service itself served from its prompt cache (`usage.cachedPromptTokens`), sent and replayed. */
   providerCached = 0;
+  /** Of the tokens sent, those of batched calls (billed at the batch discount). */
+  batchPrompt = 0;
+  batchCompletion = 0;
+  batchProviderCached = 0;
   replayedProviderCached = 0;
   readonly scores = new Map<string, ScoreAcc>();
 }
@@ -143,6 +149,7 @@ class ModelAcc {
   total = 0;
   attempts = 0;
   retried = 0;
+  batched = 0;
   readonly datasets = new Map<string, DatasetAcc>();
 
   constructor(readonly model: string) {}
@@ -179,6 +186,7 @@ export class SummaryBuilder {
     m.attempts += out.attempts;
     if (out.attempts > 1) m.retried++;
     if (out.cached === true) d.cached++;
+    if (out.batch !== undefined) m.batched++;
     if (out.usage !== null) {
       const providerCached = out.usage.cachedPromptTokens ?? 0;
       if (out.cached === true) {
@@ -189,6 +197,11 @@ export class SummaryBuilder {
         d.prompt += out.usage.promptTokens;
         d.completion += out.usage.completionTokens;
         d.providerCached += providerCached;
+        if (out.batch !== undefined) {
+          d.batchPrompt += out.usage.promptTokens;
+          d.batchCompletion += out.usage.completionTokens;
+          d.batchProviderCached += providerCached;
+        }
       }
       m.prompt += out.usage.promptTokens;
       m.completion += out.usage.completionTokens;
@@ -205,7 +218,8 @@ export class SummaryBuilder {
       return; // failed calls have no scores or meaningful latency to aggregate
     }
     bump(m.finishReasons, out.finishReason ?? "none");
-    m.latency.add(out.latencyMs);
+    // A batched answer has no latency of its own (it waited in a queue for hours by design).
+    if (out.batch === undefined) m.latency.add(out.latencyMs);
     // A replayed answer's ttft is the recorded one: still the model's, so it counts.
     if (out.ttftMs !== undefined) {
       m.ttft.add(out.ttftMs);
@@ -229,6 +243,7 @@ export class SummaryBuilder {
   private summarise(m: ModelAcc): ModelSummary {
     const price = this.pricing[m.model];
     const paid = { prompt: 0, completion: 0, providerCached: 0 };
+    const batchSaving = { input: 0, output: 0 };
     let avoided = 0;
     let cached = 0;
     const pooled = new Map<string, { acc: ScoreAcc; eligible: number }>();
@@ -250,7 +265,9 @@ export class SummaryBuilder {
       if (d.cached > 0) ds.cached = d.cached;
       if (price !== undefined) {
         ds.cost = {
-          paid: priceOf(price, d.prompt, d.completion, d.providerCached),
+          paid:
+            priceOf(price, d.prompt, d.completion, d.providerCached) -
+            total(batchSavingOf(price, d.batchPrompt, d.batchCompletion, d.batchProviderCached)),
           avoided: priceOf(price, d.cachedPrompt, d.cachedCompletion, d.replayedProviderCached),
           currency: price.currency,
         };
@@ -259,6 +276,11 @@ export class SummaryBuilder {
       paid.prompt += d.prompt;
       paid.completion += d.completion;
       paid.providerCached += d.providerCached;
+      if (price !== undefined) {
+        const saving = batchSavingOf(price, d.batchPrompt, d.batchCompletion, d.batchProviderCached);
+        batchSaving.input += saving.input;
+        batchSaving.output += saving.output;
+      }
       avoided += price === undefined ? 0 : priceOf(price, d.cachedPrompt, d.cachedCompletion, d.replayedProviderCached);
       cached += d.cached;
     }
@@ -289,14 +311,16 @@ export class SummaryBuilder {
         ...(m.reasoning === undefined ? {} : { reasoning: m.reasoning }),
       },
       attempts: { total: m.attempts, retried: m.retried },
+      ...(m.batched > 0 ? { batched: m.batched } : {}),
       datasets,
     };
     if (cached > 0) summary.cached = cached;
     if (price !== undefined) {
       // Only calls actually sent are paid; cached and replayed answers are shown as avoided.
       // Prompt tokens the service served from its own cache are billed at their own price.
-      const input = inputPrice(price, paid.prompt, paid.providerCached);
-      const output = (paid.completion / 1e6) * price.outputPerMillion;
+      // Batched calls are billed at the batch discount.
+      const input = inputPrice(price, paid.prompt, paid.providerCached) - batchSaving.input;
+      const output = (paid.completion / 1e6) * price.outputPerMillion - batchSaving.output;
       summary.cost = { input, output, total: input + output, currency: price.currency };
       if (cached > 0) summary.avoidedCost = avoided;
     }
@@ -307,6 +331,25 @@ export class SummaryBuilder {
 function priceOf(price: PricingSpec, prompt: number, completion: number, providerCached = 0): number {
   return inputPrice(price, prompt, providerCached) + (completion / 1e6) * price.outputPerMillion;
 }
+
+/** The batch discount on tokens sent through the Batch API (`pricing.batchDiscount`, default half price). */
+export const DEFAULT_BATCH_DISCOUNT = 0.5;
+
+/** What the batch discount takes off the list price of batched tokens, input and output. */
+function batchSavingOf(
+  price: PricingSpec,
+  prompt: number,
+  completion: number,
+  providerCached: number,
+): { input: number; output: number } {
+  const discount = price.batchDiscount ?? DEFAULT_BATCH_DISCOUNT;
+  return {
+    input: inputPrice(price, prompt, providerCached) * discount,
+    output: (completion / 1e6) * price.outputPerMillion * discount,
+  };
+}
+
+const total = (s: { input: number; output: number }): number => s.input + s.output;
 
 /** Prompt cost; tokens served from the service's prompt cache use `cachedInputPerMillion` when set. */
 function inputPrice(price: PricingSpec, prompt: number, providerCached: number): number {

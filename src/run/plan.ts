@@ -64,6 +64,8 @@ export interface PlanOptions {
   concurrency?: number;
   trials?: number;
   limit?: number;
+  /** Send every `openai` model's calls through the Batch API (`bakeoff run --batch`). */
+  batch?: boolean;
   skipInvalidRows?: boolean;
   env?: NodeJS.ProcessEnv;
   /**
@@ -107,6 +109,16 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
         maxPromptChars: 100_000,
       };
     });
+  }
+  if (options.batch === true) {
+    // Written into the config (and so into run.json's snapshot): a resume keeps batch mode.
+    for (const m of config.models) {
+      if (m.provider === "openai") m.batch = true;
+      else
+        notices.push(
+          `model "${m.name}" runs live: batch mode (--batch) is the OpenAI Batch API, and this model uses the ${m.provider} provider`,
+        );
+    }
   }
   if (options.limit !== undefined) for (const d of config.datasets) d.limit = options.limit;
   if (options.concurrency !== undefined) config.concurrency = options.concurrency;

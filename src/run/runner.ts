@@ -18,7 +18,16 @@ import { publicConfig } from "../config/public-config.js";
 import { callWithRetry, type AttemptReport } from "../providers/retry.js";
 import type { ModelInfo, Provider } from "../providers/types.js";
 import { scoreAll } from "../scoring/index.js";
-import { predictionKey, type CallErrorInfo, type GenerationParams, type PredictionRecord, type Row } from "../types.js";
+import {
+  predictionKey,
+  type CallErrorInfo,
+  type Completion,
+  type GenerationParams,
+  type PredictionRecord,
+  type Row,
+} from "../types.js";
+import { isBatched, runBatchedModel } from "../batch/phase.js";
+import { callParams } from "./params.js";
 import { canonicalJson, sha256 } from "../util/hash.js";
 import { gitInfo, toolVersion } from "../util/env-info.js";
 import { AdaptiveConcurrency } from "./adaptive.js";
@@ -231,6 +240,13 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE));
     const jw = journal;
     const m0 = manifest;
+    // Batch state changes rewrite run.json; one write at a time (they share the temp file).
+    let manifestWrites: Promise<void> = Promise.resolve();
+    const saveManifest = (): Promise<void> =>
+      (manifestWrites = manifestWrites.then(
+        () => writeManifest(runDir, m0),
+        () => writeManifest(runDir, m0),
+      ));
 
     for (const s of (await options.sinks?.({ runId, runDir, manifest })) ?? []) sinks.push(s);
 
@@ -277,11 +293,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       counters.sent++;
       const controller = adaptive.get(model.name);
       const provider = providers.get(model.name)!;
-      // The row's params (dataset's, then its own) go over the model's; later trials still shift the seed.
-      const params: GenerationParams =
-        row.params === undefined
-          ? trialParams(model.params, trial)
-          : trialParams({ ...model.params, ...row.params }, trial);
+      const params: GenerationParams = callParams(model.params, row.params, trial);
       const output = await callWithRetry(
         provider,
         { messages: row.messages, params },
@@ -305,6 +317,19 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
         stopModel(model, output.error);
         return; // not an outcome of the model: re-sent on resume once the key is fixed
       }
+      await recordOutcome(ds, row, model, trial, key, output, started);
+    };
+
+    /** Scores one call's outcome and appends its record (live calls and ingested batch lines). */
+    const recordOutcome = async (
+      ds: PlannedDataset,
+      row: Row,
+      model: ModelSpec,
+      trial: number,
+      key: string,
+      output: Completion,
+      started: Date,
+    ) => {
       const scores = await scoreAll(ds.scorers, {
         output,
         ...(row.expected !== undefined ? { expected: row.expected } : {}),
@@ -366,6 +391,34 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     // One producer per model: each reads the datasets at its own pace, so a slow or throttled
     // model never holds back a fast one, and each keeps a bounded queue (flat memory).
     const produce = async (model: ModelSpec) => {
+      // Batch mode: this model's calls go through the Batch API (src/batch), live calls only
+      // for lines the service failed; records land in the same journal.
+      if (isBatched(model)) {
+        const outcome = await runBatchedModel({
+          model,
+          plan,
+          runId,
+          runDir,
+          manifest: m0,
+          endpoint: resolved.get(model.name)!,
+          auth: resolveAuth(model, plan.keys.get(model.name) ?? "", options.credential),
+          done,
+          isStopping: () => isStopping() || stopped.has(model.name),
+          signal: modelSignal.get(model.name)!,
+          record: (ds, row, trial, key, output, started) => recordOutcome(ds, row, model, trial, key, output, started),
+          live: (ds, row, trial, key) => limits.run(model.name, () => runOne(ds, row, model, trial, key)),
+          saveManifest: () => saveManifest(),
+          counted: (n) => {
+            counters.sent += n;
+          },
+          skipped: (n) => {
+            counters.skipped += n;
+          },
+          log,
+        });
+        if (outcome.incomplete !== undefined && !stopped.has(model.name)) stopped.set(model.name, outcome.incomplete);
+        return;
+      }
       const window = new Window(Math.max(1, limits.concurrency(model.name)) * (QUEUE_FACTOR + 1));
       try {
         for (const ds of plan.datasets) {
@@ -405,6 +458,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     };
 
     await Promise.all(plan.models.map((m) => produce(m)));
+    await manifestWrites;
     if (deadline) clearTimeout(deadline);
     breaker.dispose();
     progress?.stop();
@@ -600,12 +654,6 @@ function adaptiveControllers(
     controllers.set(m.name, controller);
   }
   return controllers;
-}
-
-/** Trial 0 uses the configured seed; later trials shift it so each trial is a fresh sample. */
-function trialParams(params: GenerationParams, trial: number): GenerationParams {
-  if (trial === 0) return params;
-  return { ...params, seed: (params.seed ?? 0) + trial };
 }
 
 async function fetchInfos(providers: Map<string, Provider>): Promise<Map<string, ModelInfo | null>> {

@@ -25,6 +25,53 @@ export interface DatasetManifest {
   skipped: number;
 }
 
+/** Where one batch of a batched model stands on the service (the Batch API's statuses, plus ours). */
+export type BatchPartStatus =
+  /** Input file written in the run dir, not uploaded yet. */
+  | "written"
+  /** Input file uploaded (`fileId`), batch not created yet. */
+  | "uploaded"
+  | "validating"
+  | "in_progress"
+  | "finalizing"
+  | "completed"
+  | "failed"
+  | "expired"
+  | "cancelling"
+  | "cancelled";
+
+/**
+ * One batch of one model in run.json, rewritten after every state change so that `--resume`
+ * polls the batches in flight instead of submitting them again.
+ */
+export interface BatchPartState {
+  /** 1-based number of this batch within the model (input file `batches/<model>/<part>.input.jsonl`). */
+  part: number;
+  /** Input file, relative to the run dir: exactly what was (or will be) uploaded. */
+  input: string;
+  /** The rows behind each line (`<part>.rows.jsonl`), to build records from answers in any order. */
+  rows: string;
+  lines: number;
+  bytes: number;
+  /** 0 for first submissions; n for lines resubmitted after failing n times (`batch.retryFailed: "batch"`). */
+  generation: number;
+  status: BatchPartStatus;
+  fileId?: string;
+  batchId?: string;
+  /** The service's request counts at the last poll. */
+  counts?: { total: number; completed: number; failed: number };
+  outputFileId?: string;
+  errorFileId?: string;
+  /** Every line's outcome is in the journal (or handed on: retried live, resubmitted, left for resume). */
+  ingested?: boolean;
+  /** Times the service lost this batch (404) and it was submitted again. */
+  resubmitted?: number;
+  createdAt: string;
+  submittedAt?: string;
+  updatedAt: string;
+  endedAt?: string;
+}
+
 export interface ModelManifest {
   name: string;
   provider: string;
@@ -47,6 +94,10 @@ export interface ModelManifest {
   concurrencyHistory?: ConcurrencyHistory;
   /** Why the model was stopped in the last session (auth failure, circuit breaker); its rest is not run. */
   stopped?: string;
+  /** Whether the model's calls went through the Batch API. */
+  batched?: true;
+  /** The model's batches (batch mode), in submission order. */
+  batches?: BatchPartState[];
 }
 
 export interface RunManifest {

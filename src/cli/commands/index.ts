@@ -51,6 +51,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import("./history.js"),
   },
   {
+    command: "batch <action> <run>",
+    summary: "Status of a --batch run's batches, or cancel the ones in flight (status | cancel)",
+    load: () => import("./batch.js"),
+  },
+  {
     command: "serve",
     summary: "Start the built-in emulator of the Azure AI model inference API",
     load: () => import("./serve.js"),

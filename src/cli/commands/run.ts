@@ -29,6 +29,12 @@ const options = {
     default: false,
     describe: "With --resume: also re-send calls that ended in an error",
   },
+  batch: {
+    type: "boolean",
+    default: false,
+    describe:
+      "Send the calls of every 'openai' model through the Batch API (half price, answers within 24 h; other models run live). See config 'batch'",
+  },
   "skip-invalid-rows": {
     type: "boolean",
     default: false,
@@ -91,6 +97,7 @@ export default defineCommand({
       "Compare with the latest comparable run and gate CI on it",
     ],
     ["$0 run --max-duration 2h", "A nightly job that stops (resumable, exit 3) after two hours"],
+    ["$0 run --batch", "A nightly run through the Batch API at half price; --resume picks up batches in flight"],
     ["cat prompts.jsonl | $0 run --dataset -", "Read the dataset from standard input"],
     [
       "$0 run --shard 2/4 --run-id nightly-2 --out shards",
