@@ -22,7 +22,7 @@ import { COGNITIVE_SERVICES_SCOPE, tokenSourceFor, type ProviderAuth } from "./a
 import { ChatStreamAccumulator, isRecord, toolCallsFromMessage, usageFromWire } from "./chat-wire.js";
 import { abortedAttemptError, badResponseError, networkError, normaliseHttpError, requestIdFrom } from "./errors.js";
 import { redactSecrets } from "./redact.js";
-import type { ProviderDefinition } from "./registry.js";
+import type { ProviderFactory } from "./registry.js";
 import type { HeaderBag } from "./retry-after.js";
 import type { AttemptResult, ModelInfo, Provider } from "./types.js";
 
@@ -403,7 +403,7 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
 }
 
 /** The `azure-ai-inference` entry of the provider registry. */
-export const azureAiInferenceProvider: ProviderDefinition<"azure-ai-inference"> = {
+export const azureAiInferenceProvider: ProviderFactory<"azure-ai-inference"> = {
   create: (spec, auth, options) =>
     createAzureAiInferenceProvider({
       name: spec.name,
@@ -415,5 +415,4 @@ export const azureAiInferenceProvider: ProviderDefinition<"azure-ai-inference"> 
       ...(spec.stream === undefined ? {} : { stream: spec.stream }),
       ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
     }),
-  variant: (spec) => (spec.apiVersion === undefined ? {} : { apiVersion: spec.apiVersion }),
 };
