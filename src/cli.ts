@@ -110,6 +110,7 @@ async function parse(
         c.command,
         c.summary,
         (y) => {
+          skipHelpRender(y);
           if (spec.description) y.usage(`$0 ${c.command} [options]\n\n${spec.description}`);
           for (const [name, p] of Object.entries(spec.positionals ?? {})) y.positional(name, p);
           y.options(typedNumbers(spec.options, argv, fail));
@@ -128,6 +129,20 @@ async function parse(
   parser.demandCommand(1, `name a command: ${NAMES.join(", ")}`);
   await parser.parseAsync();
   return code;
+}
+
+/**
+ * yargs renders the command's whole help text each time a command handler starts (its command
+ * module calls `cacheHelpMessage()` so a handler could print help later). bakeoff never prints
+ * help from a handler (`.fail` throws instead), and for `run` that render is most of the parse
+ * cost (~100 ms of CPU: cliui measures every word of 40 option descriptions with
+ * Intl.Segmenter). `--help` itself renders afresh (`help()` only returns a cached text if one was
+ * stored). Reaches into yargs internals, so it is guarded: without them the render just happens.
+ */
+function skipHelpRender(y: Argv): void {
+  type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } };
+  const usage = (y as unknown as Internals).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === "function") usage.cacheHelpMessage = () => {};
 }
 
 /** One line for a yargs usage failure, with "did you mean" for misspelt options. */

@@ -55,39 +55,99 @@ describe("version and help", () => {
       for (const [name, p] of Object.entries(spec.positionals ?? {}))
         expect((p as { describe?: string }).describe, `${entry.command} <${name}>`).toBeTruthy();
 
-      const res = await runCli([commandName(entry), "--help"], { cwd: dir });
+      // The same process also shows that a command's help loads only yargs and its descriptor.
+      const { res, loaded } = await withImportLog([commandName(entry), "--help"], dir);
       expect(res.code, entry.command).toBe(0);
       expect(res.stdout).toContain("Examples:");
       for (const name of Object.keys(spec.options))
         expect(res.stdout, `${entry.command} --${name}`).toContain(`--${name}`);
+      expect(beyondHelp(loaded), `${commandName(entry)} --help`).toEqual([]);
     }
   });
 
-  it("--help, --version and '<command> --help' load no heavy module (zod, Azure SDK, csv-parse, cli-progress, weave)", async () => {
+  it("--help, --version and 'help <command>' load only yargs and the command descriptors (no zod, Azure SDK, openai, csv-parse, cli-progress, weave)", async () => {
     const dir = await tempDir();
-    for (const args of [["--help"], ["--version"], ["run", "--help"], ["serve", "--help"]]) {
-      const log = join(dir, `imports-${args.join("")}.txt`);
-      const res = await runCli(args, {
-        cwd: dir,
-        env: { NODE_OPTIONS: `--import=${IMPORT_LOG}`, BAKEOFF_IMPORT_LOG: log },
-      });
-      expect(res.code).toBe(0);
-      const loaded = (await readFile(log, "utf8")).split("\n");
+    for (const args of [["--help"], ["-h"], ["--version"], ["help", "run"], ["help", "compare"]]) {
+      const { res, loaded } = await withImportLog(args, dir);
+      expect(res.code, args.join(" ")).toBe(0);
       expect(loaded.length, "the import log works").toBeGreaterThan(5);
-      expect(
-        loaded.filter((u) => /node_modules\/(zod|@azure|@azure-rest|csv-parse|cli-progress|weave)\//.test(u)),
-        args.join(" "),
-      ).toEqual([]);
+      expect(beyondHelp(loaded), args.join(" ")).toEqual([]);
     }
     // The check can fail: a command that does its work loads them.
-    const log = join(dir, "imports-validate.txt");
-    await runCli(["validate", "--dataset", "x.jsonl"], {
-      cwd: dir,
-      env: { NODE_OPTIONS: `--import=${IMPORT_LOG}`, BAKEOFF_IMPORT_LOG: log },
+    const { loaded } = await withImportLog(["validate", "--dataset", "x.jsonl"], dir);
+    expect(loaded.some((u) => /node_modules\/zod\//.test(u))).toBe(true);
+    expect(beyondHelp(loaded)).not.toEqual([]);
+  });
+
+  it("a run imports only the providers its models use: openai-only loads no Azure SDK, and no compare module without a baseline or gates", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "q.jsonl"), '{"id":"a","prompt":"What is 2 + 2?","expected":"4"}\n');
+    const config = (provider: string) => ({
+      datasets: [{ path: "q.jsonl", scorers: [{ type: "numeric" }] }],
+      models: [{ name: "m", provider, endpoint: "emulator://small" }],
+      emulator: { models: { small: { latency: { medianMs: 0, p95Ms: 0 } } } },
     });
-    expect((await readFile(log, "utf8")).split("\n").some((u) => /node_modules\/zod\//.test(u))).toBe(true);
+    await writeFile(join(dir, "openai.json"), JSON.stringify(config("openai")));
+    await writeFile(join(dir, "azure.json"), JSON.stringify(config("azure-ai-inference")));
+    // The Azure SDK is required (CommonJS) by dist/providers/azure-ai-inference.js only, which the
+    // ES-module import log does see; its ES-module build must not appear either.
+    const azureSdk = (u: string) =>
+      u.endsWith("/dist/providers/azure-ai-inference.js") || /node_modules\/(@azure-rest|@azure)\//.test(u);
+    const openai = await withImportLog(["run", "--config", "openai.json", "--no-weave"], dir);
+    expect(openai.res.code, openai.res.stderr).toBe(0);
+    expect(openai.loaded.some((u) => u.endsWith("/dist/providers/openai.js"))).toBe(true);
+    expect(openai.loaded.filter(azureSdk)).toEqual([]);
+    expect(
+      openai.loaded.filter((u) => /\/dist\/(cli\/compare-commands|compare\/(check|compare|render))/.test(u)),
+    ).toEqual([]);
+    // The check can fail: the Azure provider does load its SDK.
+    const azure = await withImportLog(["run", "--config", "azure.json", "--no-weave"], dir);
+    expect(azure.res.code, azure.res.stderr).toBe(0);
+    expect(azure.loaded.some(azureSdk)).toBe(true);
   });
 });
+
+/** Runs the CLI with every resolved module URL logged (test/helpers/import-log.mjs). */
+async function withImportLog(args: string[], cwd: string): Promise<{ res: CliResult; loaded: string[] }> {
+  const log = join(cwd, `imports-${args.join("_").replace(/[^\w.-]/g, "")}-${Date.now()}.txt`);
+  const res = await runCli(args, { cwd, env: { NODE_OPTIONS: `--import=${IMPORT_LOG}`, BAKEOFF_IMPORT_LOG: log } });
+  const loaded = (await readFile(log, "utf8").catch(() => "")).split("\n").filter((u) => u !== "");
+  return { res, loaded };
+}
+
+/** yargs and what it depends on: all that help and --version may load from node_modules. */
+const YARGS_CLOSURE = new Set([
+  "yargs",
+  "yargs-parser",
+  "cliui",
+  "y18n",
+  "escalade",
+  "get-caller-file",
+  "string-width",
+  "strip-ansi",
+  "ansi-regex",
+  "ansi-styles",
+  "wrap-ansi",
+  "emoji-regex",
+  "get-east-asian-width",
+]);
+
+/** bakeoff's own modules help needs: the entry point, the registry, the command descriptors. */
+const HELP_MODULES =
+  /\/dist\/(cli\.js|cli\/command\.js|cli\/commands\/[\w-]+\.js|cli\/common-options\.js|cli\/locations\.js|cli\/io\.js|errors\.js|util\/(env-info|terminal-text)\.js)$/;
+
+/** Every loaded module a help screen should not need (empty when start-up stays lean). */
+function beyondHelp(loaded: string[]): string[] {
+  const extra = new Set<string>();
+  for (const url of loaded) {
+    if (!url.startsWith("file:")) continue; // node: built-ins
+    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (pkg) {
+      if (!YARGS_CLOSURE.has(pkg[1]!)) extra.add(pkg[1]!);
+    } else if (url.includes("/dist/") && !HELP_MODULES.test(url)) extra.add(url.replace(/.*\/dist\//, "dist/"));
+  }
+  return [...extra].sort();
+}
 
 describe("usage errors: one line, exit 2, a suggestion where one fits", () => {
   it("suggests commands and options, names typed option errors", async () => {

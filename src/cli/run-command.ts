@@ -6,7 +6,6 @@ import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { loadConfig, parseConfig, type LoadedConfig } from "../config/load.js";
 import { ExitCode, UsageError } from "../errors.js";
-import { missingRunOutputs, rewriteRunOutputs } from "../report/index-entry.js";
 import { lockRunDir } from "../store/run-dir.js";
 import { parseDuration } from "../util/duration.js";
 import { spoolStdin, STDIN_DATASET } from "../dataset/stdin.js";
@@ -19,9 +18,6 @@ import { planRun } from "../run/plan.js";
 import { createProgress } from "../run/progress.js";
 import { locateRun } from "../store/run-dir.js";
 import { runEvaluation, type RecordSink, type RunOptions } from "../run/runner.js";
-import { createWeaveSinks } from "../tracking/cli-glue.js";
-import { parseGateRules } from "../compare/rules.js";
-import { afterRun, LATEST_COMPARABLE } from "./compare-commands.js";
 import type { Io } from "./io.js";
 import type { RunArgs } from "./commands/run.js";
 import { findConfig, resultsDir } from "./locations.js";
@@ -60,6 +56,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     if (manifest.status === "complete" && !args.retryErrors) {
       // A run killed while its reports or index entry were written by an older version, or whose
       // reports were deleted: rebuild them from the journal, sending nothing.
+      const { missingRunOutputs, rewriteRunOutputs } = await import("../report/index-entry.js");
       const missing = await missingRunOutputs(runDir, manifest);
       if (missing.length > 0) {
         const lock = await lockRunDir(runDir, "report");
@@ -135,17 +132,26 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   }
   // compare / gates: bad rules or a missing baseline are usage errors, found before any call.
   // A shard run gates nothing: the config's gates apply to the merged run (bakeoff merge).
-  const gates = shard ? [] : [...loaded.config.gates, ...parseGateRules(args.failOn ?? [])];
   if (shard && loaded.config.gates.length > 0)
     io.err(
       `bakeoff: note: shard ${formatShard(shard)}: the config's ${loaded.config.gates.length} gate(s) are not applied to a shard; bakeoff merge applies them to the merged run`,
     );
+  // Their modules (compare, its renderers) load only for a run that compares or gates.
+  const compares =
+    !shard && (args.baseline !== undefined || loaded.config.gates.length > 0 || (args.failOn ?? []).length > 0);
+  const compare = compares ? await import("./compare-commands.js") : undefined;
+  const gates = shard
+    ? []
+    : [
+        ...loaded.config.gates,
+        ...(args.failOn?.length ? (await import("../compare/rules.js")).parseGateRules(args.failOn) : []),
+      ];
   // `latest` is resolved after the run: it means the latest run comparable with this one.
   const baselineDir =
     args.baseline === undefined
       ? undefined
       : args.baseline === "latest"
-        ? LATEST_COMPARABLE
+        ? compare!.LATEST_COMPARABLE
         : await locateRun(outputDir, args.baseline);
   for (const n of plan.notices) io.err(`bakeoff: note: ${n}`);
   const skippedRows = plan.skippedRows.map((s) => `${s.file}:${s.line}: ${s.reason}`);
@@ -200,8 +206,9 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       abortSignal: abort.signal,
       progress,
       log: (m) => progress.log(m),
-      sinks: ({ runId, runDir, manifest }): Promise<RecordSink[]> =>
-        createWeaveSinks({
+      // The Weave glue (and through it the uploader) loads when the run's directory exists, not at start-up.
+      sinks: async ({ runId, runDir, manifest }): Promise<RecordSink[]> =>
+        (await import("../tracking/cli-glue.js")).createWeaveSinks({
           runId,
           runDir,
           manifest,
@@ -224,7 +231,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       io.err(`bakeoff: response cache ${cache.cache.dir}: ${st.hits} hits, ${st.misses} misses, ${st.writes} stored`);
     }
     // compare / gates / history
-    const gated = await afterRun(outputDir, result.runDir, baselineDir, gates, io);
+    const gated = compare ? await compare.afterRun(outputDir, result.runDir, baselineDir, gates, io) : ExitCode.ok;
     if (result.status === "interrupted" || result.status === "incomplete") {
       const why = [result.stopReason, ...result.stoppedModels.map((s) => `model "${s.model}" ${s.reason}`)].filter(
         (x) => x !== undefined,

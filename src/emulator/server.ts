@@ -18,7 +18,7 @@
  * `faults` configured answers some chat requests with a 429, a 5xx, a stall, a reset, ...
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { ConfigError, type ConfigIssue } from "../errors.js";
@@ -39,6 +39,7 @@ import {
 import { validateResponsesBody } from "./responses.js";
 import { SimModelSpec, type SimModelSpecInput } from "./spec.js";
 import { StatsTracker, type EmulatorStats } from "./stats.js";
+import { http } from "../util/node-http.js";
 
 /** Options for {@link startEmulator}. */
 export interface EmulatorOptions {
@@ -209,7 +210,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
   const log =
     options.quiet === true ? undefined : (line: string): void => void process.stderr.write(`[emulator] ${line}\n`);
 
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
       // A bug in the emulator: answer 500 if we still can, never crash the process running it.
       log?.(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -8,12 +8,7 @@
  * `timeout` option is not used either: it covers only the wait for headers, so the caller's
  * AbortSignal is the deadline, and it also cuts off a body that stalls half way.
  */
-import ModelClient, {
-  type GetChatCompletionsParameters,
-  type ModelClient as SdkClient,
-} from "@azure-rest/ai-inference";
-import { AzureKeyCredential } from "@azure/core-auth";
-import { createSseStream } from "@azure/core-sse";
+import type { GetChatCompletionsParameters, ModelClient as SdkClient } from "@azure-rest/ai-inference";
 import type { IncomingMessage } from "node:http";
 import { Transform } from "node:stream";
 import { ModelCallError } from "../errors.js";
@@ -22,9 +17,18 @@ import { COGNITIVE_SERVICES_SCOPE, tokenSourceFor, type ProviderAuth } from "./a
 import { ChatStreamAccumulator, isRecord, toolCallsFromMessage, usageFromWire } from "./chat-wire.js";
 import { abortedAttemptError, badResponseError, networkError, normaliseHttpError, requestIdFrom } from "./errors.js";
 import { redactSecrets } from "./redact.js";
-import type { ProviderDefinition } from "./registry.js";
+import type { ProviderFactory } from "./registry.js";
 import type { HeaderBag } from "./retry-after.js";
 import type { AttemptResult, ModelInfo, Provider } from "./types.js";
+import { nodeRequire } from "../util/node-http.js";
+
+// The SDK's CommonJS build, through require: its ES-module build imports `node:http` as a module,
+// which on Node 22+ loads undici for nothing (see util/node-http.ts), and its ~140 files load
+// faster as CommonJS. Types come from the same package; nothing here relies on `instanceof`
+// with SDK classes (errors are duck-typed), so the two builds cannot disagree.
+const { default: ModelClient } = nodeRequire("@azure-rest/ai-inference") as typeof import("@azure-rest/ai-inference");
+const { AzureKeyCredential } = nodeRequire("@azure/core-auth") as typeof import("@azure/core-auth");
+const { createSseStream } = nodeRequire("@azure/core-sse") as typeof import("@azure/core-sse");
 
 /** Everything this provider needs; `endpoint` is already a real http(s) URL. */
 export interface AzureAiInferenceSpec {
@@ -403,7 +407,7 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
 }
 
 /** The `azure-ai-inference` entry of the provider registry. */
-export const azureAiInferenceProvider: ProviderDefinition<"azure-ai-inference"> = {
+export const azureAiInferenceProvider: ProviderFactory<"azure-ai-inference"> = {
   create: (spec, auth, options) =>
     createAzureAiInferenceProvider({
       name: spec.name,
@@ -415,5 +419,4 @@ export const azureAiInferenceProvider: ProviderDefinition<"azure-ai-inference"> 
       ...(spec.stream === undefined ? {} : { stream: spec.stream }),
       ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
     }),
-  variant: (spec) => (spec.apiVersion === undefined ? {} : { apiVersion: spec.apiVersion }),
 };

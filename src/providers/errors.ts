@@ -7,9 +7,9 @@
  *
  * Messages are built from the response alone: never from request headers, which carry the key.
  */
-import { STATUS_CODES } from "node:http";
 import { ModelCallError, type ModelErrorKind } from "../errors.js";
 import { redactSecrets } from "./redact.js";
+import { http } from "../util/node-http.js";
 import { headerValue, parseRetryAfter, type HeaderBag } from "./retry-after.js";
 
 /** Longest service text quoted in a message; error pages can be kilobytes of HTML. */
@@ -190,7 +190,9 @@ export function normaliseHttpError(
   const head = `HTTP ${status} from the service${label === undefined ? "" : ` (${label})`}`;
   const text =
     facts.message ??
-    (facts.details === undefined ? `${STATUS_CODES[status] ?? "error"} (no message in the response body)` : undefined);
+    (facts.details === undefined
+      ? `${http.STATUS_CODES[status] ?? "error"} (no message in the response body)`
+      : undefined);
   const parts = [text === undefined ? head : `${head}: ${clip(text, 600)}`];
   if (facts.param !== undefined) parts.push(`(parameter: ${facts.param})`);
   if (facts.details !== undefined) parts.push(`Details: ${facts.details}`);

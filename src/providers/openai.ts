@@ -18,7 +18,7 @@ import type { ChatMessage, CompletionRequest, GenerationParams, ToolCall } from 
 import { tokenSourceFor, type ProviderAuth } from "./auth.js";
 import { ChatStreamAccumulator, isRecord, streamTimings, toolCallsFromMessage, usageFromWire } from "./chat-wire.js";
 import { abortedAttemptError, badResponseError, networkError, normaliseHttpError, requestIdFrom } from "./errors.js";
-import type { ProviderDefinition } from "./registry.js";
+import type { ProviderFactory } from "./registry.js";
 import type { HeaderBag } from "./retry-after.js";
 import type { AttemptResult, ModelInfo, Provider } from "./types.js";
 
@@ -568,7 +568,7 @@ function fromResponsesAnswer(answer: ResponsesAnswer): AttemptResult {
 }
 
 /** The `openai` entry of the provider registry. */
-export const openaiProvider: ProviderDefinition<"openai"> = {
+export const openaiProvider: ProviderFactory<"openai"> = {
   create: (spec, auth, options) =>
     createOpenAIProvider({
       name: spec.name,
@@ -579,5 +579,4 @@ export const openaiProvider: ProviderDefinition<"openai"> = {
       ...(spec.stream === undefined ? {} : { stream: spec.stream }),
       ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
     }),
-  variant: (spec) => ({ api: spec.api ?? "chat" }),
 };

@@ -33,8 +33,7 @@ import { gitInfo, toolVersion } from "../util/env-info.js";
 import { AdaptiveConcurrency } from "./adaptive.js";
 import { ReplayMissError, type CacheMode, type ResponseCache } from "./cache.js";
 import { BakeoffError, ExitCode, UsageError } from "../errors.js";
-import { indexRun } from "../report/index-entry.js";
-import { writeRunReports, type RunReport, type WriteReportsOptions } from "../report/run-report.js";
+import type { RunReport, WriteReportsOptions } from "../report/run-report.js";
 import { JournalWriter, PREDICTIONS_FILE, completedKeys } from "../store/journal.js";
 import type { Lock } from "../store/lock.js";
 import { CallLimits, Window } from "./limits.js";
@@ -153,6 +152,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   const resuming = options.resume !== undefined;
 
   const runId = resuming ? options.resume!.manifest.runId : (options.runId ?? newRunId());
+  // Two git processes for run.json: started now, they run while the emulator starts and /info answers.
+  const git = resuming ? undefined : gitInfo(plan.baseDir);
   // One writer per run: the lock is held from here until the reports, index entry and final
   // run.json are written, so no second process can append to this journal meanwhile.
   let runDir: string;
@@ -228,7 +229,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     const startedAt = new Date().toISOString();
     manifest = resuming
       ? resumedManifest(options.resume!.manifest, startedAt, options.resume!.retryErrors ?? false)
-      : await newManifest(plan, runId, startedAt);
+      : await newManifest(plan, runId, startedAt, await git);
     for (const mm of manifest.models) {
       mm.info = infos.get(mm.name) ?? null;
       const r = resolved.get(mm.name);
@@ -255,6 +256,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       : new Set<string>();
     const total = manifest.expected;
     progress?.start(total, Math.min(done.size, total));
+    // Imported while the first calls are in flight: on a short run their load lands in time spent
+    // waiting for models, not after the last answer (see reportModules).
+    if (options.reports !== false) reportModules().catch(() => {});
 
     const limits = new CallLimits(
       plan.concurrency,
@@ -526,6 +530,17 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   }
 }
 
+type ReportWriters = [typeof import("../report/run-report.js"), typeof import("../report/index-entry.js")];
+let reportWriters: Promise<ReportWriters> | undefined;
+
+/**
+ * The report writers (markdown, html, json, csv, junit and the run index: ~70 ms of CPU to
+ * import), loaded once per process, when a run starts calling rather than at start-up.
+ */
+function reportModules(): Promise<ReportWriters> {
+  return (reportWriters ??= Promise.all([import("../report/run-report.js"), import("../report/index-entry.js")]));
+}
+
 /**
  * Writes the reports and the index entry of a finished session, then run.json. Each report is
  * written to a temp file and renamed, so a report on disk is always whole.
@@ -537,6 +552,7 @@ async function finishRun(
 ): Promise<RunReport | undefined> {
   let report: RunReport | undefined;
   if (reports !== false) {
+    const [{ writeRunReports }, { indexRun }] = await reportModules();
     report = await writeRunReports(runDir, { ...(reports ?? {}), manifest });
     await indexRun(runDir, { outputDir: dirname(runDir), manifest });
   }
@@ -672,13 +688,17 @@ async function fetchInfos(providers: Map<string, Provider>): Promise<Map<string,
   return out;
 }
 
-async function newManifest(plan: RunPlan, runId: string, startedAt: string): Promise<RunManifest> {
+async function newManifest(
+  plan: RunPlan,
+  runId: string,
+  startedAt: string,
+  git: Awaited<ReturnType<typeof gitInfo>>,
+): Promise<RunManifest> {
   // The stored snapshot holds no URL secrets (query-string keys, SAS signatures).
   const snapshot = publicConfig(plan.config);
   plan.datasets.forEach((d, i) => {
     snapshot.datasets[i]!.path = d.displayPath;
   });
-  const git = await gitInfo(plan.baseDir);
   const rows = plan.datasets.reduce((n, d) => n + d.rows, 0);
   return {
     v: 1,

@@ -22,13 +22,17 @@ export function toolVersion(): string {
   return version;
 }
 
+/**
+ * The checkout's commit and whether tracked files changed. The two git commands run side by side
+ * (each is a process start, tens of ms), and the runner starts this before the emulator and the
+ * `/info` round trips so it is off the path to the first call.
+ */
 export async function gitInfo(cwd: string): Promise<{ sha: string; dirty: boolean } | undefined> {
   try {
-    const { stdout: sha } = await run("git", ["rev-parse", "HEAD"], { cwd, timeout: 5000 });
-    const { stdout: status } = await run("git", ["status", "--porcelain", "--untracked-files=no"], {
-      cwd,
-      timeout: 5000,
-    });
+    const [{ stdout: sha }, { stdout: status }] = await Promise.all([
+      run("git", ["rev-parse", "HEAD"], { cwd, timeout: 5000 }),
+      run("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, timeout: 5000 }),
+    ]);
     return { sha: sha.trim(), dirty: status.trim() !== "" };
   } catch {
     return undefined;
