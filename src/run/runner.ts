@@ -483,7 +483,7 @@ async function finishRun(
   let report: RunReport | undefined;
   if (reports !== false) {
     report = await writeRunReports(runDir, { ...(reports ?? {}), manifest });
-    await indexRun(runDir, { outputDir: dirname(runDir), manifest });
+    await indexRun(runDir, { outputDir: dirname(runDir), manifest, summary: report.analysis.summary });
   }
   await writeManifest(runDir, manifest);
   return report;
