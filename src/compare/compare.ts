@@ -204,10 +204,9 @@ export async function compareRuns(
   if (models.length === 0) notComparableReasons.push("the runs have no model in common");
 
   const wanted = new Set(listed.map((l) => l.key));
-  const [bOut, cOut] = await Promise.all([
-    fetchOutputs(baselineDir, base.manifest, wanted),
-    fetchOutputs(candidateDir, cand.manifest, wanted),
-  ]);
+  // One after the other: two concurrent passes would double the parse garbage at the peak.
+  const bOut = await fetchOutputs(baselineDir, base.manifest, wanted);
+  const cOut = await fetchOutputs(candidateDir, cand.manifest, wanted);
   const flips = listed.map(({ flip, key }) => ({
     ...flip,
     baseline: bOut.get(key) ?? null,

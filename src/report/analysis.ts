@@ -224,8 +224,14 @@ export interface AnalyzeOptions {
 
 /** Per-row sums for one scorer × model, aligned by row index, grown by doubling. */
 class RowScores {
-  sum = new Float64Array(64);
-  count = new Uint16Array(64);
+  sum: Float64Array;
+  count: Uint16Array;
+
+  /** `capacity`: the rows expected (run.json's), so a full run never grows (and copies) the arrays. */
+  constructor(capacity = 64) {
+    this.sum = new Float64Array(Math.max(64, capacity));
+    this.count = new Uint16Array(Math.max(64, capacity));
+  }
 
   add(row: number, value: number): void {
     if (row >= this.sum.length) this.grow(row + 1);
@@ -262,10 +268,16 @@ class ModelExtras {
 /** Dense row index plus each row's position in dataset order (for deterministic selection). */
 class RowIndex {
   readonly byKey = new Map<string, number>();
-  dataset = new Uint16Array(64);
-  line = new Uint32Array(64);
+  dataset: Uint16Array;
+  line: Uint32Array;
 
-  constructor(private readonly datasets: string[]) {}
+  constructor(
+    private readonly datasets: string[],
+    capacity = 64,
+  ) {
+    this.dataset = new Uint16Array(Math.max(64, capacity));
+    this.line = new Uint32Array(Math.max(64, capacity));
+  }
 
   indexOf(rec: PredictionRecord): number {
     const key = rowKey(rec.dataset, rec.rowId);
@@ -390,7 +402,10 @@ export async function analyzeRunStatistics(
   const decision: DecisionSpec = { ...DEFAULT_DECISION, ...(manifest.config?.decision ?? {}) };
   const builder = new SummaryBuilder({ pricing: pricingOf(manifest) });
   const datasetNames = manifest.datasets.map((d) => d.name);
-  const rows = new RowIndex(datasetNames);
+  // Sized for the rows run.json expects: doubling from small would leave up to half unused and
+  // hold old and new arrays at once while copying (a million-row report must fit 300 MB).
+  const expectedRows = manifest.datasets.reduce((a, d) => a + (Number.isFinite(d.rows) ? d.rows : 0), 0);
+  const rows = new RowIndex(datasetNames, expectedRows);
   const vectors = new Map<string, Map<string, RowScores>>(); // scorer → model → rows
   const seenScorers: string[] = []; // first-seen order
   const notBinary = new Set<string>(); // declared binary but a value was not 0/1 (a misdeclared scorer)
@@ -412,7 +427,7 @@ export async function analyzeRunStatistics(
       // Failed calls: counted by the summary; for pass@k they are failed trials, and a failed
       // call on a critical row fails that row.
       let e = errorTrials.get(rec.model);
-      if (e === undefined) errorTrials.set(rec.model, (e = new RowScores()));
+      if (e === undefined) errorTrials.set(rec.model, (e = new RowScores(expectedRows)));
       e.add(row, 1);
       if (isCritical)
         pushCritical(criticalFails, rec.model, {
@@ -450,7 +465,7 @@ export async function analyzeRunStatistics(
       let byModel = vectors.get(name);
       if (byModel === undefined) vectors.set(name, (byModel = new Map<string, RowScores>()));
       let v = byModel.get(rec.model);
-      if (v === undefined) byModel.set(rec.model, (v = new RowScores()));
+      if (v === undefined) byModel.set(rec.model, (v = new RowScores(expectedRows)));
       v.add(row, score.value);
       trials = Math.max(trials, v.count[row]!);
     }
