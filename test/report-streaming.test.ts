@@ -17,6 +17,7 @@ import { writeManifest } from "../src/store/manifest.js";
 import type { PredictionRecord } from "../src/types.js";
 import { fakeManifest } from "./helpers/weave-fixtures.js";
 import { tempDir } from "./helpers/tmp.js";
+import { ModelRows } from "../src/compare/load.js";
 
 const ROWS = 1500;
 const MODELS = ["a", "b"];
@@ -136,5 +137,32 @@ describe("readJournal line breaks", () => {
     for await (const r of readJournal(path, { onBadLine: (n) => bad.push(n) })) got.push(r.rowId);
     expect(got).toEqual(["r1", "r2", "r3"]);
     expect(bad).toEqual([2, 5]);
+  });
+});
+
+describe("compare's per-row columns", () => {
+  it("keep exact sums whether scores are whole numbers, fractions or negative, across growth", () => {
+    const rows = new ModelRows(4, 1);
+    const add = (i: number, v: number) => {
+      rows.touch(i, false);
+      rows.addScore(i, 0, v);
+    };
+    add(0, 1);
+    add(0, 1);
+    add(1, 0);
+    add(2, 1);
+    expect([rows.mean(0, 0), rows.mean(1, 0), rows.mean(2, 0), rows.mean(3, 0)]).toEqual([1, 0, 1, null]);
+    add(1, 0.25); // a fraction: the column widens, earlier sums unchanged
+    add(3, -2);
+    add(100, 0.5); // beyond the initial capacity
+    add(100, 70000); // beyond what 16 bits hold
+    expect([rows.mean(0, 0), rows.mean(1, 0), rows.mean(3, 0), rows.mean(100, 0)]).toEqual([1, 0.125, -2, 35000.25]);
+    expect(rows.size).toBe(5);
+    // Whole numbers whose sum outgrows 16 bits widen too.
+    const big = new ModelRows(2, 1);
+    big.touch(0, false);
+    big.addScore(0, 0, 65535);
+    big.addScore(0, 0, 1);
+    expect(big.mean(0, 0)).toBe(32768);
   });
 });

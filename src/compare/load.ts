@@ -54,8 +54,12 @@ export class ModelRows {
   /** Records per row (trials), and failed calls among them. */
   trials: Uint16Array;
   errors: Uint16Array;
-  /** Per scorer: sum of numeric scores over trials that scored, and how many scored. */
-  sums: Float64Array[] = [];
+  /**
+   * Per scorer: sum of numeric scores over trials that scored, and how many scored. A sum column
+   * is a Uint16Array while every value added is a small whole number (pass/fail scores: 2 bytes a
+   * row instead of 8) and becomes a Float64Array at the first that is not; both hold the sums exactly.
+   */
+  sums: (Float64Array | Uint16Array)[] = [];
   counts: Uint16Array[] = [];
   /** Per scorer: trials whose score carried `pass: true`, and trials whose score carried a `pass` at all. */
   passes: Uint16Array[] = [];
@@ -91,10 +95,26 @@ export class ModelRows {
 
   /** Adds a column for a scorer seen for the first time. */
   addScorer(): void {
-    this.sums.push(new Float64Array(this.capacity));
+    this.sums.push(new Uint16Array(this.capacity));
     this.counts.push(new Uint16Array(this.capacity));
     this.passes.push(new Uint16Array(this.capacity));
     this.passN.push(new Uint16Array(this.capacity));
+  }
+
+  /** Adds one trial's numeric score for scorer `s` on row `i`. */
+  addScore(i: number, s: number, value: number): void {
+    let col = this.sums[s]!;
+    if (col instanceof Uint16Array) {
+      const next = col[i]! + value;
+      if (Number.isInteger(value) && value >= 0 && next <= 0xffff) {
+        col[i] = next;
+        this.counts[s]![i]!++;
+        return;
+      }
+      col = this.sums[s] = Float64Array.from(col);
+    }
+    col[i]! += value;
+    this.counts[s]![i]!++;
   }
 
   /** Mean score of row `i` for scorer `s` over its scored trials, or null when none scored. */
@@ -126,7 +146,9 @@ export class ModelRows {
     this.critical = widen(this.critical, (n) => new Uint8Array(n));
     this.trials = widen(this.trials, (n) => new Uint16Array(n));
     this.errors = widen(this.errors, (n) => new Uint16Array(n));
-    this.sums = this.sums.map((c) => widen(c, (n) => new Float64Array(n)));
+    this.sums = this.sums.map((c) =>
+      c instanceof Uint16Array ? widen(c, (n) => new Uint16Array(n)) : widen(c, (n) => new Float64Array(n)),
+    );
     this.counts = this.counts.map((c) => widen(c, (n) => new Uint16Array(n)));
     this.passes = this.passes.map((c) => widen(c, (n) => new Uint16Array(n)));
     this.passN = this.passN.map((c) => widen(c, (n) => new Uint16Array(n)));
@@ -219,10 +241,7 @@ export async function loadRunVectors(
         scorers.push(name);
         for (const other of models.values()) other.addScorer();
       }
-      if (typeof score.value === "number" && Number.isFinite(score.value)) {
-        m.sums[s]![i]! += score.value;
-        m.counts[s]![i]!++;
-      }
+      if (typeof score.value === "number" && Number.isFinite(score.value)) m.addScore(i, s, score.value);
       if (typeof score.pass === "boolean") {
         m.passN[s]![i]!++;
         if (score.pass) m.passes[s]![i]!++;
