@@ -1,110 +1,227 @@
 /**
- * How much Weave logging adds to a run: 1000 rows × 2 models through the real sink and child
- * (weave@0.11.1) against the local fake trace server, compared with the same run without Weave.
- * Run after `npm run build`:  npx tsx bench/weave-overhead.ts [rows] [paced-records-per-second]
+ * What Weave logging adds to a whole `bakeoff run` (issue 14 target: Weave on ≤ 1.15× Weave off,
+ * and the process exits within 5 s of the last result).
  *
- * Two shapes: "burst" hands every record over at once (worst case for the end-of-run wait);
- * "paced" spreads them like a run whose model calls complete at the given rate, which is what a
- * user sees: the extra time is the wait in finish() after the last result, plus the main-thread
- * time spent in record().
+ *   npm run build && npx tsx bench/weave-overhead.ts [--rows 5000] [--reps 1] [--write] [--profile]
+ *
+ * Workload (the wall-time bench's): N rows × 2 models, the emulator in its own process with a
+ * fixed 20 ms latency, concurrency 16, JSONL arithmetic prompts with a system message and two
+ * scorers. Each run is its own `node bin/bakeoff.js run` process, once with Weave off and once
+ * logging to the local fake trace server (test/helpers/fake-trace-server.ts, in this bench's
+ * process) through the real SDK child, alternated `--reps` times. Measured per run: wall time of
+ * the process, its CPU (user + system, children excluded: the Weave child is reported apart),
+ * and the exit latency: process exit minus the last record's `endedAt` in the journal.
  */
-import { performance } from "node:perf_hooks";
-import { startWeaveSink, type WeaveResult } from "../src/tracking/weave.js";
-import { WeaveSummaryAccumulator } from "../src/tracking/weave-summary.js";
-import { startFakeTraceServer } from "../test/helpers/fake-trace-server.js";
-import { fakeManifest, fakeRecords } from "../test/helpers/weave-fixtures.js";
-import type { PredictionRecord } from "../src/types.js";
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
+import { startFakeTraceServer, type FakeTraceServer } from "../test/helpers/fake-trace-server.js";
 
-const ROWS = Number(process.argv[2] ?? 1000);
-const RATE = Number(process.argv[3] ?? 200);
-const MODELS = ["small", "large"];
-const RUN = "bench-run";
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
+};
+const ROWS = Number(opt("--rows", "5000"));
+const REPS = Number(opt("--reps", "1"));
+const WRITE = argv.includes("--write");
+const PROFILE = argv.includes("--profile");
+const LATENCY_MS = 20;
+const CONCURRENCY = 16;
+const MODELS = ["m0", "m1"];
+const RATIO_TARGET = 1.15;
+const EXIT_TARGET_MS = 5000;
+
+const log = (msg: string) => console.error(`[weave-bench] ${msg}`);
 
 interface Outcome {
-  label: string;
-  totalMs: number;
-  recordMs: number;
-  finishMs: number;
-  result?: WeaveResult;
-  routes?: Record<string, number>;
+  weave: boolean;
+  wallMs: number;
+  cpuMs: number;
+  /** Process exit minus the last record's endedAt. */
+  exitAfterLastMs: number;
+  code: number | null;
+  requests?: number;
+  predictions?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PRELOAD = `import { writeFileSync } from "node:fs";
+process.on("exit", () => {
+  const u = process.resourceUsage();
+  writeFileSync(process.env.BENCH_USAGE_OUT, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000 }));
+});
+`;
 
-/** Feeds records at `rate` per second (Infinity = all at once), calling `onRecord` for each. */
-async function feed(
-  records: PredictionRecord[],
-  rate: number,
-  onRecord: (r: PredictionRecord) => void,
-): Promise<number> {
-  let recordMs = 0;
-  const start = performance.now();
-  for (let i = 0; i < records.length; i++) {
-    if (Number.isFinite(rate)) {
-      const due = start + (i * 1000) / rate;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-    }
-    const t = performance.now();
-    onRecord(records[i]!);
-    recordMs += performance.now() - t;
+async function writeDataset(path: string, rows: number): Promise<void> {
+  const out = createWriteStream(path);
+  for (let i = 1; i <= rows; i++) {
+    const a = 2 + (i % 97);
+    const b = 3 + ((i * 7) % 89);
+    const c = (i * 13) % 101;
+    out.write(
+      JSON.stringify({ id: `r${i}`, prompt: `What is ${a} * ${b} - ${c}?`, expected: String(a * b - c) }) + "\n",
+    );
   }
-  return recordMs;
+  out.end();
+  await new Promise<void>((r) => out.once("finish", () => r()));
 }
 
-async function withoutWeave(label: string, rate: number): Promise<Outcome> {
-  const records = fakeRecords(MODELS, ROWS);
-  const acc = new WeaveSummaryAccumulator();
+async function runOnce(dir: string, url: string, weave: FakeTraceServer | null, rep: number): Promise<Outcome> {
+  const tag = `${weave ? "on" : "off"}-${rep}`;
+  const outputDir = join(dir, `results-${tag}`);
+  const config = {
+    outputDir,
+    concurrency: CONCURRENCY,
+    datasets: [
+      {
+        path: join(dir, "rows.jsonl"),
+        system: "Solve the problem and end with 'The answer is N.'",
+        scorers: [{ type: "numeric" }, { type: "finish_stop" }],
+      },
+    ],
+    models: MODELS.map((name) => ({
+      name,
+      endpoint: `${url}/${name}`,
+      apiKeyEnv: "BENCH_KEY",
+      concurrency: CONCURRENCY,
+      params: { temperature: 0, max_tokens: 20 },
+    })),
+    weave: weave ? { project: "bench/bakeoff" } : { enabled: false },
+  };
+  const cfg = join(dir, `config-${tag}.json`);
+  await writeFile(cfg, JSON.stringify(config));
+  const usageOut = join(dir, `usage-${tag}.json`);
+  const prof = PROFILE
+    ? ["--cpu-prof", `--cpu-prof-dir=${join(ROOT, "bench-profiles")}`, `--cpu-prof-name=weave-${tag}.cpuprofile`]
+    : [];
   const t0 = performance.now();
-  const recordMs = await feed(records, rate, (r) => acc.add(r));
-  const t1 = performance.now();
-  acc.result();
-  const t2 = performance.now();
-  return { label, totalMs: t2 - t0, recordMs, finishMs: t2 - t1 };
-}
-
-async function withWeave(label: string, rate: number): Promise<Outcome> {
-  const server = await startFakeTraceServer();
-  try {
-    const records = fakeRecords(MODELS, ROWS);
-    const t0 = performance.now();
-    const sink = startWeaveSink({
-      project: "bench/bakeoff",
-      runId: RUN,
-      manifest: fakeManifest(RUN, MODELS, ROWS),
-      onWarning: (m) => console.error(`warning: ${m}`),
-      env: { ...process.env, WANDB_API_KEY: "bench-key", WF_TRACE_SERVER_URL: server.url },
-      finishTimeoutMs: 300_000,
-      // The burst case hands over everything at once; do not let the live bound drop records here.
-      maxBacklog: 1_000_000,
+  let exitedAt = 0;
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        join(dir, "usage.mjs"),
+        ...prof,
+        join(ROOT, "bin/bakeoff.js"),
+        "run",
+        "--config",
+        cfg,
+        "--progress",
+        "off",
+      ],
+      {
+        cwd: dir,
+        env: {
+          ...process.env,
+          BENCH_KEY: "bench-key",
+          BENCH_USAGE_OUT: usageOut,
+          GITHUB_STEP_SUMMARY: "",
+          HOME: dir,
+          ...(weave ? { WANDB_API_KEY: "bench-key", WF_TRACE_SERVER_URL: weave.url } : {}),
+        },
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
+    child.on("error", reject);
+    child.on("exit", (c) => {
+      exitedAt = Date.now();
+      resolve(c);
     });
-    const recordMs = await feed(records, rate, (r) => sink.record(r));
-    const t1 = performance.now();
-    const result = await sink.finish();
-    const t2 = performance.now();
-    return { label, totalMs: t2 - t0, recordMs, finishMs: t2 - t1, result, routes: server.countByRoute() };
-  } finally {
-    await server.close();
-  }
-}
-
-const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const outcomes: Outcome[] = [];
-outcomes.push(await withoutWeave("burst, no Weave", Infinity));
-outcomes.push(await withWeave("burst, Weave", Infinity));
-outcomes.push(await withoutWeave(`paced ${RATE}/s, no Weave`, RATE));
-outcomes.push(await withWeave(`paced ${RATE}/s, Weave`, RATE));
-
-console.log(
-  `Weave overhead: ${ROWS} rows × ${MODELS.length} models = ${ROWS * MODELS.length} records, node ${process.version}`,
-);
-for (const o of outcomes) {
-  const res = o.result ? `  ok=${o.result.ok} uploaded=${o.result.uploaded} dropped=${o.result.dropped}` : "";
-  console.log(
-    `${o.label.padEnd(26)} total ${fmt(o.totalMs).padStart(9)}  in record() ${fmt(o.recordMs).padStart(8)}  finish wait ${fmt(o.finishMs).padStart(8)}${res}`,
+  });
+  const wallMs = performance.now() - t0;
+  const { cpuMs } = JSON.parse(await readFile(usageOut, "utf8")) as { cpuMs: number };
+  const [runDir] = await readdir(outputDir, { withFileTypes: true }).then((e) =>
+    e.filter((x) => x.isDirectory()).map((x) => join(outputDir, x.name)),
   );
+  let last = 0;
+  for (const line of (await readFile(join(runDir!, "predictions.jsonl"), "utf8")).split("\n")) {
+    if (line === "") continue;
+    last = Math.max(last, Date.parse((JSON.parse(line) as { endedAt: string }).endedAt));
+  }
+  const o: Outcome = { weave: weave !== null, wallMs, cpuMs, exitAfterLastMs: exitedAt - last, code };
+  if (weave) {
+    o.requests = Object.values(weave.countByRoute()).reduce((a, b) => a + b, 0);
+    o.predictions = weave.callsByOp("Model.predict").length;
+  }
+  log(
+    `Weave ${weave ? "on " : "off"} #${rep}: exit ${code}, ${(wallMs / 1000).toFixed(2)} s wall, ${(cpuMs / 1000).toFixed(2)} s CPU, exit ${(o.exitAfterLastMs / 1000).toFixed(2)} s after the last result` +
+      (weave ? `, ${o.requests} requests, ${o.predictions} Model.predict calls` : ""),
+  );
+  return o;
 }
-for (const o of outcomes.filter((x) => x.routes)) {
-  const total = Object.values(o.routes!).reduce((a, b) => a + b, 0);
-  console.log(`${o.label}: ${total} requests ${JSON.stringify(o.routes)}`);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function render(off: Outcome[], on: Outcome[], load: number[]): string {
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const offWall = median(off.map((o) => o.wallMs));
+  const onWall = median(on.map((o) => o.wallMs));
+  const ratio = onWall / offWall;
+  const exitOn = Math.max(...on.map((o) => o.exitAfterLastMs));
+  const ok = ratio <= RATIO_TARGET && exitOn <= EXIT_TARGET_MS;
+  const ideal = (LATENCY_MS * ROWS * MODELS.length) / CONCURRENCY;
+  const row = (label: string, xs: Outcome[]) =>
+    `| ${label} | ${s(median(xs.map((o) => o.wallMs)))} | ${(median(xs.map((o) => o.wallMs)) / offWall).toFixed(2)}× | ${s(median(xs.map((o) => o.cpuMs)))} | ${s(Math.max(...xs.map((o) => o.exitAfterLastMs)))} | ${xs[0]?.requests ?? "–"} |`;
+  return [
+    `_Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}; 1-min load average ${load.map((l) => l.toFixed(1)).join(" → ")}; \`npm run bench:weave\`._`,
+    "",
+    "### Weave on (target: ≤ 1.15× the Weave-off run, exit within 5 s of the last result)",
+    "",
+    `Whole \`bakeoff run\` processes: ${ROWS.toLocaleString("en-US")} rows × ${MODELS.length} models, emulator in its own process at ${LATENCY_MS} ms, concurrency ${CONCURRENCY} (ideal ${s(ideal)}); Weave on = the real SDK child logging to the local fake trace server; ${REPS} run(s) each, alternated, medians shown. CPU = the bakeoff process (user + system; the Weave child is not included). Exit after last = process exit − the last record's \`endedAt\` (max over runs).`,
+    "",
+    "| run | wall | wall / Weave off | CPU (main process) | exit after last result | requests to trace server |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    row("Weave off", off),
+    row("Weave on", on),
+    "",
+    `Verdict (computed): **${ok ? "met" : "not met"}** — Weave on is ${ratio.toFixed(2)}× Weave off; exits ${s(exitOn)} after the last result. Predictions logged: ${on.map((o) => o.predictions).join(", ")} of ${ROWS * MODELS.length}.`,
+  ].join("\n");
+}
+
+async function writeSection(section: string): Promise<void> {
+  const file = join(ROOT, "BENCHMARKS.md");
+  let text = await readFile(file, "utf8");
+  const begin = "<!-- bench:weave:start -->";
+  const end = "<!-- bench:weave:end -->";
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${begin} … ${end} section`);
+  text = `${text.slice(0, a + begin.length)}\n${section}\n${text.slice(b)}`;
+  await writeFile(file, text, "utf8");
+  log(`wrote ${file}`);
+}
+
+const dir = await mkdtemp(join(tmpdir(), "bakeoff-bench-weave-"));
+const emulator = await spawnEmulator(Object.fromEntries(MODELS.map((m) => [m, fixedLatencyModel(LATENCY_MS)])));
+try {
+  const load = [loadavg()[0]!];
+  await writeDataset(join(dir, "rows.jsonl"), ROWS);
+  await writeFile(join(dir, "usage.mjs"), PRELOAD);
+  const off: Outcome[] = [];
+  const on: Outcome[] = [];
+  for (let rep = 1; rep <= REPS; rep++) {
+    off.push(await runOnce(dir, emulator.url, null, rep));
+    const server = await startFakeTraceServer();
+    try {
+      on.push(await runOnce(dir, emulator.url, server, rep));
+    } finally {
+      await server.close();
+    }
+  }
+  load.push(loadavg()[0]!);
+  const section = render(off, on, load);
+  console.log(section);
+  if (WRITE) await writeSection(section);
+} finally {
+  await emulator.stop();
+  await rm(dir, { recursive: true, force: true });
 }

@@ -123,6 +123,14 @@ describe("Weave sink against a healthy trace server", () => {
     expect(someCall.summary).toMatchObject({ usage: { [`${someCall.display_name}-served`]: { prompt_tokens: 10 } } });
     expect(server.callsByOp("exact.score")).toHaveLength(MODELS.length * (ROWS - 1));
     expect(server.countByRoute()["/feedback/create"]).toBe(MODELS.length * (ROWS - 1) * 2);
+    // Each scorer object and `<name>.score` op is saved once, not once per score (the SDK rebuilds
+    // them per score; identical saves cost requests and child CPU for nothing).
+    const created = server.requests
+      .filter((r) => r.path === "/obj/create")
+      .map((r) => (r.body as { obj: { object_id: string; val: Record<string, unknown> } }).obj);
+    expect(created.filter((o) => o.val["_type"] === "exact")).toHaveLength(1);
+    expect(created.filter((o) => o.object_id === "exact.score")).toHaveLength(1);
+    expect(server.countByRoute()["/file/create"] ?? 0).toBeLessThan(10);
 
     // Evaluation and model objects: findable names, model attributes with the endpoint host only.
     const objects = server.requests

@@ -6,12 +6,11 @@
  * that differs between the runs.
  */
 import { declaredKinds } from "../report/analysis.js";
-import { summarizeRun } from "../report/run-report.js";
 import type { RunSummary } from "../report/summary.js";
 import type { ModelInfo } from "../providers/types.js";
 import { comparePair, type PairVerdict } from "../stats/index.js";
 import { fetchOutputs, outputKey, type QuotedOutput } from "./outputs.js";
-import { loadRunVectors, mostCommon, rowMean, rowPasses, type CriticalRule, type RunVectors } from "./load.js";
+import { loadRunVectors, mostCommon, RowKeys, type CriticalRule, type RunVectors } from "./load.js";
 import { manifestWarnings, type CompareWarning } from "./warnings.js";
 
 /** Options of {@link compareRuns}. */
@@ -129,7 +128,7 @@ export interface CompareResult {
   summaries: { baseline: RunSummary; candidate: RunSummary };
 }
 
-/** Compares two run directories. Reads each journal three times; holds per-row vectors only. */
+/** Compares two run directories. Reads each journal twice (once when no row flipped); holds per-row columns only. */
 export async function compareRuns(
   baselineDir: string,
   candidateDir: string,
@@ -137,8 +136,13 @@ export async function compareRuns(
 ): Promise<CompareResult> {
   const alpha = options.alpha ?? 0.05;
   const maxListed = options.maxListed ?? 100;
-  const base = await loadRunVectors(baselineDir, options.critical);
-  const cand = await loadRunVectors(candidateDir, options.critical);
+  // One row index for both runs: a row has the same index in each, and its key is held once.
+  const rowKeys = new RowKeys();
+  const base = await loadRunVectors(baselineDir, options.critical, rowKeys);
+  const cand = await loadRunVectors(candidateDir, options.critical, rowKeys);
+  // Rows in sorted key order: journal order follows completion order, which varies run to run;
+  // sorting makes the statistics (which walk rows by position) and the flip lists reproducible.
+  const sorted = rowKeys.sortedByKey();
   const minMatch = options.minMatch ?? cand.manifest.config?.decision?.minBaselineMatch ?? 0.9;
   const notComparableReasons: string[] = [];
   const kinds = declaredKinds(cand.manifest);
@@ -158,10 +162,10 @@ export async function compareRuns(
     const c = cand.models.get(model)!;
     let matched = 0;
     let usable = 0; // matched rows the baseline has an answer for (not every trial failed)
-    for (const [k, bv] of b) {
-      if (!c.has(k)) continue;
+    for (let i = 0; i < rowKeys.size; i++) {
+      if (!b.has(i) || !c.has(i)) continue;
       matched++;
-      if (bv.errors < bv.trials) usable++;
+      if (b.errors[i]! < b.trials[i]!) usable++;
     }
     rows.push({ model, matched, onlyBaseline: b.size - matched, onlyCandidate: c.size - matched });
     if (b.size > 0 && usable / b.size < minMatch) {
@@ -184,6 +188,7 @@ export async function compareRuns(
         scorer,
         base,
         cand,
+        sorted,
         base.scorers.indexOf(scorer),
         cand.scorers.indexOf(scorer),
         alpha,
@@ -199,12 +204,9 @@ export async function compareRuns(
   if (models.length === 0) notComparableReasons.push("the runs have no model in common");
 
   const wanted = new Set(listed.map((l) => l.key));
-  const [bOut, cOut, bSum, cSum] = await Promise.all([
-    fetchOutputs(baselineDir, base.manifest, wanted),
-    fetchOutputs(candidateDir, cand.manifest, wanted),
-    summarizeRun(baselineDir, base.manifest),
-    summarizeRun(candidateDir, cand.manifest),
-  ]);
+  // One after the other: two concurrent passes would double the parse garbage at the peak.
+  const bOut = await fetchOutputs(baselineDir, base.manifest, wanted);
+  const cOut = await fetchOutputs(candidateDir, cand.manifest, wanted);
   const flips = listed.map(({ flip, key }) => ({
     ...flip,
     baseline: bOut.get(key) ?? null,
@@ -237,7 +239,7 @@ export async function compareRuns(
     changes,
     flips,
     identity,
-    summaries: { baseline: bSum.summary, candidate: cSum.summary },
+    summaries: { baseline: base.summary, candidate: cand.summary },
   };
 }
 
@@ -246,6 +248,7 @@ function compareScorer(
   scorer: string,
   base: RunVectors,
   cand: RunVectors,
+  sorted: Uint32Array,
   bi: number,
   ci: number,
   alpha: number,
@@ -265,19 +268,15 @@ function compareScorer(
   let criticalPassToFail = 0;
   let listedDown = 0;
   let listedUp = 0;
-  // The baseline's rows, in sorted key order: journal order follows completion order, which varies
-  // run to run; sorting makes the statistics (which walk rows by position) and the flip lists
-  // reproducible.
-  for (const key of [...b.keys()].sort()) {
-    const bv = b.get(key)!;
-    const cv = c.get(key);
-    if (!cv) continue;
-    const bm = rowMean(bv, bi);
+  // The baseline's rows, in sorted key order.
+  for (const i of sorted) {
+    if (!b.has(i) || !c.has(i)) continue;
+    const bm = b.mean(i, bi);
     if (bm === null) continue; // the baseline did not score this row: nothing to regress from
-    let cm = ci < 0 ? null : rowMean(cv, ci);
+    let cm = ci < 0 ? null : c.mean(i, ci);
     // Fail closed: a row whose candidate call failed is a failed row (score 0), so a total or
     // partial outage shows as the drop it is instead of shrinking the sample.
-    const erred = cm === null && cv.errors > 0;
+    const erred = cm === null && c.errors[i]! > 0;
     if (erred) {
       cm = 0;
       candidateErrors++;
@@ -285,10 +284,10 @@ function compareScorer(
     bVals.push(bm);
     cVals.push(cm);
     if ((bm !== 0 && bm !== 1) || (cm !== 0 && cm !== 1)) binary = false;
-    const bp = rowPasses(bv, bi);
-    const cp = erred ? false : ci < 0 ? null : rowPasses(cv, ci);
+    const bp = b.passesRow(i, bi);
+    const cp = erred ? false : ci < 0 ? null : c.passesRow(i, ci);
     if (bp === null || cp === null || bp === cp) continue;
-    const critical = cv.critical || bv.critical;
+    const critical = c.isCritical(i) || b.isCritical(i);
     const down = bp && !cp;
     if (down) {
       passToFail++;
@@ -297,6 +296,7 @@ function compareScorer(
     // Critical rows are always listed: the critical gate cites them.
     const within = down ? listedDown++ < maxListed : listedUp++ < maxListed;
     if (within || (down && critical)) {
+      const key = base.rows.keys[i]!;
       const slash = key.indexOf("/");
       listed.push({
         key: outputKey(model, key),

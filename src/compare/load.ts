@@ -1,26 +1,159 @@
 /**
  * Reads one run directory into what a comparison needs and nothing more: per row and model a
- * small numeric vector (score sums and pass counts per scorer, trials, errors, a critical flag)
- * plus counts of the identities the endpoint reported. Texts are never kept here; the few
+ * few numbers in typed columns (score sums and pass counts per scorer, trials, errors, a critical
+ * flag), the run's summary, and counts of the identities the endpoint reported. Texts are never kept here; the few
  * outputs a report quotes are fetched in a second pass (outputs.ts).
  */
 import { readManifest, type RunManifest } from "../store/manifest.js";
 import { runRecords } from "../store/journal.js";
 import type { PredictionRecord } from "../types.js";
+import { SummaryBuilder, type RunSummary, type SummaryOptions } from "../report/summary.js";
 
-/** One row × model, pooled over trials. Arrays are indexed by {@link RunVectors.scorers}. */
-export interface RowVector {
-  /** Sum of numeric scores per scorer over trials that scored. */
-  sums: Float64Array;
-  /** Trials with a numeric score, per scorer. */
-  counts: Uint16Array;
-  /** Trials whose score carried `pass: true`, per scorer. */
-  passes: Uint16Array;
-  /** Trials whose score carried a `pass` at all, per scorer. */
-  passN: Uint16Array;
-  trials: number;
-  errors: number;
-  critical: boolean;
+/**
+ * Rows by key (`<dataset>/<rowId>`) → a dense index, shared by the runs of one comparison so a
+ * row has the same index in both and its key string is held once.
+ */
+export class RowKeys {
+  private readonly index = new Map<string, number>();
+  /** Key of each index. */
+  readonly keys: string[] = [];
+
+  /** The row's index, adding it when new. */
+  indexOf(key: string): number {
+    let i = this.index.get(key);
+    if (i === undefined) {
+      i = this.keys.length;
+      this.index.set(key, i);
+      this.keys.push(key);
+    }
+    return i;
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** Every index, ordered by key (UTF-16 code units, as `Array.prototype.sort`). */
+  sortedByKey(): Uint32Array {
+    const keys = this.keys;
+    return Uint32Array.from(keys.keys()).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+  }
+}
+
+/**
+ * One model's rows in one run, pooled over trials, as columns over the {@link RowKeys} index:
+ * a few bytes per row and scorer instead of an object per row (a million-row journal must
+ * compare within 300 MB). Per-scorer columns are indexed by {@link RunVectors.scorers}.
+ */
+export class ModelRows {
+  /** Rows this model has at least one record of. */
+  size = 0;
+  private capacity: number;
+  private present: Uint8Array;
+  private critical: Uint8Array;
+  /** Records per row (trials), and failed calls among them. */
+  trials: Uint16Array;
+  errors: Uint16Array;
+  /**
+   * Per scorer: sum of numeric scores over trials that scored, and how many scored. A sum column
+   * is a Uint16Array while every value added is a small whole number (pass/fail scores: 2 bytes a
+   * row instead of 8) and becomes a Float64Array at the first that is not; both hold the sums exactly.
+   */
+  sums: (Float64Array | Uint16Array)[] = [];
+  counts: Uint16Array[] = [];
+  /** Per scorer: trials whose score carried `pass: true`, and trials whose score carried a `pass` at all. */
+  passes: Uint16Array[] = [];
+  passN: Uint16Array[] = [];
+
+  constructor(capacity: number, scorers: number) {
+    this.capacity = Math.max(16, capacity);
+    this.present = new Uint8Array(this.capacity);
+    this.critical = new Uint8Array(this.capacity);
+    this.trials = new Uint16Array(this.capacity);
+    this.errors = new Uint16Array(this.capacity);
+    for (let i = 0; i < scorers; i++) this.addScorer();
+  }
+
+  /** Whether the model has a record of row `i`. */
+  has(i: number): boolean {
+    return i < this.capacity && this.present[i] === 1;
+  }
+
+  isCritical(i: number): boolean {
+    return i < this.capacity && this.critical[i] === 1;
+  }
+
+  /** Marks row `i` present (growing the columns), flagging it critical on its first record. */
+  touch(i: number, critical: boolean): void {
+    if (i >= this.capacity) this.grow(i + 1);
+    if (this.present[i] === 0) {
+      this.present[i] = 1;
+      this.critical[i] = critical ? 1 : 0;
+      this.size++;
+    }
+  }
+
+  /** Adds a column for a scorer seen for the first time. */
+  addScorer(): void {
+    this.sums.push(new Uint16Array(this.capacity));
+    this.counts.push(new Uint16Array(this.capacity));
+    this.passes.push(new Uint16Array(this.capacity));
+    this.passN.push(new Uint16Array(this.capacity));
+  }
+
+  /** Adds one trial's numeric score for scorer `s` on row `i`. */
+  addScore(i: number, s: number, value: number): void {
+    let col = this.sums[s]!;
+    if (col instanceof Uint16Array) {
+      const next = col[i]! + value;
+      if (Number.isInteger(value) && value >= 0 && next <= 0xffff) {
+        col[i] = next;
+        this.counts[s]![i]!++;
+        return;
+      }
+      col = this.sums[s] = Float64Array.from(col);
+    }
+    col[i]! += value;
+    this.counts[s]![i]!++;
+  }
+
+  /** Mean score of row `i` for scorer `s` over its scored trials, or null when none scored. */
+  mean(i: number, s: number): number | null {
+    const n = i < this.capacity ? (this.counts[s]?.[i] ?? 0) : 0;
+    return n > 0 ? this.sums[s]![i]! / n : null;
+  }
+
+  /**
+   * Whether row `i` passes scorer `s`: a majority of its trials passed. Scorers without `pass`
+   * fall back to a perfect score (1) counting as a pass. Null when the row was not scored.
+   */
+  passesRow(i: number, s: number): boolean | null {
+    const passN = i < this.capacity ? (this.passN[s]?.[i] ?? 0) : 0;
+    if (passN > 0) return this.passes[s]![i]! * 2 > passN;
+    const mean = this.mean(i, s);
+    return mean === null ? null : mean >= 1;
+  }
+
+  private grow(min: number): void {
+    let size = this.capacity;
+    while (size < min) size *= 2;
+    const widen = <T extends Uint8Array | Uint16Array | Float64Array>(old: T, make: (n: number) => T): T => {
+      const next = make(size);
+      next.set(old);
+      return next;
+    };
+    this.present = widen(this.present, (n) => new Uint8Array(n));
+    this.critical = widen(this.critical, (n) => new Uint8Array(n));
+    this.trials = widen(this.trials, (n) => new Uint16Array(n));
+    this.errors = widen(this.errors, (n) => new Uint16Array(n));
+    this.sums = this.sums.map((c) =>
+      c instanceof Uint16Array ? widen(c, (n) => new Uint16Array(n)) : widen(c, (n) => new Float64Array(n)),
+    );
+    this.counts = this.counts.map((c) => widen(c, (n) => new Uint16Array(n)));
+    this.passes = this.passes.map((c) => widen(c, (n) => new Uint16Array(n)));
+    this.passN = this.passN.map((c) => widen(c, (n) => new Uint16Array(n)));
+    this.capacity = size;
+  }
 }
 
 /** Identity evidence for one model: how often each reported value was seen. */
@@ -29,15 +162,19 @@ export interface IdentityCounts {
   systemFingerprint: Map<string, number>;
 }
 
-/** A run reduced to per-row vectors. */
+/** A run reduced to per-row columns, plus its summary (streamed in the same pass). */
 export interface RunVectors {
   dir: string;
   manifest: RunManifest;
   /** Scorer names in first-seen order. */
   scorers: string[];
-  /** Model → row key (`<dataset>/<rowId>`) → vector. */
-  models: Map<string, Map<string, RowVector>>;
+  /** The row index (shared with the other run of a comparison). */
+  rows: RowKeys;
+  /** Model → its rows. */
+  models: Map<string, ModelRows>;
   identity: Map<string, IdentityCounts>;
+  /** The run's per-model summary, as {@link summarizeRun} computes it. */
+  summary: RunSummary;
 }
 
 /** How a row is recognised as critical: its `column` lists `tag` among comma/space separated tags. */
@@ -62,68 +199,62 @@ export function hasTag(cell: string | undefined, tag: string): boolean {
 }
 
 /**
- * Streams a run's final records (last line per key) into {@link RunVectors}. Memory is one
- * vector per row × model, independent of output sizes.
+ * Streams a run's final records (last line per key) into {@link RunVectors}, and its summary in
+ * the same pass. Memory is a few bytes per row × model × scorer plus the row keys (held once
+ * when `rows` is shared with the other run), independent of output sizes.
  */
 export async function loadRunVectors(
   dir: string,
   critical: CriticalRule = { column: "tags", tag: "critical" },
+  rows: RowKeys = new RowKeys(),
 ): Promise<RunVectors> {
   const manifest = await readManifest(dir);
   const scorerIndex = new Map<string, number>();
   const scorers: string[] = [];
-  const models = new Map<string, Map<string, RowVector>>();
+  const models = new Map<string, ModelRows>();
   const identity = new Map<string, IdentityCounts>();
+  const summary = new SummaryBuilder({ pricing: pricingOf(manifest) });
+  // Columns sized for the run's rows up front, so they rarely need to grow (and double).
+  const expected = Math.max(
+    rows.size,
+    manifest.datasets.reduce((a, d) => a + (d.rows ?? 0), 0),
+  );
 
   for await (const rec of runRecords(dir, manifest)) {
-    let rows = models.get(rec.model);
-    if (!rows) models.set(rec.model, (rows = new Map<string, RowVector>()));
-    const key = rowKey(rec.dataset, rec.rowId);
-    let vec = rows.get(key);
-    if (!vec) rows.set(key, (vec = newVector(scorers.length, hasTag(rec.input.vars[critical.column], critical.tag))));
-    vec.trials++;
+    summary.add(rec);
+    let m = models.get(rec.model);
+    if (!m) models.set(rec.model, (m = new ModelRows(expected, scorers.length)));
+    const i = rows.indexOf(rowKey(rec.dataset, rec.rowId));
+    m.touch(i, hasTag(rec.input.vars[critical.column], critical.tag));
+    m.trials[i]!++;
     countIdentity(identity, rec);
     // Failed calls carry no real scores; they are counted as errors, as the run summary does.
     if (rec.output.error) {
-      vec.errors++;
+      m.errors[i]!++;
       continue;
     }
     for (const [name, score] of Object.entries(rec.scores)) {
-      let i = scorerIndex.get(name);
-      if (i === undefined) {
-        i = scorers.length;
-        scorerIndex.set(name, i);
+      let s = scorerIndex.get(name);
+      if (s === undefined) {
+        s = scorers.length;
+        scorerIndex.set(name, s);
         scorers.push(name);
+        for (const other of models.values()) other.addScorer();
       }
-      if (i >= vec.sums.length) vec = grow(rows, key, vec, scorers.length);
-      if (typeof score.value === "number" && Number.isFinite(score.value)) {
-        vec.sums[i]! += score.value;
-        vec.counts[i]!++;
-      }
+      if (typeof score.value === "number" && Number.isFinite(score.value)) m.addScore(i, s, score.value);
       if (typeof score.pass === "boolean") {
-        vec.passN[i]!++;
-        if (score.pass) vec.passes[i]!++;
+        m.passN[s]![i]!++;
+        if (score.pass) m.passes[s]![i]!++;
       }
     }
   }
-  return { dir, manifest, scorers, models, identity };
+  return { dir, manifest, scorers, rows, models, identity, summary: summary.result() };
 }
 
-/** Mean score of a row for scorer `i` over its scored trials, or null when none scored. */
-export function rowMean(vec: RowVector, i: number): number | null {
-  const n = vec.counts[i] ?? 0;
-  return n > 0 ? vec.sums[i]! / n : null;
-}
-
-/**
- * Whether a row passes scorer `i`: a majority of its trials passed. Scorers without `pass` fall
- * back to a perfect score (1) counting as a pass. Null when the row was not scored.
- */
-export function rowPasses(vec: RowVector, i: number): boolean | null {
-  const passN = vec.passN[i] ?? 0;
-  if (passN > 0) return vec.passes[i]! * 2 > passN;
-  const mean = rowMean(vec, i);
-  return mean === null ? null : mean >= 1;
+function pricingOf(manifest: RunManifest): NonNullable<SummaryOptions["pricing"]> {
+  return Object.fromEntries(
+    (manifest.config?.models ?? []).flatMap((m) => (m.pricing ? [[m.name, m.pricing] as const] : [])),
+  );
 }
 
 /** The most common value in a count map (ties: the first seen), or null when empty. */
@@ -137,31 +268,6 @@ export function mostCommon(counts: Map<string, number>): string | null {
     }
   }
   return best;
-}
-
-function newVector(scorers: number, critical: boolean): RowVector {
-  return {
-    sums: new Float64Array(scorers),
-    counts: new Uint16Array(scorers),
-    passes: new Uint16Array(scorers),
-    passN: new Uint16Array(scorers),
-    trials: 0,
-    errors: 0,
-    critical,
-  };
-}
-
-/** A scorer appeared after this row's vector was made: widen it (rare; only early rows). */
-function grow(rows: Map<string, RowVector>, key: string, old: RowVector, size: number): RowVector {
-  const vec = newVector(size, old.critical);
-  vec.sums.set(old.sums);
-  vec.counts.set(old.counts);
-  vec.passes.set(old.passes);
-  vec.passN.set(old.passN);
-  vec.trials = old.trials;
-  vec.errors = old.errors;
-  rows.set(key, vec);
-  return vec;
 }
 
 function countIdentity(identity: Map<string, IdentityCounts>, rec: PredictionRecord): void {

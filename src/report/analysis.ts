@@ -226,8 +226,14 @@ export interface AnalyzeOptions {
 
 /** Per-row sums for one scorer × model, aligned by row index, grown by doubling. */
 class RowScores {
-  sum = new Float64Array(64);
-  count = new Uint16Array(64);
+  sum: Float64Array;
+  count: Uint16Array;
+
+  /** `capacity`: the rows expected (run.json's), so a full run never grows (and copies) the arrays. */
+  constructor(capacity = 64) {
+    this.sum = new Float64Array(Math.max(64, capacity));
+    this.count = new Uint16Array(Math.max(64, capacity));
+  }
 
   add(row: number, value: number): void {
     if (row >= this.sum.length) this.grow(row + 1);
@@ -264,10 +270,16 @@ class ModelExtras {
 /** Dense row index plus each row's position in dataset order (for deterministic selection). */
 class RowIndex {
   readonly byKey = new Map<string, number>();
-  dataset = new Uint16Array(64);
-  line = new Uint32Array(64);
+  dataset: Uint16Array;
+  line: Uint32Array;
 
-  constructor(private readonly datasets: string[]) {}
+  constructor(
+    private readonly datasets: string[],
+    capacity = 64,
+  ) {
+    this.dataset = new Uint16Array(Math.max(64, capacity));
+    this.line = new Uint32Array(Math.max(64, capacity));
+  }
 
   indexOf(rec: PredictionRecord): number {
     const key = rowKey(rec.dataset, rec.rowId);
@@ -365,12 +377,37 @@ type SummaryBuilderPricing = NonNullable<ConstructorParameters<typeof SummaryBui
  * the {@link RunAnalysis}. Reads only `run.json` and `predictions.jsonl`.
  */
 export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): Promise<RunAnalysis> {
+  const { analysis, excerpts } = await analyzeRunStatistics(runDir, options);
+  if (excerpts.wanted) for await (const rec of runRecords(runDir, analysis.manifest)) excerpts.add(rec);
+  analysis.disagreements = excerpts.result();
+  return analysis;
+}
+
+/** Something fed every final record of a run, in journal order, during one shared pass. */
+export interface RecordSink {
+  add(rec: PredictionRecord): void;
+}
+
+/**
+ * The analysis' first pass: everything but the disagreements' excerpts, which need the records
+ * of rows known only at the end. `excerpts` collects them from a later pass over the journal
+ * (`analysis.disagreements = excerpts.result()` afterwards); {@link writeRunReports} shares that
+ * pass with the CSV, JUnit and HTML writers so the whole report reads the journal twice.
+ * Until then `analysis.disagreements.rows` is empty.
+ */
+export async function analyzeRunStatistics(
+  runDir: string,
+  options: AnalyzeOptions = {},
+): Promise<{ analysis: RunAnalysis; excerpts: DisagreementExcerpts }> {
   const manifest = options.manifest ?? (await readManifest(runDir));
   const limit = options.disagreements ?? DEFAULT_DISAGREEMENTS;
   const decision: DecisionSpec = { ...DEFAULT_DECISION, ...(manifest.config?.decision ?? {}) };
   const builder = new SummaryBuilder({ pricing: pricingOf(manifest) });
   const datasetNames = manifest.datasets.map((d) => d.name);
-  const rows = new RowIndex(datasetNames);
+  // Sized for the rows run.json expects: doubling from small would leave up to half unused and
+  // hold old and new arrays at once while copying (a million-row report must fit 300 MB).
+  const expectedRows = manifest.datasets.reduce((a, d) => a + (Number.isFinite(d.rows) ? d.rows : 0), 0);
+  const rows = new RowIndex(datasetNames, expectedRows);
   const vectors = new Map<string, Map<string, RowScores>>(); // scorer → model → rows
   const seenScorers: string[] = []; // first-seen order
   const notBinary = new Set<string>(); // declared binary but a value was not 0/1 (a misdeclared scorer)
@@ -392,7 +429,7 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
       // Failed calls: counted by the summary; for pass@k they are failed trials, and a failed
       // call on a critical row fails that row.
       let e = errorTrials.get(rec.model);
-      if (e === undefined) errorTrials.set(rec.model, (e = new RowScores()));
+      if (e === undefined) errorTrials.set(rec.model, (e = new RowScores(expectedRows)));
       e.add(row, 1);
       if (isCritical)
         pushCritical(criticalFails, rec.model, {
@@ -430,7 +467,7 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
       let byModel = vectors.get(name);
       if (byModel === undefined) vectors.set(name, (byModel = new Map<string, RowScores>()));
       let v = byModel.get(rec.model);
-      if (v === undefined) byModel.set(rec.model, (v = new RowScores()));
+      if (v === undefined) byModel.set(rec.model, (v = new RowScores(expectedRows)));
       v.add(row, score.value);
       trials = Math.max(trials, v.count[row]!);
     }
@@ -569,9 +606,9 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
     primaryScorer !== null && rowsAreBinary(scorers.find((s) => s.name === primaryScorer) ?? { name: "", kind: "" })
       ? primaryScorer
       : null;
-  const disagreements = await findDisagreements(runDir, manifest, rows, vectors, modelNames, disagreementScorer, limit);
+  const excerpts = new DisagreementExcerpts(rows, vectors, modelNames, disagreementScorer, limit);
 
-  return {
+  const analysis: RunAnalysis = {
     manifest,
     summary,
     rows: rows.size,
@@ -585,9 +622,10 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
     pairs,
     pareto,
     recommendation,
-    disagreements,
+    disagreements: excerpts.result(),
     latencyBucketsMs: LATENCY_BUCKET_EDGES_MS,
   };
+  return { analysis, excerpts };
 }
 
 /** Which tag marks a critical row: the first `critical` gate's column and tag, else `tags`/`critical`. */
@@ -861,51 +899,66 @@ function costQuality(
   return { scorer, costBasis, points, front: points.filter((p) => front.has(p.model)).map((p) => p.model) };
 }
 
-async function findDisagreements(
-  runDir: string,
-  manifest: RunManifest,
-  rows: RowIndex,
-  vectors: Map<string, Map<string, RowScores>>,
-  models: string[],
-  scorer: string | null,
-  limit: number,
-): Promise<RunAnalysis["disagreements"]> {
-  const none = { scorer, total: 0, limit, rows: [] };
-  if (scorer === null) return none;
-  const byModel = vectors.get(scorer);
-  if (byModel === undefined) return none;
-  const candidates: number[] = [];
-  let total = 0;
-  for (let i = 0; i < rows.size; i++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of byModel.values()) {
-      const m = v.mean(i);
-      if (Number.isNaN(m)) continue;
-      lo = Math.min(lo, m);
-      hi = Math.max(hi, m);
-    }
-    if (!(hi > lo)) continue;
-    total++;
-    // Keep only the `limit` earliest rows in dataset order: a bounded sorted buffer.
-    if (candidates.length === limit && rows.compare(i, candidates[limit - 1]!) > 0) continue;
-    let at = candidates.length;
-    while (at > 0 && rows.compare(i, candidates[at - 1]!) < 0) at--;
-    candidates.splice(at, 0, i);
-    if (candidates.length > limit) candidates.pop();
-  }
-  if (candidates.length === 0) return { ...none, total };
+/**
+ * The disagreements: which rows (chosen from the per-row vectors at construction) and, fed the
+ * run's records through {@link add}, the excerpts of those rows only (first trial per model).
+ */
+export class DisagreementExcerpts implements RecordSink {
+  private readonly candidates: number[] = [];
+  private readonly total: number = 0;
+  private readonly slot = new Map<number, { rec: Disagreement; trial: Map<string, number> }>();
+  private readonly cells = new Map<number, Map<string, DisagreementCell>>();
+  private readonly byModel: Map<string, RowScores> | undefined;
 
-  // Second pass: excerpts of the selected rows only (first trial per model).
-  const slot = new Map<number, { rec: Disagreement; trial: Map<string, number> }>();
-  for (const i of candidates) {
-    slot.set(i, { rec: { dataset: "", rowId: "", line: 0, prompt: "", expected: null, models: {} }, trial: new Map() });
+  constructor(
+    private readonly rows: RowIndex,
+    vectors: Map<string, Map<string, RowScores>>,
+    private readonly models: string[],
+    private readonly scorer: string | null,
+    private readonly limit: number,
+  ) {
+    this.byModel = scorer === null ? undefined : vectors.get(scorer);
+    const byModel = this.byModel;
+    if (byModel === undefined) return;
+    const candidates = this.candidates;
+    let total = 0;
+    for (let i = 0; i < rows.size; i++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of byModel.values()) {
+        const m = v.mean(i);
+        if (Number.isNaN(m)) continue;
+        lo = Math.min(lo, m);
+        hi = Math.max(hi, m);
+      }
+      if (!(hi > lo)) continue;
+      total++;
+      // Keep only the `limit` earliest rows in dataset order: a bounded sorted buffer.
+      if (candidates.length === limit && rows.compare(i, candidates[limit - 1]!) > 0) continue;
+      let at = candidates.length;
+      while (at > 0 && rows.compare(i, candidates[at - 1]!) < 0) at--;
+      candidates.splice(at, 0, i);
+      if (candidates.length > limit) candidates.pop();
+    }
+    this.total = total;
+    for (const i of candidates) {
+      this.slot.set(i, {
+        rec: { dataset: "", rowId: "", line: 0, prompt: "", expected: null, models: {} },
+        trial: new Map(),
+      });
+    }
   }
-  const cells = new Map<number, Map<string, DisagreementCell>>();
-  for await (const r of runRecords(runDir, manifest)) {
-    const i = rows.byKey.get(rowKey(r.dataset, r.rowId));
-    const s = i === undefined ? undefined : slot.get(i);
-    if (s === undefined || i === undefined) continue;
+
+  /** Whether any record is wanted (else the pass over the journal can be skipped). */
+  get wanted(): boolean {
+    return this.candidates.length > 0;
+  }
+
+  add(r: PredictionRecord): void {
+    if (this.slot.size === 0) return;
+    const i = this.rows.byKey.get(rowKey(r.dataset, r.rowId));
+    const s = i === undefined ? undefined : this.slot.get(i);
+    if (s === undefined || i === undefined) return;
     if (s.rec.rowId === "") {
       s.rec.dataset = r.dataset;
       s.rec.rowId = r.rowId;
@@ -914,10 +967,10 @@ async function findDisagreements(
       s.rec.expected = r.expected === undefined ? null : excerpt(r.expected);
     }
     const seen = s.trial.get(r.model);
-    if (seen !== undefined && seen <= r.trial) continue;
+    if (seen !== undefined && seen <= r.trial) return;
     s.trial.set(r.model, r.trial);
-    let c = cells.get(i);
-    if (c === undefined) cells.set(i, (c = new Map<string, DisagreementCell>()));
+    let c = this.cells.get(i);
+    if (c === undefined) this.cells.set(i, (c = new Map<string, DisagreementCell>()));
     const cell: DisagreementCell = {
       output: r.output.text === null ? null : excerpt(r.output.text),
       finishReason: r.output.finishReason,
@@ -926,21 +979,29 @@ async function findDisagreements(
     if (r.output.error !== undefined) cell.error = `${r.output.error.kind}: ${excerpt(r.output.error.message, 200)}`;
     c.set(r.model, cell);
   }
-  const out: Disagreement[] = [];
-  for (const i of candidates) {
-    const s = slot.get(i)!;
-    const c = cells.get(i);
-    s.rec.models = Object.fromEntries(
-      models.flatMap((m) => {
-        const cell = c?.get(m);
-        if (cell === undefined) return [];
-        const mean = byModel.get(m)?.mean(i) ?? NaN;
-        return [[m, { ...cell, score: Number.isNaN(mean) ? null : mean }]];
-      }),
-    );
-    out.push(s.rec);
+
+  /** The disagreements, with the excerpts of the records added so far. */
+  result(): RunAnalysis["disagreements"] {
+    const { scorer, total, limit, byModel } = this;
+    if (byModel === undefined || this.candidates.length === 0) return { scorer, total, limit, rows: [] };
+    const out: Disagreement[] = [];
+    for (const i of this.candidates) {
+      const s = this.slot.get(i)!;
+      const c = this.cells.get(i);
+      out.push({
+        ...s.rec,
+        models: Object.fromEntries(
+          this.models.flatMap((m) => {
+            const cell = c?.get(m);
+            if (cell === undefined) return [];
+            const mean = byModel.get(m)?.mean(i) ?? NaN;
+            return [[m, { ...cell, score: Number.isNaN(mean) ? null : mean }]];
+          }),
+        ),
+      });
+    }
+    return { scorer, total, limit, rows: out };
   }
-  return { scorer, total, limit, rows: out };
 }
 
 /** One model's answer to a row in the side-by-side table (its lowest-numbered trial). */
@@ -998,18 +1059,40 @@ export async function* iterateRowsSideBySide(
   analysis: RunAnalysis,
   options: SideBySideOptions = {},
 ): AsyncGenerator<SideBySideRow> {
-  const limit = Math.max(0, options.limit ?? 500);
-  const maxChars = options.maxChars ?? 2000;
-  if (limit === 0) return;
-  const datasets = analysis.manifest.datasets.map((d) => d.name);
-  const kept: Pending[] = [];
-  const byKey = new Map<string, Pending>();
-  for await (const r of runRecords(runDir, analysis.manifest)) {
+  const table = new SideBySideRows(analysis, options);
+  if (table.limit === 0) return;
+  for await (const r of runRecords(runDir, analysis.manifest)) table.add(r);
+  yield* table.rows();
+}
+
+/**
+ * The bounded buffer behind {@link iterateRowsSideBySide}, fed record by record so it can share
+ * a pass over the journal with other writers.
+ */
+export class SideBySideRows implements RecordSink {
+  readonly limit: number;
+  private readonly maxChars: number;
+  private readonly datasets: string[];
+  private readonly kept: Pending[] = [];
+  private readonly byKey = new Map<string, Pending>();
+
+  constructor(
+    private readonly analysis: RunAnalysis,
+    options: SideBySideOptions = {},
+  ) {
+    this.limit = Math.max(0, options.limit ?? 500);
+    this.maxChars = options.maxChars ?? 2000;
+    this.datasets = analysis.manifest.datasets.map((d) => d.name);
+  }
+
+  add(r: PredictionRecord): void {
+    const { limit, kept, byKey, maxChars } = this;
+    if (limit === 0) return;
     const key = rowKey(r.dataset, r.rowId);
     let p = byKey.get(key);
     if (p === undefined) {
-      const order: Pending["order"] = [datasetOrder(datasets, r.dataset), r.line, r.rowId];
-      if (kept.length === limit && compareOrder(order, kept[limit - 1]!.order) > 0) continue;
+      const order: Pending["order"] = [datasetOrder(this.datasets, r.dataset), r.line, r.rowId];
+      if (kept.length === limit && compareOrder(order, kept[limit - 1]!.order) > 0) return;
       p = {
         order,
         row: {
@@ -1035,7 +1118,7 @@ export async function* iterateRowsSideBySide(
     const trials = (prev?.trials ?? 0) + 1;
     if (prev !== undefined && prev.trial <= r.trial) {
       prev.trials = trials;
-      continue;
+      return;
     }
     const cell: SideBySideCell = {
       trial: r.trial,
@@ -1049,16 +1132,20 @@ export async function* iterateRowsSideBySide(
       cell.error = `${r.output.error.kind}: ${excerpt(r.output.error.message, maxChars)}`;
     p.cells.set(r.model, cell);
   }
-  const models = analysis.models.map((m) => m.name);
-  for (const p of kept) {
-    const extra = [...p.cells.keys()].filter((m) => !models.includes(m));
-    p.row.perModel = Object.fromEntries(
-      [...models, ...extra].flatMap((m) => {
-        const c = p.cells.get(m);
-        return c === undefined ? [] : [[m, c]];
-      }),
-    );
-    yield p.row;
+
+  /** The kept rows in (dataset, line, row id) order, every model side by side. */
+  rows(): SideBySideRow[] {
+    const models = this.analysis.models.map((m) => m.name);
+    return this.kept.map((p) => {
+      const extra = [...p.cells.keys()].filter((m) => !models.includes(m));
+      p.row.perModel = Object.fromEntries(
+        [...models, ...extra].flatMap((m) => {
+          const c = p.cells.get(m);
+          return c === undefined ? [] : [[m, c]];
+        }),
+      );
+      return p.row;
+    });
   }
 }
 

@@ -14,6 +14,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import type { RunAnalysis } from "./analysis.js";
+import type { PredictionRecord } from "../types.js";
 import { promptOf } from "./analysis.js";
 import { runRecords } from "../store/journal.js";
 
@@ -41,10 +42,90 @@ function num(value: number | null | undefined): string {
   return value === null || value === undefined || !Number.isFinite(value) ? "" : String(value);
 }
 
-async function write(out: WriteStream, chunk: string): Promise<void> {
-  // Respect back-pressure so a slow disk cannot make the whole file pile up in memory.
-  if (!out.write(chunk)) await once(out, "drain");
+/** Columns: see {@link writePredictionsCsv}. */
+function header(scorers: string[]): string {
+  const cells = [
+    "run_id",
+    "dataset",
+    "row_id",
+    "model",
+    "trial",
+    "finish_reason",
+    "error_kind",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    ...scorers.map((s) => `score_${s}`),
+    "prompt",
+    "expected",
+    "output",
+  ];
+  return "\uFEFF" + cells.map(text).join(",") + "\r\n";
 }
+
+/**
+ * predictions.csv as a stream: {@link add} one record at a time (in journal order), then
+ * {@link close}. Lines are batched into chunks of about 64 KB before they reach the file stream,
+ * so a million records are a few thousand writes; only one chunk is ever held.
+ */
+export class PredictionsCsvWriter {
+  private buf = "";
+  private readonly scorers: string[];
+  private readonly runId: string;
+  private readonly done: Promise<void>;
+
+  private constructor(
+    private readonly out: WriteStream,
+    analysis: RunAnalysis,
+  ) {
+    this.scorers = analysis.scorers.map((s) => s.name);
+    this.runId = text(analysis.manifest.runId);
+    this.done = finished(out);
+    // Observed here so a write error cannot surface as an unhandled rejection before close().
+    this.done.catch(() => undefined);
+    this.buf = header(this.scorers);
+  }
+
+  /** Starts writing `path` (created or truncated). */
+  static open(path: string, analysis: RunAnalysis): PredictionsCsvWriter {
+    return new PredictionsCsvWriter(createWriteStream(path, { encoding: "utf8" }), analysis);
+  }
+
+  /** Adds one record's line; returns a promise only when the file stream asks to wait (back-pressure). */
+  add(r: PredictionRecord): Promise<void> | undefined {
+    const o = r.output;
+    let line = `${this.runId},${text(r.dataset)},${text(r.rowId)},${text(r.model)},${num(r.trial)},${text(o.finishReason)},${text(o.error?.kind)},${num(o.latencyMs)},${num(o.usage?.promptTokens)},${num(o.usage?.completionTokens)}`;
+    for (const s of this.scorers) line += `,${num(r.scores?.[s]?.value)}`;
+    this.buf += `${line},${text(promptOf(r))},${text(r.expected)},${text(o.text)}\r\n`;
+    if (this.buf.length < CHUNK) return undefined;
+    return this.flush();
+  }
+
+  private flush(): Promise<void> | undefined {
+    const chunk = this.buf;
+    this.buf = "";
+    // Respect back-pressure so a slow disk cannot make the whole file pile up in memory.
+    return this.out.write(chunk) ? undefined : once(this.out, "drain").then(() => undefined);
+  }
+
+  /** Writes what is left and closes the file; rejects with the stream's error, if any. */
+  async close(): Promise<void> {
+    try {
+      if (this.buf !== "") await this.flush();
+    } finally {
+      this.out.end();
+      await this.done;
+    }
+  }
+
+  /** Closes the file without finishing it (the caller removes it). */
+  destroy(): void {
+    if (!this.out.closed) this.out.destroy();
+  }
+}
+
+/** Characters gathered before a write to the file stream. */
+const CHUNK = 64 * 1024;
 
 /**
  * Writes predictions.csv for the run at `runDir` to `path`. Columns: run_id, dataset, row_id,
@@ -53,52 +134,15 @@ async function write(out: WriteStream, chunk: string): Promise<void> {
  * output.
  */
 export async function writePredictionsCsv(runDir: string, analysis: RunAnalysis, path: string): Promise<void> {
-  const scorers = analysis.scorers.map((s) => s.name);
-  const out = createWriteStream(path, { encoding: "utf8" });
-  const done = finished(out);
-  // Observed here so a write error cannot surface as an unhandled rejection before `finally`.
-  done.catch(() => undefined);
+  const csv = PredictionsCsvWriter.open(path, analysis);
   try {
-    const header = [
-      "run_id",
-      "dataset",
-      "row_id",
-      "model",
-      "trial",
-      "finish_reason",
-      "error_kind",
-      "latency_ms",
-      "prompt_tokens",
-      "completion_tokens",
-      ...scorers.map((s) => `score_${s}`),
-      "prompt",
-      "expected",
-      "output",
-    ];
-    await write(out, "\uFEFF" + header.map(text).join(",") + "\r\n");
-    const runId = analysis.manifest.runId;
     for await (const r of runRecords(runDir, analysis.manifest)) {
-      const o = r.output;
-      const cells = [
-        text(runId),
-        text(r.dataset),
-        text(r.rowId),
-        text(r.model),
-        num(r.trial),
-        text(o.finishReason),
-        text(o.error?.kind),
-        num(o.latencyMs),
-        num(o.usage?.promptTokens),
-        num(o.usage?.completionTokens),
-        ...scorers.map((s) => num(r.scores?.[s]?.value)),
-        text(promptOf(r)),
-        text(r.expected),
-        text(o.text),
-      ];
-      await write(out, cells.join(",") + "\r\n");
+      const wait = csv.add(r);
+      if (wait) await wait;
     }
-  } finally {
-    out.end();
-    await done;
+  } catch (err) {
+    csv.destroy();
+    throw err;
   }
+  await csv.close();
 }

@@ -20,13 +20,20 @@ import {
   type RunIndexEntry,
 } from "../store/run-index.js";
 import { REPORT_JSON, REPORT_MD, summarizeRun, writeRunReports } from "./run-report.js";
+import type { RunSummary } from "./summary.js";
 
 /**
  * Builds a run's index entry from its directory (run.json + predictions.jsonl). `manifest`
  * overrides the stored one (the runner indexes a run before run.json says it is complete).
  */
-export async function indexEntryFor(runDir: string, manifest?: RunManifest): Promise<RunIndexEntry> {
-  const { manifest: m, summary } = await summarizeRun(runDir, manifest);
+export async function indexEntryFor(
+  runDir: string,
+  manifest?: RunManifest,
+  known?: RunSummary,
+): Promise<RunIndexEntry> {
+  // A summary the caller already streamed (the report's) saves another pass over the journal.
+  const { manifest: m, summary } =
+    known !== undefined && manifest !== undefined ? { manifest, summary: known } : await summarizeRun(runDir, manifest);
   const models: IndexedModel[] = summary.models.map((s) => ({
     name: s.model,
     n: s.n,
@@ -60,9 +67,14 @@ export async function indexEntryFor(runDir: string, manifest?: RunManifest): Pro
  */
 export async function indexRun(
   runDir: string,
-  options: { outputDir?: string; manifest?: RunManifest } = {},
+  options: {
+    outputDir?: string;
+    manifest?: RunManifest;
+    /** The run's summary in journal order (`RunReport.analysis.summary`), when already computed with `manifest`. */
+    summary?: RunSummary;
+  } = {},
 ): Promise<RunIndexEntry> {
-  const entry = await indexEntryFor(runDir, options.manifest);
+  const entry = await indexEntryFor(runDir, options.manifest, options.summary);
   await putRunIndexEntries(options.outputDir ?? dirname(runDir), [entry]);
   return entry;
 }
@@ -108,6 +120,6 @@ export async function missingRunOutputs(runDir: string, manifest: RunManifest): 
 /** Rewrites a run's reports and index entry from its journal (a run killed while writing them). */
 export async function rewriteRunOutputs(runDir: string): Promise<string[]> {
   const report = await writeRunReports(runDir);
-  await indexRun(runDir, { manifest: report.manifest });
+  await indexRun(runDir, { manifest: report.manifest, summary: report.analysis.summary });
   return report.files;
 }

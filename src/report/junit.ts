@@ -142,61 +142,117 @@ function suiteTag(name: string, c: Counts): string {
   );
 }
 
+/** Characters of test cases gathered per suite before a write to its temp file. */
+const CHUNK = 64 * 1024;
+
+interface SuiteBuffer extends Suite {
+  buf: string;
+}
+
+/**
+ * junit.xml as a stream: {@link open}, {@link add} every record in journal order, then
+ * {@link close}, which assembles the file; {@link destroy} on failure removes the temp files.
+ */
+export class JunitWriter {
+  private readonly suites = new Map<string, SuiteBuffer>();
+  private readonly scorers: Map<string, string[]>;
+  private readonly withTrial: boolean;
+
+  private constructor(
+    private readonly tmp: string,
+    private readonly analysis: RunAnalysis,
+    private readonly path: string,
+  ) {
+    this.scorers = scorersByDataset(analysis);
+    this.withTrial = analysis.trials > 1;
+  }
+
+  /** Prepares to write junit.xml to `path` (test cases wait in a temp directory until {@link close}). */
+  static async open(path: string, analysis: RunAnalysis): Promise<JunitWriter> {
+    return new JunitWriter(await mkdtemp(join(tmpdir(), "bakeoff-junit-")), analysis, path);
+  }
+
+  /** Adds one record's test cases; returns a promise only when a temp file asks to wait. */
+  add(r: PredictionRecord): Promise<void> | undefined {
+    let s = this.suites.get(r.model);
+    if (s === undefined) {
+      const file = join(this.tmp, `${this.suites.size}.xml`);
+      const out = createWriteStream(file, { encoding: "utf8" });
+      const done = finished(out);
+      done.catch(() => undefined); // awaited in close(); observed now so an early error is not unhandled
+      s = { counts: { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 }, path: file, out, done, buf: "" };
+      this.suites.set(r.model, s);
+    }
+    s.buf += testCases(r, this.scorers.get(r.dataset) ?? [], this.withTrial, s.counts);
+    if (s.buf.length < CHUNK) return undefined;
+    const chunk = s.buf;
+    s.buf = "";
+    // Back-pressure: wait for the disk instead of buffering the whole file in memory.
+    return s.out.write(chunk) ? undefined : once(s.out, "drain").then(() => undefined);
+  }
+
+  /** Writes junit.xml: the suites with their counts, then removes the temp files. */
+  async close(): Promise<void> {
+    const { analysis, suites } = this;
+    try {
+      for (const s of suites.values()) {
+        if (s.buf !== "") s.out.write(s.buf);
+        s.buf = "";
+        s.out.end();
+        await s.done;
+      }
+      const order = [
+        ...analysis.models.map((m) => m.name),
+        ...[...suites.keys()].filter((m) => !analysis.models.some((x) => x.name === m)),
+      ];
+      const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 };
+      for (const s of suites.values()) {
+        for (const k of ["tests", "failures", "errors", "skipped", "timeMs"] as const) total[k] += s.counts[k];
+      }
+      const out = createWriteStream(this.path, { encoding: "utf8" });
+      const done = finished(out);
+      done.catch(() => undefined);
+      try {
+        await write(
+          out,
+          `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${attr(`bakeoff ${analysis.manifest.runId}`)}" tests="${total.tests}" ` +
+            `failures="${total.failures}" errors="${total.errors}" skipped="${total.skipped}" time="${seconds(total.timeMs)}">\n`,
+        );
+        for (const model of order) {
+          const s = suites.get(model);
+          if (s === undefined) continue;
+          await write(out, suiteTag(model, s.counts));
+          for await (const chunk of createReadStream(s.path, { encoding: "utf8" })) await write(out, chunk as string);
+          await write(out, "  </testsuite>\n");
+        }
+        await write(out, "</testsuites>\n");
+      } finally {
+        out.end();
+        await done;
+      }
+    } finally {
+      await this.destroy();
+    }
+  }
+
+  /** Stops writing and removes the temp files (after {@link close}, or instead of it on failure). */
+  async destroy(): Promise<void> {
+    for (const s of this.suites.values()) if (!s.out.closed) s.out.destroy();
+    await rm(this.tmp, { recursive: true, force: true });
+  }
+}
+
 /** Writes junit.xml for the run at `runDir` to `path`. */
 export async function writeJunitXml(runDir: string, analysis: RunAnalysis, path: string): Promise<void> {
-  const tmp = await mkdtemp(join(tmpdir(), "bakeoff-junit-"));
-  const suites = new Map<string, Suite>();
+  const junit = await JunitWriter.open(path, analysis);
   try {
-    const scorers = scorersByDataset(analysis);
-    const withTrial = analysis.trials > 1;
     for await (const r of runRecords(runDir, analysis.manifest)) {
-      let s = suites.get(r.model);
-      if (s === undefined) {
-        const file = join(tmp, `${suites.size}.xml`);
-        const out = createWriteStream(file, { encoding: "utf8" });
-        const done = finished(out);
-        done.catch(() => undefined); // awaited below; observed now so an early error is not unhandled
-        s = { counts: { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 }, path: file, out, done };
-        suites.set(r.model, s);
-      }
-      await write(s.out, testCases(r, scorers.get(r.dataset) ?? [], withTrial, s.counts));
+      const wait = junit.add(r);
+      if (wait) await wait;
     }
-    for (const s of suites.values()) {
-      s.out.end();
-      await s.done;
-    }
-
-    const order = [
-      ...analysis.models.map((m) => m.name),
-      ...[...suites.keys()].filter((m) => !analysis.models.some((x) => x.name === m)),
-    ];
-    const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 };
-    for (const s of suites.values()) {
-      for (const k of ["tests", "failures", "errors", "skipped", "timeMs"] as const) total[k] += s.counts[k];
-    }
-    const out = createWriteStream(path, { encoding: "utf8" });
-    const done = finished(out);
-    done.catch(() => undefined);
-    try {
-      await write(
-        out,
-        `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${attr(`bakeoff ${analysis.manifest.runId}`)}" tests="${total.tests}" ` +
-          `failures="${total.failures}" errors="${total.errors}" skipped="${total.skipped}" time="${seconds(total.timeMs)}">\n`,
-      );
-      for (const model of order) {
-        const s = suites.get(model);
-        if (s === undefined) continue;
-        await write(out, suiteTag(model, s.counts));
-        for await (const chunk of createReadStream(s.path, { encoding: "utf8" })) await write(out, chunk as string);
-        await write(out, "  </testsuite>\n");
-      }
-      await write(out, "</testsuites>\n");
-    } finally {
-      out.end();
-      await done;
-    }
-  } finally {
-    for (const s of suites.values()) if (!s.out.closed) s.out.destroy();
-    await rm(tmp, { recursive: true, force: true });
+  } catch (err) {
+    await junit.destroy();
+    throw err;
   }
+  await junit.close();
 }

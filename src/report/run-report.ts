@@ -6,12 +6,12 @@ import { appendFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runRecords } from "../store/journal.js";
 import { readManifest, type RunManifest } from "../store/manifest.js";
-import { analyzeRun, iterateRowsSideBySide, type RunAnalysis, type SideBySideRow } from "./analysis.js";
-import { PREDICTIONS_CSV, writePredictionsCsv } from "./csv.js";
+import { analyzeRunStatistics, SideBySideRows, type RunAnalysis } from "./analysis.js";
+import { PREDICTIONS_CSV, PredictionsCsvWriter } from "./csv.js";
 import { HTML_TABLE_ROWS, REPORT_HTML, renderHtml } from "./html.js";
 import { loadTrend } from "./html/trend.js";
 import { renderReportJson } from "./json.js";
-import { JUNIT_XML, writeJunitXml } from "./junit.js";
+import { JUNIT_XML, JunitWriter } from "./junit.js";
 import { renderMarkdown } from "./markdown.js";
 import { shardNote } from "./shard-note.js";
 import { SummaryBuilder, type ModelSummary, type RunSummary } from "./summary.js";
@@ -64,8 +64,51 @@ export async function summarizeRun(
  * to the GitHub Actions job summary when one is configured. Re-running it gives the same bytes.
  */
 export async function writeRunReports(runDir: string, options: WriteReportsOptions = {}): Promise<RunReport> {
-  const analysis = await analyzeRun(runDir, options.manifest ? { manifest: options.manifest } : {});
+  // Two passes over the journal, whatever its size: the statistics, then one pass shared by
+  // predictions.csv, junit.xml, report.html's capped table and the disagreements' excerpts.
+  // Each pass costs about one JSON.parse of every line (bench/reports.ts), so passes are the
+  // unit of a report's time.
+  const { analysis, excerpts } = await analyzeRunStatistics(
+    runDir,
+    options.manifest ? { manifest: options.manifest } : {},
+  );
   const { manifest } = analysis;
+  const files = {
+    md: join(runDir, REPORT_MD),
+    json: join(runDir, REPORT_JSON),
+    csv: join(runDir, PREDICTIONS_CSV),
+    junit: join(runDir, JUNIT_XML),
+    html: join(runDir, REPORT_HTML),
+  };
+  const table = new SideBySideRows(analysis, { limit: options.htmlRows ?? HTML_TABLE_ROWS });
+  // CSV and JUnit stream to temp files renamed into place below: a report on disk is always
+  // whole, and a kill mid-way leaves the previous version (or none), never a truncated one.
+  const csvTmp = tmpName(files.csv);
+  const junitTmp = tmpName(files.junit);
+  const csv = PredictionsCsvWriter.open(csvTmp, analysis);
+  let junit: JunitWriter | undefined;
+  try {
+    junit = await JunitWriter.open(junitTmp, analysis);
+    for await (const rec of runRecords(runDir, manifest)) {
+      excerpts.add(rec);
+      table.add(rec);
+      const a = csv.add(rec);
+      if (a) await a;
+      const b = junit.add(rec);
+      if (b) await b;
+    }
+    await csv.close();
+    await junit.close();
+    await moveInto(csvTmp, files.csv);
+    await moveInto(junitTmp, files.junit);
+  } catch (err) {
+    csv.destroy();
+    await junit?.destroy();
+    await unlink(csvTmp).catch(() => undefined);
+    await unlink(junitTmp).catch(() => undefined);
+    throw err;
+  }
+  analysis.disagreements = excerpts.result();
   // The summary in the analysis' model order (run.json order), so every report lists models alike.
   const byName = new Map(analysis.summary.models.map((m) => [m.model, m]));
   const summary: RunSummary = {
@@ -89,24 +132,11 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
     notes,
     analysis,
   });
-  const files = {
-    md: join(runDir, REPORT_MD),
-    json: join(runDir, REPORT_JSON),
-    csv: join(runDir, PREDICTIONS_CSV),
-    junit: join(runDir, JUNIT_XML),
-    html: join(runDir, REPORT_HTML),
-  };
-  // Each report goes to a temp file renamed into place: a report on disk is always whole, and a
-  // kill mid-way leaves the previous version (or none), never a truncated one.
+  // Each report goes to a temp file renamed into place (see above).
   await atomically(files.md, (tmp) => writeFile(tmp, md, "utf8"));
   await atomically(files.json, (tmp) => writeFile(tmp, renderReportJson(analysis), "utf8"));
-  await atomically(files.csv, (tmp) => writePredictionsCsv(runDir, analysis, tmp));
-  await atomically(files.junit, (tmp) => writeJunitXml(runDir, analysis, tmp));
   // The table is capped, so the page is built as one string (O(cap × models) excerpts).
-  const rows: SideBySideRow[] = [];
-  for await (const row of iterateRowsSideBySide(runDir, analysis, { limit: options.htmlRows ?? HTML_TABLE_ROWS }))
-    rows.push(row);
-  const page = renderHtml(analysis, rows, { trend: await loadTrend(runDir, analysis) });
+  const page = renderHtml(analysis, table.rows(), { trend: await loadTrend(runDir, analysis) });
   await atomically(files.html, (tmp) => writeFile(tmp, page, "utf8"));
 
   const warnings: string[] = [];
@@ -122,9 +152,23 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
   return { manifest, summary, analysis, files: [files.md, files.json, files.csv, files.junit, files.html], warnings };
 }
 
+function tmpName(path: string): string {
+  return `${path}.tmp-${process.pid}`;
+}
+
+/** Renames a finished temp file into place; removes it when that fails. */
+async function moveInto(tmp: string, path: string): Promise<void> {
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
 /** Writes `path` through `write(tmp)` and a rename; the temp file is removed on failure. */
 async function atomically(path: string, write: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = tmpName(path);
   try {
     await write(tmp);
     await rename(tmp, path);

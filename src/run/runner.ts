@@ -554,7 +554,7 @@ async function finishRun(
   if (reports !== false) {
     const [{ writeRunReports }, { indexRun }] = await reportModules();
     report = await writeRunReports(runDir, { ...(reports ?? {}), manifest });
-    await indexRun(runDir, { outputDir: dirname(runDir), manifest });
+    await indexRun(runDir, { outputDir: dirname(runDir), manifest, summary: report.analysis.summary });
   }
   await writeManifest(runDir, manifest);
   return report;

@@ -157,6 +157,7 @@ async function start(msg: Extract<ToChild, { type: "start" }>): Promise<void> {
   // The SDK prints a link for every root call unless told not to.
   process.env["WEAVE_PRINT_CALL_LINK"] = "false";
   const client = await weave.init(msg.project, { printCallLink: false });
+  saveEachScorerOnce(client);
   const dataset =
     msg.rows && msg.rows.length > 0
       ? new weave.Dataset({
@@ -172,6 +173,60 @@ async function start(msg: Extract<ToChild, { type: "start" }>): Promise<void> {
     dataset,
     models: new Map(msg.models.map((m) => [m.name, { info: m, logger: null }])),
   };
+}
+
+type Saved = Promise<unknown>;
+interface Savable {
+  __savedRef?: Saved;
+  __name?: string;
+  __wrappedFunction?: unknown;
+  saveAttrs?: () => unknown;
+}
+
+/**
+ * EvaluationLogger.logScore (weave 0.11.1) builds a new scorer object and a new `<name>.score` op
+ * for every score and saves both: two /obj/create and one /file/create per score, each its own
+ * HTTP request, with the same content every time (the server stores them by digest). That was
+ * 5 of the ~7 requests per record and most of the child's CPU (bench/weave-overhead.ts). Here each
+ * distinct op (name + code) and scorer object (class + attributes) is saved once and its ref
+ * reused, so what reaches the server is unchanged: the same objects, calls and feedback.
+ */
+function saveEachScorerOnce(client: Client): void {
+  const c = client as unknown as {
+    saveOp(op: Savable, objId?: string): Saved;
+    saveObject(obj: Savable, objId?: string): Saved;
+  };
+  if (typeof c.saveOp !== "function" || typeof c.saveObject !== "function") return; // another SDK version
+  const ops = new Map<string, Saved>();
+  const saveOp = c.saveOp.bind(c);
+  c.saveOp = (op, objId) => {
+    if (op.__savedRef) return op.__savedRef;
+    const key = `${objId ?? op.__name}\u0000${String(op.__wrappedFunction)}`;
+    const known = ops.get(key);
+    if (known) return (op.__savedRef = known);
+    const ref = saveOp(op, objId).then(() => op.__savedRef);
+    ops.set(key, ref);
+    return ref;
+  };
+  const scorers = new Map<string, Saved>();
+  const saveObject = c.saveObject.bind(c);
+  c.saveObject = (obj, objId) => {
+    if (obj.__savedRef || objId !== undefined || !isScorer(obj)) return saveObject(obj, objId);
+    const key = `${obj.constructor.name}\u0000${JSON.stringify(obj.saveAttrs?.())}`;
+    const known = scorers.get(key);
+    if (known) return Promise.resolve((obj.__savedRef = known));
+    const ref = saveObject(obj, objId);
+    scorers.set(key, obj.__savedRef ?? ref);
+    return ref;
+  };
+}
+
+/** Whether `obj` is one of EvaluationLogger's per-score scorer objects (class chain …→ Scorer). */
+function isScorer(obj: object): boolean {
+  const parent = Object.getPrototypeOf(Object.getPrototypeOf(obj) as object) as {
+    constructor?: { name?: string };
+  } | null;
+  return parent?.constructor?.name === "Scorer";
 }
 
 function loggerFor(s: Started, modelName: string): EvaluationLogger {

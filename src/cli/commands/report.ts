@@ -29,7 +29,8 @@ export default defineCommand<typeof options, { run: string }>({
     const lock = await lockRunDir(dir, "report");
     try {
       const report = await writeRunReports(dir);
-      if (report.manifest.status !== "running") await indexRun(dir, { manifest: report.manifest });
+      if (report.manifest.status !== "running")
+        await indexRun(dir, { manifest: report.manifest, summary: report.analysis.summary });
       for (const f of report.files) io.out(relative(process.cwd(), f));
     } finally {
       await lock.release();

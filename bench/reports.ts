@@ -1,0 +1,282 @@
+/**
+ * Reports at scale: `bakeoff report` and `bakeoff compare` over a 1,000,000-record journal.
+ *
+ *   npm run build && npx tsx bench/reports.ts [--records 1000000] [--write] [--keep] [--profile]
+ *
+ * Fixture: a real 50-row run of the shipped config (emulator, two datasets, two models, four
+ * scorer columns) gives record and run.json templates; the bench then writes a journal of
+ * `--records` records (records / 2 rows × 2 models, rows alternating between the two datasets)
+ * by copying those records with fresh row ids and seeded pass/fail draws (small passes 75%, large
+ * 95%), and a second run with other draws to compare against. Records are ~1 KB each, as real ones.
+ *
+ * Measured, each as its own process (`node bin/bakeoff.js`, so start-up is included), with the
+ * process's own `process.resourceUsage()` at exit (peak RSS, CPU) and the wall time:
+ * - floor: read the journal and JSON.parse every line once, nothing else (what any report costs);
+ * - `bakeoff report <run>`: all five reports plus the run index entry;
+ * - `bakeoff compare <a> <b>`: compare.md/.json/.html of two such runs.
+ * Targets (issue 14): report ≤ 20 s, report and compare ≤ 300 MB peak RSS.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { once } from "node:events";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { PredictionRecord } from "../src/types.js";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(name);
+const opt = (name: string, dflt: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
+};
+const RECORDS = Number(opt("--records", "1000000"));
+const WRITE = flag("--write");
+const KEEP = flag("--keep");
+const PROFILE = flag("--profile");
+const REPORT_TARGET_S = 20;
+const RSS_TARGET_MB = 300;
+
+const log = (msg: string) => console.error(`[reports] ${msg}`);
+
+/** What a measured child process reports about itself at exit, plus its wall time. */
+interface Usage {
+  wallMs: number;
+  cpuMs: number;
+  maxRssMb: number;
+  code: number | null;
+}
+
+/** A preload that writes the process's own resource usage to $BENCH_USAGE_OUT at exit. */
+const PRELOAD = `import { writeFileSync } from "node:fs";
+process.on("exit", () => {
+  const u = process.resourceUsage();
+  writeFileSync(process.env.BENCH_USAGE_OUT, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, maxRssMb: u.maxRSS / 1024 }));
+});
+`;
+
+async function measure(dir: string, label: string, args: string[], cwd: string): Promise<Usage> {
+  const out = join(dir, `usage-${label}.json`);
+  const preload = join(dir, "usage-preload.mjs");
+  await writeFile(preload, PRELOAD);
+  const prof = PROFILE
+    ? ["--cpu-prof", `--cpu-prof-dir=${join(ROOT, "bench-profiles")}`, `--cpu-prof-name=${label}.cpuprofile`]
+    : [];
+  const t0 = performance.now();
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", preload, ...prof, ...args], {
+      cwd,
+      env: { ...process.env, BENCH_USAGE_OUT: out, GITHUB_STEP_SUMMARY: "" },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("exit", resolve);
+  });
+  const wallMs = performance.now() - t0;
+  const u = JSON.parse(await readFile(out, "utf8")) as { cpuMs: number; maxRssMb: number };
+  log(
+    `${label}: exit ${code}, ${(wallMs / 1000).toFixed(2)} s wall, ${(u.cpuMs / 1000).toFixed(2)} s CPU, ${u.maxRssMb.toFixed(0)} MB peak RSS`,
+  );
+  return { wallMs, code, ...u };
+}
+
+/** The floor: stream the file, split lines, JSON.parse each, nothing else. */
+const FLOOR = `import { createReadStream } from "node:fs";
+let n = 0, rest = "";
+for await (const chunk of createReadStream(process.argv[2], { encoding: "utf8", highWaterMark: 1 << 20 })) {
+  const lines = (rest + chunk).split("\\n");
+  rest = lines.pop();
+  for (const l of lines) if (l) { JSON.parse(l); n++; }
+}
+if (rest) { JSON.parse(rest); n++; }
+console.error("parsed " + n);
+`;
+
+/** mulberry32: a small seeded PRNG so the fixture is the same every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs the shipped config on 50 rows (emulator, no Weave) and returns the run directory. */
+async function templateRun(dir: string): Promise<string> {
+  const config = JSON.parse(await readFile(join(ROOT, "eval.config.json"), "utf8"));
+  delete config.$schema;
+  for (const d of config.datasets) d.path = join(ROOT, d.path);
+  config.outputDir = join(dir, "template");
+  config.weave = { enabled: false };
+  await writeFile(join(dir, "template.json"), JSON.stringify(config));
+  const code = await new Promise<number | null>((resolve) => {
+    spawn(
+      process.execPath,
+      [
+        join(ROOT, "bin/bakeoff.js"),
+        "run",
+        "--config",
+        join(dir, "template.json"),
+        "--limit",
+        "50",
+        "--progress",
+        "off",
+      ],
+      { cwd: dir, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, GITHUB_STEP_SUMMARY: "" } },
+    ).on("exit", resolve);
+  });
+  if (code !== 0) throw new Error(`template run exited ${code}`);
+  const [run] = await readdir(config.outputDir as string, { withFileTypes: true }).then((e) =>
+    e.filter((x) => x.isDirectory()).map((x) => x.name),
+  );
+  return join(config.outputDir as string, run!);
+}
+
+/** Writes run `runId` with `records` records into `outDir/runId`, built from the template run. */
+async function synthesize(template: string, outDir: string, runId: string, records: number, seed: number) {
+  const manifest = JSON.parse(await readFile(join(template, "run.json"), "utf8"));
+  const lines = (await readFile(join(template, "predictions.jsonl"), "utf8")).split("\n").filter(Boolean);
+  const recs = lines.map((l) => JSON.parse(l) as PredictionRecord);
+  const models: string[] = manifest.models.map((m: { name: string }) => m.name);
+  const datasets: string[] = manifest.datasets.map((d: { name: string }) => d.name);
+  // Template records per dataset × model, in row order.
+  const byDm = new Map<string, PredictionRecord[]>();
+  for (const r of recs.sort((a, b) => a.line - b.line)) {
+    const k = `${r.dataset}\u0000${r.model}`;
+    if (!byDm.has(k)) byDm.set(k, []);
+    byDm.get(k)!.push(r);
+  }
+  const accuracy: Record<string, number> = { [models[0]!]: 0.75, [models[1]!]: 0.95 };
+  const rand = prng(seed);
+  const rows = Math.floor(records / models.length);
+  const perDataset = datasets.map((_, d) => Math.floor(rows / datasets.length) + (d < rows % datasets.length ? 1 : 0));
+  const dir = join(outDir, runId);
+  await mkdir(dir, { recursive: true });
+  const out = createWriteStream(join(dir, "predictions.jsonl"));
+  let buf = "";
+  for (let i = 0; i < rows; i++) {
+    const d = i % datasets.length;
+    const line = Math.floor(i / datasets.length) + 1;
+    for (const model of models) {
+      const list = byDm.get(`${datasets[d]}\u0000${model}`)!;
+      const t = list[(line - 1) % list.length]!;
+      const rowId = `${t.rowId}-${i}`;
+      const pass = rand() < accuracy[model]!;
+      const scores: PredictionRecord["scores"] = {};
+      for (const [name, s] of Object.entries(t.scores)) {
+        scores[name] = name === "finish_stop" ? s : { ...s, value: pass ? 1 : 0, pass };
+      }
+      const rec: PredictionRecord = {
+        ...t,
+        key: `${datasets[d]}/${rowId}/${model}/${t.trial}`,
+        rowId,
+        line,
+        input: { ...t.input, vars: { ...t.input.vars, id: rowId } },
+        output: {
+          ...t.output,
+          latencyMs: Math.round(20 + rand() * 200) / 10 + 20,
+          requestId: `req-${seed}-${i}-${model}`,
+        },
+        scores,
+      };
+      buf += JSON.stringify(rec) + "\n";
+    }
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await once(out, "drain");
+      buf = "";
+    }
+  }
+  out.end(buf);
+  await once(out, "finish");
+  manifest.runId = runId;
+  manifest.status = "complete";
+  manifest.expected = rows * models.length;
+  manifest.datasets = manifest.datasets.map((ds: object, d: number) => ({ ...ds, rows: perDataset[d] }));
+  delete manifest.mayHaveDuplicates;
+  await writeFile(join(dir, "run.json"), JSON.stringify(manifest, null, 2));
+  return dir;
+}
+
+interface Result {
+  records: number;
+  journalMb: number;
+  floor: Usage;
+  report: Usage;
+  compare: Usage;
+  date: string;
+  load: number[];
+}
+
+function render(r: Result): string {
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const row = (what: string, u: Usage, target: string) =>
+    `| ${what} | ${s(u.wallMs)} | ${s(u.cpuMs)} | ${(u.wallMs / r.floor.wallMs).toFixed(1)}× | ${u.maxRssMb.toFixed(0)} MB | ${target} |`;
+  const reportOk = r.report.wallMs <= REPORT_TARGET_S * 1000 && r.report.maxRssMb <= RSS_TARGET_MB;
+  const compareOk = r.compare.maxRssMb <= RSS_TARGET_MB;
+  return [
+    `_Measured ${r.date} on ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}; 1-min load average ${r.load.map((l) => l.toFixed(1)).join(" → ")}; \`npm run bench:reports\`._`,
+    "",
+    "### Reports at scale (targets: all five reports for 1,000,000 records ≤ 20 s; `report` and `compare` ≤ 300 MB peak RSS)",
+    "",
+    `Journal: ${r.records.toLocaleString("en-US")} records (${(r.records / 2).toLocaleString("en-US")} rows × 2 models, two datasets, four scorer columns), ${r.journalMb.toFixed(0)} MB on disk, copied from a real emulator run with seeded pass/fail draws. Each line is its own process (\`node bin/bakeoff.js …\`, start-up included); CPU and peak RSS are the process's own \`process.resourceUsage()\` at exit. Floor = read the journal and \`JSON.parse\` every line once, nothing else.`,
+    "",
+    "| process | wall | CPU | wall / floor | peak RSS | target |",
+    "| --- | ---: | ---: | ---: | ---: | --- |",
+    row("floor: read + JSON.parse once", r.floor, ""),
+    row("`bakeoff report <run>` (md, json, csv, junit, html + index)", r.report, "≤ 20 s, ≤ 300 MB"),
+    row("`bakeoff compare <a> <b>` (two such journals)", r.compare, "≤ 300 MB"),
+    "",
+    `Verdict (computed): report **${reportOk ? "met" : "not met"}** (${s(r.report.wallMs)}, ${r.report.maxRssMb.toFixed(0)} MB); compare memory **${compareOk ? "met" : "not met"}** (${r.compare.maxRssMb.toFixed(0)} MB).`,
+  ].join("\n");
+}
+
+async function writeSection(section: string): Promise<void> {
+  const file = join(ROOT, "BENCHMARKS.md");
+  let text = await readFile(file, "utf8");
+  const begin = "<!-- bench:reports:start -->";
+  const end = "<!-- bench:reports:end -->";
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${begin} … ${end} section`);
+  text = `${text.slice(0, a + begin.length)}\n${section}\n${text.slice(b)}`;
+  await writeFile(file, text, "utf8");
+  log(`wrote ${file}`);
+}
+
+const work = await mkdtemp(join(tmpdir(), "bakeoff-bench-reports-"));
+try {
+  const load = [loadavg()[0]!];
+  log(`fixture: template run, then ${RECORDS} records × 2 runs in ${work}`);
+  const template = await templateRun(work);
+  const results = join(work, "results");
+  const a = await synthesize(template, results, "bench-a", RECORDS, 1);
+  const b = await synthesize(template, results, "bench-b", RECORDS, 2);
+  const journalMb = (await stat(join(a, "predictions.jsonl"))).size / 2 ** 20;
+  log(`journal ${journalMb.toFixed(0)} MB`);
+  await writeFile(join(work, "floor.mjs"), FLOOR);
+  const floor = await measure(work, "floor", [join(work, "floor.mjs"), join(a, "predictions.jsonl")], work);
+  const cli = join(ROOT, "bin/bakeoff.js");
+  const report = await measure(work, "report", [cli, "report", a, "--out", results], work);
+  const compare = await measure(work, "compare", [cli, "compare", a, b, "--out", results, "--write", work], work);
+  load.push(loadavg()[0]!);
+  const r: Result = {
+    records: RECORDS,
+    journalMb,
+    floor,
+    report,
+    compare,
+    date: new Date().toISOString().slice(0, 10),
+    load,
+  };
+  const section = render(r);
+  console.log(section);
+  if (WRITE) await writeSection(section);
+} finally {
+  if (KEEP) log(`kept ${work}`);
+  else await rm(work, { recursive: true, force: true });
+}
