@@ -26,7 +26,7 @@ import { ReplayMissError, type CacheMode, type ResponseCache } from "./cache.js"
 import { BakeoffError, ExitCode, UsageError } from "../errors.js";
 import { indexRun } from "../report/index-entry.js";
 import { writeRunReports, type RunReport, type WriteReportsOptions } from "../report/run-report.js";
-import { JournalWriter, PREDICTIONS_FILE, completedKeys } from "../store/journal.js";
+import { JournalWriter, KeySet, PREDICTIONS_FILE, completedKeys } from "../store/journal.js";
 import type { Lock } from "../store/lock.js";
 import { CallLimits, Window } from "./limits.js";
 import {
@@ -236,7 +236,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
 
     const done = resuming
       ? await completedKeys(join(runDir, PREDICTIONS_FILE), { retryErrors: options.resume!.retryErrors ?? false })
-      : new Set<string>();
+      : KeySet.empty();
     const total = manifest.expected;
     progress?.start(total, Math.min(done.size, total));
 

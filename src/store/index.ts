@@ -15,6 +15,8 @@ export {
   JournalWriter,
   PREDICTIONS_FILE,
   completedKeys,
+  KeySet,
+  KeySetBuilder,
   latestByKey,
   readJournal,
   runRecords,

@@ -14,6 +14,9 @@ import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { PredictionRecord } from "../types.js";
+import { KeySet, KeySetBuilder } from "./key-set.js";
+
+export { KeySet, KeySetBuilder } from "./key-set.js";
 
 export const PREDICTIONS_FILE = "predictions.jsonl";
 
@@ -164,17 +167,15 @@ function isRecord(v: unknown): v is PredictionRecord {
 }
 
 /**
- * The set of keys already recorded, for resume. Holds one short string per completed result;
- * `retryErrors` leaves failed calls out so they are sent again.
+ * The keys already recorded, for resume: a {@link KeySet} of 64-bit key hashes (8 bytes per
+ * result, sorted, binary search), so resuming a million-row run holds ~8 MB, not a Set of strings.
+ * `retryErrors` leaves failed calls out so they are sent again (a later success counts as done).
  */
-export async function completedKeys(path: string, options: { retryErrors?: boolean } = {}): Promise<Set<string>> {
-  const keys = new Set<string>();
-  if (!(await exists(path))) return keys;
-  for await (const rec of readJournal(path)) {
-    if (options.retryErrors && rec.output.error) keys.delete(rec.key);
-    else keys.add(rec.key);
-  }
-  return keys;
+export async function completedKeys(path: string, options: { retryErrors?: boolean } = {}): Promise<KeySet> {
+  if (!(await exists(path))) return KeySet.empty();
+  const builder = new KeySetBuilder(options.retryErrors ?? false);
+  for await (const rec of readJournal(path)) builder.add(rec.key, rec.output.error !== undefined);
+  return builder.build();
 }
 
 /**
