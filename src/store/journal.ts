@@ -3,13 +3,13 @@
  * row × model × trial, appended as each call completes. Reports, compare, resume and Weave sync
  * are all computed from it.
  *
- * Durability model: every record is handed to the kernel with write(2) as soon as the previous
- * write finished (records that complete meanwhile are coalesced into one write), so a `kill -9`
- * loses only calls still in flight. `sync()` adds an fsync for power-loss safety at checkpoints.
+ * Durability model: every record is handed to the kernel with write(2) by the end of the event
+ * loop turn it was appended in (records appended in one turn are coalesced into one write), or at
+ * once by `flush()`, so a `kill -9` loses only calls still in flight. `sync()` adds an fsync for power-loss safety at checkpoints.
  * A crash can leave a torn final line; readers skip it and `openJournal` truncates it before
  * appending, so a resumed run never builds on a half-written record.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, writeSync } from "node:fs";
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -21,8 +21,9 @@ export { KeySet, KeySetBuilder } from "./key-set.js";
 export const PREDICTIONS_FILE = "predictions.jsonl";
 
 export class JournalWriter {
-  private pending: string[] = [];
-  private writing: Promise<void> | null = null;
+  /** Records appended but not yet written (joined text). */
+  private pending = "";
+  private scheduled = false;
   private failure: unknown = null;
   private closed = false;
 
@@ -44,20 +45,24 @@ export class JournalWriter {
   }
 
   /**
-   * Queues one record. Never blocks the caller; the write starts at once unless one is already
-   * under way, in which case it joins the next batch. Throws if an earlier write failed (disk
-   * full), so the runner stops instead of silently losing results.
+   * Queues one record. Never blocks the caller: records appended in the same turn of the event
+   * loop are written together (one write(2)) right after it, or at once by {@link flush}.
+   * Throws if an earlier write failed (disk full), so the runner stops instead of silently
+   * losing results.
    */
   append(record: PredictionRecord): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error("journal is closed");
-    this.pending.push(JSON.stringify(record) + "\n");
-    if (!this.writing) this.writing = this.drain();
+    this.pending += JSON.stringify(record) + "\n";
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.write());
+    }
   }
 
   /** Resolves when everything appended so far is in the kernel (survives a process kill). */
   async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+    this.write();
     if (this.failure) throw this.failure;
   }
 
@@ -83,20 +88,25 @@ export class JournalWriter {
     }
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Hands the pending records to the kernel with a synchronous write(2). An append-only write of
+   * a few KB to the page cache takes microseconds; the promise-based FileHandle write it replaces
+   * cost ~50-60 µs of CPU per call in thread-pool round trips, more than the rest of the journal.
+   * Loops over short writes; the first failure is kept and rethrown by append/flush.
+   */
+  private write(): void {
+    this.scheduled = false;
+    if (this.pending === "" || this.failure) return;
+    const buf = Buffer.from(this.pending, "utf8");
+    this.pending = "";
     try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.join("");
-        this.pending = [];
-        await this.fh.appendFile(batch, "utf8");
-      }
+      let done = 0;
+      while (done < buf.length) done += writeSync(this.fh.fd, buf, done, buf.length - done);
     } catch (err) {
-      // FileHandle errors carry no path; messages about a full disk should name the file.
+      // Errors carry no path for an fd; messages about a full disk should name the file.
       if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined)
         (err as NodeJS.ErrnoException).path = this.path;
       this.failure = err;
-    } finally {
-      this.writing = null;
     }
   }
 }
