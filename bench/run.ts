@@ -102,6 +102,9 @@ async function writeConfig(
       name,
       provider,
       endpoint: endpoint(provider, url, name),
+      // The openai provider sends the model name in the body (required there); the emulator
+      // serves the sim named in the path either way.
+      ...(provider === "openai" ? { model: name } : {}),
       apiKeyEnv: KEY_ENV,
       params: PARAMS,
     })),
@@ -395,7 +398,7 @@ async function structures(sizes: number[]): Promise<StructureResult[]> {
   const out: StructureResult[] = [];
   for (const rows of sizes) {
     const res = await withTempDir((dir) =>
-      runMeasured(["--expose-gc", "--import", "tsx", join(HERE, "run.ts"), "structures-child", String(rows)], dir),
+      runMeasured(["--expose-gc", ...process.execArgv, join(HERE, "run.ts"), "structures-child", String(rows)], dir),
     );
     out.push(JSON.parse(res.stdout.trim().split("\n").pop()!) as StructureResult);
     log(`structures ${fmtInt(rows)}: ${res.stdout.trim()}`);
