@@ -3,9 +3,9 @@
  * row × model × trial, appended as each call completes. Reports, compare, resume and Weave sync
  * are all computed from it.
  *
- * Durability model: every record is handed to the kernel with write(2) by the end of the event
- * loop turn it was appended in (records appended in one turn are coalesced into one write), or at
- * once by `flush()`, so a `kill -9` loses only calls still in flight. `sync()` adds an fsync for power-loss safety at checkpoints.
+ * Durability model: every record is handed to the kernel with write(2) at the end of the event
+ * loop turn it was appended in (records appended in one turn are coalesced into one write), so a
+ * `kill -9` loses only calls still in flight. `sync()` adds an fsync for power-loss safety at checkpoints.
  * A crash can leave a torn final line; readers skip it and `openJournal` truncates it before
  * appending, so a resumed run never builds on a half-written record.
  */
@@ -23,7 +23,8 @@ export const PREDICTIONS_FILE = "predictions.jsonl";
 export class JournalWriter {
   /** Records appended but not yet written (joined text). */
   private pending = "";
-  private scheduled = false;
+  /** The write scheduled for the end of this event-loop turn, resolved once it is done. */
+  private batch: { done: Promise<void>; resolve: () => void } | null = null;
   private failure: unknown = null;
   private closed = false;
 
@@ -46,7 +47,7 @@ export class JournalWriter {
 
   /**
    * Queues one record. Never blocks the caller: records appended in the same turn of the event
-   * loop are written together (one write(2)) right after it, or at once by {@link flush}.
+   * loop are written together, with one write(2), right after that turn's I/O callbacks.
    * Throws if an earlier write failed (disk full), so the runner stops instead of silently
    * losing results.
    */
@@ -54,15 +55,18 @@ export class JournalWriter {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error("journal is closed");
     this.pending += JSON.stringify(record) + "\n";
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(() => this.write());
+    if (this.batch === null) {
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => (resolve = r));
+      this.batch = { done, resolve };
+      // After this turn's I/O callbacks: every result that completed in it shares one write.
+      setImmediate(() => this.write());
     }
   }
 
   /** Resolves when everything appended so far is in the kernel (survives a process kill). */
   async flush(): Promise<void> {
-    this.write();
+    if (this.batch !== null) await this.batch.done;
     if (this.failure) throw this.failure;
   }
 
@@ -95,11 +99,12 @@ export class JournalWriter {
    * Loops over short writes; the first failure is kept and rethrown by append/flush.
    */
   private write(): void {
-    this.scheduled = false;
-    if (this.pending === "" || this.failure) return;
-    const buf = Buffer.from(this.pending, "utf8");
-    this.pending = "";
+    const batch = this.batch;
+    this.batch = null;
     try {
+      if (this.pending === "" || this.failure) return;
+      const buf = Buffer.from(this.pending, "utf8");
+      this.pending = "";
       let done = 0;
       while (done < buf.length) done += writeSync(this.fh.fd, buf, done, buf.length - done);
     } catch (err) {
@@ -107,6 +112,8 @@ export class JournalWriter {
       if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined)
         (err as NodeJS.ErrnoException).path = this.path;
       this.failure = err;
+    } finally {
+      batch?.resolve();
     }
   }
 }
