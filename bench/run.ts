@@ -342,7 +342,7 @@ async function memory(sizes: number[], resume: boolean): Promise<MemoryResult[]>
         };
         log(`memory ${fmtInt(rows)}: ${fmtS(run.wallMs)}, peak RSS ${fmtMB(run.maxRssBytes)}`);
         if (resume && rows === Math.max(...sizes)) {
-          const resent = 1000;
+          const resent = Math.min(1000, Math.floor(rows / 2));
           await dropLastLines(journal, resent);
           const manifestPath = join(run.runDir, "run.json");
           const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as { status: string };
@@ -526,7 +526,7 @@ function renderMemory(r: Report, mem: MemoryResult[]): string {
   const cmd = mem.some((m) => m.rows >= 1_000_000) ? "npm run bench:1m" : "npx tsx bench/run.ts memory --write";
   const lines = [header(r, "memory", cmd), ""];
   lines.push(
-    "`bakeoff run` (whole process, azure-ai-inference) over N rows × 1 model, 0 ms latency, C = 64; peak RSS = the process's maxRSS (bench/exit-stats.mjs). Resume: the largest run with its last 1,000 results removed and run.json set to interrupted, then `bakeoff run --resume` (reads the journal's keys, re-sends 1,000 calls, rewrites the reports).",
+    "`bakeoff run` (whole process, azure-ai-inference) over N rows × 1 model, 0 ms latency, C = 64; peak RSS = the process's maxRSS (bench/exit-stats.mjs). Resume: the largest run with its last min(1,000, N/2) results removed and run.json set to interrupted, then `bakeoff run --resume` (reads the journal's keys, re-sends 1,000 calls, rewrites the reports).",
     "",
     "| rows | wall | peak RSS | RSS / smallest | CPU per result | journal on disk | resume wall | resume peak RSS |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
