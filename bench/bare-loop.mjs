@@ -29,7 +29,7 @@ async function makeCall(model) {
     const { default: OpenAI } = await import("openai");
     const client = new OpenAI({ baseURL: `${cfg.url}/${model}/v1`, apiKey: cfg.key, maxRetries: 0 });
     return async (messages) => {
-      const res = await client.chat.completions.create({ messages, ...cfg.params });
+      const res = await client.chat.completions.create({ model, messages, ...cfg.params });
       if (typeof res.choices?.[0]?.message?.content !== "string") throw new Error("no answer");
     };
   }
