@@ -13,7 +13,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["*.js", "*.ts", "bin/*.js", "scripts/*.ts", "test/helpers/*.mjs"] },
+        projectService: {
+          allowDefaultProject: ["*.js", "*.ts", "bin/*.js", "scripts/*.ts", "test/helpers/*.mjs", "bench/*.mjs"],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

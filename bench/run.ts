@@ -1,70 +1,62 @@
 /**
- * Speed and memory benches for the run loop, against the product targets:
- *   - wall time within 10% of latency × work / concurrency,
- *   - well under 1 ms of CPU per result,
- *   - flat memory to a million rows.
- * Every number is reported next to an ideal measured in the same run (see bench/README.md).
+ * The run-loop benches of issue 14: the whole `bakeoff run` process against a bare client loop
+ * (the provider's own client + p-limit, bench/bare-loop.mjs), both spawned as fresh processes
+ * and measured from spawn to exit, against the same loopback emulator in its own process.
  *
- *   npx tsx bench/run.ts                 # everything (~7 min on 2 cores)
- *   npx tsx bench/run.ts --quick         # skips the 1M-row memory case
- *   npx tsx bench/run.ts throughput|cpu|memory [--quick] [--write]
+ *   npx tsx bench/run.ts [wall|throughput|memory|structures ...] [--write] [--reps N]
+ *   npx tsx bench/run.ts memory --sizes 10000,1000000 --resume --write   # = npm run bench:1m
  *
- * `--write` replaces the generated section of BENCHMARKS.md (between the bench:results markers).
- * The emulator runs in a child process (bench/emulator-process.ts) so the runner's CPU and
- * memory are its own; the runner is driven in-process through the library API.
+ * Modes (default: all four; memory at 10k and 100k rows):
+ * - wall: 5,000 rows × 2 models, C = 16, 20 ms server latency (ideal 12.5 s), per provider.
+ * - throughput: 10,000 rows × 2 models, C = 64, 0 ms latency: calls/s and CPU per result.
+ * - memory: N rows × 1 model, C = 64, 0 ms: peak RSS of the bakeoff process per size; with
+ *   --resume, also a resume of the largest run (its last 1,000 results removed first).
+ * - structures: retained heap (after forced GC) of the per-row structures, old vs new.
+ *
+ * CPU time and peak RSS of a child come from bench/exit-stats.mjs (preloaded with --import; it
+ * writes process.resourceUsage() at exit). `--write` replaces each mode's section of
+ * BENCHMARKS.md between its `<!-- bench:<mode>:start/end -->` markers. Run `npm run build` first
+ * (the bench spawns bin/bakeoff.js, which runs dist/); `npm run bench` does.
  */
-import { fork } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { Agent, request as httpRequest } from "node:http";
+import { mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import pLimit from "p-limit";
-import {
-  completedKeys,
-  JournalWriter,
-  parseConfig,
-  planRun,
-  readJournal,
-  runEvaluation,
-  type PredictionRecord,
-  type RunPlan,
-} from "../src/index.js";
-import { openDataset } from "../src/dataset/index.js";
-import { callWithRetry, createProvider } from "../src/providers/index.js";
-import { scoreAll } from "../src/scoring/index.js";
-import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
+import { fixedLatencyModel, spawnEmulator, type EmulatorChild } from "./emulator-process.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = join(HERE, "..");
+const BIN = join(ROOT, "bin", "bakeoff.js");
+const EXIT_STATS = join(HERE, "exit-stats.mjs");
+const BARE = join(HERE, "bare-loop.mjs");
 const SYSTEM = "You are a careful assistant. Solve the problem and end with 'The answer is N.'";
 const PARAMS = { temperature: 0, max_tokens: 64, seed: 7 };
 const KEY_ENV = "BENCH_KEY";
 const KEY = "bench-key-not-secret";
-const API_VERSION = "2024-05-01-preview";
-
-// ---------------------------------------------------------------------------------------------
-// Shared helpers
+const PROVIDERS = ["azure-ai-inference", "openai"] as const;
+type ProviderName = (typeof PROVIDERS)[number];
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
-const positional = args.filter((a, i) => !a.startsWith("--") && args[i - 1] !== "--sizes");
+const option = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const positional = args.filter((a, i) => !a.startsWith("--") && !["--sizes", "--reps"].includes(args[i - 1] ?? ""));
+const REPS = Number(option("--reps") ?? 2);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
-const fmtMs = (ms: number) =>
-  ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtMB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const fmtX = (r: number) => `${r.toFixed(2)}×`;
 const fmtInt = (n: number) => n.toLocaleString("en-US");
+const fmtUs = (us: number) => `${us.toFixed(0)} µs`;
+const log = (m: string) => void process.stderr.write(`[bench] ${m}\n`);
 
-function log(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
+// ---------------------------------------------------------------------------------------------
+// Data and config
 
-/** Deterministic arithmetic prompts the emulator really computes, with their answers. */
 function datasetLine(i: number): string {
   const a = 2 + (i % 97);
   const b = 3 + ((i * 7) % 89);
@@ -87,198 +79,157 @@ async function writeDataset(path: string, rows: number): Promise<void> {
   await new Promise<void>((r, j) => out.once("finish", () => r()).once("error", j));
 }
 
-function modelNames(m: number): string[] {
-  return Array.from({ length: m }, (_, i) => `m${i}`);
+const modelNames = (m: number) => Array.from({ length: m }, (_, i) => `m${i}`);
+
+function endpoint(provider: ProviderName, url: string, model: string): string {
+  return provider === "openai" ? `${url}/${model}/v1` : `${url}/${model}`;
 }
 
-async function makePlan(
+async function writeConfig(
   dir: string,
-  datasetPath: string,
+  dataset: string,
+  provider: ProviderName,
   url: string,
   models: string[],
   concurrency: number,
-): Promise<RunPlan> {
-  const loaded = parseConfig(
-    {
-      outputDir: join(dir, "results"),
-      concurrency,
-      datasets: [{ path: datasetPath, system: SYSTEM, scorers: [{ type: "numeric" }, { type: "finish_stop" }] }],
-      models: models.map((name) => ({ name, endpoint: `${url}/${name}`, apiKeyEnv: KEY_ENV, params: PARAMS })),
-      weave: { enabled: false },
-    },
-    { baseDir: dir },
-  );
-  return planRun(loaded, { env: { [KEY_ENV]: KEY } });
+): Promise<string> {
+  const path = join(dir, `bench-${provider}.config.json`);
+  const config = {
+    outputDir: join(dir, "results"),
+    concurrency,
+    datasets: [{ path: dataset, system: SYSTEM, scorers: [{ type: "numeric" }, { type: "finish_stop" }] }],
+    models: models.map((name) => ({
+      name,
+      provider,
+      endpoint: endpoint(provider, url, name),
+      // The openai provider sends the model name in the body (required there); the emulator
+      // serves the sim named in the path either way.
+      ...(provider === "openai" ? { model: name } : {}),
+      apiKeyEnv: KEY_ENV,
+      params: PARAMS,
+    })),
+    weave: { enabled: false },
+  };
+  await writeFile(path, JSON.stringify(config, null, 2));
+  return path;
 }
 
-interface RunnerOutcome {
-  planMs: number;
+// ---------------------------------------------------------------------------------------------
+// Spawning a measured process
+
+interface ProcOutcome {
+  /** Spawn to exit, ms. */
   wallMs: number;
-  cpuMicros: number;
-  recorded: number;
-  failed: number;
-  runDir: string;
+  /** Epoch ms at spawn. */
+  spawnedAt: number;
+  cpuUs: number;
+  maxRssBytes: number;
+  stdout: string;
+  stderr: string;
 }
 
-/** planRun + runEvaluation through the public API, timed separately. */
-async function runRunner(
-  dir: string,
-  datasetPath: string,
-  url: string,
-  models: string[],
-  concurrency: number,
-): Promise<RunnerOutcome> {
+async function runMeasured(argv: string[], dir: string, env: NodeJS.ProcessEnv = {}): Promise<ProcOutcome> {
+  const statsFile = join(dir, `stats-${process.hrtime.bigint()}.json`);
+  const spawnedAt = Date.now();
   const t0 = performance.now();
-  const plan = await makePlan(dir, datasetPath, url, models, concurrency);
-  const t1 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const result = await runEvaluation({ plan, outputDir: join(dir, "results"), log: (m) => log(`runner: ${m}`) });
-  const cpu = process.cpuUsage(cpu0);
-  const t2 = performance.now();
-  if (result.status !== "complete" || result.failed > 0) {
-    throw new Error(`bench run did not complete cleanly: status ${result.status}, ${result.failed} failed`);
-  }
+  const child = spawn(process.execPath, ["--import", EXIT_STATS, ...argv], {
+    cwd: dir,
+    env: { ...process.env, ...env, BENCH_STATS_FILE: statsFile, [KEY_ENV]: KEY, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-20_000)));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  const wallMs = performance.now() - t0;
+  if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}:\n${stderr.slice(-3000)}`);
+  const stats = JSON.parse(await readFile(statsFile, "utf8")) as { userUs: number; systemUs: number; maxRssKb: number };
   return {
-    planMs: t1 - t0,
-    wallMs: t2 - t1,
-    cpuMicros: cpuMicros(cpu),
-    recorded: result.recorded,
-    failed: result.failed,
-    runDir: result.runDir,
+    wallMs,
+    spawnedAt,
+    cpuUs: stats.userUs + stats.systemUs,
+    maxRssBytes: stats.maxRssKb * 1024,
+    stdout,
+    stderr,
   };
 }
 
-/** The request bodies the runner sends, for the raw loops. */
-function requestBodies(rows: number): string[] {
-  const bodies: string[] = [];
-  for (let i = 1; i <= rows; i++) {
-    const { prompt } = JSON.parse(datasetLine(i)) as { prompt: string };
-    bodies.push(
-      JSON.stringify({
-        messages: [
-          { role: "system", content: SYSTEM },
-          { role: "user", content: prompt },
-        ],
-        ...PARAMS,
-      }),
-    );
-  }
-  return bodies;
-}
-
-interface LoopOutcome {
-  wallMs: number;
-  cpuMicros: number;
+interface BareOutcome extends ProcOutcome {
   calls: number;
+  loopMs: number;
+  p50Ms: number;
 }
 
-/** The floor: the same calls with p-limit(C) and fetch, parsing each answer, nothing else. */
-async function rawFetchLoop(
+async function runBare(
+  dir: string,
+  provider: ProviderName,
   url: string,
   models: string[],
-  bodies: string[],
+  dataset: string,
   concurrency: number,
-): Promise<LoopOutcome> {
-  const limit = pLimit(concurrency);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const jobs: Promise<void>[] = [];
-  for (const body of bodies) {
-    for (const model of models) {
-      jobs.push(
-        limit(async () => {
-          const res = await fetch(`${url}/${model}/chat/completions?api-version=${API_VERSION}`, {
-            method: "POST",
-            headers: { "content-type": "application/json", "api-key": KEY },
-            body,
-          });
-          const json = (await res.json()) as { choices?: { message?: { content?: string } }[] };
-          if (res.status !== 200 || typeof json.choices?.[0]?.message?.content !== "string")
-            throw new Error(`raw call failed: ${res.status}`);
-        }),
-      );
-    }
-  }
-  await Promise.all(jobs);
-  return { wallMs: performance.now() - t0, cpuMicros: cpuMicros(process.cpuUsage(cpu0)), calls: jobs.length };
+): Promise<BareOutcome> {
+  const cfg = { provider, url, models, dataset, concurrency, system: SYSTEM, params: PARAMS, key: KEY };
+  const out = await runMeasured([BARE, JSON.stringify(cfg)], dir);
+  const r = JSON.parse(out.stdout.trim().split("\n").pop()!) as { calls: number; loopMs: number; p50Ms: number };
+  return { ...out, ...r };
 }
 
-/** Same as {@link rawFetchLoop} with node:http and a keep-alive agent (what the Azure SDK uses underneath). */
-async function rawHttpLoop(url: string, models: string[], bodies: string[], concurrency: number): Promise<LoopOutcome> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const limit = pLimit(concurrency);
-  const { hostname, port } = new URL(url);
-  const call = (model: string, body: string) =>
-    new Promise<void>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          agent,
-          hostname,
-          port,
-          method: "POST",
-          path: `/${model}/chat/completions?api-version=${API_VERSION}`,
-          headers: { "content-type": "application/json", "api-key": KEY, "content-length": Buffer.byteLength(body) },
-        },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (c: string) => (text += c));
-          res.on("end", () => {
-            const json = JSON.parse(text) as { choices?: { message?: { content?: string } }[] };
-            if (res.statusCode !== 200 || typeof json.choices?.[0]?.message?.content !== "string")
-              reject(new Error(`raw call failed: ${res.statusCode}`));
-            else resolve();
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const jobs: Promise<void>[] = [];
-  for (const body of bodies) for (const model of models) jobs.push(limit(() => call(model, body)));
-  await Promise.all(jobs);
-  const out = { wallMs: performance.now() - t0, cpuMicros: cpuMicros(process.cpuUsage(cpu0)), calls: jobs.length };
-  agent.destroy();
-  return out;
+interface BakeoffOutcome extends ProcOutcome {
+  results: number;
+  /** Spawn → first call started, ms (start-up: imports, config, planRun, run dir). */
+  startupMs: number;
+  /** First call started → last result ended, ms. */
+  loopMs: number;
+  /** Last result → process exit, ms (journal sync, reports, index, run.json). */
+  tailMs: number;
+  p50Ms: number;
+  runDir: string;
 }
 
-/** bakeoff's provider + retry layer alone (Azure SDK pipeline, deadline, attempt log), no runner. */
-async function providerLoop(
-  url: string,
-  models: string[],
-  bodies: string[],
-  concurrency: number,
-  plan: RunPlan,
-): Promise<LoopOutcome> {
-  const limit = pLimit(concurrency);
-  const providers = models.map((name) =>
-    createProvider({ name, provider: "azure-ai-inference", endpoint: `${url}/${name}` }, KEY),
-  );
-  const messages = bodies.map(
-    (b) => (JSON.parse(b) as { messages: { role: "system" | "user"; content: string }[] }).messages,
-  );
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const jobs: Promise<void>[] = [];
-  for (const m of messages) {
-    for (const provider of providers) {
-      jobs.push(
-        limit(async () => {
-          const out = await callWithRetry(
-            provider,
-            { messages: m, params: PARAMS },
-            { retry: plan.config.retry, timeoutMs: 120_000 },
-          );
-          if (out.error) throw new Error(`provider call failed: ${out.error.message}`);
-        }),
-      );
-    }
+/** Reads what the run recorded: timestamps and latencies, from the journal. */
+async function journalFacts(
+  runDir: string,
+): Promise<{ results: number; firstStart: number; lastEnd: number; p50Ms: number; errors: number }> {
+  const text = await readFile(join(runDir, "predictions.jsonl"), "utf8");
+  let firstStart = Infinity;
+  let lastEnd = 0;
+  let errors = 0;
+  const lat: number[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const r = JSON.parse(line) as {
+      startedAt: string;
+      endedAt: string;
+      output: { latencyMs: number; error?: unknown };
+    };
+    firstStart = Math.min(firstStart, Date.parse(r.startedAt));
+    lastEnd = Math.max(lastEnd, Date.parse(r.endedAt));
+    lat.push(r.output.latencyMs);
+    if (r.output.error) errors++;
   }
-  await Promise.all(jobs);
-  return { wallMs: performance.now() - t0, cpuMicros: cpuMicros(process.cpuUsage(cpu0)), calls: jobs.length };
+  lat.sort((a, b) => a - b);
+  return { results: lat.length, firstStart, lastEnd, p50Ms: lat[Math.floor(lat.length / 2)] ?? NaN, errors };
+}
+
+async function runBakeoff(dir: string, config: string, runId: string, extra: string[] = []): Promise<BakeoffOutcome> {
+  const out = await runMeasured(
+    [BIN, "run", "--no-weave", "--config", config, "--run-id", runId, "--out", join(dir, "results"), ...extra],
+    dir,
+  );
+  const runDir = join(dir, "results", runId);
+  const j = await journalFacts(runDir);
+  if (j.errors > 0) throw new Error(`bench run ${runId} recorded ${j.errors} failed calls`);
+  const exitAt = out.spawnedAt + out.wallMs;
+  return {
+    ...out,
+    results: j.results,
+    startupMs: j.firstStart - out.spawnedAt,
+    loopMs: j.lastEnd - j.firstStart,
+    tailMs: exitAt - j.lastEnd,
+    p50Ms: j.p50Ms,
+    runDir,
+  };
 }
 
 async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -290,349 +241,213 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// 1. Throughput
+const best = <T>(xs: T[], key: (x: T) => number): T => xs.reduce((a, b) => (key(b) < key(a) ? b : a));
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
-interface ThroughputConfig {
+// ---------------------------------------------------------------------------------------------
+// wall + throughput: bakeoff vs the bare loop, per provider
+
+interface PairResult {
+  provider: ProviderName;
   rows: number;
   models: number;
   concurrency: number;
   latencyMs: number;
-}
-
-interface ThroughputResult extends ThroughputConfig {
   calls: number;
-  idealMs: number;
-  rawMs: number;
-  rawHttpMs: number;
-  runnerMs: number;
-  planMs: number;
+  bare: BareOutcome[];
+  bakeoff: BakeoffOutcome[];
+  emulatorCpuUsPerCall: number;
 }
 
-const THROUGHPUT_CONFIGS: ThroughputConfig[] = [
-  { rows: 2000, models: 2, concurrency: 16, latencyMs: 50 },
-  { rows: 2000, models: 2, concurrency: 64, latencyMs: 20 },
-  { rows: 500, models: 2, concurrency: 4, latencyMs: 50 },
-];
-
-async function throughput(): Promise<ThroughputResult[]> {
-  const out: ThroughputResult[] = [];
-  for (const cfg of THROUGHPUT_CONFIGS) {
-    const models = modelNames(cfg.models);
-    const emulator = await spawnEmulator(Object.fromEntries(models.map((m) => [m, fixedLatencyModel(cfg.latencyMs)])));
+async function pair(rows: number, models: number, concurrency: number, latencyMs: number): Promise<PairResult[]> {
+  const out: PairResult[] = [];
+  await withTempDir(async (dir) => {
+    const dataset = join(dir, "bench.jsonl");
+    await writeDataset(dataset, rows);
+    const names = modelNames(models);
+    const emulator: EmulatorChild = await spawnEmulator(
+      Object.fromEntries(names.map((n) => [n, fixedLatencyModel(latencyMs)])),
+    );
     try {
-      await withTempDir(async (dir) => {
-        const dataset = join(dir, "bench.jsonl");
-        await writeDataset(dataset, cfg.rows);
-        const bodies = requestBodies(cfg.rows);
-        // Warm-up (JIT, keep-alive sockets) for both contenders, not measured.
+      for (const provider of PROVIDERS) {
+        const config = await writeConfig(dir, dataset, provider, emulator.url, names, concurrency);
+        // Warm the emulator (JIT, sockets) once per provider with a short bare loop.
         const warm = join(dir, "warm.jsonl");
-        await writeDataset(warm, Math.min(200, cfg.rows));
-        await rawFetchLoop(emulator.url, models, bodies.slice(0, 200), cfg.concurrency);
-        await rawHttpLoop(emulator.url, models, bodies.slice(0, 200), cfg.concurrency);
-        await runRunner(dir, warm, emulator.url, models, cfg.concurrency);
-
-        const raw = await rawFetchLoop(emulator.url, models, bodies, cfg.concurrency);
-        const rawHttp = await rawHttpLoop(emulator.url, models, bodies, cfg.concurrency);
-        const run = await runRunner(dir, dataset, emulator.url, models, cfg.concurrency);
-        const calls = cfg.rows * cfg.models;
-        const r: ThroughputResult = {
-          ...cfg,
-          calls,
-          idealMs: (cfg.latencyMs * calls) / cfg.concurrency,
-          rawMs: raw.wallMs,
-          rawHttpMs: rawHttp.wallMs,
-          runnerMs: run.wallMs,
-          planMs: run.planMs,
+        await writeDataset(warm, Math.min(rows, 500));
+        await runBare(dir, provider, emulator.url, names, warm, concurrency);
+        const r: PairResult = {
+          provider,
+          rows,
+          models,
+          concurrency,
+          latencyMs,
+          calls: rows * models,
+          bare: [],
+          bakeoff: [],
+          emulatorCpuUsPerCall: 0,
         };
-        log(
-          `throughput N=${cfg.rows} M=${cfg.models} C=${cfg.concurrency} L=${cfg.latencyMs}: ideal ${fmtMs(r.idealMs)}, ` +
-            `raw fetch ${fmtMs(r.rawMs)}, raw http ${fmtMs(r.rawHttpMs)}, runner ${fmtMs(r.runnerMs)} (${fmtX(r.runnerMs / r.idealMs)} ideal, ${fmtX(r.runnerMs / r.rawMs)} raw); plan ${fmtMs(r.planMs)}`,
-        );
+        const e0 = await emulator.cpu();
+        for (let i = 0; i < REPS; i++) {
+          // Alternated, so drifting machine load hits both sides alike.
+          r.bare.push(await runBare(dir, provider, emulator.url, names, dataset, concurrency));
+          log(`${provider} bare: ${fmtS(r.bare.at(-1)!.wallMs)}`);
+          r.bakeoff.push(await runBakeoff(dir, config, `${provider}-${latencyMs}-${i}`));
+          log(`${provider} bakeoff: ${fmtS(r.bakeoff.at(-1)!.wallMs)}`);
+          await rm(r.bakeoff.at(-1)!.runDir, { recursive: true, force: true });
+        }
+        const e1 = await emulator.cpu();
+        r.emulatorCpuUsPerCall = (e1.user + e1.system - e0.user - e0.system) / (2 * REPS * r.calls);
         out.push(r);
-      });
+      }
     } finally {
       await emulator.stop();
     }
-  }
+  });
   return out;
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. CPU per result
-
-interface CpuResult {
-  rows: number;
-  models: number;
-  concurrency: number;
-  results: number;
-  /** µs of runner-process CPU per result (runEvaluation only). */
-  runnerUs: number;
-  runnerWallMs: number;
-  /** planRun (validate + hash), µs per result it plans. */
-  planUs: number;
-  emulatorUsPerCall: number;
-  stages: { name: string; us: number; note: string }[];
-}
-
-async function cpuBench(): Promise<CpuResult> {
-  const rows = 20_000;
-  const m = 2;
-  const concurrency = 64;
-  const models = modelNames(m);
-  const emulator = await spawnEmulator(Object.fromEntries(models.map((n) => [n, fixedLatencyModel(0)])));
-  try {
-    return await withTempDir(async (dir) => {
-      const dataset = join(dir, "bench.jsonl");
-      await writeDataset(dataset, rows);
-      const bodies = requestBodies(rows);
-      const warm = join(dir, "warm.jsonl");
-      await writeDataset(warm, 1000);
-      await runRunner(dir, warm, emulator.url, models, concurrency);
-      await rawFetchLoop(emulator.url, models, bodies.slice(0, 1000), concurrency);
-      await rawHttpLoop(emulator.url, models, bodies.slice(0, 1000), concurrency);
-
-      const emu0 = await emulator.cpu();
-      const stopProfile = flag("--profile") ? await startProfile() : undefined;
-      const run = await runRunner(dir, dataset, emulator.url, models, concurrency);
-      await stopProfile?.();
-      const emu1 = await emulator.cpu();
-      const results = run.recorded;
-      const runnerUs = run.cpuMicros / results;
-      const emulatorUsPerCall = (cpuMicros(emu1) - cpuMicros(emu0)) / results;
-      log(
-        `cpu: runner ${runnerUs.toFixed(0)} µs/result over ${fmtInt(results)} results in ${fmtMs(run.wallMs)}; emulator ${emulatorUsPerCall.toFixed(0)} µs/call`,
-      );
-
-      const plan = await makePlan(dir, dataset, emulator.url, models, concurrency);
-      const stages: CpuResult["stages"] = [];
-      const stage = async (name: string, note: string, perItems: number, fn: () => Promise<unknown>) => {
-        const c0 = process.cpuUsage();
-        await fn();
-        const us = cpuMicros(process.cpuUsage(c0)) / perItems;
-        stages.push({ name, us, note });
-        log(`cpu stage ${name}: ${us.toFixed(1)} µs`);
-      };
-
-      // Pure loops without HTTP, on the run's own records.
-      const records: PredictionRecord[] = [];
-      for await (const r of readJournal(join(run.runDir, "predictions.jsonl"))) records.push(r);
-      const ds = plan.datasets[0]!;
-      await stage(
-        "dataset read",
-        "openDataset: read + parse + map one row (each model's producer reads the file once)",
-        rows * m,
-        async () => {
-          for (let pass = 0; pass < m; pass++) for await (const _ of openDataset(ds.spec, { index: 0 })) void _;
-        },
-      );
-      await stage("scoring", "scoreAll with numeric + finish_stop on the run's outputs", records.length, async () => {
-        for (const r of records)
-          await scoreAll(ds.scorers, {
-            output: r.output,
-            ...(r.expected !== undefined ? { expected: r.expected } : {}),
-            vars: r.input.vars,
-          });
-      });
-      await stage(
-        "journal append",
-        "JournalWriter.append (JSON.stringify + coalesced write) of the run's records, then close",
-        records.length,
-        async () => {
-          const j = await JournalWriter.open(join(dir, "journal-bench.jsonl"));
-          for (let i = 0; i < records.length; i++) {
-            j.append(records[i]!);
-            if (i % 64 === 63) await new Promise((r) => setImmediate(r)); // let writes interleave as in a run
-          }
-          await j.close();
-        },
-      );
-      const provider = await providerLoop(emulator.url, models, bodies, concurrency, plan);
-      stages.push({
-        name: "provider + retry layer",
-        us: provider.cpuMicros / provider.calls,
-        note: "callWithRetry → Azure SDK (@azure-rest/ai-inference, core-rest-pipeline) → node:http; p-limit(C) loop",
-      });
-      const fetchLoop = await rawFetchLoop(emulator.url, models, bodies, concurrency);
-      stages.push({
-        name: "raw fetch loop",
-        us: fetchLoop.cpuMicros / fetchLoop.calls,
-        note: "fetch (undici) + JSON.parse, p-limit(C)",
-      });
-      const httpLoop = await rawHttpLoop(emulator.url, models, bodies, concurrency);
-      stages.push({
-        name: "raw node:http loop",
-        us: httpLoop.cpuMicros / httpLoop.calls,
-        note: "node:http keep-alive agent + JSON.parse, p-limit(C): the HTTP floor (the SDK also sits on node:http)",
-      });
-      for (const s of stages.slice(-3)) log(`cpu stage ${s.name}: ${s.us.toFixed(1)} µs`);
-
-      return {
-        rows,
-        models: m,
-        concurrency,
-        results,
-        runnerUs,
-        runnerWallMs: run.wallMs,
-        planUs: (await timedPlanCpu(dir, dataset, emulator.url, models, concurrency)) / results,
-        emulatorUsPerCall,
-        stages,
-      };
-    });
-  } finally {
-    await emulator.stop();
-  }
-}
-
-/** `--profile`: a V8 CPU profile of the measured run, written to bench-cpu.cpuprofile (open in Chrome DevTools). */
-async function startProfile(): Promise<() => Promise<void>> {
-  const { Session } = await import("node:inspector/promises");
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 200 });
-  await session.post("Profiler.start");
-  return async () => {
-    const { profile } = await session.post("Profiler.stop");
-    const file = join(process.cwd(), "bench-cpu.cpuprofile");
-    await writeFile(file, JSON.stringify(profile), "utf8");
-    session.disconnect();
-    log(`wrote ${file}`);
-  };
-}
-
-async function timedPlanCpu(
-  dir: string,
-  dataset: string,
-  url: string,
-  models: string[],
-  concurrency: number,
-): Promise<number> {
-  const c0 = process.cpuUsage();
-  await makePlan(dir, dataset, url, models, concurrency);
-  return cpuMicros(process.cpuUsage(c0));
-}
-
-// ---------------------------------------------------------------------------------------------
-// 3. Memory: one fresh process per size (so peaks do not carry over)
+// memory
 
 interface MemoryResult {
   rows: number;
-  concurrency: number;
   wallMs: number;
-  planMs: number;
-  samples: number;
-  baseline: { rss: number; heapUsed: number };
-  peak: { rss: number; heapUsed: number };
-  end: { rss: number; heapUsed: number };
-  /** Heap retained by the dataset reader's duplicate-id map after reading every row (per producer). */
-  idMapBytes: number;
-  /** Heap retained by completedKeys() over the finished journal (what a resume holds). */
-  resumeKeysBytes: number;
+  maxRssBytes: number;
+  cpuUsPerResult: number;
   journalBytes: number;
+  resume?: { wallMs: number; maxRssBytes: number; resent: number };
 }
 
-/** `--sizes 10000,100000` overrides the row counts. */
-const MEMORY_SIZES = args.includes("--sizes")
-  ? args[args.indexOf("--sizes") + 1]!.split(",").map(Number)
-  : [10_000, 100_000, 1_000_000];
-
-async function memory(quick: boolean): Promise<MemoryResult[]> {
+async function memory(sizes: number[], resume: boolean): Promise<MemoryResult[]> {
   const out: MemoryResult[] = [];
-  for (const rows of MEMORY_SIZES) {
-    if (quick && rows > 100_000) continue;
-    const child = fork(fileURLToPath(import.meta.url), ["memory-one", String(rows)], {
-      execArgv: [...process.execArgv, "--expose-gc"],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    const result = await new Promise<MemoryResult>((resolve, reject) => {
-      let got: MemoryResult | undefined;
-      child.on("message", (m: MemoryResult) => (got = m));
-      child.on("exit", (code) =>
-        got && code === 0 ? resolve(got) : reject(new Error(`memory child for ${rows} rows exited with ${code}`)),
-      );
-    });
-    log(
-      `memory ${fmtInt(rows)} rows: peak heapUsed ${fmtMB(result.peak.heapUsed)}, peak RSS ${fmtMB(result.peak.rss)}, ` +
-        `id map ${fmtMB(result.idMapBytes)}, resume keys ${fmtMB(result.resumeKeysBytes)}, ${fmtMs(result.wallMs)}`,
+  await withTempDir(async (dir) => {
+    const emulator = await spawnEmulator({ m0: fixedLatencyModel(0) });
+    try {
+      for (const rows of sizes) {
+        const dataset = join(dir, `mem-${rows}.jsonl`);
+        await writeDataset(dataset, rows);
+        const config = await writeConfig(dir, dataset, "azure-ai-inference", emulator.url, ["m0"], 64);
+        const id = `mem-${rows}`;
+        const run = await runBakeoff(dir, config, id);
+        const journal = join(run.runDir, "predictions.jsonl");
+        const r: MemoryResult = {
+          rows,
+          wallMs: run.wallMs,
+          maxRssBytes: run.maxRssBytes,
+          cpuUsPerResult: run.cpuUs / run.results,
+          journalBytes: (await stat(journal)).size,
+        };
+        log(`memory ${fmtInt(rows)}: ${fmtS(run.wallMs)}, peak RSS ${fmtMB(run.maxRssBytes)}`);
+        if (resume && rows === Math.max(...sizes)) {
+          const resent = Math.min(1000, Math.floor(rows / 2));
+          await dropLastLines(journal, resent);
+          const manifestPath = join(run.runDir, "run.json");
+          const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as { status: string };
+          manifest.status = "interrupted";
+          await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
+          const res = await runMeasured(
+            [BIN, "run", "--no-weave", "--resume", id, "--out", join(dir, "results"), "--config", config],
+            dir,
+          );
+          r.resume = { wallMs: res.wallMs, maxRssBytes: res.maxRssBytes, resent };
+          log(`resume ${fmtInt(rows)}: ${fmtS(res.wallMs)}, peak RSS ${fmtMB(res.maxRssBytes)}`);
+        }
+        await rm(run.runDir, { recursive: true, force: true });
+        await rm(dataset, { force: true });
+        out.push(r);
+      }
+    } finally {
+      await emulator.stop();
+    }
+  });
+  return out;
+}
+
+/** Truncates a journal before its last `n` lines (as if the run had been killed earlier). */
+async function dropLastLines(path: string, n: number): Promise<void> {
+  const fh = await open(path, "r+");
+  try {
+    const { size } = await fh.stat();
+    const chunk = Buffer.alloc(Math.min(size, 8 * 1024 * 1024));
+    await fh.read(chunk, 0, chunk.length, size - chunk.length);
+    let seen = 0;
+    let i = chunk.length - 2; // skip the final newline
+    for (; i >= 0; i--) if (chunk[i] === 0x0a && ++seen === n) break;
+    if (i < 0) throw new Error("journal too short to drop lines from");
+    await fh.truncate(size - chunk.length + i + 1);
+  } finally {
+    await fh.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// structures: retained heap per row, old vs new (child with --expose-gc)
+
+interface StructureResult {
+  rows: number;
+  keySetOld: number;
+  keySetNew: number;
+  idOld: number;
+  idNew: number;
+}
+
+async function structures(sizes: number[]): Promise<StructureResult[]> {
+  const out: StructureResult[] = [];
+  for (const rows of sizes) {
+    const res = await withTempDir((dir) =>
+      runMeasured(["--expose-gc", ...process.execArgv, join(HERE, "run.ts"), "structures-child", String(rows)], dir),
     );
-    out.push(result);
+    out.push(JSON.parse(res.stdout.trim().split("\n").pop()!) as StructureResult);
+    log(`structures ${fmtInt(rows)}: ${res.stdout.trim()}`);
   }
   return out;
 }
 
-async function gcHeap(): Promise<number> {
+async function structuresChild(rows: number): Promise<void> {
+  const { KeySetBuilder } = await import("../src/store/key-set.js");
+  const { IdIndex } = await import("../src/dataset/id-index.js");
   const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 3; i++) {
-    gc?.();
-    await sleep(10);
-  }
-  return process.memoryUsage().heapUsed;
-}
-
-async function memoryOne(rows: number): Promise<MemoryResult> {
-  const concurrency = 64;
-  const models = ["m0"];
-  const emulator = await spawnEmulator({ m0: fixedLatencyModel(0) });
-  try {
-    return await withTempDir(async (dir) => {
-      const dataset = join(dir, "bench.jsonl");
-      await writeDataset(dataset, rows);
-      const baseline = { rss: process.memoryUsage().rss, heapUsed: await gcHeap() };
-
-      const samples: { rss: number; heapUsed: number }[] = [];
-      const sample = () => {
-        const { rss, heapUsed } = process.memoryUsage();
-        samples.push({ rss, heapUsed });
-      };
-      const timer = setInterval(sample, 200);
-      sample();
-      let run: RunnerOutcome;
-      try {
-        run = await runRunner(dir, dataset, emulator.url, models, concurrency);
-      } finally {
-        clearInterval(timer);
-        sample();
-      }
-      const peak = {
-        rss: Math.max(...samples.map((s) => s.rss)),
-        heapUsed: Math.max(...samples.map((s) => s.heapUsed)),
-      };
-      const end = { rss: process.memoryUsage().rss, heapUsed: await gcHeap() };
-
-      // The known O(rows) structures, measured on their own.
-      const plan = await makePlan(dir, dataset, emulator.url, models, concurrency);
-      const before = await gcHeap();
-      let idMapBytes = 0;
-      let n = 0;
-      for await (const _ of openDataset(plan.datasets[0]!.spec, { index: 0 })) {
-        // At the last row the generator (and its seen-id map) is still alive.
-        if (++n === rows) idMapBytes = (await gcHeap()) - before;
-      }
-      const journal = join(run.runDir, "predictions.jsonl");
-      const before2 = await gcHeap();
-      const keys = await completedKeys(journal);
-      const resumeKeysBytes = (await gcHeap()) - before2;
-      if (keys.size !== rows) throw new Error(`expected ${rows} keys, got ${keys.size}`);
-      const { size: journalBytes } = await import("node:fs/promises").then((fs) => fs.stat(journal));
-
-      return {
-        rows,
-        concurrency,
-        wallMs: run.wallMs,
-        planMs: run.planMs,
-        samples: samples.length,
-        baseline,
-        peak,
-        end,
-        idMapBytes,
-        resumeKeysBytes,
-        journalBytes,
-      };
-    });
-  } finally {
-    await emulator.stop();
-  }
+  if (!gc) throw new Error("run with --expose-gc");
+  const heap = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  };
+  // Keys and ids are built from fresh strings (as read from a file), not interned literals.
+  const key = (i: number) => `bench/r${String(i).padStart(7, "0")}/m0/0`;
+  const id = (i: number) => `r${String(i).padStart(7, "0")}`;
+  const measure = (build: () => unknown): number => {
+    const before = heap();
+    const held = build();
+    const after = heap();
+    if (held === undefined) throw new Error("nothing built");
+    return (after - before) / rows;
+  };
+  const keySetOld = measure(() => {
+    const s = new Set<string>();
+    for (let i = 0; i < rows; i++) s.add(key(i));
+    return s;
+  });
+  const keySetNew = measure(() => {
+    const b = new KeySetBuilder();
+    for (let i = 0; i < rows; i++) b.add(key(i));
+    return b.build();
+  });
+  const idOld = measure(() => {
+    const m = new Map<string, number>();
+    for (let i = 0; i < rows; i++) m.set(id(i), i + 1);
+    return m;
+  });
+  const idNew = measure(() => {
+    const x = new IdIndex();
+    for (let i = 0; i < rows; i++) x.add(id(i), i + 1);
+    return x;
+  });
+  const r: StructureResult = { rows, keySetOld, keySetNew, idOld, idNew };
+  process.stdout.write(JSON.stringify(r) + "\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -641,137 +456,122 @@ async function memoryOne(rows: number): Promise<MemoryResult> {
 interface Report {
   date: string;
   node: string;
-  cpus: string;
-  nproc: number;
-  memGB: number;
-  quick: boolean;
-  /** os.loadavg() at the start and end. */
-  loadavg: number[][];
-  throughput?: ThroughputResult[];
-  cpu?: CpuResult;
+  machine: string;
+  load: number[];
+  wall?: PairResult[];
+  throughput?: PairResult[];
   memory?: MemoryResult[];
+  structures?: StructureResult[];
 }
 
-const CPU_TARGET_US = 1000;
-/** "Well under" 1 ms: we call it met at half of it or less. */
-const CPU_WELL_UNDER_US = 500;
-const WALL_TOLERANCE = 1.1;
-/** "Flat": the 1M-row peak within this factor of the 10k-row peak. */
-const FLAT_FACTOR = 2;
-
-function machineLine(r: Report, mode: string): string {
-  const load = r.loadavg.map((l) => `${l[0]!.toFixed(1)}`).join(" → ");
-  return `_Measured ${r.date} on ${r.nproc} CPUs (${r.cpus}), ${r.memGB} GB RAM, Node ${r.node}; 1-min load average during the bench ${load} (other work on the machine shares the CPUs); \`npx tsx bench/run.ts ${mode}${r.quick ? " --quick" : ""} --write\`._`;
+function header(r: Report, mode: string, cmd: string): string {
+  return `_Measured ${r.date} on ${r.machine}, Node ${r.node}; 1-min load average ${r.load.map((l) => l.toFixed(1)).join(" → ")} (other work shares the CPUs); best of ${REPS} alternated runs per side; \`${cmd}\`._`;
 }
 
-/** One markdown section per mode measured, keyed by mode. */
-function renderReport(r: Report): Record<string, string> {
-  const sections: Record<string, string> = {};
-  let lines: string[] = [];
-  if (r.throughput) {
-    lines.push(machineLine(r, "throughput"), "");
-    const ok = r.throughput.every((t) => t.runnerMs / t.idealMs <= WALL_TOLERANCE);
-    lines.push("### Wall time (target: within 10% of latency × work / concurrency)");
-    lines.push("");
+const verdict = (ok: boolean) => (ok ? "**met**" : "**not met**");
+
+function renderPairs(r: Report, mode: "wall" | "throughput", pairs: PairResult[]): string {
+  const p0 = pairs[0]!;
+  const lines = [header(r, mode, `npx tsx bench/run.ts ${mode} --write`), ""];
+  const ideal = (p0.latencyMs * p0.calls) / p0.concurrency;
+  lines.push(
+    `${fmtInt(p0.rows)} rows × ${p0.models} models, C = ${p0.concurrency}, server latency ${p0.latencyMs} ms (emulator in its own process${mode === "wall" ? `; ideal ${fmtS(ideal)}` : ""}). **bare** = \`node bench/bare-loop.mjs\`: the provider's own client + p-limit, nothing else. **bakeoff** = \`node bin/bakeoff.js run --no-weave --config <tmp>\` (two scorers, journal, all reports). Wall = spawn to exit of each process; CPU = the process's user + system time (bench/exit-stats.mjs). bakeoff's phases come from its journal: start-up = spawn → first call, loop = first call → last result, tail = last result → exit (reports, run.json).`,
+    "",
+  );
+  lines.push(
+    "| provider | bare wall | bakeoff wall | **wall ratio** | bare loop | bakeoff loop | loop ratio | bakeoff start-up / tail | bare calls/s | bakeoff calls/s | **rate ratio** | bare CPU/call | bakeoff CPU/result | **bakeoff's own CPU/result** | p50 bare / bakeoff | bakeoff p50 / server | peak RSS bare / bakeoff |",
+  );
+  lines.push(
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  const checks: string[] = [];
+  for (const p of pairs) {
+    const bare = best(p.bare, (x) => x.wallMs);
+    const bk = best(p.bakeoff, (x) => x.wallMs);
+    const bareCpu = Math.min(...p.bare.map((x) => x.cpuUs)) / p.calls;
+    const bkCpu = Math.min(...p.bakeoff.map((x) => x.cpuUs)) / p.calls;
+    const own = bkCpu - bareCpu;
+    const wallRatio = bk.wallMs / bare.wallMs;
+    const rateBare = p.calls / (bare.wallMs / 1000);
+    const rateBk = p.calls / (bk.wallMs / 1000);
+    const p50 = median(p.bakeoff.map((x) => x.p50Ms));
+    const server = Math.max(p.latencyMs, 0);
     lines.push(
-      'Emulator in a child process, fixed latency L (median = p95, no per-token time); N rows × M models, global concurrency C (per-model limit = C); dataset JSONL with a system message and two scorers (numeric, finish_stop). Ideal = L × N × M / C. Raw loops = the same calls under `p-limit(C)` with `fetch` (undici) and with `node:http` + a keep-alive agent (the transport the Azure SDK uses), each parsing the answer and nothing else, measured in the same run against the same emulator; "best raw" is the faster of the two. Runner = `runEvaluation` wall time (planRun, which validates and hashes the dataset, is listed apart).',
+      `| ${p.provider} | ${fmtS(bare.wallMs)} | ${fmtS(bk.wallMs)} | **${fmtX(wallRatio)}** | ${fmtS(bare.loopMs)} | ${fmtS(bk.loopMs)} | ${fmtX(bk.loopMs / bare.loopMs)} | ${fmtS(bk.startupMs)} / ${fmtS(bk.tailMs)} | ${fmtInt(Math.round(rateBare))} | ${fmtInt(Math.round(rateBk))} | **${fmtX(rateBk / rateBare)}** | ${fmtUs(bareCpu)} | ${fmtUs(bkCpu)} | **${fmtUs(own)}** | ${median(p.bare.map((x) => x.p50Ms)).toFixed(1)} / ${p50.toFixed(1)} ms | ${server > 0 ? fmtX(p50 / server) : "–"} | ${fmtMB(bare.maxRssBytes)} / ${fmtMB(bk.maxRssBytes)} |`,
     );
-    lines.push("");
-    lines.push(
-      "| N | M | C | L | calls | ideal | raw fetch loop | raw node:http loop | runner | runner / ideal | runner / best raw | best raw / ideal | planRun |",
-    );
-    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for (const t of r.throughput) {
-      lines.push(
-        `| ${fmtInt(t.rows)} | ${t.models} | ${t.concurrency} | ${t.latencyMs} ms | ${fmtInt(t.calls)} | ${fmtMs(t.idealMs)} | ${fmtMs(t.rawMs)} | ${fmtMs(t.rawHttpMs)} | ${fmtMs(t.runnerMs)} | **${fmtX(t.runnerMs / t.idealMs)}** | ${fmtX(t.runnerMs / Math.min(t.rawMs, t.rawHttpMs))} | ${fmtX(Math.min(t.rawMs, t.rawHttpMs) / t.idealMs)} | ${fmtMs(t.planMs)} |`,
-      );
-    }
-    lines.push("");
-    lines.push(
-      `Verdict (computed): **${ok ? "met" : "not met"}** — runner / ideal ≤ ${WALL_TOLERANCE.toFixed(2)} in ${r.throughput.filter((t) => t.runnerMs / t.idealMs <= WALL_TOLERANCE).length} of ${r.throughput.length} configs.`,
-    );
-    sections.throughput = lines.join("\n");
-    lines = [];
-  }
-  if (r.cpu) {
-    const c = r.cpu;
-    lines.push(machineLine(r, "cpu"), "");
-    lines.push("### CPU per result (target: well under 1 ms)");
-    lines.push("");
-    lines.push(
-      `process.cpuUsage() of the runner process (user + system, all threads) during \`runEvaluation\`, emulator in a child process with zero latency; ${fmtInt(c.rows)} rows × ${c.models} models, C = ${c.concurrency}; ${fmtInt(c.results)} results in ${fmtMs(c.runnerWallMs)}. The stage rows are separate loops in the same process, per result (per call for the HTTP loops), to split HTTP-client cost from bakeoff's own.`,
-    );
-    lines.push("");
-    lines.push("| measured | µs per result | ratio to raw node:http loop | what |");
-    lines.push("| --- | ---: | ---: | --- |");
-    const raw = c.stages.find((s) => s.name === "raw node:http loop")?.us ?? NaN;
-    lines.push(
-      `| **runEvaluation (whole run loop)** | **${c.runnerUs.toFixed(0)}** | ${fmtX(c.runnerUs / raw)} | everything the runner process does per result |`,
-    );
-    for (const s of c.stages) lines.push(`| ${s.name} | ${s.us.toFixed(1)} | ${fmtX(s.us / raw)} | ${s.note} |`);
-    lines.push(
-      `| planRun (validate + hash), amortised | ${c.planUs.toFixed(1)} | | once per run, before the first call; per result of this run |`,
-    );
-    lines.push(
-      `| (emulator child, for context) | ${c.emulatorUsPerCall.toFixed(0)} | | the server's CPU per call, on the other core |`,
-    );
-    const provider = c.stages.find((s) => s.name === "provider + retry layer")?.us ?? NaN;
-    const own = c.stages
-      .filter((s) => ["dataset read", "scoring", "journal append"].includes(s.name))
-      .reduce((a, s) => a + s.us, 0);
-    lines.push("");
-    lines.push(
-      `Split: provider + retry layer ${provider.toFixed(0)} µs (the bare node:http floor is ${raw.toFixed(0)} µs), ` +
-        `bakeoff's own pure stages (read + score + journal) ${own.toFixed(0)} µs, remainder (runner glue: limits, window, record building, promises, GC pressure of the mix) ${(c.runnerUs - provider - own).toFixed(0)} µs.`,
-    );
-    const verdict =
-      c.runnerUs < CPU_WELL_UNDER_US
-        ? "met"
-        : c.runnerUs < CPU_TARGET_US
-          ? "not met (under 1 ms, but not well under)"
-          : "not met";
-    lines.push("");
-    lines.push(
-      `Verdict (computed, "well under" = below ${CPU_WELL_UNDER_US} µs): **${verdict}** — ${c.runnerUs.toFixed(0)} µs per result.`,
-    );
-    sections.cpu = lines.join("\n");
-    lines = [];
-  }
-  if (r.memory && r.memory.length > 0) {
-    lines.push(machineLine(r, "memory"), "");
-    lines.push("### Memory (target: flat to a million rows)");
-    lines.push("");
-    lines.push(
-      "One fresh process per size; RSS and heapUsed sampled every 200 ms from before planRun to the end of runEvaluation. 1 model, zero-latency emulator in a child process, C = 64. The last two columns are the two known O(rows) structures, each measured alone (heap retained after forced GC).",
-    );
-    lines.push("");
-    lines.push(
-      "| rows | wall (run) | baseline heap | peak heapUsed | peak RSS | peak heap / 10k peak | peak RSS / 10k peak | dataset id map | resume key set | journal on disk |",
-    );
-    lines.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    const small = r.memory[0]!;
-    for (const m of r.memory) {
-      lines.push(
-        `| ${fmtInt(m.rows)} | ${fmtMs(m.wallMs)} | ${fmtMB(m.baseline.heapUsed)} | ${fmtMB(m.peak.heapUsed)} | ${fmtMB(m.peak.rss)} | ${fmtX(m.peak.heapUsed / small.peak.heapUsed)} | ${fmtX(m.peak.rss / small.peak.rss)} | ${fmtMB(m.idMapBytes)} (${(m.idMapBytes / m.rows).toFixed(0)} B/row) | ${fmtMB(m.resumeKeysBytes)} (${(m.resumeKeysBytes / m.rows).toFixed(0)} B/row) | ${fmtMB(m.journalBytes)} |`,
-      );
-    }
-    const big = r.memory.find((m) => m.rows === 1_000_000);
-    lines.push("");
-    if (big) {
-      const fh = big.peak.heapUsed / small.peak.heapUsed;
-      const fr = big.peak.rss / small.peak.rss;
-      lines.push(
-        `Verdict (computed, "flat" = 1M peak within ${FLAT_FACTOR}× of the 10k peak): **${fh <= FLAT_FACTOR && fr <= FLAT_FACTOR ? "met" : "not met"}** — heapUsed ${fmtX(fh)}, RSS ${fmtX(fr)}.`,
+    if (mode === "wall") {
+      checks.push(`${p.provider}: wall ≤ 1.05× bare ${verdict(wallRatio <= 1.05)} (${fmtX(wallRatio)})`);
+      checks.push(
+        `${p.provider}: p50 within 10% of ${server} ms ${verdict(Math.abs(p50 / server - 1) <= 0.1)} (${p50.toFixed(1)} ms)`,
       );
     } else {
-      lines.push("Verdict: not measured to 1M rows (--quick).");
+      checks.push(
+        `${p.provider}: ≥ 0.8× bare calls/s ${verdict(rateBk / rateBare >= 0.8)} (${fmtX(rateBk / rateBare)})`,
+      );
+      checks.push(`${p.provider}: own CPU ≤ 100 µs/result ${verdict(own <= 100)} (${fmtUs(own)})`);
     }
-    sections.memory = lines.join("\n");
+    checks.push(
+      `${p.provider}: peak RSS ≤ 150 MB ${verdict(bk.maxRssBytes <= 150 * 1024 * 1024)} (${fmtMB(bk.maxRssBytes)})`,
+    );
   }
-  return sections;
+  lines.push(
+    "",
+    `Emulator CPU per call (its own process, for context): ${pairs.map((p) => `${p.provider} ${fmtUs(p.emulatorCpuUsPerCall)}`).join(", ")}.`,
+  );
+  lines.push("", "Verdicts (computed): " + checks.join("; ") + ".");
+  return lines.join("\n");
 }
 
-/** Replaces each measured section of BENCHMARKS.md between its `<!-- bench:<mode>:start/end -->` markers. */
+function renderMemory(r: Report, mem: MemoryResult[]): string {
+  const cmd = mem.some((m) => m.rows >= 1_000_000) ? "npm run bench:1m" : "npx tsx bench/run.ts memory --write";
+  const lines = [header(r, "memory", cmd), ""];
+  lines.push(
+    "`bakeoff run` (whole process, azure-ai-inference) over N rows × 1 model, 0 ms latency, C = 64; peak RSS = the process's maxRSS (bench/exit-stats.mjs). Resume: the largest run with its last min(1,000, N/2) results removed and run.json set to interrupted, then `bakeoff run --resume` (reads the journal's keys, re-sends 1,000 calls, rewrites the reports).",
+    "",
+    "| rows | wall | peak RSS | RSS / smallest | CPU per result | journal on disk | resume wall | resume peak RSS |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  const small = mem[0]!;
+  for (const m of mem) {
+    lines.push(
+      `| ${fmtInt(m.rows)} | ${fmtS(m.wallMs)} | ${fmtMB(m.maxRssBytes)} | ${fmtX(m.maxRssBytes / small.maxRssBytes)} | ${fmtUs(m.cpuUsPerResult)} | ${fmtMB(m.journalBytes)} | ${m.resume ? fmtS(m.resume.wallMs) : "–"} | ${m.resume ? fmtMB(m.resume.maxRssBytes) : "–"} |`,
+    );
+  }
+  const big = mem.at(-1)!;
+  const checks = [
+    `peak RSS ≤ 150 MB at every size ${verdict(mem.every((m) => m.maxRssBytes <= 150 * 1024 * 1024))}`,
+    `largest within 20% of smallest ${verdict(big.maxRssBytes / small.maxRssBytes <= 1.2)} (${fmtX(big.maxRssBytes / small.maxRssBytes)} from ${fmtInt(small.rows)} to ${fmtInt(big.rows)} rows)`,
+  ];
+  if (big.resume)
+    checks.push(
+      `resume ≤ 300 MB ${verdict(big.resume.maxRssBytes <= 300 * 1024 * 1024)} (${fmtMB(big.resume.maxRssBytes)})`,
+    );
+  if (big.rows < 1_000_000) checks.push("the 1,000,000-row case and its resume: `npm run bench:1m`");
+  lines.push("", "Verdicts (computed): " + checks.join("; ") + ".");
+  return lines.join("\n");
+}
+
+function renderStructures(r: Report, s: StructureResult[]): string {
+  const lines = [
+    header(r, "structures", "npx tsx bench/run.ts structures --write").replace(
+      /; best of \d+ alternated runs per side/,
+      "",
+    ),
+    "",
+  ];
+  lines.push(
+    "Heap + ArrayBuffers retained after forced GC (`--expose-gc`), per row, each structure built alone from fresh strings. Resume key set: keys like `bench/r0000001/m0/0`; duplicate-id check: ids like `r0000001` with their first line.",
+    "",
+    "| rows | resume keys: Set<string> (old) | KeySet, 64-bit hashes sorted (new) | dataset ids: Map<id, line> (old) | IdIndex, 64-bit hash table (new) |",
+    "| ---: | ---: | ---: | ---: | ---: |",
+  );
+  for (const x of s)
+    lines.push(
+      `| ${fmtInt(x.rows)} | ${x.keySetOld.toFixed(1)} B/row | ${x.keySetNew.toFixed(1)} B/row | ${x.idOld.toFixed(1)} B/row | ${x.idNew.toFixed(1)} B/row |`,
+    );
+  return lines.join("\n");
+}
+
 async function writeBenchmarksMd(sections: Record<string, string>): Promise<void> {
   const file = join(ROOT, "BENCHMARKS.md");
   let text = await readFile(file, "utf8");
@@ -787,35 +587,31 @@ async function writeBenchmarksMd(sections: Record<string, string>): Promise<void
   log(`wrote ${file} (${Object.keys(sections).join(", ")})`);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Main
-
 async function main(): Promise<void> {
-  const mode = positional[0] ?? "all";
-  if (mode === "memory-one") {
-    const result = await memoryOne(Number(positional[1]));
-    process.send?.(result);
-    return;
-  }
-  const quick = flag("--quick");
+  if (positional[0] === "structures-child") return structuresChild(Number(positional[1]));
+  const modes = positional.length > 0 ? positional : ["wall", "throughput", "memory", "structures"];
+  for (const m of modes)
+    if (!["wall", "throughput", "memory", "structures"].includes(m))
+      throw new Error(`unknown mode "${m}"; use wall, throughput, memory or structures`);
   const report: Report = {
     date: new Date().toISOString().slice(0, 10),
     node: process.version,
-    cpus: cpus()[0]?.model.trim() ?? "unknown",
-    nproc: availableParallelism(),
-    memGB: Math.round(totalmem() / 1024 ** 3),
-    quick,
-    loadavg: [loadavg()],
+    machine: `${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? "unknown"}), ${Math.round(totalmem() / 1024 ** 3)} GB RAM`,
+    load: [loadavg()[0]!],
   };
-  const t0 = performance.now();
-  if (mode === "all" || mode === "throughput") report.throughput = await throughput();
-  if (mode === "all" || mode === "cpu") report.cpu = await cpuBench();
-  if (mode === "all" || mode === "memory") report.memory = await memory(quick);
-  if (!["all", "throughput", "cpu", "memory"].includes(mode))
-    throw new Error(`unknown mode "${mode}"; use all, throughput, cpu or memory`);
-  report.loadavg.push(loadavg());
-  log(`done in ${fmtMs(performance.now() - t0)}`);
-  const sections = renderReport(report);
+  const sections: Record<string, string> = {};
+  if (modes.includes("wall")) report.wall = await pair(5000, 2, 16, 20);
+  if (modes.includes("throughput")) report.throughput = await pair(10_000, 2, 64, 0);
+  if (modes.includes("memory")) {
+    const sizes = (option("--sizes") ?? "10000,100000").split(",").map(Number);
+    report.memory = await memory(sizes, flag("--resume"));
+  }
+  if (modes.includes("structures")) report.structures = await structures([100_000, 1_000_000]);
+  report.load.push(loadavg()[0]!);
+  if (report.wall) sections.wall = renderPairs(report, "wall", report.wall);
+  if (report.throughput) sections.throughput = renderPairs(report, "throughput", report.throughput);
+  if (report.memory) sections.memory = renderMemory(report, report.memory);
+  if (report.structures) sections.structures = renderStructures(report, report.structures);
   console.log(Object.values(sections).join("\n\n"));
   if (flag("--json")) console.log(JSON.stringify(report));
   if (flag("--write")) await writeBenchmarksMd(sections);

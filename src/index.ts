@@ -22,6 +22,7 @@ export { runEvaluation, StorageError, type RecordSink, type RunOptions, type Run
 export {
   acquireLock,
   completedKeys,
+  KeySet,
   createRunDir,
   JournalWriter,
   listRuns,

@@ -12,6 +12,7 @@ import { openDataset } from "../dataset/index.js";
 import type { ProviderAuth } from "../providers/auth.js";
 import { abortableSleep } from "../providers/retry.js";
 import { formatDuration } from "../util/duration.js";
+import type { KeySet } from "../store/key-set.js";
 import type { BatchPartState, ModelManifest, RunManifest } from "../store/manifest.js";
 import { callParams } from "../run/params.js";
 import type { PlannedDataset, RunPlan } from "../run/plan.js";
@@ -43,7 +44,7 @@ export interface BatchContext {
   endpoint: string;
   auth: ProviderAuth;
   /** Keys already in the journal: never planned again. */
-  done: ReadonlySet<string>;
+  done: Pick<KeySet, "has">;
   /** The run (or this model) is stopping: leave batches in flight for a resume. */
   isStopping: () => boolean;
   signal: AbortSignal;

@@ -12,8 +12,11 @@ import type { Row } from "../types.js";
 import { resolveDatasetParams } from "./rich.js";
 import { readCsv } from "./csv.js";
 import { readJsonl } from "./jsonl.js";
-import { createRowMapper, readFailure, type RawRecord } from "./rows.js";
+import { IdIndex } from "./id-index.js";
+import { createRowMapper, readFailure, type RawRecord, type RowMapper } from "./rows.js";
 import { inShard, type Shard } from "./shard.js";
+
+export { IdIndex, type Hash64, type IdLookup } from "./id-index.js";
 
 export { readCsv, type CsvReadOptions } from "./csv.js";
 export { readJsonl, type JsonlReadOptions } from "./jsonl.js";
@@ -60,6 +63,12 @@ export interface DatasetOpenOptions {
    * rows an unsharded run has.
    */
   shard?: Shard;
+  /**
+   * The duplicate-id index of this pass (default: a fresh {@link IdIndex}, 64-bit id hashes,
+   * 16–32 bytes per row). A suspect (same hash) is confirmed exactly by reading the first use's
+   * id back from the file before a row is refused.
+   */
+  idIndex?: IdIndex;
 }
 
 /**
@@ -90,14 +99,15 @@ export async function* openDataset(
     dataset: spec.name ?? stem,
     idPrefix: stem,
     configPath,
-    ...(options.checkDuplicateIds === false ? { checkDuplicateIds: false } : {}),
   });
+  const ids = options.checkDuplicateIds === false ? undefined : (options.idIndex ?? new IdIndex());
 
   const skip = options.skipInvalidRows
     ? (err: DatasetError): void => options.onSkip?.({ file: err.file, line: err.line ?? 0, reason: err.reason })
     : undefined;
-  const records: AsyncIterable<RawRecord> =
-    format === "csv" ? readCsv(file, { delimiter, onInvalid: skip }) : readJsonl(file, { onInvalid: skip });
+  const read = (onInvalid: typeof skip): AsyncIterable<RawRecord> =>
+    format === "csv" ? readCsv(file, { delimiter, onInvalid }) : readJsonl(file, { onInvalid });
+  const records = read(skip);
 
   let yielded = 0;
   let first = true;
@@ -108,6 +118,8 @@ export async function* openDataset(
     let row: Row;
     try {
       row = mapper.map(record);
+      // Checked last so a row rejected for another reason does not claim its id.
+      if (ids !== undefined) await checkId(ids, row.id, record.line, mapper, read, file);
     } catch (err) {
       if (skip === undefined || !(err instanceof DatasetError)) throw err;
       skip(err);
@@ -117,6 +129,39 @@ export async function* openDataset(
     // Returning closes `records`, which closes the file: nothing past the limit is read.
     if (spec.limit !== undefined && ++yielded >= spec.limit) return;
   }
+}
+
+/**
+ * The duplicate-id check of one row: a hash match is confirmed by reading the id used at the
+ * first line back from the file (one partial read per distinct duplicated id; a true 64-bit
+ * collision, ~3e-8 at a million rows, costs one read and is then let through).
+ * @throws DatasetError when `id` really was used before
+ */
+async function checkId(
+  ids: IdIndex,
+  id: string,
+  line: number,
+  mapper: RowMapper,
+  read: (onInvalid: (err: DatasetError) => void) => AsyncIterable<RawRecord>,
+  file: string,
+): Promise<void> {
+  const found = ids.add(id, line);
+  if (found.kind === "new") return;
+  let repeat = found.kind === "duplicate";
+  if (found.kind === "suspect") {
+    let firstId: string | undefined;
+    // Bad records before it were skipped or refused on the first read; here they are just passed.
+    for await (const rec of read(() => undefined)) {
+      if (rec.line === found.firstLine) {
+        firstId = mapper.idOf(rec);
+        break;
+      }
+      if (rec.line > found.firstLine) break;
+    }
+    if (firstId === undefined) throw new DatasetError(`line ${found.firstLine} changed while being read`, { file });
+    repeat = ids.resolve(found, firstId, id, line);
+  }
+  if (repeat) throw new DatasetError(`duplicate id "${id}" (first used at line ${found.firstLine})`, { file, line });
 }
 
 /**

@@ -48,16 +48,14 @@ export interface RowMapperContext {
   idPrefix: string;
   /** Config path of this dataset for hints, e.g. `datasets[2]`. */
   configPath: string;
-  /**
-   * Reject repeated ids (default true). The seen-id map is the one per-row memory cost, so a
-   * pass over a file already validated can turn it off.
-   */
-  checkDuplicateIds?: boolean;
   /** The dataset's `params` with files resolved; defaults to `spec.params` as written. */
   params?: GenerationParams;
 }
 
-/** Maps raw records of one dataset to rows; holds the state (seen ids) of one pass over the file. */
+/**
+ * Maps raw records of one dataset to rows. Stateless: the duplicate-id check of a pass is
+ * {@link openDataset}'s (it needs the file to confirm a suspect exactly).
+ */
 export interface RowMapper {
   /**
    * Checks once, against a header, that the columns the spec needs exist. For CSV every row has
@@ -69,16 +67,14 @@ export interface RowMapper {
   /**
    * Maps one record to a row.
    * @throws DatasetError for a problem with this row only (missing prompt, empty or too long
-   * prompt, unknown template variable, duplicate id).
+   * prompt, unknown template variable).
    */
   map(record: RawRecord): Row;
+  /** The id a record gets: its id column, else `<idPrefix>:<line>`. */
+  idOf(record: RawRecord): string;
 }
 
-/**
- * Creates the mapper for one pass over a dataset. Memory: unless `checkDuplicateIds` is false it
- * remembers every id seen (and its line) to reject duplicates; ids are short, but this is the one
- * cost that grows with the row count.
- */
+/** Creates the mapper for a dataset. */
 export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMapper {
   const cols = spec.columns;
   const messagesCol = cols.messages ?? "messages";
@@ -87,8 +83,8 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
   const datasetParams = ctx.params ?? spec.params;
   const template: CompiledTemplate | undefined =
     spec.template === undefined ? undefined : compileTemplate(spec.template);
-  const seen = new Map<string, number>();
   const { file } = ctx;
+  const idOf = ({ line, values }: RawRecord): string => nonEmpty(values[cols.id]) ?? `${ctx.idPrefix}:${line}`;
 
   const missingPrompt = (columns: readonly string[], line: number): DatasetError =>
     new DatasetError(
@@ -98,6 +94,7 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
     );
 
   return {
+    idOf,
     checkColumns(columns, line) {
       if (template === undefined) {
         if (!columns.includes(cols.prompt)) throw missingPrompt(columns, line);
@@ -154,15 +151,7 @@ export function createRowMapper(spec: DatasetSpec, ctx: RowMapperContext): RowMa
         );
       }
 
-      const id = nonEmpty(values[cols.id]) ?? `${ctx.idPrefix}:${line}`;
-      // Checked last so a row rejected for another reason does not claim its id.
-      if (ctx.checkDuplicateIds !== false) {
-        const firstLine = seen.get(id);
-        if (firstLine !== undefined) {
-          throw new DatasetError(`duplicate id "${id}" (first used at line ${firstLine})`, where);
-        }
-        seen.set(id, line);
-      }
+      const id = idOf({ line, values });
 
       // A blank per-row system cell means "no override", not "send an empty system message".
       const system = nonEmpty(values[cols.system]) ?? spec.system;

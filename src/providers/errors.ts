@@ -148,12 +148,23 @@ function kindFor(status: number, contentFilter: boolean): ModelErrorKind {
 
 /** The service's request id from response headers, for support tickets. */
 export function requestIdFrom(headers: HeaderBag): string | undefined {
-  for (const name of ["apim-request-id", "x-request-id", "x-ms-request-id", "request-id"]) {
-    const v = headerValue(headers, name)?.trim();
-    if (v) return v;
+  // One pass over the headers (this runs on every response), keeping the best-ranked name's value.
+  let found: string | undefined;
+  let rank = REQUEST_ID_HEADERS.length;
+  for (const key of Object.keys(headers)) {
+    const r = REQUEST_ID_HEADERS.indexOf(key.toLowerCase());
+    if (r < 0 || r >= rank) continue;
+    const raw = headers[key];
+    const v = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+    if (!v) continue;
+    found = v;
+    rank = r;
   }
-  return undefined;
+  return found;
 }
+
+/** Where services put their request id, most specific first. */
+const REQUEST_ID_HEADERS = ["apim-request-id", "x-request-id", "x-ms-request-id", "request-id"];
 
 /** What goes in parentheses after the status: the service's code, else its error type. */
 function labelFor(code: string | undefined, type: string | undefined, status: number): string | undefined {

@@ -326,7 +326,11 @@ function cappedFetch(maxBytes: number): typeof fetch {
       const body = await res.text().catch(() => "");
       throw new HttpFailure(res.status, body.slice(0, 64 * 1024), Object.fromEntries(res.headers));
     }
-    if (res.body === null) return res;
+    // A declared length within the cap bounds an uncompressed body already (HTTP framing ends it
+    // there): no byte-counting stream, which costs a web-stream pipe and a new Response per call.
+    // A compressed body is decoded by fetch, so its size is only known while it is read.
+    const bounded = res.headers.has("content-length") && !res.headers.has("content-encoding");
+    if (res.body === null || bounded) return res;
     let size = 0;
     const capped = res.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({

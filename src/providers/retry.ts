@@ -120,20 +120,22 @@ async function attemptWithDeadline(
 ): Promise<AttemptResult> {
   const controller = new AbortController();
   const signal = controller.signal;
-  const timer = setTimeout(() => controller.abort(deadlineReason(timeoutMs)), Math.min(timeoutMs, MAX_TIMER_MS));
-  const unsubscribe = onRunAbort(runSignal, () => controller.abort(runAbortReason()));
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abortedAttemptError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  // The race is lost by rejecting this promise directly from the two places that abort: no
+  // event listener on the attempt's signal (EventTarget add/remove is a measurable per-call cost).
+  let lose!: (err: unknown) => void;
+  const aborted = new Promise<never>((_, reject) => (lose = reject));
   aborted.catch(() => undefined); // the race may already be settled when the signal fires
+  const abort = (reason: unknown) => {
+    controller.abort(reason);
+    lose(abortedAttemptError(signal));
+  };
+  const timer = setTimeout(() => abort(deadlineReason(timeoutMs)), Math.min(timeoutMs, MAX_TIMER_MS));
+  const unsubscribe = onRunAbort(runSignal, () => abort(runAbortReason()));
   try {
     return await Promise.race([provider.attempt(request, signal, context), aborted]);
   } finally {
     clearTimeout(timer);
     unsubscribe();
-    if (onAbort !== undefined) signal.removeEventListener("abort", onAbort);
   }
 }
 

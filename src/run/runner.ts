@@ -34,7 +34,7 @@ import { AdaptiveConcurrency } from "./adaptive.js";
 import { ReplayMissError, type CacheMode, type ResponseCache } from "./cache.js";
 import { BakeoffError, ExitCode, UsageError } from "../errors.js";
 import type { RunReport, WriteReportsOptions } from "../report/run-report.js";
-import { JournalWriter, PREDICTIONS_FILE, completedKeys } from "../store/journal.js";
+import { JournalWriter, KeySet, PREDICTIONS_FILE, completedKeys } from "../store/journal.js";
 import type { Lock } from "../store/lock.js";
 import { CallLimits, Window } from "./limits.js";
 import {
@@ -253,7 +253,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
 
     const done = resuming
       ? await completedKeys(join(runDir, PREDICTIONS_FILE), { retryErrors: options.resume!.retryErrors ?? false })
-      : new Set<string>();
+      : KeySet.empty();
     const total = manifest.expected;
     progress?.start(total, Math.min(done.size, total));
     // Imported while the first calls are in flight: on a short run their load lands in time spent

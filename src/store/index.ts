@@ -16,6 +16,8 @@ export {
   JournalWriter,
   PREDICTIONS_FILE,
   completedKeys,
+  KeySet,
+  KeySetBuilder,
   latestByKey,
   readJournal,
   runRecords,

@@ -3,22 +3,27 @@
  * row × model × trial, appended as each call completes. Reports, compare, resume and Weave sync
  * are all computed from it.
  *
- * Durability model: every record is handed to the kernel with write(2) as soon as the previous
- * write finished (records that complete meanwhile are coalesced into one write), so a `kill -9`
- * loses only calls still in flight. `sync()` adds an fsync for power-loss safety at checkpoints.
+ * Durability model: every record is handed to the kernel with write(2) at the end of the event
+ * loop turn it was appended in (records appended in one turn are coalesced into one write), so a
+ * `kill -9` loses only calls still in flight. `sync()` adds an fsync for power-loss safety at checkpoints.
  * A crash can leave a torn final line; readers skip it and `openJournal` truncates it before
  * appending, so a resumed run never builds on a half-written record.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, writeSync } from "node:fs";
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { PredictionRecord } from "../types.js";
+import { KeySet, KeySetBuilder } from "./key-set.js";
+
+export { KeySet, KeySetBuilder } from "./key-set.js";
 
 export const PREDICTIONS_FILE = "predictions.jsonl";
 
 export class JournalWriter {
-  private pending: string[] = [];
-  private writing: Promise<void> | null = null;
+  /** Records appended but not yet written (joined text). */
+  private pending = "";
+  /** The write scheduled for the end of this event-loop turn, resolved once it is done. */
+  private batch: { done: Promise<void>; resolve: () => void } | null = null;
   private failure: unknown = null;
   private closed = false;
 
@@ -40,15 +45,13 @@ export class JournalWriter {
   }
 
   /**
-   * Queues one record. Never blocks the caller; the write starts at once unless one is already
-   * under way, in which case it joins the next batch. Throws if an earlier write failed (disk
-   * full), so the runner stops instead of silently losing results.
+   * Queues one record. Never blocks the caller: records appended in the same turn of the event
+   * loop are written together, with one write(2), right after that turn's I/O callbacks.
+   * Throws if an earlier write failed (disk full), so the runner stops instead of silently
+   * losing results.
    */
   append(record: PredictionRecord): void {
-    if (this.failure) throw this.failure;
-    if (this.closed) throw new Error("journal is closed");
-    this.pending.push(JSON.stringify(record) + "\n");
-    if (!this.writing) this.writing = this.drain();
+    this.appendSerialized(JSON.stringify(record));
   }
 
   /**
@@ -59,13 +62,19 @@ export class JournalWriter {
   appendSerialized(line: string): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error("journal is closed");
-    this.pending.push(line + "\n");
-    if (!this.writing) this.writing = this.drain();
+    this.pending += line + "\n";
+    if (this.batch === null) {
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => (resolve = r));
+      this.batch = { done, resolve };
+      // After this turn's I/O callbacks: every result that completed in it shares one write.
+      setImmediate(() => this.write());
+    }
   }
 
   /** Resolves when everything appended so far is in the kernel (survives a process kill). */
   async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+    if (this.batch !== null) await this.batch.done;
     if (this.failure) throw this.failure;
   }
 
@@ -91,20 +100,28 @@ export class JournalWriter {
     }
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Hands the pending records to the kernel with a synchronous write(2). An append-only write of
+   * a few KB to the page cache takes microseconds; the promise-based FileHandle write it replaces
+   * cost ~50-60 µs of CPU per call in thread-pool round trips, more than the rest of the journal.
+   * Loops over short writes; the first failure is kept and rethrown by append/flush.
+   */
+  private write(): void {
+    const batch = this.batch;
+    this.batch = null;
     try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.join("");
-        this.pending = [];
-        await this.fh.appendFile(batch, "utf8");
-      }
+      if (this.pending === "" || this.failure) return;
+      const buf = Buffer.from(this.pending, "utf8");
+      this.pending = "";
+      let done = 0;
+      while (done < buf.length) done += writeSync(this.fh.fd, buf, done, buf.length - done);
     } catch (err) {
-      // FileHandle errors carry no path; messages about a full disk should name the file.
+      // Errors carry no path for an fd; messages about a full disk should name the file.
       if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined)
         (err as NodeJS.ErrnoException).path = this.path;
       this.failure = err;
     } finally {
-      this.writing = null;
+      batch?.resolve();
     }
   }
 }
@@ -202,17 +219,15 @@ function isRecord(v: unknown): v is PredictionRecord {
 }
 
 /**
- * The set of keys already recorded, for resume. Holds one short string per completed result;
- * `retryErrors` leaves failed calls out so they are sent again.
+ * The keys already recorded, for resume: a {@link KeySet} of 64-bit key hashes (8 bytes per
+ * result, sorted, binary search), so resuming a million-row run holds ~8 MB, not a Set of strings.
+ * `retryErrors` leaves failed calls out so they are sent again (a later success counts as done).
  */
-export async function completedKeys(path: string, options: { retryErrors?: boolean } = {}): Promise<Set<string>> {
-  const keys = new Set<string>();
-  if (!(await exists(path))) return keys;
-  for await (const rec of readJournal(path)) {
-    if (options.retryErrors && rec.output.error) keys.delete(rec.key);
-    else keys.add(rec.key);
-  }
-  return keys;
+export async function completedKeys(path: string, options: { retryErrors?: boolean } = {}): Promise<KeySet> {
+  if (!(await exists(path))) return KeySet.empty();
+  const builder = new KeySetBuilder(options.retryErrors ?? false);
+  for await (const rec of readJournal(path)) builder.add(rec.key, rec.output.error !== undefined);
+  return builder.build();
 }
 
 /**
