@@ -132,7 +132,7 @@ describe("TTFT through a streamed run", () => {
     expect(streamed.ttft.p95).toBeGreaterThanOrEqual(streamed.ttft.p50);
     expect(plain.ttft).toBeUndefined();
     const page = await readFile(join(result.runDir, "report.html"), "utf8");
-    expect(page).toMatch(/<th scope="row">TTFT p50<\/th><td>\d+ ms<\/td><td>–<\/td>/);
+    expect(page).toMatch(/<th scope="row">TTFT p50<\/th><td>[\d,]+ ms<\/td><td>–<\/td>/);
     expect(page).toMatch(/<th scope="row">TTFT p95<\/th>/);
   });
 });
