@@ -12,11 +12,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { JournalWriter, mergeShardRuns, readJournal, shardOf } from "../src/index.js";
+import { writeBenchSection } from "./benchmarks-md.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const MODELS = ["a", "b", "c"];
@@ -158,25 +158,10 @@ async function main(): Promise<void> {
       `| ratio merge / ideal | ${(merge.cpuMs / ideal.cpuMs).toFixed(2)} | ${(merge.wallMs / ideal.wallMs).toFixed(2)} | +${merge.maxRssMB - ideal.maxRssMB} MB (${((((merge.maxRssMB - ideal.maxRssMB) * 2 ** 20) / merge.records) | 0).toString()} B/record) |`,
     ].join("\n");
     process.stdout.write(text + "\n");
-    if (flag("--write")) await writeSection(text);
+    if (flag("--write")) await writeBenchSection("merge", text);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function writeSection(text: string): Promise<void> {
-  const path = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url));
-  const md = await readFile(path, "utf8");
-  const begin = "<!-- bench:merge:start -->";
-  const end = "<!-- bench:merge:end -->";
-  const block = `${begin}\n${text}\n${end}`;
-  const a = md.indexOf(begin);
-  const b = md.indexOf(end);
-  const next =
-    a >= 0 && b > a
-      ? md.slice(0, a) + block + md.slice(b + end.length)
-      : `${md.trimEnd()}\n\n## merge: shard runs into one run\n\nWhat \`bakeoff merge\` costs over touching every record once.\n\n${block}\n`;
-  await writeFile(path, next, "utf8");
 }
 
 await main();

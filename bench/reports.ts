@@ -24,6 +24,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PredictionRecord } from "../src/types.js";
+import { writeBenchSection } from "./benchmarks-md.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const argv = process.argv.slice(2);
@@ -235,19 +236,6 @@ function render(r: Result): string {
   ].join("\n");
 }
 
-async function writeSection(section: string): Promise<void> {
-  const file = join(ROOT, "BENCHMARKS.md");
-  let text = await readFile(file, "utf8");
-  const begin = "<!-- bench:reports:start -->";
-  const end = "<!-- bench:reports:end -->";
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${begin} … ${end} section`);
-  text = `${text.slice(0, a + begin.length)}\n${section}\n${text.slice(b)}`;
-  await writeFile(file, text, "utf8");
-  log(`wrote ${file}`);
-}
-
 const work = await mkdtemp(join(tmpdir(), "bakeoff-bench-reports-"));
 try {
   const load = [loadavg()[0]!];
@@ -275,7 +263,7 @@ try {
   };
   const section = render(r);
   console.log(section);
-  if (WRITE) await writeSection(section);
+  if (WRITE) await writeBenchSection("reports", section);
 } finally {
   if (KEEP) log(`kept ${work}`);
   else await rm(work, { recursive: true, force: true });

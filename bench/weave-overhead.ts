@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
 import { startFakeTraceServer, type FakeTraceServer } from "../test/helpers/fake-trace-server.js";
+import { writeBenchSection } from "./benchmarks-md.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const argv = process.argv.slice(2);
@@ -187,19 +188,6 @@ function render(off: Outcome[], on: Outcome[], load: number[]): string {
   ].join("\n");
 }
 
-async function writeSection(section: string): Promise<void> {
-  const file = join(ROOT, "BENCHMARKS.md");
-  let text = await readFile(file, "utf8");
-  const begin = "<!-- bench:weave:start -->";
-  const end = "<!-- bench:weave:end -->";
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${begin} … ${end} section`);
-  text = `${text.slice(0, a + begin.length)}\n${section}\n${text.slice(b)}`;
-  await writeFile(file, text, "utf8");
-  log(`wrote ${file}`);
-}
-
 const dir = await mkdtemp(join(tmpdir(), "bakeoff-bench-weave-"));
 const emulator = await spawnEmulator(Object.fromEntries(MODELS.map((m) => [m, fixedLatencyModel(LATENCY_MS)])));
 try {
@@ -220,7 +208,7 @@ try {
   load.push(loadavg()[0]!);
   const section = render(off, on, load);
   console.log(section);
-  if (WRITE) await writeSection(section);
+  if (WRITE) await writeBenchSection("weave", section);
 } finally {
   await emulator.stop();
   await rm(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  * calls, and hand failed lines on (live calls or a new batch). Every state change is written to
  * run.json first, so a resume after a kill polls the batches in flight instead of paying twice.
  */
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ModelSpec, ModelSpecOf } from "../config/model-spec.js";
 import { isEmulatorEndpoint } from "../config/rules.js";
@@ -21,6 +21,7 @@ import { batchEndpoint, batchRequestLine, PartWriter, type BatchRowLine, type Wr
 import { readJsonLines, readResults, unansweredResult, type LineResult } from "./results.js";
 import { isTerminal, openAIBatchService, type BatchInfo, type BatchService, BatchServiceError } from "./service.js";
 import { batchSettings, type BatchSettings } from "./settings.js";
+import { pathExists } from "../util/path-exists.js";
 
 /** Whether `model` runs through the Batch API. */
 export function isBatched(model: ModelSpec): model is ModelSpecOf<"openai"> {
@@ -340,7 +341,7 @@ class ModelBatches {
     ] as const) {
       if (id === undefined) continue;
       const dest = join(this.dir, `${part.part}.${suffix}.jsonl`);
-      if (!(await exists(dest))) await this.service.download(id, dest);
+      if (!(await pathExists(dest))) await this.service.download(id, dest);
       files.push(dest);
     }
     const batchId = part.batchId!;
@@ -421,15 +422,6 @@ class ModelBatches {
   private async removeFiles(p: BatchPartState): Promise<void> {
     for (const rel of [p.input, p.rows]) await rm(join(this.ctx.runDir, rel), { force: true });
     for (const s of ["output", "errors"]) await rm(join(this.dir, `${p.part}.${s}.jsonl`), { force: true });
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
   }
 }
 

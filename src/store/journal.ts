@@ -10,10 +10,11 @@
  * appending, so a resumed run never builds on a half-written record.
  */
 import { createReadStream, writeSync } from "node:fs";
-import { open, stat, type FileHandle } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { PredictionRecord } from "../types.js";
 import { KeySet, KeySetBuilder } from "./key-set.js";
+import { pathExists } from "../util/path-exists.js";
 
 export { KeySet, KeySetBuilder } from "./key-set.js";
 
@@ -224,7 +225,7 @@ function isRecord(v: unknown): v is PredictionRecord {
  * `retryErrors` leaves failed calls out so they are sent again (a later success counts as done).
  */
 export async function completedKeys(path: string, options: { retryErrors?: boolean } = {}): Promise<KeySet> {
-  if (!(await exists(path))) return KeySet.empty();
+  if (!(await pathExists(path))) return KeySet.empty();
   const builder = new KeySetBuilder(options.retryErrors ?? false);
   for await (const rec of readJournal(path)) builder.add(rec.key, rec.output.error !== undefined);
   return builder.build();
@@ -254,15 +255,6 @@ export async function* latestByKey(path: string): AsyncGenerator<PredictionRecor
     n++;
     if (dup.has(rec.key) && lastLine.get(rec.key) !== n) continue;
     yield rec;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

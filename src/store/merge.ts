@@ -16,7 +16,7 @@
  * killed half way leaves a `running` merged run that the next merge into the same id replaces.
  */
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
-import { copyFile, stat, unlink } from "node:fs/promises";
+import { copyFile, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { shardOf } from "../dataset/shard.js";
 import { UsageError } from "../errors.js";
@@ -25,6 +25,7 @@ import { JournalWriter, PREDICTIONS_FILE } from "./journal.js";
 import type { Lock } from "./lock.js";
 import { MANIFEST_FILE, readManifest, writeManifest, type RunManifest } from "./manifest.js";
 import { createRunDir, lockRunDir, newRunId, runDirFor } from "./run-dir.js";
+import { pathExists } from "../util/path-exists.js";
 
 /** Rows left out by --skip-invalid-rows (the runner's SKIPPED_FILE): the same in every shard. */
 const SKIPPED_FILE = "skipped.jsonl";
@@ -107,7 +108,7 @@ export async function mergeShardRuns(options: MergeOptions): Promise<MergeResult
       await journal.close();
     }
     const skipped = join(shards[0]!.runDir, SKIPPED_FILE);
-    if (await exists(skipped)) await copyFile(skipped, join(runDir, SKIPPED_FILE));
+    if (await pathExists(skipped)) await copyFile(skipped, join(runDir, SKIPPED_FILE));
 
     manifest.status = "complete";
     await options.finish?.(runDir, manifest);
@@ -211,7 +212,7 @@ const FIELDS = 4;
 async function indexShard(s: ShardRun): Promise<ShardIndex> {
   const m = s.manifest;
   const path = join(s.runDir, PREDICTIONS_FILE);
-  if (!(await exists(path)))
+  if (!(await pathExists(path)))
     throw new UsageError(
       `${nameOf(s)} has no ${PREDICTIONS_FILE}; copy the whole run directory of each shard (its journal is the source of truth)`,
     );
@@ -396,7 +397,7 @@ function mergedManifest(runId: string, shards: ShardRun[]): RunManifest {
  */
 async function createMergeDir(outputDir: string, runId: string): Promise<{ runDir: string; lock: Lock }> {
   const runDir = runDirFor(outputDir, runId);
-  if (await exists(join(runDir, MANIFEST_FILE))) {
+  if (await pathExists(join(runDir, MANIFEST_FILE))) {
     const before = await readManifest(runDir).catch(() => undefined);
     if (before?.mergedFrom && before.status !== "complete") {
       const lock = await lockRunDir(runDir, "merge");
@@ -408,16 +409,7 @@ async function createMergeDir(outputDir: string, runId: string): Promise<{ runDi
         `run "${runId}" already exists in ${outputDir} (merged from ${before.mergedFrom.join(", ")}); choose another --run-id`,
       );
   }
-  if ((await exists(join(runDir, MANIFEST_FILE))) || (await exists(join(runDir, PREDICTIONS_FILE))))
+  if ((await pathExists(join(runDir, MANIFEST_FILE))) || (await pathExists(join(runDir, PREDICTIONS_FILE))))
     throw new UsageError(`run "${runId}" already exists in ${outputDir}; choose another --run-id for the merged run`);
   return createRunDir(outputDir, runId, "merge");
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -9,6 +9,7 @@ import { UsageError } from "../errors.js";
 import { PREDICTIONS_FILE } from "./journal.js";
 import { acquireLock, LOCK_FILE, type Lock } from "./lock.js";
 import { MANIFEST_FILE } from "./manifest.js";
+import { pathExists } from "../util/path-exists.js";
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
@@ -85,7 +86,7 @@ export async function createRunDir(
   await mkdir(runDir, { recursive: true });
   const lock = await lockRunDir(runDir, command);
   for (const f of [MANIFEST_FILE, PREDICTIONS_FILE]) {
-    if (await exists(join(runDir, f))) {
+    if (await pathExists(join(runDir, f))) {
       await lock.release();
       throw new UsageError(
         `run "${runId}" already exists in ${outputDir}; continue it with --resume ${runId}, or choose another --run-id`,
@@ -98,13 +99,4 @@ export async function createRunDir(
 /** Takes the lock of an existing run directory for `command` (resume, report, merge). */
 export function lockRunDir(runDir: string, command: string): Promise<Lock> {
   return acquireLock(join(runDir, LOCK_FILE), { command, what: `run directory ${runDir}` });
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
