@@ -19,10 +19,11 @@
  * (the bench spawns bin/bakeoff.js, which runs dist/); `npm run bench` does.
  */
 import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { fixedLatencyModel, spawnEmulator, type EmulatorChild } from "./emulator-process.js";
 
@@ -191,12 +192,13 @@ interface BakeoffOutcome extends ProcOutcome {
 async function journalFacts(
   runDir: string,
 ): Promise<{ results: number; firstStart: number; lastEnd: number; p50Ms: number; errors: number }> {
-  const text = await readFile(join(runDir, "predictions.jsonl"), "utf8");
   let firstStart = Infinity;
   let lastEnd = 0;
   let errors = 0;
   const lat: number[] = [];
-  for (const line of text.split("\n")) {
+  // Line by line: a million-record journal (~900 MB) is longer than V8's largest string.
+  const lines = createInterface({ input: createReadStream(join(runDir, "predictions.jsonl")), crlfDelay: Infinity });
+  for await (const line of lines) {
     if (line === "") continue;
     const r = JSON.parse(line) as {
       startedAt: string;
