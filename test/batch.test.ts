@@ -294,14 +294,8 @@ describe("batch mode", () => {
   }, 60_000);
 
   it("batch cancel stops the batches in flight: the run ends incomplete, --resume completes it", async () => {
-    const dir = await tempDir();
-    const file = await dataset(dir);
-    const emu = await startEmulator({ models: { small: { accuracy: 0.6 } }, quiet: true, batch: { durationMs: 3000 } });
+    const { dir, emu, raw, env, plan } = await slowOneModelBatch();
     try {
-      const raw = config(file, served(emu, {}));
-      raw.models = (raw.models as Raw[]).slice(0, 1);
-      const env = { EMU_KEY: "emulator-no-key" };
-      const plan = await planRun(parseConfig(raw, { baseDir: dir }), { env, batch: true });
       let runDir = "";
       let cancelling: ReturnType<typeof cancelBatches> | undefined;
       const result = await runEvaluation({
@@ -340,14 +334,8 @@ describe("batch mode", () => {
   }, 30_000);
 
   it("batch cancel on a stopped run records it; the next --resume resubmits the unanswered lines and completes", async () => {
-    const dir = await tempDir();
-    const file = await dataset(dir);
-    const emu = await startEmulator({ models: { small: { accuracy: 0.6 } }, quiet: true, batch: { durationMs: 3000 } });
+    const { dir, emu, raw, env, plan } = await slowOneModelBatch();
     try {
-      const raw = config(file, served(emu, {}));
-      raw.models = (raw.models as Raw[]).slice(0, 1);
-      const env = { EMU_KEY: "emulator-no-key" };
-      const plan = await planRun(parseConfig(raw, { baseDir: dir }), { env, batch: true });
       const stop = new AbortController();
       const first = await runEvaluation({
         plan,
@@ -429,6 +417,18 @@ describe("batch mode", () => {
     expect(msg).toMatch(/models\[0\]\.batchModel: /);
   });
 });
+
+/** One emulated model whose batches take 3 s, planned in batch mode: time to cancel them in flight. */
+async function slowOneModelBatch() {
+  const dir = await tempDir();
+  const file = await dataset(dir);
+  const emu = await startEmulator({ models: { small: { accuracy: 0.6 } }, quiet: true, batch: { durationMs: 3000 } });
+  const raw = config(file, served(emu, {}));
+  raw.models = (raw.models as Raw[]).slice(0, 1);
+  const env = { EMU_KEY: "emulator-no-key" };
+  const plan = await planRun(parseConfig(raw, { baseDir: dir }), { env, batch: true });
+  return { dir, emu, raw, env, plan };
+}
 
 /** Models and config for an emulator the test started (a real http endpoint that outlives a run). */
 function served(emu: { endpointFor(sim: string): string }, batch: Raw): { models: Raw[]; emulator: Raw; batch: Raw } {
