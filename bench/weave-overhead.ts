@@ -43,18 +43,46 @@ const log = (msg: string) => console.error(`[weave-bench] ${msg}`);
 interface Outcome {
   weave: boolean;
   wallMs: number;
+  /** CPU of the bakeoff process (user + system). */
   cpuMs: number;
+  /** CPU of the Weave child process (0 with Weave off). */
+  childCpuMs: number;
+  /** CPU of this bench process during the run: the fake trace server's share (the emulator is its own process). */
+  serverCpuMs: number;
   /** Process exit minus the last record's endedAt. */
   exitAfterLastMs: number;
   code: number | null;
   requests?: number;
+  byRoute?: Record<string, number>;
   predictions?: number;
 }
 
-const PRELOAD = `import { writeFileSync } from "node:fs";
+// Loaded into the bakeoff process and (through NODE_OPTIONS, which the forked Weave child
+// inherits) into the child too: each appends its own CPU time, tagged by its entry script.
+// --profile: --cpu-prof is not allowed in NODE_OPTIONS, so the preload runs the inspector's profiler
+// itself and writes <entry>-<pid>.cpuprofile into BENCH_CPU_PROF_DIR at exit.
+const PRELOAD = `import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import { basename, join } from "node:path";
+const script = process.argv[1] ?? "";
+const profDir = process.env.BENCH_CPU_PROF_DIR;
+let session = null;
+if (profDir) {
+  session = new Session();
+  session.connect();
+  session.post("Profiler.enable");
+  session.post("Profiler.start");
+}
 process.on("exit", () => {
   const u = process.resourceUsage();
-  writeFileSync(process.env.BENCH_USAGE_OUT, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000 }));
+  const line = { script, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000 };
+  appendFileSync(process.env.BENCH_USAGE_OUT, JSON.stringify(line) + "\\n");
+  // The in-thread inspector session answers synchronously, so this works inside 'exit'.
+  session?.post("Profiler.stop", (err, res) => {
+    if (err) return;
+    mkdirSync(profDir, { recursive: true });
+    writeFileSync(join(profDir, basename(script, ".js") + "-" + process.pid + ".cpuprofile"), JSON.stringify(res.profile));
+  });
 });
 `;
 
@@ -97,38 +125,26 @@ async function runOnce(dir: string, url: string, weave: FakeTraceServer | null, 
   const cfg = join(dir, `config-${tag}.json`);
   await writeFile(cfg, JSON.stringify(config));
   const usageOut = join(dir, `usage-${tag}.json`);
-  const prof = PROFILE
-    ? ["--cpu-prof", `--cpu-prof-dir=${join(ROOT, "bench-profiles")}`, `--cpu-prof-name=weave-${tag}.cpuprofile`]
-    : [];
+  // NODE_OPTIONS reaches the forked Weave child, so the preload measures (and profiles) both processes.
+  const nodeOptions = [`--import=${join(dir, "usage.mjs")}`];
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let exitedAt = 0;
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        join(dir, "usage.mjs"),
-        ...prof,
-        join(ROOT, "bin/bakeoff.js"),
-        "run",
-        "--config",
-        cfg,
-        "--progress",
-        "off",
-      ],
-      {
-        cwd: dir,
-        env: {
-          ...process.env,
-          BENCH_KEY: "bench-key",
-          BENCH_USAGE_OUT: usageOut,
-          GITHUB_STEP_SUMMARY: "",
-          HOME: dir,
-          ...(weave ? { WANDB_API_KEY: "bench-key", WF_TRACE_SERVER_URL: weave.url } : {}),
-        },
-        stdio: ["ignore", "ignore", "inherit"],
+    const child = spawn(process.execPath, [join(ROOT, "bin/bakeoff.js"), "run", "--config", cfg, "--progress", "off"], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        BENCH_KEY: "bench-key",
+        BENCH_USAGE_OUT: usageOut,
+        NODE_OPTIONS: nodeOptions.join(" "),
+        ...(PROFILE ? { BENCH_CPU_PROF_DIR: join(ROOT, "bench-profiles", tag) } : {}),
+        GITHUB_STEP_SUMMARY: "",
+        HOME: dir,
+        ...(weave ? { WANDB_API_KEY: "bench-key", WF_TRACE_SERVER_URL: weave.url } : {}),
       },
-    );
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     child.on("error", reject);
     child.on("exit", (c) => {
       exitedAt = Date.now();
@@ -136,7 +152,14 @@ async function runOnce(dir: string, url: string, weave: FakeTraceServer | null, 
     });
   });
   const wallMs = performance.now() - t0;
-  const { cpuMs } = JSON.parse(await readFile(usageOut, "utf8")) as { cpuMs: number };
+  const cpu = process.cpuUsage(cpu0);
+  const serverCpuMs = (cpu.user + cpu.system) / 1000;
+  const usage = (await readFile(usageOut, "utf8"))
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as { script: string; cpuMs: number });
+  const cpuMs = usage.find((u) => u.script.endsWith("bakeoff.js"))?.cpuMs ?? NaN;
+  const childCpuMs = usage.filter((u) => u.script.endsWith("weave-child.js")).reduce((a, u) => a + u.cpuMs, 0);
   const [runDir] = await readdir(outputDir, { withFileTypes: true }).then((e) =>
     e.filter((x) => x.isDirectory()).map((x) => join(outputDir, x.name)),
   );
@@ -145,14 +168,23 @@ async function runOnce(dir: string, url: string, weave: FakeTraceServer | null, 
     if (line === "") continue;
     last = Math.max(last, Date.parse((JSON.parse(line) as { endedAt: string }).endedAt));
   }
-  const o: Outcome = { weave: weave !== null, wallMs, cpuMs, exitAfterLastMs: exitedAt - last, code };
+  const o: Outcome = {
+    weave: weave !== null,
+    wallMs,
+    cpuMs,
+    childCpuMs,
+    serverCpuMs,
+    exitAfterLastMs: exitedAt - last,
+    code,
+  };
   if (weave) {
-    o.requests = Object.values(weave.countByRoute()).reduce((a, b) => a + b, 0);
+    o.byRoute = weave.countByRoute();
+    o.requests = Object.values(o.byRoute).reduce((a, b) => a + b, 0);
     o.predictions = weave.callsByOp("Model.predict").length;
   }
   log(
-    `Weave ${weave ? "on " : "off"} #${rep}: exit ${code}, ${(wallMs / 1000).toFixed(2)} s wall, ${(cpuMs / 1000).toFixed(2)} s CPU, exit ${(o.exitAfterLastMs / 1000).toFixed(2)} s after the last result` +
-      (weave ? `, ${o.requests} requests, ${o.predictions} Model.predict calls` : ""),
+    `Weave ${weave ? "on " : "off"} #${rep}: exit ${code}, ${(wallMs / 1000).toFixed(2)} s wall, CPU ${(cpuMs / 1000).toFixed(2)} s main + ${(childCpuMs / 1000).toFixed(2)} s child + ${(serverCpuMs / 1000).toFixed(2)} s fake server, exit ${(o.exitAfterLastMs / 1000).toFixed(2)} s after the last result` +
+      (weave ? `, ${o.requests} requests ${JSON.stringify(o.byRoute)}, ${o.predictions} Model.predict calls` : ""),
   );
   return o;
 }

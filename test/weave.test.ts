@@ -15,6 +15,7 @@ import { netrcHasPassword } from "../src/tracking/weave-settings.js";
 import { resolveWeaveSettings, startWeaveSink, syncRunToWeave, type WeaveResult } from "../src/tracking/weave.js";
 import {
   closedPortUrl,
+  opNameOf,
   startFakeTraceServer,
   type FakeMode,
   type FakeTraceServer,
@@ -122,7 +123,25 @@ describe("Weave sink against a healthy trace server", () => {
     const someCall = modelCalls.find((c) => (c.output as { finish_reason: string }).finish_reason === "stop")!;
     expect(someCall.summary).toMatchObject({ usage: { [`${someCall.display_name}-served`]: { prompt_tokens: 10 } } });
     expect(server.callsByOp("exact.score")).toHaveLength(MODELS.length * (ROWS - 1));
-    expect(server.countByRoute()["/feedback/create"]).toBe(MODELS.length * (ROWS - 1) * 2);
+    // Every score is also attached to its Model.predict call as feedback, from the scorer call
+    // (what the SDK's addScore sends), but in batches through /feedback/batch/create rather than
+    // one /feedback/create request per score.
+    const feedback = server.feedback();
+    expect(feedback).toHaveLength(MODELS.length * (ROWS - 1) * 2);
+    expect(server.countByRoute()["/feedback/create"] ?? 0).toBe(0);
+    expect(server.countByRoute()["/feedback/batch/create"]).toBeLessThan(feedback.length);
+    const callById = new Map(server.calls().map((c) => [c.id, c]));
+    const callOf = (uri: string) => callById.get(uri.replace("weave:///team/bakeoff/call/", ""));
+    for (const item of feedback) {
+      const predict = callOf(item.weave_ref)!;
+      const scorer = callOf(item.call_ref!)!;
+      expect(opNameOf(predict.op_name)).toBe("Model.predict");
+      const name = item.feedback_type.replace("wandb.runnable.", "");
+      expect(opNameOf(scorer.op_name)).toBe(`${name}.score`);
+      expect(scorer.parent_id).toBe(predict.parent_id);
+      expect(item).toMatchObject({ project_id: "team/bakeoff", payload: { output: scorer.output } });
+      expect(item.runnable_ref).toMatch(new RegExp(`^weave:///team/bakeoff/object/${name}:`));
+    }
     // Each scorer object and `<name>.score` op is saved once, not once per score (the SDK rebuilds
     // them per score; identical saves cost requests and child CPU for nothing).
     const created = server.requests
@@ -156,6 +175,29 @@ describe("Weave sink against a healthy trace server", () => {
     }
     expect([...server.unknownRoutes]).toEqual([]);
     expect(rejections).toEqual([]);
+  });
+});
+
+describe("Weave score feedback", () => {
+  it("falls back to one /feedback/create per score when the server has no batch route", async () => {
+    server = await startFakeTraceServer();
+    server.routeStatus["/feedback/batch/create"] = 404;
+    const { result, warnings } = await runSink(server.url);
+    expect(warnings).toEqual([]);
+    expectUploadedEverything(server, result);
+    const single = server.requests.filter((r) => r.path === "/feedback/create").map((r) => r.body);
+    expect(single).toHaveLength(MODELS.length * (ROWS - 1) * 2);
+    expect(new Set(single.map((b) => (b as { call_ref: string }).call_ref)).size).toBe(single.length);
+  });
+
+  it("counts feedback the server rejects and says so in one warning", async () => {
+    server = await startFakeTraceServer();
+    server.routeStatus["/feedback/batch/create"] = 400;
+    const { result, warnings } = await runSink(server.url);
+    expect(result).toMatchObject({ ok: false, uploaded: MODELS.length * ROWS, dropped: 0 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/36 score\(s\) not attached to their predictions as feedback \(HTTP 400/);
+    expect(warnings[0]).toContain(`bakeoff weave-sync results/${RUN}`);
   });
 });
 

@@ -17,6 +17,7 @@ import type { FromChild, ToChild, WeaveDatasetRow, WeaveModelInfo, WeaveProblemK
 import type { WeaveModelSummary } from "./weave-summary.js";
 import { predictionInputs, predictionOutput, scoreValue, evaluationName } from "./weave-payload.js";
 import { sanitize } from "./sanitize.js";
+import { FeedbackBatcher } from "./weave-feedback.js";
 
 type Client = Awaited<ReturnType<typeof weave.init>>;
 
@@ -45,6 +46,8 @@ interface Started {
   attributes: Record<string, unknown>;
   dataset: Dataset<WeaveDatasetRow & Record<string, unknown>> | string;
   models: Map<string, ModelState>;
+  /** Score feedback, batched; null with an SDK whose internals differ (it then posts per score). */
+  feedback: FeedbackBatcher | null;
 }
 
 let started: Started | null = null;
@@ -158,6 +161,7 @@ async function start(msg: Extract<ToChild, { type: "start" }>): Promise<void> {
   process.env["WEAVE_PRINT_CALL_LINK"] = "false";
   const client = await weave.init(msg.project, { printCallLink: false });
   saveEachScorerOnce(client);
+  const feedback = batchFeedback(client);
   const dataset =
     msg.rows && msg.rows.length > 0
       ? new weave.Dataset({
@@ -172,6 +176,7 @@ async function start(msg: Extract<ToChild, { type: "start" }>): Promise<void> {
     attributes: sanitize(msg.attributes) as Record<string, unknown>,
     dataset,
     models: new Map(msg.models.map((m) => [m.name, { info: m, logger: null }])),
+    feedback,
   };
 }
 
@@ -219,6 +224,70 @@ function saveEachScorerOnce(client: Client): void {
     scorers.set(key, obj.__savedRef ?? ref);
     return ref;
   };
+}
+
+interface FeedbackClient {
+  projectId: string;
+  traceServerApi: {
+    request(params: Record<string, unknown>): Promise<unknown>;
+    feedback: { feedbackCreateFeedbackCreatePost(data: unknown): Promise<unknown> };
+  };
+  addScore(predictCallId: string, scorerCallId: string, runnableRefUri: string, scorerOutput: unknown): Promise<string>;
+  saveWeaveValues(value: unknown): void;
+  serializedVal(value: unknown): Promise<unknown>;
+}
+
+/**
+ * Routes `client.addScore` (one `POST /feedback/create` per score in weave 0.11.1, called by
+ * ScoreLogger.logScore) into a {@link FeedbackBatcher}: the same items, built the same way as the
+ * SDK builds them, sent through `/feedback/batch/create` with the SDK's own authenticated,
+ * retrying, concurrency-limited HTTP client. The ScoreLogger ignores the returned feedback id.
+ */
+function batchFeedback(client: Client): FeedbackBatcher | null {
+  const c = client as unknown as Partial<FeedbackClient>;
+  const api = c.traceServerApi;
+  if (
+    typeof c.projectId !== "string" ||
+    typeof c.addScore !== "function" ||
+    typeof c.saveWeaveValues !== "function" ||
+    typeof c.serializedVal !== "function" ||
+    typeof api?.request !== "function" ||
+    typeof api.feedback?.feedbackCreateFeedbackCreatePost !== "function"
+  ) {
+    return null; // another SDK version: leave its addScore alone
+  }
+  const fc = c as FeedbackClient;
+  const batcher = new FeedbackBatcher({
+    postBatch: (batch) =>
+      api.request({
+        path: "/feedback/batch/create",
+        method: "POST",
+        body: { batch },
+        secure: true,
+        type: "application/json",
+        format: "json",
+      }),
+    postOne: (item) => api.feedback.feedbackCreateFeedbackCreatePost(item),
+    onError: (err) => classify(err),
+  });
+  const [entity, project] = fc.projectId.split("/");
+  const callUri = (id: string): string => `weave:///${entity}/${project}/call/${id}`;
+  fc.addScore = async (predictCallId, scorerCallId, runnableRefUri, scorerOutput) => {
+    // As the SDK does: the scorer's name is the object name in its ref URI.
+    const scorerName = runnableRefUri.split("/").pop()?.split(":")[0] || "unknown";
+    fc.saveWeaveValues(scorerOutput);
+    const output = await fc.serializedVal(scorerOutput);
+    batcher.add({
+      project_id: fc.projectId,
+      weave_ref: callUri(predictCallId),
+      feedback_type: `wandb.runnable.${scorerName}`,
+      payload: { output },
+      runnable_ref: runnableRefUri,
+      call_ref: callUri(scorerCallId),
+    });
+    return "";
+  };
+  return batcher;
 }
 
 /** Whether `obj` is one of EvaluationLogger's per-score scorer objects (class chain …→ Scorer). */
@@ -331,7 +400,7 @@ function idle(): Promise<void> {
 async function finish(summaries: WeaveModelSummary[]): Promise<void> {
   const s = started;
   if (!s) {
-    send({ type: "done", stats: { predictions: 0, scores: 0, evaluations: 0, failed } }, () =>
+    send({ type: "done", stats: { predictions: 0, scores: 0, evaluations: 0, failed, feedbackFailed: 0 } }, () =>
       process.exit(startFailed ? 1 : 0),
     );
     return;
@@ -350,7 +419,14 @@ async function finish(summaries: WeaveModelSummary[]): Promise<void> {
     }
   }
   await s.client.waitForBatchProcessing();
-  const stats = { predictions: processed - failed, scores, evaluations, failed };
+  await s.feedback?.drain();
+  const stats = {
+    predictions: processed - failed,
+    scores,
+    evaluations,
+    failed,
+    feedbackFailed: s.feedback?.failed ?? 0,
+  };
   send({ type: "done", stats }, () => process.exit(0));
 }
 

@@ -47,4 +47,15 @@ export type WeaveProblemKind = "auth" | "http" | "network" | "sdk" | "payload";
 export type FromChild =
   | { type: "progress"; processed: number }
   | { type: "problem"; kind: WeaveProblemKind; status?: number; message: string; fatal: boolean }
-  | { type: "done"; stats: { predictions: number; scores: number; evaluations: number; failed: number } };
+  | {
+      type: "done";
+      stats: {
+        predictions: number;
+        scores: number;
+        evaluations: number;
+        /** Records whose prediction could not be logged. */
+        failed: number;
+        /** Score feedback items the trace server did not take (the scores are still on the calls). */
+        feedbackFailed: number;
+      };
+    };

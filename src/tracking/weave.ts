@@ -222,7 +222,18 @@ class ChildSink implements WeaveSink {
         `Weave logging was incomplete: ${dropped} result(s) not uploaded${why}; results are safe on disk. Upload later with: bakeoff weave-sync ${this.runDir}`,
       );
     }
-    const result: WeaveResult = { ok: this.done !== null && dropped === 0, uploaded, dropped };
+    const feedbackFailed = this.done?.feedbackFailed ?? 0;
+    if (this.done && feedbackFailed > 0) {
+      const why = this.problem ? ` (${this.problem.message})` : "";
+      this.warnOnce(
+        `Weave logging was incomplete: ${feedbackFailed} score(s) not attached to their predictions as feedback${why}; results are safe on disk. Upload later with: bakeoff weave-sync ${this.runDir}`,
+      );
+    }
+    const result: WeaveResult = {
+      ok: this.done !== null && dropped === 0 && feedbackFailed === 0,
+      uploaded,
+      dropped,
+    };
     if (this.warning !== undefined) result.warning = this.warning;
     return result;
   }

@@ -36,6 +36,16 @@ export interface RecordedCall {
   ended: boolean;
 }
 
+/** One feedback item as the SDK sends it (a `FeedbackCreateReq`). */
+export interface FeedbackItem {
+  project_id: string;
+  weave_ref: string;
+  feedback_type: string;
+  payload: Record<string, unknown>;
+  runnable_ref?: string;
+  call_ref?: string;
+}
+
 export interface FakeTraceServer {
   /** Base URL, e.g. http://127.0.0.1:45678 */
   readonly url: string;
@@ -47,6 +57,8 @@ export interface FakeTraceServer {
   routeStatus: Record<string, number>;
   /** Requests per path. */
   countByRoute(): Record<string, number>;
+  /** Every feedback item received, through /feedback/create or /feedback/batch/create, in arrival order. */
+  feedback(): FeedbackItem[];
   /** Every call seen in call/upsert_batch, start and end merged, in start order. */
   calls(): RecordedCall[];
   /** Calls whose op name (`weave:///…/op/<name>:<digest>`) is `name`. */
@@ -107,6 +119,12 @@ export async function startFakeTraceServer(options: { mode?: FakeMode } = {}): P
       for (const r of requests) counts[r.path] = (counts[r.path] ?? 0) + 1;
       return counts;
     },
+    feedback: () =>
+      requests.flatMap((r) => {
+        if (r.path === "/feedback/create") return [r.body as FeedbackItem];
+        if (r.path === "/feedback/batch/create") return (r.body as { batch: FeedbackItem[] }).batch;
+        return [];
+      }),
     calls: () => [...callOrder],
     callsByOp: (name) => callOrder.filter((c) => opNameOf(c.op_name) === name),
     close: () =>
@@ -179,18 +197,20 @@ function answer(path: string, body: unknown, tables: Map<string, unknown[]>, unk
       return { rows: rows.map((val) => ({ digest: digestOf(val), val })) };
     }
     case "/feedback/create":
-      return {
-        id: randomUUID(),
-        created_at: new Date().toISOString(),
-        wb_user_id: "fake",
-        payload: b["payload"] ?? {},
-      };
+      return feedbackRes(b);
+    case "/feedback/batch/create":
+      // The trace server's FeedbackCreateBatchRes: one FeedbackCreateRes per item, in order.
+      return { res: ((b["batch"] ?? []) as Record<string, unknown>[]).map(feedbackRes) };
     case "/health":
       return {};
     default:
       unknown.add(path);
       return {};
   }
+}
+
+function feedbackRes(item: Record<string, unknown>): unknown {
+  return { id: randomUUID(), created_at: new Date().toISOString(), wb_user_id: "fake", payload: item["payload"] ?? {} };
 }
 
 function recordCalls(body: unknown, index: Map<string, RecordedCall>, order: RecordedCall[]): void {
