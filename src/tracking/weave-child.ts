@@ -161,6 +161,8 @@ async function start(msg: Extract<ToChild, { type: "start" }>): Promise<void> {
   process.env["WEAVE_PRINT_CALL_LINK"] = "false";
   const client = await weave.init(msg.project, { printCallLink: false });
   saveEachScorerOnce(client);
+  serializePlainValuesAtOnce(client);
+  encodeCallBatchesOnce(client);
   const feedback = batchFeedback(client);
   const dataset =
     msg.rows && msg.rows.length > 0
@@ -223,6 +225,165 @@ function saveEachScorerOnce(client: Client): void {
     const ref = saveObject(obj, objId);
     scorers.set(key, obj.__savedRef ?? ref);
     return ref;
+  };
+}
+
+const NOT_PLAIN = Symbol("not plain");
+
+/**
+ * A copy of `value` as the SDK's `serializedVal` makes it when `value` is plain JSON data
+ * (primitives, arrays, objects of Object.prototype or null): arrays copied item by item, objects
+ * key by key, an object met twice becomes "[Circular]". Anything else (saved refs, Weave objects,
+ * ops, media, class instances, functions) gives NOT_PLAIN, for the SDK's own path.
+ */
+function plainCopy(value: unknown, visited: Set<object>): unknown {
+  if (typeof value === "function") return NOT_PLAIN;
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item = plainCopy(value[i], visited);
+      if (item === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = item;
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return NOT_PLAIN;
+  if ("__savedRef" in value || "_weaveType" in value || "__isOp" in value) return NOT_PLAIN;
+  if (visited.has(value)) return "[Circular]";
+  visited.add(value);
+  const out: Record<string, unknown> = {};
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const copy = plainCopy((value as Record<string, unknown>)[key], visited);
+    if (copy === NOT_PLAIN) return NOT_PLAIN;
+    out[key] = copy;
+  }
+  return out;
+}
+
+/**
+ * The SDK serializes every call's inputs and output with an async walk that awaits each value
+ * (a promise per node, each one also tracked by the AsyncLocalStorage hooks the SDK installs),
+ * and walks them once more looking for objects to save. For the plain JSON bakeoff sends (the
+ * child sanitizes everything first) both walks find nothing to resolve or save, so they are done
+ * here synchronously, with the same result; anything else still takes the SDK's path.
+ */
+function serializePlainValuesAtOnce(client: Client): void {
+  const c = client as unknown as {
+    serializedVal?: (value: unknown, visited?: WeakSet<object>) => Promise<unknown>;
+    saveWeaveValues?: (value: unknown, visited?: WeakSet<object>) => void;
+  };
+  const serializedVal = c.serializedVal?.bind(client);
+  const saveWeaveValues = c.saveWeaveValues?.bind(client);
+  if (!serializedVal || !saveWeaveValues) return; // another SDK version
+  c.serializedVal = (value, visited) => {
+    // A Set, not the SDK's WeakSet: it lives for one walk, and weak collections cost the GC.
+    const copy = plainCopy(value, new Set());
+    return copy === NOT_PLAIN ? serializedVal(value, visited) : Promise.resolve(copy);
+  };
+  c.saveWeaveValues = (value, visited) => {
+    if (plainCopy(value, new Set()) === NOT_PLAIN) saveWeaveValues(value, visited);
+  };
+}
+
+/** A request body already encoded as JSON; passed through by the patched JSON formatter. */
+class EncodedJson {
+  constructor(readonly text: string) {}
+}
+
+interface QueueItem {
+  mode: string;
+  data: unknown;
+}
+
+/** The SDK's bound on one /call/upsert_batch body (weave 0.11.1 MAX_BATCH_SIZE_CHARS). */
+const MAX_BATCH_CHARS = 10 * 1024 * 1024;
+
+/**
+ * weave 0.11.1's `processBatch` JSON-encodes every queued call start/end twice: once to measure
+ * it and once more inside the request body (with 5 calls per result, 10 items). This is the same
+ * loop encoding each item once and joining the texts into the body: same batches, same bound,
+ * same request through the SDK's HTTP client, same failure handling (the items go back to the
+ * queue, 10 failed batches end the process as the SDK does; the parent survives that). One
+ * difference: an item too big for any batch is dropped with a problem, where the SDK's loop
+ * would put it back and stall every later upload.
+ */
+function encodeCallBatchesOnce(client: Client): void {
+  type Formatter = (input: unknown) => unknown;
+  const c = client as unknown as {
+    callQueue?: QueueItem[];
+    isBatchProcessing: boolean;
+    batchProcessTimeout: NodeJS.Timeout | null;
+    errorCount: number;
+    MAX_ERRORS: number;
+    processBatch?: () => Promise<void>;
+    scheduleBatchProcessing: () => void;
+    traceServerApi?: {
+      contentFormatters?: Record<string, Formatter>;
+      call?: { callStartBatchCallUpsertBatchPost?: (body: unknown) => Promise<unknown> };
+    };
+  };
+  const api = c.traceServerApi;
+  const json = api?.contentFormatters?.["application/json"];
+  const post = api?.call?.callStartBatchCallUpsertBatchPost?.bind(api.call);
+  if (!Array.isArray(c.callQueue) || typeof c.processBatch !== "function" || !json || !post) return;
+  api.contentFormatters!["application/json"] = (input) => (input instanceof EncodedJson ? input.text : json(input));
+  c.processBatch = async () => {
+    const queue = c.callQueue!;
+    if (c.isBatchProcessing || queue.length === 0) {
+      c.batchProcessTimeout = null;
+      return;
+    }
+    c.isBatchProcessing = true;
+    const items: QueueItem[] = [];
+    const texts: string[] = [];
+    let size = 0;
+    while (queue.length > 0 && size < MAX_BATCH_CHARS) {
+      const item = queue.shift()!;
+      let text: string;
+      try {
+        text = `{"mode":${JSON.stringify(item.mode)},"req":${JSON.stringify(item.data)}}`;
+      } catch (err) {
+        // The SDK's loop would throw here and never send again; drop this item instead.
+        problem("payload", `a Weave call could not be encoded: ${oneLine(err)}`);
+        continue;
+      }
+      if (text.length > MAX_BATCH_CHARS) {
+        // The SDK would put it back and block the queue for good (and grow weaveErrors.log).
+        problem("payload", `a Weave call of ${text.length} characters is over the trace server's bound; not sent`);
+        continue;
+      }
+      if (size + text.length <= MAX_BATCH_CHARS) {
+        items.push(item);
+        texts.push(text);
+        size += text.length;
+      } else {
+        queue.unshift(item);
+        break;
+      }
+    }
+    if (items.length === 0) {
+      c.isBatchProcessing = false;
+      c.batchProcessTimeout = null;
+      return;
+    }
+    try {
+      await post(new EncodedJson(`{"batch":[${texts.join(",")}]}`));
+    } catch (error) {
+      console.error("Error processing batch:", error);
+      c.errorCount++;
+      queue.unshift(...items);
+      if (c.errorCount > c.MAX_ERRORS) {
+        console.error(`Exceeded max errors: ${c.MAX_ERRORS}; exiting`);
+        process.exit(1);
+      }
+    } finally {
+      c.isBatchProcessing = false;
+      c.batchProcessTimeout = null;
+      if (queue.length > 0) c.scheduleBatchProcessing();
+    }
   };
 }
 
@@ -350,18 +511,20 @@ async function traceModelCall(
   const Stack = client.getCallStack().constructor as new (stack: unknown[]) => ReturnType<Client["getCallStack"]>;
   const result = { ...output, usage_model: rec.output.model ?? info.usageKey };
   await client.runWithCallStack(new Stack([parent]), () =>
-    modelCall({ model: rec.model, messages: sanitize(rec.input.messages), result }),
+    modelCall({ model: rec.model, messages: rec.input.messages, result }),
   );
 }
 
-async function logOne(s: Started, rec: PredictionRecord): Promise<void> {
+async function logOne(s: Started, raw: PredictionRecord): Promise<void> {
+  // Sanitized once, whole: the payloads below only rearrange its (already safe) values.
+  const rec = sanitize(raw) as PredictionRecord;
   const logger = loggerFor(s, rec.model);
   const state = s.models.get(rec.model)!;
-  const output = sanitize(predictionOutput(rec)) as Record<string, unknown>;
-  const sl = await logger.logPredictionAsync(sanitize(predictionInputs(rec)) as Record<string, unknown>, output);
+  const output = predictionOutput(rec);
+  const sl = await logger.logPredictionAsync(predictionInputs(rec), output);
   await traceModelCall(s.client, sl, state.info, rec, output);
   for (const [name, score] of Object.entries(rec.scores ?? {})) {
-    void sl.logScore(name, sanitize(scoreValue(score)));
+    void sl.logScore(name, scoreValue(score));
     scores++;
   }
   await sl.finish();
@@ -449,8 +612,8 @@ function main(): void {
           problem("sdk", `Weave init failed: ${oneLine(err)}`, { fatal: true });
         });
         break;
-      case "record":
-        queue.push(raw.record);
+      case "records":
+        for (const rec of raw.records) queue.push(rec);
         if (started) pump();
         break;
       case "finish":

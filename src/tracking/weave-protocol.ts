@@ -37,7 +37,11 @@ export type ToChild =
       /** Run-level attributes set on every evaluation (run id, config hash, tool version). */
       attributes: Record<string, unknown>;
     }
-  | { type: "record"; record: PredictionRecord }
+  /**
+   * Journal records in arrival order, as the journal holds them (plain JSON); the child sanitizes
+   * them. Sent in batches: one IPC message (one JSON encode, one pipe write) per batch, not per record.
+   */
+  | { type: "records"; records: PredictionRecord[] }
   | { type: "finish"; summaries: WeaveModelSummary[] };
 
 /** What kind of trouble the child hit; the parent turns the first one into its single warning. */
