@@ -202,19 +202,31 @@ function render(off: Outcome[], on: Outcome[], load: number[]): string {
   const exitOn = Math.max(...on.map((o) => o.exitAfterLastMs));
   const ok = ratio <= RATIO_TARGET && exitOn <= EXIT_TARGET_MS;
   const ideal = (LATENCY_MS * ROWS * MODELS.length) / CONCURRENCY;
-  const row = (label: string, xs: Outcome[]) =>
-    `| ${label} | ${s(median(xs.map((o) => o.wallMs)))} | ${(median(xs.map((o) => o.wallMs)) / offWall).toFixed(2)}× | ${s(median(xs.map((o) => o.cpuMs)))} | ${s(Math.max(...xs.map((o) => o.exitAfterLastMs)))} | ${xs[0]?.requests ?? "–"} |`;
+  const results = ROWS * MODELS.length;
+  const perResult = (ms: number) => `${Math.round((ms * 1000) / results)} µs`;
+  const row = (label: string, xs: Outcome[]) => {
+    const cpu = median(xs.map((o) => o.cpuMs));
+    const child = median(xs.map((o) => o.childCpuMs));
+    const server = median(xs.map((o) => o.serverCpuMs));
+    const requests = xs[0]?.requests;
+    return `| ${label} | ${s(median(xs.map((o) => o.wallMs)))} | ${(median(xs.map((o) => o.wallMs)) / offWall).toFixed(2)}× | ${s(cpu)} (${perResult(cpu)}) | ${xs[0]?.weave ? `${s(child)} (${perResult(child)})` : "–"} | ${xs[0]?.weave ? `${s(server)} (${perResult(server)})` : "–"} | ${s(Math.max(...xs.map((o) => o.exitAfterLastMs)))} | ${requests === undefined ? "–" : `${requests} (${(requests / results).toFixed(3)})`} |`;
+  };
+  const routes = on[0]?.byRoute ?? {};
   return [
     `_Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}; 1-min load average ${load.map((l) => l.toFixed(1)).join(" → ")}; \`npm run bench:weave\`._`,
     "",
     "### Weave on (target: ≤ 1.15× the Weave-off run, exit within 5 s of the last result)",
     "",
-    `Whole \`bakeoff run\` processes: ${ROWS.toLocaleString("en-US")} rows × ${MODELS.length} models, emulator in its own process at ${LATENCY_MS} ms, concurrency ${CONCURRENCY} (ideal ${s(ideal)}); Weave on = the real SDK child logging to the local fake trace server; ${REPS} run(s) each, alternated, medians shown. CPU = the bakeoff process (user + system; the Weave child is not included). Exit after last = process exit − the last record's \`endedAt\` (max over runs).`,
+    `Whole \`bakeoff run\` processes: ${ROWS.toLocaleString("en-US")} rows × ${MODELS.length} models, emulator in its own process at ${LATENCY_MS} ms, concurrency ${CONCURRENCY} (ideal ${s(ideal)}); Weave on = the real SDK child logging to the local fake trace server; ${REPS} run(s) each, alternated, medians shown. CPU = user + system time of the bakeoff process, of its Weave child, and of this bench process while the run lasts (the fake trace server lives there; a real one is remote), each also per result. Exit after last = process exit − the last record's \`endedAt\` (max over runs).`,
     "",
-    "| run | wall | wall / Weave off | CPU (main process) | exit after last result | requests to trace server |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    "| run | wall | wall / Weave off | CPU bakeoff | CPU Weave child | CPU fake server | exit after last result | requests to trace server (per result) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     row("Weave off", off),
     row("Weave on", on),
+    "",
+    `Requests by route (Weave on, first run): ${Object.entries(routes)
+      .map(([route, n]) => `\`${route}\` ${n}`)
+      .join(", ")}.`,
     "",
     `Verdict (computed): **${ok ? "met" : "not met"}** — Weave on is ${ratio.toFixed(2)}× Weave off; exits ${s(exitOn)} after the last result. Predictions logged: ${on.map((o) => o.predictions).join(", ")} of ${ROWS * MODELS.length}.`,
   ].join("\n");
