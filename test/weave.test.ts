@@ -201,6 +201,37 @@ describe("Weave score feedback", () => {
   });
 });
 
+describe("Weave payload safety", () => {
+  it("drops credential-named fields of a record before anything reaches the trace server", async () => {
+    server = await startFakeTraceServer();
+    const warnings: string[] = [];
+    const sink = startWeaveSink({
+      project: "team/bakeoff",
+      runId: RUN,
+      manifest: fakeManifest(RUN, MODELS, 1),
+      onWarning: (m) => warnings.push(m),
+      env: envFor(server.url),
+      finishTimeoutMs: 20_000,
+    });
+    for (const rec of fakeRecords(MODELS, 1)) {
+      // A dataset column named like a credential, and a long text the payload caps.
+      rec.input.vars = { ...rec.input.vars, api_key: "sk-vars-leak-1", Authorization: "Bearer sk-leak-2" };
+      rec.output.text = "y".repeat(150_000);
+      sink.record(rec);
+    }
+    const result = await sink.finish();
+    expect(warnings).toEqual([]);
+    expect(result).toMatchObject({ ok: true, uploaded: MODELS.length });
+    for (const req of server.requests) {
+      expect(req.raw).not.toContain("sk-vars-leak-1");
+      expect(req.raw).not.toContain("sk-leak-2");
+    }
+    const predict = server.callsByOp("Model.predict")[0]!;
+    expect((predict.output as { text: string }).text).toMatch(/^y{100000}…\[truncated 50000 chars\]$/);
+    expect((predict.inputs["arg0"] as { vars: Record<string, string> }).vars).toEqual({ question: "question 0?" });
+  });
+});
+
 describe("Weave sink when the trace server misbehaves", () => {
   // finish() waits the whole bound when uploads fail. Where the warning must name the problem,
   // the bound leaves the child time to start and see its first failed request; a server that
