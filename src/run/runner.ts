@@ -169,6 +169,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   let journal: JournalWriter | undefined;
   let manifest: RunManifest | undefined;
   const sinks: RecordSink[] = [];
+  let closingSinks: Promise<unknown> | undefined;
   try {
     if (resuming) {
       // Re-read under the lock: another process may have moved the run on since the caller read it.
@@ -504,6 +505,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       }
     }
     await jw.close();
+    // Sinks (Weave: another process) finish their uploads while the reports are written.
+    closingSinks = closeSinks(sinks, options.stopSignal);
     // Reports and the index entry first, run.json last: a run is `complete` only once everything
     // derived from its journal is on disk. A kill before that leaves it `running`, and a resume
     // sends nothing new and writes them again.
@@ -524,10 +527,14 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   } finally {
     progress?.stop();
     await journal?.close().catch(() => undefined);
-    await Promise.all(sinks.map((s) => s.close(options.stopSignal).catch(() => undefined)));
+    await (closingSinks ?? closeSinks(sinks, options.stopSignal));
     await emulator?.close();
     await lock.release();
   }
+}
+
+function closeSinks(sinks: readonly RecordSink[], signal: AbortSignal | undefined): Promise<unknown> {
+  return Promise.all(sinks.map((s) => s.close(signal).catch(() => undefined)));
 }
 
 type ReportWriters = [typeof import("../report/run-report.js"), typeof import("../report/index-entry.js")];

@@ -569,6 +569,9 @@ async function finish(summaries: WeaveModelSummary[]): Promise<void> {
     return;
   }
   await idle();
+  // Everything is queued now: later call batches go out at once instead of every 200 ms, so
+  // the run is not held for the SDK's batch timer.
+  (s.client as unknown as { BATCH_INTERVAL?: number }).BATCH_INTERVAL = 0;
   const bySummary = new Map(summaries.map((m) => [m.model, m]));
   let evaluations = 0;
   for (const [name, state] of s.models) {
