@@ -579,21 +579,27 @@ function renderPairs(r: Report, mode: "wall" | "throughput", pairs: PairResult[]
   return lines.join("\n");
 }
 
+const fmtPhases = (p: { loop: number; tail: number } | null | undefined) =>
+  p ? `${fmtMB(p.loop)} / ${fmtMB(p.tail)}` : "–";
+
 function renderMemory(r: Report, mem: MemoryResult[]): string {
   const cmd = mem.some((m) => m.rows >= 1_000_000) ? "npm run bench:1m" : "npx tsx bench/run.ts memory --write";
   const lines = [header(r, "memory", cmd), ""];
   lines.push(
-    "`bakeoff run` (whole process, azure-ai-inference) over N rows × 1 model, 0 ms latency, C = 64; peak RSS = the process's maxRSS (bench/exit-stats.mjs). Resume: the largest run with its last min(1,000, N/2) results removed and run.json set to interrupted, then `bakeoff run --resume` (reads the journal's keys, re-sends 1,000 calls, rewrites the reports).",
+    "`bakeoff run` (whole process, azure-ai-inference) over N rows × 1 model, 0 ms latency, C = 64; peak RSS = the process's maxRSS (bench/exit-stats.mjs); loop / tail peak = the highest RSS sampled every " +
+      String(RSS_SAMPLE_MS) +
+      " ms from spawn to the last result (start-up + run loop) and after it (journal sync, reports, index, run.json). Resume: the largest run with its last min(1,000, N/2) results removed and run.json set to interrupted, then `bakeoff run --resume` (reads the journal's keys, re-sends 1,000 calls, rewrites the reports).",
     "",
-    "| rows | wall | peak RSS | RSS / smallest | CPU per result | journal on disk | resume wall | resume peak RSS |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| rows | wall | peak RSS | loop / tail peak | RSS / smallest | CPU per result | journal on disk | resume wall | resume peak RSS | resume loop / tail peak |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   const small = mem[0]!;
   for (const m of mem) {
     lines.push(
-      `| ${fmtInt(m.rows)} | ${fmtS(m.wallMs)} | ${fmtMB(m.maxRssBytes)} | ${fmtX(m.maxRssBytes / small.maxRssBytes)} | ${fmtUs(m.cpuUsPerResult)} | ${fmtMB(m.journalBytes)} | ${m.resume ? fmtS(m.resume.wallMs) : "–"} | ${m.resume ? fmtMB(m.resume.maxRssBytes) : "–"} |`,
+      `| ${fmtInt(m.rows)} | ${fmtS(m.wallMs)} | ${fmtMB(m.maxRssBytes)} | ${fmtPhases(m.phases)} | ${fmtX(m.maxRssBytes / small.maxRssBytes)} | ${fmtUs(m.cpuUsPerResult)} | ${fmtMB(m.journalBytes)} | ${m.resume ? fmtS(m.resume.wallMs) : "–"} | ${m.resume ? fmtMB(m.resume.maxRssBytes) : "–"} | ${m.resume ? fmtPhases(m.resume.phases) : "–"} |`,
     );
   }
+  if (NODE_ARGS.length > 0) lines.push("", `Node options of the measured processes: \`${NODE_ARGS.join(" ")}\`.`);
   const big = mem.at(-1)!;
   const checks = [
     `peak RSS ≤ 150 MB at every size ${verdict(mem.every((m) => m.maxRssBytes <= 150 * 1024 * 1024))}`,
