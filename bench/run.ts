@@ -45,8 +45,15 @@ const option = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const positional = args.filter((a, i) => !a.startsWith("--") && !["--sizes", "--reps"].includes(args[i - 1] ?? ""));
+const positional = args.filter(
+  (a, i) => !a.startsWith("--") && !["--sizes", "--reps", "--node-args"].includes(args[i - 1] ?? ""),
+);
 const REPS = Number(option("--reps") ?? 2);
+/**
+ * Extra Node options for every measured child (e.g. `--node-args "--max-semi-space-size=4"` to
+ * try V8 heap sizing), split on spaces.
+ */
+const NODE_ARGS = (option("--node-args") ?? "").split(" ").filter(Boolean);
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtMB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -125,6 +132,8 @@ interface ProcOutcome {
   spawnedAt: number;
   cpuUs: number;
   maxRssBytes: number;
+  /** RSS samples, `[epochMs, bytes, ...]` (only with BENCH_RSS_SAMPLE_MS in env). */
+  rss?: number[];
   stdout: string;
   stderr: string;
 }
@@ -133,7 +142,7 @@ async function runMeasured(argv: string[], dir: string, env: NodeJS.ProcessEnv =
   const statsFile = join(dir, `stats-${process.hrtime.bigint()}.json`);
   const spawnedAt = Date.now();
   const t0 = performance.now();
-  const child = spawn(process.execPath, ["--import", EXIT_STATS, ...argv], {
+  const child = spawn(process.execPath, ["--import", EXIT_STATS, ...NODE_ARGS, ...argv], {
     cwd: dir,
     env: { ...process.env, ...env, BENCH_STATS_FILE: statsFile, [KEY_ENV]: KEY, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -145,12 +154,18 @@ async function runMeasured(argv: string[], dir: string, env: NodeJS.ProcessEnv =
   const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
   const wallMs = performance.now() - t0;
   if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}:\n${stderr.slice(-3000)}`);
-  const stats = JSON.parse(await readFile(statsFile, "utf8")) as { userUs: number; systemUs: number; maxRssKb: number };
+  const stats = JSON.parse(await readFile(statsFile, "utf8")) as {
+    userUs: number;
+    systemUs: number;
+    maxRssKb: number;
+    rss?: number[];
+  };
   return {
     wallMs,
     spawnedAt,
     cpuUs: stats.userUs + stats.systemUs,
     maxRssBytes: stats.maxRssKb * 1024,
+    ...(stats.rss ? { rss: stats.rss } : {}),
     stdout,
     stderr,
   };
@@ -184,6 +199,8 @@ interface BakeoffOutcome extends ProcOutcome {
   loopMs: number;
   /** Last result → process exit, ms (journal sync, reports, index, run.json). */
   tailMs: number;
+  /** Epoch ms of the last result. */
+  lastEnd: number;
   p50Ms: number;
   runDir: string;
 }
@@ -214,10 +231,17 @@ async function journalFacts(
   return { results: lat.length, firstStart, lastEnd, p50Ms: lat[Math.floor(lat.length / 2)] ?? NaN, errors };
 }
 
-async function runBakeoff(dir: string, config: string, runId: string, extra: string[] = []): Promise<BakeoffOutcome> {
+async function runBakeoff(
+  dir: string,
+  config: string,
+  runId: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<BakeoffOutcome> {
   const out = await runMeasured(
     [BIN, "run", "--no-weave", "--config", config, "--run-id", runId, "--out", join(dir, "results"), ...extra],
     dir,
+    env,
   );
   const runDir = join(dir, "results", runId);
   const j = await journalFacts(runDir);
@@ -229,9 +253,28 @@ async function runBakeoff(dir: string, config: string, runId: string, extra: str
     startupMs: j.firstStart - out.spawnedAt,
     loopMs: j.lastEnd - j.firstStart,
     tailMs: exitAt - j.lastEnd,
+    lastEnd: j.lastEnd,
     p50Ms: j.p50Ms,
     runDir,
   };
+}
+
+/** RSS sampling interval of the memory mode (ms): cheap (one OS read), dense enough for a peak. */
+const RSS_SAMPLE_MS = 50;
+
+/**
+ * Peak sampled RSS up to `split` (start-up + run loop) and after it (the report tail), from a
+ * child's `rss` samples; null when the child was not sampled.
+ */
+function phasePeaks(rss: number[] | undefined, split: number): { loop: number; tail: number } | null {
+  if (!rss || rss.length === 0) return null;
+  let loop = 0;
+  let tail = 0;
+  for (let i = 0; i < rss.length; i += 2) {
+    if (rss[i]! <= split) loop = Math.max(loop, rss[i + 1]!);
+    else tail = Math.max(tail, rss[i + 1]!);
+  }
+  return { loop, tail };
 }
 
 async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -320,7 +363,9 @@ interface MemoryResult {
   maxRssBytes: number;
   cpuUsPerResult: number;
   journalBytes: number;
-  resume?: { wallMs: number; maxRssBytes: number; resent: number };
+  /** Peak sampled RSS from spawn to the last result (start-up + run loop) and after it (report tail). */
+  phases: { loop: number; tail: number } | null;
+  resume?: { wallMs: number; maxRssBytes: number; resent: number; phases: { loop: number; tail: number } | null };
 }
 
 async function memory(sizes: number[], resume: boolean): Promise<MemoryResult[]> {
@@ -333,7 +378,8 @@ async function memory(sizes: number[], resume: boolean): Promise<MemoryResult[]>
         await writeDataset(dataset, rows);
         const config = await writeConfig(dir, dataset, "azure-ai-inference", emulator.url, ["m0"], 64);
         const id = `mem-${rows}`;
-        const run = await runBakeoff(dir, config, id);
+        const sampled = { BENCH_RSS_SAMPLE_MS: String(RSS_SAMPLE_MS) };
+        const run = await runBakeoff(dir, config, id, [], sampled);
         const journal = join(run.runDir, "predictions.jsonl");
         const r: MemoryResult = {
           rows,
@@ -341,8 +387,12 @@ async function memory(sizes: number[], resume: boolean): Promise<MemoryResult[]>
           maxRssBytes: run.maxRssBytes,
           cpuUsPerResult: run.cpuUs / run.results,
           journalBytes: (await stat(journal)).size,
+          phases: phasePeaks(run.rss, run.lastEnd),
         };
-        log(`memory ${fmtInt(rows)}: ${fmtS(run.wallMs)}, peak RSS ${fmtMB(run.maxRssBytes)}`);
+        log(
+          `memory ${fmtInt(rows)}: ${fmtS(run.wallMs)} (loop ${fmtS(run.loopMs)}, tail ${fmtS(run.tailMs)}), ${fmtS(run.cpuUs / 1000)} CPU, peak RSS ${fmtMB(run.maxRssBytes)}` +
+            (r.phases ? ` (loop ${fmtMB(r.phases.loop)}, tail ${fmtMB(r.phases.tail)})` : ""),
+        );
         if (resume && rows === Math.max(...sizes)) {
           const resent = Math.min(1000, Math.floor(rows / 2));
           await dropLastLines(journal, resent);
@@ -353,9 +403,14 @@ async function memory(sizes: number[], resume: boolean): Promise<MemoryResult[]>
           const res = await runMeasured(
             [BIN, "run", "--no-weave", "--resume", id, "--out", join(dir, "results"), "--config", config],
             dir,
+            sampled,
           );
-          r.resume = { wallMs: res.wallMs, maxRssBytes: res.maxRssBytes, resent };
-          log(`resume ${fmtInt(rows)}: ${fmtS(res.wallMs)}, peak RSS ${fmtMB(res.maxRssBytes)}`);
+          const phases = phasePeaks(res.rss, (await journalFacts(run.runDir)).lastEnd);
+          r.resume = { wallMs: res.wallMs, maxRssBytes: res.maxRssBytes, resent, phases };
+          log(
+            `resume ${fmtInt(rows)}: ${fmtS(res.wallMs)}, ${fmtS(res.cpuUs / 1000)} CPU, peak RSS ${fmtMB(res.maxRssBytes)}` +
+              (phases ? ` (loop ${fmtMB(phases.loop)}, tail ${fmtMB(phases.tail)})` : ""),
+          );
         }
         await rm(run.runDir, { recursive: true, force: true });
         await rm(dataset, { force: true });
@@ -524,21 +579,27 @@ function renderPairs(r: Report, mode: "wall" | "throughput", pairs: PairResult[]
   return lines.join("\n");
 }
 
+const fmtPhases = (p: { loop: number; tail: number } | null | undefined) =>
+  p ? `${fmtMB(p.loop)} / ${fmtMB(p.tail)}` : "–";
+
 function renderMemory(r: Report, mem: MemoryResult[]): string {
   const cmd = mem.some((m) => m.rows >= 1_000_000) ? "npm run bench:1m" : "npx tsx bench/run.ts memory --write";
   const lines = [header(r, "memory", cmd), ""];
   lines.push(
-    "`bakeoff run` (whole process, azure-ai-inference) over N rows × 1 model, 0 ms latency, C = 64; peak RSS = the process's maxRSS (bench/exit-stats.mjs). Resume: the largest run with its last min(1,000, N/2) results removed and run.json set to interrupted, then `bakeoff run --resume` (reads the journal's keys, re-sends 1,000 calls, rewrites the reports).",
+    "`bakeoff run` (whole process, azure-ai-inference) over N rows × 1 model, 0 ms latency, C = 64; peak RSS = the process's maxRSS (bench/exit-stats.mjs); loop / tail peak = the highest RSS sampled every " +
+      String(RSS_SAMPLE_MS) +
+      " ms from spawn to the last result (start-up + run loop) and after it (journal sync, reports, index, run.json). Resume: the largest run with its last min(1,000, N/2) results removed and run.json set to interrupted, then `bakeoff run --resume` (reads the journal's keys, re-sends 1,000 calls, rewrites the reports).",
     "",
-    "| rows | wall | peak RSS | RSS / smallest | CPU per result | journal on disk | resume wall | resume peak RSS |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| rows | wall | peak RSS | loop / tail peak | RSS / smallest | CPU per result | journal on disk | resume wall | resume peak RSS | resume loop / tail peak |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   const small = mem[0]!;
   for (const m of mem) {
     lines.push(
-      `| ${fmtInt(m.rows)} | ${fmtS(m.wallMs)} | ${fmtMB(m.maxRssBytes)} | ${fmtX(m.maxRssBytes / small.maxRssBytes)} | ${fmtUs(m.cpuUsPerResult)} | ${fmtMB(m.journalBytes)} | ${m.resume ? fmtS(m.resume.wallMs) : "–"} | ${m.resume ? fmtMB(m.resume.maxRssBytes) : "–"} |`,
+      `| ${fmtInt(m.rows)} | ${fmtS(m.wallMs)} | ${fmtMB(m.maxRssBytes)} | ${fmtPhases(m.phases)} | ${fmtX(m.maxRssBytes / small.maxRssBytes)} | ${fmtUs(m.cpuUsPerResult)} | ${fmtMB(m.journalBytes)} | ${m.resume ? fmtS(m.resume.wallMs) : "–"} | ${m.resume ? fmtMB(m.resume.maxRssBytes) : "–"} | ${m.resume ? fmtPhases(m.resume.phases) : "–"} |`,
     );
   }
+  if (NODE_ARGS.length > 0) lines.push("", `Node options of the measured processes: \`${NODE_ARGS.join(" ")}\`.`);
   const big = mem.at(-1)!;
   const checks = [
     `peak RSS ≤ 150 MB at every size ${verdict(mem.every((m) => m.maxRssBytes <= 150 * 1024 * 1024))}`,

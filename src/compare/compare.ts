@@ -10,7 +10,8 @@ import type { RunSummary } from "../report/summary.js";
 import type { ModelInfo } from "../providers/types.js";
 import { comparePair, type PairVerdict } from "../stats/index.js";
 import { fetchOutputs, outputKey, type QuotedOutput } from "./outputs.js";
-import { loadRunVectors, mostCommon, RowKeys, type CriticalRule, type RunVectors } from "./load.js";
+import { loadRunVectors, mostCommon, type CriticalRule, type RunVectors } from "./load.js";
+import { RowKeys } from "./row-keys.js";
 import { manifestWarnings, type CompareWarning } from "./warnings.js";
 
 /** Options of {@link compareRuns}. */
@@ -296,7 +297,7 @@ function compareScorer(
     // Critical rows are always listed: the critical gate cites them.
     const within = down ? listedDown++ < maxListed : listedUp++ < maxListed;
     if (within || (down && critical)) {
-      const key = base.rows.keys[i]!;
+      const key = base.rows.keyAt(i);
       const slash = key.indexOf("/");
       listed.push({
         key: outputKey(model, key),

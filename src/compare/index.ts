@@ -15,7 +15,8 @@ export {
 export { evaluateGates, type GateInput, type GateOutcome, type GateReport } from "./gates.js";
 export { GateSpec, needsBaseline, type GateSpecInput } from "./gate-spec.js";
 export { describeGate, parseGateRule, parseGateRules, RULE_EXAMPLES } from "./rules.js";
-export { hasTag, loadRunVectors, ModelRows, RowKeys, rowKey, type CriticalRule, type RunVectors } from "./load.js";
+export { hasTag, loadRunVectors, ModelRows, rowKey, type CriticalRule, type RunVectors } from "./load.js";
+export { RowKeys, type RowKeyHash } from "./row-keys.js";
 export { manifestWarnings, type CompareWarning } from "./warnings.js";
 export { renderCompareMarkdown } from "./render.js";
 export { renderCompareHtml, renderCompareSection, renderTrendSection } from "./render-html.js";

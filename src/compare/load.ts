@@ -8,37 +8,7 @@ import { readManifest, type RunManifest } from "../store/manifest.js";
 import { runRecords } from "../store/journal.js";
 import type { PredictionRecord } from "../types.js";
 import { SummaryBuilder, type RunSummary, type SummaryOptions } from "../report/summary.js";
-
-/**
- * Rows by key (`<dataset>/<rowId>`) → a dense index, shared by the runs of one comparison so a
- * row has the same index in both and its key string is held once.
- */
-export class RowKeys {
-  private readonly index = new Map<string, number>();
-  /** Key of each index. */
-  readonly keys: string[] = [];
-
-  /** The row's index, adding it when new. */
-  indexOf(key: string): number {
-    let i = this.index.get(key);
-    if (i === undefined) {
-      i = this.keys.length;
-      this.index.set(key, i);
-      this.keys.push(key);
-    }
-    return i;
-  }
-
-  get size(): number {
-    return this.keys.length;
-  }
-
-  /** Every index, ordered by key (UTF-16 code units, as `Array.prototype.sort`). */
-  sortedByKey(): Uint32Array {
-    const keys = this.keys;
-    return Uint32Array.from(keys.keys()).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
-  }
-}
+import { RowKeys } from "./row-keys.js";
 
 /**
  * One model's rows in one run, pooled over trials, as columns over the {@link RowKeys} index:
