@@ -23,7 +23,8 @@
  * git checkout (run.json records the commit, so the git calls are part of the measured work).
  * Its emulated models have latency (median 30 ms and 80 ms, p95 up to 220 ms, concurrency 8 per
  * model), so the run also reports a "zero-latency" variant of the same config: the tool's own
- * start-up and finish, with no time spent waiting for (emulated) models.
+ * start-up and finish, with no time spent waiting for (emulated) models. Each run's wall time is
+ * split into phases from its journal (`--run-id` per run): spawn → first call, the loop, the tail.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -65,21 +66,49 @@ interface Case {
   /** Target for the median wall time, ms (checked on Node 22). */
   targetMs?: number;
   what: string;
+  /** A run: also split its wall time into phases, read from its journal. */
+  phases?: boolean;
+}
+
+/** Where a run's wall time went, ms: spawn → first call started, → last result ended, → exit. */
+interface Phases {
+  startupMs: number;
+  loopMs: number;
+  tailMs: number;
 }
 
 interface Sample {
   wallMs: number;
   cpuMs?: number;
+  phases?: Phases;
+}
+
+let runCounter = 0;
+
+/** First call started and last result ended (epoch ms), from a run's journal. */
+function journalSpan(runDir: string): { firstStart: number; lastEnd: number } {
+  let firstStart = Infinity;
+  let lastEnd = 0;
+  for (const line of readFileSync(join(runDir, "predictions.jsonl"), "utf8").split("\n")) {
+    if (line === "") continue;
+    const r = JSON.parse(line) as { startedAt: string; endedAt: string };
+    firstStart = Math.min(firstStart, Date.parse(r.startedAt));
+    lastEnd = Math.max(lastEnd, Date.parse(r.endedAt));
+  }
+  return { firstStart, lastEnd };
 }
 
 /** One process, spawn → exit; CPU from /usr/bin/time when available. */
 function runOnce(node: string, c: Case, extraNodeArgs: string[] = []): Promise<Sample> {
   const timeFile = join(tmpdir(), `bakeoff-startup-time-${process.pid}.txt`);
   const useTime = existsSync(TIME);
-  const argv = [node, ...extraNodeArgs, ...c.args];
+  // A run gets its own id, so its journal can be found (and removed) afterwards.
+  const runId = c.phases ? `startup-bench-${process.pid}-${++runCounter}` : undefined;
+  const argv = [node, ...extraNodeArgs, ...c.args, ...(runId ? ["--run-id", runId] : [])];
   const [cmd, ...rest] = useTime ? [TIME, "-o", timeFile, "-f", "%U %S", ...argv] : argv;
   return new Promise((resolveSample, reject) => {
     const started = performance.now();
+    const spawnedAt = Date.now();
     const child = spawn(cmd!, rest, {
       cwd: c.cwd,
       // A non-terminal, no colour: what CI sees. Weave is off by flag in the run cases.
@@ -92,13 +121,21 @@ function runOnce(node: string, c: Case, extraNodeArgs: string[] = []): Promise<S
     child.on("error", reject);
     child.on("close", (code) => {
       const wallMs = performance.now() - started;
+      const exitedAt = Date.now();
       if (code !== 0) return reject(new Error(`${c.name}: exit ${code}\n${stderr.slice(-2000)}`));
+      let phases: Phases | undefined;
+      if (runId) {
+        const runDir = join(c.cwd, "results", runId);
+        const { firstStart, lastEnd } = journalSpan(runDir);
+        phases = { startupMs: firstStart - spawnedAt, loopMs: lastEnd - firstStart, tailMs: exitedAt - lastEnd };
+        rmSync(runDir, { recursive: true, force: true });
+      }
       let cpuMs: number | undefined;
       if (useTime) {
         const [u, s] = readFileSync(timeFile, "utf8").trim().split(/\s+/).slice(-2).map(Number);
         if (Number.isFinite(u) && Number.isFinite(s)) cpuMs = (u! + s!) * 1000;
       }
-      resolveSample({ wallMs, ...(cpuMs === undefined ? {} : { cpuMs }) });
+      resolveSample({ wallMs, ...(cpuMs === undefined ? {} : { cpuMs }), ...(phases ? { phases } : {}) });
     });
   });
 }
@@ -151,6 +188,8 @@ interface CaseResult {
   c: Case;
   wall: ReturnType<typeof stats>;
   cpu?: ReturnType<typeof stats>;
+  /** Median of each phase (runs only). */
+  phases?: Phases;
 }
 
 async function measure(node: string, cases: Case[], runs: number): Promise<CaseResult[]> {
@@ -164,7 +203,14 @@ async function measure(node: string, cases: Case[], runs: number): Promise<CaseR
   return cases.map((c) => {
     const s = samples.get(c)!;
     const cpu = s.every((x) => x.cpuMs !== undefined) ? stats(s.map((x) => x.cpuMs!)) : undefined;
-    return { c, wall: stats(s.map((x) => x.wallMs)), ...(cpu ? { cpu } : {}) };
+    const phases = s.every((x) => x.phases)
+      ? {
+          startupMs: stats(s.map((x) => x.phases!.startupMs)).median,
+          loopMs: stats(s.map((x) => x.phases!.loopMs)).median,
+          tailMs: stats(s.map((x) => x.phases!.tailMs)).median,
+        }
+      : undefined;
+    return { c, wall: stats(s.map((x) => x.wallMs)), ...(cpu ? { cpu } : {}), ...(phases ? { phases } : {}) };
   });
 }
 
@@ -229,14 +275,14 @@ function nodeVersion(node: string): string {
 
 function table(results: CaseResult[], ideal: CaseResult): string {
   const lines = [
-    "| case | wall min | wall median | wall max | CPU median | median / ideal | target | verdict |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| case | wall min | wall median | wall max | CPU median | median / ideal | spawn → first call / loop / tail | target | verdict |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   for (const r of results) {
     const target = r.c.targetMs;
     const verdict = target === undefined ? "" : r.wall.median <= target ? "**met**" : "**not met**";
     lines.push(
-      `| ${r.c.what} | ${ms(r.wall.min)} ms | ${ms(r.wall.median)} ms | ${ms(r.wall.max)} ms | ${r.cpu ? `${ms(r.cpu.median)} ms` : "n/a"} | ${r === ideal ? "1.0×" : ratio(r.wall.median / ideal.wall.median)} | ${target === undefined ? "" : `≤ ${target} ms`} | ${verdict} |`,
+      `| ${r.c.what} | ${ms(r.wall.min)} ms | ${ms(r.wall.median)} ms | ${ms(r.wall.max)} ms | ${r.cpu ? `${ms(r.cpu.median)} ms` : "n/a"} | ${r === ideal ? "1.0×" : ratio(r.wall.median / ideal.wall.median)} | ${r.phases ? `${ms(r.phases.startupMs)} / ${ms(r.phases.loopMs)} / ${ms(r.phases.tailMs)} ms` : ""} | ${target === undefined ? "" : `≤ ${target} ms`} | ${verdict} |`,
     );
   }
   return lines.join("\n");
@@ -259,6 +305,7 @@ async function main(): Promise<void> {
       args: runArgs,
       cwd: defaultDir,
       targetMs: 1000,
+      phases: true,
       what: "10-row run, default config (`run --no-weave --limit 10`)",
     },
     {
@@ -266,6 +313,7 @@ async function main(): Promise<void> {
       args: runArgs,
       cwd: zeroDir,
       targetMs: 1000,
+      phases: true,
       what: "10-row run, same config, emulator latency 0",
     },
   ];
@@ -321,7 +369,7 @@ function writeSection(sections: string[]): void {
     begin,
     `_Measured ${date} on ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GB RAM; \`npm run bench:startup\` (\`npx tsx bench/startup.ts --write\`, add \`--node PATH\` per Node binary)._`,
     "",
-    "Whole processes, spawn to exit, as a user waits for them; wall time measured by the bench, CPU (user + system of the child) by /usr/bin/time. The ideal is `node -e 0` on the same binary in the same run. The 10-row runs use the repository's eval.config.json and datasets (2 datasets × 2 emulated models, `--limit 10`: 40 calls, all five reports) in a temporary git checkout; the default config's emulated models answer in 30–220 ms (concurrency 8 per model), so the zero-latency row shows the tool's own share.",
+    "Whole processes, spawn to exit, as a user waits for them; wall time measured by the bench, CPU (user + system of the child) by /usr/bin/time. The ideal is `node -e 0` on the same binary in the same run. The 10-row runs use the repository's eval.config.json and datasets (2 datasets × 2 emulated models, `--limit 10`: 40 calls, all five reports) in a temporary git checkout; the default config's emulated models answer in 30–220 ms (concurrency 8 per model), so the zero-latency row shows the tool's own share. A run's phases (medians) come from its journal: spawn → first call started (imports, config, plan, run directory, provider), first call → last result, last result → exit (reports, run.json).",
     "",
     ...sections.flatMap((s) => [s, ""]),
     end,
