@@ -29,6 +29,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { SourceMap, type SourceMapPayload } from "node:module";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -216,12 +217,29 @@ async function measure(node: string, cases: Case[], runs: number): Promise<CaseR
 
 /** Summarises a .cpuprofile: CPU by package / dist folder, top entries. */
 function profileSummary(file: string, top = 12): string {
-  type Node = { id: number; callFrame: { url: string; functionName: string }; children?: number[] };
+  type Frame = { url: string; functionName: string; lineNumber: number; columnNumber: number };
+  type Node = { id: number; callFrame: Frame; children?: number[] };
   const p = JSON.parse(readFileSync(file, "utf8")) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const key = (url: string): string | undefined => {
+  // The CLI is a bundle (dist/cli-bundle/): its frames are charged to the source they came
+  // from, through the bundle's source maps.
+  const maps = new Map<string, SourceMap | undefined>();
+  const original = (f: Frame): string => {
+    if (!f.url.includes("/dist/cli-bundle/")) return f.url;
+    const file = fileURLToPath(f.url);
+    if (!maps.has(file)) {
+      const text = existsSync(`${file}.map`) ? readFileSync(`${file}.map`, "utf8") : undefined;
+      maps.set(file, text === undefined ? undefined : new SourceMap(JSON.parse(text) as SourceMapPayload));
+    }
+    const entry = maps.get(file)?.findEntry(f.lineNumber, f.columnNumber);
+    const source = entry && "originalSource" in entry ? entry.originalSource : undefined;
+    if (!source) return f.url;
+    return source.replace(/^(?:\.\.\/)+/, "/").replace(/^\/src\/(.*)\.ts$/, "/dist/$1.js");
+  };
+  const key = (frame: Frame): string | undefined => {
+    const url = original(frame);
     const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
     if (nm) return nm[1];
     const dist = /\/dist\/(?:([^/]+)\/)?/.exec(url);
@@ -243,14 +261,14 @@ function profileSummary(file: string, top = 12): string {
     let cur: number | undefined = id;
     let label: string | undefined;
     while (cur !== undefined && label === undefined) {
-      const k = key(byId.get(cur)!.callFrame.url);
+      const k = key(byId.get(cur)!.callFrame);
       if (k && !k.startsWith("bakeoff")) label = k;
       cur = parent.get(cur);
     }
     if (label === undefined) {
       cur = id;
       while (cur !== undefined && label === undefined) {
-        label = key(byId.get(cur)!.callFrame.url);
+        label = key(byId.get(cur)!.callFrame);
         cur = parent.get(cur);
       }
     }
