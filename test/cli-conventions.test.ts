@@ -120,8 +120,14 @@ async function withImportLog(args: string[], cwd: string): Promise<{ res: CliRes
   return { res, loaded: urls.flatMap((u) => chunks.get(u) ?? [u]) };
 }
 
-/** Chunk URL → the URLs of the modules it holds, from dist/cli-bundle/meta.json. */
-async function bundleChunks(): Promise<Map<string, string[]>> {
+/** Chunk URL → the URLs of the modules it holds, from dist/cli-bundle/meta.json (read once). */
+let chunksOnce: Promise<Map<string, string[]>> | undefined;
+function bundleChunks(): Promise<Map<string, string[]>> {
+  chunksOnce ??= readBundleChunks();
+  return chunksOnce;
+}
+
+async function readBundleChunks(): Promise<Map<string, string[]>> {
   const meta = JSON.parse(await readFile(join(REPO, "dist", "cli-bundle", "meta.json"), "utf8")) as {
     outputs: Record<string, { inputs: Record<string, unknown> }>;
   };
