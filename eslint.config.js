@@ -14,7 +14,15 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ["*.js", "*.ts", "bin/*.js", "scripts/*.ts", "test/helpers/*.mjs", "bench/*.mjs"],
+          allowDefaultProject: [
+            "*.js",
+            "*.ts",
+            "bin/*.js",
+            "scripts/*.ts",
+            "scripts/*.mjs",
+            "test/helpers/*.mjs",
+            "bench/*.mjs",
+          ],
         },
         tsconfigRootDir: import.meta.dirname,
       },

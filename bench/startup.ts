@@ -23,11 +23,13 @@
  * git checkout (run.json records the commit, so the git calls are part of the measured work).
  * Its emulated models have latency (median 30 ms and 80 ms, p95 up to 220 ms, concurrency 8 per
  * model), so the run also reports a "zero-latency" variant of the same config: the tool's own
- * start-up and finish, with no time spent waiting for (emulated) models.
+ * start-up and finish, with no time spent waiting for (emulated) models. Each run's wall time is
+ * split into phases from its journal (`--run-id` per run): spawn → first call, the loop, the tail.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { SourceMap, type SourceMapPayload } from "node:module";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -65,21 +67,49 @@ interface Case {
   /** Target for the median wall time, ms (checked on Node 22). */
   targetMs?: number;
   what: string;
+  /** A run: also split its wall time into phases, read from its journal. */
+  phases?: boolean;
+}
+
+/** Where a run's wall time went, ms: spawn → first call started, → last result ended, → exit. */
+interface Phases {
+  startupMs: number;
+  loopMs: number;
+  tailMs: number;
 }
 
 interface Sample {
   wallMs: number;
   cpuMs?: number;
+  phases?: Phases;
+}
+
+let runCounter = 0;
+
+/** First call started and last result ended (epoch ms), from a run's journal. */
+function journalSpan(runDir: string): { firstStart: number; lastEnd: number } {
+  let firstStart = Infinity;
+  let lastEnd = 0;
+  for (const line of readFileSync(join(runDir, "predictions.jsonl"), "utf8").split("\n")) {
+    if (line === "") continue;
+    const r = JSON.parse(line) as { startedAt: string; endedAt: string };
+    firstStart = Math.min(firstStart, Date.parse(r.startedAt));
+    lastEnd = Math.max(lastEnd, Date.parse(r.endedAt));
+  }
+  return { firstStart, lastEnd };
 }
 
 /** One process, spawn → exit; CPU from /usr/bin/time when available. */
 function runOnce(node: string, c: Case, extraNodeArgs: string[] = []): Promise<Sample> {
   const timeFile = join(tmpdir(), `bakeoff-startup-time-${process.pid}.txt`);
   const useTime = existsSync(TIME);
-  const argv = [node, ...extraNodeArgs, ...c.args];
+  // A run gets its own id, so its journal can be found (and removed) afterwards.
+  const runId = c.phases ? `startup-bench-${process.pid}-${++runCounter}` : undefined;
+  const argv = [node, ...extraNodeArgs, ...c.args, ...(runId ? ["--run-id", runId] : [])];
   const [cmd, ...rest] = useTime ? [TIME, "-o", timeFile, "-f", "%U %S", ...argv] : argv;
   return new Promise((resolveSample, reject) => {
     const started = performance.now();
+    const spawnedAt = Date.now();
     const child = spawn(cmd!, rest, {
       cwd: c.cwd,
       // A non-terminal, no colour: what CI sees. Weave is off by flag in the run cases.
@@ -92,13 +122,21 @@ function runOnce(node: string, c: Case, extraNodeArgs: string[] = []): Promise<S
     child.on("error", reject);
     child.on("close", (code) => {
       const wallMs = performance.now() - started;
+      const exitedAt = Date.now();
       if (code !== 0) return reject(new Error(`${c.name}: exit ${code}\n${stderr.slice(-2000)}`));
+      let phases: Phases | undefined;
+      if (runId) {
+        const runDir = join(c.cwd, "results", runId);
+        const { firstStart, lastEnd } = journalSpan(runDir);
+        phases = { startupMs: firstStart - spawnedAt, loopMs: lastEnd - firstStart, tailMs: exitedAt - lastEnd };
+        rmSync(runDir, { recursive: true, force: true });
+      }
       let cpuMs: number | undefined;
       if (useTime) {
         const [u, s] = readFileSync(timeFile, "utf8").trim().split(/\s+/).slice(-2).map(Number);
         if (Number.isFinite(u) && Number.isFinite(s)) cpuMs = (u! + s!) * 1000;
       }
-      resolveSample({ wallMs, ...(cpuMs === undefined ? {} : { cpuMs }) });
+      resolveSample({ wallMs, ...(cpuMs === undefined ? {} : { cpuMs }), ...(phases ? { phases } : {}) });
     });
   });
 }
@@ -151,6 +189,8 @@ interface CaseResult {
   c: Case;
   wall: ReturnType<typeof stats>;
   cpu?: ReturnType<typeof stats>;
+  /** Median of each phase (runs only). */
+  phases?: Phases;
 }
 
 async function measure(node: string, cases: Case[], runs: number): Promise<CaseResult[]> {
@@ -164,18 +204,42 @@ async function measure(node: string, cases: Case[], runs: number): Promise<CaseR
   return cases.map((c) => {
     const s = samples.get(c)!;
     const cpu = s.every((x) => x.cpuMs !== undefined) ? stats(s.map((x) => x.cpuMs!)) : undefined;
-    return { c, wall: stats(s.map((x) => x.wallMs)), ...(cpu ? { cpu } : {}) };
+    const phases = s.every((x) => x.phases)
+      ? {
+          startupMs: stats(s.map((x) => x.phases!.startupMs)).median,
+          loopMs: stats(s.map((x) => x.phases!.loopMs)).median,
+          tailMs: stats(s.map((x) => x.phases!.tailMs)).median,
+        }
+      : undefined;
+    return { c, wall: stats(s.map((x) => x.wallMs)), ...(cpu ? { cpu } : {}), ...(phases ? { phases } : {}) };
   });
 }
 
 /** Summarises a .cpuprofile: CPU by package / dist folder, top entries. */
 function profileSummary(file: string, top = 12): string {
-  type Node = { id: number; callFrame: { url: string; functionName: string }; children?: number[] };
+  type Frame = { url: string; functionName: string; lineNumber: number; columnNumber: number };
+  type Node = { id: number; callFrame: Frame; children?: number[] };
   const p = JSON.parse(readFileSync(file, "utf8")) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const key = (url: string): string | undefined => {
+  // The CLI is a bundle (dist/cli-bundle/): its frames are charged to the source they came
+  // from, through the bundle's source maps.
+  const maps = new Map<string, SourceMap | undefined>();
+  const original = (f: Frame): string => {
+    if (!f.url.includes("/dist/cli-bundle/")) return f.url;
+    const file = fileURLToPath(f.url);
+    if (!maps.has(file)) {
+      const text = existsSync(`${file}.map`) ? readFileSync(`${file}.map`, "utf8") : undefined;
+      maps.set(file, text === undefined ? undefined : new SourceMap(JSON.parse(text) as SourceMapPayload));
+    }
+    const entry = maps.get(file)?.findEntry(f.lineNumber, f.columnNumber);
+    const source = entry && "originalSource" in entry ? entry.originalSource : undefined;
+    if (!source) return f.url;
+    return source.replace(/^(?:\.\.\/)+/, "/").replace(/^\/src\/(.*)\.ts$/, "/dist/$1.js");
+  };
+  const key = (frame: Frame): string | undefined => {
+    const url = original(frame);
     const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
     if (nm) return nm[1];
     const dist = /\/dist\/(?:([^/]+)\/)?/.exec(url);
@@ -197,14 +261,14 @@ function profileSummary(file: string, top = 12): string {
     let cur: number | undefined = id;
     let label: string | undefined;
     while (cur !== undefined && label === undefined) {
-      const k = key(byId.get(cur)!.callFrame.url);
+      const k = key(byId.get(cur)!.callFrame);
       if (k && !k.startsWith("bakeoff")) label = k;
       cur = parent.get(cur);
     }
     if (label === undefined) {
       cur = id;
       while (cur !== undefined && label === undefined) {
-        label = key(byId.get(cur)!.callFrame.url);
+        label = key(byId.get(cur)!.callFrame);
         cur = parent.get(cur);
       }
     }
@@ -229,14 +293,14 @@ function nodeVersion(node: string): string {
 
 function table(results: CaseResult[], ideal: CaseResult): string {
   const lines = [
-    "| case | wall min | wall median | wall max | CPU median | median / ideal | target | verdict |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| case | wall min | wall median | wall max | CPU median | median / ideal | spawn → first call / loop / tail | target | verdict |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   for (const r of results) {
     const target = r.c.targetMs;
     const verdict = target === undefined ? "" : r.wall.median <= target ? "**met**" : "**not met**";
     lines.push(
-      `| ${r.c.what} | ${ms(r.wall.min)} ms | ${ms(r.wall.median)} ms | ${ms(r.wall.max)} ms | ${r.cpu ? `${ms(r.cpu.median)} ms` : "n/a"} | ${r === ideal ? "1.0×" : ratio(r.wall.median / ideal.wall.median)} | ${target === undefined ? "" : `≤ ${target} ms`} | ${verdict} |`,
+      `| ${r.c.what} | ${ms(r.wall.min)} ms | ${ms(r.wall.median)} ms | ${ms(r.wall.max)} ms | ${r.cpu ? `${ms(r.cpu.median)} ms` : "n/a"} | ${r === ideal ? "1.0×" : ratio(r.wall.median / ideal.wall.median)} | ${r.phases ? `${ms(r.phases.startupMs)} / ${ms(r.phases.loopMs)} / ${ms(r.phases.tailMs)} ms` : ""} | ${target === undefined ? "" : `≤ ${target} ms`} | ${verdict} |`,
     );
   }
   return lines.join("\n");
@@ -244,7 +308,7 @@ function table(results: CaseResult[], ideal: CaseResult): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (!existsSync(join(REPO, "dist", "cli.js"))) throw new Error("dist/ is missing: run `npm run build` first");
+  if (!existsSync(join(REPO, "dist", "cli-bundle", "cli.js"))) throw new Error("dist/ is missing: run `npm run build` first");
   const defaultDir = runFixture(false);
   const zeroDir = runFixture(true);
   const here = mkdtempSync(join(tmpdir(), "bakeoff-startup-cwd-"));
@@ -259,6 +323,7 @@ async function main(): Promise<void> {
       args: runArgs,
       cwd: defaultDir,
       targetMs: 1000,
+      phases: true,
       what: "10-row run, default config (`run --no-weave --limit 10`)",
     },
     {
@@ -266,6 +331,7 @@ async function main(): Promise<void> {
       args: runArgs,
       cwd: zeroDir,
       targetMs: 1000,
+      phases: true,
       what: "10-row run, same config, emulator latency 0",
     },
   ];
@@ -321,7 +387,7 @@ function writeSection(sections: string[]): void {
     begin,
     `_Measured ${date} on ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GB RAM; \`npm run bench:startup\` (\`npx tsx bench/startup.ts --write\`, add \`--node PATH\` per Node binary)._`,
     "",
-    "Whole processes, spawn to exit, as a user waits for them; wall time measured by the bench, CPU (user + system of the child) by /usr/bin/time. The ideal is `node -e 0` on the same binary in the same run. The 10-row runs use the repository's eval.config.json and datasets (2 datasets × 2 emulated models, `--limit 10`: 40 calls, all five reports) in a temporary git checkout; the default config's emulated models answer in 30–220 ms (concurrency 8 per model), so the zero-latency row shows the tool's own share.",
+    "Whole processes, spawn to exit, as a user waits for them; wall time measured by the bench, CPU (user + system of the child) by /usr/bin/time. The ideal is `node -e 0` on the same binary in the same run. The 10-row runs use the repository's eval.config.json and datasets (2 datasets × 2 emulated models, `--limit 10`: 40 calls, all five reports) in a temporary git checkout; the default config's emulated models answer in 30–220 ms (concurrency 8 per model), so the zero-latency row shows the tool's own share. A run's phases (medians) come from its journal: spawn → first call started (imports, config, plan, run directory, provider), first call → last result, last result → exit (reports, run.json).",
     "",
     ...sections.flatMap((s) => [s, ""]),
     end,

@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm install` via the prepare script).
+// Thin launcher: the CLI is bundled into dist/cli-bundle/ (built by `npm install` via the prepare
+// script; scripts/build-cli.mjs says why it is one bundle and not dist/'s per-module files).
 import module from "node:module";
 
 // Node 22.1+ caches compiled modules on disk, which cuts start-up of every command; earlier
 // Nodes lack the call and start as before. It must run before the CLI's modules are loaded,
 // hence the dynamic import below.
 module.enableCompileCache?.();
+
+// The bundle's source maps turn an internal error's stack back into src/ positions. Off by
+// default: reading them costs start-up time; BAKEOFF_DEBUG (or --enable-source-maps) turns them on.
+if (process.env.BAKEOFF_DEBUG) process.setSourceMapsEnabled(true);
 
 // `bakeoff runs | head`: the reader went away; stop quietly, as Unix tools do.
 for (const stream of [process.stdout, process.stderr]) {
@@ -15,7 +20,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const { main } = await import("../dist/cli.js");
+const { main } = await import("../dist/cli-bundle/cli.js");
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -6,7 +6,7 @@
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { COMMANDS, commandName } from "../src/cli/commands/index.js";
 import { REPO, runCli, type CliResult } from "./helpers/cli.js";
@@ -107,12 +107,40 @@ describe("version and help", () => {
   });
 });
 
-/** Runs the CLI with every resolved module URL logged (test/helpers/import-log.mjs). */
+/**
+ * Runs the CLI with every resolved module URL logged (test/helpers/import-log.mjs). The CLI is a
+ * bundle (scripts/build-cli.mjs): each chunk it loads stands for the modules bundled into it,
+ * listed in the bundle's metafile, and is reported as those modules' dist/ and node_modules URLs.
+ */
 async function withImportLog(args: string[], cwd: string): Promise<{ res: CliResult; loaded: string[] }> {
   const log = join(cwd, `imports-${args.join("_").replace(/[^\w.-]/g, "")}-${Date.now()}.txt`);
   const res = await runCli(args, { cwd, env: { NODE_OPTIONS: `--import=${IMPORT_LOG}`, BAKEOFF_IMPORT_LOG: log } });
-  const loaded = (await readFile(log, "utf8").catch(() => "")).split("\n").filter((u) => u !== "");
-  return { res, loaded };
+  const urls = (await readFile(log, "utf8").catch(() => "")).split("\n").filter((u) => u !== "");
+  const chunks = await bundleChunks();
+  return { res, loaded: urls.flatMap((u) => chunks.get(u) ?? [u]) };
+}
+
+/** Chunk URL → the URLs of the modules it holds, from dist/cli-bundle/meta.json (read once). */
+let chunksOnce: Promise<Map<string, string[]>> | undefined;
+function bundleChunks(): Promise<Map<string, string[]>> {
+  chunksOnce ??= readBundleChunks();
+  return chunksOnce;
+}
+
+async function readBundleChunks(): Promise<Map<string, string[]>> {
+  const meta = JSON.parse(await readFile(join(REPO, "dist", "cli-bundle", "meta.json"), "utf8")) as {
+    outputs: Record<string, { inputs: Record<string, unknown> }>;
+  };
+  const out = new Map<string, string[]>();
+  for (const [chunk, { inputs }] of Object.entries(meta.outputs)) {
+    if (!chunk.endsWith(".js")) continue;
+    const modules = Object.keys(inputs).map(
+      (input) => pathToFileURL(join(REPO, input.replace(/^src\/(.*)\.ts$/, "dist/$1.js"))).href,
+    );
+    out.set(pathToFileURL(join(REPO, chunk)).href, modules);
+  }
+  expect(out.size, "the bundle's metafile lists its chunks").toBeGreaterThan(5);
+  return out;
 }
 
 /** yargs and what it depends on: all that help and --version may load from node_modules. */
