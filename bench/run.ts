@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/run.ts [wall|throughput|memory|structures ...] [--write] [--reps N]
  *   npx tsx bench/run.ts memory --sizes 10000,1000000 --resume --write   # = npm run bench:1m
+ *   npx tsx bench/run.ts wall --provider openai --rows 2000 --reps 1      # while iterating (no --write)
  *
  * Modes (default: all four; memory at 10k and 100k rows):
  * - wall: 5,000 rows × 2 models, C = 16, 20 ms server latency (ideal 12.5 s), per provider.
@@ -36,8 +37,8 @@ const SYSTEM = "You are a careful assistant. Solve the problem and end with 'The
 const PARAMS = { temperature: 0, max_tokens: 64, seed: 7 };
 const KEY_ENV = "BENCH_KEY";
 const KEY = "bench-key-not-secret";
-const PROVIDERS = ["azure-ai-inference", "openai"] as const;
-type ProviderName = (typeof PROVIDERS)[number];
+const ALL_PROVIDERS = ["azure-ai-inference", "openai"] as const;
+type ProviderName = (typeof ALL_PROVIDERS)[number];
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
@@ -45,8 +46,13 @@ const option = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const positional = args.filter((a, i) => !a.startsWith("--") && !["--sizes", "--reps"].includes(args[i - 1] ?? ""));
+const VALUE_OPTIONS = ["--sizes", "--reps", "--provider", "--rows"];
+const positional = args.filter((a, i) => !a.startsWith("--") && !VALUE_OPTIONS.includes(args[i - 1] ?? ""));
 const REPS = Number(option("--reps") ?? 2);
+/** `--provider openai`: one provider only (wall/throughput), for iterating on it. */
+const ONLY_PROVIDER = option("--provider");
+/** `--rows N`: fewer (or more) rows than the mode's default (wall/throughput), for iterating. */
+const ROWS = option("--rows") === undefined ? undefined : Number(option("--rows"));
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtMB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -243,6 +249,13 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
+function providers(): readonly ProviderName[] {
+  if (ONLY_PROVIDER === undefined) return ALL_PROVIDERS;
+  const p = ALL_PROVIDERS.find((x) => x === ONLY_PROVIDER);
+  if (p === undefined) throw new Error(`unknown --provider "${ONLY_PROVIDER}"; use ${ALL_PROVIDERS.join(" or ")}`);
+  return [p];
+}
+
 const best = <T>(xs: T[], key: (x: T) => number): T => xs.reduce((a, b) => (key(b) < key(a) ? b : a));
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -274,7 +287,7 @@ async function pair(rows: number, models: number, concurrency: number, latencyMs
       Object.fromEntries(names.map((n) => [n, fixedLatencyModel(latencyMs)])),
     );
     try {
-      for (const provider of PROVIDERS) {
+      for (const provider of providers()) {
         const config = await writeConfig(dir, dataset, provider, emulator.url, names, concurrency);
         // Warm the emulator (JIT, sockets) once per provider with a short bare loop.
         const warm = join(dir, "warm.jsonl");
@@ -602,8 +615,8 @@ async function main(): Promise<void> {
     load: [loadavg()[0]!],
   };
   const sections: Record<string, string> = {};
-  if (modes.includes("wall")) report.wall = await pair(5000, 2, 16, 20);
-  if (modes.includes("throughput")) report.throughput = await pair(10_000, 2, 64, 0);
+  if (modes.includes("wall")) report.wall = await pair(ROWS ?? 5000, 2, 16, 20);
+  if (modes.includes("throughput")) report.throughput = await pair(ROWS ?? 10_000, 2, 64, 0);
   if (modes.includes("memory")) {
     const sizes = (option("--sizes") ?? "10000,100000").split(",").map(Number);
     report.memory = await memory(sizes, flag("--resume"));
@@ -616,7 +629,12 @@ async function main(): Promise<void> {
   if (report.structures) sections.structures = renderStructures(report, report.structures);
   console.log(Object.values(sections).join("\n\n"));
   if (flag("--json")) console.log(JSON.stringify(report));
-  if (flag("--write")) await writeBenchmarksMd(sections);
+  if (flag("--write")) {
+    // A partial run (one provider, other row counts) must not replace the published section.
+    if (ONLY_PROVIDER !== undefined || ROWS !== undefined)
+      throw new Error("--write takes neither --provider nor --rows");
+    await writeBenchmarksMd(sections);
+  }
 }
 
 await main();
