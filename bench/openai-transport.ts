@@ -51,10 +51,10 @@ async function callerFor(variant: Variant, base: string): Promise<(i: number) =>
   if (variant === "provider") {
     const { createOpenAIProvider } = await import("../src/providers/openai.js");
     const p = createOpenAIProvider({ name: "m0", endpoint: base, auth: { kind: "key", apiKey: "k" } });
-    const signal = new AbortController().signal;
     return async (i) => {
       const { model: _m, messages, ...params } = bodyFor(i);
-      const r = await p.attempt({ messages, params } as never, signal);
+      // One signal per attempt, as the retry layer gives each attempt its own deadline.
+      const r = await p.attempt({ messages, params } as never, new AbortController().signal);
       if (typeof r.text !== "string") throw new Error("no answer");
     };
   }
