@@ -469,6 +469,7 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
   const secrets = spec.auth.kind === "key" && spec.auth.apiKey.length >= MIN_SECRET_LENGTH ? [spec.auth.apiKey] : [];
   const api = spec.api ?? "chat";
   const base = spec.endpoint.replace(/\/+$/, "");
+  const urls: Partial<Record<OpenAIRequest["path"], URL>> = {};
   const maxBytes = spec.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   // The headers the client sends for auth, plus the JSON ones; Entra tokens come from the same
   // cached, self-refreshing source the client would call before each request.
@@ -511,7 +512,8 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
   async function post(path: OpenAIRequest["path"], body: Record<string, unknown>, signal: AbortSignal) {
     try {
       const headers = await requestHeaders();
-      const res = await postJson(new URL(base + path), headers, JSON.stringify(body), signal, maxBytes);
+      const url = (urls[path] ??= new URL(base + path));
+      const res = await postJson(url, headers, JSON.stringify(body), signal, maxBytes);
       if (signal.aborted) throw abortedAttemptError(signal);
       if (res.status < 200 || res.status > 299)
         throw normaliseHttpError(res.status, parseJsonText(res.text.slice(0, 64 * 1024)), res.headers, secrets);
