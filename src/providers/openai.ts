@@ -510,8 +510,10 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
    * {@link parseOpenAIBody}).
    */
   async function post(path: OpenAIRequest["path"], body: Record<string, unknown>, signal: AbortSignal) {
+    // Outside the try: a credential that cannot produce a token fails as it did through the
+    // client (its own error, not a network fault).
+    const headers = await requestHeaders();
     try {
-      const headers = await requestHeaders();
       const url = (urls[path] ??= new URL(base + path));
       const res = await postJson(url, headers, JSON.stringify(body), signal, maxBytes);
       if (signal.aborted) throw abortedAttemptError(signal);
