@@ -1,20 +1,26 @@
 /**
- * The floor bakeoff is measured against: the same calls with the provider's own client and
- * `p-limit`, nothing else (no retries, scoring, journal or reports). Plain JS so the process
- * pays no TypeScript loader at start-up, like `node bin/bakeoff.js`.
+ * The floors bakeoff is measured against: the same calls with nothing else (no retries, scoring,
+ * journal or reports), through the provider's own client or, for openai, plain node:http, with
+ * `p-limit`. Plain JS so the process pays no TypeScript loader at start-up, like
+ * `node bin/bakeoff.js`.
  *
- *   node bench/bare-loop.mjs '{"provider":"openai","url":"http://127.0.0.1:PORT","models":["m0"],
- *     "dataset":"/tmp/ds.jsonl","concurrency":16,"system":"...","params":{...},"key":"..."}'
+ *   node bench/bare-loop.mjs '{"provider":"openai","client":"sdk","url":"http://127.0.0.1:PORT",
+ *     "models":["m0"],"dataset":"/tmp/ds.jsonl","concurrency":16,"system":"...","params":{...},"key":"..."}'
  *
  * Prints one JSON line: calls, loopMs (first call to last answer) and p50Ms (per-call latency).
- * - azure-ai-inference: `@azure-rest/ai-inference` ModelClient at `<url>/<model>`, as the
- *   provider builds it (SDK retries off, http allowed), `.post({ body }).asNodeStream()` and
- *   the body read and parsed, as the provider does.
- * - openai: the `openai` package client at `<url>/<model>/v1`, `maxRetries: 0`,
- *   `chat.completions.create(body)`.
+ * - azure-ai-inference (`client` "sdk", the default): `@azure-rest/ai-inference` ModelClient at
+ *   `<url>/<model>`, as the provider builds it (SDK retries off, http allowed),
+ *   `.post({ body }).asNodeStream()` and the body read and parsed, as the provider does.
+ * - openai, `client` "sdk": the `openai` package client at `<url>/<model>/v1`, `maxRetries: 0`,
+ *   `chat.completions.create(body)`: the provider's own client, as the issue names the floor.
+ * - openai, `client` "node-http": the physical floor, since the provider now sends non-streamed
+ *   calls over node:http (src/providers/json-post.ts): one keep-alive agent for the process,
+ *   `POST <url>/<model>/v1/chat/completions` with the same body and the headers the provider
+ *   sends, the answer read and parsed, nothing else (no decoding, size cap or abort signal).
  */
 import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import { performance } from "node:perf_hooks";
 import pLimit from "p-limit";
 
@@ -23,8 +29,56 @@ const rows = readFileSync(cfg.dataset, "utf8")
   .split("\n")
   .filter((l) => l !== "")
   .map((l) => JSON.parse(l));
+const clientKind = cfg.client ?? "sdk";
+if (clientKind !== "sdk" && !(clientKind === "node-http" && cfg.provider === "openai"))
+  throw new Error(
+    `unknown client "${clientKind}" for ${cfg.provider}: use "sdk"${cfg.provider === "openai" ? ' or "node-http"' : ""}`,
+  );
+// One pool for the process, as the provider's json-post.ts has.
+const httpAgent = new http.Agent({ keepAlive: true });
+
+/** The same request as the provider's node:http path, over the process's one keep-alive pool. */
+function nodeHttpCall(model) {
+  const url = new URL(`${cfg.url}/${model}/v1/chat/completions`);
+  const headers = {
+    "content-type": "application/json",
+    accept: "application/json",
+    "user-agent": "bakeoff bench (bare node:http)",
+    authorization: `Bearer ${cfg.key}`,
+  };
+  return (messages) =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({ model, messages, ...cfg.params });
+      const req = http.request(
+        url,
+        {
+          method: "POST",
+          agent: httpAgent,
+          headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+        },
+        (res) => {
+          const chunks = [];
+          res.on("data", (c) => chunks.push(c));
+          res.on("end", () => {
+            try {
+              const answer = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+              if (res.statusCode !== 200 || typeof answer.choices?.[0]?.message?.content !== "string")
+                throw new Error(`call failed: ${res.statusCode}`);
+              resolve();
+            } catch (err) {
+              reject(err);
+            }
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+}
 
 async function makeCall(model) {
+  if (clientKind === "node-http") return nodeHttpCall(model);
   if (cfg.provider === "openai") {
     const { default: OpenAI } = await import("openai");
     const client = new OpenAI({ baseURL: `${cfg.url}/${model}/v1`, apiKey: cfg.key, maxRetries: 0 });

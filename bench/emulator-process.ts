@@ -3,21 +3,24 @@
  *
  * As a child (forked with an IPC channel by {@link spawnEmulator}): reads the simulated models
  * as JSON from argv[2], starts the emulator quietly on a free loopback port, sends
- * `{ type: "ready", url }`, answers `{ type: "cpu" }` with its own process.cpuUsage(), and exits
- * when the parent disconnects or sends `{ type: "stop" }`.
+ * `{ type: "ready", url }`, answers `{ type: "cpu" }` with its own process.cpuUsage() and
+ * `{ type: "stats" }` with its counters (then zeroes them: each measured process gets its own
+ * service time), and exits when the parent disconnects or sends `{ type: "stop" }`.
  *
  * Standalone (for poking at it by hand): `npx tsx bench/emulator-process.ts '{"m0":{...}}'`
  * prints the URL and runs until Ctrl-C.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { startEmulator, type SimModelSpecInput } from "../src/emulator/index.js";
+import { startEmulator, type EmulatorStats, type SimModelSpecInput } from "../src/emulator/index.js";
 
 export interface EmulatorChild {
   url: string;
   child: ChildProcess;
   /** CPU the emulator process has used so far, µs. */
   cpu(): Promise<NodeJS.CpuUsage>;
+  /** The emulator's counters since the last call (service time included), then zeroed. */
+  takeStats(): Promise<EmulatorStats>;
   stop(): Promise<void>;
 }
 
@@ -41,8 +44,10 @@ export async function spawnEmulator(models: Record<string, SimModelSpecInput>): 
   child.removeAllListeners("exit");
   child.removeAllListeners("error");
   let waiter: ((u: NodeJS.CpuUsage) => void) | undefined;
-  child.on("message", (m: { type: string; cpu?: NodeJS.CpuUsage }) => {
+  let statsWaiter: ((s: EmulatorStats) => void) | undefined;
+  child.on("message", (m: { type: string; cpu?: NodeJS.CpuUsage; stats?: EmulatorStats }) => {
     if (m.type === "cpu" && m.cpu) waiter?.(m.cpu);
+    if (m.type === "stats" && m.stats) statsWaiter?.(m.stats);
   });
   return {
     url,
@@ -51,6 +56,11 @@ export async function spawnEmulator(models: Record<string, SimModelSpecInput>): 
       new Promise<NodeJS.CpuUsage>((resolve) => {
         waiter = resolve;
         child.send({ type: "cpu" });
+      }),
+    takeStats: () =>
+      new Promise<EmulatorStats>((resolve) => {
+        statsWaiter = resolve;
+        child.send({ type: "stats" });
       }),
     stop: () =>
       new Promise<void>((resolve) => {
@@ -72,7 +82,10 @@ async function childMain(): Promise<void> {
   if (process.send) {
     process.on("message", (m: { type: string }) => {
       if (m.type === "cpu") process.send!({ type: "cpu", cpu: process.cpuUsage() });
-      else if (m.type === "stop") void shutdown();
+      else if (m.type === "stats") {
+        process.send!({ type: "stats", stats: emulator.stats() });
+        emulator.resetStats();
+      } else if (m.type === "stop") void shutdown();
     });
     process.on("disconnect", () => void shutdown());
     process.send({ type: "ready", url: emulator.url });

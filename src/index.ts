@@ -96,6 +96,7 @@ export {
   type EmulatorHandle,
   type EmulatorOptions,
   type EmulatorStats,
+  type ServiceTimeStats,
 } from "./emulator/index.js";
 export type { Provider, AttemptResult, CallContext, ModelInfo } from "./providers/types.js";
 export { createProvider, PROVIDERS, type ProviderDefinition, type ProviderSpec } from "./providers/registry.js";

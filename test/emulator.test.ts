@@ -8,6 +8,7 @@ import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/errors.js";
 import { evaluateExpression } from "../src/emulator/arithmetic.js";
+import { DurationHistogram } from "../src/emulator/stats.js";
 import {
   DEFAULT_SIM_MODELS,
   LATENCY_OVERRIDE_HEADER,
@@ -480,7 +481,7 @@ describe("emulator stats and lifecycle", () => {
     try {
       await call(`${emu.endpointFor("a")}/chat/completions`, { body: ask("What is 1 + 1?") });
       await call(`${emu.endpointFor("a")}/chat/completions`, { body: {} });
-      expect(emu.stats().byModel["a"]).toEqual({
+      expect(emu.stats().byModel["a"]).toMatchObject({
         requests: 2,
         completions: 2,
         inFlight: 0,
@@ -512,6 +513,68 @@ describe("emulator stats and lifecycle", () => {
     } finally {
       await emu.close();
     }
+  });
+
+  it("reports the service time of its answers, overall and per model, from a histogram that reset() clears", async () => {
+    const emu = await startEmulator({
+      models: { slow: { latency: { medianMs: 30, p95Ms: 30, perTokenMs: 0 } }, fast: { latency: instant } },
+      quiet: true,
+    });
+    try {
+      const empty = emu.stats().serviceTime;
+      expect(empty).toEqual({ count: 0, meanMs: null, p50Ms: null, p90Ms: null, p99Ms: null, maxMs: null });
+      for (let i = 0; i < 3; i++)
+        expect(
+          (await call(`${emu.endpointFor("slow")}/chat/completions`, { body: ask(`What is ${i} + 1?`) })).status,
+        ).toBe(200);
+      expect((await call(`${emu.endpointFor("fast")}/chat/completions`, { body: ask("What is 2 + 2?") })).status).toBe(
+        200,
+      );
+      // Neither an error (400), an /info call, nor the stats route counts: only answers.
+      expect((await call(`${emu.endpointFor("fast")}/chat/completions`, { body: {} })).status).toBe(400);
+      expect((await call(`${emu.endpointFor("fast")}/info`)).status).toBe(200);
+
+      const served = (await call(`${emu.url}/_emulator/stats`)).body as EmulatorStats;
+      expect(served.serviceTime.count).toBe(4);
+      const slow = served.byModel["slow"]!.serviceTime;
+      const fast = served.byModel["fast"]!.serviceTime;
+      expect(slow.count).toBe(3);
+      expect(fast.count).toBe(1);
+      // The simulated 30 ms is part of the service time; the answer takes at least that long.
+      expect(slow.p50Ms).toBeGreaterThanOrEqual(29);
+      expect(slow.p50Ms!).toBeGreaterThan(fast.p50Ms!);
+      expect(fast.p50Ms).toBeGreaterThan(0);
+      for (const st of [slow, served.serviceTime]) {
+        expect(st.p50Ms!).toBeLessThanOrEqual(st.p90Ms!);
+        expect(st.p90Ms!).toBeLessThanOrEqual(st.p99Ms!);
+        expect(st.p99Ms!).toBeLessThanOrEqual(st.maxMs!);
+        expect(st.meanMs!).toBeGreaterThan(0);
+      }
+      expect(served.serviceTime.maxMs).toBe(slow.maxMs);
+
+      emu.resetStats();
+      expect(emu.stats().serviceTime.count).toBe(0);
+      expect(emu.stats().byModel["slow"]!.serviceTime.p50Ms).toBeNull();
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it("keeps service-time percentiles within half a 1% bucket of the exact ones, in constant memory", () => {
+    const h = new DurationHistogram();
+    for (let i = 1; i <= 10_000; i++) h.add(i / 10); // 0.1 .. 1000 ms
+    const s = h.snapshot();
+    expect(s.count).toBe(10_000);
+    expect(s.meanMs).toBeCloseTo(500.05, 1);
+    expect(Math.abs(s.p50Ms! / 500 - 1)).toBeLessThan(0.006);
+    expect(Math.abs(s.p90Ms! / 900 - 1)).toBeLessThan(0.006);
+    expect(Math.abs(s.p99Ms! / 990 - 1)).toBeLessThan(0.006);
+    expect(s.maxMs).toBe(1000);
+    h.add(3_600_000); // an hour: past the last bucket, still counted, max exact
+    expect(h.snapshot().maxMs).toBe(3_600_000);
+    h.add(0); // below the smallest bucket: shares it (0.01 ms wide), never a negative or NaN figure
+    expect(h.quantile(0)).toBeGreaterThanOrEqual(0);
+    expect(h.quantile(0)).toBeLessThan(0.011);
   });
 
   it("close() ends in-flight and keep-alive connections", async () => {

@@ -223,6 +223,71 @@ describe("openai provider: wire details", () => {
     expect(server.requests[2]!.json).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 
+  it("reports a refused connection and a connection cut mid-body (not streamed) as retryable network faults", async () => {
+    const gone = await startServer(() => undefined);
+    await gone.close();
+    const refused = await failure(provider(`${gone.url}/v1`).attempt(SUM, signal()));
+    expect(refused).toMatchObject({ kind: "network", code: "ECONNREFUSED", retryable: true });
+
+    const cut = await scripted((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": "500" });
+      res.write('{"choices":[{"message":{"content":"The ans');
+      setTimeout(() => res.destroy(), 10);
+    });
+    const err = await failure(provider(`${cut.url}/v1`).attempt(SUM, signal()));
+    expect(err.kind).toBe("network");
+    expect(err.retryable).toBe(true);
+  });
+
+  it("stops at an aborted signal (not streamed) as the attempt's abort, not a network fault", async () => {
+    const server = await scripted(() => undefined); // never answers
+    const controller = new AbortController();
+    const pending = provider(`${server.url}/v1`).attempt(SUM, controller.signal);
+    setTimeout(() => controller.abort(new Error("shutting down")), 20);
+    const err = await failure(pending);
+    expect(err.kind).toBe("aborted");
+  });
+
+  it("cuts a non-streamed answer over maxResponseBytes (declared or chunked) as a non-retried bad_response", async () => {
+    const big = JSON.stringify({ choices: [{ message: { content: "x".repeat(5000) } }] });
+    const declared = await scripted((_req, res) =>
+      send(res, 200, big, { "content-length": String(Buffer.byteLength(big)) }),
+    );
+    const chunked = await scripted((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" }); // no Content-Length
+      for (let i = 0; i < 10; i++) res.write(big.slice(i * 600, (i + 1) * 600));
+      res.end(big.slice(6000));
+      res.on("error", () => undefined);
+    });
+    for (const [server, seen] of [
+      [declared, /Content-Length \d+/],
+      [chunked, /more than 1000 bytes received/],
+    ] as const) {
+      const err = await failure(provider(`${server.url}/v1`, { maxResponseBytes: 1000 }).attempt(SUM, signal()));
+      expect(err.kind).toBe("bad_response");
+      expect(err.retryable).toBe(false);
+      expect(err.message).toMatch(/larger than maxResponseBytes \(1000 bytes/);
+      expect(err.message).toMatch(seen);
+    }
+  });
+
+  it("decodes a gzip-encoded answer and reads a 2xx body that is not JSON as bad_response", async () => {
+    const { gzipSync } = await import("node:zlib");
+    const zipped = await scripted((_req, res) => {
+      const bytes = gzipSync(chatBody);
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+      res.end(bytes);
+    });
+    const ok = await provider(`${zipped.url}/v1`).attempt(SUM, signal());
+    expect(ok).toMatchObject({ text: "hi", finishReason: "stop", requestId: "c1" });
+    expect(zipped.requests[0]!.headers["content-type"]).toBe("application/json");
+
+    const garbled = await scripted((_req, res) => send(res, 200, "<html>proxy page</html>", { "x-request-id": "r-9" }));
+    const err = await failure(provider(`${garbled.url}/v1`).attempt(SUM, signal()));
+    expect(err.kind).toBe("bad_response");
+    expect(err.requestId).toBe("r-9");
+  });
+
   it("maps Responses status and incomplete_details to finish reasons", async () => {
     expect(responsesFinishReason("completed", null, false)).toBe("stop");
     expect(responsesFinishReason("completed", null, true)).toBe("tool_calls");

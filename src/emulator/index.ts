@@ -5,7 +5,7 @@
 import { EMULATOR_PRESETS } from "./spec.js";
 
 export { startEmulator, type EmulatorBatchOptions, type EmulatorHandle, type EmulatorOptions } from "./server.js";
-export type { BatchModelStats, BatchStats, EmulatorStats, ModelStats } from "./stats.js";
+export type { BatchModelStats, BatchStats, EmulatorStats, ModelStats, ServiceTimeStats } from "./stats.js";
 export {
   BATCH_FAULT_KINDS,
   BatchFaultSpec,

@@ -257,7 +257,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
       if (!finished) abort.abort();
       // 499 (nginx's "client closed request") when the client left before any response.
       const status = res.headersSent ? res.statusCode : 499;
-      stats.end(ex.ticket, status);
+      // 'close' comes right after 'finish' (the last byte handed to the socket): the service time.
+      stats.end(ex.ticket, status, finished ? performance.now() - started : undefined);
       log?.(
         `${req.method} ${url.pathname} ${status}${finished ? "" : " (client gone)"} ${Math.round(performance.now() - started)}ms`,
       );

@@ -1,8 +1,12 @@
 /**
- * Provider for the OpenAI v1 surface through the `openai` package: Azure OpenAI and Foundry
+ * Provider for the OpenAI v1 surface: Azure OpenAI and Foundry
  * (`https://<resource>.openai.azure.com/openai/v1`, `https://<resource>.services.ai.azure.com/openai/v1`),
  * OpenAI, GitHub Models and OpenAI-compatible local servers (Ollama, vLLM, llama.cpp).
  * `api: "chat"` calls `/chat/completions`, `api: "responses"` calls `/responses`.
+ *
+ * Non-streamed calls go straight over node:http (`json-post.ts`: the `openai` client cost 4x the
+ * CPU per call, which became latency at high concurrency); streamed calls and batch mode's routes
+ * use the `openai` package's client.
  *
  * One `attempt()` is one HTTP request: the client's own retries are off (`maxRetries: 0`), because
  * bakeoff's retry layer owns retries, Retry-After, budgets and the cache in front of this. Non-2xx
@@ -20,6 +24,7 @@ import { ChatStreamAccumulator, isRecord, streamTimings, toolCallsFromMessage, u
 import { abortedAttemptError, badResponseError, networkError, normaliseHttpError, requestIdFrom } from "./errors.js";
 import type { ProviderFactory } from "./registry.js";
 import type { HeaderBag } from "./retry-after.js";
+import { postJson } from "./json-post.js";
 import type { AttemptResult, ModelInfo, Provider } from "./types.js";
 
 /** Which OpenAI API answers. */
@@ -41,6 +46,9 @@ export interface OpenAISpec {
   /** Largest response body read, bytes; a larger one fails the attempt (not retried). @default 10 MiB */
   maxResponseBytes?: number;
 }
+
+/** Sent on non-streamed calls (the client sends its own on streamed ones). */
+const USER_AGENT = "bakeoff (openai provider; node:http)";
 
 /** Real keys are 32+ characters; shorter values are placeholders, not worth masking. */
 const MIN_SECRET_LENGTH = 8;
@@ -460,21 +468,64 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
   const host = new URL(spec.endpoint).host;
   const secrets = spec.auth.kind === "key" && spec.auth.apiKey.length >= MIN_SECRET_LENGTH ? [spec.auth.apiKey] : [];
   const api = spec.api ?? "chat";
+  const base = spec.endpoint.replace(/\/+$/, "");
+  const urls: Partial<Record<OpenAIRequest["path"], URL>> = {};
+  const maxBytes = spec.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  // The headers the client sends for auth, plus the JSON ones; Entra tokens come from the same
+  // cached, self-refreshing source the client would call before each request.
+  const azure = isAzureStyleEndpoint(spec.endpoint);
+  const fixedHeaders: Record<string, string> = {
+    "content-type": "application/json",
+    accept: "application/json",
+    "user-agent": USER_AGENT,
+    ...(spec.auth.kind === "key"
+      ? azure
+        ? { "api-key": spec.auth.apiKey }
+        : { authorization: `Bearer ${spec.auth.apiKey}` }
+      : {}),
+  };
+  const tokenSource = spec.auth.kind === "key" ? undefined : tokenSourceFor(spec.auth.credential);
+  const requestHeaders = async (): Promise<Record<string, string>> =>
+    tokenSource === undefined ? fixedHeaders : { ...fixedHeaders, authorization: `Bearer ${await tokenSource()}` };
 
   async function attempt(request: CompletionRequest, signal: AbortSignal): Promise<AttemptResult> {
     if (signal.aborted) throw abortedAttemptError(signal);
     const { path, body } = buildOpenAIRequest(spec, request);
+    if (spec.stream !== true) return post(path, body, signal);
     const started = performance.now();
     try {
       const client = await clientFor();
-      if (spec.stream === true)
-        return await (api === "chat"
-          ? streamChat(client, body, signal, started)
-          : streamResponses(client, body, signal, started));
-      const { data, response } = await client.post(path, { body, signal }).withResponse();
-      return parseOpenAIBody(api, data, headersOf(response), secrets);
+      return await (api === "chat"
+        ? streamChat(client, body, signal, started)
+        : streamResponses(client, body, signal, started));
     } catch (err) {
       throw fromThrown(err, signal, host, secrets, module);
+    }
+  }
+
+  /**
+   * A non-streamed call over node:http (src/providers/json-post.ts says why not the client): the
+   * same URL, body and auth headers the client would send, and the same classification of what
+   * comes back (non-2xx through {@link normaliseHttpError}, a 2xx body through
+   * {@link parseOpenAIBody}).
+   */
+  async function post(path: OpenAIRequest["path"], body: Record<string, unknown>, signal: AbortSignal) {
+    // Outside the try: a credential that cannot produce a token fails as it did through the
+    // client (its own error, not a network fault).
+    const headers = await requestHeaders();
+    try {
+      const url = (urls[path] ??= new URL(base + path));
+      const res = await postJson(url, headers, JSON.stringify(body), signal, maxBytes);
+      if (signal.aborted) throw abortedAttemptError(signal);
+      if (res.status < 200 || res.status > 299)
+        throw normaliseHttpError(res.status, parseJsonText(res.text.slice(0, 64 * 1024)), res.headers, secrets);
+      return parseOpenAIBody(api, parseJsonText(res.text), res.headers, secrets);
+    } catch (err) {
+      if (err instanceof ModelCallError) throw err;
+      if (signal.aborted) throw abortedAttemptError(signal);
+      const coded = inCauses(err, (e): e is { code: string } => typeof (e as { code?: unknown }).code === "string");
+      const message = err instanceof Error && err.message !== "" ? err.message : String(err);
+      throw networkError(`calling ${host}: ${message}`, coded?.code, secrets);
     }
   }
 

@@ -1,0 +1,145 @@
+/**
+ * CPU per call of the openai provider's possible transports, each in its own process (alternated)
+ * against the same 0 ms emulator in its own process, C = 16, the loop's CPU only
+ * (process.cpuUsage around it, after 200 warm-up calls):
+ * - `client`: the `openai` package's client, `client.post("/chat/completions")` over its default
+ *   fetch (what bench/bare-loop.mjs runs, and what the provider used for every call before);
+ * - `provider`: the openai provider's `attempt()` as it is now (non-streamed calls over
+ *   node:http, src/providers/json-post.ts), response parsing included;
+ * - `http`: a bare node:http keep-alive POST + JSON.parse, the floor.
+ *
+ *   npx tsx bench/openai-transport.ts [--calls 3000] [--reps 2]
+ *
+ * Prints one line per run and the median per variant. Not written into BENCHMARKS.md: the wall
+ * section's bare-vs-bakeoff rows are the figures of record; this shows where the difference comes from.
+ */
+import { spawn } from "node:child_process";
+import http from "node:http";
+import { fileURLToPath } from "node:url";
+import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
+
+const VARIANTS = ["client", "provider", "http"] as const;
+type Variant = (typeof VARIANTS)[number];
+const C = 16;
+const WARM = 200;
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+
+const bodyFor = (i: number) => ({
+  model: "m0",
+  messages: [
+    { role: "system", content: "You are a careful assistant. Solve the problem and end with 'The answer is N.'" },
+    { role: "user", content: `What is ${2 + (i % 97)} * ${3 + ((i * 7) % 89)} - ${(i * 13) % 101}?` },
+  ],
+  temperature: 0,
+  max_tokens: 64,
+  seed: 7,
+});
+
+async function callerFor(variant: Variant, base: string): Promise<(i: number) => Promise<void>> {
+  if (variant === "client") {
+    const { default: OpenAI } = await import("openai");
+    const client = new OpenAI({ baseURL: base, apiKey: "k", maxRetries: 0 });
+    return async (i) => {
+      const r = (await client.post("/chat/completions", { body: bodyFor(i) })) as { choices: unknown[] };
+      if (r.choices.length !== 1) throw new Error("no answer");
+    };
+  }
+  if (variant === "provider") {
+    const { createOpenAIProvider } = await import("../src/providers/openai.js");
+    const p = createOpenAIProvider({ name: "m0", endpoint: base, auth: { kind: "key", apiKey: "k" } });
+    return async (i) => {
+      const { model: _m, messages, ...params } = bodyFor(i);
+      // One signal per attempt, as the retry layer gives each attempt its own deadline.
+      const r = await p.attempt({ messages, params } as never, new AbortController().signal);
+      if (typeof r.text !== "string") throw new Error("no answer");
+    };
+  }
+  const agent = new http.Agent({ keepAlive: true });
+  const url = `${base}/chat/completions`;
+  return (i) =>
+    new Promise<void>((resolve, reject) => {
+      const text = JSON.stringify(bodyFor(i));
+      const req = http.request(
+        url,
+        {
+          method: "POST",
+          agent,
+          headers: { "content-type": "application/json", authorization: "Bearer k", "content-length": text.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const r = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { choices: unknown[] };
+            if (r.choices.length !== 1) reject(new Error("no answer"));
+            else resolve();
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(text);
+    });
+}
+
+async function child(variant: Variant, base: string, calls: number): Promise<void> {
+  const call = await callerFor(variant, base);
+  for (let i = 0; i < WARM; i++) await call(i);
+  const run = async (n: number) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: C }, async () => {
+        while (next < n) await call(next++);
+      }),
+    );
+  };
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run(calls);
+  const cpu = process.cpuUsage(c0);
+  const wallMs = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ variant, cpuUsPerCall: (cpu.user + cpu.system) / calls, wallMs }) + "\n");
+}
+
+async function main(): Promise<void> {
+  if (args[0] === "child") return child(args[1] as Variant, args[2]!, Number(args[3]));
+  const calls = option("--calls", 3000);
+  const reps = option("--reps", 2);
+  const emulator = await spawnEmulator({ m0: fixedLatencyModel(0) });
+  const results = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
+  try {
+    for (let r = 0; r < reps; r++) {
+      for (const v of VARIANTS) {
+        const out = await new Promise<string>((resolve, reject) => {
+          const p = spawn(
+            process.execPath,
+            [...process.execArgv, fileURLToPath(import.meta.url), "child", v, `${emulator.url}/m0/v1`, String(calls)],
+            { stdio: ["ignore", "pipe", "inherit"] },
+          );
+          let s = "";
+          p.stdout.setEncoding("utf8").on("data", (d: string) => (s += d));
+          p.once("exit", (code) => (code === 0 ? resolve(s) : reject(new Error(`${v} exited ${code}`))));
+        });
+        const line = JSON.parse(out.trim().split("\n").pop()!) as { cpuUsPerCall: number; wallMs: number };
+        results.get(v)!.push(line.cpuUsPerCall);
+        console.error(
+          `[transport] ${v}: ${line.cpuUsPerCall.toFixed(0)} µs CPU/call, ${(line.wallMs / 1000).toFixed(2)} s`,
+        );
+      }
+    }
+  } finally {
+    await emulator.stop();
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const client = med(results.get("client")!);
+  console.log(`${calls} calls × ${reps} runs per variant, C = ${C}, 0 ms emulator; median CPU per call of the loop:`);
+  for (const v of VARIANTS) {
+    const m = med(results.get(v)!);
+    console.log(`  ${v.padEnd(8)} ${m.toFixed(0).padStart(6)} µs  (${(m / client).toFixed(2)}× the openai client)`);
+  }
+}
+
+await main();
