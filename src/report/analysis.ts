@@ -1180,13 +1180,17 @@ export class SideBySideRows implements RecordSink {
   private readonly kept: Pending[] = [];
   private readonly byKey = new Map<string, Pending>();
 
+  /**
+   * `source`: the run's analysis, or just its manifest while the analysis is still being
+   * computed in the same pass (then give {@link rows} the models' order).
+   */
   constructor(
-    private readonly analysis: RunAnalysis,
+    private readonly source: { manifest: RunManifest; models?: readonly { name: string }[] },
     options: SideBySideOptions = {},
   ) {
     this.limit = Math.max(0, options.limit ?? 500);
     this.maxChars = options.maxChars ?? 2000;
-    this.datasets = analysis.manifest.datasets.map((d) => d.name);
+    this.datasets = source.manifest.datasets.map((d) => d.name);
   }
 
   add(r: PredictionRecord): void {
@@ -1237,9 +1241,8 @@ export class SideBySideRows implements RecordSink {
     p.cells.set(r.model, cell);
   }
 
-  /** The kept rows in (dataset, line, row id) order, every model side by side. */
-  rows(): SideBySideRow[] {
-    const models = this.analysis.models.map((m) => m.name);
+  /** The kept rows in (dataset, line, row id) order, every model side by side (in `models` order). */
+  rows(models: readonly string[] = (this.source.models ?? []).map((m) => m.name)): SideBySideRow[] {
     return this.kept.map((p) => {
       const extra = [...p.cells.keys()].filter((m) => !models.includes(m));
       p.row.perModel = Object.fromEntries(

@@ -45,7 +45,7 @@ function attr(value: string): string {
   return escapeXml(value).replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;");
 }
 
-interface Counts {
+export interface Counts {
   tests: number;
   failures: number;
   errors: number;
@@ -84,7 +84,7 @@ function detail(r: PredictionRecord): string {
 }
 
 /** The test cases of one record, and how they count. */
-function testCases(r: PredictionRecord, scorers: string[], withTrial: boolean, counts: Counts): string {
+export function testCases(r: PredictionRecord, scorers: string[], withTrial: boolean, counts: Counts): string {
   const classname = attr(`${r.dataset}.${r.model}`);
   const ms = Number.isFinite(r.output.latencyMs) ? Math.max(0, Math.round(r.output.latencyMs)) : 0;
   const time = seconds(ms);
@@ -122,7 +122,7 @@ function testCases(r: PredictionRecord, scorers: string[], withTrial: boolean, c
 }
 
 /** Scorer names per dataset, from the summary (so a failed call gets one error per scorer). */
-function scorersByDataset(analysis: RunAnalysis): Map<string, string[]> {
+export function scorersByDataset(analysis: RunAnalysis): Map<string, string[]> {
   const order = analysis.scorers.map((s) => s.name);
   const sets = new Map<string, Set<string>>();
   for (const m of analysis.models) {
@@ -135,10 +135,18 @@ function scorersByDataset(analysis: RunAnalysis): Map<string, string[]> {
   return new Map([...sets].map(([ds, set]) => [ds, order.filter((s) => set.has(s))]));
 }
 
-function suiteTag(name: string, c: Counts): string {
+export function suiteTag(name: string, c: Counts): string {
   return (
     `  <testsuite name="${attr(name)}" tests="${c.tests}" failures="${c.failures}" errors="${c.errors}" ` +
     `skipped="${c.skipped}" time="${seconds(c.timeMs)}">\n`
+  );
+}
+
+/** The XML declaration and the opening <testsuites> tag with the run's totals. */
+export function junitHead(runId: string, total: Counts): string {
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${attr(`bakeoff ${runId}`)}" tests="${total.tests}" ` +
+    `failures="${total.failures}" errors="${total.errors}" skipped="${total.skipped}" time="${seconds(total.timeMs)}">\n`
   );
 }
 
@@ -213,11 +221,7 @@ export class JunitWriter {
       const done = finished(out);
       done.catch(() => undefined);
       try {
-        await write(
-          out,
-          `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${attr(`bakeoff ${analysis.manifest.runId}`)}" tests="${total.tests}" ` +
-            `failures="${total.failures}" errors="${total.errors}" skipped="${total.skipped}" time="${seconds(total.timeMs)}">\n`,
-        );
+        await write(out, junitHead(analysis.manifest.runId, total));
         for (const model of order) {
           const s = suites.get(model);
           if (s === undefined) continue;
