@@ -27,8 +27,17 @@ export const JUNIT_XML = "junit.xml";
 // Everything outside XML 1.0's Char production; with the u flag a lone surrogate is one match.
 const INVALID_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
+// Anything escapeXml would change: controls but tab and newline (CR included), C1, bidi
+// controls, surrogates (a lone one is dropped; pairs take the slow path, which keeps them),
+// U+FFFE/U+FFFF and the five XML specials. Without these, escapeXml returns its input.
+const NEEDS_ESCAPE =
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff&<>"']/;
+
 /** Escapes text for XML element content or a double-quoted attribute, dropping invalid characters. */
 export function escapeXml(value: string): string {
+  // Most text (ids, model names, plain answers) needs none of the passes below; one scan says so.
+  if (!NEEDS_ESCAPE.test(value)) return value;
   // The same bytes as the terminal and Markdown drop (escape sequences with their payload, C0/C1
   // controls, bidi overrides), then whatever else XML 1.0 cannot hold.
   return sanitizeTerminalText(value)
@@ -42,7 +51,10 @@ export function escapeXml(value: string): string {
 
 /** Like {@link escapeXml}, also keeping tabs and line breaks, which attribute parsing would fold into spaces. */
 function attr(value: string): string {
-  return escapeXml(value).replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;");
+  const escaped = escapeXml(value);
+  return /[\t\n\r]/.test(escaped)
+    ? escaped.replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;")
+    : escaped;
 }
 
 export interface Counts {
