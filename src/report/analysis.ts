@@ -235,6 +235,8 @@ export interface AnalyzeOptions {
   disagreements?: number;
   /** Use this manifest instead of the stored run.json (a run being finished). */
   manifest?: RunManifest;
+  /** @internal The row-key hash of the row index; tests force collisions with a weak one. */
+  rowHash?: RowHash;
 }
 
 /** Per-row sums for one scorer × model, aligned by row index, grown by doubling. */
@@ -373,8 +375,6 @@ export interface RunStatisticsOptions extends AnalyzeOptions {
    * first record back, and {@link RunStatistics.readExcerpts} can read the excerpts by position.
    */
   journal?: string;
-  /** @internal The row-key hash; tests force collisions with a weak one. */
-  rowHash?: RowHash;
 }
 
 /**
