@@ -126,10 +126,10 @@ class ChunkedFile {
     if (this.len + text.length * 3 > this.buf.length) {
       const wait = this.flush();
       if (text.length * 3 > this.buf.length) this.buf = Buffer.allocUnsafe(text.length * 3);
-      this.len = this.buf.write(text, 0);
+      this.len = utf8Write(this.buf, text, 0);
       return wait;
     }
-    this.len += this.buf.write(text, this.len);
+    this.len += utf8Write(this.buf, text, this.len);
     return undefined;
   }
 
@@ -157,6 +157,16 @@ class ChunkedFile {
 }
 
 const CHUNK = 1 << 20;
+
+/**
+ * `buf.write(text, at)` without its argument checks: Buffer's own `utf8Write` (on every Node
+ * release, undocumented) was ~1.5x faster per call in a micro-benchmark of ~100-byte strings,
+ * and the writers make several million such calls at a million records. Falls back to `write`.
+ */
+const fastWrite = (Buffer.prototype as unknown as { utf8Write?: (s: string, at: number) => number }).utf8Write;
+function utf8Write(buf: Buffer, text: string, at: number): number {
+  return fastWrite === undefined ? buf.write(text, at) : fastWrite.call(buf, text, at);
+}
 
 /** Records of one layout: its journal range and its temp files. */
 class Segment {
