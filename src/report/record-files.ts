@@ -238,9 +238,13 @@ export class RecordFiles {
     this.runIdCell = csvText(runId);
   }
 
-  /** `seen` must have been given each record before {@link add} gets it. */
-  static async open(manifest: RunManifest, seen: SeenLayout, predicted = predictedLayout(manifest)) {
-    const dir = await mkdtemp(join(tmpdir(), "bakeoff-report-"));
+  /**
+   * `seen` must have been given each record before {@link add} gets it. `near`: a directory on
+   * the file system the reports go to (the run's), so the finished CSV is renamed, not copied,
+   * into place (a rename across file systems fails); default the OS temp directory.
+   */
+  static async open(manifest: RunManifest, seen: SeenLayout, near?: string, predicted = predictedLayout(manifest)) {
+    const dir = await mkdtemp(near === undefined ? join(tmpdir(), "bakeoff-report-") : join(near, ".report-tmp-"));
     return new RecordFiles(dir, predicted, seen, manifest.runId);
   }
 

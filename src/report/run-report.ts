@@ -90,7 +90,7 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
   let analysis: RunAnalysis;
   let excerpts: DisagreementExcerpts;
   try {
-    const out = (recordFiles = await RecordFiles.open(manifest, stats));
+    const out = (recordFiles = await RecordFiles.open(manifest, stats, runDir));
     await scanRunRecords(
       runDir,
       manifest,
