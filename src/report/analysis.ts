@@ -5,10 +5,12 @@
  * they never disagree with each other or with the journal.
  *
  * Memory: the journal is streamed, never loaded. Pairing needs each model's score on each row, so
- * rows get a dense index (a Map from "dataset/rowId") and every scorer × model keeps two typed
- * arrays over that index (sum of trial scores, number of scored trials): 10 bytes per row per
- * scorer × model, plus the row-key map. Nothing else grows with the journal. Excerpts for the top
- * disagreements are collected by a second pass over only the selected rows.
+ * rows get a dense index (src/report/row-index.ts: hashed keys, ~20 bytes per row) and every
+ * scorer × model keeps two typed arrays over that index (sum of trial scores, number of scored
+ * trials): 10 bytes per row per scorer × model. For the disagreements' excerpts, the byte offset
+ * of each row's first record (8 B) and of each model's first lowest-trial record (16 B per row ×
+ * model) are kept, and the few selected records are read back by position after the pass.
+ * Nothing else grows with the journal.
  *
  * Determinism: every resampling statistic is seeded (src/stats), models follow run.json order,
  * scorers their first appearance in the journal, so re-rendering a run is byte-identical.
