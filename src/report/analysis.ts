@@ -5,10 +5,12 @@
  * they never disagree with each other or with the journal.
  *
  * Memory: the journal is streamed, never loaded. Pairing needs each model's score on each row, so
- * rows get a dense index (a Map from "dataset/rowId") and every scorer × model keeps two typed
- * arrays over that index (sum of trial scores, number of scored trials): 10 bytes per row per
- * scorer × model, plus the row-key map. Nothing else grows with the journal. Excerpts for the top
- * disagreements are collected by a second pass over only the selected rows.
+ * rows get a dense index (src/report/row-index.ts: hashed keys, ~20 bytes per row) and every
+ * scorer × model keeps two typed arrays over that index (sum of trial scores, number of scored
+ * trials): 10 bytes per row per scorer × model. For the disagreements' excerpts, the byte offset
+ * of each row's first record (8 B) and of each model's first lowest-trial record (16 B per row ×
+ * model) are kept, and the few selected records are read back by position after the pass.
+ * Nothing else grows with the journal.
  *
  * Determinism: every resampling statistic is seeded (src/stats), models follow run.json order,
  * scorers their first appearance in the journal, so re-rendering a run is byte-identical.
@@ -30,7 +32,20 @@ import { scorerKind, scorerName, type ScorerKind } from "../scoring/spec.js";
 import { hasTag } from "../compare/load.js";
 import { decideDataset, headline, type DatasetDecision, type DecisionModel } from "./decision.js";
 import { messageText, type PredictionRecord } from "../types.js";
-import { runRecords } from "../store/journal.js";
+import {
+  runRecords,
+  readRecordAtSync,
+  readRecordFrom,
+  scanRunRecords,
+  PREDICTIONS_FILE,
+  type RecordPosition,
+} from "../store/journal.js";
+import { datasetOrder, RowIndex, rowKey, type RowHash } from "./row-index.js";
+import { closeSync, openSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+
+export { rowKey } from "./row-index.js";
 import { SummaryBuilder, type DatasetSummary, type ModelSummary, type RunSummary } from "./summary.js";
 
 /** How many disagreements {@link analyzeRun} keeps by default. */
@@ -222,6 +237,8 @@ export interface AnalyzeOptions {
   disagreements?: number;
   /** Use this manifest instead of the stored run.json (a run being finished). */
   manifest?: RunManifest;
+  /** @internal The row-key hash of the row index; tests force collisions with a weak one. */
+  rowHash?: RowHash;
 }
 
 /** Per-row sums for one scorer × model, aligned by row index, grown by doubling. */
@@ -263,74 +280,9 @@ class RowScores {
 /** Record-level per-model tallies the summary does not keep. */
 class ModelExtras {
   readonly histogram = new Array<number>(LATENCY_BUCKET_EDGES_MS.length - 1).fill(0);
-  readonly passes = new Map<string, number>();
+  /** dataset → scorer → passing records. */
+  readonly passesByDataset = new Map<string, Map<string, number>>();
   readonly split = new Map<FinishGroup, { n: number; scores: Map<string, { n: number; sum: number }> }>();
-}
-
-/** Dense row index plus each row's position in dataset order (for deterministic selection). */
-class RowIndex {
-  readonly byKey = new Map<string, number>();
-  dataset: Uint16Array;
-  line: Uint32Array;
-
-  constructor(
-    private readonly datasets: string[],
-    capacity = 64,
-  ) {
-    this.dataset = new Uint16Array(Math.max(64, capacity));
-    this.line = new Uint32Array(Math.max(64, capacity));
-  }
-
-  indexOf(rec: PredictionRecord): number {
-    const key = rowKey(rec.dataset, rec.rowId);
-    let i = this.byKey.get(key);
-    if (i !== undefined) return i;
-    i = this.byKey.size;
-    this.byKey.set(key, i);
-    if (i >= this.line.length) {
-      const dataset = new Uint16Array(this.line.length * 2);
-      dataset.set(this.dataset);
-      const line = new Uint32Array(this.line.length * 2);
-      line.set(this.line);
-      this.dataset = dataset;
-      this.line = line;
-    }
-    this.dataset[i] = datasetOrder(this.datasets, rec.dataset);
-    this.line[i] = Math.max(0, Math.min(0xffffffff, Math.trunc(rec.line) || 0));
-    return i;
-  }
-
-  get size(): number {
-    return this.byKey.size;
-  }
-
-  /**
-   * Row indices in dataset order, then line. Resampling statistics walk rows in this order so
-   * the same results give the same intervals whatever order the calls completed in (the journal
-   * is in completion order; a replay or a resume must reproduce the report exactly).
-   */
-  canonicalOrder(): Uint32Array {
-    const order = new Uint32Array(this.size);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    return order.sort((a, b) => this.compare(a, b));
-  }
-
-  /** Compares two rows by dataset order, then line, then first appearance. */
-  compare(a: number, b: number): number {
-    return this.dataset[a]! - this.dataset[b]! || this.line[a]! - this.line[b]! || a - b;
-  }
-}
-
-/** The key that identifies a row across models and trials. */
-export function rowKey(dataset: string, rowId: string): string {
-  return `${dataset}/${rowId}`;
-}
-
-/** Position of `dataset` in `datasets`, appending unknown names (journal-only datasets). */
-function datasetOrder(datasets: string[], dataset: string): number {
-  let i = datasets.indexOf(dataset);
-  if (i < 0) i = datasets.push(dataset) - 1;
-  return i;
 }
 
 /** The group a successful call's finish reason falls in. */
@@ -373,14 +325,22 @@ function pricingOf(manifest: RunManifest): SummaryBuilderPricing {
 type SummaryBuilderPricing = NonNullable<ConstructorParameters<typeof SummaryBuilder>[0]>["pricing"];
 
 /**
- * Streams the run's journal once (twice when there are disagreements to excerpt) and computes
- * the {@link RunAnalysis}. Reads only `run.json` and `predictions.jsonl`.
+ * Streams the run's journal once and computes the {@link RunAnalysis}; the disagreements'
+ * excerpts are read back by position afterwards (a few records). Reads only `run.json` and
+ * `predictions.jsonl`.
  */
 export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): Promise<RunAnalysis> {
-  const { analysis, excerpts } = await analyzeRunStatistics(runDir, options);
-  if (excerpts.wanted) for await (const rec of runRecords(runDir, analysis.manifest)) excerpts.add(rec);
-  analysis.disagreements = excerpts.result();
-  return analysis;
+  const manifest = options.manifest ?? (await readManifest(runDir));
+  const stats = new RunStatistics(manifest, { ...options, journal: join(runDir, PREDICTIONS_FILE) });
+  try {
+    await scanRunRecords(runDir, manifest, (rec, at) => stats.add(rec, at));
+    const { analysis, excerpts } = stats.finish();
+    await stats.readExcerpts(excerpts);
+    analysis.disagreements = excerpts.result();
+    return analysis;
+  } finally {
+    stats.close();
+  }
 }
 
 /** Something fed every final record of a run, in journal order, during one shared pass. */
@@ -390,242 +350,383 @@ export interface RecordSink {
 
 /**
  * The analysis' first pass: everything but the disagreements' excerpts, which need the records
- * of rows known only at the end. `excerpts` collects them from a later pass over the journal
- * (`analysis.disagreements = excerpts.result()` afterwards); {@link writeRunReports} shares that
- * pass with the CSV, JUnit and HTML writers so the whole report reads the journal twice.
- * Until then `analysis.disagreements.rows` is empty.
+ * of rows known only at the end. `excerpts` collects them from records fed later
+ * (`analysis.disagreements = excerpts.result()` afterwards). Until then
+ * `analysis.disagreements.rows` is empty. Kept for callers that stream records themselves;
+ * {@link analyzeRun} and {@link writeRunReports} read the excerpts back by position instead.
  */
 export async function analyzeRunStatistics(
   runDir: string,
   options: AnalyzeOptions = {},
 ): Promise<{ analysis: RunAnalysis; excerpts: DisagreementExcerpts }> {
   const manifest = options.manifest ?? (await readManifest(runDir));
-  const limit = options.disagreements ?? DEFAULT_DISAGREEMENTS;
-  const decision: DecisionSpec = { ...DEFAULT_DECISION, ...(manifest.config?.decision ?? {}) };
-  const builder = new SummaryBuilder({ pricing: pricingOf(manifest) });
-  const datasetNames = manifest.datasets.map((d) => d.name);
-  // Sized for the rows run.json expects: doubling from small would leave up to half unused and
-  // hold old and new arrays at once while copying (a million-row report must fit 300 MB).
-  const expectedRows = manifest.datasets.reduce((a, d) => a + (Number.isFinite(d.rows) ? d.rows : 0), 0);
-  const rows = new RowIndex(datasetNames, expectedRows);
-  const vectors = new Map<string, Map<string, RowScores>>(); // scorer → model → rows
-  const seenScorers: string[] = []; // first-seen order
-  const notBinary = new Set<string>(); // declared binary but a value was not 0/1 (a misdeclared scorer)
-  const extras = new Map<string, ModelExtras>();
-  const errorTrials = new Map<string, RowScores>(); // model → failed calls per row (sum = count)
-  const critical = criticalRule(manifest);
-  // model → critical rows it failed: [row key, scorer that failed it, or null for a failed call]
-  const criticalFails = new Map<string, { key: string; dataset: string; scorer: string | null }[]>();
-  const declared = declaredKinds(manifest);
-  let trials = 0;
+  const stats = new RunStatistics(manifest, { ...options, journal: join(runDir, PREDICTIONS_FILE) });
+  try {
+    await scanRunRecords(runDir, manifest, (rec, at) => stats.add(rec, at));
+    return stats.finish();
+  } finally {
+    stats.close();
+  }
+}
 
-  for await (const rec of runRecords(runDir, manifest)) {
-    builder.add(rec);
+/** Options of {@link RunStatistics}. */
+export interface RunStatisticsOptions extends AnalyzeOptions {
+  /**
+   * The journal the records come from. With it (and positions given to {@link RunStatistics.add})
+   * a hash match in the row index whose dataset or line differ is confirmed by reading the row's
+   * first record back, and {@link RunStatistics.readExcerpts} can read the excerpts by position.
+   */
+  journal?: string;
+}
+
+/**
+ * The analysis as a sink: {@link add} every final record once, in journal order, then
+ * {@link finish}. Memory: a few typed arrays per row (see the module comment), nothing per record.
+ */
+export class RunStatistics {
+  private readonly limit: number;
+  private readonly decision: DecisionSpec;
+  private readonly builder: SummaryBuilder;
+  private readonly datasetNames: string[];
+  private readonly expectedRows: number;
+  readonly rows: RowIndex;
+  private readonly vectors = new Map<string, Map<string, RowScores>>(); // scorer → model → rows
+  /** Scorers in first-seen order (successful records only): the CSV's score columns. */
+  readonly seenScorers: string[] = [];
+  /** Per dataset, the scorers its successful records carry (any model): junit.xml's test cases. */
+  readonly datasetScorers = new Map<string, Set<string>>();
+  private readonly notBinary = new Set<string>(); // declared binary but a value was not 0/1 (a misdeclared scorer)
+  private readonly extras = new Map<string, ModelExtras>();
+  private readonly errorTrials = new Map<string, RowScores>(); // model → failed calls per row (sum = count)
+  private readonly critical: { column: string; tag: string };
+  // model → critical rows it failed: [row key, scorer that failed it, or null for a failed call]
+  private readonly criticalFails = new Map<string, { key: string; dataset: string; scorer: string | null }[]>();
+  private readonly declared: Map<string, ScorerKind>;
+  /** Most scored trials of one row × model × scorer so far. */
+  trials = 0;
+  /** Bumped whenever {@link seenScorers}, {@link datasetScorers} or {@link trials} > 1 changes. */
+  layoutVersion = 0;
+  /** Byte offset of each row's first record (NaN until seen), for excerpts and key checks. */
+  private firstOffset: Float64Array;
+  /** Per model: each row's lowest trial and the offset of its first record with that trial. */
+  private readonly firstTrial = new Map<string, { trial: Float64Array; offset: Float64Array }>();
+  private fd: number | undefined;
+
+  constructor(
+    readonly manifest: RunManifest,
+    private readonly options: RunStatisticsOptions = {},
+  ) {
+    this.limit = options.disagreements ?? DEFAULT_DISAGREEMENTS;
+    this.decision = { ...DEFAULT_DECISION, ...(manifest.config?.decision ?? {}) };
+    this.builder = new SummaryBuilder({ pricing: pricingOf(manifest) });
+    this.datasetNames = manifest.datasets.map((d) => d.name);
+    // Sized for the rows run.json expects: doubling from small would leave up to half unused and
+    // hold old and new arrays at once while copying (a million-row report must fit 300 MB).
+    this.expectedRows = manifest.datasets.reduce((a, d) => a + (Number.isFinite(d.rows) ? d.rows : 0), 0);
+    this.rows = new RowIndex(this.datasetNames, this.expectedRows, (i) => this.keyOfRow(i), options.rowHash);
+    this.firstOffset = new Float64Array(Math.max(64, this.expectedRows)).fill(NaN);
+    this.critical = criticalRule(manifest);
+    this.declared = declaredKinds(manifest);
+  }
+
+  /** Adds one final record; `at` (its position in the journal) enables excerpts by position. */
+  add(rec: PredictionRecord, at?: RecordPosition): void {
+    const { rows, expectedRows, critical } = this;
+    this.builder.add(rec);
     const row = rows.indexOf(rec);
-    let x = extras.get(rec.model);
-    if (x === undefined) extras.set(rec.model, (x = new ModelExtras()));
+    if (at !== undefined) this.remember(rec, row, at.offset);
+    let x = this.extras.get(rec.model);
+    if (x === undefined) this.extras.set(rec.model, (x = new ModelExtras()));
     const isCritical = hasTag(rec.input?.vars?.[critical.column], critical.tag);
     if (rec.output.error !== undefined) {
       // Failed calls: counted by the summary; for pass@k they are failed trials, and a failed
       // call on a critical row fails that row.
-      let e = errorTrials.get(rec.model);
-      if (e === undefined) errorTrials.set(rec.model, (e = new RowScores(expectedRows)));
+      let e = this.errorTrials.get(rec.model);
+      if (e === undefined) this.errorTrials.set(rec.model, (e = new RowScores(expectedRows)));
       e.add(row, 1);
       if (isCritical)
-        pushCritical(criticalFails, rec.model, {
+        pushCritical(this.criticalFails, rec.model, {
           key: rowKey(rec.dataset, rec.rowId),
           dataset: rec.dataset,
           scorer: null,
         });
-      continue;
+      return;
     }
     x.histogram[latencyBucket(rec.output.latencyMs)]!++;
     const group = finishGroup(rec.output.finishReason);
     let split = x.split.get(group);
     if (split === undefined) x.split.set(group, (split = { n: 0, scores: new Map() }));
     split.n++;
-    for (const [name, score] of Object.entries(rec.scores ?? {})) {
-      if (!seenScorers.includes(name)) seenScorers.push(name);
+    let dsScorers = this.datasetScorers.get(rec.dataset);
+    let passes = x.passesByDataset.get(rec.dataset);
+    if (passes === undefined) x.passesByDataset.set(rec.dataset, (passes = new Map<string, number>()));
+    const scores = rec.scores ?? {};
+    for (const name in scores) {
+      const score = scores[name]!;
+      if (!this.seenScorers.includes(name)) {
+        this.seenScorers.push(name);
+        this.layoutVersion++;
+      }
+      if (dsScorers === undefined) this.datasetScorers.set(rec.dataset, (dsScorers = new Set()));
+      if (!dsScorers.has(name)) {
+        dsScorers.add(name);
+        this.layoutVersion++;
+      }
       if (isCritical && score.pass === false) {
-        pushCritical(criticalFails, rec.model, {
+        pushCritical(this.criticalFails, rec.model, {
           key: rowKey(rec.dataset, rec.rowId),
           dataset: rec.dataset,
           scorer: name,
         });
       }
       if (score.value === null || !Number.isFinite(score.value)) continue;
-      if (score.value !== 0 && score.value !== 1) notBinary.add(name);
-      if (score.pass === true) {
-        x.passes.set(name, (x.passes.get(name) ?? 0) + 1);
-        const perDataset = `${rec.dataset}\u0000${name}`;
-        x.passes.set(perDataset, (x.passes.get(perDataset) ?? 0) + 1);
-      }
+      if (score.value !== 0 && score.value !== 1) this.notBinary.add(name);
+      if (score.pass === true) passes.set(name, (passes.get(name) ?? 0) + 1);
       let s = split.scores.get(name);
       if (s === undefined) split.scores.set(name, (s = { n: 0, sum: 0 }));
       s.n++;
       s.sum += score.value;
-      let byModel = vectors.get(name);
-      if (byModel === undefined) vectors.set(name, (byModel = new Map<string, RowScores>()));
+      let byModel = this.vectors.get(name);
+      if (byModel === undefined) this.vectors.set(name, (byModel = new Map<string, RowScores>()));
       let v = byModel.get(rec.model);
       if (v === undefined) byModel.set(rec.model, (v = new RowScores(expectedRows)));
       v.add(row, score.value);
-      trials = Math.max(trials, v.count[row]!);
-    }
-  }
-
-  const summary = builder.result();
-  const modelNames = orderModels(manifest, summary);
-  // Kinds are declared by the scorers (config snapshot), never guessed from the data; a scorer
-  // the snapshot does not know (an old run, a hand-made journal) is treated as continuous, whose
-  // statistics are valid for any bounded score.
-  const scorers = seenScorers.map((name) => ({ name, kind: declared.get(name) ?? ("continuous" as const) }));
-  const k = Math.max(1, manifest.trials ?? 1, trials);
-  // Wilson, McNemar and Newcombe need one 0/1 value per row; with repeated trials a row's value
-  // is a pass rate, so the row means are treated as continuous (the row stays the unit).
-  const rowsAreBinary = (scorer: { name: string; kind: string }) =>
-    scorer.kind === "binary" && k <= 1 && !notBinary.has(scorer.name);
-
-  const order = rows.canonicalOrder();
-  const bySummary = new Map(summary.models.map((m) => [m.model, m]));
-  const primaryByDataset = primaryScorers(manifest, summary, seenScorers, decision);
-  const primaryScorer = primaryByDataset.values().next().value ?? seenScorers[0] ?? null;
-  const ctx: ModelContext = {
-    scorers,
-    vectors,
-    order,
-    k,
-    rowsAreBinary,
-    primaryByDataset,
-    errorTrials,
-    rows,
-    datasetNames,
-  };
-  const models = modelNames.map((name) => modelAnalysis(name, bySummary.get(name)!, extras.get(name)!, ctx));
-
-  const compare = (
-    scorer: { name: string; kind: string },
-    a: string,
-    b: string,
-    dataset: number | null,
-  ): PairVerdict => {
-    const byModel = vectors.get(scorer.name);
-    const [va, vb] = aligned(
-      byModel?.get(a),
-      byModel?.get(b),
-      order,
-      dataset === null ? undefined : (i) => rows.dataset[i] === dataset,
-    );
-    const points = inUnit(va) && inUnit(vb);
-    return comparePair(va, vb, {
-      binary: rowsAreBinary(scorer),
-      names: [a, b],
-      alpha: decision.alpha,
-      seed: DEFAULT_SEED,
-      resamples: resamplesFor(va.length, 2000),
-      permutations: resamplesFor(va.length, 10_000),
-      // The margin is in points (score × 100), so it applies to scores in [0, 1] only.
-      ...(points ? { margin: decision.margin / 100 } : {}),
-    });
-  };
-
-  // The pair table: every scorer × pair of models over all rows, one Holm family.
-  const rawPairs: PairAnalysis[] = [];
-  for (const scorer of scorers) {
-    for (let i = 0; i < modelNames.length; i++) {
-      for (let j = i + 1; j < modelNames.length; j++) {
-        rawPairs.push({
-          scorer: scorer.name,
-          a: modelNames[i]!,
-          b: modelNames[j]!,
-          verdict: compare(scorer, modelNames[i]!, modelNames[j]!, null),
-        });
+      const n = v.count[row]!;
+      if (n > this.trials) {
+        if (this.trials <= 1 && n > 1) this.layoutVersion++;
+        this.trials = n;
       }
     }
   }
-  const adjusted = adjustFamily(rawPairs.map((p) => p.verdict));
-  const pairs = rawPairs.map((p, i) => ({ ...p, verdict: adjusted[i]! }));
-  const family = adjusted[0]?.family ?? 0;
 
-  // The decisions: each dataset on its primary scorer, one Holm family across datasets × pairs.
-  const decisionPairs: { dataset: string; verdicts: PairVerdict[] }[] = [];
-  for (const [dataset, name] of primaryByDataset) {
-    const scorer = scorers.find((s) => s.name === name) ?? {
-      name,
-      kind: declared.get(name) ?? ("continuous" as const),
-    };
-    const di = datasetNames.indexOf(dataset);
-    const present = modelNames.filter((m) => bySummary.get(m)?.datasets?.[dataset] !== undefined);
-    const verdicts: PairVerdict[] = [];
-    for (let i = 0; i < present.length; i++) {
-      for (let j = i + 1; j < present.length; j++) verdicts.push(compare(scorer, present[i]!, present[j]!, di));
+  /** Positions for the excerpts: the row's first record, and each model's first lowest-trial record. */
+  private remember(rec: PredictionRecord, row: number, offset: number): void {
+    if (row >= this.firstOffset.length) this.firstOffset = grownFloat64(this.firstOffset, row + 1, NaN);
+    if (Number.isNaN(this.firstOffset[row]!)) this.firstOffset[row] = offset;
+    let t = this.firstTrial.get(rec.model);
+    if (t === undefined) {
+      const size = Math.max(64, this.expectedRows, row + 1);
+      t = { trial: new Float64Array(size).fill(Infinity), offset: new Float64Array(size) };
+      this.firstTrial.set(rec.model, t);
     }
-    decisionPairs.push({ dataset, verdicts });
+    if (row >= t.trial.length) {
+      t.trial = grownFloat64(t.trial, row + 1, Infinity);
+      t.offset = grownFloat64(t.offset, row + 1, 0);
+    }
+    // As DisagreementExcerpts.add keeps them: the lowest trial, the first record of it.
+    if (rec.trial < t.trial[row]!) {
+      t.trial[row] = rec.trial;
+      t.offset[row] = offset;
+    }
   }
-  const flat = adjustFamily(decisionPairs.flatMap((d) => d.verdicts));
-  let at = 0;
-  const decisions: DatasetDecision[] = decisionPairs.map(({ dataset, verdicts }) => {
-    const scorer = primaryByDataset.get(dataset)!;
-    const dPairs = flat.slice(at, (at += verdicts.length));
-    const kind = scorers.find((s) => s.name === scorer)?.kind ?? declared.get(scorer) ?? "continuous";
-    const dm: DecisionModel[] = models
-      .filter((m) => m.datasets[dataset] !== undefined)
-      .map((m) => {
-        const d = m.datasets[dataset]!;
-        const fails = (criticalFails.get(m.name) ?? []).filter(
-          (f) => f.dataset === dataset && (f.scorer === null || f.scorer === scorer),
-        );
-        return {
-          name: m.name,
-          quality: datasetMean(
-            vectors.get(scorer)?.get(m.name),
-            order,
-            (i) => rows.dataset[i] === datasetNames.indexOf(dataset),
-          ),
-          results: d.n,
-          errors: d.errors,
-          criticalFailures: [...new Set(fails.map((f) => f.key))],
-          costPerPass: m.costPerPassByDataset[dataset] ?? null,
-        };
+
+  /** The key of an indexed row, read from its first record in the journal (confirms a hash match). */
+  private keyOfRow(row: number): string | undefined {
+    const offset = row < this.firstOffset.length ? this.firstOffset[row]! : NaN;
+    if (this.options.journal === undefined || Number.isNaN(offset)) return undefined;
+    this.fd ??= openSync(this.options.journal, "r");
+    const rec = readRecordAtSync(this.fd, offset);
+    return rec === undefined ? undefined : rowKey(rec.dataset, rec.rowId);
+  }
+
+  /** Closes the journal if a key check opened it. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /**
+   * Feeds `excerpts` the records it wants, read back by position from the journal: the few rows
+   * it selected, in journal order, so it keeps exactly what a full pass would have kept.
+   */
+  async readExcerpts(excerpts: DisagreementExcerpts): Promise<void> {
+    const journal = this.options.journal;
+    if (!excerpts.wanted || journal === undefined) return;
+    const offsets = new Set<number>();
+    for (const row of excerpts.rowsWanted()) {
+      const first = row < this.firstOffset.length ? this.firstOffset[row]! : NaN;
+      if (!Number.isNaN(first)) offsets.add(first);
+      for (const t of this.firstTrial.values())
+        if (row < t.trial.length && t.trial[row]! < Infinity) offsets.add(t.offset[row]!);
+    }
+    const fh = await open(journal, "r");
+    try {
+      for (const offset of [...offsets].sort((a, b) => a - b)) {
+        const rec = await readRecordFrom(fh, offset);
+        if (rec !== undefined) excerpts.add(rec);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** The analysis of everything added; the excerpts are still to be fed (see {@link readExcerpts}). */
+  finish(): { analysis: RunAnalysis; excerpts: DisagreementExcerpts } {
+    const { manifest, builder, rows, vectors, seenScorers, notBinary, extras, errorTrials, criticalFails, declared } =
+      this;
+    const { limit, decision, datasetNames, trials } = this;
+    const summary = builder.result();
+    const modelNames = orderModels(manifest, summary);
+    // Kinds are declared by the scorers (config snapshot), never guessed from the data; a scorer
+    // the snapshot does not know (an old run, a hand-made journal) is treated as continuous, whose
+    // statistics are valid for any bounded score.
+    const scorers = seenScorers.map((name) => ({ name, kind: declared.get(name) ?? ("continuous" as const) }));
+    const k = Math.max(1, manifest.trials ?? 1, trials);
+    // Wilson, McNemar and Newcombe need one 0/1 value per row; with repeated trials a row's value
+    // is a pass rate, so the row means are treated as continuous (the row stays the unit).
+    const rowsAreBinary = (scorer: { name: string; kind: string }) =>
+      scorer.kind === "binary" && k <= 1 && !notBinary.has(scorer.name);
+
+    const order = rows.canonicalOrder();
+    const bySummary = new Map(summary.models.map((m) => [m.model, m]));
+    const primaryByDataset = primaryScorers(manifest, summary, seenScorers, decision);
+    const primaryScorer = primaryByDataset.values().next().value ?? seenScorers[0] ?? null;
+    const ctx: ModelContext = {
+      scorers,
+      vectors,
+      order,
+      k,
+      rowsAreBinary,
+      primaryByDataset,
+      errorTrials,
+      rows,
+      datasetNames,
+    };
+    const models = modelNames.map((name) => modelAnalysis(name, bySummary.get(name)!, extras.get(name)!, ctx));
+
+    const compare = (
+      scorer: { name: string; kind: string },
+      a: string,
+      b: string,
+      dataset: number | null,
+    ): PairVerdict => {
+      const byModel = vectors.get(scorer.name);
+      const [va, vb] = aligned(
+        byModel?.get(a),
+        byModel?.get(b),
+        order,
+        dataset === null ? undefined : (i) => rows.dataset[i] === dataset,
+      );
+      const points = inUnit(va) && inUnit(vb);
+      return comparePair(va, vb, {
+        binary: rowsAreBinary(scorer),
+        names: [a, b],
+        alpha: decision.alpha,
+        seed: DEFAULT_SEED,
+        resamples: resamplesFor(va.length, 2000),
+        permutations: resamplesFor(va.length, 10_000),
+        // The margin is in points (score × 100), so it applies to scores in [0, 1] only.
+        ...(points ? { margin: decision.margin / 100 } : {}),
       });
-    return decideDataset({
-      dataset,
-      scorer,
-      kind,
-      models: dm,
-      pairs: dPairs,
-      margin: decision.margin / 100,
-      maxErrorRate: decision.maxErrorRate,
-      costMatters: decision.costMatters,
+    };
+
+    // The pair table: every scorer × pair of models over all rows, one Holm family.
+    const rawPairs: PairAnalysis[] = [];
+    for (const scorer of scorers) {
+      for (let i = 0; i < modelNames.length; i++) {
+        for (let j = i + 1; j < modelNames.length; j++) {
+          rawPairs.push({
+            scorer: scorer.name,
+            a: modelNames[i]!,
+            b: modelNames[j]!,
+            verdict: compare(scorer, modelNames[i]!, modelNames[j]!, null),
+          });
+        }
+      }
+    }
+    const adjusted = adjustFamily(rawPairs.map((p) => p.verdict));
+    const pairs = rawPairs.map((p, i) => ({ ...p, verdict: adjusted[i]! }));
+    const family = adjusted[0]?.family ?? 0;
+
+    // The decisions: each dataset on its primary scorer, one Holm family across datasets × pairs.
+    const decisionPairs: { dataset: string; verdicts: PairVerdict[] }[] = [];
+    for (const [dataset, name] of primaryByDataset) {
+      const scorer = scorers.find((s) => s.name === name) ?? {
+        name,
+        kind: declared.get(name) ?? ("continuous" as const),
+      };
+      const di = datasetNames.indexOf(dataset);
+      const present = modelNames.filter((m) => bySummary.get(m)?.datasets?.[dataset] !== undefined);
+      const verdicts: PairVerdict[] = [];
+      for (let i = 0; i < present.length; i++) {
+        for (let j = i + 1; j < present.length; j++) verdicts.push(compare(scorer, present[i]!, present[j]!, di));
+      }
+      decisionPairs.push({ dataset, verdicts });
+    }
+    const flat = adjustFamily(decisionPairs.flatMap((d) => d.verdicts));
+    let at = 0;
+    const decisions: DatasetDecision[] = decisionPairs.map(({ dataset, verdicts }) => {
+      const scorer = primaryByDataset.get(dataset)!;
+      const dPairs = flat.slice(at, (at += verdicts.length));
+      const kind = scorers.find((s) => s.name === scorer)?.kind ?? declared.get(scorer) ?? "continuous";
+      const dm: DecisionModel[] = models
+        .filter((m) => m.datasets[dataset] !== undefined)
+        .map((m) => {
+          const d = m.datasets[dataset]!;
+          const fails = (criticalFails.get(m.name) ?? []).filter(
+            (f) => f.dataset === dataset && (f.scorer === null || f.scorer === scorer),
+          );
+          return {
+            name: m.name,
+            quality: datasetMean(
+              vectors.get(scorer)?.get(m.name),
+              order,
+              (i) => rows.dataset[i] === datasetNames.indexOf(dataset),
+            ),
+            results: d.n,
+            errors: d.errors,
+            criticalFailures: [...new Set(fails.map((f) => f.key))],
+            costPerPass: m.costPerPassByDataset[dataset] ?? null,
+          };
+        });
+      return decideDataset({
+        dataset,
+        scorer,
+        kind,
+        models: dm,
+        pairs: dPairs,
+        margin: decision.margin / 100,
+        maxErrorRate: decision.maxErrorRate,
+        costMatters: decision.costMatters,
+      });
     });
-  });
 
-  const pareto = primaryScorer === null ? null : costQuality(primaryScorer, models, manifest.datasets[0]?.name);
-  const recommendation = headline(decisions);
+    const pareto = primaryScorer === null ? null : costQuality(primaryScorer, models, manifest.datasets[0]?.name);
+    const recommendation = headline(decisions);
 
-  const disagreementScorer =
-    primaryScorer !== null && rowsAreBinary(scorers.find((s) => s.name === primaryScorer) ?? { name: "", kind: "" })
-      ? primaryScorer
-      : null;
-  const excerpts = new DisagreementExcerpts(rows, vectors, modelNames, disagreementScorer, limit);
+    const disagreementScorer =
+      primaryScorer !== null && rowsAreBinary(scorers.find((s) => s.name === primaryScorer) ?? { name: "", kind: "" })
+        ? primaryScorer
+        : null;
+    const excerpts = new DisagreementExcerpts(rows, vectors, modelNames, disagreementScorer, limit);
 
-  const analysis: RunAnalysis = {
-    manifest,
-    summary,
-    rows: rows.size,
-    trials: Math.max(1, trials),
-    scorers,
-    primaryScorer,
-    decision,
-    decisions,
-    multipleTesting: { method: family > 1 ? "holm" : "none", family: Math.max(family, pairs.length > 0 ? 1 : 0) },
-    models,
-    pairs,
-    pareto,
-    recommendation,
-    disagreements: excerpts.result(),
-    latencyBucketsMs: LATENCY_BUCKET_EDGES_MS,
-  };
-  return { analysis, excerpts };
+    const analysis: RunAnalysis = {
+      manifest,
+      summary,
+      rows: rows.size,
+      trials: Math.max(1, trials),
+      scorers,
+      primaryScorer,
+      decision,
+      decisions,
+      multipleTesting: { method: family > 1 ? "holm" : "none", family: Math.max(family, pairs.length > 0 ? 1 : 0) },
+      models,
+      pairs,
+      pareto,
+      recommendation,
+      disagreements: excerpts.result(),
+      latencyBucketsMs: LATENCY_BUCKET_EDGES_MS,
+    };
+    return { analysis, excerpts };
+  }
+}
+
+function grownFloat64(a: Float64Array, min: number, fill: number): Float64Array {
+  let size = a.length;
+  while (size < min) size *= 2;
+  const out = new Float64Array(size).fill(fill);
+  out.set(a);
+  return out;
 }
 
 /** Which tag marks a critical row: the first `critical` gate's column and tag, else `tags`/`critical`. */
@@ -822,7 +923,7 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
   for (const [dataset, scorer] of ctx.primaryByDataset) {
     const d = s.datasets?.[dataset];
     if (d === undefined) continue;
-    const passes = x.passes.get(`${dataset}\u0000${scorer}`) ?? 0;
+    const passes = x.passesByDataset.get(dataset)?.get(scorer) ?? 0;
     const kind = scorers.find((sc) => sc.name === scorer)?.kind;
     costPerPassByDataset[dataset] =
       d.cost !== undefined && kind === "binary" && passes > 0 ? (d.cost.paid + d.cost.avoided) / passes : null;
@@ -954,11 +1055,16 @@ export class DisagreementExcerpts implements RecordSink {
     return this.candidates.length > 0;
   }
 
+  /** The row indices whose records are wanted. */
+  rowsWanted(): readonly number[] {
+    return this.candidates;
+  }
+
   add(r: PredictionRecord): void {
     if (this.slot.size === 0) return;
-    const i = this.rows.byKey.get(rowKey(r.dataset, r.rowId));
-    const s = i === undefined ? undefined : this.slot.get(i);
-    if (s === undefined || i === undefined) return;
+    const i = this.rows.find(r);
+    const s = i < 0 ? undefined : this.slot.get(i);
+    if (s === undefined) return;
     if (s.rec.rowId === "") {
       s.rec.dataset = r.dataset;
       s.rec.rowId = r.rowId;
@@ -1076,13 +1182,17 @@ export class SideBySideRows implements RecordSink {
   private readonly kept: Pending[] = [];
   private readonly byKey = new Map<string, Pending>();
 
+  /**
+   * `source`: the run's analysis, or just its manifest while the analysis is still being
+   * computed in the same pass (then give {@link rows} the models' order).
+   */
   constructor(
-    private readonly analysis: RunAnalysis,
+    private readonly source: { manifest: RunManifest; models?: readonly { name: string }[] },
     options: SideBySideOptions = {},
   ) {
     this.limit = Math.max(0, options.limit ?? 500);
     this.maxChars = options.maxChars ?? 2000;
-    this.datasets = analysis.manifest.datasets.map((d) => d.name);
+    this.datasets = source.manifest.datasets.map((d) => d.name);
   }
 
   add(r: PredictionRecord): void {
@@ -1133,9 +1243,8 @@ export class SideBySideRows implements RecordSink {
     p.cells.set(r.model, cell);
   }
 
-  /** The kept rows in (dataset, line, row id) order, every model side by side. */
-  rows(): SideBySideRow[] {
-    const models = this.analysis.models.map((m) => m.name);
+  /** The kept rows in (dataset, line, row id) order, every model side by side (in `models` order). */
+  rows(models: readonly string[] = (this.source.models ?? []).map((m) => m.name)): SideBySideRow[] {
     return this.kept.map((p) => {
       const extra = [...p.cells.keys()].filter((m) => !models.includes(m));
       p.row.perModel = Object.fromEntries(

@@ -33,7 +33,7 @@ export function quoteCsv(field: string): string {
 }
 
 /** A text cell: formula-neutralised, then quoted. */
-function text(value: string | null | undefined): string {
+export function csvText(value: string | null | undefined): string {
   return value === null || value === undefined ? "" : quoteCsv(neutraliseFormula(value));
 }
 
@@ -42,8 +42,8 @@ function num(value: number | null | undefined): string {
   return value === null || value === undefined || !Number.isFinite(value) ? "" : String(value);
 }
 
-/** Columns: see {@link writePredictionsCsv}. */
-function header(scorers: string[]): string {
+/** The BOM and header line. Columns: see {@link writePredictionsCsv}. */
+export function csvHeader(scorers: string[]): string {
   const cells = [
     "run_id",
     "dataset",
@@ -60,7 +60,7 @@ function header(scorers: string[]): string {
     "expected",
     "output",
   ];
-  return "\uFEFF" + cells.map(text).join(",") + "\r\n";
+  return "\uFEFF" + cells.map(csvText).join(",") + "\r\n";
 }
 
 /**
@@ -79,11 +79,11 @@ export class PredictionsCsvWriter {
     analysis: RunAnalysis,
   ) {
     this.scorers = analysis.scorers.map((s) => s.name);
-    this.runId = text(analysis.manifest.runId);
+    this.runId = csvText(analysis.manifest.runId);
     this.done = finished(out);
     // Observed here so a write error cannot surface as an unhandled rejection before close().
     this.done.catch(() => undefined);
-    this.buf = header(this.scorers);
+    this.buf = csvHeader(this.scorers);
   }
 
   /** Starts writing `path` (created or truncated). */
@@ -93,10 +93,7 @@ export class PredictionsCsvWriter {
 
   /** Adds one record's line; returns a promise only when the file stream asks to wait (back-pressure). */
   add(r: PredictionRecord): Promise<void> | undefined {
-    const o = r.output;
-    let line = `${this.runId},${text(r.dataset)},${text(r.rowId)},${text(r.model)},${num(r.trial)},${text(o.finishReason)},${text(o.error?.kind)},${num(o.latencyMs)},${num(o.usage?.promptTokens)},${num(o.usage?.completionTokens)}`;
-    for (const s of this.scorers) line += `,${num(r.scores?.[s]?.value)}`;
-    this.buf += `${line},${text(promptOf(r))},${text(r.expected)},${text(o.text)}\r\n`;
+    this.buf += csvLine(r, this.runId, this.scorers);
     if (this.buf.length < CHUNK) return undefined;
     return this.flush();
   }
@@ -122,6 +119,14 @@ export class PredictionsCsvWriter {
   destroy(): void {
     if (!this.out.closed) this.out.destroy();
   }
+}
+
+/** One record's line (CRLF-terminated); `runIdCell` is `csvText(runId)`, computed once per file. */
+export function csvLine(r: PredictionRecord, runIdCell: string, scorers: readonly string[]): string {
+  const o = r.output;
+  let line = `${runIdCell},${csvText(r.dataset)},${csvText(r.rowId)},${csvText(r.model)},${num(r.trial)},${csvText(o.finishReason)},${csvText(o.error?.kind)},${num(o.latencyMs)},${num(o.usage?.promptTokens)},${num(o.usage?.completionTokens)}`;
+  for (const s of scorers) line += `,${num(r.scores?.[s]?.value)}`;
+  return `${line},${csvText(promptOf(r))},${csvText(r.expected)},${csvText(o.text)}\r\n`;
 }
 
 /** Characters gathered before a write to the file stream. */

@@ -27,8 +27,17 @@ export const JUNIT_XML = "junit.xml";
 // Everything outside XML 1.0's Char production; with the u flag a lone surrogate is one match.
 const INVALID_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
+// Anything escapeXml would change: controls but tab and newline (CR included), C1, bidi
+// controls, surrogates (a lone one is dropped; pairs take the slow path, which keeps them),
+// U+FFFE/U+FFFF and the five XML specials. Without these, escapeXml returns its input.
+const NEEDS_ESCAPE =
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff&<>"']/;
+
 /** Escapes text for XML element content or a double-quoted attribute, dropping invalid characters. */
 export function escapeXml(value: string): string {
+  // Most text (ids, model names, plain answers) needs none of the passes below; one scan says so.
+  if (!NEEDS_ESCAPE.test(value)) return value;
   // The same bytes as the terminal and Markdown drop (escape sequences with their payload, C0/C1
   // controls, bidi overrides), then whatever else XML 1.0 cannot hold.
   return sanitizeTerminalText(value)
@@ -42,10 +51,13 @@ export function escapeXml(value: string): string {
 
 /** Like {@link escapeXml}, also keeping tabs and line breaks, which attribute parsing would fold into spaces. */
 function attr(value: string): string {
-  return escapeXml(value).replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;");
+  const escaped = escapeXml(value);
+  return /[\t\n\r]/.test(escaped)
+    ? escaped.replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;")
+    : escaped;
 }
 
-interface Counts {
+export interface Counts {
   tests: number;
   failures: number;
   errors: number;
@@ -84,7 +96,7 @@ function detail(r: PredictionRecord): string {
 }
 
 /** The test cases of one record, and how they count. */
-function testCases(r: PredictionRecord, scorers: string[], withTrial: boolean, counts: Counts): string {
+export function testCases(r: PredictionRecord, scorers: string[], withTrial: boolean, counts: Counts): string {
   const classname = attr(`${r.dataset}.${r.model}`);
   const ms = Number.isFinite(r.output.latencyMs) ? Math.max(0, Math.round(r.output.latencyMs)) : 0;
   const time = seconds(ms);
@@ -122,7 +134,7 @@ function testCases(r: PredictionRecord, scorers: string[], withTrial: boolean, c
 }
 
 /** Scorer names per dataset, from the summary (so a failed call gets one error per scorer). */
-function scorersByDataset(analysis: RunAnalysis): Map<string, string[]> {
+export function scorersByDataset(analysis: RunAnalysis): Map<string, string[]> {
   const order = analysis.scorers.map((s) => s.name);
   const sets = new Map<string, Set<string>>();
   for (const m of analysis.models) {
@@ -135,10 +147,18 @@ function scorersByDataset(analysis: RunAnalysis): Map<string, string[]> {
   return new Map([...sets].map(([ds, set]) => [ds, order.filter((s) => set.has(s))]));
 }
 
-function suiteTag(name: string, c: Counts): string {
+export function suiteTag(name: string, c: Counts): string {
   return (
     `  <testsuite name="${attr(name)}" tests="${c.tests}" failures="${c.failures}" errors="${c.errors}" ` +
     `skipped="${c.skipped}" time="${seconds(c.timeMs)}">\n`
+  );
+}
+
+/** The XML declaration and the opening <testsuites> tag with the run's totals. */
+export function junitHead(runId: string, total: Counts): string {
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${attr(`bakeoff ${runId}`)}" tests="${total.tests}" ` +
+    `failures="${total.failures}" errors="${total.errors}" skipped="${total.skipped}" time="${seconds(total.timeMs)}">\n`
   );
 }
 
@@ -213,11 +233,7 @@ export class JunitWriter {
       const done = finished(out);
       done.catch(() => undefined);
       try {
-        await write(
-          out,
-          `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${attr(`bakeoff ${analysis.manifest.runId}`)}" tests="${total.tests}" ` +
-            `failures="${total.failures}" errors="${total.errors}" skipped="${total.skipped}" time="${seconds(total.timeMs)}">\n`,
-        );
+        await write(out, junitHead(analysis.manifest.runId, total));
         for (const model of order) {
           const s = suites.get(model);
           if (s === undefined) continue;

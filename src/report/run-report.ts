@@ -4,14 +4,15 @@
  */
 import { appendFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runRecords } from "../store/journal.js";
+import { PREDICTIONS_FILE, runRecords, scanRunRecords, supersededOrdinals } from "../store/journal.js";
 import { readManifest, type RunManifest } from "../store/manifest.js";
-import { analyzeRunStatistics, SideBySideRows, type RunAnalysis } from "./analysis.js";
-import { PREDICTIONS_CSV, PredictionsCsvWriter } from "./csv.js";
+import { RunStatistics, SideBySideRows, type DisagreementExcerpts, type RunAnalysis } from "./analysis.js";
+import { PREDICTIONS_CSV } from "./csv.js";
 import { HTML_TABLE_ROWS, REPORT_HTML, renderHtml } from "./html.js";
 import { loadTrend } from "./html/trend.js";
 import { renderReportJson } from "./json.js";
-import { JUNIT_XML, JunitWriter } from "./junit.js";
+import { JUNIT_XML } from "./junit.js";
+import { RecordFiles } from "./record-files.js";
 import { renderMarkdown } from "./markdown.js";
 import { shardNote } from "./shard-note.js";
 import { SummaryBuilder, type ModelSummary, type RunSummary } from "./summary.js";
@@ -64,15 +65,12 @@ export async function summarizeRun(
  * to the GitHub Actions job summary when one is configured. Re-running it gives the same bytes.
  */
 export async function writeRunReports(runDir: string, options: WriteReportsOptions = {}): Promise<RunReport> {
-  // Two passes over the journal, whatever its size: the statistics, then one pass shared by
-  // predictions.csv, junit.xml, report.html's capped table and the disagreements' excerpts.
-  // Each pass costs about one JSON.parse of every line (bench/reports.ts), so passes are the
-  // unit of a report's time.
-  const { analysis, excerpts } = await analyzeRunStatistics(
-    runDir,
-    options.manifest ? { manifest: options.manifest } : {},
-  );
-  const { manifest } = analysis;
+  // One pass over the journal, whatever its size: the statistics, predictions.csv, junit.xml
+  // and report.html's capped table are all fed each record as it is parsed (JSON.parse of every
+  // line is most of a report's time: bench/reports.ts). The disagreements' excerpts, known only
+  // at the end, are a few records read back by position.
+  const manifest = options.manifest ?? (await readManifest(runDir));
+  const journal = join(runDir, PREDICTIONS_FILE);
   const files = {
     md: join(runDir, REPORT_MD),
     json: join(runDir, REPORT_JSON),
@@ -80,33 +78,43 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
     junit: join(runDir, JUNIT_XML),
     html: join(runDir, REPORT_HTML),
   };
-  const table = new SideBySideRows(analysis, { limit: options.htmlRows ?? HTML_TABLE_ROWS });
+  const stats = new RunStatistics(manifest, { journal });
+  const table = new SideBySideRows({ manifest }, { limit: options.htmlRows ?? HTML_TABLE_ROWS });
   // CSV and JUnit stream to temp files renamed into place below: a report on disk is always
   // whole, and a kill mid-way leaves the previous version (or none), never a truncated one.
   const csvTmp = tmpName(files.csv);
   const junitTmp = tmpName(files.junit);
-  const csv = PredictionsCsvWriter.open(csvTmp, analysis);
-  let junit: JunitWriter | undefined;
+  const superseded = manifest.mayHaveDuplicates ? await supersededOrdinals(journal) : undefined;
+  const scanOptions = superseded === undefined ? {} : { superseded };
+  let recordFiles: RecordFiles | undefined;
+  let analysis: RunAnalysis;
+  let excerpts: DisagreementExcerpts;
   try {
-    junit = await JunitWriter.open(junitTmp, analysis);
-    for await (const rec of runRecords(runDir, manifest)) {
-      excerpts.add(rec);
-      table.add(rec);
-      const a = csv.add(rec);
-      if (a) await a;
-      const b = junit.add(rec);
-      if (b) await b;
-    }
-    await csv.close();
-    await junit.close();
+    const out = (recordFiles = await RecordFiles.open(manifest, stats, runDir));
+    await scanRunRecords(
+      runDir,
+      manifest,
+      (rec, at) => {
+        stats.add(rec, at);
+        table.add(rec);
+        return out.add(rec, at);
+      },
+      scanOptions,
+    );
+    ({ analysis, excerpts } = stats.finish());
+    await stats.readExcerpts(excerpts);
+    await out.finish(analysis, csvTmp, junitTmp, (range, onRecord) =>
+      scanRunRecords(runDir, manifest, (rec) => onRecord(rec), { ...scanOptions, ...range }),
+    );
     await moveInto(csvTmp, files.csv);
     await moveInto(junitTmp, files.junit);
   } catch (err) {
-    csv.destroy();
-    await junit?.destroy();
     await unlink(csvTmp).catch(() => undefined);
     await unlink(junitTmp).catch(() => undefined);
     throw err;
+  } finally {
+    stats.close();
+    await recordFiles?.destroy();
   }
   analysis.disagreements = excerpts.result();
   // The summary in the analysis' model order (run.json order), so every report lists models alike.
@@ -136,7 +144,9 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
   await atomically(files.md, (tmp) => writeFile(tmp, md, "utf8"));
   await atomically(files.json, (tmp) => writeFile(tmp, renderReportJson(analysis), "utf8"));
   // The table is capped, so the page is built as one string (O(cap × models) excerpts).
-  const page = renderHtml(analysis, table.rows(), { trend: await loadTrend(runDir, analysis) });
+  const page = renderHtml(analysis, table.rows(analysis.models.map((m) => m.name)), {
+    trend: await loadTrend(runDir, analysis),
+  });
   await atomically(files.html, (tmp) => writeFile(tmp, page, "utf8"));
 
   const warnings: string[] = [];

@@ -1,0 +1,373 @@
+/**
+ * predictions.csv and junit.xml written during the same pass over the journal as the statistics,
+ * so a report parses each record once (JSON.parse of every line is most of a report's time).
+ *
+ * Both files have a layout known for sure only at the end: the CSV's score columns are the
+ * scorers in first-seen order, junit.xml's test cases per record are its dataset's scorers, and
+ * trial numbers appear in test names only when some row has several trials. Records are
+ * therefore written with the layout the run's config predicts (global, then per-dataset scorers,
+ * in run.json's dataset order, as the runner scores them) for as long as what has been seen
+ * agrees with it, else with the layout seen so far. Each change of layout starts a new segment
+ * (its own temp files and the journal byte range it covers). At the end, a segment whose layout
+ * is the final one is kept as written; any other is rewritten from its byte range of the journal
+ * (in a bakeoff run this happens only when the config did not predict the scorers, and then only
+ * for the records before the last scorer first appeared). The bytes are those of the one-purpose
+ * writers ({@link writePredictionsCsv}, {@link writeJunitXml}), which tests compare against.
+ */
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import { mkdtemp, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { finished } from "node:stream/promises";
+import type { RunManifest } from "../store/manifest.js";
+import type { RecordPosition } from "../store/journal.js";
+import type { PredictionRecord } from "../types.js";
+import { scorerName } from "../scoring/spec.js";
+import type { RunAnalysis } from "./analysis.js";
+import { csvHeader, csvLine, csvText } from "./csv.js";
+import { junitHead, scorersByDataset, suiteTag, testCases, type Counts } from "./junit.js";
+
+/** What the CSV's columns and junit.xml's test cases depend on. */
+export interface RecordLayout {
+  /** Score columns of predictions.csv, in order. */
+  csv: readonly string[];
+  /** junit.xml: each dataset's scorers (a record of a dataset not listed gets one "call" case). */
+  junit: ReadonlyMap<string, readonly string[]>;
+  /** junit.xml: test names carry the trial. */
+  withTrial: boolean;
+}
+
+/** What the statistics have seen so far (a {@link RunStatistics}). */
+export interface SeenLayout {
+  readonly seenScorers: readonly string[];
+  readonly datasetScorers: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly trials: number;
+  readonly layoutVersion: number;
+}
+
+/** The layout the run's config predicts (see the module comment). */
+export function predictedLayout(manifest: RunManifest): RecordLayout {
+  const cfg = manifest.config;
+  const global = (cfg?.scorers ?? []).map(scorerName);
+  const csv: string[] = [];
+  const sets = new Map<string, Set<string>>();
+  manifest.datasets.forEach((d, i) => {
+    const names = new Set([...global, ...(cfg?.datasets?.[i]?.scorers ?? []).map(scorerName)]);
+    sets.set(d.name, names);
+    for (const n of names) if (!csv.includes(n)) csv.push(n);
+  });
+  return { csv, junit: ordered(csv, sets), withTrial: (manifest.trials ?? 1) > 1 };
+}
+
+/** The layout the finished analysis gives (what the one-purpose writers use). */
+export function finalLayout(analysis: RunAnalysis): RecordLayout {
+  return {
+    csv: analysis.scorers.map((s) => s.name),
+    junit: scorersByDataset(analysis),
+    withTrial: analysis.trials > 1,
+  };
+}
+
+function ordered(order: readonly string[], sets: ReadonlyMap<string, ReadonlySet<string>>): Map<string, string[]> {
+  return new Map([...sets].map(([ds, set]) => [ds, order.filter((s) => set.has(s))]));
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/** Whether two layouts write the same bytes for every record. */
+export function sameLayout(a: RecordLayout, b: RecordLayout): boolean {
+  if (a.withTrial !== b.withTrial || !sameList(a.csv, b.csv)) return false;
+  for (const ds of new Set([...a.junit.keys(), ...b.junit.keys()])) {
+    if (!sameList(a.junit.get(ds), b.junit.get(ds))) return false;
+  }
+  return true;
+}
+
+/** The predicted layout while what was seen agrees with it, else the layout seen so far. */
+function currentLayout(predicted: RecordLayout, seen: SeenLayout): RecordLayout {
+  const s = seen.seenScorers;
+  const agrees =
+    s.length <= predicted.csv.length &&
+    s.every((n, i) => predicted.csv[i] === n) &&
+    [...seen.datasetScorers].every(([ds, set]) => {
+      const p = predicted.junit.get(ds);
+      return p !== undefined && [...set].every((n) => p.includes(n));
+    }) &&
+    (seen.trials <= 1 || predicted.withTrial);
+  if (agrees) return predicted;
+  return { csv: [...s], junit: ordered(s, seen.datasetScorers), withTrial: seen.trials > 1 };
+}
+
+/**
+ * A file written in 1 MB chunks, with back-pressure. Text is encoded straight into a Buffer
+ * (`buf.write`): appending to a string and encoding each chunk built a long rope that V8 had to
+ * flatten before encoding, a third of the writers' time in a CPU profile (bench/reports.ts).
+ */
+class ChunkedFile {
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private len = 0;
+  private readonly out: WriteStream;
+  private readonly done: Promise<void>;
+
+  constructor(readonly path: string) {
+    this.out = createWriteStream(path);
+    this.done = finished(this.out);
+    this.done.catch(() => undefined); // awaited in close(); observed now so an early error is not unhandled
+  }
+
+  /** Returns a promise only when the stream asks to wait. */
+  write(text: string): Promise<void> | undefined {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.len + text.length * 3 > this.buf.length) {
+      const wait = this.flush();
+      if (text.length * 3 > this.buf.length) this.buf = Buffer.allocUnsafe(text.length * 3);
+      this.len = utf8Write(this.buf, text, 0);
+      return wait;
+    }
+    this.len += utf8Write(this.buf, text, this.len);
+    return undefined;
+  }
+
+  private flush(): Promise<void> | undefined {
+    if (this.len === 0) return undefined;
+    const chunk = this.buf.subarray(0, this.len);
+    this.buf = Buffer.allocUnsafe(CHUNK);
+    this.len = 0;
+    return this.out.write(chunk) ? undefined : once(this.out, "drain").then(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.len > 0) this.out.write(this.buf.subarray(0, this.len));
+      this.len = 0;
+    } finally {
+      this.out.end();
+      await this.done;
+    }
+  }
+
+  destroy(): void {
+    if (!this.out.closed) this.out.destroy();
+  }
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * `buf.write(text, at)` without its argument checks: Buffer's own `utf8Write` (on every Node
+ * release, undocumented) was ~1.5x faster per call in a micro-benchmark of ~100-byte strings,
+ * and the writers make several million such calls at a million records. Falls back to `write`.
+ */
+const fastWrite = (Buffer.prototype as unknown as { utf8Write?: (s: string, at: number) => number }).utf8Write;
+function utf8Write(buf: Buffer, text: string, at: number): number {
+  return fastWrite === undefined ? buf.write(text, at) : fastWrite.call(buf, text, at);
+}
+
+/** Records of one layout: its journal range and its temp files. */
+class Segment {
+  readonly csv: ChunkedFile;
+  readonly junit = new Map<string, { file: ChunkedFile; counts: Counts }>();
+  /** Byte offset where the next segment starts (Infinity: the end of the journal). */
+  end = Infinity;
+
+  constructor(
+    private readonly dir: string,
+    readonly id: number,
+    readonly layout: RecordLayout,
+    readonly runIdCell: string,
+    /** Byte offset of the segment's first record, and the ordinal before it. */
+    readonly start: number,
+    readonly ordinalBefore: number,
+    header: boolean,
+  ) {
+    this.csv = new ChunkedFile(join(dir, `${id}.csv`));
+    if (header) void this.csv.write(csvHeader([...layout.csv]));
+  }
+
+  add(r: PredictionRecord): Promise<void> | undefined {
+    const a = this.csv.write(csvLine(r, this.runIdCell, this.layout.csv));
+    let s = this.junit.get(r.model);
+    if (s === undefined) {
+      const file = new ChunkedFile(join(this.dir, `${this.id}-${this.junit.size}.xml`));
+      s = { file, counts: { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 } };
+      this.junit.set(r.model, s);
+    }
+    const names = (this.layout.junit.get(r.dataset) ?? []) as string[];
+    const b = s.file.write(testCases(r, names, this.layout.withTrial, s.counts));
+    return a && b ? Promise.all([a, b]).then(() => undefined) : (a ?? b);
+  }
+
+  async close(): Promise<void> {
+    await this.csv.close();
+    for (const s of this.junit.values()) await s.file.close();
+  }
+
+  destroy(): void {
+    this.csv.destroy();
+    for (const s of this.junit.values()) s.file.destroy();
+  }
+}
+
+/** Re-reads the journal's records in [start, end) (byte offsets) into `onRecord`. */
+export type RangeScan = (
+  range: { start: number; end: number; ordinalBefore: number },
+  onRecord: (rec: PredictionRecord) => void | Promise<void>,
+) => Promise<void>;
+
+/**
+ * predictions.csv and junit.xml fed record by record during the statistics pass: {@link open},
+ * {@link add} each final record after the statistics have seen it, then {@link finish}; on
+ * failure {@link destroy}.
+ */
+export class RecordFiles {
+  private readonly segments: Segment[] = [];
+  private version = -1;
+  private readonly runIdCell: string;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly predicted: RecordLayout,
+    private readonly seen: SeenLayout,
+    runId: string,
+  ) {
+    this.runIdCell = csvText(runId);
+  }
+
+  /**
+   * `seen` must have been given each record before {@link add} gets it. `near`: a directory on
+   * the file system the reports go to (the run's), so the finished CSV is renamed, not copied,
+   * into place (a rename across file systems fails); default the OS temp directory.
+   */
+  static async open(manifest: RunManifest, seen: SeenLayout, near?: string, predicted = predictedLayout(manifest)) {
+    const dir = await mkdtemp(near === undefined ? join(tmpdir(), "bakeoff-report-") : join(near, ".report-tmp-"));
+    return new RecordFiles(dir, predicted, seen, manifest.runId);
+  }
+
+  /** Writes one record's CSV line and test cases; a promise only when a file asks to wait. */
+  add(r: PredictionRecord, at: RecordPosition): Promise<void> | undefined {
+    let seg = this.segments.at(-1);
+    if (this.seen.layoutVersion !== this.version || seg === undefined) {
+      this.version = this.seen.layoutVersion;
+      const layout = currentLayout(this.predicted, this.seen);
+      if (seg === undefined || !sameLayout(seg.layout, layout)) {
+        if (seg !== undefined) {
+          seg.end = at.offset;
+          void seg.close().catch(() => undefined); // its errors surface again in finish()
+        }
+        const n = this.segments.length;
+        seg = new Segment(this.dir, n, layout, this.runIdCell, at.offset, at.ordinal - 1, n === 0);
+        this.segments.push(seg);
+      }
+    }
+    return seg.add(r);
+  }
+
+  /**
+   * Writes predictions.csv to `csvPath` and junit.xml to `junitPath` for the finished `analysis`,
+   * rewriting the segments whose layout turned out wrong from their journal ranges (`rescan`).
+   */
+  async finish(analysis: RunAnalysis, csvPath: string, junitPath: string, rescan: RangeScan): Promise<void> {
+    const layout = finalLayout(analysis);
+    const parts: Segment[] = [];
+    for (const seg of this.segments) {
+      await seg.close();
+      if (sameLayout(seg.layout, layout)) {
+        parts.push(seg);
+        continue;
+      }
+      const redo = new Segment(
+        this.dir,
+        this.segments.length + parts.length,
+        layout,
+        this.runIdCell,
+        seg.start,
+        seg.ordinalBefore,
+        false,
+      );
+      try {
+        await rescan({ start: seg.start, end: seg.end, ordinalBefore: seg.ordinalBefore }, (r) => redo.add(r));
+      } finally {
+        await redo.close();
+      }
+      parts.push(redo);
+    }
+    await this.writeCsv(parts, layout, csvPath);
+    await this.writeJunit(parts, analysis, junitPath);
+  }
+
+  private async writeCsv(parts: Segment[], layout: RecordLayout, path: string): Promise<void> {
+    // The usual case, one segment with the right layout, is already the whole file.
+    const first = parts[0];
+    if (first !== undefined && first === this.segments[0] && parts.length === 1) {
+      await rename(first.csv.path, path);
+      return;
+    }
+    const out = createWriteStream(path, { encoding: "utf8" });
+    const done = finished(out);
+    done.catch(() => undefined);
+    try {
+      if (first !== this.segments[0] || first === undefined) await write(out, csvHeader([...layout.csv]));
+      for (const p of parts) await copyInto(out, p.csv.path);
+    } finally {
+      out.end();
+      await done;
+    }
+  }
+
+  private async writeJunit(parts: Segment[], analysis: RunAnalysis, path: string): Promise<void> {
+    const models = new Set<string>();
+    for (const p of parts) for (const m of p.junit.keys()) models.add(m);
+    const order = [
+      ...analysis.models.map((m) => m.name).filter((m) => models.has(m)),
+      ...[...models].filter((m) => !analysis.models.some((x) => x.name === m)),
+    ];
+    const sum = (model?: string): Counts => {
+      const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 };
+      for (const p of parts) {
+        for (const [m, s] of p.junit) {
+          if (model !== undefined && m !== model) continue;
+          for (const k of ["tests", "failures", "errors", "skipped", "timeMs"] as const) total[k] += s.counts[k];
+        }
+      }
+      return total;
+    };
+    const out = createWriteStream(path, { encoding: "utf8" });
+    const done = finished(out);
+    done.catch(() => undefined);
+    try {
+      await write(out, junitHead(analysis.manifest.runId, sum()));
+      for (const model of order) {
+        await write(out, suiteTag(model, sum(model)));
+        for (const p of parts) {
+          const s = p.junit.get(model);
+          if (s !== undefined) await copyInto(out, s.file.path);
+        }
+        await write(out, "  </testsuite>\n");
+      }
+      await write(out, "</testsuites>\n");
+    } finally {
+      out.end();
+      await done;
+    }
+  }
+
+  /** Stops writing and removes the temp files (after {@link finish}, or instead of it). */
+  async destroy(): Promise<void> {
+    for (const seg of this.segments) seg.destroy();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function write(out: WriteStream, chunk: string | Buffer): Promise<void> {
+  // Back-pressure: wait for the disk instead of buffering the whole file in memory.
+  if (!out.write(chunk)) await once(out, "drain");
+}
+
+async function copyInto(out: WriteStream, path: string): Promise<void> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) await write(out, chunk as Buffer);
+}

@@ -1,0 +1,187 @@
+/**
+ * The dense index of a run's rows (dataset + row id → 0, 1, 2, … in first-appearance order) that
+ * the analysis keys its per-row typed arrays on, in ~20 bytes per row instead of a Map of key
+ * strings (~100 B/row: 50 MB at a million rows, the largest thing a report held).
+ *
+ * Rows are found by a 64-bit hash of their key in an open-addressing table. A hash match is
+ * confirmed, never trusted: the matched row must have the same dataset and line (distinct rows
+ * of a dataset have distinct lines, so two keys of a bakeoff journal cannot pass this check);
+ * when dataset or line differ, the row's own key is fetched through `keyOf` (the caller reads
+ * the row's first record back from the journal; rare) and compared exactly. The second key of a
+ * true collision goes to a small exact Map, so statistics never merge two rows.
+ */
+import { hash64Into } from "../util/hash64.js";
+
+/** A 64-bit hash of a row key into out[0] (low) and out[1] (high). Replaceable so tests can force collisions. */
+export type RowHash = (dataset: string, rowId: string, out: Uint32Array) => void;
+
+/** The key that identifies a row across models and trials. */
+export function rowKey(dataset: string, rowId: string): string {
+  return `${dataset}/${rowId}`;
+}
+
+const defaultHash: RowHash = (dataset, rowId, out) => hash64Into(rowKey(dataset, rowId), out);
+
+/** Position of `dataset` in `datasets`, appending unknown names (journal-only datasets). */
+export function datasetOrder(datasets: string[], dataset: string): number {
+  let i = datasets.indexOf(dataset);
+  if (i < 0) i = datasets.push(dataset) - 1;
+  return i;
+}
+
+/** Dense row index plus each row's position in dataset order (for deterministic selection). */
+export class RowIndex {
+  dataset: Uint16Array;
+  line: Uint32Array;
+  private count = 0;
+  /** Two words (low, high) of each row's key hash, by row index. */
+  private hashes: Uint32Array;
+  /** Open addressing, linear probing: row index + 1 per slot, 0 = empty. Power-of-two length. */
+  private slots: Uint32Array;
+  /** Keys of rows whose hash is shared with another row (exact lookups for those hashes). */
+  private readonly exact = new Map<string, number>();
+  private readonly scratch = new Uint32Array(2);
+
+  /**
+   * @param datasets dataset names in run order (journal-only names are appended)
+   * @param capacity rows expected (run.json's), so a full run never grows (and copies) the arrays
+   * @param keyOf the key of an already indexed row, for confirming a hash match whose dataset or
+   *   line differ; without it such a match is taken as a different row
+   * @param hash the row-key hash (tests force collisions with a weak one)
+   */
+  constructor(
+    private readonly datasets: string[],
+    capacity = 64,
+    private readonly keyOf?: (row: number) => string | undefined,
+    private readonly hash: RowHash = defaultHash,
+  ) {
+    const cap = Math.max(64, capacity);
+    this.dataset = new Uint16Array(cap);
+    this.line = new Uint32Array(cap);
+    this.hashes = new Uint32Array(cap * 2);
+    this.slots = new Uint32Array(slotsFor(cap));
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Bytes held by the index (for benches). */
+  get byteLength(): number {
+    return this.dataset.byteLength + this.line.byteLength + this.hashes.byteLength + this.slots.byteLength;
+  }
+
+  /** The row's index, adding the row when it is new. */
+  indexOf(rec: { dataset: string; rowId: string; line: number }): number {
+    return this.lookup(rec.dataset, rec.rowId, rec.line, true);
+  }
+
+  /** The row's index, or -1 when it is not indexed. */
+  find(rec: { dataset: string; rowId: string; line: number }): number {
+    return this.lookup(rec.dataset, rec.rowId, rec.line, false);
+  }
+
+  private lookup(dataset: string, rowId: string, rawLine: number, insert: boolean): number {
+    this.hash(dataset, rowId, this.scratch);
+    const lo = this.scratch[0]!;
+    const hi = this.scratch[1]!;
+    const line = clampLine(rawLine);
+    const mask = this.slots.length - 1;
+    let slot = (lo ^ hi) & mask;
+    for (;;) {
+      const held = this.slots[slot]!;
+      if (held === 0) break;
+      const i = held - 1;
+      if (this.hashes[2 * i] === lo && this.hashes[2 * i + 1] === hi) {
+        // Confirm: same dataset and line is the same row (ids are unique per dataset).
+        if (this.dataset[i] === datasetOrder(this.datasets, dataset) && this.line[i] === line) return i;
+        const key = rowKey(dataset, rowId);
+        const known = this.exact.get(key);
+        if (known !== undefined) return known; // a key already found to share this hash
+        if (this.keyOf?.(i) === key) return i; // the same row recorded with another line (a hand edit)
+        // Two keys, one hash: the new one is kept exactly (the table keeps the first).
+        if (!insert) return -1;
+        const j = this.append(dataset, line, lo, hi, false);
+        this.exact.set(key, j);
+        return j;
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (!insert) return -1;
+    const i = this.append(dataset, line, lo, hi, true);
+    this.slots[slot] = i + 1;
+    return i;
+  }
+
+  private append(dataset: string, line: number, lo: number, hi: number, inTable: boolean): number {
+    const i = this.count++;
+    if (i >= this.line.length) this.grow();
+    this.dataset[i] = datasetOrder(this.datasets, dataset);
+    this.line[i] = line;
+    this.hashes[2 * i] = lo;
+    this.hashes[2 * i + 1] = hi;
+    // Keep the table at most half full (rehashing needs only the stored hashes).
+    if (inTable && this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    return i;
+  }
+
+  private grow(): void {
+    const size = this.line.length * 2;
+    const dataset = new Uint16Array(size);
+    dataset.set(this.dataset);
+    const line = new Uint32Array(size);
+    line.set(this.line);
+    const hashes = new Uint32Array(size * 2);
+    hashes.set(this.hashes);
+    this.dataset = dataset;
+    this.line = line;
+    this.hashes = hashes;
+  }
+
+  private rehash(size: number): void {
+    const old = this.slots;
+    const slots = new Uint32Array(size);
+    const mask = size - 1;
+    for (const held of old) {
+      if (held === 0) continue;
+      const i = held - 1;
+      let slot = (this.hashes[2 * i]! ^ this.hashes[2 * i + 1]!) & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = held;
+    }
+    this.slots = slots;
+  }
+
+  /**
+   * Row indices in dataset order, then line. Resampling statistics walk rows in this order so
+   * the same results give the same intervals whatever order the calls completed in (the journal
+   * is in completion order; a replay or a resume must reproduce the report exactly).
+   */
+  canonicalOrder(): Uint32Array {
+    const order = new Uint32Array(this.size);
+    // One number per row (dataset × 2^32 + line: exact below 2^53) makes the comparator two
+    // array reads instead of four; ties keep first appearance, as compare() does.
+    const key = new Float64Array(this.size);
+    for (let i = 0; i < order.length; i++) {
+      order[i] = i;
+      key[i] = this.dataset[i]! * 4294967296 + this.line[i]!;
+    }
+    return order.sort((a, b) => key[a]! - key[b]! || a - b);
+  }
+
+  /** Compares two rows by dataset order, then line, then first appearance. */
+  compare(a: number, b: number): number {
+    return this.dataset[a]! - this.dataset[b]! || this.line[a]! - this.line[b]! || a - b;
+  }
+}
+
+function clampLine(line: number): number {
+  return Math.max(0, Math.min(0xffffffff, Math.trunc(line) || 0));
+}
+
+/** A power of two at least twice `rows`. */
+function slotsFor(rows: number): number {
+  let size = 128;
+  while (size < rows * 2) size *= 2;
+  return size;
+}
