@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/run.ts [wall|throughput|memory|structures ...] [--write] [--reps N]
  *   npx tsx bench/run.ts memory --sizes 10000,1000000 --resume --write   # = npm run bench:1m
+ *   npx tsx bench/run.ts throughput --providers azure-ai-inference --rows 5000 --cpu-prof /tmp/prof
  *
  * Modes (default: all four; memory at 10k and 100k rows):
  * - wall: 5,000 rows × 2 models, C = 16, 20 ms server latency (ideal 12.5 s), per provider.
@@ -45,8 +46,15 @@ const option = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const positional = args.filter((a, i) => !a.startsWith("--") && !["--sizes", "--reps"].includes(args[i - 1] ?? ""));
+const VALUED = ["--sizes", "--reps", "--rows", "--providers", "--cpu-prof"];
+const positional = args.filter((a, i) => !a.startsWith("--") && !VALUED.includes(args[i - 1] ?? ""));
 const REPS = Number(option("--reps") ?? 2);
+/** Throughput rows (default 10,000): fewer while iterating. */
+const THROUGHPUT_ROWS = Number(option("--rows") ?? 10_000);
+/** Which providers the wall and throughput modes run (default both). */
+const ONLY = option("--providers")?.split(",");
+/** A directory: the bakeoff child writes a V8 CPU profile there (`node --cpu-prof`). */
+const CPU_PROF_DIR = option("--cpu-prof");
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtMB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -215,8 +223,9 @@ async function journalFacts(
 }
 
 async function runBakeoff(dir: string, config: string, runId: string, extra: string[] = []): Promise<BakeoffOutcome> {
+  const prof = CPU_PROF_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", CPU_PROF_DIR];
   const out = await runMeasured(
-    [BIN, "run", "--no-weave", "--config", config, "--run-id", runId, "--out", join(dir, "results"), ...extra],
+    [...prof, BIN, "run", "--no-weave", "--config", config, "--run-id", runId, "--out", join(dir, "results"), ...extra],
     dir,
   );
   const runDir = join(dir, "results", runId);
@@ -274,7 +283,7 @@ async function pair(rows: number, models: number, concurrency: number, latencyMs
       Object.fromEntries(names.map((n) => [n, fixedLatencyModel(latencyMs)])),
     );
     try {
-      for (const provider of PROVIDERS) {
+      for (const provider of PROVIDERS.filter((p) => ONLY === undefined || ONLY.includes(p))) {
         const config = await writeConfig(dir, dataset, provider, emulator.url, names, concurrency);
         // Warm the emulator (JIT, sockets) once per provider with a short bare loop.
         const warm = join(dir, "warm.jsonl");
@@ -603,7 +612,7 @@ async function main(): Promise<void> {
   };
   const sections: Record<string, string> = {};
   if (modes.includes("wall")) report.wall = await pair(5000, 2, 16, 20);
-  if (modes.includes("throughput")) report.throughput = await pair(10_000, 2, 64, 0);
+  if (modes.includes("throughput")) report.throughput = await pair(THROUGHPUT_ROWS, 2, 64, 0);
   if (modes.includes("memory")) {
     const sizes = (option("--sizes") ?? "10000,100000").split(",").map(Number);
     report.memory = await memory(sizes, flag("--resume"));
