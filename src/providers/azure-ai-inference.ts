@@ -81,15 +81,33 @@ async function readCapped(
   };
   const declared = Number(headerValue(headers, "content-length"));
   if (Number.isFinite(declared) && declared > max) throw tooLarge(`Content-Length ${declared}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer | string>) {
-    const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    size += buf.length;
-    if (size > max) throw tooLarge(`more than ${max} bytes received`);
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  // Plain listeners rather than `for await`: the async iterator costs an end-of-stream watcher
+  // and a promise per chunk on every response (measurable at thousands of calls per second).
+  // The outcomes are the same: the stream's own error, or a premature close like `for await`'s.
+  const stream = body as NodeJS.ReadableStream & { destroyed?: boolean; errored?: Error | null };
+  const prematureClose = () => Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+  // Torn down before we got to it (an abort between headers and body): its events are gone.
+  if (stream.destroyed === true) throw stream.errored ?? prematureClose();
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (err: Error | undefined, text?: string) => {
+      stream.off("data", onData).off("end", onEnd).off("close", onClose).off("error", finish);
+      // A late error after we stopped listening must not become an uncaught exception.
+      stream.on("error", () => undefined);
+      if (err === undefined) resolve(text!);
+      else reject(err);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      size += buf.length;
+      if (size > max) finish(tooLarge(`more than ${max} bytes received`));
+      else chunks.push(buf);
+    };
+    const onEnd = () => finish(undefined, Buffer.concat(chunks).toString("utf8"));
+    const onClose = () => finish(prematureClose());
+    stream.on("data", onData).once("end", onEnd).once("close", onClose).once("error", finish);
+  });
 }
 
 /** Passes `stream` through, failing it with `tooLarge()` once more than `max` bytes went by. */
