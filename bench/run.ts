@@ -7,6 +7,7 @@
  *   npx tsx bench/run.ts [wall|throughput|memory|structures ...] [--write] [--reps N]
  *   npx tsx bench/run.ts memory --sizes 10000,1000000 --resume --write   # = npm run bench:1m
  *   npx tsx bench/run.ts wall --provider openai --rows 2000 --reps 1      # while iterating (no --write)
+ *   npx tsx bench/run.ts throughput --provider azure-ai-inference --rows 5000 --cpu-prof /tmp/prof
  *
  * Modes (default: all four; memory at 10k and 100k rows):
  * - wall: 5,000 rows × 2 models, C = 16, 20 ms server latency (ideal 12.5 s), per provider.
@@ -67,7 +68,7 @@ const option = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const VALUE_OPTIONS = ["--sizes", "--reps", "--provider", "--rows", "--node-args"];
+const VALUE_OPTIONS = ["--sizes", "--reps", "--provider", "--rows", "--node-args", "--cpu-prof"];
 const positional = args.filter((a, i) => !a.startsWith("--") && !VALUE_OPTIONS.includes(args[i - 1] ?? ""));
 const REPS = Number(option("--reps") ?? 2);
 /**
@@ -79,6 +80,8 @@ const NODE_ARGS = (option("--node-args") ?? "").split(" ").filter(Boolean);
 const ONLY_PROVIDER = option("--provider");
 /** `--rows N`: fewer (or more) rows than the mode's default (wall/throughput), for iterating. */
 const ROWS = option("--rows") === undefined ? undefined : Number(option("--rows"));
+/** A directory: the bakeoff child writes a V8 CPU profile there (`node --cpu-prof`). */
+const CPU_PROF_DIR = option("--cpu-prof");
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtMB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -274,8 +277,9 @@ async function runBakeoff(
   extra: string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<BakeoffOutcome> {
+  const prof = CPU_PROF_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", CPU_PROF_DIR];
   const out = await runMeasured(
-    [BIN, "run", "--no-weave", "--config", config, "--run-id", runId, "--out", join(dir, "results"), ...extra],
+    [...prof, BIN, "run", "--no-weave", "--config", config, "--run-id", runId, "--out", join(dir, "results"), ...extra],
     dir,
     env,
   );

@@ -362,6 +362,26 @@ describe("azure-ai-inference provider: network and aborts", () => {
     await server.allSocketsClosed();
   });
 
+  it("makes exactly one request per attempt: the SDK's own retry is gone (bakeoff's retry layer owns it)", async () => {
+    // A 429 with a wait the SDK's throttling policy would honour, a 503 it would back off on,
+    // and a reset it would retry as a socket error: each is one request, reported as it is.
+    const cases: Array<[Handler, string]> = [
+      [
+        (_req, res) => send(res, 429, '{"error":{"code":"429","message":"slow down"}}', { "retry-after-ms": "1" }),
+        "rate_limit",
+      ],
+      [(_req, res) => send(res, 503, '{"error":{"code":"503","message":"busy"}}', { "Retry-After": "0" }), "server"],
+      [(_req, res) => void res.socket?.destroy(), "network"],
+    ];
+    for (const [handler, kind] of cases) {
+      const server = await scripted(handler);
+      const err = await failure(provider(server.url).attempt(MILE, ok()));
+      expect(err.kind).toBe(kind);
+      expect(err.retryable).toBe(true);
+      expect(server.requests).toHaveLength(1);
+    }
+  });
+
   it("does not send anything when the signal has already fired", async () => {
     const server = await scripted((_req, res) => send(res, 200, completion()));
     const err = await failure(provider(server.url).attempt(MILE, AbortSignal.abort()));

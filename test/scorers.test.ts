@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "../src/errors.js";
 import { buildScorers, scoreAll, type Scorer, type ScoreInput } from "../src/scoring/index.js";
 import { compileSchema } from "../src/scoring/json-schema.js";
-import { extractExpectedNumber, extractFinalNumber, extractNumbers } from "../src/scoring/numeric.js";
+import { extractExpectedNumber, extractFinalNumber, extractNumbers, formatNumber } from "../src/scoring/numeric.js";
 import { ScorerSpec, type ScorerSpecInput } from "../src/scoring/spec.js";
 import { levenshtein, normalise, tokenF1 } from "../src/scoring/text.js";
 import type { Completion, Score } from "../src/types.js";
@@ -61,6 +61,25 @@ describe("numeric extraction", () => {
     expect(extractFinalNumber("a loss of -$3")).toBe(-3);
     expect(extractFinalNumber("about 50%")).toBe(50);
     expect(extractFinalNumber("no number here")).toBeNull();
+  });
+
+  it("agrees with the last of extractNumbers, skips overflowing numbers and starts afresh on each text", () => {
+    for (const text of ["1e999 then 5", "5 then 1e999", "a 1,450,000 b -2.5e3 c", "7", "x", "−4 and 12%"]) {
+      expect(extractFinalNumber(text)).toBe(extractNumbers(text).at(-1) ?? null);
+    }
+    // A shared regex left mid-text by one call must not make the next one skip its start.
+    expect(extractFinalNumber("10 20 30")).toBe(30);
+    expect(extractFinalNumber("4")).toBe(4);
+  });
+
+  it("formats numbers for reasons without float noise, integers as they are", () => {
+    expect(formatNumber(1450000)).toBe("1450000");
+    expect(formatNumber(-3)).toBe("-3");
+    expect(formatNumber(-0)).toBe("0");
+    expect(formatNumber(0.1 + 0.2)).toBe("0.3");
+    expect(formatNumber(2.5)).toBe("2.5");
+    expect(formatNumber(2 ** 60)).toBe("1152921504606850000");
+    expect(formatNumber(1e21)).toBe("1e+21");
   });
 
   it("does not merge lists, ranges or space-separated digits", () => {
@@ -339,6 +358,8 @@ describe("buildScorers and scoreAll", () => {
 
   it("captures a throwing or rejecting scorer without affecting the others", async () => {
     const scorers: Scorer[] = [
+      // Finishes last, listed first: records keep scorer order whatever the timing.
+      { name: "slow", type: "custom", score: () => new Promise<Score>((r) => setTimeout(() => r({ value: 0.5 }), 5)) },
       ...buildScorers([ScorerSpec.parse({ type: "exact" })], "s"),
       {
         name: "boom",
@@ -351,7 +372,9 @@ describe("buildScorers and scoreAll", () => {
       { name: "nan", type: "custom", score: () => ({ value: Number.NaN }) },
     ];
     const scores = await scoreAll(scorers, input("a", "a"));
+    expect(Object.keys(scores)).toEqual(["slow", "exact", "boom", "reject", "nan"]);
     expect(scores).toEqual({
+      slow: { value: 0.5 },
       exact: { value: 1, pass: true },
       boom: { value: null, error: "judge unavailable" },
       reject: { value: null, error: "nope" },

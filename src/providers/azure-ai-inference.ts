@@ -81,15 +81,33 @@ async function readCapped(
   };
   const declared = Number(headerValue(headers, "content-length"));
   if (Number.isFinite(declared) && declared > max) throw tooLarge(`Content-Length ${declared}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer | string>) {
-    const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    size += buf.length;
-    if (size > max) throw tooLarge(`more than ${max} bytes received`);
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  // Plain listeners rather than `for await`: the async iterator costs an end-of-stream watcher
+  // and a promise per chunk on every response (measurable at thousands of calls per second).
+  // The outcomes are the same: the stream's own error, or a premature close like `for await`'s.
+  const stream = body as NodeJS.ReadableStream & { destroyed?: boolean; errored?: Error | null };
+  const prematureClose = () => Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+  // Torn down before we got to it (an abort between headers and body): its events are gone.
+  if (stream.destroyed === true) throw stream.errored ?? prematureClose();
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (err: Error | undefined, text?: string) => {
+      stream.off("data", onData).off("end", onEnd).off("close", onClose).off("error", finish);
+      // A late error after we stopped listening must not become an uncaught exception.
+      stream.on("error", () => undefined);
+      if (err === undefined) resolve(text!);
+      else reject(err);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      size += buf.length;
+      if (size > max) finish(tooLarge(`more than ${max} bytes received`));
+      else chunks.push(buf);
+    };
+    const onEnd = () => finish(undefined, Buffer.concat(chunks).toString("utf8"));
+    const onClose = () => finish(prematureClose());
+    stream.on("data", onData).once("end", onEnd).once("close", onClose).once("error", finish);
+  });
 }
 
 /** Passes `stream` through, failing it with `tooLarge()` once more than `max` bytes went by. */
@@ -212,6 +230,23 @@ function fromThrown(err: unknown, signal: AbortSignal, host: string, secrets: re
   throw err;
 }
 
+/**
+ * Pipeline policies the client installs that do nothing for bakeoff but cost CPU on every call
+ * (~60-90 µs of a ~500 µs call at 0 ms latency, measured with `--cpu-prof`; see BENCHMARKS.md):
+ * - `InferenceTracingPolicy` (the package's own OpenTelemetry gen-ai spans) builds a tracing
+ *   client, parses the request URL and `JSON.parse`s the request body twice per call, even
+ *   when no OpenTelemetry instrumenter is registered; `tracingPolicy` (core's HTTP spans)
+ *   starts a no-op span and context per call. bakeoff registers no instrumenter (its tracing
+ *   is the journal and Weave), so both only ever produced no-op spans.
+ * - `defaultRetryPolicy`: already set to `maxRetries: 0` (bakeoff's retry layer owns retries,
+ *   Retry-After and their caps: providers/retry.ts), so it only wraps each call in logging.
+ *   test/retry.test.ts proves the covered behaviour through this provider and a real server:
+ *   429 + Retry-After waits and retries, 5xx backs off, `maxAttempts` requests and no more.
+ * Everything that shapes the request on the wire stays (key headers, api-version, user agent,
+ * client request id, Accept-Encoding and decompression, proxy, redirects, AZURE_LOG_LEVEL logs).
+ */
+const UNUSED_POLICIES = ["InferenceTracingPolicy", "tracingPolicy", "defaultRetryPolicy"] as const;
+
 function makeClient(spec: AzureAiInferenceSpec & { auth: ProviderAuth }): SdkClient {
   const url = new URL(spec.endpoint);
   const credential = spec.auth.kind === "key" ? new AzureKeyCredential(spec.auth.apiKey) : spec.auth.credential;
@@ -225,6 +260,7 @@ function makeClient(spec: AzureAiInferenceSpec & { auth: ProviderAuth }): SdkCli
     ...(spec.apiVersion === undefined ? {} : { apiVersion: spec.apiVersion }),
     userAgentOptions: { userAgentPrefix: USER_AGENT_PREFIX },
   });
+  for (const name of UNUSED_POLICIES) client.pipeline.removePolicy({ name });
   if (spec.auth.kind === "entra") {
     // The SDK's bearer policy refuses plain http, which local endpoints (the emulator, a
     // gateway on loopback) use; this one does the same job with the same cached token source

@@ -164,19 +164,36 @@ export async function scoreAll(scorers: readonly Scorer[], input: ScoreInput): P
     for (const s of scorers) out[s.name] = callFailedScore();
     return out;
   }
-  const results = await Promise.all(scorers.map((s) => runOne(s, input)));
+  // Built-in scorers are synchronous: their scores are taken as they are, and only scorers that
+  // return a promise (judges, async custom scorers) are awaited. This runs once per result; an
+  // async wrapper per scorer plus Promise.all cost several promises and microtask turns each.
+  const results = scorers.map((s) => startOne(s, input));
+  const scores = results.some((r) => r instanceof Promise)
+    ? await Promise.all(results.map(async (r) => r))
+    : (results as Score[]);
+  // In scorer order, whenever each finished: the journal's bytes do not depend on timing.
   scorers.forEach((s, i) => {
-    out[s.name] = results[i]!;
+    out[s.name] = scores[i]!;
   });
   return out;
 }
 
-async function runOne(scorer: Scorer, input: ScoreInput): Promise<Score> {
+/** One scorer's score, or a promise of it when the scorer is asynchronous; never throws. */
+function startOne(scorer: Scorer, input: ScoreInput): Score | Promise<Score> {
   try {
-    return checked(await scorer.score(input));
+    const r = scorer.score(input);
+    return isThenable(r) ? Promise.resolve(r).then(checked, thrownScore) : checked(r);
   } catch (err) {
-    return { value: null, error: err instanceof Error ? err.message : String(err) };
+    return thrownScore(err);
   }
+}
+
+function isThenable(x: unknown): x is PromiseLike<Score> {
+  return typeof (x as { then?: unknown } | null)?.then === "function";
+}
+
+function thrownScore(err: unknown): Score {
+  return { value: null, error: err instanceof Error ? err.message : String(err) };
 }
 
 /** Guards the journal against malformed scores from custom scorers (NaN is not JSON). */

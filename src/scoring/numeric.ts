@@ -13,24 +13,39 @@
 const NUMBER =
   /(?<![\p{L}\p{N}_.])([-+\u2212]?)[$€£¥]?([-+\u2212]?)((?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)(?:[eE]([-+]?\d+))?%?/gu;
 
+/** One regex match as a number, or `null` when it overflows (`1e999`). */
+function matchValue(m: RegExpExecArray): number | null {
+  const sign = m[1] || m[2];
+  const digits = m[3]!.replaceAll(",", "");
+  const exponent = m[4] === undefined ? "" : `e${m[4]}`;
+  const value = Number(`${digits}${exponent}`);
+  if (!Number.isFinite(value)) return null;
+  return sign === "-" || sign === "\u2212" ? -value : value;
+}
+
 /** Every number in `text`, in order of appearance. */
 export function extractNumbers(text: string): number[] {
   const out: number[] = [];
   for (const m of text.matchAll(NUMBER)) {
-    const sign = m[1] || m[2];
-    const digits = m[3]!.replaceAll(",", "");
-    const exponent = m[4] === undefined ? "" : `e${m[4]}`;
-    const value = Number(`${digits}${exponent}`);
-    if (!Number.isFinite(value)) continue;
-    out.push(sign === "-" || sign === "\u2212" ? -value : value);
+    const value = matchValue(m);
+    if (value !== null) out.push(value);
   }
   return out;
 }
 
 /** The last number in `text` (where answers conventionally end up), or `null` when there is none. */
 export function extractFinalNumber(text: string): number | null {
-  const all = extractNumbers(text);
-  return all.length === 0 ? null : all[all.length - 1]!;
+  // The same matches as extractNumbers, keeping only the last: this runs on every scored answer,
+  // and the array (plus matchAll's iterator) was garbage for all but one element.
+  // The shared regex is safe to drive by hand here: the loop is synchronous and always leaves
+  // lastIndex at 0 (exec resets it when it finds nothing more; matches are never empty).
+  NUMBER.lastIndex = 0;
+  let last: number | null = null;
+  for (let m = NUMBER.exec(text); m !== null; m = NUMBER.exec(text)) {
+    const value = matchValue(m);
+    if (value !== null) last = value;
+  }
+  return last;
 }
 
 /**
@@ -57,5 +72,8 @@ export function numbersMatch(actual: number, expected: number, tolerance: number
 
 /** Formats a number for a reason string without float noise (`1450000`, `0.3`). */
 export function formatNumber(n: number): string {
+  // Safe integers print exactly as the rounding below would print them, and they are most
+  // answers; toPrecision is the slow part of scoring a numeric answer.
+  if (Number.isSafeInteger(n) && Math.abs(n) < 1e15) return String(n);
   return String(Number(n.toPrecision(15)));
 }
