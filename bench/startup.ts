@@ -308,7 +308,8 @@ function table(results: CaseResult[], ideal: CaseResult): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (!existsSync(join(REPO, "dist", "cli-bundle", "cli.js"))) throw new Error("dist/ is missing: run `npm run build` first");
+  if (!existsSync(join(REPO, "dist", "cli-bundle", "cli.js")))
+    throw new Error("dist/ is missing: run `npm run build` first");
   const defaultDir = runFixture(false);
   const zeroDir = runFixture(true);
   const here = mkdtempSync(join(tmpdir(), "bakeoff-startup-cwd-"));
