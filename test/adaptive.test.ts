@@ -189,7 +189,9 @@ describe("adaptive concurrency in a run (counted at a 429-storm server)", () => 
   const storm = (i: number) => i >= STORM_START && i < STORM_END && i % 2 === 0;
 
   it("backs off during a 429 storm, records every row once, and climbs back", async () => {
-    server = await startStormServer(storm, 10);
+    // 40 ms per answer: long enough that all 8 slots fill before the first answer comes back, even
+    // on a loaded machine (at 10 ms, load 15 on 2 cores once showed 7 in flight).
+    server = await startStormServer(storm, 40);
     const rows = 240;
     const { result, logs, keys } = await stormRun(rows, { concurrency: 8 });
 

@@ -23,10 +23,13 @@ import { tempDir } from "./helpers/tmp.js";
 
 const ROWS = 6;
 const RETRY = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 20 };
-/** Per-attempt deadline: what ends a stall. Small so stalls resolve fast. */
-const TIMEOUT_MS = 300;
+/**
+ * Per-attempt deadline: what ends a stall. Small so stalls resolve fast, but not so small that a
+ * loaded CI machine turns a reset or a slow 200 into a timeout (300 ms did, at load 15 on 2 cores).
+ */
+const TIMEOUT_MS = 1_000;
 /** Longer than the deadline: the client gives up first, and the server still lets go later. */
-const STALL_MS = 2_000;
+const STALL_MS = 4_000;
 const MODEL_CONCURRENCY = 3;
 const KEYS = { FLAKY_KEY: "flaky-test-key", STEADY_KEY: "steady-test-key" };
 
