@@ -5,7 +5,7 @@
  * the same bytes as the one-purpose writers (which run after the analysis, in passes of their
  * own), that excerpts equal a full pass's, and that the hashed row index never merges two rows.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeRunReports } from "../src/report/run-report.js";
@@ -119,6 +119,12 @@ function sequential(rowsPerDataset: number, order = ["math", "geo"], failEvery =
   return out;
 }
 
+/** The five reports' texts, in a fixed order. */
+async function reportBytes(dir: string): Promise<string[]> {
+  const files = ["report.md", "report.json", "predictions.csv", "junit.xml", "report.html"];
+  return Promise.all(files.map((f) => readFile(join(dir, f), "utf8")));
+}
+
 describe("one pass over the journal", () => {
   it("writes CSV and JUnit as the one-purpose writers do when the config predicts the layout", async () => {
     await expectSameAsOnePurposeWriters(await makeRun({ records: sequential(400, undefined, 11), config: CONFIG }));
@@ -148,6 +154,26 @@ describe("one pass over the journal", () => {
     for (const r of retried.filter((x) => x.output.error !== undefined))
       retried.push(record(r.dataset, r.line - 1, r.model));
     await expectSameAsOnePurposeWriters(await makeRun({ records: retried, config: CONFIG, mayHaveDuplicates: true }));
+  });
+
+  it("fails with the writer's error when a report file cannot be written, leaving the previous reports whole and no temp files", async () => {
+    const dir = await makeRun({ records: sequential(100), config: CONFIG });
+    await writeRunReports(dir, { stepSummary: null, htmlRows: 5 });
+    const before = await reportBytes(dir);
+    // junit.xml's temp file cannot be created (a directory has its name). Before the fix the
+    // report waited forever for a 'drain' the failed stream never emits.
+    const blocker = join(dir, `junit.xml.tmp-${process.pid}`);
+    await mkdir(blocker);
+    const err = (await writeRunReports(dir, { stepSummary: null, htmlRows: 5 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as NodeJS.ErrnoException | undefined;
+    expect(err).toBeInstanceOf(Error);
+    expect(err?.code).toBe("EISDIR");
+    expect(err?.message).toContain(blocker);
+    expect(await reportBytes(dir)).toEqual(before);
+    const left = (await readdir(dir)).filter((f) => f.includes(".tmp-") || f.startsWith(".report-tmp-"));
+    expect(left).toEqual([`junit.xml.tmp-${process.pid}`]);
   });
 
   it("reads the disagreements' excerpts back by position: the same as a full second pass", async () => {

@@ -138,7 +138,8 @@ class ChunkedFile {
     const chunk = this.buf.subarray(0, this.len);
     this.buf = Buffer.allocUnsafe(CHUNK);
     this.len = 0;
-    return this.out.write(chunk) ? undefined : once(this.out, "drain").then(() => undefined);
+    if (this.out.errored === null && this.out.write(chunk)) return undefined;
+    return drained(this.out);
   }
 
   async close(): Promise<void> {
@@ -365,7 +366,16 @@ export class RecordFiles {
 
 async function write(out: WriteStream, chunk: string | Buffer): Promise<void> {
   // Back-pressure: wait for the disk instead of buffering the whole file in memory.
-  if (!out.write(chunk)) await once(out, "drain");
+  if (out.errored !== null || !out.write(chunk)) await drained(out);
+}
+
+/**
+ * Waits until `out` asks for more. A stream that already failed (its file could not be opened)
+ * never drains: its error is thrown instead of waiting forever; `once` rejects on a later error.
+ */
+async function drained(out: WriteStream): Promise<void> {
+  if (out.errored !== null) throw out.errored;
+  await once(out, "drain");
 }
 
 async function copyInto(out: WriteStream, path: string): Promise<void> {
