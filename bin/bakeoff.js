@@ -2,11 +2,19 @@
 // Thin launcher: the CLI is bundled into dist/cli-bundle/ (built by `npm install` via the prepare
 // script; scripts/build-cli.mjs says why it is one bundle and not dist/'s per-module files).
 import module from "node:module";
+import v8 from "node:v8";
 
 // Node 22.1+ caches compiled modules on disk, which cuts start-up of every command; earlier
 // Nodes lack the call and start as before. It must run before the CLI's modules are loaded,
 // hence the dynamic import below.
 module.enableCompileCache?.();
+
+// V8 lets the old generation grow by a large factor between full collections, so a long run's RSS
+// climbs with garbage, not with anything it keeps (its live heap stays ~20 MB from 10k to 100k
+// rows). Growing by at most 20% per step keeps RSS near the live heap: peak RSS of a 10k-row run
+// 147 → 126 MB, of a 100k-row run 189 → 158 MB, at the same CPU (8.1 s and 51 s both ways;
+// `npx tsx bench/run.ts memory`, BENCHMARKS.md). Set here, before anything is allocated in bulk.
+v8.setFlagsFromString("--heap-growing-percent=20");
 
 // The bundle's source maps turn an internal error's stack back into src/ positions. Off by
 // default: reading them costs start-up time; BAKEOFF_DEBUG (or --enable-source-maps) turns them on.
