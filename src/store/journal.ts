@@ -194,43 +194,62 @@ export async function scanJournal(
   onRecord: (rec: PredictionRecord, at: RecordPosition) => void | Promise<void>,
   options: ScanJournalOptions = {},
 ): Promise<void> {
+  let n = options.lineBefore ?? 0; // line number, as readline counts
+  let ordinal = options.ordinalBefore ?? 0;
+  const emit = (line: string, offset: number): void | Promise<void> => {
+    const rec = parseLine(line, ++n, options);
+    if (rec === undefined) return;
+    return onRecord(rec, { offset, ordinal: ++ordinal });
+  };
+  for await (const { lines, offsets } of journalLines(path, options.start ?? 0, options.end ?? Infinity)) {
+    for (let i = 0; i < lines.length; i++) {
+      if (lines[i]!.indexOf("\r") < 0) {
+        const wait = emit(lines[i]!, offsets[i]!);
+        if (wait) await wait;
+      } else await emitParts(lines[i]!, offsets[i]!, emit);
+    }
+  }
+}
+
+/** Lines of a journal (without their \n) and the byte offset each starts at, one read's worth. */
+interface LineBatch {
+  lines: string[];
+  offsets: number[];
+}
+
+/**
+ * The lines of the file between byte offsets `start` (a line start) and `stop`, a read buffer's
+ * worth at a time: bytes split at \n bytes, each line decoded on its own (see scanJournal). A last
+ * line without \n (a torn write) comes last. Batches rather than single lines keep the cost of the
+ * async iteration off each record.
+ */
+async function* journalLines(path: string, start: number, stop: number): AsyncGenerator<LineBatch> {
   const fh = await open(path, "r");
   try {
-    const stop = options.end ?? Infinity;
     let buf = Buffer.allocUnsafe(READ_CHUNK);
-    let pos = options.start ?? 0; // file offset of buf[0]
+    let pos = start; // file offset of buf[0]
     let have = 0; // bytes held in buf
-    let n = options.lineBefore ?? 0; // line number, as readline counts
-    let ordinal = options.ordinalBefore ?? 0;
-    let eof = false;
-    const emit = (line: string, offset: number): void | Promise<void> => {
-      const rec = parseLine(line, ++n, options);
-      if (rec === undefined) return;
-      return onRecord(rec, { offset, ordinal: ++ordinal });
-    };
-    while (!eof) {
+    for (;;) {
       const want = Math.min(buf.length - have, stop - pos - have);
       const { bytesRead } = want > 0 ? await fh.read(buf, have, want, pos + have) : { bytesRead: 0 };
-      if (bytesRead === 0) eof = true;
       const end = have + bytesRead;
-      let start = 0;
-      for (let nl = buf.indexOf(10, start); nl >= 0 && nl < end; nl = buf.indexOf(10, start)) {
-        const line = buf.toString("utf8", start, nl);
-        const offset = pos + start;
-        start = nl + 1;
-        if (line.indexOf("\r") < 0) {
-          const wait = emit(line, offset);
-          if (wait) await wait;
-        } else await emitParts(line, offset, emit);
+      const batch: LineBatch = { lines: [], offsets: [] };
+      let from = 0;
+      for (let nl = buf.indexOf(10, from); nl >= 0 && nl < end; nl = buf.indexOf(10, from)) {
+        batch.lines.push(buf.toString("utf8", from, nl));
+        batch.offsets.push(pos + from);
+        from = nl + 1;
       }
-      if (eof) {
-        if (start < end) await emitParts(buf.toString("utf8", start, end), pos + start, emit);
-        break;
+      if (bytesRead === 0 && from < end) {
+        batch.lines.push(buf.toString("utf8", from, end));
+        batch.offsets.push(pos + from);
       }
+      if (batch.lines.length > 0) yield batch;
+      if (bytesRead === 0) return;
       // Keep the unfinished line at the front; grow the buffer for a line longer than it.
-      have = end - start;
-      if (start > 0) buf.copy(buf, 0, start, end);
-      pos += start;
+      have = end - from;
+      if (from > 0) buf.copy(buf, 0, from, end);
+      pos += from;
       if (have === buf.length) {
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, have);
@@ -308,42 +327,16 @@ export function readRecordAtSync(fd: number, offset: number): PredictionRecord |
  */
 export async function* readJournal(path: string, options: ReadJournalOptions = {}): AsyncGenerator<PredictionRecord> {
   // Lines are split by hand rather than with node:readline: at a million records readline's
-  // per-line regex and events cost as much as the JSON.parse itself (bench/reports.ts). Bytes are
-  // split at \n and each line decoded on its own (see scanJournal). Line breaks are as readline
-  // counts them (\n, \r\n, or a lone \r), so `onBadLine` numbers agree.
-  const fh = await open(path, "r");
-  try {
-    let buf = Buffer.allocUnsafe(READ_CHUNK);
-    let have = 0;
-    let pos = 0;
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, have, buf.length - have, pos + have);
-      const end = have + bytesRead;
-      let start = 0;
-      for (let nl = buf.indexOf(10, start); nl >= 0 && nl < end; nl = buf.indexOf(10, start)) {
-        const line = buf.toString("utf8", start, nl);
-        start = nl + 1;
-        if (line.indexOf("\r") < 0) {
-          const rec = parseLine(line, ++n, options);
-          if (rec !== undefined) yield rec;
-        } else for (const rec of parseLines(line, () => ++n, options)) yield rec;
-      }
-      if (bytesRead === 0) {
-        if (start < end) for (const rec of parseLines(buf.toString("utf8", start, end), () => ++n, options)) yield rec;
-        break;
-      }
-      have = end - start;
-      if (start > 0) buf.copy(buf, 0, start, end);
-      pos += start;
-      if (have === buf.length) {
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, have);
-        buf = bigger;
-      }
+  // per-line regex and events cost as much as the JSON.parse itself (bench/reports.ts). Line
+  // breaks are as readline counts them (\n, \r\n, or a lone \r), so `onBadLine` numbers agree.
+  let n = 0;
+  for await (const { lines } of journalLines(path, 0, Infinity)) {
+    for (const line of lines) {
+      if (line.indexOf("\r") < 0) {
+        const rec = parseLine(line, ++n, options);
+        if (rec !== undefined) yield rec;
+      } else for (const rec of parseLines(line, () => ++n, options)) yield rec;
     }
-  } finally {
-    await fh.close();
   }
 }
 
