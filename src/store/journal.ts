@@ -293,29 +293,36 @@ export async function readRecordAt(path: string, offset: number): Promise<Predic
 export async function readRecordFrom(fh: FileHandle, offset: number): Promise<PredictionRecord | undefined> {
   const chunks: Buffer[] = [];
   for (let at = offset; ;) {
-    const buf = Buffer.allocUnsafe(64 * 1024);
+    const buf = Buffer.allocUnsafe(LINE_READ);
     const { bytesRead } = await fh.read(buf, 0, buf.length, at);
-    const nl = buf.subarray(0, bytesRead).indexOf(10);
-    chunks.push(buf.subarray(0, nl >= 0 ? nl : bytesRead));
-    if (nl >= 0 || bytesRead === 0) break;
+    if (takeLine(buf, bytesRead, chunks)) return recordOfLine(chunks);
     at += bytesRead;
   }
-  const line = Buffer.concat(chunks).toString("utf8");
-  const cr = line.indexOf("\r");
-  return parseLine(cr < 0 ? line : line.slice(0, cr), 0, {});
 }
 
 /** {@link readRecordAt} for callers that cannot wait (a synchronous lookup in a hot loop; rare). */
 export function readRecordAtSync(fd: number, offset: number): PredictionRecord | undefined {
   const chunks: Buffer[] = [];
   for (let at = offset; ;) {
-    const buf = Buffer.allocUnsafe(64 * 1024);
+    const buf = Buffer.allocUnsafe(LINE_READ);
     const bytesRead = readSync(fd, buf, 0, buf.length, at);
-    const nl = buf.subarray(0, bytesRead).indexOf(10);
-    chunks.push(buf.subarray(0, nl >= 0 ? nl : bytesRead));
-    if (nl >= 0 || bytesRead === 0) break;
+    if (takeLine(buf, bytesRead, chunks)) return recordOfLine(chunks);
     at += bytesRead;
   }
+}
+
+/** Bytes read per step when reading one record back by position. */
+const LINE_READ = 64 * 1024;
+
+/** Keeps `buf`'s first `bytesRead` bytes up to the first \n in `chunks`; true once the line is whole. */
+function takeLine(buf: Buffer, bytesRead: number, chunks: Buffer[]): boolean {
+  const nl = buf.subarray(0, bytesRead).indexOf(10);
+  chunks.push(buf.subarray(0, nl >= 0 ? nl : bytesRead));
+  return nl >= 0 || bytesRead === 0;
+}
+
+/** The record of a line read back by position; a lone \r ends the line too, as in a full scan. */
+function recordOfLine(chunks: Buffer[]): PredictionRecord | undefined {
   const line = Buffer.concat(chunks).toString("utf8");
   const cr = line.indexOf("\r");
   return parseLine(cr < 0 ? line : line.slice(0, cr), 0, {});
