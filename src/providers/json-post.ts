@@ -12,13 +12,14 @@
  * (bakeoff's p50 28.8 ms against the bare client's 23.8 ms). Streamed calls still use the client
  * (its SSE parser is worth its cost there), as do batch mode's `/files` and `/batches`.
  */
-import http from "node:http";
-import https from "node:https";
+import type { Agent } from "node:http";
+import type * as Https from "node:https";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Readable } from "node:stream";
 import { ModelCallError } from "../errors.js";
 import { requestIdFrom } from "./errors.js";
 import type { HeaderBag } from "./retry-after.js";
+import { http, nodeRequire } from "../util/node-http.js";
 
 /** What came back: status, headers (names lower-cased by node:http) and the body as text. */
 export interface JsonPostResponse {
@@ -29,11 +30,18 @@ export interface JsonPostResponse {
 
 // One pool per scheme for the whole process, as undici's global dispatcher was: connections to
 // the same host are reused across models and runs. Idle sockets are unref'd by the agent, so
-// they never hold the process open.
-const agents = {
-  "http:": new http.Agent({ keepAlive: true }),
-  "https:": new https.Agent({ keepAlive: true }),
-};
+// they never hold the process open. node:http comes through require (util/node-http.ts: its
+// ES-module view loads undici at start-up); node:https, and TLS with it, only once an https
+// endpoint is called.
+const httpAgent = new http.Agent({ keepAlive: true });
+let httpsModule: { agent: Agent; request: typeof Https.request } | undefined;
+function httpsTransport(): { agent: Agent; request: typeof Https.request } {
+  if (httpsModule === undefined) {
+    const https = nodeRequire("node:https") as typeof Https;
+    httpsModule = { agent: new https.Agent({ keepAlive: true }), request: https.request };
+  }
+  return httpsModule;
+}
 
 /** The decoder for a `content-encoding` (fetch decoded these too), or undefined for identity. */
 function decoderFor(encoding: string | undefined): NodeJS.ReadWriteStream | undefined {
@@ -66,8 +74,8 @@ export function postJson(
   maxBytes: number,
 ): Promise<JsonPostResponse> {
   return new Promise<JsonPostResponse>((resolve, reject) => {
-    const agent = url.protocol === "https:" ? agents["https:"] : agents["http:"];
-    const request = url.protocol === "https:" ? https.request : http.request;
+    const { agent, request } =
+      url.protocol === "https:" ? httpsTransport() : { agent: httpAgent, request: http.request };
     const req = request(
       url,
       {
