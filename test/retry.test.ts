@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { RetrySpec } from "../src/config/schema.js";
 import { ModelCallError } from "../src/errors.js";
 import { createAzureAiInferenceProvider } from "../src/providers/azure-ai-inference.js";
+import { abortedAttemptError } from "../src/providers/errors.js";
 import { parseRetryAfter } from "../src/providers/retry-after.js";
 import {
   backoffDelayMs,
@@ -363,5 +364,87 @@ describe("callWithRetry: run shutdown", () => {
     expect(completion.error?.kind).toBe("aborted");
     expect(completion.attempts).toBe(0);
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("callWithRetry: attempts that start together share a deadline signal", () => {
+  const pending = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+
+  it("times out every one of many concurrent attempts that outlive their deadline, with no warning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    const signals = new Set<AbortSignal>();
+    try {
+      // A provider that answers only by failing once its signal aborts, like node:http does.
+      const listening: Provider = {
+        modelName: "slow",
+        attempt: (_r, signal) =>
+          new Promise((_, reject) => {
+            signals.add(signal);
+            // As the real providers do: a request torn down by our signal is classified by it.
+            signal.addEventListener("abort", () => reject(abortedAttemptError(signal)), { once: true });
+          }),
+        info: async () => null,
+      };
+      const results = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          callWithRetry(listening, REQUEST, { retry: { ...RETRY, maxAttempts: 1 }, timeoutMs: 30 }),
+        ),
+      );
+      expect(results.map((r) => r.error?.kind)).toEqual(Array(100).fill("timeout"));
+      // Shared (fewer signals than attempts), yet bounded: no signal serves more than 32 attempts.
+      expect(signals.size).toBeLessThan(100);
+      expect(signals.size).toBeGreaterThanOrEqual(Math.ceil(100 / 32));
+      for (const s of signals) expect(s.aborted).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+  });
+
+  it("does not cut short an attempt sharing a signal with one that timed out, and leaves no timer", async () => {
+    const before = pending();
+    const server = await serve(reply(200));
+    const azure = providerFor(server);
+    let calls = 0;
+    // The first attempt hangs past its deadline; the second answers, through a real request.
+    const mixed: Provider = {
+      modelName: "mixed",
+      attempt: (r, signal, ctx) => (calls++ === 0 ? new Promise(() => undefined) : azure.attempt(r, signal, ctx)),
+      info: async () => null,
+    };
+    const opts = { retry: { ...RETRY, maxAttempts: 1 }, timeoutMs: 1_000 };
+    const [hung, answered] = await Promise.all([
+      callWithRetry(mixed, REQUEST, opts),
+      callWithRetry(mixed, REQUEST, opts),
+    ]);
+    expect(answered?.text).toBe("pong");
+    expect(hung?.error?.kind).toBe("timeout");
+    // The shared timer went with the last attempt: nothing keeps an idle process alive.
+    expect(pending()).toBeLessThanOrEqual(before);
+  });
+
+  it("clears the deadline timer once every attempt answered", async () => {
+    const before = pending();
+    const server = await serve(reply(200));
+    const p = providerFor(server);
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => callWithRetry(p, REQUEST, { retry: RETRY, timeoutMs: 60_000 })),
+    );
+    expect(results.every((r) => r.text === "pong")).toBe(true);
+    expect(pending()).toBeLessThanOrEqual(before);
+  });
+
+  it("aborts every attempt of a shared signal when the run stops", async () => {
+    const controller = new AbortController();
+    const deaf: Provider = { modelName: "deaf", attempt: () => new Promise(() => undefined), info: async () => null };
+    const calls = Array.from({ length: 50 }, () =>
+      callWithRetry(deaf, REQUEST, { retry: RETRY, timeoutMs: 60_000, signal: controller.signal }),
+    );
+    setTimeout(() => controller.abort(), 10);
+    const results = await Promise.all(calls);
+    expect(results.map((r) => r.error?.kind)).toEqual(Array(50).fill("aborted"));
   });
 });

@@ -73,7 +73,23 @@ export function postJson(
   signal: AbortSignal,
   maxBytes: number,
 ): Promise<JsonPostResponse> {
-  return new Promise<JsonPostResponse>((resolve, reject) => {
+  return new Promise<JsonPostResponse>((resolveOuter, rejectOuter) => {
+    // The abort listener is ours, not `request(..., { signal })`'s: node:http would also watch
+    // the request with `finished()` (five more listeners per call) only to remove its own one.
+    // The signal is shared by the attempts that started together (providers/attempt-deadline.ts),
+    // so adding and removing a listener is cheap.
+    const aborted = () => Object.assign(new Error("The operation was aborted"), { name: "AbortError" });
+    if (signal.aborted) return rejectOuter(aborted());
+    const onAbort = () => req.destroy(aborted());
+    const settle = () => signal.removeEventListener("abort", onAbort);
+    const resolve = (r: JsonPostResponse) => {
+      settle();
+      resolveOuter(r);
+    };
+    const reject = (err: unknown) => {
+      settle();
+      rejectOuter(err);
+    };
     const { agent, request } =
       url.protocol === "https:" ? httpsTransport() : { agent: httpAgent, request: http.request };
     const req = request(
@@ -82,7 +98,6 @@ export function postJson(
         method: "POST",
         headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
         agent,
-        signal,
       },
       (res) => {
         const status = res.statusCode ?? 0;
@@ -125,6 +140,7 @@ export function postJson(
       },
     );
     req.on("error", reject);
+    signal.addEventListener("abort", onAbort, { once: true });
     req.end(body);
   });
 }

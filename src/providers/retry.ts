@@ -6,7 +6,8 @@
 import { ModelCallError } from "../errors.js";
 import type { RetrySpec } from "../config/schema.js";
 import type { AttemptOutcome, CallErrorInfo, Completion, CompletionRequest } from "../types.js";
-import { abortedAttemptError, deadlineReason, runAbortReason, runAbortedError } from "./errors.js";
+import { attemptDeadline } from "./attempt-deadline.js";
+import { runAbortedError } from "./errors.js";
 import type { AttemptResult, CallContext, Provider } from "./types.js";
 
 /** Waits `ms`, or rejects as soon as `signal` aborts. */
@@ -108,8 +109,10 @@ export function retryDelayMs(
  * Runs one provider attempt under a deadline that covers headers and body. The deadline and the
  * run signal are linked by hand rather than with `AbortSignal.any`: combining a long-lived run
  * signal with a fresh signal per attempt leaks in Node (nodejs/node#55351), and this runs
- * thousands of times per run; an explicit unsubscribe frees each attempt's link at once.
- * The race makes the deadline hold even for a provider that ignores its signal.
+ * thousands of times per run. Attempts starting together share one deadline signal
+ * (attempt-deadline.ts says why and how that keeps each attempt's deadline). The race makes the
+ * deadline hold even for a provider that ignores its signal; it is lost by rejecting directly
+ * from where the signal is aborted, with no extra event listener on it.
  */
 async function attemptWithDeadline(
   provider: Provider,
@@ -118,24 +121,11 @@ async function attemptWithDeadline(
   runSignal: AbortSignal | undefined,
   context: CallContext,
 ): Promise<AttemptResult> {
-  const controller = new AbortController();
-  const signal = controller.signal;
-  // The race is lost by rejecting this promise directly from the two places that abort: no
-  // event listener on the attempt's signal (EventTarget add/remove is a measurable per-call cost).
-  let lose!: (err: unknown) => void;
-  const aborted = new Promise<never>((_, reject) => (lose = reject));
-  aborted.catch(() => undefined); // the race may already be settled when the signal fires
-  const abort = (reason: unknown) => {
-    controller.abort(reason);
-    lose(abortedAttemptError(signal));
-  };
-  const timer = setTimeout(() => abort(deadlineReason(timeoutMs)), Math.min(timeoutMs, MAX_TIMER_MS));
-  const unsubscribe = onRunAbort(runSignal, () => abort(runAbortReason()));
+  const deadline = attemptDeadline(timeoutMs, runSignal, onRunAbort);
   try {
-    return await Promise.race([provider.attempt(request, signal, context), aborted]);
+    return await Promise.race([provider.attempt(request, deadline.signal, context), deadline.aborted]);
   } finally {
-    clearTimeout(timer);
-    unsubscribe();
+    deadline.release();
   }
 }
 
