@@ -18,8 +18,8 @@ import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
 
-const VARIANTS = ["client", "provider", "http"] as const;
-type Variant = (typeof VARIANTS)[number];
+const ALL_VARIANTS = ["client", "provider", "retry", "http", "azure-sdk", "azure-retry"] as const;
+type Variant = (typeof ALL_VARIANTS)[number];
 const C = 16;
 const WARM = 200;
 const args = process.argv.slice(2);
@@ -27,6 +27,15 @@ const option = (name: string, fallback: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
+/** `--variants provider,retry,http`: the default leaves out the slow `openai` client and azure. */
+const VARIANTS: readonly Variant[] = (() => {
+  const i = args.indexOf("--variants");
+  const names = i >= 0 ? args[i + 1]!.split(",") : ["client", "provider", "retry", "http"];
+  for (const n of names)
+    if (!(ALL_VARIANTS as readonly string[]).includes(n))
+      throw new Error(`unknown variant "${n}"; use ${ALL_VARIANTS.join(", ")}`);
+  return names as Variant[];
+})();
 
 const bodyFor = (i: number) => ({
   model: "m0",
@@ -58,26 +67,79 @@ async function callerFor(variant: Variant, base: string): Promise<(i: number) =>
       if (typeof r.text !== "string") throw new Error("no answer");
     };
   }
+  if (variant === "retry" || variant === "azure-retry") {
+    // What the runner calls per result: the retry layer (deadline, run signal) around the provider.
+    const { callWithRetry } = await import("../src/providers/retry.js");
+    const p =
+      variant === "retry"
+        ? (await import("../src/providers/openai.js")).createOpenAIProvider({
+            name: "m0",
+            endpoint: base,
+            auth: { kind: "key", apiKey: "k" },
+          })
+        : (await import("../src/providers/azure-ai-inference.js")).createAzureAiInferenceProvider({
+            name: "m0",
+            endpoint: base.replace(/\/v1$/, ""),
+            auth: { kind: "key", apiKey: "k" },
+          });
+    const run = new AbortController();
+    const signal = AbortSignal.any([run.signal, new AbortController().signal]);
+    const retry = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 60_000 };
+    return async (i) => {
+      const { model: _m, messages, ...params } = bodyFor(i);
+      const r = await callWithRetry(p, { messages, params } as never, {
+        retry,
+        timeoutMs: 120_000,
+        signal,
+        onAttempt: () => undefined,
+      });
+      if (typeof r.text !== "string") throw new Error("no answer");
+    };
+  }
+  if (variant === "azure-sdk") {
+    // bench/bare-loop.mjs's ModelClient floor.
+    const { default: ModelClient } = await import("@azure-rest/ai-inference");
+    const { AzureKeyCredential } = await import("@azure/core-auth");
+    const client = ModelClient(base.replace(/\/v1$/, ""), new AzureKeyCredential("k"), {
+      retryOptions: { maxRetries: 0 },
+      allowInsecureConnection: true,
+    });
+    return async (i) => {
+      const { model: _m, ...body } = bodyFor(i);
+      const res = await client.path("/chat/completions").post({ body }).asNodeStream();
+      const chunks: Buffer[] = [];
+      for await (const c of res.body!) chunks.push(c as Buffer);
+      const r = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { choices: unknown[] };
+      if (res.status !== "200" || r.choices.length !== 1) throw new Error("no answer");
+    };
+  }
+  // bench/bare-loop.mjs's node:http floor, call for call.
   const agent = new http.Agent({ keepAlive: true });
-  const url = `${base}/chat/completions`;
+  const url = new URL(`${base}/chat/completions`);
+  const headers = {
+    "content-type": "application/json",
+    accept: "application/json",
+    "user-agent": "bakeoff bench (bare node:http)",
+    authorization: "Bearer k",
+  };
   return (i) =>
     new Promise<void>((resolve, reject) => {
       const text = JSON.stringify(bodyFor(i));
       const req = http.request(
         url,
-        {
-          method: "POST",
-          agent,
-          headers: { "content-type": "application/json", authorization: "Bearer k", "content-length": text.length },
-        },
+        { method: "POST", agent, headers: { ...headers, "content-length": String(Buffer.byteLength(text)) } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("end", () => {
-            const r = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { choices: unknown[] };
-            if (r.choices.length !== 1) reject(new Error("no answer"));
+            const r = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+              choices?: { message?: { content?: unknown } }[];
+            };
+            if (res.statusCode !== 200 || typeof r.choices?.[0]?.message?.content !== "string")
+              reject(new Error("no answer"));
             else resolve();
           });
+          res.on("error", reject);
         },
       );
       req.on("error", reject);
@@ -110,6 +172,7 @@ async function main(): Promise<void> {
   const reps = option("--reps", 2);
   const emulator = await spawnEmulator({ m0: fixedLatencyModel(0) });
   const results = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
+  const client0 = VARIANTS[0]!;
   try {
     for (let r = 0; r < reps; r++) {
       for (const v of VARIANTS) {
@@ -134,11 +197,11 @@ async function main(): Promise<void> {
     await emulator.stop();
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const client = med(results.get("client")!);
+  const client = med(results.get(client0)!);
   console.log(`${calls} calls × ${reps} runs per variant, C = ${C}, 0 ms emulator; median CPU per call of the loop:`);
   for (const v of VARIANTS) {
     const m = med(results.get(v)!);
-    console.log(`  ${v.padEnd(8)} ${m.toFixed(0).padStart(6)} µs  (${(m / client).toFixed(2)}× the openai client)`);
+    console.log(`  ${v.padEnd(8)} ${m.toFixed(0).padStart(6)} µs  (${(m / client).toFixed(2)}× ${client0})`);
   }
 }
 

@@ -68,7 +68,7 @@ const option = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const VALUE_OPTIONS = ["--sizes", "--reps", "--provider", "--rows", "--node-args", "--cpu-prof"];
+const VALUE_OPTIONS = ["--sizes", "--reps", "--provider", "--rows", "--node-args", "--cpu-prof", "--floor"];
 const positional = args.filter((a, i) => !a.startsWith("--") && !VALUE_OPTIONS.includes(args[i - 1] ?? ""));
 const REPS = Number(option("--reps") ?? 2);
 /**
@@ -80,6 +80,11 @@ const NODE_ARGS = (option("--node-args") ?? "").split(" ").filter(Boolean);
 const ONLY_PROVIDER = option("--provider");
 /** `--rows N`: fewer (or more) rows than the mode's default (wall/throughput), for iterating. */
 const ROWS = option("--rows") === undefined ? undefined : Number(option("--rows"));
+/**
+ * `--floor node-http`: only the bare loops of that client (`sdk` or `node-http`), for iterating
+ * on one provider without waiting for a slow floor (the verdicts need every floor: not with --write).
+ */
+const ONLY_FLOOR = option("--floor");
 /** A directory: the bakeoff child writes a V8 CPU profile there (`node --cpu-prof`). */
 const CPU_PROF_DIR = option("--cpu-prof");
 
@@ -333,6 +338,13 @@ function providers(): readonly ProviderName[] {
   return [p];
 }
 
+function floorsOf(provider: ProviderName): readonly Floor[] {
+  if (ONLY_FLOOR === undefined) return FLOORS[provider];
+  const only = FLOORS[provider].filter((f) => f.client === ONLY_FLOOR);
+  if (only.length === 0) throw new Error(`--floor "${ONLY_FLOOR}" is not a floor of ${provider}`);
+  return only;
+}
+
 const best = <T>(xs: T[], key: (x: T) => number): T => xs.reduce((a, b) => (key(b) < key(a) ? b : a));
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -380,7 +392,8 @@ async function pair(rows: number, models: number, concurrency: number, latencyMs
         // Warm the emulator (JIT, sockets) once per provider with a short bare loop.
         const warm = join(dir, "warm.jsonl");
         await writeDataset(warm, Math.min(rows, 500));
-        await runBare(dir, provider, FLOORS[provider][0]!, emulator.url, names, warm, concurrency);
+        const floors = floorsOf(provider);
+        await runBare(dir, provider, floors[0]!, emulator.url, names, warm, concurrency);
         const r: PairResult = {
           provider,
           rows,
@@ -388,7 +401,7 @@ async function pair(rows: number, models: number, concurrency: number, latencyMs
           concurrency,
           latencyMs,
           calls: rows * models,
-          floors: FLOORS[provider].map((floor) => ({ floor, runs: [], serviceP50Ms: [] })),
+          floors: floors.map((floor) => ({ floor, runs: [], serviceP50Ms: [] })),
           bakeoff: [],
           bakeoffServiceP50Ms: [],
           emulatorCpuUsPerCall: 0,
@@ -777,8 +790,8 @@ async function main(): Promise<void> {
   if (flag("--json")) console.log(JSON.stringify(report));
   if (flag("--write")) {
     // A partial run (one provider, other row counts) must not replace the published section.
-    if (ONLY_PROVIDER !== undefined || ROWS !== undefined)
-      throw new Error("--write takes neither --provider nor --rows");
+    if (ONLY_PROVIDER !== undefined || ROWS !== undefined || ONLY_FLOOR !== undefined)
+      throw new Error("--write takes neither --provider, --rows nor --floor");
     await writeBenchmarksMd(sections);
   }
 }
