@@ -137,6 +137,9 @@ function oversizeError(max: number, headers: HeaderBag, secrets: readonly string
 }
 
 function headerValue(headers: HeaderBag, name: string): string | undefined {
+  // The SDK hands headers over with lower-case names: look the name up before scanning them all.
+  const direct = headers[name];
+  if (direct !== undefined) return Array.isArray(direct) ? direct[0] : String(direct);
   for (const [k, v] of Object.entries(headers))
     if (k.toLowerCase() === name) return Array.isArray(v) ? v[0] : v === undefined ? undefined : String(v);
   return undefined;
@@ -242,10 +245,19 @@ function fromThrown(err: unknown, signal: AbortSignal, host: string, secrets: re
  *   Retry-After and their caps: providers/retry.ts), so it only wraps each call in logging.
  *   test/retry.test.ts proves the covered behaviour through this provider and a real server:
  *   429 + Retry-After waits and retries, 5xx backs off, `maxAttempts` requests and no more.
+ * - `formDataPolicy` and `multipartPolicy`: they rewrite form-data and multipart bodies; bakeoff
+ *   sends a JSON body only (the SDK has stringified it before they run), so each was one more
+ *   async layer per call doing nothing.
  * Everything that shapes the request on the wire stays (key headers, api-version, user agent,
  * client request id, Accept-Encoding and decompression, proxy, redirects, AZURE_LOG_LEVEL logs).
  */
-const UNUSED_POLICIES = ["InferenceTracingPolicy", "tracingPolicy", "defaultRetryPolicy"] as const;
+const UNUSED_POLICIES = [
+  "InferenceTracingPolicy",
+  "tracingPolicy",
+  "defaultRetryPolicy",
+  "formDataPolicy",
+  "multipartPolicy",
+] as const;
 
 function makeClient(spec: AzureAiInferenceSpec & { auth: ProviderAuth }): SdkClient {
   const url = new URL(spec.endpoint);

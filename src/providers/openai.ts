@@ -511,8 +511,8 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
    */
   async function post(path: OpenAIRequest["path"], body: Record<string, unknown>, signal: AbortSignal) {
     // Outside the try: a credential that cannot produce a token fails as it did through the
-    // client (its own error, not a network fault).
-    const headers = await requestHeaders();
+    // client (its own error, not a network fault). A key needs no await (one promise less per call).
+    const headers = tokenSource === undefined ? fixedHeaders : await requestHeaders();
     try {
       const url = (urls[path] ??= new URL(base + path));
       const res = await postJson(url, headers, JSON.stringify(body), signal, maxBytes);
