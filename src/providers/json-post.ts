@@ -140,7 +140,7 @@ export function postJson(
       },
     );
     req.on("error", reject);
-    signal.addEventListener("abort", onAbort, { once: true });
+    signal.addEventListener("abort", onAbort);
     req.end(body);
   });
 }
