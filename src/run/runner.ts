@@ -34,6 +34,7 @@ import { AdaptiveConcurrency } from "./adaptive.js";
 import { ReplayMissError, type CacheMode, type ResponseCache } from "./cache.js";
 import { BakeoffError, ExitCode, UsageError } from "../errors.js";
 import type { RunReport, WriteReportsOptions } from "../report/run-report.js";
+import { LiveReports } from "../report/live-reports.js";
 import { JournalWriter, KeySet, PREDICTIONS_FILE, completedKeys } from "../store/journal.js";
 import type { Lock } from "../store/lock.js";
 import { CallLimits, Window } from "./limits.js";
@@ -168,6 +169,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   let emulator: EmulatorHandle | undefined;
   let journal: JournalWriter | undefined;
   let manifest: RunManifest | undefined;
+  let live: LiveReports | undefined;
   const sinks: RecordSink[] = [];
   let closingSinks: Promise<unknown> | undefined;
   try {
@@ -239,7 +241,13 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     // run.json before the journal: a kill in between leaves a resumable run, never a journal
     // without a manifest.
     await writeManifest(runDir, manifest);
-    journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE));
+    // The reports are fed each record as the journal takes it, so the run's end only renders
+    // them (src/report/live-reports.ts); a journal that may hold superseded records is read in
+    // full at the end instead.
+    if (options.reports !== false && LiveReports.applies(manifest)) {
+      live = new LiveReports(runDir, manifest, options.reports ?? {});
+    }
+    journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE), live ? { onWritten: live.onWritten } : {});
     const jw = journal;
     const m0 = manifest;
     // Batch state changes rewrite run.json; one write at a time (they share the temp file).
@@ -258,8 +266,10 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     const total = manifest.expected;
     progress?.start(total, Math.min(done.size, total));
     // Imported while the first calls are in flight: on a short run their load lands in time spent
-    // waiting for models, not after the last answer (see reportModules).
+    // waiting for models, not after the last answer (see reportModules). The live feed loads the
+    // report builders and reads what the journal already holds (a resumed run's) meanwhile too.
     if (options.reports !== false) reportModules().catch(() => {});
+    live?.start(jw);
 
     const limits = new CallLimits(
       plan.concurrency,
@@ -510,7 +520,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     // Reports and the index entry first, run.json last: a run is `complete` only once everything
     // derived from its journal is on disk. A kill before that leaves it `running`, and a resume
     // sends nothing new and writes them again.
-    const report = await finishRun(runDir, manifestOut, options.reports);
+    const report = await finishRun(runDir, manifestOut, options.reports, live);
 
     return {
       runId,
@@ -527,6 +537,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   } finally {
     progress?.stop();
     await journal?.close().catch(() => undefined);
+    await live?.discard();
     await (closingSinks ?? closeSinks(sinks, options.stopSignal));
     await emulator?.close();
     await lock.release();
@@ -556,11 +567,14 @@ async function finishRun(
   runDir: string,
   manifest: RunManifest,
   reports: RunOptions["reports"],
+  live: LiveReports | undefined,
 ): Promise<RunReport | undefined> {
   let report: RunReport | undefined;
   if (reports !== false) {
     const [{ writeRunReports }, { indexRun }] = await reportModules();
-    report = await writeRunReports(runDir, { ...(reports ?? {}), manifest });
+    report = live
+      ? await live.finish({ ...(reports ?? {}), manifest })
+      : await writeRunReports(runDir, { ...(reports ?? {}), manifest });
     await indexRun(runDir, { outputDir: dirname(runDir), manifest, summary: report.analysis.summary });
   }
   await writeManifest(runDir, manifest);
