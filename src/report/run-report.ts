@@ -60,6 +60,11 @@ export interface WriteReportsOptions {
    * Made by {@link openReportBuilders} for the same run directory and manifest; closed here.
    */
   fed?: ReportBuilders;
+  /**
+   * No report is put in place before this settles (its rejection is thrown): the runner's
+   * journal fsync, which so runs while the statistics are computed.
+   */
+  durable?: Promise<unknown>;
 }
 
 /** What one pass over a journal feeds for {@link writeRunReports} (see {@link openReportBuilders}). */
@@ -167,6 +172,7 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
     await out.finish(analysis, csvTmp, junitTmp, (range, onRecord) =>
       scanRunRecords(runDir, manifest, (rec) => onRecord(rec), { ...scanOptions, ...range }),
     );
+    await options.durable;
     await moveInto(csvTmp, files.csv);
     await moveInto(junitTmp, files.junit);
   } catch (err) {

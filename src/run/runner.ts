@@ -477,8 +477,10 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     if (deadline) clearTimeout(deadline);
     breaker.dispose();
     progress?.stop();
-    await jw.sync();
+    // Every record in the kernel, so fed to the live reports; the fsync comes below.
+    await jw.flush();
     if (fatal !== undefined) {
+      await jw.sync();
       throw fatal instanceof ReplayMissError && options.cache
         ? fatal.withContext({ misses: options.cache.cache.stats().misses })
         : fatal;
@@ -514,13 +516,17 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
         );
       }
     }
-    await jw.close();
+    // The journal's fsync (tens of ms for a run's worth of dirty pages, more on a busy disk) runs
+    // in the thread pool while the reports' statistics are computed; no report is put in place,
+    // and run.json is not written, before it is done (finishRun).
+    const durable = jw.close();
+    durable.catch(() => undefined); // awaited in finishRun; observed now so it is never unhandled
     // Sinks (Weave: another process) finish their uploads while the reports are written.
     closingSinks = closeSinks(sinks, options.stopSignal);
     // Reports and the index entry first, run.json last: a run is `complete` only once everything
     // derived from its journal is on disk. A kill before that leaves it `running`, and a resume
     // sends nothing new and writes them again.
-    const report = await finishRun(runDir, manifestOut, options.reports, live);
+    const report = await finishRun(runDir, manifestOut, options.reports, live, durable);
 
     return {
       runId,
@@ -568,15 +574,16 @@ async function finishRun(
   manifest: RunManifest,
   reports: RunOptions["reports"],
   live: LiveReports | undefined,
+  durable: Promise<void>,
 ): Promise<RunReport | undefined> {
   let report: RunReport | undefined;
   if (reports !== false) {
     const [{ writeRunReports }, { indexRun }] = await reportModules();
-    report = live
-      ? await live.finish({ ...(reports ?? {}), manifest })
-      : await writeRunReports(runDir, { ...(reports ?? {}), manifest });
+    const options = { ...(reports ?? {}), manifest, durable };
+    report = live ? await live.finish(options) : await writeRunReports(runDir, options);
     await indexRun(runDir, { outputDir: dirname(runDir), manifest, summary: report.analysis.summary });
   }
+  await durable;
   await writeManifest(runDir, manifest);
   return report;
 }
