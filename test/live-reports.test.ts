@@ -6,7 +6,7 @@
  * Also: a fed record equals what JSON.parse of its journal line gives, without a parse when
  * serialising loses nothing, and the journal writer's offsets are the ones a scan reads.
  */
-import { readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig, planRun, runEvaluation, writeRunReports, type RecordSink } from "../src/index.js";
@@ -104,12 +104,17 @@ interface RunArgs {
   stopAfter?: number;
   maxDurationMs?: number;
   batch?: boolean;
+  shard?: { index: number; count: number };
 }
 
 async function run(dir: string, raw: Raw, args: RunArgs = {}) {
   const manifest = args.resume ? await readManifest(args.resume) : undefined;
   const loaded = parseConfig(manifest ? manifest.config : raw, { baseDir: dir });
-  const plan = await planRun(loaded, { env: {}, ...(args.batch ? { batch: true } : {}) });
+  const plan = await planRun(loaded, {
+    env: {},
+    ...(args.batch ? { batch: true } : {}),
+    ...(args.shard ? { shard: args.shard } : {}),
+  });
   const stop = new AbortController();
   let seen = 0;
   const counter: RecordSink = {
@@ -182,6 +187,9 @@ describe("a run's live-fed reports equal `bakeoff report`'s", () => {
     expect(first.recorded).toBeLessThan(27 * 3);
     const partial = await expectSameAsReport(first);
     expect(partial["report.md"]).toContain("interrupted");
+    // What a process killed mid-run leaves behind: its feed's temp files (removed by the resume).
+    await mkdir(join(first.runDir, ".report-tmp-killed"));
+    await writeFile(join(first.runDir, ".report-tmp-killed", "0.csv"), "partial");
     // The resume feeds the earlier session's records from the journal, then its own live.
     const second = await run(dir, raw, { resume: first.runDir });
     expect(second.status).toBe("complete");
@@ -204,6 +212,18 @@ describe("a run's live-fed reports equal `bakeoff report`'s", () => {
     const second = await run(dir, raw, { resume: first.runDir, retryErrors: true });
     expect(second.manifest.mayHaveDuplicates).toBe(true);
     await expectSameAsReport(second, "journal");
+  });
+
+  it("one shard of a run", async () => {
+    const dir = await tempDir("live-reports-");
+    const result = await run(dir, config(await datasets(dir)), { shard: { index: 2, count: 3 } });
+    expect(result.status).toBe("complete");
+    expect(result.manifest.shard).toMatchObject({ index: 2, count: 3 });
+    const recs = await records(result.runDir);
+    expect(recs.length).toBeGreaterThan(0);
+    expect(recs.length).toBeLessThan(27 * 3);
+    const bytes = await expectSameAsReport(result);
+    expect(bytes["report.md"]).toContain("Shard 2/3");
   });
 
   it("batch mode", async () => {
