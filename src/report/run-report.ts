@@ -4,7 +4,13 @@
  */
 import { appendFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PREDICTIONS_FILE, runRecords, scanRunRecords, supersededOrdinals } from "../store/journal.js";
+import {
+  PREDICTIONS_FILE,
+  runRecords,
+  scanRunRecords,
+  supersededOrdinals,
+  type RecordPosition,
+} from "../store/journal.js";
 import { readManifest, type RunManifest } from "../store/manifest.js";
 import { RunStatistics, SideBySideRows, type DisagreementExcerpts, type RunAnalysis } from "./analysis.js";
 import { PREDICTIONS_CSV } from "./csv.js";
@@ -15,6 +21,7 @@ import { JUNIT_XML } from "./junit.js";
 import { RecordFiles } from "./record-files.js";
 import { renderMarkdown } from "./markdown.js";
 import { shardNote } from "./shard-note.js";
+import type { PredictionRecord } from "../types.js";
 import { SummaryBuilder, type ModelSummary, type RunSummary } from "./summary.js";
 
 export const REPORT_MD = "report.md";
@@ -29,6 +36,11 @@ export interface RunReport {
   files: string[];
   /** Problems that did not stop the reports (an unwritable $GITHUB_STEP_SUMMARY). */
   warnings: string[];
+  /**
+   * How the records reached the reports: `journal`, one pass over the file; `live`, fed as the
+   * run wrote them (src/report/live-reports.ts). The bytes are the same either way.
+   */
+  source: "journal" | "live";
 }
 
 /** Options of {@link writeRunReports}. */
@@ -42,6 +54,51 @@ export interface WriteReportsOptions {
   htmlRows?: number;
   /** Report this manifest instead of the stored run.json (the runner reports before marking a run complete). */
   manifest?: RunManifest;
+  /**
+   * Builders already fed every final record of the journal, in order (the runner's live feed,
+   * src/report/live-reports.ts): the pass over the journal is skipped and they are only finished.
+   * Made by {@link openReportBuilders} for the same run directory and manifest; closed here.
+   */
+  fed?: ReportBuilders;
+  /**
+   * No report is put in place before this settles (its rejection is thrown): the runner's
+   * journal fsync, which so runs while the statistics are computed.
+   */
+  durable?: Promise<unknown>;
+}
+
+/** What one pass over a journal feeds for {@link writeRunReports} (see {@link openReportBuilders}). */
+export interface ReportBuilders {
+  readonly stats: RunStatistics;
+  readonly table: SideBySideRows;
+  readonly recordFiles: RecordFiles;
+  /** One final record at its journal position; a promise only when a report file asks to wait. */
+  add(rec: PredictionRecord, at: RecordPosition): Promise<void> | undefined;
+}
+
+/**
+ * The builders {@link writeRunReports}' pass feeds (statistics, report.html's table, the CSV and
+ * JUnit files), for a caller that feeds them itself; give them back through `fed`, or on failure
+ * call `stats.close()` and `recordFiles.destroy()`.
+ */
+export async function openReportBuilders(
+  runDir: string,
+  manifest: RunManifest,
+  options: Pick<WriteReportsOptions, "htmlRows"> = {},
+): Promise<ReportBuilders> {
+  const stats = new RunStatistics(manifest, { journal: join(runDir, PREDICTIONS_FILE) });
+  const table = new SideBySideRows({ manifest }, { limit: options.htmlRows ?? HTML_TABLE_ROWS });
+  const recordFiles = await RecordFiles.open(manifest, stats, runDir);
+  return {
+    stats,
+    table,
+    recordFiles,
+    add(rec, at) {
+      stats.add(rec, at);
+      table.add(rec);
+      return recordFiles.add(rec, at);
+    },
+  };
 }
 
 /** The per-model summary of a run, streamed from its journal. */
@@ -78,34 +135,44 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
     junit: join(runDir, JUNIT_XML),
     html: join(runDir, REPORT_HTML),
   };
-  const stats = new RunStatistics(manifest, { journal });
-  const table = new SideBySideRows({ manifest }, { limit: options.htmlRows ?? HTML_TABLE_ROWS });
+  const fed = options.fed;
+  const stats = fed?.stats ?? new RunStatistics(manifest, { journal });
+  const table = fed?.table ?? new SideBySideRows({ manifest }, { limit: options.htmlRows ?? HTML_TABLE_ROWS });
   // CSV and JUnit stream to temp files renamed into place below: a report on disk is always
   // whole, and a kill mid-way leaves the previous version (or none), never a truncated one.
   const csvTmp = tmpName(files.csv);
   const junitTmp = tmpName(files.junit);
   const superseded = manifest.mayHaveDuplicates ? await supersededOrdinals(journal) : undefined;
+  if (fed !== undefined && superseded !== undefined && superseded.size > 0) {
+    // A live feed cannot take back a record a later line superseded; the caller falls back.
+    stats.close();
+    await fed.recordFiles.destroy();
+    throw new Error("writeRunReports: builders fed live cannot report a journal with superseded records");
+  }
   const scanOptions = superseded === undefined ? {} : { superseded };
-  let recordFiles: RecordFiles | undefined;
+  let recordFiles: RecordFiles | undefined = fed?.recordFiles;
   let analysis: RunAnalysis;
   let excerpts: DisagreementExcerpts;
   try {
-    const out = (recordFiles = await RecordFiles.open(manifest, stats, runDir));
-    await scanRunRecords(
-      runDir,
-      manifest,
-      (rec, at) => {
-        stats.add(rec, at);
-        table.add(rec);
-        return out.add(rec, at);
-      },
-      scanOptions,
-    );
+    const out = (recordFiles ??= await RecordFiles.open(manifest, stats, runDir));
+    if (fed === undefined) {
+      await scanRunRecords(
+        runDir,
+        manifest,
+        (rec, at) => {
+          stats.add(rec, at);
+          table.add(rec);
+          return out.add(rec, at);
+        },
+        scanOptions,
+      );
+    }
     ({ analysis, excerpts } = stats.finish());
     await stats.readExcerpts(excerpts);
     await out.finish(analysis, csvTmp, junitTmp, (range, onRecord) =>
       scanRunRecords(runDir, manifest, (rec) => onRecord(rec), { ...scanOptions, ...range }),
     );
+    await options.durable;
     await moveInto(csvTmp, files.csv);
     await moveInto(junitTmp, files.junit);
   } catch (err) {
@@ -159,7 +226,14 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
       warnings.push(`could not append the report to GITHUB_STEP_SUMMARY (${stepSummary}): ${(err as Error).message}`);
     }
   }
-  return { manifest, summary, analysis, files: [files.md, files.json, files.csv, files.junit, files.html], warnings };
+  return {
+    manifest,
+    summary,
+    analysis,
+    files: [files.md, files.json, files.csv, files.junit, files.html],
+    warnings,
+    source: fed ? "live" : "journal",
+  };
 }
 
 function tmpName(path: string): string {

@@ -34,6 +34,7 @@ import { AdaptiveConcurrency } from "./adaptive.js";
 import { ReplayMissError, type CacheMode, type ResponseCache } from "./cache.js";
 import { BakeoffError, ExitCode, UsageError } from "../errors.js";
 import type { RunReport, WriteReportsOptions } from "../report/run-report.js";
+import { LiveReports } from "../report/live-reports.js";
 import { JournalWriter, KeySet, PREDICTIONS_FILE, completedKeys } from "../store/journal.js";
 import type { Lock } from "../store/lock.js";
 import { CallLimits, Window } from "./limits.js";
@@ -168,6 +169,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   let emulator: EmulatorHandle | undefined;
   let journal: JournalWriter | undefined;
   let manifest: RunManifest | undefined;
+  let live: LiveReports | undefined;
   const sinks: RecordSink[] = [];
   let closingSinks: Promise<unknown> | undefined;
   try {
@@ -239,7 +241,13 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     // run.json before the journal: a kill in between leaves a resumable run, never a journal
     // without a manifest.
     await writeManifest(runDir, manifest);
-    journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE));
+    // The reports are fed each record as the journal takes it, so the run's end only renders
+    // them (src/report/live-reports.ts); a journal that may hold superseded records is read in
+    // full at the end instead.
+    if (options.reports !== false && LiveReports.applies(manifest)) {
+      live = new LiveReports(runDir, manifest, options.reports ?? {});
+    }
+    journal = await JournalWriter.open(join(runDir, PREDICTIONS_FILE), live ? { onWritten: live.onWritten } : {});
     const jw = journal;
     const m0 = manifest;
     // Batch state changes rewrite run.json; one write at a time (they share the temp file).
@@ -258,8 +266,10 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     const total = manifest.expected;
     progress?.start(total, Math.min(done.size, total));
     // Imported while the first calls are in flight: on a short run their load lands in time spent
-    // waiting for models, not after the last answer (see reportModules).
+    // waiting for models, not after the last answer (see reportModules). The live feed loads the
+    // report builders and reads what the journal already holds (a resumed run's) meanwhile too.
     if (options.reports !== false) reportModules().catch(() => {});
+    live?.start(jw);
 
     const limits = new CallLimits(
       plan.concurrency,
@@ -467,8 +477,10 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     if (deadline) clearTimeout(deadline);
     breaker.dispose();
     progress?.stop();
-    await jw.sync();
+    // Every record in the kernel, so fed to the live reports; the fsync comes below.
+    await jw.flush();
     if (fatal !== undefined) {
+      await jw.sync();
       throw fatal instanceof ReplayMissError && options.cache
         ? fatal.withContext({ misses: options.cache.cache.stats().misses })
         : fatal;
@@ -504,13 +516,17 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
         );
       }
     }
-    await jw.close();
+    // The journal's fsync (tens of ms for a run's worth of dirty pages, more on a busy disk) runs
+    // in the thread pool while the reports' statistics are computed; no report is put in place,
+    // and run.json is not written, before it is done (finishRun).
+    const durable = jw.close();
+    durable.catch(() => undefined); // awaited in finishRun; observed now so it is never unhandled
     // Sinks (Weave: another process) finish their uploads while the reports are written.
     closingSinks = closeSinks(sinks, options.stopSignal);
     // Reports and the index entry first, run.json last: a run is `complete` only once everything
     // derived from its journal is on disk. A kill before that leaves it `running`, and a resume
     // sends nothing new and writes them again.
-    const report = await finishRun(runDir, manifestOut, options.reports);
+    const report = await finishRun(runDir, manifestOut, options.reports, live, durable);
 
     return {
       runId,
@@ -527,6 +543,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   } finally {
     progress?.stop();
     await journal?.close().catch(() => undefined);
+    await live?.discard();
     await (closingSinks ?? closeSinks(sinks, options.stopSignal));
     await emulator?.close();
     await lock.release();
@@ -556,13 +573,17 @@ async function finishRun(
   runDir: string,
   manifest: RunManifest,
   reports: RunOptions["reports"],
+  live: LiveReports | undefined,
+  durable: Promise<void>,
 ): Promise<RunReport | undefined> {
   let report: RunReport | undefined;
   if (reports !== false) {
     const [{ writeRunReports }, { indexRun }] = await reportModules();
-    report = await writeRunReports(runDir, { ...(reports ?? {}), manifest });
+    const options = { ...(reports ?? {}), manifest, durable };
+    report = live ? await live.finish(options) : await writeRunReports(runDir, options);
     await indexRun(runDir, { outputDir: dirname(runDir), manifest, summary: report.analysis.summary });
   }
+  await durable;
   await writeManifest(runDir, manifest);
   return report;
 }

@@ -20,9 +20,19 @@ export { KeySet, KeySetBuilder } from "./key-set.js";
 
 export const PREDICTIONS_FILE = "predictions.jsonl";
 
+/**
+ * Told of each line a {@link JournalWriter} has handed to the kernel, in file order: the record
+ * as appended (undefined for {@link JournalWriter.appendSerialized}), its line (no newline) and
+ * the byte offset the line starts at. Called synchronously from the write; must not throw.
+ */
+export type WrittenListener = (record: PredictionRecord | undefined, line: string, offset: number) => void;
+
 export class JournalWriter {
   /** Records appended but not yet written (joined text). */
   private pending = "";
+  /** With a listener: the records and lines in `pending`, in order. */
+  private readonly pendingRecords: (PredictionRecord | undefined)[] = [];
+  private readonly pendingLines: string[] = [];
   /** The write scheduled for the end of this event-loop turn, resolved once it is done. */
   private batch: { done: Promise<void>; resolve: () => void } | null = null;
   private failure: unknown = null;
@@ -31,18 +41,31 @@ export class JournalWriter {
   private constructor(
     private readonly fh: FileHandle,
     readonly path: string,
+    /** The file's size: where the next line starts. */
+    private size: number,
+    private readonly listener: WrittenListener | undefined,
   ) {}
 
-  /** Opens `path` for appending, creating it; drops a torn last line left by a crash. */
-  static async open(path: string): Promise<JournalWriter> {
+  /**
+   * Opens `path` for appending, creating it; drops a torn last line left by a crash.
+   * `onWritten` is told of every line this writer writes (the lines before {@link written},
+   * already in the file, are the caller's to read).
+   */
+  static async open(path: string, options: { onWritten?: WrittenListener } = {}): Promise<JournalWriter> {
     const fh = await open(path, "a+");
+    let size: number;
     try {
-      await truncateTornTail(fh);
+      size = await truncateTornTail(fh);
     } catch (err) {
       await fh.close();
       throw err;
     }
-    return new JournalWriter(fh, path);
+    return new JournalWriter(fh, path, size, options.onWritten);
+  }
+
+  /** Bytes in the file so far: everything before this offset is whole lines in the kernel. */
+  get written(): number {
+    return this.size;
   }
 
   /**
@@ -52,7 +75,12 @@ export class JournalWriter {
    * losing results.
    */
   append(record: PredictionRecord): void {
-    this.appendSerialized(JSON.stringify(record));
+    const line = JSON.stringify(record);
+    this.queue(line);
+    if (this.listener !== undefined) {
+      this.pendingRecords.push(record);
+      this.pendingLines.push(line);
+    }
   }
 
   /**
@@ -61,6 +89,14 @@ export class JournalWriter {
    * and re-serialising each one. Same batching and failure rules as {@link append}.
    */
   appendSerialized(line: string): void {
+    this.queue(line);
+    if (this.listener !== undefined) {
+      this.pendingRecords.push(undefined);
+      this.pendingLines.push(line);
+    }
+  }
+
+  private queue(line: string): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error("journal is closed");
     this.pending += line + "\n";
@@ -116,6 +152,9 @@ export class JournalWriter {
       this.pending = "";
       let done = 0;
       while (done < buf.length) done += writeSync(this.fh.fd, buf, done, buf.length - done);
+      const start = this.size;
+      this.size += buf.length;
+      this.tell(buf, start);
     } catch (err) {
       // Errors carry no path for an fd; messages about a full disk should name the file.
       if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined)
@@ -125,17 +164,35 @@ export class JournalWriter {
       batch?.resolve();
     }
   }
+
+  /** Tells the listener of the lines just written in `buf`, which starts at file offset `start`. */
+  private tell(buf: Buffer, start: number): void {
+    const records = this.pendingRecords;
+    const lines = this.pendingLines;
+    if (records.length === 0) return;
+    const listener = this.listener!;
+    // Line starts from the \n bytes (JSON.stringify escapes every line break inside a record):
+    // a memchr per line instead of measuring each line's UTF-8 length again.
+    let from = 0;
+    for (let i = 0; i < records.length; i++) {
+      listener(records[i], lines[i]!, start + from);
+      from = buf.indexOf(10, from) + 1;
+    }
+    records.length = 0;
+    lines.length = 0;
+  }
 }
 
-async function truncateTornTail(fh: FileHandle): Promise<void> {
+/** Drops a torn last line; returns the file's size after that. */
+async function truncateTornTail(fh: FileHandle): Promise<number> {
   const { size } = await fh.stat();
-  if (size === 0) return;
+  if (size === 0) return 0;
   // Scan back from the end for the last newline; a tail without one is a torn record.
   const chunk = 64 * 1024;
   let end = size;
   const last = Buffer.alloc(1);
   await fh.read(last, 0, 1, size - 1);
-  if (last[0] === 0x0a) return;
+  if (last[0] === 0x0a) return size;
   while (end > 0) {
     const start = Math.max(0, end - chunk);
     const buf = Buffer.alloc(end - start);
@@ -143,11 +200,12 @@ async function truncateTornTail(fh: FileHandle): Promise<void> {
     const nl = buf.lastIndexOf(0x0a);
     if (nl >= 0) {
       await fh.truncate(start + nl + 1);
-      return;
+      return start + nl + 1;
     }
     end = start;
   }
   await fh.truncate(0);
+  return 0;
 }
 
 export interface ReadJournalOptions {
