@@ -8,16 +8,16 @@
  * is retried, more than `maxErrors` failed batches is the end), with three differences:
  * - a batch also goes out as soon as `sendAtChars` are waiting, so bodies stay a size the server
  *   parses quickly instead of growing to 10 MiB while the run is busy;
- * - the queue is consumed by index, not `Array#shift` (which copies the whole array once it lives
+ * - no queue of items is shifted one by one (`Array#shift` copies the whole array once it lives
  *   in V8's large-object space: quadratic with tens of thousands of queued calls, the child's top
- *   self time in a profile of the old loop);
+ *   self time in a profile of the old loop): items go straight into their batch's body;
  * - an item over the bound is dropped through `onOversize` instead of blocking the queue for good.
  */
 
 /** Options of {@link CallBatcher}. */
 export interface CallBatcherOptions {
-  /** Sends one `/call/upsert_batch` body (`{"batch":[...]}`); rejects with what the HTTP client threw. */
-  post: (body: string) => Promise<unknown>;
+  /** Sends one `/call/upsert_batch` body (`{"batch":[...]}`, UTF-8); rejects with what the HTTP client threw. */
+  post: (body: Buffer) => Promise<unknown>;
   /** Called with whatever a failed request threw. */
   onError: (reason: unknown) => void;
   /** Called once when more than `maxErrors` batches have failed; nothing is sent after that. */
@@ -26,9 +26,9 @@ export interface CallBatcherOptions {
   onOversize: (chars: number) => void;
   /** Called after each request that the server took (room in the queue again). */
   onSent?: () => void;
-  /** Longest body in characters. @default 10485760 (weave 0.11.1's MAX_BATCH_SIZE_CHARS) */
+  /** Longest body in characters (items only). @default 10485760 (weave 0.11.1's MAX_BATCH_SIZE_CHARS) */
   maxBatchChars?: number;
-  /** Characters waiting at which a batch goes out without waiting for the interval. @default 1048576 */
+  /** Characters at which a batch is closed and sent without waiting for the interval. @default 1048576 */
   sendAtChars?: number;
   /** Longest wait before a partial batch is sent. @default 200 (the SDK's BATCH_INTERVAL) */
   intervalMs?: number;
@@ -36,13 +36,31 @@ export interface CallBatcherOptions {
   maxErrors?: number;
 }
 
-/** Collects encoded call items and posts them in batches, one request at a time. */
+interface Batch {
+  body: Buffer;
+  chars: number;
+  items: number;
+}
+
+const OPEN = Buffer.from('{"batch":[');
+const COMMA = 0x2c;
+const CLOSE = Buffer.from("]}");
+
+/**
+ * Collects encoded call items and posts them in batches, one request at a time. Each item is
+ * written as UTF-8 into its batch's body as it arrives, so its string is garbage at once (young
+ * generation) instead of living until the batch is sent, and no body-sized string is ever built.
+ */
 export class CallBatcher {
-  private items: string[] = [];
-  private head = 0;
+  /** The batch being filled. */
+  private open: Buffer | null = null;
+  private openBytes = 0;
+  private openChars = 0;
+  private openItems = 0;
+  /** Closed batches waiting to be sent, oldest first (a failed one goes back to the front). */
+  private closed: Batch[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> | null = null;
-  private inFlightChars = 0;
+  private inFlight = false;
   private errors = 0;
   private intervalMs: number;
   private readonly maxBatchChars: number;
@@ -63,15 +81,23 @@ export class CallBatcher {
     this.maxErrors = options.maxErrors ?? 10;
   }
 
-  /** Queues one encoded item. */
+  /** Queues one encoded item (`{"mode":…,"req":…}`). */
   add(text: string): void {
     if (this.gaveUp) return;
     if (text.length > this.maxBatchChars) {
       this.options.onOversize(text.length);
       return;
     }
-    this.items.push(text);
+    if (this.open && this.openChars + text.length > this.maxBatchChars) this.close();
+    // Room for a comma, the item at 3 bytes per UTF-16 unit at most, and the closing bracket.
+    this.reserve(1 + 3 * text.length + CLOSE.length);
+    const buf = this.open!;
+    if (this.openItems > 0) buf[this.openBytes++] = COMMA;
+    this.openBytes += buf.write(text, this.openBytes);
+    this.openChars += text.length;
+    this.openItems++;
     this.pendingChars += text.length;
+    if (this.openChars >= this.sendAtChars) this.close();
     this.schedule();
   }
 
@@ -81,7 +107,7 @@ export class CallBatcher {
     this.schedule();
   }
 
-  /** Resolves when the queue is empty and no request is in flight, or the batcher gave up. */
+  /** Resolves when everything queued has been taken by the server, or the batcher gave up. */
   drain(): Promise<void> {
     if (this.idle()) return Promise.resolve();
     this.flushEagerly();
@@ -89,20 +115,47 @@ export class CallBatcher {
   }
 
   private idle(): boolean {
-    return this.gaveUp || (this.inFlight === null && this.head === this.items.length);
+    return this.gaveUp || (!this.inFlight && this.closed.length === 0 && this.open === null);
   }
 
-  private queuedChars(): number {
-    return this.inFlight ? this.pendingChars - this.inFlightChars : this.pendingChars;
+  /** Makes sure the open batch has `bytes` more bytes of room (starting one if there is none). */
+  private reserve(bytes: number): void {
+    if (!this.open) {
+      this.open = Buffer.allocUnsafe(Math.max(64 * 1024, OPEN.length + bytes));
+      this.openBytes = OPEN.copy(this.open, 0);
+      this.openChars = 0;
+      this.openItems = 0;
+      return;
+    }
+    if (this.openBytes + bytes <= this.open.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.open.length * 2, this.openBytes + bytes));
+    this.open.copy(grown, 0, 0, this.openBytes);
+    this.open = grown;
+  }
+
+  /** Ends the open batch's body and queues it for sending. */
+  private close(): void {
+    if (!this.open) return;
+    this.openBytes += CLOSE.copy(this.open, this.openBytes);
+    this.closed.push({ body: this.open.subarray(0, this.openBytes), chars: this.openChars, items: this.openItems });
+    this.open = null;
   }
 
   private schedule(): void {
-    if (this.inFlight || this.gaveUp || this.head === this.items.length) return;
-    if (this.intervalMs === 0 || this.queuedChars() >= this.sendAtChars) {
+    if (this.inFlight || this.gaveUp) return;
+    if (this.closed.length === 0 && this.open && this.intervalMs === 0) this.close();
+    if (this.closed.length > 0) {
       this.send();
       return;
     }
-    this.timer ??= setTimeout(() => this.send(), this.intervalMs);
+    if (this.open) this.timer ??= setTimeout(() => this.onTimer(), this.intervalMs);
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    if (this.inFlight || this.gaveUp) return;
+    if (this.closed.length === 0) this.close();
+    this.send();
   }
 
   private send(): void {
@@ -110,23 +163,13 @@ export class CallBatcher {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.inFlight || this.gaveUp || this.head === this.items.length) return;
-    const start = this.head;
-    let chars = 0;
-    let end = start;
-    // The separators ("," and the envelope) are not counted, as in the SDK's loop.
-    while (end < this.items.length && chars + this.items[end]!.length <= this.maxBatchChars) {
-      chars += this.items[end]!.length;
-      end++;
-    }
-    const batch = this.items.slice(start, end);
-    this.head = end;
-    this.compact();
-    this.inFlightChars = chars;
-    this.inFlight = this.options.post(`{"batch":[${batch.join(",")}]}`).then(
+    const batch = this.closed.shift();
+    if (!batch) return;
+    this.inFlight = true;
+    this.options.post(batch.body).then(
       () => {
-        this.sent += batch.length;
-        this.pendingChars -= chars;
+        this.sent += batch.items;
+        this.pendingChars -= batch.chars;
         this.settle();
         this.options.onSent?.();
       },
@@ -135,32 +178,22 @@ export class CallBatcher {
         this.errors++;
         if (this.errors > this.maxErrors) {
           this.gaveUp = true;
-          this.items = [];
-          this.head = 0;
+          this.open = null;
+          this.closed = [];
           this.pendingChars = 0;
           this.settle();
           this.options.onGiveUp();
           return;
         }
         // Back to the front, to be retried after the interval (as the SDK does).
-        this.items = batch.concat(this.items.slice(this.head));
-        this.head = 0;
+        this.closed.unshift(batch);
         this.settle(true);
       },
     );
   }
 
-  /** Drops consumed items from the array once they are most of it. */
-  private compact(): void {
-    if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-
   private settle(failed = false): void {
-    this.inFlight = null;
-    this.inFlightChars = 0;
+    this.inFlight = false;
     if (this.idle()) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -168,7 +201,7 @@ export class CallBatcher {
       return;
     }
     // After a failure wait the interval even when flushing eagerly, as the SDK's timer does.
-    if (failed) this.timer ??= setTimeout(() => this.send(), Math.max(this.intervalMs, 200));
+    if (failed) this.timer ??= setTimeout(() => this.onTimer(), Math.max(this.intervalMs, 200));
     else this.schedule();
   }
 }

@@ -24,6 +24,7 @@ import { predictionInputs, predictionOutput, scoreValue, evaluationName } from "
 import { sanitize } from "./sanitize.js";
 import { FeedbackBatcher } from "./weave-feedback.js";
 import { CallBatcher } from "./weave-call-batcher.js";
+import { TracePoster } from "./weave-http.js";
 import {
   DirectCallWriter,
   mergeSummaries,
@@ -199,8 +200,9 @@ async function start(msg: Extract<ToChild, { type: "start" }>): Promise<void> {
   const client = await weave.init(msg.project, { printCallLink: false });
   saveEachScorerOnce(client);
   serializePlainValuesAtOnce(client);
-  const feedback = batchFeedback(client);
-  const calls = batchCalls(client);
+  const poster = tracePoster(client);
+  const feedback = batchFeedback(client, poster);
+  const calls = batchCalls(client, poster);
   const direct =
     calls && feedback && process.env["BAKEOFF_WEAVE_CALLS"] !== "sdk"
       ? new DirectCallWriter({
@@ -339,7 +341,30 @@ function serializePlainValuesAtOnce(client: Client): void {
 
 /** A request body already encoded as JSON; passed through by the patched JSON formatter. */
 class EncodedJson {
-  constructor(readonly text: string) {}
+  constructor(readonly body: Buffer | string) {}
+}
+
+/**
+ * The bulk routes' HTTP client, built from the base URL and headers of the SDK's client (so the
+ * same host and Authorization header); null with an SDK whose client looks different, which then
+ * sends everything itself.
+ */
+function tracePoster(client: Client): TracePoster | null {
+  const api = (client as unknown as { traceServerApi?: { baseUrl?: unknown; baseApiParams?: { headers?: unknown } } })
+    .traceServerApi;
+  const headers = api?.baseApiParams?.headers as Record<string, unknown> | undefined;
+  if (typeof api?.baseUrl !== "string" || !headers || typeof headers["Authorization"] !== "string") return null;
+  const plain: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (typeof v === "string") plain[k] = v;
+  return new TracePoster({
+    baseUrl: api.baseUrl,
+    headers: plain,
+    // What the SDK's own retry loop prints (and captureConsole reads as problems).
+    onRetry: (status, error) => {
+      if (status !== undefined) problem("http", `HTTP ${status} from the trace server`, { status });
+      else problem("network", `cannot reach the trace server (${networkCode(new Error("", { cause: error }))})`);
+    },
+  });
 }
 
 interface CallClient {
@@ -359,7 +384,7 @@ interface CallClient {
  * Failures are handled as the SDK does: the batch goes back to the queue and is retried, and
  * more than 10 failed batches end the child (the SDK would `process.exit(1)`).
  */
-function batchCalls(client: Client): CallBatcher | null {
+function batchCalls(client: Client, poster: TracePoster | null): CallBatcher | null {
   const c = client as unknown as Partial<CallClient>;
   const api = c.traceServerApi;
   const json = api?.contentFormatters?.["application/json"];
@@ -371,10 +396,10 @@ function batchCalls(client: Client): CallBatcher | null {
   ) {
     return null; // another SDK version: leave its queue alone
   }
-  const post = api.call.callStartBatchCallUpsertBatchPost.bind(api.call);
-  api.contentFormatters["application/json"] = (input) => (input instanceof EncodedJson ? input.text : json(input));
+  const sdkPost = api.call.callStartBatchCallUpsertBatchPost.bind(api.call);
+  api.contentFormatters["application/json"] = (input) => (input instanceof EncodedJson ? input.body : json(input));
   const batcher = new CallBatcher({
-    post: (body) => post(new EncodedJson(body)),
+    post: poster ? (body) => poster.post("call/upsert_batch", body) : (body) => sdkPost(new EncodedJson(body)),
     // Read by captureConsole, as the SDK's own message was.
     onError: (err) => console.error("Error processing batch:", err),
     onGiveUp: () => problem("http", "the trace server rejected uploads repeatedly", { fatal: true }),
@@ -425,7 +450,7 @@ interface FeedbackClient {
  * SDK builds them, sent through `/feedback/batch/create` with the SDK's own authenticated,
  * retrying, concurrency-limited HTTP client. The ScoreLogger ignores the returned feedback id.
  */
-function batchFeedback(client: Client): FeedbackBatcher | null {
+function batchFeedback(client: Client, poster: TracePoster | null): FeedbackBatcher | null {
   const c = client as unknown as Partial<FeedbackClient>;
   const api = c.traceServerApi;
   if (
@@ -441,6 +466,7 @@ function batchFeedback(client: Client): FeedbackBatcher | null {
   const fc = c as FeedbackClient;
   const batcher = new FeedbackBatcher({
     postBatch: (batch) =>
+      poster?.post("feedback/batch/create", JSON.stringify({ batch })) ??
       api.request({
         path: "/feedback/batch/create",
         method: "POST",
