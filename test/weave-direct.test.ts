@@ -97,6 +97,8 @@ function normalized(server: FakeTraceServer) {
   const out: Record<string, unknown> = {};
   for (const item of items) {
     const body = { ...(item.mode === "start" ? item.req.start! : item.req.end!) };
+    // Call ids are version-7 UUIDs on both paths (the SDK's format).
+    expect(body["id"]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const key = keyOf(body["id"] as string);
     body["id"] = key;
     if (item.mode === "start") {

@@ -121,7 +121,8 @@ export class CallBatcher {
   /** Makes sure the open batch has `bytes` more bytes of room (starting one if there is none). */
   private reserve(bytes: number): void {
     if (!this.open) {
-      this.open = Buffer.allocUnsafe(Math.max(64 * 1024, OPEN.length + bytes));
+      // Sized for a batch that is sent when full: growing (copying) it would cost as much again.
+      this.open = Buffer.allocUnsafe(Math.max(Math.ceil(this.sendAtChars * 1.25), OPEN.length + bytes));
       this.openBytes = OPEN.copy(this.open, 0);
       this.openChars = 0;
       this.openItems = 0;

@@ -15,7 +15,7 @@
  * The child sends a prediction through the SDK until every template it needs has been seen:
  * the first prediction, and the first with each scorer name.
  */
-import { randomFillSync } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { FeedbackItem } from "./weave-feedback.js";
 
 /** The call a direct prediction hangs under: its evaluation's `Evaluation.evaluate` call. */
@@ -297,27 +297,34 @@ function isObject(v: unknown): v is Summary {
   return v !== null && typeof v === "object";
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-const POOL = Buffer.alloc(10 * 512);
-let poolPos = POOL.length;
+/** Random hex digits, 20 taken per id; refilled 8 KiB of random bytes at a time. */
+let randomHex = "";
+let randomPos = 0;
+let lastMs = -1;
+let msPrefix = "";
 
 /**
- * A version-7 UUID (RFC 9562: 48-bit Unix milliseconds, then random bits), the id format the SDK
- * gives calls. Random bytes come from a pool refilled 512 ids at a time instead of one
- * `getRandomValues` per id.
+ * A version-7 UUID (RFC 9562: 48-bit Unix milliseconds, version, variant, random bits), the id
+ * format the SDK gives calls. The random digits are sliced from a pooled hex string and the time
+ * part is formatted once per millisecond, instead of one `getRandomValues` and formatting per id.
  */
 export function uuidv7(): string {
-  if (poolPos + 10 > POOL.length) {
-    randomFillSync(POOL);
-    poolPos = 0;
+  if (randomPos + 20 > randomHex.length) {
+    randomHex = randomBytes(8192).toString("hex");
+    randomPos = 0;
   }
-  const r = POOL;
-  const i = poolPos;
-  poolPos += 10;
-  const ms = Date.now().toString(16).padStart(12, "0");
-  return (
-    `${ms.slice(0, 8)}-${ms.slice(8)}-7${HEX[r[i]!]!.slice(1)}${HEX[r[i + 1]!]}-` +
-    `${HEX[0x80 | (r[i + 2]! & 0x3f)]}${HEX[r[i + 3]!]}-` +
-    `${HEX[r[i + 4]!]}${HEX[r[i + 5]!]}${HEX[r[i + 6]!]}${HEX[r[i + 7]!]}${HEX[r[i + 8]!]}${HEX[r[i + 9]!]}`
-  );
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    const t = ms.toString(16).padStart(12, "0");
+    msPrefix = `${t.slice(0, 8)}-${t.slice(8)}-7`;
+  }
+  const h = randomHex;
+  const i = randomPos;
+  randomPos += 20;
+  // The variant's two high bits are 10: the digit is one of 8, 9, a, b.
+  const variant = VARIANT[parseInt(h[i + 3]!, 16) & 3]!;
+  return `${msPrefix}${h.slice(i, i + 3)}-${variant}${h.slice(i + 4, i + 7)}-${h.slice(i + 7, i + 19)}`;
 }
+
+const VARIANT = "89ab";
