@@ -70,7 +70,11 @@ async function writeRun(): Promise<string> {
 }
 
 function expectUploadedEverything(srv: FakeTraceServer, result: WeaveResult): void {
-  expect(result).toEqual({ ok: true, uploaded: MODELS.length * ROWS, dropped: 0 });
+  expect(result).toMatchObject({ ok: true, uploaded: MODELS.length * ROWS, dropped: 0 });
+  // The first prediction (and each model's first if its evaluation had not started by then) goes
+  // through the SDK, which teaches the direct path; test/weave-direct.test.ts compares both paths.
+  expect(result.direct).toBeGreaterThanOrEqual(MODELS.length * (ROWS - 1));
+  expect(result.direct).toBeLessThan(MODELS.length * ROWS);
   const evaluations = srv.callsByOp("Evaluation.evaluate");
   expect(evaluations.map((c) => c.attributes["bakeoff_model"]).sort()).toEqual([...MODELS].sort());
   expect(srv.callsByOp("Model.predict")).toHaveLength(MODELS.length * ROWS);

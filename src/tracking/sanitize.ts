@@ -36,9 +36,22 @@ const SECRET_KEYS = new Set([
   "setcookie",
 ]);
 
+/**
+ * Verdicts of {@link isSecretKey} for keys seen before: records repeat the same few dozen keys,
+ * and lower-casing plus a regex per key was a tenth of the Weave child's CPU. Bounded, because
+ * keys can come from datasets (`vars`).
+ */
+const secretKeyCache = new Map<string, boolean>();
+const SECRET_KEY_CACHE_MAX = 4096;
+
 /** Whether a key names a credential that must never leave the machine. */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEYS.has(key.toLowerCase().replace(/[-_\s]/g, ""));
+  let secret = secretKeyCache.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEYS.has(key.toLowerCase().replace(/[-_\s]/g, ""));
+    if (secretKeyCache.size < SECRET_KEY_CACHE_MAX) secretKeyCache.set(key, secret);
+  }
+  return secret;
 }
 
 /** Cuts `text` to `max` characters, saying how much was removed. */
@@ -55,10 +68,15 @@ export function capString(text: string, max: number = DEFAULTS.maxStringChars): 
  */
 export function sanitize(value: unknown, options: SanitizeOptions = {}): unknown {
   const limits = { ...DEFAULTS, ...options };
-  return clean(value, limits, 0, new WeakSet());
+  return clean(value, limits, 0, []);
 }
 
-function clean(value: unknown, limits: Required<SanitizeOptions>, depth: number, seen: WeakSet<object>): unknown {
+/**
+ * `path` holds the containers from the root to `value` (at most `maxDepth` of them): a value met
+ * again on its own path is a cycle. A short array beats a WeakSet here (no hashing, no ephemeron
+ * work for the GC), and this runs on every record the Weave child uploads.
+ */
+function clean(value: unknown, limits: Required<SanitizeOptions>, depth: number, path: object[]): unknown {
   switch (typeof value) {
     case "string":
       return capString(value, limits.maxStringChars);
@@ -81,39 +99,65 @@ function clean(value: unknown, limits: Required<SanitizeOptions>, depth: number,
   if (obj instanceof Error) return capString(`${obj.name}: ${obj.message}`, limits.maxStringChars);
   if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return `[${obj.byteLength} bytes]`;
   if (depth >= limits.maxDepth) return "[depth limit]";
-  if (seen.has(obj)) return "[circular]";
-  seen.add(obj);
+  if (path.includes(obj)) return "[circular]";
+  // Popped on the way out: a value seen twice on different branches (not a cycle) is copied again.
+  path.push(obj);
   try {
-    if (Array.isArray(obj) || obj instanceof Set) return cleanList([...obj], limits, depth, seen);
-    const entries =
-      obj instanceof Map ? [...obj.entries()].map(([k, v]) => [String(k), v] as const) : Object.entries(obj);
-    const out: Record<string, unknown> = {};
-    let kept = 0;
-    for (const [key, item] of entries) {
-      if (isSecretKey(key)) continue;
-      if (kept === limits.maxItems) {
-        out["…"] = `[${entries.length - kept} more keys]`;
-        break;
-      }
-      const cleaned = clean(item, limits, depth + 1, seen);
-      if (cleaned !== undefined) out[key] = cleaned;
-      kept++;
+    if (Array.isArray(obj)) return cleanList(obj, limits, depth, path);
+    if (obj instanceof Set) return cleanList([...obj], limits, depth, path);
+    if (obj instanceof Map) {
+      const entries = [...obj.entries()];
+      return cleanEntries(
+        entries.length,
+        (i) => String(entries[i]![0]),
+        (i) => entries[i]![1],
+        limits,
+        depth,
+        path,
+      );
     }
-    return out;
+    const record = obj as Record<string, unknown>;
+    const keys = Object.keys(record);
+    return cleanEntries(
+      keys.length,
+      (i) => keys[i]!,
+      (i) => record[keys[i]!],
+      limits,
+      depth,
+      path,
+    );
   } finally {
-    // A value seen twice on different branches (not a cycle) is fine to copy again.
-    seen.delete(obj);
+    path.pop();
   }
 }
 
-function cleanList(
-  items: unknown[],
+function cleanEntries(
+  count: number,
+  keyAt: (i: number) => string,
+  valueAt: (i: number) => unknown,
   limits: Required<SanitizeOptions>,
   depth: number,
-  seen: WeakSet<object>,
-): unknown[] {
+  path: object[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let kept = 0;
+  for (let i = 0; i < count; i++) {
+    const key = keyAt(i);
+    if (isSecretKey(key)) continue;
+    if (kept === limits.maxItems) {
+      out["…"] = `[${count - kept} more keys]`;
+      break;
+    }
+    const cleaned = clean(valueAt(i), limits, depth + 1, path);
+    if (cleaned !== undefined) out[key] = cleaned;
+    kept++;
+  }
+  return out;
+}
+
+function cleanList(items: unknown[], limits: Required<SanitizeOptions>, depth: number, path: object[]): unknown[] {
   const out = items.slice(0, limits.maxItems).map((item) => {
-    const cleaned = clean(item, limits, depth + 1, seen);
+    const cleaned = clean(item, limits, depth + 1, path);
     // JSON turns a dropped array slot into null; do the same explicitly.
     return cleaned === undefined ? null : cleaned;
   });

@@ -4,10 +4,15 @@
  * repeated upload failures, raises unhandled rejections on 401, patches `require` globally and
  * prints to the console. Here all of that can only end this process, never the run.
  *
- * Per model it keeps one `EvaluationLogger` (created at that model's first record) and logs each
- * record as it arrives: prediction (inputs, output), the model call as a child op carrying token
- * usage, every score, then `finish()`. On `finish` it logs each model's numeric summary, waits for
- * the SDK's batch queue and reports `done`.
+ * Per model it keeps one `EvaluationLogger` (created at that model's first record: it publishes
+ * the evaluation, model and dataset objects and starts the `Evaluation.evaluate` call) and logs
+ * each record as it arrives: prediction (inputs, output), the model call as a child op carrying
+ * token usage, every score, then `finish()`. Once the SDK has written a prediction with every op
+ * and scorer a record needs, later records are written by {@link DirectCallWriter} from the
+ * SDK's own templates instead (same calls, a fraction of the CPU); `BAKEOFF_WEAVE_CALLS=sdk` in
+ * the child's environment keeps every record on the SDK's path. All call starts and ends go out
+ * through one {@link CallBatcher}. On `finish` it logs each model's numeric summary through the
+ * SDK, waits for the uploads and reports `done`.
  */
 import { format } from "node:util";
 import weave from "weave";
@@ -18,6 +23,15 @@ import type { WeaveModelSummary } from "./weave-summary.js";
 import { predictionInputs, predictionOutput, scoreValue, evaluationName } from "./weave-payload.js";
 import { sanitize } from "./sanitize.js";
 import { FeedbackBatcher } from "./weave-feedback.js";
+import { CallBatcher } from "./weave-call-batcher.js";
+import { TracePoster } from "./weave-http.js";
+import {
+  DirectCallWriter,
+  mergeSummaries,
+  summarizeModelCall,
+  type DirectEvaluation,
+  type Summary,
+} from "./weave-direct-calls.js";
 
 type Client = Awaited<ReturnType<typeof weave.init>>;
 
@@ -25,6 +39,13 @@ type Client = Awaited<ReturnType<typeof weave.init>>;
 const MAX_IN_FLIGHT = 32;
 /** Progress is reported every this many records (the parent bounds its backlog with it). */
 const PROGRESS_EVERY = 25;
+/**
+ * Encoded calls waiting for upload beyond which no more records are taken from the queue, so a
+ * slow trace server holds records in the parent's bounded backlog instead of growing this heap.
+ */
+const MAX_PENDING_CALL_CHARS = 32 * 1024 * 1024;
+/** Short name of the model-call op (its `name` option below). */
+const MODEL_CALL_OP = "bakeoff.model_call";
 
 /** A model as a Weave object: its fields are what the UI shows as the model's attributes. */
 class Model extends weave.WeaveObject {
@@ -37,6 +58,8 @@ class Model extends weave.WeaveObject {
 interface ModelState {
   info: WeaveModelInfo;
   logger: EvaluationLogger | null;
+  /** Where direct predictions of this model hang, once its evaluation call has started. */
+  direct: DirectEvaluation | null;
 }
 
 interface Started {
@@ -48,6 +71,10 @@ interface Started {
   models: Map<string, ModelState>;
   /** Score feedback, batched; null with an SDK whose internals differ (it then posts per score). */
   feedback: FeedbackBatcher | null;
+  /** Call starts and ends, batched; null with an SDK whose internals differ (its own queue then). */
+  calls: CallBatcher | null;
+  /** Writes records without the SDK; null when forced off or without both batchers. */
+  direct: DirectCallWriter | null;
 }
 
 let started: Started | null = null;
@@ -57,7 +84,18 @@ let inFlight = 0;
 let processed = 0;
 let failed = 0;
 let scores = 0;
+/** Records written by the direct path (the rest went through the SDK). */
+let direct = 0;
 let idleWaiters: (() => void)[] = [];
+/** The queue's head, sanitized, while it waits for an SDK-path record to teach the direct path. */
+let held: { rec: PredictionRecord; state: ModelState } | null = null;
+/**
+ * While true, a record the direct path cannot write yet waits for the SDK-path records in flight
+ * (which teach it the templates) instead of joining them: 2–3 records of a run take the SDK's path
+ * instead of the first 32. Turned off for good when an SDK-path record did not teach what it
+ * should have (another SDK version, or failures): records then go through the SDK in parallel.
+ */
+let holdForLearning = true;
 const reportedKinds = new Set<string>();
 
 function send(msg: FromChild, then?: () => void): void {
@@ -162,8 +200,19 @@ async function start(msg: Extract<ToChild, { type: "start" }>): Promise<void> {
   const client = await weave.init(msg.project, { printCallLink: false });
   saveEachScorerOnce(client);
   serializePlainValuesAtOnce(client);
-  encodeCallBatchesOnce(client);
-  const feedback = batchFeedback(client);
+  const poster = tracePoster(client);
+  const feedback = batchFeedback(client, poster);
+  const calls = batchCalls(client, poster);
+  const direct =
+    calls && feedback && process.env["BAKEOFF_WEAVE_CALLS"] !== "sdk"
+      ? new DirectCallWriter({
+          projectId: (client as unknown as { projectId: string }).projectId,
+          modelCallOp: MODEL_CALL_OP,
+          addCall: (text) => calls.add(text),
+          addFeedback: (item) => feedback.add(item),
+        })
+      : null;
+  if (direct) observeCallStarts(client, direct);
   const dataset =
     msg.rows && msg.rows.length > 0
       ? new weave.Dataset({
@@ -177,8 +226,10 @@ async function start(msg: Extract<ToChild, { type: "start" }>): Promise<void> {
     datasets: msg.datasets,
     attributes: sanitize(msg.attributes) as Record<string, unknown>,
     dataset,
-    models: new Map(msg.models.map((m) => [m.name, { info: m, logger: null }])),
+    models: new Map(msg.models.map((m) => [m.name, { info: m, logger: null, direct: null }])),
     feedback,
+    calls,
+    direct,
   };
 }
 
@@ -290,100 +341,95 @@ function serializePlainValuesAtOnce(client: Client): void {
 
 /** A request body already encoded as JSON; passed through by the patched JSON formatter. */
 class EncodedJson {
-  constructor(readonly text: string) {}
+  constructor(readonly body: Buffer | string) {}
 }
-
-interface QueueItem {
-  mode: string;
-  data: unknown;
-}
-
-/** The SDK's bound on one /call/upsert_batch body (weave 0.11.1 MAX_BATCH_SIZE_CHARS). */
-const MAX_BATCH_CHARS = 10 * 1024 * 1024;
 
 /**
- * weave 0.11.1's `processBatch` JSON-encodes every queued call start/end twice: once to measure
- * it and once more inside the request body (with 5 calls per result, 10 items). This is the same
- * loop encoding each item once and joining the texts into the body: same batches, same bound,
- * same request through the SDK's HTTP client, same failure handling (the items go back to the
- * queue, 10 failed batches end the process as the SDK does; the parent survives that). One
- * difference: an item too big for any batch is dropped with a problem, where the SDK's loop
- * would put it back and stall every later upload.
+ * The bulk routes' HTTP client, built from the base URL and headers of the SDK's client (so the
+ * same host and Authorization header); null with an SDK whose client looks different, which then
+ * sends everything itself.
  */
-function encodeCallBatchesOnce(client: Client): void {
-  type Formatter = (input: unknown) => unknown;
-  const c = client as unknown as {
-    callQueue?: QueueItem[];
-    isBatchProcessing: boolean;
-    batchProcessTimeout: NodeJS.Timeout | null;
-    errorCount: number;
-    MAX_ERRORS: number;
-    processBatch?: () => Promise<void>;
-    scheduleBatchProcessing: () => void;
-    traceServerApi?: {
-      contentFormatters?: Record<string, Formatter>;
-      call?: { callStartBatchCallUpsertBatchPost?: (body: unknown) => Promise<unknown> };
-    };
+function tracePoster(client: Client): TracePoster | null {
+  const api = (client as unknown as { traceServerApi?: { baseUrl?: unknown; baseApiParams?: { headers?: unknown } } })
+    .traceServerApi;
+  const headers = api?.baseApiParams?.headers as Record<string, unknown> | undefined;
+  if (typeof api?.baseUrl !== "string" || !headers || typeof headers["Authorization"] !== "string") return null;
+  const plain: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (typeof v === "string") plain[k] = v;
+  return new TracePoster({
+    baseUrl: api.baseUrl,
+    headers: plain,
+    // What the SDK's own retry loop prints (and captureConsole reads as problems).
+    onRetry: (status, error) => {
+      if (status !== undefined) problem("http", `HTTP ${status} from the trace server`, { status });
+      else problem("network", `cannot reach the trace server (${networkCode(new Error("", { cause: error }))})`);
+    },
+  });
+}
+
+interface CallClient {
+  saveCallStart(start: Record<string, unknown>): void;
+  saveCallEnd(end: Record<string, unknown>): void;
+  traceServerApi: {
+    contentFormatters: Record<string, (input: unknown) => unknown>;
+    call: { callStartBatchCallUpsertBatchPost(body: unknown): Promise<unknown> };
   };
+}
+
+/**
+ * Routes the SDK's call starts and ends (`saveCallStart`/`saveCallEnd`, which weave 0.11.1 queues
+ * for its `processBatch` loop) into a {@link CallBatcher}: each item is encoded once, as it is
+ * queued, and sent with the SDK's own authenticated, retrying HTTP client. The SDK's loop encoded
+ * every item twice (once to measure it) and took items off its queue with `Array#shift`.
+ * Failures are handled as the SDK does: the batch goes back to the queue and is retried, and
+ * more than 10 failed batches end the child (the SDK would `process.exit(1)`).
+ */
+function batchCalls(client: Client, poster: TracePoster | null): CallBatcher | null {
+  const c = client as unknown as Partial<CallClient>;
   const api = c.traceServerApi;
   const json = api?.contentFormatters?.["application/json"];
-  const post = api?.call?.callStartBatchCallUpsertBatchPost?.bind(api.call);
-  if (!Array.isArray(c.callQueue) || typeof c.processBatch !== "function" || !json || !post) return;
-  api.contentFormatters!["application/json"] = (input) => (input instanceof EncodedJson ? input.text : json(input));
-  c.processBatch = async () => {
-    const queue = c.callQueue!;
-    if (c.isBatchProcessing || queue.length === 0) {
-      c.batchProcessTimeout = null;
-      return;
-    }
-    c.isBatchProcessing = true;
-    const items: QueueItem[] = [];
-    const texts: string[] = [];
-    let size = 0;
-    while (queue.length > 0 && size < MAX_BATCH_CHARS) {
-      const item = queue.shift()!;
-      let text: string;
-      try {
-        text = `{"mode":${JSON.stringify(item.mode)},"req":${JSON.stringify(item.data)}}`;
-      } catch (err) {
-        // The SDK's loop would throw here and never send again; drop this item instead.
-        problem("payload", `a Weave call could not be encoded: ${oneLine(err)}`);
-        continue;
-      }
-      if (text.length > MAX_BATCH_CHARS) {
-        // The SDK would put it back and block the queue for good (and grow weaveErrors.log).
-        problem("payload", `a Weave call of ${text.length} characters is over the trace server's bound; not sent`);
-        continue;
-      }
-      if (size + text.length <= MAX_BATCH_CHARS) {
-        items.push(item);
-        texts.push(text);
-        size += text.length;
-      } else {
-        queue.unshift(item);
-        break;
-      }
-    }
-    if (items.length === 0) {
-      c.isBatchProcessing = false;
-      c.batchProcessTimeout = null;
-      return;
-    }
+  if (
+    typeof c.saveCallStart !== "function" ||
+    typeof c.saveCallEnd !== "function" ||
+    typeof json !== "function" ||
+    typeof api?.call?.callStartBatchCallUpsertBatchPost !== "function"
+  ) {
+    return null; // another SDK version: leave its queue alone
+  }
+  const sdkPost = api.call.callStartBatchCallUpsertBatchPost.bind(api.call);
+  api.contentFormatters["application/json"] = (input) => (input instanceof EncodedJson ? input.body : json(input));
+  const batcher = new CallBatcher({
+    post: poster ? (body) => poster.post("call/upsert_batch", body) : (body) => sdkPost(new EncodedJson(body)),
+    // Read by captureConsole, as the SDK's own message was.
+    onError: (err) => console.error("Error processing batch:", err),
+    onGiveUp: () => problem("http", "the trace server rejected uploads repeatedly", { fatal: true }),
+    onOversize: (chars) =>
+      problem("payload", `a Weave call of ${chars} characters is over the trace server's bound; not sent`),
+    onSent: () => pump(),
+  });
+  const add = (mode: "start" | "end", data: unknown): void => {
+    let text: string;
     try {
-      await post(new EncodedJson(`{"batch":[${texts.join(",")}]}`));
-    } catch (error) {
-      console.error("Error processing batch:", error);
-      c.errorCount++;
-      queue.unshift(...items);
-      if (c.errorCount > c.MAX_ERRORS) {
-        console.error(`Exceeded max errors: ${c.MAX_ERRORS}; exiting`);
-        process.exit(1);
-      }
-    } finally {
-      c.isBatchProcessing = false;
-      c.batchProcessTimeout = null;
-      if (queue.length > 0) c.scheduleBatchProcessing();
+      text = `{"mode":"${mode}","req":${JSON.stringify(data)}}`;
+    } catch (err) {
+      // The SDK's loop would throw here and never send again; drop this item instead.
+      problem("payload", `a Weave call could not be encoded: ${oneLine(err)}`);
+      return;
     }
+    batcher.add(text);
+  };
+  c.saveCallStart = (start) => add("start", { start });
+  c.saveCallEnd = (end) => add("end", { end });
+  return batcher;
+}
+
+/** Shows the direct writer every call start the SDK writes, so it learns the ops' templates. */
+function observeCallStarts(client: Client, direct: DirectCallWriter): void {
+  const c = client as unknown as CallClient;
+  const saveCallStart = c.saveCallStart.bind(c);
+  c.saveCallStart = (start) => {
+    direct.observeStart(start);
+    saveCallStart(start);
   };
 }
 
@@ -404,7 +450,7 @@ interface FeedbackClient {
  * SDK builds them, sent through `/feedback/batch/create` with the SDK's own authenticated,
  * retrying, concurrency-limited HTTP client. The ScoreLogger ignores the returned feedback id.
  */
-function batchFeedback(client: Client): FeedbackBatcher | null {
+function batchFeedback(client: Client, poster: TracePoster | null): FeedbackBatcher | null {
   const c = client as unknown as Partial<FeedbackClient>;
   const api = c.traceServerApi;
   if (
@@ -420,6 +466,7 @@ function batchFeedback(client: Client): FeedbackBatcher | null {
   const fc = c as FeedbackClient;
   const batcher = new FeedbackBatcher({
     postBatch: (batch) =>
+      poster?.post("feedback/batch/create", JSON.stringify({ batch })) ??
       api.request({
         path: "/feedback/batch/create",
         method: "POST",
@@ -459,10 +506,10 @@ function isScorer(obj: object): boolean {
   return parent?.constructor?.name === "Scorer";
 }
 
-function loggerFor(s: Started, modelName: string): EvaluationLogger {
+function stateFor(s: Started, modelName: string): ModelState {
   let state = s.models.get(modelName);
   if (!state) {
-    state = { info: { name: modelName, attributes: {}, usageKey: modelName }, logger: null };
+    state = { info: { name: modelName, attributes: {}, usageKey: modelName }, logger: null, direct: null };
     s.models.set(modelName, state);
   }
   if (!state.logger) {
@@ -472,8 +519,63 @@ function loggerFor(s: Started, modelName: string): EvaluationLogger {
       model: new Model(modelName, sanitize(state.info.attributes) as Record<string, unknown>),
       attributes: { ...s.attributes, bakeoff_model: modelName },
     });
+    if (s.direct) void learnEvaluation(state, state.logger);
   }
-  return state.logger;
+  return state;
+}
+
+interface Ref {
+  uri(): string;
+}
+
+/** EvaluationLogger's private state in weave 0.11.1 that direct predictions need. */
+interface LoggerInternals {
+  initPromise?: Promise<void>;
+  evaluateEntry?: { callId?: unknown; traceId?: unknown; childSummary?: Summary };
+  evaluation?: { __savedRef?: Promise<Ref> | Ref };
+  model?: { __savedRef?: Promise<Ref> | Ref };
+  updateScoreAggregates?: (scores: Record<string, unknown>) => void;
+}
+
+/**
+ * Once a model's `Evaluation.evaluate` call has started (the logger's init), takes from the logger
+ * what direct predictions need: the call's ids, the refs of the evaluation and model objects it
+ * published, and its summary roll-up. With another SDK version (any of these missing) the
+ * model's records stay on the SDK's path.
+ */
+async function learnEvaluation(state: ModelState, logger: EvaluationLogger): Promise<void> {
+  const l = logger as unknown as LoggerInternals;
+  const update = l.updateScoreAggregates;
+  if (!(l.initPromise instanceof Promise) || typeof update !== "function") return;
+  try {
+    await l.initPromise;
+    const entry = l.evaluateEntry;
+    const evaluation = await l.evaluation?.__savedRef;
+    const model = await l.model?.__savedRef;
+    if (
+      !entry ||
+      typeof entry.callId !== "string" ||
+      typeof entry.traceId !== "string" ||
+      typeof entry.childSummary !== "object" ||
+      typeof evaluation?.uri !== "function" ||
+      typeof model?.uri !== "function"
+    ) {
+      return;
+    }
+    state.direct = {
+      callId: entry.callId,
+      traceId: entry.traceId,
+      evaluationUri: evaluation.uri(),
+      modelUri: model.uri(),
+      // As the SDK's finishCall does for a child of the evaluate call; read back by logSummary.
+      addChildSummary: (summary) => {
+        entry.childSummary = mergeSummaries(summary, entry.childSummary ?? {});
+      },
+      addScores: (scores) => update.call(logger, scores),
+    };
+  } catch {
+    // The SDK's path reports whatever went wrong; this model's records simply stay on it.
+  }
 }
 
 /**
@@ -487,16 +589,17 @@ const modelCall = weave.op(
     return call.result;
   },
   {
-    name: "bakeoff.model_call",
+    name: MODEL_CALL_OP,
     parameterNames: "useParam0Object",
     callDisplayName: (call) => call.model,
-    summarize: (result) => {
-      const usage = result["usage"] as Record<string, unknown> | null | undefined;
-      const key = result["usage_model"];
-      return usage && typeof key === "string" ? { usage: { [key]: usage } } : {};
-    },
+    summarize: summarizeModelCall,
   },
 );
+
+/** Key of a record's token usage: the model the endpoint says served it, else the configured one. */
+function usageModelOf(rec: PredictionRecord, info: WeaveModelInfo): string {
+  return rec.output.model ?? info.usageKey;
+}
 
 async function traceModelCall(
   client: Client,
@@ -509,19 +612,16 @@ async function traceModelCall(
   const parent = (sl as unknown as { predMeta?: { predictAndScoreEntry?: unknown } }).predMeta?.predictAndScoreEntry;
   if (!parent) return;
   const Stack = client.getCallStack().constructor as new (stack: unknown[]) => ReturnType<Client["getCallStack"]>;
-  const result = { ...output, usage_model: rec.output.model ?? info.usageKey };
+  const result = { ...output, usage_model: usageModelOf(rec, info) };
   await client.runWithCallStack(new Stack([parent]), () =>
     modelCall({ model: rec.model, messages: rec.input.messages, result }),
   );
 }
 
-async function logOne(s: Started, raw: PredictionRecord): Promise<void> {
-  // Sanitized once, whole: the payloads below only rearrange its (already safe) values.
-  const rec = sanitize(raw) as PredictionRecord;
-  const logger = loggerFor(s, rec.model);
-  const state = s.models.get(rec.model)!;
+/** Logs one (sanitized) record through the SDK's EvaluationLogger. */
+async function logWithSdk(s: Started, state: ModelState, rec: PredictionRecord): Promise<void> {
   const output = predictionOutput(rec);
-  const sl = await logger.logPredictionAsync(predictionInputs(rec), output);
+  const sl = await state.logger!.logPredictionAsync(predictionInputs(rec), output);
   await traceModelCall(s.client, sl, state.info, rec, output);
   for (const [name, score] of Object.entries(rec.scores ?? {})) {
     void sl.logScore(name, scoreValue(score));
@@ -530,41 +630,102 @@ async function logOne(s: Started, raw: PredictionRecord): Promise<void> {
   await sl.finish();
 }
 
+/** Whether the direct path can write a record of this model with these scores now. */
+function canWriteDirect(s: Started, state: ModelState, names: string[]): boolean {
+  return s.direct !== null && state.direct !== null && s.direct.canWrite(names);
+}
+
+/** Writes one (sanitized) record directly; call {@link canWriteDirect} first. */
+function logDirect(s: Started, state: ModelState, rec: PredictionRecord, names: string[]): void {
+  const recScores = rec.scores ?? {};
+  s.direct!.write(state.direct!, {
+    inputs: predictionInputs(rec),
+    output: predictionOutput(rec),
+    model: rec.model,
+    messages: rec.input.messages,
+    usageModel: usageModelOf(rec, state.info),
+    scores: names.map((name) => [name, scoreValue(recScores[name]!)]),
+  });
+  scores += names.length;
+  direct++;
+}
+
 function pump(): void {
   const s = started;
   if (!s) return;
-  while (inFlight < MAX_IN_FLIGHT && queue.length > 0) {
-    const rec = queue.shift()!;
+  while (inFlight < MAX_IN_FLIGHT && (held !== null || queue.length > 0)) {
+    // Resumed by the call batcher once a request has gone out.
+    if (s.calls && s.calls.pendingChars > MAX_PENDING_CALL_CHARS) return;
+    let next: { rec: PredictionRecord; state: ModelState };
+    let names: string[];
+    try {
+      // Sanitized once, whole: the payloads only rearrange its (already safe) values.
+      if (held) next = held;
+      else {
+        const rec = sanitize(queue.shift()!) as PredictionRecord;
+        next = { rec, state: stateFor(s, rec.model) };
+      }
+      held = null;
+      names = Object.keys(next.rec.scores ?? {});
+      if (canWriteDirect(s, next.state, names)) {
+        logDirect(s, next.state, next.rec, names);
+        recordDone();
+        continue;
+      }
+    } catch (err) {
+      failed++;
+      classify(err);
+      recordDone();
+      continue;
+    }
+    if (s.direct && holdForLearning && inFlight > 0) {
+      held = next; // resumed when an SDK-path record finishes
+      return;
+    }
+    const { rec, state } = next;
     inFlight++;
-    logOne(s, rec)
-      .catch((err: unknown) => {
-        failed++;
-        classify(err);
-      })
+    logWithSdk(s, state, rec)
+      .then(
+        () => {
+          // It went through the SDK because the direct path lacked something this record needs;
+          // the SDK has now written all of it, so the direct path should have learned it.
+          if (!canWriteDirect(s, state, names)) holdForLearning = false;
+        },
+        (err: unknown) => {
+          failed++;
+          holdForLearning = false;
+          classify(err);
+        },
+      )
       .finally(() => {
         inFlight--;
-        processed++;
-        if (processed % PROGRESS_EVERY === 0) send({ type: "progress", processed });
+        recordDone();
         pump();
-        if (inFlight === 0 && queue.length === 0) {
-          const waiters = idleWaiters;
-          idleWaiters = [];
-          for (const w of waiters) w();
-        }
       });
   }
 }
 
+function recordDone(): void {
+  processed++;
+  if (processed % PROGRESS_EVERY === 0) send({ type: "progress", processed });
+  if (inFlight === 0 && queue.length === 0 && held === null) {
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
 function idle(): Promise<void> {
-  if (inFlight === 0 && queue.length === 0) return Promise.resolve();
+  if (inFlight === 0 && queue.length === 0 && held === null) return Promise.resolve();
   return new Promise((resolve) => idleWaiters.push(resolve));
 }
 
 async function finish(summaries: WeaveModelSummary[]): Promise<void> {
   const s = started;
   if (!s) {
-    send({ type: "done", stats: { predictions: 0, scores: 0, evaluations: 0, failed, feedbackFailed: 0 } }, () =>
-      process.exit(startFailed ? 1 : 0),
+    send(
+      { type: "done", stats: { predictions: 0, scores: 0, evaluations: 0, failed, feedbackFailed: 0, direct: 0 } },
+      () => process.exit(startFailed ? 1 : 0),
     );
     return;
   }
@@ -572,6 +733,7 @@ async function finish(summaries: WeaveModelSummary[]): Promise<void> {
   // Everything is queued now: later call batches go out at once instead of every 200 ms, so
   // the run is not held for the SDK's batch timer.
   (s.client as unknown as { BATCH_INTERVAL?: number }).BATCH_INTERVAL = 0;
+  s.calls?.flushEagerly();
   const bySummary = new Map(summaries.map((m) => [m.model, m]));
   let evaluations = 0;
   for (const [name, state] of s.models) {
@@ -585,6 +747,9 @@ async function finish(summaries: WeaveModelSummary[]): Promise<void> {
     }
   }
   await s.client.waitForBatchProcessing();
+  await s.calls?.drain();
+  // Calls were lost: the fatal problem already sent ends the child, as the SDK's exit would.
+  if (s.calls?.gaveUp) return;
   await s.feedback?.drain();
   const stats = {
     predictions: processed - failed,
@@ -592,6 +757,7 @@ async function finish(summaries: WeaveModelSummary[]): Promise<void> {
     evaluations,
     failed,
     feedbackFailed: s.feedback?.failed ?? 0,
+    direct,
   };
   send({ type: "done", stats }, () => process.exit(0));
 }

@@ -61,5 +61,7 @@ export type FromChild =
         failed: number;
         /** Score feedback items the trace server did not take (the scores are still on the calls). */
         feedbackFailed: number;
+        /** Records written from the SDK's call templates rather than through its EvaluationLogger. */
+        direct: number;
       };
     };

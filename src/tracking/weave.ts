@@ -27,6 +27,11 @@ export interface WeaveResult {
   uploaded: number;
   /** Records not uploaded (uploader dead, too far behind, or stopped at the bound). */
   dropped: number;
+  /**
+   * Of `uploaded`, predictions whose calls the uploader wrote itself from the templates of
+   * predictions the Weave SDK wrote (same calls, far less CPU); the rest went through the SDK.
+   */
+  direct: number;
   /** The one warning shown to the user, if any. */
   warning?: string;
 }
@@ -260,6 +265,7 @@ class ChildSink implements WeaveSink {
       ok: this.done !== null && dropped === 0 && feedbackFailed === 0,
       uploaded,
       dropped,
+      direct: this.done?.direct ?? 0,
     };
     if (this.warning !== undefined) result.warning = this.warning;
     return result;
