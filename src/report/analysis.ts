@@ -821,16 +821,18 @@ function aligned(
   keep: (i: number) => boolean = () => true,
 ): [Float64Array, Float64Array] {
   if (a === undefined || b === undefined) return [new Float64Array(0), new Float64Array(0)];
-  const xs: number[] = [];
-  const ys: number[] = [];
+  // Filled in place (pushing a million numbers into arrays, then copying them, was most of this).
+  const xs = new Float64Array(order.length);
+  const ys = new Float64Array(order.length);
+  let n = 0;
   for (const i of order) {
     const x = a.mean(i);
     const y = b.mean(i);
     if (Number.isNaN(x) || Number.isNaN(y) || !keep(i)) continue;
-    xs.push(x);
-    ys.push(y);
+    xs[n] = x;
+    ys[n++] = y;
   }
-  return [Float64Array.from(xs), Float64Array.from(ys)];
+  return [xs.subarray(0, n), ys.subarray(0, n)];
 }
 
 interface ModelContext {
@@ -854,19 +856,22 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     const stats = s.scores[scorer.name];
     if (stats === undefined) continue; // the scorer never applied to this model's rows
     const v = vectors.get(scorer.name)?.get(name);
-    const values: number[] = [];
+    // A typed array filled in place, not a pushed number[]: up to a million rows per scorer × model.
+    let values = new Float64Array(v === undefined ? 0 : order.length);
+    let sum = 0;
     if (v !== undefined) {
+      let n = 0;
       for (const i of order) {
         const m = v.mean(i);
-        if (!Number.isNaN(m)) values.push(m);
+        if (Number.isNaN(m)) continue;
+        values[n++] = m;
+        sum += m; // in row order, as a reduce over the values would add them
       }
+      values = values.subarray(0, n);
     }
     const useWilson = rowsAreBinary(scorer);
     const interval = useWilson
-      ? wilsonInterval(
-          values.reduce((a, b) => a + b, 0),
-          values.length,
-        )
+      ? wilsonInterval(sum, values.length)
       : bootstrapMeanInterval(values, { seed: DEFAULT_SEED, resamples: resamplesFor(values.length, 2000) });
     const out: ScorerAnalysis = {
       kind: scorer.kind,
