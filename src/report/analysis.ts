@@ -1185,7 +1185,11 @@ export class SideBySideRows implements RecordSink {
   private readonly maxChars: number;
   private readonly datasets: string[];
   private readonly kept: Pending[] = [];
-  private readonly byKey = new Map<string, Pending>();
+  /**
+   * The kept rows by dataset, then row id: two lookups of the record's own strings, where one of
+   * `rowKey(dataset, rowId)` built (and flattened to hash) a string per record of the run.
+   */
+  private readonly byKey = new Map<string, Map<string, Pending>>();
 
   /**
    * `source`: the run's analysis, or just its manifest while the analysis is still being
@@ -1203,11 +1207,13 @@ export class SideBySideRows implements RecordSink {
   add(r: PredictionRecord): void {
     const { limit, kept, byKey, maxChars } = this;
     if (limit === 0) return;
-    const key = rowKey(r.dataset, r.rowId);
-    let p = byKey.get(key);
+    let inDataset = byKey.get(r.dataset);
+    let p = inDataset?.get(r.rowId);
     if (p === undefined) {
-      const order: Pending["order"] = [datasetOrder(this.datasets, r.dataset), r.line, r.rowId];
-      if (kept.length === limit && compareOrder(order, kept[limit - 1]!.order) > 0) return;
+      const ds = datasetOrder(this.datasets, r.dataset);
+      // Past the first rows, most records sort after a full buffer: no order array for those.
+      if (kept.length === limit && compareOrder3(ds, r.line, r.rowId, kept[limit - 1]!.order) > 0) return;
+      const order: Pending["order"] = [ds, r.line, r.rowId];
       p = {
         order,
         row: {
@@ -1223,10 +1229,11 @@ export class SideBySideRows implements RecordSink {
       let at = kept.length;
       while (at > 0 && compareOrder(order, kept[at - 1]!.order) < 0) at--;
       kept.splice(at, 0, p);
-      byKey.set(key, p);
+      if (inDataset === undefined) byKey.set(r.dataset, (inDataset = new Map<string, Pending>()));
+      inDataset.set(r.rowId, p);
       if (kept.length > limit) {
         const evicted = kept.pop()!;
-        byKey.delete(rowKey(evicted.row.dataset, evicted.row.rowId));
+        byKey.get(evicted.row.dataset)?.delete(evicted.row.rowId);
       }
     }
     const prev = p.cells.get(r.model);
@@ -1264,5 +1271,9 @@ export class SideBySideRows implements RecordSink {
 }
 
 function compareOrder(a: Pending["order"], b: Pending["order"]): number {
-  return a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
+  return compareOrder3(a[0], a[1], a[2], b);
+}
+
+function compareOrder3(dataset: number, line: number, rowId: string, b: Pending["order"]): number {
+  return dataset - b[0] || line - b[1] || (rowId < b[2] ? -1 : rowId > b[2] ? 1 : 0);
 }
