@@ -168,23 +168,26 @@ describe("one pass over the journal", () => {
   });
 
   it("fails with the writer's error when a report file cannot be written, leaving the previous reports whole and no temp files", async () => {
-    const dir = await makeRun({ records: sequential(100), config: CONFIG });
-    await writeRunReports(dir, { stepSummary: null, htmlRows: 5 });
-    const before = await reportBytes(dir);
-    // junit.xml's temp file cannot be created (a directory has its name). Before the fix the
-    // report waited forever for a 'drain' the failed stream never emits.
-    const blocker = join(dir, `junit.xml.tmp-${process.pid}`);
-    await mkdir(blocker);
-    const err = (await writeRunReports(dir, { stepSummary: null, htmlRows: 5 }).then(
-      () => undefined,
-      (e: unknown) => e,
-    )) as NodeJS.ErrnoException | undefined;
-    expect(err).toBeInstanceOf(Error);
-    expect(err?.code).toBe("EISDIR");
-    expect(err?.message).toContain(blocker);
-    expect(await reportBytes(dir)).toEqual(before);
-    const left = (await readdir(dir)).filter((f) => f.includes(".tmp-") || f.startsWith(".report-tmp-"));
-    expect(left).toEqual([`junit.xml.tmp-${process.pid}`]);
+    // On either thread (recordWorkerBytes: Infinity = main, 0 = the worker).
+    for (const recordWorkerBytes of [Infinity, 0]) {
+      const dir = await makeRun({ records: sequential(100), config: CONFIG });
+      await writeRunReports(dir, { stepSummary: null, htmlRows: 5 });
+      const before = await reportBytes(dir);
+      // junit.xml's temp file cannot be created (a directory has its name). Before the fix the
+      // report waited forever for a 'drain' the failed stream never emits.
+      const blocker = join(dir, `junit.xml.tmp-${process.pid}`);
+      await mkdir(blocker);
+      const err = (await writeRunReports(dir, { stepSummary: null, htmlRows: 5, recordWorkerBytes }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as NodeJS.ErrnoException | undefined;
+      expect(err).toBeInstanceOf(Error);
+      expect(err?.code).toBe("EISDIR");
+      expect(err?.message).toContain(blocker);
+      expect(await reportBytes(dir)).toEqual(before);
+      const left = (await readdir(dir)).filter((f) => f.includes(".tmp-") || f.startsWith(".report-tmp-"));
+      expect(left).toEqual([`junit.xml.tmp-${process.pid}`]);
+    }
   });
 
   it("an aborted writer thread (the statistics failed) stops and leaves no temp files", async () => {
