@@ -3,7 +3,8 @@
  * can be re-rendered any time (`bakeoff report <run>`) and never disagrees with the journal.
  */
 import { appendFile, rename, stat, unlink, writeFile } from "node:fs/promises";
-import { availableParallelism, loadavg } from "node:os";
+import { availableParallelism, cpus } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { PREDICTIONS_FILE, runRecords, scanRunRecords, supersededOrdinals } from "../store/journal.js";
 import { readManifest, type RunManifest } from "../store/manifest.js";
@@ -48,7 +49,7 @@ export interface WriteReportsOptions {
   manifest?: RunManifest;
   /**
    * @internal Journal size (bytes) from which predictions.csv and junit.xml are written by a
-   * worker thread; default {@link RECORD_WORKER_BYTES}, and only when a core is idle. Set, it
+   * worker thread; default {@link RECORD_WORKER_BYTES}, and only when two cores are idle. Set, it
    * forces the choice by size alone (tests: 0 or Infinity).
    */
   recordWorkerBytes?: number;
@@ -58,7 +59,7 @@ export interface WriteReportsOptions {
  * From this journal size on, a report writes predictions.csv and junit.xml in a worker thread
  * (src/report/record-worker.ts) that parses the journal again in parallel with the statistics.
  * Below it a thread's start-up (~30 ms, and its own parse) is not worth it. 64 MB is ~60k records.
- * By default the worker is also used only when a core is idle (see `spareCore`).
+ * By default the worker is also used only when two cores are idle (see `spareCore`).
  */
 export const RECORD_WORKER_BYTES = 64 * 1024 * 1024;
 
@@ -113,7 +114,7 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
   const useWorker =
     Number.isFinite(end) &&
     (options.recordWorkerBytes === undefined
-      ? end >= RECORD_WORKER_BYTES && spareCore()
+      ? end >= RECORD_WORKER_BYTES && (await spareCore())
       : end >= options.recordWorkerBytes);
   const worker = useWorker
     ? await RecordWorker.start({ runDir, manifest, end, csvTmp, junitTmp, ...(superseded ? { superseded } : {}) })
@@ -226,16 +227,29 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
 }
 
 /**
- * Whether a second thread would have a core to itself: the worker parses the journal a second
- * time (~+40% CPU), which pays only when it runs beside the main thread. Measured on 2 CPUs busy
- * with other work (1-min load average 4.5–6.5), a 200k-record report took 10.1 s with the worker
- * against 6.8 s without; per-thread CPU (/proc/self/task) was 3.9–4.3 s main and 4.6–4.8 s worker
- * against 5.9–6.6 s on one thread, so on idle cores the wall time is about 0.75× (BENCHMARKS.md).
+ * Whether a second thread would have a core to itself. The worker parses the journal a second
+ * time (~+40% CPU: at 1M records 16 s main + 20 s worker thread against 23 s on one thread, CPU
+ * per thread from /proc/thread-self/stat), so it pays only when both threads run on otherwise
+ * idle cores: with one other busy thread on 2 cores each of three threads gets 2/3 of a core and
+ * the two-thread report is slower than one thread on a full core. The idle time of all cores is
+ * sampled over {@link IDLE_SAMPLE_MS} (this process waits meanwhile, so it counts as idle): the
+ * 1-minute load average i14rep used lags by a minute and counted the bench's previous processes.
  */
-function spareCore(): boolean {
+async function spareCore(): Promise<boolean> {
   const cores = availableParallelism();
-  return cores >= 2 && loadavg()[0]! <= cores - 1;
+  if (cores < 2) return false;
+  const idleMs = () => cpus().reduce((sum, c) => sum + c.times.idle, 0);
+  const idle0 = idleMs();
+  const t0 = performance.now();
+  await sleep(IDLE_SAMPLE_MS);
+  const idleCores = (idleMs() - idle0) / (performance.now() - t0);
+  return idleCores >= SPARE_IDLE_CORES;
 }
+
+/** How long {@link spareCore} samples the cores' idle time (wall, not CPU; a worker-sized report takes seconds). */
+const IDLE_SAMPLE_MS = 200;
+/** Idle cores (of the sample) needed for two threads: two, with a quarter-core of slack for noise. */
+const SPARE_IDLE_CORES = 1.75;
 
 function tmpName(path: string): string {
   return `${path}.tmp-${process.pid}`;
