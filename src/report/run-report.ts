@@ -114,7 +114,7 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
   const useWorker =
     Number.isFinite(end) &&
     (options.recordWorkerBytes === undefined
-      ? end >= RECORD_WORKER_BYTES && (await spareCore())
+      ? end >= RECORD_WORKER_BYTES && (await wantWorker())
       : end >= options.recordWorkerBytes);
   const worker = useWorker
     ? await RecordWorker.start({ runDir, manifest, end, csvTmp, junitTmp, ...(superseded ? { superseded } : {}) })
@@ -244,6 +244,18 @@ async function spareCore(): Promise<boolean> {
   await sleep(IDLE_SAMPLE_MS);
   const idleCores = (idleMs() - idle0) / (performance.now() - t0);
   return idleCores >= SPARE_IDLE_CORES;
+}
+
+/**
+ * `BAKEOFF_REPORT_THREADS=1` keeps a large report on one thread, `=2` uses the writer thread
+ * without sampling the cores (benches measure both; a shared CI machine may want 1); otherwise
+ * {@link spareCore} decides.
+ */
+async function wantWorker(): Promise<boolean> {
+  const threads = process.env.BAKEOFF_REPORT_THREADS;
+  if (threads === "1") return false;
+  if (threads === "2") return true;
+  return spareCore();
 }
 
 /** How long {@link spareCore} samples the cores' idle time (wall, not CPU; a worker-sized report takes seconds). */
