@@ -5,7 +5,7 @@
  * the same bytes as the one-purpose writers (which run after the analysis, in passes of their
  * own), that excerpts equal a full pass's, and that the hashed row index never merges two rows.
  */
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeRunReports } from "../src/report/run-report.js";
@@ -15,7 +15,8 @@ import { analyzeRun, analyzeRunStatistics } from "../src/report/analysis.js";
 import { renderReportJson } from "../src/report/json.js";
 import { RowIndex } from "../src/report/row-index.js";
 import { PREDICTIONS_FILE, runRecords } from "../src/store/journal.js";
-import { writeManifest, type RunManifest } from "../src/store/manifest.js";
+import { readManifest, writeManifest, type RunManifest } from "../src/store/manifest.js";
+import { RecordWorker } from "../src/report/record-thread.js";
 import type { PredictionRecord } from "../src/types.js";
 import { fakeManifest } from "./helpers/weave-fixtures.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -90,9 +91,25 @@ async function makeRun(f: Fixture): Promise<string> {
   return dir;
 }
 
-/** The one-pass reports equal what the one-purpose writers give after a full analysis. */
+const REPORT_FILES = ["report.md", "report.json", "predictions.csv", "junit.xml", "report.html"];
+
+async function reportBytes(dir: string): Promise<string[]> {
+  return Promise.all(REPORT_FILES.map((f) => readFile(join(dir, f), "utf8")));
+}
+
+/**
+ * The one-pass reports equal what the one-purpose writers give after a full analysis, whether
+ * predictions.csv and junit.xml are written on the main thread or by the worker thread (forced
+ * here by the size threshold; both give the same bytes for all five reports).
+ */
 async function expectSameAsOnePurposeWriters(dir: string): Promise<void> {
-  await writeRunReports(dir, { stepSummary: null, htmlRows: 5 });
+  const onMain = await writeRunReports(dir, { stepSummary: null, htmlRows: 5, recordWorkerBytes: Infinity });
+  expect(onMain.recordWriter).toBe("main");
+  const mainBytes = await reportBytes(dir);
+  const inWorker = await writeRunReports(dir, { stepSummary: null, htmlRows: 5, recordWorkerBytes: 0 });
+  expect(inWorker.recordWriter).toBe("worker");
+  expect(await reportBytes(dir)).toEqual(mainBytes);
+  expect((await readdir(dir)).filter((f) => f.includes(".tmp-") || f.startsWith(".report-tmp-"))).toEqual([]);
   const analysis = await analyzeRun(dir);
   await writePredictionsCsv(dir, analysis, join(dir, "alone.csv"));
   await writeJunitXml(dir, analysis, join(dir, "alone.xml"));
@@ -117,12 +134,6 @@ function sequential(rowsPerDataset: number, order = ["math", "geo"], failEvery =
     }
   }
   return out;
-}
-
-/** The five reports' texts, in a fixed order. */
-async function reportBytes(dir: string): Promise<string[]> {
-  const files = ["report.md", "report.json", "predictions.csv", "junit.xml", "report.html"];
-  return Promise.all(files.map((f) => readFile(join(dir, f), "utf8")));
 }
 
 describe("one pass over the journal", () => {
@@ -157,23 +168,43 @@ describe("one pass over the journal", () => {
   });
 
   it("fails with the writer's error when a report file cannot be written, leaving the previous reports whole and no temp files", async () => {
-    const dir = await makeRun({ records: sequential(100), config: CONFIG });
-    await writeRunReports(dir, { stepSummary: null, htmlRows: 5 });
-    const before = await reportBytes(dir);
-    // junit.xml's temp file cannot be created (a directory has its name). Before the fix the
-    // report waited forever for a 'drain' the failed stream never emits.
-    const blocker = join(dir, `junit.xml.tmp-${process.pid}`);
-    await mkdir(blocker);
-    const err = (await writeRunReports(dir, { stepSummary: null, htmlRows: 5 }).then(
-      () => undefined,
-      (e: unknown) => e,
-    )) as NodeJS.ErrnoException | undefined;
-    expect(err).toBeInstanceOf(Error);
-    expect(err?.code).toBe("EISDIR");
-    expect(err?.message).toContain(blocker);
-    expect(await reportBytes(dir)).toEqual(before);
-    const left = (await readdir(dir)).filter((f) => f.includes(".tmp-") || f.startsWith(".report-tmp-"));
-    expect(left).toEqual([`junit.xml.tmp-${process.pid}`]);
+    // On either thread (recordWorkerBytes: Infinity = main, 0 = the worker).
+    for (const recordWorkerBytes of [Infinity, 0]) {
+      const dir = await makeRun({ records: sequential(100), config: CONFIG });
+      await writeRunReports(dir, { stepSummary: null, htmlRows: 5 });
+      const before = await reportBytes(dir);
+      // junit.xml's temp file cannot be created (a directory has its name). Before the fix the
+      // report waited forever for a 'drain' the failed stream never emits.
+      const blocker = join(dir, `junit.xml.tmp-${process.pid}`);
+      await mkdir(blocker);
+      const err = (await writeRunReports(dir, { stepSummary: null, htmlRows: 5, recordWorkerBytes }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as NodeJS.ErrnoException | undefined;
+      expect(err).toBeInstanceOf(Error);
+      expect(err?.code).toBe("EISDIR");
+      expect(err?.message).toContain(blocker);
+      expect(await reportBytes(dir)).toEqual(before);
+      const left = (await readdir(dir)).filter((f) => f.includes(".tmp-") || f.startsWith(".report-tmp-"));
+      expect(left).toEqual([`junit.xml.tmp-${process.pid}`]);
+    }
+  });
+
+  it("an aborted writer thread (the statistics failed) stops and leaves no temp files", async () => {
+    const dir = await makeRun({ records: sequential(300), config: CONFIG });
+    const manifest = await readManifest(dir);
+    const end = (await stat(join(dir, PREDICTIONS_FILE))).size;
+    const tmp = (f: string) => join(dir, `${f}.abort-test`);
+    const worker = await RecordWorker.start({
+      runDir: dir,
+      manifest,
+      end,
+      csvTmp: tmp("predictions.csv"),
+      junitTmp: tmp("junit.xml"),
+    });
+    expect(worker).toBeDefined();
+    await worker!.abort();
+    expect((await readdir(dir)).sort()).toEqual([PREDICTIONS_FILE, "run.json"].sort());
   });
 
   it("reads the disagreements' excerpts back by position: the same as a full second pass", async () => {

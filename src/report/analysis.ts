@@ -821,16 +821,18 @@ function aligned(
   keep: (i: number) => boolean = () => true,
 ): [Float64Array, Float64Array] {
   if (a === undefined || b === undefined) return [new Float64Array(0), new Float64Array(0)];
-  const xs: number[] = [];
-  const ys: number[] = [];
+  // Filled in place (pushing a million numbers into arrays, then copying them, was most of this).
+  const xs = new Float64Array(order.length);
+  const ys = new Float64Array(order.length);
+  let n = 0;
   for (const i of order) {
     const x = a.mean(i);
     const y = b.mean(i);
     if (Number.isNaN(x) || Number.isNaN(y) || !keep(i)) continue;
-    xs.push(x);
-    ys.push(y);
+    xs[n] = x;
+    ys[n++] = y;
   }
-  return [Float64Array.from(xs), Float64Array.from(ys)];
+  return [xs.subarray(0, n), ys.subarray(0, n)];
 }
 
 interface ModelContext {
@@ -854,19 +856,22 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     const stats = s.scores[scorer.name];
     if (stats === undefined) continue; // the scorer never applied to this model's rows
     const v = vectors.get(scorer.name)?.get(name);
-    const values: number[] = [];
+    // A typed array filled in place, not a pushed number[]: up to a million rows per scorer × model.
+    let values = new Float64Array(v === undefined ? 0 : order.length);
+    let sum = 0;
     if (v !== undefined) {
+      let n = 0;
       for (const i of order) {
         const m = v.mean(i);
-        if (!Number.isNaN(m)) values.push(m);
+        if (Number.isNaN(m)) continue;
+        values[n++] = m;
+        sum += m; // in row order, as a reduce over the values would add them
       }
+      values = values.subarray(0, n);
     }
     const useWilson = rowsAreBinary(scorer);
     const interval = useWilson
-      ? wilsonInterval(
-          values.reduce((a, b) => a + b, 0),
-          values.length,
-        )
+      ? wilsonInterval(sum, values.length)
       : bootstrapMeanInterval(values, { seed: DEFAULT_SEED, resamples: resamplesFor(values.length, 2000) });
     const out: ScorerAnalysis = {
       kind: scorer.kind,
@@ -1180,7 +1185,11 @@ export class SideBySideRows implements RecordSink {
   private readonly maxChars: number;
   private readonly datasets: string[];
   private readonly kept: Pending[] = [];
-  private readonly byKey = new Map<string, Pending>();
+  /**
+   * The kept rows by dataset, then row id: two lookups of the record's own strings, where one of
+   * `rowKey(dataset, rowId)` built (and flattened to hash) a string per record of the run.
+   */
+  private readonly byKey = new Map<string, Map<string, Pending>>();
 
   /**
    * `source`: the run's analysis, or just its manifest while the analysis is still being
@@ -1198,11 +1207,13 @@ export class SideBySideRows implements RecordSink {
   add(r: PredictionRecord): void {
     const { limit, kept, byKey, maxChars } = this;
     if (limit === 0) return;
-    const key = rowKey(r.dataset, r.rowId);
-    let p = byKey.get(key);
+    let inDataset = byKey.get(r.dataset);
+    let p = inDataset?.get(r.rowId);
     if (p === undefined) {
-      const order: Pending["order"] = [datasetOrder(this.datasets, r.dataset), r.line, r.rowId];
-      if (kept.length === limit && compareOrder(order, kept[limit - 1]!.order) > 0) return;
+      const ds = datasetOrder(this.datasets, r.dataset);
+      // Past the first rows, most records sort after a full buffer: no order array for those.
+      if (kept.length === limit && compareOrder3(ds, r.line, r.rowId, kept[limit - 1]!.order) > 0) return;
+      const order: Pending["order"] = [ds, r.line, r.rowId];
       p = {
         order,
         row: {
@@ -1218,10 +1229,11 @@ export class SideBySideRows implements RecordSink {
       let at = kept.length;
       while (at > 0 && compareOrder(order, kept[at - 1]!.order) < 0) at--;
       kept.splice(at, 0, p);
-      byKey.set(key, p);
+      if (inDataset === undefined) byKey.set(r.dataset, (inDataset = new Map<string, Pending>()));
+      inDataset.set(r.rowId, p);
       if (kept.length > limit) {
         const evicted = kept.pop()!;
-        byKey.delete(rowKey(evicted.row.dataset, evicted.row.rowId));
+        byKey.get(evicted.row.dataset)?.delete(evicted.row.rowId);
       }
     }
     const prev = p.cells.get(r.model);
@@ -1259,5 +1271,9 @@ export class SideBySideRows implements RecordSink {
 }
 
 function compareOrder(a: Pending["order"], b: Pending["order"]): number {
-  return a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
+  return compareOrder3(a[0], a[1], a[2], b);
+}
+
+function compareOrder3(dataset: number, line: number, rowId: string, b: Pending["order"]): number {
+  return dataset - b[0] || line - b[1] || (rowId < b[2] ? -1 : rowId > b[2] ? 1 : 0);
 }

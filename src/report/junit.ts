@@ -49,12 +49,48 @@ export function escapeXml(value: string): string {
     .replace(/'/g, "&apos;");
 }
 
+// What attr() would change: NEEDS_ESCAPE's characters plus tab and newline (CR is in both).
+const ATTR_NEEDS_ESCAPE =
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff&<>"']/;
+
 /** Like {@link escapeXml}, also keeping tabs and line breaks, which attribute parsing would fold into spaces. */
 function attr(value: string): string {
+  if (!ATTR_NEEDS_ESCAPE.test(value)) return value;
   const escaped = escapeXml(value);
   return /[\t\n\r]/.test(escaped)
     ? escaped.replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;")
     : escaped;
+}
+
+/**
+ * Whether attr() leaves a scorer name as it is, asked once per name (a few per run; bounded so a
+ * journal of unusual names cannot grow it without limit). attr() of clean parts is their join.
+ */
+const cleanNames = new Map<string, boolean>();
+function cleanName(name: string): boolean {
+  let clean = cleanNames.get(name);
+  if (clean === undefined) {
+    if (cleanNames.size >= 1024) cleanNames.clear();
+    cleanNames.set(name, (clean = !ATTR_NEEDS_ESCAPE.test(name)));
+  }
+  return clean;
+}
+
+/** attr() of a test case's class name, `${dataset}.${model}`, without building the string each time. */
+const classMemo = new Map<string, Map<string, string>>();
+function className(dataset: string, model: string): string {
+  let byModel = classMemo.get(dataset);
+  if (byModel === undefined) {
+    if (classMemo.size >= 1024) classMemo.clear();
+    classMemo.set(dataset, (byModel = new Map<string, string>()));
+  }
+  let escaped = byModel.get(model);
+  if (escaped === undefined) {
+    if (byModel.size >= 1024) byModel.clear();
+    byModel.set(model, (escaped = attr(`${dataset}.${model}`)));
+  }
+  return escaped;
 }
 
 export interface Counts {
@@ -72,6 +108,13 @@ export interface Counts {
 
 /** Milliseconds as JUnit's seconds with three decimals (exact for an integer count of ms). */
 function seconds(ms: number): string {
+  // toFixed is slow and this runs once per record. For an integer below 2^53 / 1000, ms / 1000 is
+  // within 1e-16 of the exact k / 1000, so toFixed(3) prints exactly the digits of ms: the same
+  // text from integer arithmetic.
+  if (Number.isInteger(ms) && ms >= 0 && ms < 1e15) {
+    const frac = ms % 1000;
+    return `${(ms - frac) / 1000}.${frac < 10 ? "00" : frac < 100 ? "0" : ""}${frac}`;
+  }
   return (ms / 1000).toFixed(3);
 }
 
@@ -97,38 +140,41 @@ function detail(r: PredictionRecord): string {
 
 /** The test cases of one record, and how they count. */
 export function testCases(r: PredictionRecord, scorers: string[], withTrial: boolean, counts: Counts): string {
-  const classname = attr(`${r.dataset}.${r.model}`);
+  // Runs once per record of a million-record report, so the common case takes shortcuts that give
+  // the same text: names that repeat are escaped once (className, cleanName), and a row id that needs no
+  // escaping is joined to the escaped scorer name as it is (attr of clean parts is their concat).
   const ms = Number.isFinite(r.output.latencyMs) ? Math.max(0, Math.round(r.output.latencyMs)) : 0;
-  const time = seconds(ms);
   const base = `${r.rowId}${withTrial ? ` [trial ${r.trial}]` : ""}`;
-  const open = (name: string) =>
-    `    <testcase classname="${classname}" name="${attr(`${base} ${name}`)}" time="${time}"`;
+  const cleanBase = !ATTR_NEEDS_ESCAPE.test(r.rowId);
+  const head = `    <testcase classname="${className(r.dataset, r.model)}" name="`;
+  const tail = `" time="${seconds(ms)}"`;
   let xml = "";
   const names = scorers.length > 0 ? scorers : ["call"];
   for (const name of names) {
     counts.tests++;
     counts.timeMs += ms;
+    const open = `${head}${cleanBase && cleanName(name) ? `${base} ${name}` : attr(`${base} ${name}`)}${tail}`;
     const err = r.output.error;
     if (err !== undefined) {
       counts.errors++;
       const message = `${err.kind}: ${err.message}`;
-      xml += `${open(name)}>\n      <error message="${attr(excerpt(message, 500))}" type="${attr(err.kind)}">${escapeXml(message)}</error>\n    </testcase>\n`;
+      xml += `${open}>\n      <error message="${attr(excerpt(message, 500))}" type="${attr(err.kind)}">${escapeXml(message)}</error>\n    </testcase>\n`;
       continue;
     }
     const score = r.scores?.[name];
     if (score === undefined || score.value === null || !Number.isFinite(score.value)) {
       counts.skipped++;
       const why = score?.error ?? score?.reason ?? "not scored";
-      xml += `${open(name)}>\n      <skipped message="${attr(excerpt(why, 500))}"/>\n    </testcase>\n`;
+      xml += `${open}>\n      <skipped message="${attr(excerpt(why, 500))}"/>\n    </testcase>\n`;
       continue;
     }
     if (score.pass === false) {
       counts.failures++;
       const why = score.reason ?? `score ${score.value}`;
-      xml += `${open(name)}>\n      <failure message="${attr(excerpt(why, 500))}" type="score">${escapeXml(`score: ${score.value}\n${detail(r)}`)}</failure>\n    </testcase>\n`;
+      xml += `${open}>\n      <failure message="${attr(excerpt(why, 500))}" type="score">${escapeXml(`score: ${score.value}\n${detail(r)}`)}</failure>\n    </testcase>\n`;
       continue;
     }
-    xml += `${open(name)}/>\n`;
+    xml += `${open}/>\n`;
   }
   return xml;
 }

@@ -69,6 +69,52 @@ export function finalLayout(analysis: RunAnalysis): RecordLayout {
   };
 }
 
+/**
+ * What {@link RecordFiles.finish} needs of the finished analysis: plain data, so the statistics
+ * (main thread) can hand it to the writers in a worker thread (src/report/record-worker.ts).
+ */
+export interface FinishedLayout {
+  layout: RecordLayout;
+  /** Models in the analysis' order (junit.xml's test suites). */
+  models: string[];
+  runId: string;
+}
+
+/** The {@link FinishedLayout} of a finished analysis. */
+export function finishedLayout(analysis: RunAnalysis): FinishedLayout {
+  return { layout: finalLayout(analysis), models: analysis.models.map((m) => m.name), runId: analysis.manifest.runId };
+}
+
+/**
+ * {@link SeenLayout} for a thread that writes the files without the statistics: the same
+ * scorer bookkeeping as RunStatistics.add. Trials are not counted (that needs the row index,
+ * the statistics' job): a run with more trials than its config announced is written without
+ * them and rewritten at the end from the journal, which gives the same bytes.
+ */
+export class ScorerLayoutTracker implements SeenLayout {
+  readonly seenScorers: string[] = [];
+  readonly datasetScorers = new Map<string, Set<string>>();
+  readonly trials = 0;
+  layoutVersion = 0;
+
+  add(rec: PredictionRecord): void {
+    if (rec.output.error !== undefined) return;
+    let dsScorers = this.datasetScorers.get(rec.dataset);
+    const scores = rec.scores ?? {};
+    for (const name in scores) {
+      if (!this.seenScorers.includes(name)) {
+        this.seenScorers.push(name);
+        this.layoutVersion++;
+      }
+      if (dsScorers === undefined) this.datasetScorers.set(rec.dataset, (dsScorers = new Set()));
+      if (!dsScorers.has(name)) {
+        dsScorers.add(name);
+        this.layoutVersion++;
+      }
+    }
+  }
+}
+
 function ordered(order: readonly string[], sets: ReadonlyMap<string, ReadonlySet<string>>): Map<string, string[]> {
   return new Map([...sets].map(([ds, set]) => [ds, order.filter((s) => set.has(s))]));
 }
@@ -269,11 +315,12 @@ export class RecordFiles {
   }
 
   /**
-   * Writes predictions.csv to `csvPath` and junit.xml to `junitPath` for the finished `analysis`,
-   * rewriting the segments whose layout turned out wrong from their journal ranges (`rescan`).
+   * Writes predictions.csv to `csvPath` and junit.xml to `junitPath` for the finished analysis
+   * (its {@link finishedLayout}), rewriting the segments whose layout turned out wrong from their
+   * journal ranges (`rescan`).
    */
-  async finish(analysis: RunAnalysis, csvPath: string, junitPath: string, rescan: RangeScan): Promise<void> {
-    const layout = finalLayout(analysis);
+  async finish(final: FinishedLayout, csvPath: string, junitPath: string, rescan: RangeScan): Promise<void> {
+    const { layout } = final;
     const parts: Segment[] = [];
     for (const seg of this.segments) {
       await seg.close();
@@ -298,7 +345,7 @@ export class RecordFiles {
       parts.push(redo);
     }
     await this.writeCsv(parts, layout, csvPath);
-    await this.writeJunit(parts, analysis, junitPath);
+    await this.writeJunit(parts, final, junitPath);
   }
 
   private async writeCsv(parts: Segment[], layout: RecordLayout, path: string): Promise<void> {
@@ -320,12 +367,12 @@ export class RecordFiles {
     }
   }
 
-  private async writeJunit(parts: Segment[], analysis: RunAnalysis, path: string): Promise<void> {
+  private async writeJunit(parts: Segment[], final: FinishedLayout, path: string): Promise<void> {
     const models = new Set<string>();
     for (const p of parts) for (const m of p.junit.keys()) models.add(m);
     const order = [
-      ...analysis.models.map((m) => m.name).filter((m) => models.has(m)),
-      ...[...models].filter((m) => !analysis.models.some((x) => x.name === m)),
+      ...final.models.filter((m) => models.has(m)),
+      ...[...models].filter((m) => !final.models.includes(m)),
     ];
     const sum = (model?: string): Counts => {
       const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 };
@@ -341,7 +388,7 @@ export class RecordFiles {
     const done = finished(out);
     done.catch(() => undefined);
     try {
-      await write(out, junitHead(analysis.manifest.runId, sum()));
+      await write(out, junitHead(final.runId, sum()));
       for (const model of order) {
         await write(out, suiteTag(model, sum(model)));
         for (const p of parts) {

@@ -10,7 +10,7 @@
  * the row's first record back from the journal; rare) and compared exactly. The second key of a
  * true collision goes to a small exact Map, so statistics never merge two rows.
  */
-import { hash64Into } from "../util/hash64.js";
+import { hash64JoinedInto } from "../util/hash64.js";
 
 /** A 64-bit hash of a row key into out[0] (low) and out[1] (high). Replaceable so tests can force collisions. */
 export type RowHash = (dataset: string, rowId: string, out: Uint32Array) => void;
@@ -20,7 +20,8 @@ export function rowKey(dataset: string, rowId: string): string {
   return `${dataset}/${rowId}`;
 }
 
-const defaultHash: RowHash = (dataset, rowId, out) => hash64Into(rowKey(dataset, rowId), out);
+/** The hash of `rowKey(dataset, rowId)`, without building the key (see hash64JoinedInto). */
+const defaultHash: RowHash = (dataset, rowId, out) => hash64JoinedInto(dataset, "/", rowId, out);
 
 /** Position of `dataset` in `datasets`, appending unknown names (journal-only datasets). */
 export function datasetOrder(datasets: string[], dataset: string): number {

@@ -2,7 +2,9 @@
  * Renders a run's reports from its directory alone (run.json + predictions.jsonl), so a report
  * can be re-rendered any time (`bakeoff report <run>`) and never disagrees with the journal.
  */
-import { appendFile, rename, unlink, writeFile } from "node:fs/promises";
+import { appendFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { availableParallelism, cpus } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import {
   PREDICTIONS_FILE,
@@ -18,7 +20,8 @@ import { HTML_TABLE_ROWS, REPORT_HTML, renderHtml } from "./html.js";
 import { loadTrend } from "./html/trend.js";
 import { renderReportJson } from "./json.js";
 import { JUNIT_XML } from "./junit.js";
-import { RecordFiles } from "./record-files.js";
+import { RecordFiles, finishedLayout } from "./record-files.js";
+import { RecordWorker } from "./record-thread.js";
 import { renderMarkdown } from "./markdown.js";
 import { shardNote } from "./shard-note.js";
 import type { PredictionRecord } from "../types.js";
@@ -41,6 +44,8 @@ export interface RunReport {
    * run wrote them (src/report/live-reports.ts). The bytes are the same either way.
    */
   source: "journal" | "live";
+  /** Which thread wrote predictions.csv and junit.xml (a worker for large journals, see {@link RECORD_WORKER_BYTES}). */
+  recordWriter: "worker" | "main";
 }
 
 /** Options of {@link writeRunReports}. */
@@ -65,6 +70,12 @@ export interface WriteReportsOptions {
    * journal fsync, which so runs while the statistics are computed.
    */
   durable?: Promise<unknown>;
+  /**
+   * @internal Journal size (bytes) from which predictions.csv and junit.xml are written by a
+   * worker thread; default {@link RECORD_WORKER_BYTES}, and only when two cores are idle. Set, it
+   * forces the choice by size alone (tests: 0 or Infinity).
+   */
+  recordWorkerBytes?: number;
 }
 
 /** What one pass over a journal feeds for {@link writeRunReports} (see {@link openReportBuilders}). */
@@ -100,6 +111,14 @@ export async function openReportBuilders(
     },
   };
 }
+
+/**
+ * From this journal size on, a report writes predictions.csv and junit.xml in a worker thread
+ * (src/report/record-worker.ts) that parses the journal again in parallel with the statistics.
+ * Below it a thread's start-up (~30 ms, and its own parse) is not worth it. 64 MB is ~60k records.
+ * By default the worker is also used only when two cores are idle (see `spareCore`).
+ */
+export const RECORD_WORKER_BYTES = 64 * 1024 * 1024;
 
 /** The per-model summary of a run, streamed from its journal. */
 export async function summarizeRun(
@@ -149,33 +168,73 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
     await fed.recordFiles.destroy();
     throw new Error("writeRunReports: builders fed live cannot report a journal with superseded records");
   }
-  const scanOptions = superseded === undefined ? {} : { superseded };
+  // Both threads stop at the size the journal had now, so they read the same records. A missing
+  // journal fails below, in the scan, with the error a report always gave.
+  const end = await stat(journal).then(
+    (s) => s.size,
+    () => Infinity,
+  );
+  const scanOptions = superseded === undefined ? { end } : { end, superseded };
+  // Builders fed live already hold every record: nothing is parsed again, so no worker either.
+  const useWorker =
+    fed === undefined &&
+    Number.isFinite(end) &&
+    (options.recordWorkerBytes === undefined
+      ? end >= RECORD_WORKER_BYTES && (await wantWorker())
+      : end >= options.recordWorkerBytes);
+  const worker = useWorker
+    ? await RecordWorker.start({ runDir, manifest, end, csvTmp, junitTmp, ...(superseded ? { superseded } : {}) })
+    : undefined;
   let recordFiles: RecordFiles | undefined = fed?.recordFiles;
   let analysis: RunAnalysis;
   let excerpts: DisagreementExcerpts;
   try {
-    const out = (recordFiles ??= await RecordFiles.open(manifest, stats, runDir));
-    if (fed === undefined) {
+    if (worker !== undefined) {
+      // Two threads, each parsing the journal: this one the statistics and the table, the
+      // worker the two record files (the bigger halves of the work, bench/reports.ts).
       await scanRunRecords(
         runDir,
         manifest,
         (rec, at) => {
           stats.add(rec, at);
           table.add(rec);
-          return out.add(rec, at);
         },
         scanOptions,
       );
+      ({ analysis, excerpts } = stats.finish());
+      const writing = worker.finish(finishedLayout(analysis));
+      writing.catch(() => undefined); // awaited below; the excerpts are read meanwhile
+      await stats.readExcerpts(excerpts);
+      await writing;
+    } else {
+      const out = (recordFiles ??= await RecordFiles.open(manifest, stats, runDir));
+      if (fed === undefined) {
+        await scanRunRecords(
+          runDir,
+          manifest,
+          (rec, at) => {
+            stats.add(rec, at);
+            table.add(rec);
+            return out.add(rec, at);
+          },
+          scanOptions,
+        );
+      }
+      ({ analysis, excerpts } = stats.finish());
+      await stats.readExcerpts(excerpts);
+      await out.finish(finishedLayout(analysis), csvTmp, junitTmp, (range, onRecord) =>
+        scanRunRecords(runDir, manifest, (rec) => onRecord(rec), {
+          ...scanOptions,
+          ...range,
+          end: Math.min(range.end, end),
+        }),
+      );
     }
-    ({ analysis, excerpts } = stats.finish());
-    await stats.readExcerpts(excerpts);
-    await out.finish(analysis, csvTmp, junitTmp, (range, onRecord) =>
-      scanRunRecords(runDir, manifest, (rec) => onRecord(rec), { ...scanOptions, ...range }),
-    );
     await options.durable;
     await moveInto(csvTmp, files.csv);
     await moveInto(junitTmp, files.junit);
   } catch (err) {
+    await worker?.abort();
     await unlink(csvTmp).catch(() => undefined);
     await unlink(junitTmp).catch(() => undefined);
     throw err;
@@ -233,8 +292,46 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
     files: [files.md, files.json, files.csv, files.junit, files.html],
     warnings,
     source: fed ? "live" : "journal",
+    recordWriter: worker === undefined ? "main" : "worker",
   };
 }
+
+/**
+ * Whether a second thread would have a core to itself. The worker parses the journal a second
+ * time (~+40% CPU: at 1M records 16 s main + 20 s worker thread against 23 s on one thread, CPU
+ * per thread from /proc/thread-self/stat), so it pays only when both threads run on otherwise
+ * idle cores: with one other busy thread on 2 cores each of three threads gets 2/3 of a core and
+ * the two-thread report is slower than one thread on a full core. The idle time of all cores is
+ * sampled over {@link IDLE_SAMPLE_MS} (this process waits meanwhile, so it counts as idle): the
+ * 1-minute load average i14rep used lags by a minute and counted the bench's previous processes.
+ */
+async function spareCore(): Promise<boolean> {
+  const cores = availableParallelism();
+  if (cores < 2) return false;
+  const idleMs = () => cpus().reduce((sum, c) => sum + c.times.idle, 0);
+  const idle0 = idleMs();
+  const t0 = performance.now();
+  await sleep(IDLE_SAMPLE_MS);
+  const idleCores = (idleMs() - idle0) / (performance.now() - t0);
+  return idleCores >= SPARE_IDLE_CORES;
+}
+
+/**
+ * `BAKEOFF_REPORT_THREADS=1` keeps a large report on one thread, `=2` uses the writer thread
+ * without sampling the cores (benches measure both; a shared CI machine may want 1); otherwise
+ * {@link spareCore} decides.
+ */
+async function wantWorker(): Promise<boolean> {
+  const threads = process.env.BAKEOFF_REPORT_THREADS;
+  if (threads === "1") return false;
+  if (threads === "2") return true;
+  return spareCore();
+}
+
+/** How long {@link spareCore} samples the cores' idle time (wall, not CPU; a worker-sized report takes seconds). */
+const IDLE_SAMPLE_MS = 200;
+/** Idle cores (of the sample) needed for two threads: two, with a quarter-core of slack for noise. */
+const SPARE_IDLE_CORES = 1.75;
 
 function tmpName(path: string): string {
   return `${path}.tmp-${process.pid}`;

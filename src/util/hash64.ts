@@ -15,6 +15,37 @@ export function hash64Into(s: string, out: Uint32Array): void {
     h1 = Math.imul(h1 ^ c, 2654435761);
     h2 = Math.imul(h2 ^ c, 1597334677);
   }
+  finish(h1, h2, out);
+}
+
+/**
+ * `hash64Into(a + sep + b, out)` without building the joined string: a concatenation is a rope
+ * that must be flattened (allocated and copied) before its characters can be read, which was
+ * most of the cost of hashing a million row keys (`dataset/rowId`) in a report.
+ */
+export function hash64JoinedInto(a: string, sep: string, b: string, out: Uint32Array): void {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  // Three copies of hash64Into's loop (one per part) rather than a loop over [a, sep, b]: no array per call.
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  for (let i = 0; i < sep.length; i++) {
+    const c = sep.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  for (let i = 0; i < b.length; i++) {
+    const c = b.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  finish(h1, h2, out);
+}
+
+function finish(h1: number, h2: number, out: Uint32Array): void {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
