@@ -6,11 +6,11 @@
  *
  * Memory: the journal is streamed, never loaded. Pairing needs each model's score on each row, so
  * rows get a dense index (src/report/row-index.ts: hashed keys, ~20 bytes per row) and every
- * scorer × model keeps two typed arrays over that index (sum of trial scores, number of scored
- * trials): 10 bytes per row per scorer × model. For the disagreements' excerpts, the byte offset
- * of each row's first record (8 B) and of each model's first lowest-trial record (16 B per row ×
- * model) are kept, and the few selected records are read back by position after the pass.
- * Nothing else grows with the journal.
+ * scorer × model keeps a column over that index (src/report/row-scores.ts: sum of trial scores
+ * and number of scored trials, 1 byte per row for 0/1 scores, else 10). For the disagreements'
+ * excerpts, the records' byte offsets go to a temp file (src/report/record-positions.ts), and the
+ * few selected records are read back by position after the pass. Nothing else grows with the
+ * journal.
  *
  * Determinism: every resampling statistic is seeded (src/stats), models follow run.json order,
  * scorers their first appearance in the journal, so re-rendering a run is byte-identical.
@@ -41,6 +41,8 @@ import {
   type RecordPosition,
 } from "../store/journal.js";
 import { datasetOrder, RowIndex, rowKey, type RowHash } from "./row-index.js";
+import { RowScores } from "./row-scores.js";
+import { RecordPositions } from "./record-positions.js";
 import { closeSync, openSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
@@ -241,42 +243,6 @@ export interface AnalyzeOptions {
   rowHash?: RowHash;
 }
 
-/** Per-row sums for one scorer × model, aligned by row index, grown by doubling. */
-class RowScores {
-  sum: Float64Array;
-  count: Uint16Array;
-
-  /** `capacity`: the rows expected (run.json's), so a full run never grows (and copies) the arrays. */
-  constructor(capacity = 64) {
-    this.sum = new Float64Array(Math.max(64, capacity));
-    this.count = new Uint16Array(Math.max(64, capacity));
-  }
-
-  add(row: number, value: number): void {
-    if (row >= this.sum.length) this.grow(row + 1);
-    this.sum[row]! += value;
-    // Saturate rather than wrap: a hand-edited journal must not turn 65 536 trials into 0.
-    if (this.count[row]! < 0xffff) this.count[row]!++;
-  }
-
-  /** Per-row mean, NaN when the row has no scored trial. */
-  mean(row: number): number {
-    const c = row < this.count.length ? this.count[row]! : 0;
-    return c === 0 ? NaN : this.sum[row]! / c;
-  }
-
-  private grow(min: number): void {
-    let size = this.sum.length;
-    while (size < min) size *= 2;
-    const sum = new Float64Array(size);
-    sum.set(this.sum);
-    const count = new Uint16Array(size);
-    count.set(this.count);
-    this.sum = sum;
-    this.count = count;
-  }
-}
-
 /** Record-level per-model tallies the summary does not keep. */
 class ModelExtras {
   readonly histogram = new Array<number>(LATENCY_BUCKET_EDGES_MS.length - 1).fill(0);
@@ -381,7 +347,7 @@ export interface RunStatisticsOptions extends AnalyzeOptions {
 
 /**
  * The analysis as a sink: {@link add} every final record once, in journal order, then
- * {@link finish}. Memory: a few typed arrays per row (see the module comment), nothing per record.
+ * {@link finish}. Memory: a few bytes per row (see the module comment); per record, 24 B in a temp file.
  */
 export class RunStatistics {
   private readonly limit: number;
@@ -406,10 +372,10 @@ export class RunStatistics {
   trials = 0;
   /** Bumped whenever {@link seenScorers}, {@link datasetScorers} or {@link trials} > 1 changes. */
   layoutVersion = 0;
-  /** Byte offset of each row's first record (NaN until seen), for excerpts and key checks. */
-  private firstOffset: Float64Array;
-  /** Per model: each row's lowest trial and the offset of its first record with that trial. */
-  private readonly firstTrial = new Map<string, { trial: Float64Array; offset: Float64Array }>();
+  /** Where each row's records are in the journal (a temp file), for excerpts and key checks. */
+  private readonly positions = new RecordPositions();
+  /** Model name → small index, for {@link positions}. */
+  private readonly modelIndex = new Map<string, number>();
   private fd: number | undefined;
 
   constructor(
@@ -424,7 +390,6 @@ export class RunStatistics {
     // hold old and new arrays at once while copying (a million-row report must fit 300 MB).
     this.expectedRows = manifest.datasets.reduce((a, d) => a + (Number.isFinite(d.rows) ? d.rows : 0), 0);
     this.rows = new RowIndex(this.datasetNames, this.expectedRows, (i) => this.keyOfRow(i), options.rowHash);
-    this.firstOffset = new Float64Array(Math.max(64, this.expectedRows)).fill(NaN);
     this.critical = criticalRule(manifest);
     this.declared = declaredKinds(manifest);
   }
@@ -433,7 +398,9 @@ export class RunStatistics {
   add(rec: PredictionRecord, at?: RecordPosition): void {
     const { rows, expectedRows, critical } = this;
     this.builder.add(rec);
+    const indexed = rows.size;
     const row = rows.indexOf(rec);
+    if (rows.size > indexed) this.positions.rowIndexed(row);
     if (at !== undefined) this.remember(rec, row, at.offset);
     let x = this.extras.get(rec.model);
     if (x === undefined) this.extras.set(rec.model, (x = new ModelExtras()));
@@ -491,7 +458,7 @@ export class RunStatistics {
       let v = byModel.get(rec.model);
       if (v === undefined) byModel.set(rec.model, (v = new RowScores(expectedRows)));
       v.add(row, score.value);
-      const n = v.count[row]!;
+      const n = v.count(row);
       if (n > this.trials) {
         if (this.trials <= 1 && n > 1) this.layoutVersion++;
         this.trials = n;
@@ -501,38 +468,26 @@ export class RunStatistics {
 
   /** Positions for the excerpts: the row's first record, and each model's first lowest-trial record. */
   private remember(rec: PredictionRecord, row: number, offset: number): void {
-    if (row >= this.firstOffset.length) this.firstOffset = grownFloat64(this.firstOffset, row + 1, NaN);
-    if (Number.isNaN(this.firstOffset[row]!)) this.firstOffset[row] = offset;
-    let t = this.firstTrial.get(rec.model);
-    if (t === undefined) {
-      const size = Math.max(64, this.expectedRows, row + 1);
-      t = { trial: new Float64Array(size).fill(Infinity), offset: new Float64Array(size) };
-      this.firstTrial.set(rec.model, t);
-    }
-    if (row >= t.trial.length) {
-      t.trial = grownFloat64(t.trial, row + 1, Infinity);
-      t.offset = grownFloat64(t.offset, row + 1, 0);
-    }
-    // As DisagreementExcerpts.add keeps them: the lowest trial, the first record of it.
-    if (rec.trial < t.trial[row]!) {
-      t.trial[row] = rec.trial;
-      t.offset[row] = offset;
-    }
+    let model = this.modelIndex.get(rec.model);
+    if (model === undefined) this.modelIndex.set(rec.model, (model = this.modelIndex.size));
+    this.positions.add(row, model, rec.trial, offset);
   }
 
   /** The key of an indexed row, read from its first record in the journal (confirms a hash match). */
   private keyOfRow(row: number): string | undefined {
-    const offset = row < this.firstOffset.length ? this.firstOffset[row]! : NaN;
-    if (this.options.journal === undefined || Number.isNaN(offset)) return undefined;
+    if (this.options.journal === undefined) return undefined;
+    const offset = this.positions.firstOffset(row);
+    if (Number.isNaN(offset)) return undefined;
     this.fd ??= openSync(this.options.journal, "r");
     const rec = readRecordAtSync(this.fd, offset);
     return rec === undefined ? undefined : rowKey(rec.dataset, rec.rowId);
   }
 
-  /** Closes the journal if a key check opened it. */
+  /** Closes the journal if a key check opened it, and removes the positions' temp file. */
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    this.positions.close();
   }
 
   /**
@@ -543,11 +498,9 @@ export class RunStatistics {
     const journal = this.options.journal;
     if (!excerpts.wanted || journal === undefined) return;
     const offsets = new Set<number>();
-    for (const row of excerpts.rowsWanted()) {
-      const first = row < this.firstOffset.length ? this.firstOffset[row]! : NaN;
-      if (!Number.isNaN(first)) offsets.add(first);
-      for (const t of this.firstTrial.values())
-        if (row < t.trial.length && t.trial[row]! < Infinity) offsets.add(t.offset[row]!);
+    for (const p of this.positions.find(new Set(excerpts.rowsWanted())).values()) {
+      offsets.add(p.first);
+      for (const t of p.byModel.values()) offsets.add(t.offset);
     }
     const fh = await open(journal, "r");
     try {
@@ -721,14 +674,6 @@ export class RunStatistics {
   }
 }
 
-function grownFloat64(a: Float64Array, min: number, fill: number): Float64Array {
-  let size = a.length;
-  while (size < min) size *= 2;
-  const out = new Float64Array(size).fill(fill);
-  out.set(a);
-  return out;
-}
-
 /** Which tag marks a critical row: the first `critical` gate's column and tag, else `tags`/`critical`. */
 function criticalRule(manifest: RunManifest): { column: string; tag: string } {
   const gates =
@@ -821,18 +766,20 @@ function aligned(
   keep: (i: number) => boolean = () => true,
 ): [Float64Array, Float64Array] {
   if (a === undefined || b === undefined) return [new Float64Array(0), new Float64Array(0)];
-  // Filled in place (pushing a million numbers into arrays, then copying them, was most of this).
-  const xs = new Float64Array(order.length);
-  const ys = new Float64Array(order.length);
+  const both = (i: number) => !Number.isNaN(a.mean(i)) && !Number.isNaN(b.mean(i)) && keep(i);
+  // Counted first, then filled: exact-size arrays, never a growing number[] (8+ B per row more,
+  // and both copies at once while converting) at the report's peak.
   let n = 0;
+  for (const i of order) if (both(i)) n++;
+  const xs = new Float64Array(n);
+  const ys = new Float64Array(n);
+  n = 0;
   for (const i of order) {
-    const x = a.mean(i);
-    const y = b.mean(i);
-    if (Number.isNaN(x) || Number.isNaN(y) || !keep(i)) continue;
-    xs[n] = x;
-    ys[n++] = y;
+    if (!both(i)) continue;
+    xs[n] = a.mean(i);
+    ys[n++] = b.mean(i);
   }
-  return [xs.subarray(0, n), ys.subarray(0, n)];
+  return [xs, ys];
 }
 
 interface ModelContext {
@@ -856,27 +803,36 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     const stats = s.scores[scorer.name];
     if (stats === undefined) continue; // the scorer never applied to this model's rows
     const v = vectors.get(scorer.name)?.get(name);
-    // A typed array filled in place, not a pushed number[]: up to a million rows per scorer × model.
-    let values = new Float64Array(v === undefined ? 0 : order.length);
+    const useWilson = rowsAreBinary(scorer);
+    // The scored rows' means in canonical order. Wilson needs only their sum (added in the same
+    // order as before, so the same bits); the bootstrap gets an exact-size array.
+    let n = 0;
     let sum = 0;
     if (v !== undefined) {
-      let n = 0;
       for (const i of order) {
         const m = v.mean(i);
         if (Number.isNaN(m)) continue;
-        values[n++] = m;
-        sum += m; // in row order, as a reduce over the values would add them
+        n++;
+        sum += m;
       }
-      values = values.subarray(0, n);
     }
-    const useWilson = rowsAreBinary(scorer);
-    const interval = useWilson
-      ? wilsonInterval(sum, values.length)
-      : bootstrapMeanInterval(values, { seed: DEFAULT_SEED, resamples: resamplesFor(values.length, 2000) });
+    let interval;
+    if (useWilson) interval = wilsonInterval(sum, n);
+    else {
+      const values = new Float64Array(n);
+      let at = 0;
+      if (v !== undefined) {
+        for (const i of order) {
+          const m = v.mean(i);
+          if (!Number.isNaN(m)) values[at++] = m;
+        }
+      }
+      interval = bootstrapMeanInterval(values, { seed: DEFAULT_SEED, resamples: resamplesFor(n, 2000) });
+    }
     const out: ScorerAnalysis = {
       kind: scorer.kind,
       method: useWilson ? "wilson" : "bootstrap",
-      n: values.length,
+      n,
       results: stats.n,
       errors: failedWhereScored(s, scorer.name),
       unscored: stats.errors,
@@ -899,9 +855,9 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
       let short = 0;
       for (const i of order) {
         if (!applies.has(ctx.rows.dataset[i]!)) continue;
-        const scored = v !== undefined && i < v.count.length ? v.count[i]! : 0;
-        const passed = v !== undefined && i < v.sum.length ? v.sum[i]! : 0;
-        const failedCalls = errs !== undefined && i < errs.count.length ? errs.count[i]! : 0;
+        const scored = v?.count(i) ?? 0;
+        const passed = v?.sum(i) ?? 0;
+        const failedCalls = errs?.count(i) ?? 0;
         const n = scored + failedCalls;
         if (n === 0) continue; // the model has no record of this row
         const pk = passAtK(n, passed, k);

@@ -10,7 +10,12 @@
  * the row's first record back from the journal; rare) and compared exactly. The second key of a
  * true collision goes to a small exact Map, so statistics never merge two rows.
  */
+import { endianness } from "node:os";
 import { hash64JoinedInto } from "../util/hash64.js";
+
+/** Index of the low / high 32-bit half of a 64-bit element in a Uint32Array view of its buffer. */
+const LO = endianness() === "LE" ? 0 : 1;
+const HI = 1 - LO;
 
 /** A 64-bit hash of a row key into out[0] (low) and out[1] (high). Replaceable so tests can force collisions. */
 export type RowHash = (dataset: string, rowId: string, out: Uint32Array) => void;
@@ -159,6 +164,51 @@ export class RowIndex {
    * is in completion order; a replay or a resume must reproduce the report exactly).
    */
   canonicalOrder(): Uint32Array {
+    return this.packedOrder() ?? this.comparedOrder();
+  }
+
+  /**
+   * The canonical order through a native sort of one 64-bit key per row: (dataset, line, row
+   * index) packed into as many bits as they need (a million rows of one dataset: ~40). A typed
+   * array sorted without a comparator is sorted in place; with one, V8 copies it into two
+   * temporary arrays of 8 B per element, which made this sort the peak of a 1M-row report
+   * (28 → 12 MB). The keys are distinct (the row index is in them), so the permutation is the
+   * one {@link comparedOrder} gives. Undefined when the three do not fit in 64 bits.
+   */
+  private packedOrder(): Uint32Array | undefined {
+    const n = this.size;
+    if (n === 0) return new Uint32Array(0);
+    let maxDataset = 0;
+    let maxLine = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.dataset[i]! > maxDataset) maxDataset = this.dataset[i]!;
+      if (this.line[i]! > maxLine) maxLine = this.line[i]!;
+    }
+    const bits = (x: number) => (x === 0 ? 0 : Math.floor(Math.log2(x)) + 1);
+    const lineBits = bits(maxLine);
+    const indexBits = Math.max(1, bits(n - 1));
+    if (bits(maxDataset) + lineBits + indexBits > 64) return undefined;
+    // key = (dataset × 2^lineBits + line) × 2^indexBits + row, written as two 32-bit words.
+    const keys = new BigUint64Array(n);
+    const words = new Uint32Array(keys.buffer);
+    const lowBits = 32 - indexBits; // bits of (dataset, line) that share the low word with the row
+    const lowSpan = 2 ** lowBits;
+    const lineSpan = 2 ** lineBits;
+    for (let i = 0; i < n; i++) {
+      const high = this.dataset[i]! * lineSpan + this.line[i]!; // < 2^48: exact
+      const rest = high % lowSpan;
+      words[2 * i + LO] = rest * 2 ** indexBits + i;
+      words[2 * i + HI] = Math.floor(high / lowSpan);
+    }
+    keys.sort();
+    const order = new Uint32Array(n);
+    const mask = indexBits === 32 ? 0xffffffff : 2 ** indexBits - 1;
+    for (let i = 0; i < n; i++) order[i] = (words[2 * i + LO]! & mask) >>> 0;
+    return order;
+  }
+
+  /** The canonical order by a comparator (rows whose keys do not fit {@link packedOrder}). */
+  private comparedOrder(): Uint32Array {
     const order = new Uint32Array(this.size);
     // One number per row (dataset × 2^32 + line: exact below 2^53) makes the comparator two
     // array reads instead of four; ties keep first appearance, as compare() does.
