@@ -42,6 +42,7 @@ import {
 } from "../store/journal.js";
 import { datasetOrder, RowIndex, rowKey, type RowHash } from "./row-index.js";
 import { RowScores } from "./row-scores.js";
+import { noteScorers } from "./scorer-layout.js";
 import { RecordPositions } from "./record-positions.js";
 import { closeSync, openSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -424,21 +425,12 @@ export class RunStatistics {
     let split = x.split.get(group);
     if (split === undefined) x.split.set(group, (split = { n: 0, scores: new Map() }));
     split.n++;
-    let dsScorers = this.datasetScorers.get(rec.dataset);
     let passes = x.passesByDataset.get(rec.dataset);
     if (passes === undefined) x.passesByDataset.set(rec.dataset, (passes = new Map<string, number>()));
     const scores = rec.scores ?? {};
+    this.layoutVersion += noteScorers(this.seenScorers, this.datasetScorers, rec.dataset, scores);
     for (const name in scores) {
       const score = scores[name]!;
-      if (!this.seenScorers.includes(name)) {
-        this.seenScorers.push(name);
-        this.layoutVersion++;
-      }
-      if (dsScorers === undefined) this.datasetScorers.set(rec.dataset, (dsScorers = new Set()));
-      if (!dsScorers.has(name)) {
-        dsScorers.add(name);
-        this.layoutVersion++;
-      }
       if (isCritical && score.pass === false) {
         pushCritical(this.criticalFails, rec.model, {
           key: rowKey(rec.dataset, rec.rowId),

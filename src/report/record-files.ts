@@ -26,6 +26,7 @@ import type { PredictionRecord } from "../types.js";
 import { scorerName } from "../scoring/spec.js";
 import type { RunAnalysis } from "./analysis.js";
 import { csvHeader, csvLine, csvText } from "./csv.js";
+import { noteScorers } from "./scorer-layout.js";
 import { junitHead, scorersByDataset, suiteTag, testCases, type Counts } from "./junit.js";
 
 /** What the CSV's columns and junit.xml's test cases depend on. */
@@ -99,19 +100,7 @@ export class ScorerLayoutTracker implements SeenLayout {
 
   add(rec: PredictionRecord): void {
     if (rec.output.error !== undefined) return;
-    let dsScorers = this.datasetScorers.get(rec.dataset);
-    const scores = rec.scores ?? {};
-    for (const name in scores) {
-      if (!this.seenScorers.includes(name)) {
-        this.seenScorers.push(name);
-        this.layoutVersion++;
-      }
-      if (dsScorers === undefined) this.datasetScorers.set(rec.dataset, (dsScorers = new Set()));
-      if (!dsScorers.has(name)) {
-        dsScorers.add(name);
-        this.layoutVersion++;
-      }
-    }
+    this.layoutVersion += noteScorers(this.seenScorers, this.datasetScorers, rec.dataset, rec.scores ?? {});
   }
 }
 

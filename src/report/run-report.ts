@@ -189,40 +189,29 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
   let analysis: RunAnalysis;
   let excerpts: DisagreementExcerpts;
   try {
-    if (worker !== undefined) {
-      // Two threads, each parsing the journal: this one the statistics and the table, the
-      // worker the two record files (the bigger halves of the work, bench/reports.ts).
+    // With the worker, CSV and JUnit are its half: this thread feeds the statistics and the table.
+    const out = worker === undefined ? (recordFiles ??= await RecordFiles.open(manifest, stats, runDir)) : undefined;
+    if (fed === undefined) {
       await scanRunRecords(
         runDir,
         manifest,
         (rec, at) => {
           stats.add(rec, at);
           table.add(rec);
+          return out?.add(rec, at);
         },
         scanOptions,
       );
-      ({ analysis, excerpts } = stats.finish());
+    }
+    ({ analysis, excerpts } = stats.finish());
+    if (worker !== undefined) {
       const writing = worker.finish(finishedLayout(analysis));
       writing.catch(() => undefined); // awaited below; the excerpts are read meanwhile
       await stats.readExcerpts(excerpts);
       await writing;
     } else {
-      const out = (recordFiles ??= await RecordFiles.open(manifest, stats, runDir));
-      if (fed === undefined) {
-        await scanRunRecords(
-          runDir,
-          manifest,
-          (rec, at) => {
-            stats.add(rec, at);
-            table.add(rec);
-            return out.add(rec, at);
-          },
-          scanOptions,
-        );
-      }
-      ({ analysis, excerpts } = stats.finish());
       await stats.readExcerpts(excerpts);
-      await out.finish(finishedLayout(analysis), csvTmp, junitTmp, (range, onRecord) =>
+      await out!.finish(finishedLayout(analysis), csvTmp, junitTmp, (range, onRecord) =>
         scanRunRecords(runDir, manifest, (rec) => onRecord(rec), {
           ...scanOptions,
           ...range,
