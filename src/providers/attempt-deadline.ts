@@ -19,9 +19,7 @@
  */
 import { setMaxListeners } from "node:events";
 import { abortedAttemptError, deadlineReason, runAbortReason } from "./errors.js";
-
-/** Node fires a timer after 1 ms when asked for more than this (TimeoutOverflowWarning). */
-const MAX_TIMER_MS = 2_147_483_647;
+import { MAX_TIMER_MS, onRunAbort } from "./run-abort.js";
 
 /** Most attempts one signal serves: bounds the listener list each add/remove scans. */
 const MAX_SHARED = 32;
@@ -42,9 +40,6 @@ export interface AttemptDeadline {
   release(): void;
 }
 
-/** Calls `onAbort` when `signal` aborts (at once if it already has); returns the unsubscriber. */
-export type RunAbortSubscribe = (signal: AbortSignal | undefined, onAbort: () => void) => () => void;
-
 class DeadlineGroup {
   readonly controller = new AbortController();
   readonly openedAt = performance.now();
@@ -59,13 +54,12 @@ class DeadlineGroup {
     timeoutMs: number,
     windowMs: number,
     runSignal: AbortSignal | undefined,
-    subscribe: RunAbortSubscribe,
     private readonly onClose: (group: DeadlineGroup) => void,
   ) {
     // Up to MAX_SHARED attempts, each with a listener or two (ours, node:http's, the SDK's).
     setMaxListeners(0, this.controller.signal);
     this.timer = setTimeout(() => this.abort(deadlineReason(timeoutMs)), Math.min(timeoutMs + windowMs, MAX_TIMER_MS));
-    this.unsubscribe = subscribe(runSignal, () => this.abort(runAbortReason()));
+    this.unsubscribe = onRunAbort(runSignal, () => this.abort(runAbortReason()));
   }
 
   get signal(): AbortSignal {
@@ -126,11 +120,7 @@ const NO_RUN_SIGNAL = {};
  * the module comment), cut short when `runSignal` aborts. Call `release()` once the attempt
  * settled, whatever its outcome.
  */
-export function attemptDeadline(
-  timeoutMs: number,
-  runSignal: AbortSignal | undefined,
-  subscribe: RunAbortSubscribe,
-): AttemptDeadline {
+export function attemptDeadline(timeoutMs: number, runSignal: AbortSignal | undefined): AttemptDeadline {
   const key: object = runSignal ?? NO_RUN_SIGNAL;
   let byTimeout = openGroups.get(key);
   if (byTimeout === undefined) openGroups.set(key, (byTimeout = new Map<number, DeadlineGroup>()));
@@ -138,7 +128,7 @@ export function attemptDeadline(
   let group = byTimeout.get(timeoutMs);
   if (group === undefined || !group.accepts(performance.now(), windowMs)) {
     const groups = byTimeout;
-    group = new DeadlineGroup(timeoutMs, windowMs, runSignal, subscribe, (g) => {
+    group = new DeadlineGroup(timeoutMs, windowMs, runSignal, (g) => {
       if (groups.get(timeoutMs) === g) groups.delete(timeoutMs);
     });
     // An already-aborted run signal closed it at once; it still serves this one attempt.

@@ -7,6 +7,7 @@ import { ModelCallError } from "../errors.js";
 import type { RetrySpec } from "../config/schema.js";
 import type { AttemptOutcome, CallErrorInfo, Completion, CompletionRequest } from "../types.js";
 import { attemptDeadline } from "./attempt-deadline.js";
+import { MAX_TIMER_MS, onRunAbort } from "./run-abort.js";
 import { runAbortedError } from "./errors.js";
 import type { AttemptResult, CallContext, Provider } from "./types.js";
 
@@ -30,35 +31,6 @@ export interface RetryOptions {
   sleep?: Sleep;
   /** Trial number handed to every attempt (the response cache keys on it). @default 0 */
   trial?: number;
-}
-
-/** Node fires a timer after 1 ms when asked for more than this (TimeoutOverflowWarning). */
-const MAX_TIMER_MS = 2_147_483_647;
-
-/**
- * One `abort` listener per run signal, fanned out to every call in flight. With hundreds of
- * concurrent calls, a listener each would trip Node's MaxListenersExceededWarning on the
- * caller's signal; this keeps its listener count at one without changing its limits.
- */
-const runAbortSubscribers = new WeakMap<AbortSignal, Set<() => void>>();
-
-/** Calls `onAbort` when `signal` aborts (at once if it already has); returns the unsubscriber. */
-function onRunAbort(signal: AbortSignal | undefined, onAbort: () => void): () => void {
-  if (signal === undefined) return () => undefined;
-  if (signal.aborted) {
-    onAbort();
-    return () => undefined;
-  }
-  let subscribers = runAbortSubscribers.get(signal);
-  if (subscribers === undefined) {
-    const set = new Set<() => void>();
-    runAbortSubscribers.set(signal, set);
-    signal.addEventListener("abort", () => [...set].forEach((f) => f()), { once: true });
-    subscribers = set;
-  }
-  const own = subscribers;
-  own.add(onAbort);
-  return () => own.delete(onAbort);
 }
 
 /** The default {@link Sleep}: a timer cleared on abort, so shutdown does not wait out a backoff. */
@@ -121,7 +93,7 @@ async function attemptWithDeadline(
   runSignal: AbortSignal | undefined,
   context: CallContext,
 ): Promise<AttemptResult> {
-  const deadline = attemptDeadline(timeoutMs, runSignal, onRunAbort);
+  const deadline = attemptDeadline(timeoutMs, runSignal);
   try {
     return await Promise.race([provider.attempt(request, deadline.signal, context), deadline.aborted]);
   } finally {
