@@ -20,16 +20,12 @@ import { startEmulator } from "../src/emulator/index.js";
 import { readJournal } from "../src/store/journal.js";
 import { readManifest } from "../src/store/manifest.js";
 import type { PredictionRecord } from "../src/types.js";
+import { flag, numberOption } from "./args.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const BIN = join(ROOT, "bin", "bakeoff.js");
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const ROWS = opt("--rows", 2000);
-const MAX_LINES = opt("--max-lines", 500);
+const ROWS = numberOption("--rows", 2000);
+const MAX_LINES = numberOption("--max-lines", 500);
 const KEY = "emulator-no-key";
 
 function cli(argv: string[], cwd: string) {
@@ -168,7 +164,7 @@ async function main(): Promise<void> {
       answeredTwice === 0 &&
       stats.batchesCreated === parts.length &&
       differ === 0;
-    if (args.includes("--write")) {
+    if (flag("--write")) {
       const md = join(ROOT, "BENCHMARKS.md");
       let text = await readFile(md, "utf8");
       const begin = "<!-- bench:batch-resume:start -->";

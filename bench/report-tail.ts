@@ -21,16 +21,12 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeBenchSection } from "./benchmarks-md.js";
+import { flag, numberOption } from "./args.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
-};
-const ROWS = Number(opt("--rows", "5000"));
-const REPS = Number(opt("--reps", "5"));
-const WRITE = argv.includes("--write");
+const ROWS = numberOption("--rows", 5000);
+const REPS = numberOption("--reps", 5);
+const WRITE = flag("--write");
 const REPORTS = ["report.md", "report.json", "predictions.csv", "junit.xml", "report.html"];
 
 const log = (msg: string) => console.error(`[report-tail] ${msg}`);

@@ -27,15 +27,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PredictionRecord } from "../src/types.js";
 import { writeBenchSection } from "./benchmarks-md.js";
+import { flag, option } from "./args.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(name);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
-};
-const RECORDS = Number(opt("--records", "1000000"));
+const RECORDS = Number(option("--records", "1000000"));
 const WRITE = flag("--write");
 const KEEP = flag("--keep");
 const PROFILE = flag("--profile");

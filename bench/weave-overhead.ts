@@ -21,17 +21,13 @@ import { fileURLToPath } from "node:url";
 import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
 import { startFakeTraceServer, type FakeTraceServer } from "../test/helpers/fake-trace-server.js";
 import { writeBenchSection } from "./benchmarks-md.js";
+import { flag, numberOption } from "./args.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
-};
-const ROWS = Number(opt("--rows", "5000"));
-const REPS = Number(opt("--reps", "1"));
-const WRITE = argv.includes("--write");
-const PROFILE = argv.includes("--profile");
+const ROWS = numberOption("--rows", 5000);
+const REPS = numberOption("--reps", 1);
+const WRITE = flag("--write");
+const PROFILE = flag("--profile");
 const LATENCY_MS = 20;
 const CONCURRENCY = 16;
 const MODELS = ["m0", "m1"];
