@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkCompare, parseGateRules, renderCompareHtml } from "../src/compare/index.js";
-import { parseConfig, planRun, runEvaluation, startEmulator } from "../src/index.js";
 import { STYLES } from "../src/report/html/styles.js";
 import type { HistoryTable } from "../src/run/history.js";
 import type { RunIndexEntry } from "../src/store/run-index.js";
 import { launchBrowser, watchPage, type TestBrowser } from "./helpers/browser.js";
+import { runOneModel } from "./helpers/run-fixture.js";
 
 let root: string;
 let browser: TestBrowser;
@@ -26,26 +26,7 @@ interface Layout {
   trendHeaders: string[];
 }
 
-async function run(runId: string, accuracy: number, dataset: string): Promise<string> {
-  const emulator = await startEmulator({
-    models: { m: { accuracy, latency: { medianMs: 1, p95Ms: 2 } } },
-    quiet: true,
-  });
-  try {
-    const loaded = parseConfig(
-      {
-        outputDir: join(root, "results"),
-        datasets: [{ path: dataset, scorers: [{ type: "numeric" }] }],
-        models: [{ name: "m", endpoint: emulator.endpointFor("m"), apiKeyEnv: "EMU_KEY", params: { seed: 3 } }],
-      },
-      { baseDir: root },
-    );
-    const plan = await planRun(loaded, { env: { EMU_KEY: "k" } });
-    return (await runEvaluation({ plan, outputDir: join(root, "results"), runId, log: () => {} })).runDir;
-  } finally {
-    await emulator.close();
-  }
-}
+const run = (runId: string, accuracy: number, dataset: string) => runOneModel(root, runId, dataset, { accuracy });
 
 /** Ten runs with real-length run ids, as `bakeoff history` reads them from the run index. */
 function tenRunTrend(): HistoryTable {

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RowKeys } from "../src/compare/index.js";
-import { compareRuns, parseConfig, planRun, runEvaluation, startEmulator } from "../src/index.js";
+import { compareRuns } from "../src/index.js";
+import { runOneModel } from "./helpers/run-fixture.js";
 
 /** Every key hashes alike: each lookup must fall back to comparing the stored characters. */
 const collideAll = (_s: string, out: Uint32Array) => {
@@ -107,27 +108,8 @@ describe("compareRuns over row ids with wide characters", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function run(runId: string, accuracy: number, dataset: string): Promise<string> {
-    const emulator = await startEmulator({
-      models: { m: { accuracy, latency: { medianMs: 0, p95Ms: 0 } } },
-      quiet: true,
-    });
-    try {
-      const loaded = parseConfig(
-        {
-          outputDir: join(root, "results"),
-          concurrency: 16,
-          datasets: [{ path: dataset, scorers: [{ type: "numeric" }] }],
-          models: [{ name: "m", endpoint: emulator.endpointFor("m"), apiKeyEnv: "EMU_KEY", params: { seed: 3 } }],
-        },
-        { baseDir: root },
-      );
-      const plan = await planRun(loaded, { env: { EMU_KEY: "k" } });
-      return (await runEvaluation({ plan, outputDir: join(root, "results"), runId, log: () => {} })).runDir;
-    } finally {
-      await emulator.close();
-    }
-  }
+  const run = (runId: string, accuracy: number, dataset: string) =>
+    runOneModel(root, runId, dataset, { accuracy, latencyMs: { median: 0, p95: 0 }, concurrency: 16 });
 
   it("matches rows by id and lists flips in JavaScript string order of their keys", async () => {
     const ids = Array.from({ length: 120 }, (_, i) => ["é", "日本", "\ud83d\ude00", "\uffff", "r"][i % 5]! + i);

@@ -4,7 +4,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { startEmulator, type EmulatorHandle } from "../../src/index.js";
+import { parseConfig, planRun, runEvaluation, startEmulator, type EmulatorHandle } from "../../src/index.js";
 import type { SimModelSpecInput } from "../../src/emulator/spec.js";
 
 export interface RunFixture {
@@ -58,4 +58,36 @@ export async function runFixture(
     }),
   );
   return { dir, config, results, rows: options.rows, emulator, env };
+}
+
+/**
+ * One in-process run of a single emulated model "m" (numeric scorer, fixed seed) over `dataset`,
+ * with results under `root`/results; the emulator lives for this run only. Returns the run dir.
+ */
+export async function runOneModel(
+  root: string,
+  runId: string,
+  dataset: string,
+  options: { accuracy: number; latencyMs?: { median: number; p95: number }; concurrency?: number },
+): Promise<string> {
+  const latency = options.latencyMs ?? { median: 1, p95: 2 };
+  const emulator = await startEmulator({
+    models: { m: { accuracy: options.accuracy, latency: { medianMs: latency.median, p95Ms: latency.p95 } } },
+    quiet: true,
+  });
+  try {
+    const loaded = parseConfig(
+      {
+        outputDir: join(root, "results"),
+        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+        datasets: [{ path: dataset, scorers: [{ type: "numeric" }] }],
+        models: [{ name: "m", endpoint: emulator.endpointFor("m"), apiKeyEnv: "EMU_KEY", params: { seed: 3 } }],
+      },
+      { baseDir: root },
+    );
+    const plan = await planRun(loaded, { env: { EMU_KEY: "k" } });
+    return (await runEvaluation({ plan, outputDir: join(root, "results"), runId, log: () => {} })).runDir;
+  } finally {
+    await emulator.close();
+  }
 }
