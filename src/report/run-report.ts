@@ -20,7 +20,7 @@ import { HTML_TABLE_ROWS, REPORT_HTML, renderHtml } from "./html.js";
 import { loadTrend } from "./html/trend.js";
 import { renderReportJson } from "./json.js";
 import { JUNIT_XML } from "./junit.js";
-import { RecordFiles, finishedLayout } from "./record-files.js";
+import { RecordFiles, finishedLayout, journalRangeScan } from "./record-files.js";
 import { RecordWorker } from "./record-thread.js";
 import { renderMarkdown } from "./markdown.js";
 import { shardNote } from "./shard-note.js";
@@ -207,13 +207,7 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
       await writing;
     } else {
       await stats.readExcerpts(excerpts);
-      await out!.finish(finishedLayout(analysis), csvTmp, junitTmp, (range, onRecord) =>
-        scanRunRecords(runDir, manifest, (rec) => onRecord(rec), {
-          ...scanOptions,
-          ...range,
-          end: Math.min(range.end, end),
-        }),
-      );
+      await out!.finish(finishedLayout(analysis), csvTmp, junitTmp, journalRangeScan(runDir, manifest, scanOptions));
     }
     await options.durable;
     await moveInto(csvTmp, files.csv);
