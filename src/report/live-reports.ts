@@ -121,11 +121,10 @@ export class LiveReports {
     const builders = this.builders;
     this.closed = true;
     this.builders = undefined;
-    if (builders === undefined || this.failure !== undefined || this.ready === undefined) {
-      if (builders !== undefined) await closeBuilders(builders);
-      return writeRunReports(this.runDir, { ...options, manifest: this.manifest });
-    }
-    return writeRunReports(this.runDir, { ...options, manifest: this.manifest, fed: builders });
+    // Builders exist only once start() ran; fed, they hold every record unless the feed failed.
+    const fed = this.failure === undefined ? builders : undefined;
+    if (builders !== undefined && fed === undefined) await closeBuilders(builders);
+    return writeRunReports(this.runDir, { ...options, manifest: this.manifest, ...(fed ? { fed } : {}) });
   }
 
   /** Drops the feed and its temp files (the run failed; idempotent, a no-op after {@link finish}). */
