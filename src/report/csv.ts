@@ -27,14 +27,17 @@ export function neutraliseFormula(text: string): string {
   return FORMULA_START.test(text) ? `'${text}` : text;
 }
 
+const NEEDS_QUOTES = /[",\r\n]/;
+
 /** RFC 4180 quoting: a field with a quote, comma or line break is quoted, quotes doubled. */
 export function quoteCsv(field: string): string {
-  return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
+  return NEEDS_QUOTES.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
 }
 
 // Anything neutraliseFormula or quoteCsv would change: one scan instead of two per cell (a
-// million-record CSV has ~7 million text cells, nearly all plain).
-const CSV_CHANGES = /^[=+\-@\t\r]|[",\r\n]/;
+// million-record CSV has ~7 million text cells, nearly all plain). Built from their own patterns
+// so the shortcut cannot drift from them.
+const CSV_CHANGES = new RegExp(`${FORMULA_START.source}|${NEEDS_QUOTES.source}`);
 
 /** A text cell: formula-neutralised, then quoted. */
 export function csvText(value: string | null | undefined): string {

@@ -24,15 +24,18 @@ import { sanitizeTerminalText } from "../util/terminal-text.js";
 
 export const JUNIT_XML = "junit.xml";
 
+// The characters beyond C0 that escapeXml changes (C1, bidi controls, surrogates, U+FFFE/U+FFFF,
+// the five XML specials), shared by the two one-scan shortcuts below so they cannot drift apart.
+const ESCAPED_NON_C0 =
+  "\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff\\ufffe\\uffff&<>\"'";
+
 // Everything outside XML 1.0's Char production; with the u flag a lone surrogate is one match.
 const INVALID_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 // Anything escapeXml would change: controls but tab and newline (CR included), C1, bidi
 // controls, surrogates (a lone one is dropped; pairs take the slow path, which keeps them),
 // U+FFFE/U+FFFF and the five XML specials. Without these, escapeXml returns its input.
-const NEEDS_ESCAPE =
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff&<>"']/;
+const NEEDS_ESCAPE = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f${ESCAPED_NON_C0}]`);
 
 /** Escapes text for XML element content or a double-quoted attribute, dropping invalid characters. */
 export function escapeXml(value: string): string {
@@ -50,9 +53,7 @@ export function escapeXml(value: string): string {
 }
 
 // What attr() would change: NEEDS_ESCAPE's characters plus tab and newline (CR is in both).
-const ATTR_NEEDS_ESCAPE =
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff&<>"']/;
+const ATTR_NEEDS_ESCAPE = new RegExp(`[\\u0000-\\u001f${ESCAPED_NON_C0}]`);
 
 /** Like {@link escapeXml}, also keeping tabs and line breaks, which attribute parsing would fold into spaces. */
 function attr(value: string): string {

@@ -17,15 +17,11 @@
  * record cannot be taken back when a later line for the same key replaces it; such runs use the
  * full pass.
  */
-import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { PREDICTIONS_FILE, scanJournal, type JournalWriter, type WrittenListener } from "../store/journal.js";
 import type { RunManifest } from "../store/manifest.js";
 import type { PredictionRecord } from "../types.js";
 import type { ReportBuilders, RunReport, WriteReportsOptions } from "./run-report.js";
-
-/** Prefix of RecordFiles' temp directories in a run directory (see RecordFiles.open). */
-const REPORT_TMP_PREFIX = ".report-tmp-";
 
 export class LiveReports {
   /** Lines from this byte offset on are fed as written; before it, the catch-up scan reads them. */
@@ -73,8 +69,12 @@ export class LiveReports {
   }
 
   private async catchUp(journal: JournalWriter): Promise<void> {
+    // Loaded lazily, like the rest of the report modules (the runner imports this one at start).
+    const [{ openReportBuilders }, { removeStaleTemps }] = await Promise.all([
+      import("./run-report.js"),
+      import("./record-files.js"),
+    ]);
     await removeStaleTemps(this.runDir);
-    const { openReportBuilders } = await import("./run-report.js");
     if (this.closed) return;
     this.builders = await openReportBuilders(this.runDir, this.manifest, this.options);
     if (this.closed) return this.dropBuilders();
@@ -121,11 +121,10 @@ export class LiveReports {
     const builders = this.builders;
     this.closed = true;
     this.builders = undefined;
-    if (builders === undefined || this.failure !== undefined || this.ready === undefined) {
-      if (builders !== undefined) await closeBuilders(builders);
-      return writeRunReports(this.runDir, { ...options, manifest: this.manifest });
-    }
-    return writeRunReports(this.runDir, { ...options, manifest: this.manifest, fed: builders });
+    // Builders exist only once start() ran; fed, they hold every record unless the feed failed.
+    const fed = this.failure === undefined ? builders : undefined;
+    if (builders !== undefined && fed === undefined) await closeBuilders(builders);
+    return writeRunReports(this.runDir, { ...options, manifest: this.manifest, ...(fed ? { fed } : {}) });
   }
 
   /** Drops the feed and its temp files (the run failed; idempotent, a no-op after {@link finish}). */
@@ -146,19 +145,6 @@ export class LiveReports {
 async function closeBuilders(b: ReportBuilders): Promise<void> {
   b.stats.close();
   await b.recordFiles.destroy();
-}
-
-/**
- * Removes report temp directories a killed process left in the run directory. The caller holds
- * the run's lock, so no other process is writing one.
- */
-async function removeStaleTemps(runDir: string): Promise<void> {
-  const names = await readdir(runDir).catch(() => [] as string[]);
-  await Promise.all(
-    names
-      .filter((n) => n.startsWith(REPORT_TMP_PREFIX))
-      .map((n) => rm(join(runDir, n), { recursive: true, force: true }).catch(() => undefined)),
-  );
 }
 
 /**

@@ -16,12 +16,12 @@
  */
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
-import { mkdtemp, rename, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import type { RunManifest } from "../store/manifest.js";
-import type { RecordPosition } from "../store/journal.js";
+import { scanRunRecords, type RecordPosition } from "../store/journal.js";
 import type { PredictionRecord } from "../types.js";
 import { scorerName } from "../scoring/spec.js";
 import type { RunAnalysis } from "./analysis.js";
@@ -256,6 +256,39 @@ export type RangeScan = (
 ) => Promise<void>;
 
 /**
+ * The {@link RangeScan} of a report's pass over `runDir`'s journal: the same superseded records
+ * skipped, and never past `end`, the size both report threads agreed to stop at.
+ */
+export function journalRangeScan(
+  runDir: string,
+  manifest: RunManifest,
+  pass: { end: number; superseded?: Set<number> },
+): RangeScan {
+  return (range, onRecord) =>
+    scanRunRecords(runDir, manifest, (rec) => onRecord(rec), {
+      ...pass,
+      ...range,
+      end: Math.min(range.end, pass.end),
+    });
+}
+
+/** Prefix of the temp directories {@link RecordFiles.open} makes in a run directory. */
+const REPORT_TMP_PREFIX = ".report-tmp-";
+
+/**
+ * Removes report temp directories a killed process left in the run directory. The caller holds
+ * the run's lock, so no other process is writing one.
+ */
+export async function removeStaleTemps(runDir: string): Promise<void> {
+  const names = await readdir(runDir).catch(() => [] as string[]);
+  await Promise.all(
+    names
+      .filter((n) => n.startsWith(REPORT_TMP_PREFIX))
+      .map((n) => rm(join(runDir, n), { recursive: true, force: true }).catch(() => undefined)),
+  );
+}
+
+/**
  * predictions.csv and junit.xml fed record by record during the statistics pass: {@link open},
  * {@link add} each final record after the statistics have seen it, then {@link finish}; on
  * failure {@link destroy}.
@@ -280,7 +313,7 @@ export class RecordFiles {
    * into place (a rename across file systems fails); default the OS temp directory.
    */
   static async open(manifest: RunManifest, seen: SeenLayout, near?: string, predicted = predictedLayout(manifest)) {
-    const dir = await mkdtemp(near === undefined ? join(tmpdir(), "bakeoff-report-") : join(near, ".report-tmp-"));
+    const dir = await mkdtemp(near === undefined ? join(tmpdir(), "bakeoff-report-") : join(near, REPORT_TMP_PREFIX));
     return new RecordFiles(dir, predicted, seen, manifest.runId);
   }
 

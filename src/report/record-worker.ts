@@ -21,7 +21,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { scanRunRecords } from "../store/journal.js";
 import type { RunManifest } from "../store/manifest.js";
-import { RecordFiles, ScorerLayoutTracker, type FinishedLayout } from "./record-files.js";
+import { RecordFiles, ScorerLayoutTracker, journalRangeScan, type FinishedLayout } from "./record-files.js";
 
 /** What the main thread hands the worker at start. */
 export interface RecordWorkerData {
@@ -93,13 +93,7 @@ async function main(port: NonNullable<typeof parentPort>, data: RecordWorkerData
         if (abort) reject(new Aborted());
       }),
     ]);
-    await files.finish(final, csvTmp, junitTmp, (range, onRecord) =>
-      scanRunRecords(runDir, manifest, (rec) => onRecord(rec), {
-        ...scanOptions,
-        ...range,
-        end: Math.min(range.end, end),
-      }),
-    );
+    await files.finish(final, csvTmp, junitTmp, journalRangeScan(runDir, manifest, scanOptions));
   } catch (err) {
     result = { type: "error", error: serializeError(err) };
   } finally {

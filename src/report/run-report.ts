@@ -20,7 +20,7 @@ import { HTML_TABLE_ROWS, REPORT_HTML, renderHtml } from "./html.js";
 import { loadTrend } from "./html/trend.js";
 import { renderReportJson } from "./json.js";
 import { JUNIT_XML } from "./junit.js";
-import { RecordFiles, finishedLayout } from "./record-files.js";
+import { RecordFiles, finishedLayout, journalRangeScan } from "./record-files.js";
 import { RecordWorker } from "./record-thread.js";
 import { renderMarkdown } from "./markdown.js";
 import { shardNote } from "./shard-note.js";
@@ -62,7 +62,8 @@ export interface WriteReportsOptions {
   /**
    * Builders already fed every final record of the journal, in order (the runner's live feed,
    * src/report/live-reports.ts): the pass over the journal is skipped and they are only finished.
-   * Made by {@link openReportBuilders} for the same run directory and manifest; closed here.
+   * Made by {@link openReportBuilders} for the same run directory and manifest, which must not be
+   * `mayHaveDuplicates` (a fed record cannot be taken back; see LiveReports.applies); closed here.
    */
   fed?: ReportBuilders;
   /**
@@ -161,13 +162,8 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
   // whole, and a kill mid-way leaves the previous version (or none), never a truncated one.
   const csvTmp = tmpName(files.csv);
   const junitTmp = tmpName(files.junit);
+  // Never set with `fed`: builders are fed live only for a manifest without it (LiveReports.applies).
   const superseded = manifest.mayHaveDuplicates ? await supersededOrdinals(journal) : undefined;
-  if (fed !== undefined && superseded !== undefined && superseded.size > 0) {
-    // A live feed cannot take back a record a later line superseded; the caller falls back.
-    stats.close();
-    await fed.recordFiles.destroy();
-    throw new Error("writeRunReports: builders fed live cannot report a journal with superseded records");
-  }
   // Both threads stop at the size the journal had now, so they read the same records. A missing
   // journal fails below, in the scan, with the error a report always gave.
   const end = await stat(journal).then(
@@ -211,13 +207,7 @@ export async function writeRunReports(runDir: string, options: WriteReportsOptio
       await writing;
     } else {
       await stats.readExcerpts(excerpts);
-      await out!.finish(finishedLayout(analysis), csvTmp, junitTmp, (range, onRecord) =>
-        scanRunRecords(runDir, manifest, (rec) => onRecord(rec), {
-          ...scanOptions,
-          ...range,
-          end: Math.min(range.end, end),
-        }),
-      );
+      await out!.finish(finishedLayout(analysis), csvTmp, junitTmp, journalRangeScan(runDir, manifest, scanOptions));
     }
     await options.durable;
     await moveInto(csvTmp, files.csv);
