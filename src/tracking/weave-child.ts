@@ -22,7 +22,7 @@ import type { FromChild, ToChild, WeaveDatasetRow, WeaveModelInfo, WeaveProblemK
 import type { WeaveModelSummary } from "./weave-summary.js";
 import { predictionInputs, predictionOutput, scoreValue, evaluationName } from "./weave-payload.js";
 import { sanitize } from "./sanitize.js";
-import { FeedbackBatcher } from "./weave-feedback.js";
+import { FeedbackBatcher, callUriPrefix, scoreFeedbackType } from "./weave-feedback.js";
 import { CallBatcher } from "./weave-call-batcher.js";
 import { TracePoster } from "./weave-http.js";
 import {
@@ -478,20 +478,17 @@ function batchFeedback(client: Client, poster: TracePoster | null): FeedbackBatc
     postOne: (item) => api.feedback.feedbackCreateFeedbackCreatePost(item),
     onError: (err) => classify(err),
   });
-  const [entity, project] = fc.projectId.split("/");
-  const callUri = (id: string): string => `weave:///${entity}/${project}/call/${id}`;
+  const callUri = callUriPrefix(fc.projectId);
   fc.addScore = async (predictCallId, scorerCallId, runnableRefUri, scorerOutput) => {
-    // As the SDK does: the scorer's name is the object name in its ref URI.
-    const scorerName = runnableRefUri.split("/").pop()?.split(":")[0] || "unknown";
     fc.saveWeaveValues(scorerOutput);
     const output = await fc.serializedVal(scorerOutput);
     batcher.add({
       project_id: fc.projectId,
-      weave_ref: callUri(predictCallId),
-      feedback_type: `wandb.runnable.${scorerName}`,
+      weave_ref: callUri + predictCallId,
+      feedback_type: scoreFeedbackType(runnableRefUri),
       payload: { output },
       runnable_ref: runnableRefUri,
-      call_ref: callUri(scorerCallId),
+      call_ref: callUri + scorerCallId,
     });
     return "";
   };

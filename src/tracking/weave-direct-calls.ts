@@ -16,7 +16,7 @@
  * the first prediction, and the first with each scorer name.
  */
 import { randomBytes } from "node:crypto";
-import type { FeedbackItem } from "./weave-feedback.js";
+import { callUriPrefix, scoreFeedbackType, type FeedbackItem } from "./weave-feedback.js";
 
 /** The call a direct prediction hangs under: its evaluation's `Evaluation.evaluate` call. */
 export interface DirectEvaluation {
@@ -93,8 +93,7 @@ export class DirectCallWriter {
     },
   ) {
     this.projectJson = JSON.stringify(options.projectId);
-    const [entity, project] = options.projectId.split("/");
-    this.callUriPrefix = `weave:///${entity}/${project}/call/`;
+    this.callUriPrefix = callUriPrefix(options.projectId);
   }
 
   /**
@@ -119,12 +118,11 @@ export class DirectCallWriter {
     }
     const self = (start["inputs"] as Record<string, unknown> | undefined)?.["self"];
     if (typeof self !== "string") return;
-    const scorerName = self.split("/").pop()?.split(":")[0] || "unknown";
     this.scorers.set(name, {
       ...template,
       selfJson: JSON.stringify(self),
       runnableRef: self,
-      feedbackType: `wandb.runnable.${scorerName}`,
+      feedbackType: scoreFeedbackType(self),
       displayName: JSON.stringify(name),
     });
   }
