@@ -341,7 +341,7 @@ function serializePlainValuesAtOnce(client: Client): void {
 
 /** A request body already encoded as JSON; passed through by the patched JSON formatter. */
 class EncodedJson {
-  constructor(readonly body: Buffer | string) {}
+  constructor(readonly body: Buffer) {}
 }
 
 /**

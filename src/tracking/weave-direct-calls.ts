@@ -182,11 +182,11 @@ export class DirectCallWriter {
     const mcInputs = `{"model":${mcDisplay},"messages":${JSON.stringify(p.messages)},"result":${result}}`;
     // Its summary as the SDK's processSummary makes it: usage entries count one request.
     const own = withRequestCounts(summarizeModelCall({ usage: p.output["usage"], usage_model: p.usageModel }));
+    // It is also predict_and_score's summary: what rolls up from its children is the model call's
+    // alone (Model.predict and the scorers have none; merged into an empty summary it is unchanged).
+    const ownJson = JSON.stringify(own);
     add(this.start(mcOp, mcId, trace, psId, now, mcDisplay, mcInputs));
-    add(this.end(mcId, now, result, JSON.stringify(own), mcDisplay));
-    // What rolls up into predict_and_score: the model call's summary (Model.predict and the
-    // scorers have none), merged as the SDK merges a child's summary into its parent's.
-    const psSummary = mergeSummaries({}, mergeSummaries(own, {}));
+    add(this.end(mcId, now, result, ownJson, mcDisplay));
 
     const scores: Record<string, unknown> = {};
     for (const [name, value] of p.scores) {
@@ -209,16 +209,8 @@ export class DirectCallWriter {
       scores[name] = value;
     }
 
-    add(
-      this.end(
-        psId,
-        now,
-        `{"output":${output},"scores":${JSON.stringify(scores)}}`,
-        JSON.stringify(psSummary),
-        undefined,
-      ),
-    );
-    ev.addChildSummary(psSummary);
+    add(this.end(psId, now, `{"output":${output},"scores":${JSON.stringify(scores)}}`, ownJson, undefined));
+    ev.addChildSummary(own);
     ev.addScores(scores);
   }
 
