@@ -728,9 +728,10 @@ async function finish(summaries: WeaveModelSummary[]): Promise<void> {
   }
   await idle();
   // Everything is queued now: later call batches go out at once instead of every 200 ms, so
-  // the run is not held for the SDK's batch timer.
-  (s.client as unknown as { BATCH_INTERVAL?: number }).BATCH_INTERVAL = 0;
-  s.calls?.flushEagerly();
+  // the run is not held for a batch timer. The SDK's own call queue is used only when its calls
+  // could not be routed into s.calls (another SDK version); otherwise it stays empty.
+  if (s.calls) s.calls.flushEagerly();
+  else (s.client as unknown as { BATCH_INTERVAL?: number }).BATCH_INTERVAL = 0;
   const bySummary = new Map(summaries.map((m) => [m.model, m]));
   let evaluations = 0;
   for (const [name, state] of s.models) {
@@ -743,10 +744,13 @@ async function finish(summaries: WeaveModelSummary[]): Promise<void> {
       classify(err);
     }
   }
-  await s.client.waitForBatchProcessing();
-  await s.calls?.drain();
-  // Calls were lost: the fatal problem already sent ends the child, as the SDK's exit would.
-  if (s.calls?.gaveUp) return;
+  if (s.calls) {
+    await s.calls.drain();
+    // Calls were lost: the fatal problem already sent ends the child, as the SDK's exit would.
+    if (s.calls.gaveUp) return;
+  } else {
+    await s.client.waitForBatchProcessing();
+  }
   await s.feedback?.drain();
   const stats = {
     predictions: processed - failed,
