@@ -42,7 +42,6 @@ describe("TracePoster", () => {
       retryDelaysMs: [1, 1, 1],
     });
     await poster.post("call/upsert_batch", Buffer.from('{"batch":["é"]}'));
-    poster.close();
     expect(retries).toEqual([503, 429]);
     expect(seen).toHaveLength(3);
     for (const r of seen) {
@@ -61,13 +60,11 @@ describe("TracePoster", () => {
     const poster = new TracePoster({ baseUrl: `${url}/`, headers: {}, retryDelaysMs: [1, 1] });
     await expect(poster.post("/feedback/batch/create", "{}")).rejects.toMatchObject({ status: 400 });
     expect(seen).toHaveLength(1);
-    poster.close();
 
     await new Promise<void>((resolve) => server!.close(() => resolve()));
     const busy = await serve([500]);
     const retrying = new TracePoster({ baseUrl: busy.url, headers: {}, retryDelaysMs: [1, 1] });
     const err: unknown = await retrying.post("call/upsert_batch", "{}").catch((e: unknown) => e);
-    retrying.close();
     expect(err).toBeInstanceOf(TraceHttpError);
     expect(err).toMatchObject({ status: 500 });
     expect(busy.seen).toHaveLength(3);

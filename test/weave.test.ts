@@ -44,13 +44,23 @@ function envFor(url: string): NodeJS.ProcessEnv {
   return { ...process.env, WANDB_API_KEY: KEY, WF_TRACE_SERVER_URL: url, WANDB_BASE_URL: undefined };
 }
 
-async function runSink(url: string, opts: { finishTimeoutMs?: number; maxBacklog?: number; rows?: number } = {}) {
+type SinkOptions = Parameters<typeof startWeaveSink>[0];
+
+/** A sink for this file's run of `rows` rows per model, with the warnings it gives. */
+function startSink(rows: number, options: Omit<SinkOptions, "project" | "runId" | "manifest" | "onWarning">) {
   const warnings: string[] = [];
   const sink = startWeaveSink({
     project: "team/bakeoff",
     runId: RUN,
-    manifest: fakeManifest(RUN, MODELS, opts.rows ?? ROWS),
+    manifest: fakeManifest(RUN, MODELS, rows),
     onWarning: (m) => warnings.push(m),
+    ...options,
+  });
+  return { sink, warnings };
+}
+
+async function runSink(url: string, opts: { finishTimeoutMs?: number; maxBacklog?: number; rows?: number } = {}) {
+  const { sink, warnings } = startSink(opts.rows ?? ROWS, {
     env: envFor(url),
     finishTimeoutMs: opts.finishTimeoutMs ?? 20_000,
     ...(opts.maxBacklog !== undefined ? { maxBacklog: opts.maxBacklog } : {}),
@@ -208,15 +218,7 @@ describe("Weave score feedback", () => {
 describe("Weave payload safety", () => {
   it("drops credential-named fields of a record before anything reaches the trace server", async () => {
     server = await startFakeTraceServer();
-    const warnings: string[] = [];
-    const sink = startWeaveSink({
-      project: "team/bakeoff",
-      runId: RUN,
-      manifest: fakeManifest(RUN, MODELS, 1),
-      onWarning: (m) => warnings.push(m),
-      env: envFor(server.url),
-      finishTimeoutMs: 20_000,
-    });
+    const { sink, warnings } = startSink(1, { env: envFor(server.url), finishTimeoutMs: 20_000 });
     for (const rec of fakeRecords(MODELS, 1)) {
       // A dataset column named like a credential, and a long text the payload caps.
       rec.input.vars = { ...rec.input.vars, api_key: "sk-vars-leak-1", Authorization: "Bearer sk-leak-2" };
@@ -309,14 +311,7 @@ describe("Weave sink when the trace server misbehaves", () => {
   });
 
   it("warns once when the child entry is missing, and record() never throws", async () => {
-    const warnings: string[] = [];
-    const sink = startWeaveSink({
-      project: "team/bakeoff",
-      runId: RUN,
-      manifest: fakeManifest(RUN, MODELS, 1),
-      onWarning: (m) => warnings.push(m),
-      childPath: "/nonexistent/weave-child.js",
-    });
+    const { sink, warnings } = startSink(1, { childPath: "/nonexistent/weave-child.js" });
     for (const rec of fakeRecords(MODELS, 3)) sink.record(rec);
     const result = await sink.finish();
     expect(result).toMatchObject({ ok: false, uploaded: 0, dropped: 6 });

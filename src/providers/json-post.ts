@@ -59,7 +59,7 @@ function decoderFor(encoding: string | undefined): NodeJS.ReadWriteStream | unde
 }
 
 /**
- * POSTs `body` (JSON text) to `url` and reads the whole answer, whatever its status.
+ * POSTs `body` (JSON, as text or already UTF-8) to `url` and reads the whole answer, whatever its status.
  *
  * Rejects with a `bad_response` {@link ModelCallError} (not retried) when the body is larger
  * than `maxBytes` (declared or decoded so far; nothing more is read), and with the socket's own
@@ -69,7 +69,7 @@ function decoderFor(encoding: string | undefined): NodeJS.ReadWriteStream | unde
 export function postJson(
   url: URL,
   headers: Record<string, string>,
-  body: string,
+  body: string | Buffer,
   signal: AbortSignal,
   maxBytes: number,
 ): Promise<JsonPostResponse> {

@@ -39,7 +39,6 @@ export interface CallBatcherOptions {
 interface Batch {
   body: Buffer;
   chars: number;
-  items: number;
 }
 
 const OPEN = Buffer.from('{"batch":[');
@@ -55,8 +54,8 @@ export class CallBatcher {
   /** The batch being filled. */
   private open: Buffer | null = null;
   private openBytes = 0;
+  /** Characters of the items in the open batch (never-empty JSON texts: 0 means no item yet). */
   private openChars = 0;
-  private openItems = 0;
   /** Closed batches waiting to be sent, oldest first (a failed one goes back to the front). */
   private closed: Batch[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -69,8 +68,6 @@ export class CallBatcher {
   private idleWaiters: (() => void)[] = [];
   /** Characters queued and not yet taken by the server (the in-flight batch included). */
   pendingChars = 0;
-  /** Items the server took. */
-  sent = 0;
   /** True once more than `maxErrors` batches failed: the queue was dropped and nothing more is sent. */
   gaveUp = false;
 
@@ -92,10 +89,9 @@ export class CallBatcher {
     // Room for a comma, the item at 3 bytes per UTF-16 unit at most, and the closing bracket.
     this.reserve(1 + 3 * text.length + CLOSE.length);
     const buf = this.open!;
-    if (this.openItems > 0) buf[this.openBytes++] = COMMA;
+    if (this.openChars > 0) buf[this.openBytes++] = COMMA;
     this.openBytes += buf.write(text, this.openBytes);
     this.openChars += text.length;
-    this.openItems++;
     this.pendingChars += text.length;
     if (this.openChars >= this.sendAtChars) this.close();
     this.schedule();
@@ -125,7 +121,6 @@ export class CallBatcher {
       this.open = Buffer.allocUnsafe(Math.max(Math.ceil(this.sendAtChars * 1.25), OPEN.length + bytes));
       this.openBytes = OPEN.copy(this.open, 0);
       this.openChars = 0;
-      this.openItems = 0;
       return;
     }
     if (this.openBytes + bytes <= this.open.length) return;
@@ -138,7 +133,7 @@ export class CallBatcher {
   private close(): void {
     if (!this.open) return;
     this.openBytes += CLOSE.copy(this.open, this.openBytes);
-    this.closed.push({ body: this.open.subarray(0, this.openBytes), chars: this.openChars, items: this.openItems });
+    this.closed.push({ body: this.open.subarray(0, this.openBytes), chars: this.openChars });
     this.open = null;
   }
 
@@ -169,7 +164,6 @@ export class CallBatcher {
     this.inFlight = true;
     this.options.post(batch.body).then(
       () => {
-        this.sent += batch.items;
         this.pendingChars -= batch.chars;
         this.settle();
         this.options.onSent?.();

@@ -22,7 +22,7 @@ import type { FromChild, ToChild, WeaveDatasetRow, WeaveModelInfo, WeaveProblemK
 import type { WeaveModelSummary } from "./weave-summary.js";
 import { predictionInputs, predictionOutput, scoreValue, evaluationName } from "./weave-payload.js";
 import { sanitize } from "./sanitize.js";
-import { FeedbackBatcher } from "./weave-feedback.js";
+import { FeedbackBatcher, callUriPrefix, scoreFeedbackType } from "./weave-feedback.js";
 import { CallBatcher } from "./weave-call-batcher.js";
 import { TracePoster } from "./weave-http.js";
 import {
@@ -341,7 +341,7 @@ function serializePlainValuesAtOnce(client: Client): void {
 
 /** A request body already encoded as JSON; passed through by the patched JSON formatter. */
 class EncodedJson {
-  constructor(readonly body: Buffer | string) {}
+  constructor(readonly body: Buffer) {}
 }
 
 /**
@@ -478,20 +478,17 @@ function batchFeedback(client: Client, poster: TracePoster | null): FeedbackBatc
     postOne: (item) => api.feedback.feedbackCreateFeedbackCreatePost(item),
     onError: (err) => classify(err),
   });
-  const [entity, project] = fc.projectId.split("/");
-  const callUri = (id: string): string => `weave:///${entity}/${project}/call/${id}`;
+  const callUri = callUriPrefix(fc.projectId);
   fc.addScore = async (predictCallId, scorerCallId, runnableRefUri, scorerOutput) => {
-    // As the SDK does: the scorer's name is the object name in its ref URI.
-    const scorerName = runnableRefUri.split("/").pop()?.split(":")[0] || "unknown";
     fc.saveWeaveValues(scorerOutput);
     const output = await fc.serializedVal(scorerOutput);
     batcher.add({
       project_id: fc.projectId,
-      weave_ref: callUri(predictCallId),
-      feedback_type: `wandb.runnable.${scorerName}`,
+      weave_ref: callUri + predictCallId,
+      feedback_type: scoreFeedbackType(runnableRefUri),
       payload: { output },
       runnable_ref: runnableRefUri,
-      call_ref: callUri(scorerCallId),
+      call_ref: callUri + scorerCallId,
     });
     return "";
   };
@@ -731,9 +728,10 @@ async function finish(summaries: WeaveModelSummary[]): Promise<void> {
   }
   await idle();
   // Everything is queued now: later call batches go out at once instead of every 200 ms, so
-  // the run is not held for the SDK's batch timer.
-  (s.client as unknown as { BATCH_INTERVAL?: number }).BATCH_INTERVAL = 0;
-  s.calls?.flushEagerly();
+  // the run is not held for a batch timer. The SDK's own call queue is used only when its calls
+  // could not be routed into s.calls (another SDK version); otherwise it stays empty.
+  if (s.calls) s.calls.flushEagerly();
+  else (s.client as unknown as { BATCH_INTERVAL?: number }).BATCH_INTERVAL = 0;
   const bySummary = new Map(summaries.map((m) => [m.model, m]));
   let evaluations = 0;
   for (const [name, state] of s.models) {
@@ -746,10 +744,13 @@ async function finish(summaries: WeaveModelSummary[]): Promise<void> {
       classify(err);
     }
   }
-  await s.client.waitForBatchProcessing();
-  await s.calls?.drain();
-  // Calls were lost: the fatal problem already sent ends the child, as the SDK's exit would.
-  if (s.calls?.gaveUp) return;
+  if (s.calls) {
+    await s.calls.drain();
+    // Calls were lost: the fatal problem already sent ends the child, as the SDK's exit would.
+    if (s.calls.gaveUp) return;
+  } else {
+    await s.client.waitForBatchProcessing();
+  }
   await s.feedback?.drain();
   const stats = {
     predictions: processed - failed,

@@ -16,7 +16,7 @@
  * the first prediction, and the first with each scorer name.
  */
 import { randomBytes } from "node:crypto";
-import type { FeedbackItem } from "./weave-feedback.js";
+import { callUriPrefix, scoreFeedbackType, type FeedbackItem } from "./weave-feedback.js";
 
 /** The call a direct prediction hangs under: its evaluation's `Evaluation.evaluate` call. */
 export interface DirectEvaluation {
@@ -93,8 +93,7 @@ export class DirectCallWriter {
     },
   ) {
     this.projectJson = JSON.stringify(options.projectId);
-    const [entity, project] = options.projectId.split("/");
-    this.callUriPrefix = `weave:///${entity}/${project}/call/`;
+    this.callUriPrefix = callUriPrefix(options.projectId);
   }
 
   /**
@@ -119,12 +118,11 @@ export class DirectCallWriter {
     }
     const self = (start["inputs"] as Record<string, unknown> | undefined)?.["self"];
     if (typeof self !== "string") return;
-    const scorerName = self.split("/").pop()?.split(":")[0] || "unknown";
     this.scorers.set(name, {
       ...template,
       selfJson: JSON.stringify(self),
       runnableRef: self,
-      feedbackType: `wandb.runnable.${scorerName}`,
+      feedbackType: scoreFeedbackType(self),
       displayName: JSON.stringify(name),
     });
   }
@@ -184,11 +182,11 @@ export class DirectCallWriter {
     const mcInputs = `{"model":${mcDisplay},"messages":${JSON.stringify(p.messages)},"result":${result}}`;
     // Its summary as the SDK's processSummary makes it: usage entries count one request.
     const own = withRequestCounts(summarizeModelCall({ usage: p.output["usage"], usage_model: p.usageModel }));
+    // It is also predict_and_score's summary: what rolls up from its children is the model call's
+    // alone (Model.predict and the scorers have none; merged into an empty summary it is unchanged).
+    const ownJson = JSON.stringify(own);
     add(this.start(mcOp, mcId, trace, psId, now, mcDisplay, mcInputs));
-    add(this.end(mcId, now, result, JSON.stringify(own), mcDisplay));
-    // What rolls up into predict_and_score: the model call's summary (Model.predict and the
-    // scorers have none), merged as the SDK merges a child's summary into its parent's.
-    const psSummary = mergeSummaries({}, mergeSummaries(own, {}));
+    add(this.end(mcId, now, result, ownJson, mcDisplay));
 
     const scores: Record<string, unknown> = {};
     for (const [name, value] of p.scores) {
@@ -211,16 +209,8 @@ export class DirectCallWriter {
       scores[name] = value;
     }
 
-    add(
-      this.end(
-        psId,
-        now,
-        `{"output":${output},"scores":${JSON.stringify(scores)}}`,
-        JSON.stringify(psSummary),
-        undefined,
-      ),
-    );
-    ev.addChildSummary(psSummary);
+    add(this.end(psId, now, `{"output":${output},"scores":${JSON.stringify(scores)}}`, ownJson, undefined));
+    ev.addChildSummary(own);
     ev.addScores(scores);
   }
 

@@ -20,6 +20,17 @@ export interface FeedbackItem {
   call_ref: string;
 }
 
+/** `weave:///<entity>/<project>/call/`: with a call id appended, that call's ref URI (as the SDK builds it). */
+export function callUriPrefix(projectId: string): string {
+  const [entity, project] = projectId.split("/");
+  return `weave:///${entity}/${project}/call/`;
+}
+
+/** The feedback type the SDK's `addScore` gives a score: the scorer's object name, from its ref URI. */
+export function scoreFeedbackType(runnableRef: string): string {
+  return `wandb.runnable.${runnableRef.split("/").pop()?.split(":")[0] || "unknown"}`;
+}
+
 /** Options of {@link FeedbackBatcher}. */
 export interface FeedbackBatcherOptions {
   /** Sends one batch through `/feedback/batch/create`; rejects with what the HTTP client threw. */

@@ -1,8 +1,9 @@
 /**
- * A small HTTP client for the Weave child's two bulk routes (`/call/upsert_batch`,
- * `/feedback/batch/create`): node:http(s) over one keep-alive agent, the body written as the
- * bytes it already is. The SDK's client goes through `fetch` (undici, a web stream per body that
- * copies it, a TextEncoder pass): for megabyte bodies that was a sixth of the child's CPU.
+ * The Weave child's client for its two bulk routes (`/call/upsert_batch`,
+ * `/feedback/batch/create`): the provider transport's keep-alive node:http(s) POST
+ * (providers/json-post.ts), the body written as the bytes it already is. The SDK's client goes
+ * through `fetch` (undici, a web stream per body that copies it, a TextEncoder pass): for megabyte
+ * bodies that was a sixth of the child's CPU.
  *
  * It keeps the SDK's rules (weave 0.11.1 `createFetchWithRetry` as `init` configures it): 429 and
  * 5xx answers and network errors are retried after 1, 2, 4, 8, 16 s, then the last answer counts;
@@ -11,9 +12,8 @@
  * Base URL and headers (Authorization, User-Agent) are the SDK's own, read from its client: the
  * key is never read here, only passed on in the header the SDK built.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-
+import { setTimeout as sleep } from "node:timers/promises";
+import { postJson } from "../providers/json-post.js";
 /** Options of {@link TracePoster}. */
 export interface TracePosterOptions {
   /** Trace server base URL (the SDK's `traceServerApi.baseUrl`). */
@@ -37,73 +37,41 @@ export class TraceHttpError extends Error {
 }
 
 const DEFAULT_DELAYS = [1000, 2000, 4000, 8000, 16000];
+/** These requests have no deadline of their own (the parent bounds the whole upload). */
+const NO_ABORT = new AbortController().signal;
+/** Answers are not needed, only read so the socket is reused; one this long is not read further. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** POSTs JSON bodies to the trace server with the SDK's retry rules. */
 export class TracePoster {
   private readonly url: URL;
-  private readonly agent: HttpAgent;
-  private readonly request: typeof httpRequest;
+  private readonly headers: Record<string, string>;
   private readonly delays: readonly number[];
 
   constructor(private readonly options: TracePosterOptions) {
     this.url = new URL(options.baseUrl.endsWith("/") ? options.baseUrl : `${options.baseUrl}/`);
-    const https = this.url.protocol === "https:";
-    // Two sockets: the call batches and the feedback batches each have one request in flight.
-    this.agent = https
-      ? new HttpsAgent({ keepAlive: true, maxSockets: 4 })
-      : new HttpAgent({ keepAlive: true, maxSockets: 4 });
-    this.request = https ? httpsRequest : httpRequest;
+    this.headers = { ...options.headers, "Content-Type": "application/json" };
     this.delays = options.retryDelaysMs ?? DEFAULT_DELAYS;
   }
 
   /** POSTs `body` (JSON) to `path` (e.g. `call/upsert_batch`); resolves on a 2xx answer. */
   async post(path: string, body: Buffer | string): Promise<void> {
-    const bytes = typeof body === "string" ? Buffer.from(body) : body;
+    const url = new URL(path.replace(/^\//, ""), this.url);
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= this.delays.length;
       let status: number;
       try {
-        status = await this.once(path, bytes);
+        ({ status } = await postJson(url, this.headers, body, NO_ABORT, MAX_ANSWER_BYTES));
       } catch (err) {
         if (last) throw new Error("fetch failed", { cause: err });
         this.options.onRetry?.(undefined, err);
-        await sleep(this.delays[attempt]!);
+        await sleep(this.delays[attempt]);
         continue;
       }
       if (status >= 200 && status < 300) return;
       if (last || !(status === 429 || status >= 500)) throw new TraceHttpError(status, path);
       this.options.onRetry?.(status);
-      await sleep(this.delays[attempt]!);
+      await sleep(this.delays[attempt]);
     }
   }
-
-  /** Closes idle keep-alive sockets. */
-  close(): void {
-    this.agent.destroy();
-  }
-
-  private once(path: string, body: Buffer): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const req = this.request(
-        new URL(path.replace(/^\//, ""), this.url),
-        {
-          method: "POST",
-          agent: this.agent,
-          headers: { ...this.options.headers, "Content-Type": "application/json", "Content-Length": body.length },
-        },
-        (res: IncomingMessage) => {
-          // The answers of these routes are not needed; read them so the socket is reused.
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
