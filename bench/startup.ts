@@ -12,7 +12,8 @@
  *               fills Node's compile cache (bin/bakeoff.js enables it on Node >= 22.1).
  * --write       replace the `bench:startup` section of BENCHMARKS.md.
  * --profile DIR also run each case once under `--cpu-prof` into DIR and print where its CPU
- *               went (by package), the evidence when a target is missed.
+ *               went (self time by category and the top functions, bench/cpu-profile.ts), the
+ *               evidence when a target is missed.
  *
  * The cases run round-robin (ideal, then each case, then again), so a machine that slows down
  * part-way slows every case alike. Wall time is measured here around spawn → exit; CPU time
@@ -29,9 +30,9 @@
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
-import { SourceMap, type SourceMapPayload } from "node:module";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { describeProfile } from "./cpu-profile.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(REPO, "bin", "bakeoff.js");
@@ -215,78 +216,6 @@ async function measure(node: string, cases: Case[], runs: number): Promise<CaseR
   });
 }
 
-/** Summarises a .cpuprofile: CPU by package / dist folder, top entries. */
-function profileSummary(file: string, top = 12): string {
-  type Frame = { url: string; functionName: string; lineNumber: number; columnNumber: number };
-  type Node = { id: number; callFrame: Frame; children?: number[] };
-  const p = JSON.parse(readFileSync(file, "utf8")) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  // The CLI is a bundle (dist/cli-bundle/): its frames are charged to the source they came
-  // from, through the bundle's source maps.
-  const maps = new Map<string, SourceMap | undefined>();
-  const original = (f: Frame): string => {
-    if (!f.url.includes("/dist/cli-bundle/")) return f.url;
-    const file = fileURLToPath(f.url);
-    if (!maps.has(file)) {
-      const text = existsSync(`${file}.map`) ? readFileSync(`${file}.map`, "utf8") : undefined;
-      maps.set(file, text === undefined ? undefined : new SourceMap(JSON.parse(text) as SourceMapPayload));
-    }
-    const entry = maps.get(file)?.findEntry(f.lineNumber, f.columnNumber);
-    const source = entry && "originalSource" in entry ? entry.originalSource : undefined;
-    if (!source) return f.url;
-    return source.replace(/^(?:\.\.\/)+/, "/").replace(/^\/src\/(.*)\.ts$/, "/dist/$1.js");
-  };
-  const key = (frame: Frame): string | undefined => {
-    const url = original(frame);
-    const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    if (nm) return nm[1];
-    const dist = /\/dist\/(?:([^/]+)\/)?/.exec(url);
-    if (dist) return `bakeoff ${dist[1] ?? "(top)"}`;
-    return undefined;
-  };
-  const incl = new Map<string, number>();
-  let total = 0;
-  let idle = 0;
-  p.samples.forEach((id, i) => {
-    const dt = p.timeDeltas[i] ?? 0;
-    total += dt;
-    const leaf = byId.get(id)!;
-    if (leaf.callFrame.functionName === "(idle)") {
-      idle += dt;
-      return;
-    }
-    // Charged to the deepest package on the stack (node_modules before bakeoff's own code).
-    let cur: number | undefined = id;
-    let label: string | undefined;
-    while (cur !== undefined && label === undefined) {
-      const k = key(byId.get(cur)!.callFrame);
-      if (k && !k.startsWith("bakeoff")) label = k;
-      cur = parent.get(cur);
-    }
-    if (label === undefined) {
-      cur = id;
-      while (cur !== undefined && label === undefined) {
-        label = key(byId.get(cur)!.callFrame);
-        cur = parent.get(cur);
-      }
-    }
-    label ??= leaf.callFrame.url.startsWith("node:")
-      ? "node internals (module loader, fs, http…)"
-      : leaf.callFrame.functionName;
-    incl.set(label, (incl.get(label) ?? 0) + dt);
-  });
-  const rows = [...incl]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, top)
-    .map(([k, v]) => `    ${(v / 1000).toFixed(0).padStart(5)} ms  ${k}`);
-  return [
-    `  sampled ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms; busy time by package (profiler on, so slower than unprofiled):`,
-    ...rows,
-  ].join("\n");
-}
-
 function nodeVersion(node: string): string {
   return execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
 }
@@ -369,7 +298,7 @@ async function main(): Promise<void> {
           rmSync(dir, { recursive: true, force: true });
           await runOnce(node, c, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
           const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
-          if (file) console2(`\n${c.name} (${join(dir, file)}):\n${profileSummary(join(dir, file))}`);
+          if (file) console2(`\n${c.name} (${join(dir, file)}):\n${describeProfile(join(dir, file))}`);
         }
       }
     }
