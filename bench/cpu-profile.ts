@@ -331,9 +331,21 @@ export function describeProfile(file: string, top = 12): string {
   const cats = [...s.byCategory].sort((a, b) => sum(b[1]) - sum(a[1])).slice(0, top);
   const fns = [...s.byFunction.values()].sort((a, b) => sum(b.us) - sum(a.us)).slice(0, top);
   return [
-    `  sampled ${(sum(s.spanUs) / 1000).toFixed(0)} ms, busy ${(sum(s.busyUs) / 1000).toFixed(0)} ms, idle ${(sum(s.idleUs) / 1000).toFixed(0)} ms (main thread, profiler on, so slower than unprofiled); self time by category:`,
+    `  sampled ${(sum(s.spanUs) / 1000).toFixed(0)} ms, busy ${(sum(s.busyUs) / 1000).toFixed(0)} ms, idle ${(sum(s.idleUs) / 1000).toFixed(0)} ms (main thread, profiler on; wall-clock ticks, so on a loaded machine busy includes waits for a core); self time by category:`,
     ...cats.map(([k, v]) => `    ${ms(sum(v))}  ${k}`),
     "  top self-time functions:",
     ...fns.map((f) => `    ${ms(sum(f.us))}  ${f.name}  ${f.where}`),
   ].join("\n");
+}
+
+// Run directly, it summarises the profiles named on the command line, e.g. those
+// `bench/reports.ts --profile` or `bench/weave-overhead.ts --profile` leave in bench-profiles/:
+//   npx tsx bench/cpu-profile.ts bench-profiles/*.cpuprofile [--top N]
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const argv = process.argv.slice(2);
+  const t = argv.indexOf("--top");
+  const top = t >= 0 ? Number(argv[t + 1]) : 12;
+  const files = argv.filter((a, i) => a !== "--top" && argv[i - 1] !== "--top");
+  if (files.length === 0) throw new Error("usage: npx tsx bench/cpu-profile.ts FILE.cpuprofile... [--top N]");
+  for (const f of files) console.log(`${f}:\n${describeProfile(f, top)}\n`);
 }

@@ -120,7 +120,8 @@ function toMonoUs(epochMs: number): number {
  * any other thread's; and the main thread's CPU from bench/thread-cpu.mjs. A profile's samples
  * last from one tick to the next in wall time, so on a loaded machine they also hold the time the
  * thread waited for a core; every figure is scaled by the thread's CPU / its sampled busy time
- * (descheduling falls on whatever code is running, so it inflates every category alike).
+ * (descheduling falls on whatever code happens to run, so it inflates every category roughly alike;
+ * one factor for the whole process).
  */
 async function readSide(dir: string, splits: (mainStart: number, mainEnd: number) => number[]) {
   const files = (await readdir(dir)).filter((f) => f.endsWith(".cpuprofile"));
