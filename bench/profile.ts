@@ -4,7 +4,7 @@
  * `node --cpu-prof`, and the two main-thread profiles summarised side by side, per result.
  *
  *   npm run bench:profile                       # build, both workloads, both providers, --write
- *   npx tsx bench/profile.ts [--mode wall|throughput] [--provider openai] [--rows N]
+ *   npx tsx bench/profile.ts [--mode wall|throughput] [--provider openai] [--rows N] [--reps N]
  *                            [--floor sdk|node-http] [--interval US] [--keep DIR] [--write]
  *
  * Workloads (bench/run.ts's, emulator in its own process, bench/workload.ts):
@@ -13,8 +13,8 @@
  * Floors: azure-ai-inference → the bare `@azure-rest/ai-inference` ModelClient; openai → bare
  * node:http (`--floor sdk`: the `openai` client instead).
  *
- * Each profile is cut into phases: start-up (spawn → the first call), loop (→ the last result),
- * tail (→ exit). bakeoff's boundaries come from its journal (`startedAt` of the first call,
+ * Each profile is cut into phases: start-up (profile start → the first call), loop (→ the last
+ * result), tail (→ exit). bakeoff's boundaries come from its journal (`startedAt` of the first call,
  * `endedAt` of the last result, epoch ms, turned into the profile's clock, CLOCK_MONOTONIC µs as
  * `process.hrtime` reads it, with the offset between the two clocks taken here). The bare loop
  * prints its own loop time; its loop is taken to end where its profile ends (it exits right after
@@ -26,12 +26,16 @@
  * machine "busy" samples also hold the time the thread waited for a core (on this shared 2-core
  * machine often more than half); bench/thread-cpu.mjs reads the main thread's real CPU and its
  * run-queue wait (Linux schedstat) at exit, and every figure is scaled by CPU / sampled busy
- * time, so the tables are in CPU µs and sum to the thread's measured CPU. The process's CPU across
- * all threads (exit-stats.mjs) is printed beside it. The profiler costs CPU itself, alike on both
- * sides.
+ * time, so the tables are in CPU µs and sum to the thread's measured CPU. Waits land unevenly,
+ * though: a socket write that wakes the emulator is where a thread is most often preempted, so
+ * under load `writev` keeps more than its share (the noisiest row between runs). The process's
+ * CPU across all threads (exit-stats.mjs) is printed beside it. The profiler costs CPU itself,
+ * alike on both sides.
  *
- * `--keep DIR` keeps the .cpuprofile files (DIR/<mode>-<provider>-<bare|bakeoff>/), to open in
- * Chrome DevTools or speedscope. `--write` replaces the `bench:profile` section of BENCHMARKS.md
+ * `--reps N` profiles each side N times, alternated, and reports per side the run whose main
+ * thread used the least CPU (the least disturbed by other work). `--keep DIR` keeps the
+ * .cpuprofile files (DIR/<mode>-<provider>-<bare|bakeoff>[-<rep>]/), to open in Chrome DevTools
+ * or speedscope. `--write` replaces the `bench:profile` section of BENCHMARKS.md
  * (only from a full run: no --mode, --provider, --rows or --floor).
  */
 import { mkdir, readFile, readdir, rm } from "node:fs/promises";
@@ -78,6 +82,8 @@ const ONLY_PROVIDER = option("--provider", "") || undefined;
 const ROWS = option("--rows", "") === "" ? undefined : numberOption("--rows", 0);
 const FLOOR = option("--floor", "");
 const INTERVAL_US = numberOption("--interval", 1000);
+/** Profiled runs per side (alternated); the one with the least main-thread CPU is reported. */
+const REPS = numberOption("--reps", 1);
 const KEEP = option("--keep", "") || undefined;
 const WRITE = flag("--write");
 
@@ -165,6 +171,7 @@ async function freshDir(dir: string): Promise<string> {
 
 async function profileBare(
   work: Workload,
+  rep: number,
   profRoot: string,
   dir: string,
   provider: ProviderName,
@@ -172,7 +179,7 @@ async function profileBare(
   url: string,
   dataset: string,
 ): Promise<Side> {
-  const pdir = await freshDir(join(profRoot, `${work.mode}-${provider}-bare`));
+  const pdir = await freshDir(join(profRoot, `${work.mode}-${provider}-bare${repTag(rep)}`));
   const arg = bareLoopArg(provider, floor, url, modelNames(work.models), dataset, work.concurrency);
   const proc = await runMeasured([BARE, arg], dir, profArgs(pdir), profEnv(pdir));
   const r = JSON.parse(proc.stdout.trim().split("\n").pop()!) as { calls: number; loopMs: number };
@@ -183,13 +190,14 @@ async function profileBare(
 
 async function profileBakeoff(
   work: Workload,
+  rep: number,
   profRoot: string,
   dir: string,
   provider: ProviderName,
   config: string,
 ): Promise<Side> {
-  const pdir = await freshDir(join(profRoot, `${work.mode}-${provider}-bakeoff`));
-  const runId = `profile-${work.mode}-${provider}`;
+  const pdir = await freshDir(join(profRoot, `${work.mode}-${provider}-bakeoff${repTag(rep)}`));
+  const runId = `profile-${work.mode}-${provider}-${rep}`;
   const out = join(dir, "results");
   const proc = await runMeasured(
     [BIN, "run", "--no-weave", "--config", config, "--run-id", runId, "--out", out],
@@ -204,6 +212,10 @@ async function profileBakeoff(
   await rm(runDir, { recursive: true, force: true });
   return { label: "bakeoff", proc, results: j.results, ...side, wallMs: proc.wallMs };
 }
+
+/** `-2` for the second of several reps (the first keeps the plain name). */
+const repTag = (rep: number) => (rep > 1 ? `-${rep}` : "");
+const leastCpu = (xs: Side[]) => xs.reduce((a, b) => (sum(b.main.busyUs) < sum(a.main.busyUs) ? b : a));
 
 interface ProviderResult {
   provider: ProviderName;
@@ -227,10 +239,18 @@ async function profileWorkload(work: Workload, profRoot: string): Promise<Provid
         const warm = join(dir, "warm.jsonl");
         await writeDataset(warm, Math.min(work.rows, 500));
         await runMeasured([BARE, bareLoopArg(provider, floor, emulator.url, names, warm, work.concurrency)], dir);
-        const bare = await profileBare(work, profRoot, dir, provider, floor, emulator.url, dataset);
-        log(`${work.mode} ${provider} bare (${floor.label}): ${fmtS(bare.wallMs)}`);
-        const bakeoff = await profileBakeoff(work, profRoot, dir, provider, config);
-        log(`${work.mode} ${provider} bakeoff: ${fmtS(bakeoff.wallMs)}`);
+        // Alternated, and per side the run whose main thread used the least CPU: the one the
+        // machine's other work disturbed least (as bench/run.ts keeps the best of its runs).
+        const bares: Side[] = [];
+        const bakeoffs: Side[] = [];
+        for (let rep = 1; rep <= REPS; rep++) {
+          bares.push(await profileBare(work, rep, profRoot, dir, provider, floor, emulator.url, dataset));
+          log(`${work.mode} ${provider} bare (${floor.label}): ${fmtS(bares.at(-1)!.wallMs)}`);
+          bakeoffs.push(await profileBakeoff(work, rep, profRoot, dir, provider, config));
+          log(`${work.mode} ${provider} bakeoff: ${fmtS(bakeoffs.at(-1)!.wallMs)}`);
+        }
+        const bare = leastCpu(bares);
+        const bakeoff = leastCpu(bakeoffs);
         if (bare.results !== bakeoff.results)
           throw new Error(`bare made ${bare.results} calls, bakeoff recorded ${bakeoff.results} results`);
         out.push({ provider, floor, bare, bakeoff });
@@ -373,6 +393,7 @@ async function main(): Promise<void> {
   if (WRITE && (MODE !== "" || ONLY_PROVIDER !== undefined || ROWS !== undefined || FLOOR !== ""))
     throw new Error("--write takes neither --mode, --provider, --rows nor --floor (it replaces the published section)");
   if (ROWS !== undefined && !(Number.isInteger(ROWS) && ROWS > 0)) throw new Error("--rows must be a whole number > 0");
+  if (!(Number.isInteger(REPS) && REPS > 0)) throw new Error("--reps must be a whole number > 0");
   const load0 = loadavg()[0]!;
   const sections: string[] = [];
   const run = async (profRoot: string) => {
@@ -388,9 +409,9 @@ async function main(): Promise<void> {
   } else await withTempDir(run);
   const load1 = loadavg()[0]!;
   const body = [
-    `_Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine()}, Node ${process.version}; 1-min load average ${load0.toFixed(1)} → ${load1.toFixed(1)} (other work shares the CPUs); one profiled run per side, sampled every ${INTERVAL_US} µs; \`npm run bench:profile\`._`,
+    `_Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine()}, Node ${process.version}; 1-min load average ${load0.toFixed(1)} → ${load1.toFixed(1)} (other work shares the CPUs); ${REPS === 1 ? "one profiled run per side" : `the least-CPU of ${REPS} alternated profiled runs per side`}, sampled every ${INTERVAL_US} µs; \`npm run bench:profile\`._`,
     "",
-    "Each side runs bench/run.ts's workload once under `node --cpu-prof` (emulator in its own process): **bare** = `node bench/bare-loop.mjs` through the provider's strictest floor (the `@azure-rest/ai-inference` ModelClient; bare node:http for openai), **bakeoff** = `node bin/bakeoff.js run --no-weave --config <tmp>`. Self time of the main thread, each sample charged to the function on top of the stack, V8 builtins (`JSON.parse`, …) to their caller; bakeoff's bundle mapped back to `src/` through its source maps (bench/cpu-profile.ts; *bundle top level* = a chunk's module evaluation and esbuild's helpers, which no map entry covers). Samples are wall-clock ticks, so under load they include waits for a core: each side's figures are scaled to its main thread's measured CPU (Linux schedstat, bench/thread-cpu.mjs; the factor is printed), so every table is in CPU time and sums to that thread's CPU. Phases: start-up = spawn → first call, loop = → last result, tail = → exit (bakeoff's from its journal; the bare loop's from its own loop time, its tail empty). µs/result = the phase's time divided by the results (calls) of the run; Δ = bakeoff − bare. The profiler itself costs both sides CPU, so the absolute figures sit above bench/run.ts's; the differences are the point.",
+    "Each side runs bench/run.ts's workload under `node --cpu-prof` (`--reps N`: N alternated runs, the one with the least main-thread CPU kept) (emulator in its own process): **bare** = `node bench/bare-loop.mjs` through the provider's strictest floor (the `@azure-rest/ai-inference` ModelClient; bare node:http for openai), **bakeoff** = `node bin/bakeoff.js run --no-weave --config <tmp>`. Self time of the main thread, each sample charged to the function on top of the stack, V8 builtins (`JSON.parse`, …) to their caller; bakeoff's bundle mapped back to `src/` through its source maps (bench/cpu-profile.ts; *bundle top level* = a chunk's module evaluation and esbuild's helpers, which no map entry covers). Samples are wall-clock ticks, so under load they include waits for a core: each side's figures are scaled to its main thread's measured CPU (Linux schedstat, bench/thread-cpu.mjs; the factor is printed), so every table is in CPU time and sums to that thread's CPU. The waits do not fall quite evenly: a socket write that wakes the emulator is where a thread is most often preempted, so under load `writev` (node: http/net/stream) keeps more than its share, and that row differs most between two runs of the same side; bakeoff's own rows, which the bare loop lacks, are the steadier signal. A quiet machine gives the cleanest figures. Phases: start-up = the profile's start (Node's bootstrap before the profiler starts is in neither side) → first call, loop = → last result, tail = → exit (bakeoff's from its journal; the bare loop's from its own loop time, its tail empty). µs/result = the phase's time divided by the results (calls) of the run; Δ = bakeoff − bare. The profiler itself costs both sides CPU, so the absolute figures sit above bench/run.ts's; the differences are the point.",
     "",
     ...sections.flatMap((s) => [s, ""]),
   ]
