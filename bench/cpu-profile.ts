@@ -124,7 +124,12 @@ export class OriginResolver {
           bytes.set(c, (bytes.get(c) ?? 0) + v.bytesInOutput);
         }
         const top = [...bytes].sort((a, b) => b[1] - a[1])[0];
-        if (top) mostly = ` (mostly ${top[0]})`;
+        // A chunk without inputs is esbuild's runtime (`__commonJS`, `__export`, …). V8 compiles a
+        // function lazily on its first call, before the callee has a frame, so compiling each
+        // bundled CommonJS module (the Azure SDK) most likely lands on the wrapper that runs it.
+        mostly = top
+          ? ` (mostly ${top[0]})`
+          : " (esbuild runtime; likely incl. compiling the CommonJS modules it runs)";
       } catch {
         // No metafile (not shipped in the package): the chunk's name alone.
       }
