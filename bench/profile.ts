@@ -263,10 +263,12 @@ async function profileWorkload(work: Workload, profRoot: string): Promise<Provid
 }
 
 function floorOf(provider: ProviderName): Floor {
+  if (FLOOR !== "" && FLOOR !== "sdk" && FLOOR !== "node-http")
+    throw new Error(`--floor "${FLOOR}": use sdk or node-http`);
+  // Only openai has a choice of floor; azure-ai-inference's is always its ModelClient.
   if (FLOOR === "" || provider !== "openai") return STRICT_FLOOR[provider];
   if (FLOOR === "sdk") return { client: "sdk", label: "`openai` client" };
-  if (FLOOR === "node-http") return STRICT_FLOOR.openai;
-  throw new Error(`--floor "${FLOOR}": use sdk or node-http`);
+  return STRICT_FLOOR.openai;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,6 +396,8 @@ async function main(): Promise<void> {
     throw new Error("--write takes neither --mode, --provider, --rows nor --floor (it replaces the published section)");
   if (ROWS !== undefined && !(Number.isInteger(ROWS) && ROWS > 0)) throw new Error("--rows must be a whole number > 0");
   if (!(Number.isInteger(REPS) && REPS > 0)) throw new Error("--reps must be a whole number > 0");
+  // Checked before any process starts: a bad --provider or --floor fails at once.
+  providersFrom(ONLY_PROVIDER).forEach(floorOf);
   const load0 = loadavg()[0]!;
   const sections: string[] = [];
   const run = async (profRoot: string) => {
@@ -424,4 +428,11 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await main().catch((err: unknown) => {
+  // A bad option is a one-line message; anything else keeps its stack (a bench bug to look at).
+  if (err instanceof Error && err.message.startsWith("--")) {
+    process.stderr.write(`bench/profile.ts: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+});

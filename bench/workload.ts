@@ -46,7 +46,7 @@ export const STRICT_FLOOR: Record<ProviderName, Floor> = {
 export function providersFrom(only: string | undefined): readonly ProviderName[] {
   if (only === undefined) return ALL_PROVIDERS;
   const p = ALL_PROVIDERS.find((x) => x === only);
-  if (p === undefined) throw new Error(`unknown --provider "${only}"; use ${ALL_PROVIDERS.join(" or ")}`);
+  if (p === undefined) throw new Error(`--provider "${only}": use ${ALL_PROVIDERS.join(" or ")}`);
   return [p];
 }
 
