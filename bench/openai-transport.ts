@@ -8,7 +8,7 @@
  *   node:http, src/providers/json-post.ts), response parsing included;
  * - `http`: a bare node:http keep-alive POST + JSON.parse, the floor.
  *
- *   npx tsx bench/openai-transport.ts [--calls 3000] [--reps 2]
+ *   npm run build && npx tsx bench/openai-transport.ts [--calls 3000] [--reps 2]
  *
  * Prints one line per run and the median per variant. Not written into BENCHMARKS.md: the wall
  * section's bare-vs-bakeoff rows are the figures of record; this shows where the difference comes from.
