@@ -8,7 +8,7 @@
  *   node:http, src/providers/json-post.ts), response parsing included;
  * - `http`: a bare node:http keep-alive POST + JSON.parse, the floor.
  *
- *   npx tsx bench/openai-transport.ts [--calls 3000] [--reps 2]
+ *   npm run build && npx tsx bench/openai-transport.ts [--calls 3000] [--reps 2]
  *
  * Prints one line per run and the median per variant. Not written into BENCHMARKS.md: the wall
  * section's bare-vs-bakeoff rows are the figures of record; this shows where the difference comes from.
@@ -18,6 +18,16 @@ import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
 
+/**
+ * bakeoff's own variants load the compiled modules (`npm run build` first), as `bakeoff run` does:
+ * through tsx, esbuild's `keepNames` wraps every closure in a `__name()` call, which costs per
+ * call what the product does not pay.
+ */
+const DIST = new URL("../dist/", import.meta.url).href;
+const openaiModule = () => import(DIST + "providers/openai.js") as Promise<typeof import("../src/providers/openai.js")>;
+const retryModule = () => import(DIST + "providers/retry.js") as Promise<typeof import("../src/providers/retry.js")>;
+const azureModule = () =>
+  import(DIST + "providers/azure-ai-inference.js") as Promise<typeof import("../src/providers/azure-ai-inference.js")>;
 const ALL_VARIANTS = ["client", "provider", "retry", "http", "azure-sdk", "azure-retry"] as const;
 type Variant = (typeof ALL_VARIANTS)[number];
 const C = 16;
@@ -58,7 +68,7 @@ async function callerFor(variant: Variant, base: string): Promise<(i: number) =>
     };
   }
   if (variant === "provider") {
-    const { createOpenAIProvider } = await import("../src/providers/openai.js");
+    const { createOpenAIProvider } = await openaiModule();
     const p = createOpenAIProvider({ name: "m0", endpoint: base, auth: { kind: "key", apiKey: "k" } });
     return async (i) => {
       const { model: _m, messages, ...params } = bodyFor(i);
@@ -69,15 +79,15 @@ async function callerFor(variant: Variant, base: string): Promise<(i: number) =>
   }
   if (variant === "retry" || variant === "azure-retry") {
     // What the runner calls per result: the retry layer (deadline, run signal) around the provider.
-    const { callWithRetry } = await import("../src/providers/retry.js");
+    const { callWithRetry } = await retryModule();
     const p =
       variant === "retry"
-        ? (await import("../src/providers/openai.js")).createOpenAIProvider({
+        ? (await openaiModule()).createOpenAIProvider({
             name: "m0",
             endpoint: base,
             auth: { kind: "key", apiKey: "k" },
           })
-        : (await import("../src/providers/azure-ai-inference.js")).createAzureAiInferenceProvider({
+        : (await azureModule()).createAzureAiInferenceProvider({
             name: "m0",
             endpoint: base.replace(/\/v1$/, ""),
             auth: { kind: "key", apiKey: "k" },

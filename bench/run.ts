@@ -85,8 +85,17 @@ const ROWS = option("--rows") === undefined ? undefined : Number(option("--rows"
  * on one provider without waiting for a slow floor (the verdicts need every floor: not with --write).
  */
 const ONLY_FLOOR = option("--floor");
-/** A directory: the bakeoff child writes a V8 CPU profile there (`node --cpu-prof`). */
+/**
+ * A directory: every measured child (bakeoff and the bare loops) writes a V8 CPU profile there
+ * (`node --cpu-prof`), named `<side>-<provider>-<n>.cpuprofile`, to compare self time by function.
+ */
 const CPU_PROF_DIR = option("--cpu-prof");
+let profiles = 0;
+/** The `node` options that make a measured child write its CPU profile, if `--cpu-prof` asked. */
+const cpuProfArgs = (name: string): string[] =>
+  CPU_PROF_DIR === undefined
+    ? []
+    : ["--cpu-prof", "--cpu-prof-dir", CPU_PROF_DIR, "--cpu-prof-name", `${name}-${++profiles}.cpuprofile`];
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtMB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -230,7 +239,7 @@ async function runBare(
     params: PARAMS,
     key: KEY,
   };
-  const out = await runMeasured([BARE, JSON.stringify(cfg)], dir);
+  const out = await runMeasured([...cpuProfArgs(`bare-${floor.client}-${provider}`), BARE, JSON.stringify(cfg)], dir);
   const r = JSON.parse(out.stdout.trim().split("\n").pop()!) as { calls: number; loopMs: number; p50Ms: number };
   return { ...out, ...r };
 }
@@ -282,9 +291,20 @@ async function runBakeoff(
   extra: string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<BakeoffOutcome> {
-  const prof = CPU_PROF_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", CPU_PROF_DIR];
   const out = await runMeasured(
-    [...prof, BIN, "run", "--no-weave", "--config", config, "--run-id", runId, "--out", join(dir, "results"), ...extra],
+    [
+      ...cpuProfArgs(`bakeoff-${runId}`),
+      BIN,
+      "run",
+      "--no-weave",
+      "--config",
+      config,
+      "--run-id",
+      runId,
+      "--out",
+      join(dir, "results"),
+      ...extra,
+    ],
     dir,
     env,
   );

@@ -112,12 +112,49 @@ interface StormServer {
 }
 
 /**
+ * Where the server checks that the client fills its slots: the first `width` successful answers
+ * from arrival `from` on are held until `width` requests are in flight at once.
+ */
+interface FillCheck {
+  from: number;
+  width: number;
+}
+
+/**
+ * How long a fill check waits for a client that does not fill its slots before answering anyway:
+ * only so that such a client fails the test on its in-flight count instead of hanging it.
+ */
+const FILL_GIVE_UP_MS = 5_000;
+
+/**
  * A chat completions endpoint that answers 429 to the requests `limited(i)` picks by arrival
  * index and a completion after `latencyMs` to the rest, counting requests in flight.
+ *
+ * Whether the client uses all its slots is decided by the client, not by how fast a loaded
+ * machine sends its requests: during each of `fills`, successful answers are held until as many
+ * requests as the check's width are in flight (with a plain latency, a client that sent its eighth
+ * request more than `latencyMs` after its first, as happened at load ~5 on 2 cores, showed 7 in
+ * flight).
  */
-async function startStormServer(limited: (index: number) => boolean, latencyMs: number): Promise<StormServer> {
+async function startStormServer(
+  limited: (index: number) => boolean,
+  latencyMs: number,
+  fills: readonly FillCheck[] = [],
+): Promise<StormServer> {
   const arrivals: Arrival[] = [];
   let inFlight = 0;
+  const checks = fills.map((f) => ({
+    ...f,
+    taken: 0,
+    held: [] as (() => void)[],
+    giveUp: undefined as NodeJS.Timeout | undefined,
+  }));
+  // Filled or given up, a check is over: later answers take the plain latency.
+  const release = (check: (typeof checks)[number]) => {
+    clearTimeout(check.giveUp);
+    check.taken = check.width;
+    for (const answer of check.held.splice(0)) answer();
+  };
   const server = await startServer((req, res) => {
     if (req.method !== "POST" || !req.path.includes("/chat/completions")) {
       res
@@ -125,7 +162,8 @@ async function startStormServer(limited: (index: number) => boolean, latencyMs: 
         .end(JSON.stringify({ error: { code: "NotFound", message: "no" } }));
       return;
     }
-    const status = limited(arrivals.length) ? 429 : 200;
+    const index = arrivals.length;
+    const status = limited(index) ? 429 : 200;
     inFlight++;
     arrivals.push({ inFlight, status });
     res.on("close", () => inFlight--);
@@ -134,12 +172,28 @@ async function startStormServer(limited: (index: number) => boolean, latencyMs: 
       res.end(JSON.stringify({ error: { code: "429", message: "Rate limit is exceeded." } }));
       return;
     }
-    setTimeout(() => {
+    const answer = () => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(completion()));
-    }, latencyMs);
+    };
+    const check = checks.find((c) => index >= c.from && c.taken < c.width);
+    if (check === undefined) {
+      setTimeout(answer, latencyMs);
+      return;
+    }
+    check.taken++;
+    check.held.push(answer);
+    if (inFlight >= check.width) release(check);
+    else check.giveUp ??= setTimeout(() => release(check), FILL_GIVE_UP_MS);
   });
-  return { url: `${server.url}/m`, arrivals, close: () => server.close() };
+  return {
+    url: `${server.url}/m`,
+    arrivals,
+    close: () => {
+      for (const c of checks) release(c);
+      return server.close();
+    },
+  };
 }
 
 function completion() {
@@ -189,10 +243,15 @@ describe("adaptive concurrency in a run (counted at a 429-storm server)", () => 
   const storm = (i: number) => i >= STORM_START && i < STORM_END && i % 2 === 0;
 
   it("backs off during a 429 storm, records every row once, and climbs back", async () => {
-    // 40 ms per answer: long enough that all 8 slots fill before the first answer comes back, even
-    // on a loaded machine (at 10 ms, load 15 on 2 cores once showed 7 in flight).
-    server = await startStormServer(storm, 40);
     const rows = 240;
+    const storm429s = (STORM_END - STORM_START) / 2;
+    // Every 429 costs one more attempt and no row fails: the arrivals are known in advance. The
+    // last 60 come long after the storm (100 successes after it; climbing back from 1 to 8 takes 28).
+    const tail = rows + storm429s - 60;
+    server = await startStormServer(storm, 40, [
+      { from: 0, width: 8 },
+      { from: tail, width: 8 },
+    ]);
     const { result, logs, keys } = await stormRun(rows, { concurrency: 8 });
 
     expect(result.status).toBe("complete");
@@ -202,13 +261,14 @@ describe("adaptive concurrency in a run (counted at a 429-storm server)", () => 
     expect(new Set(keys).size).toBe(rows);
 
     const arrivals = server.arrivals;
-    expect(arrivals.filter((a) => a.status === 429)).toHaveLength((STORM_END - STORM_START) / 2);
+    expect(arrivals.filter((a) => a.status === 429)).toHaveLength(storm429s);
+    expect(arrivals).toHaveLength(rows + storm429s);
     // Before the storm the configured limit is used fully; late in the storm far less is in flight.
     expect(maxInFlight(arrivals.slice(0, STORM_START))).toBe(8);
     const lateStorm = maxInFlight(arrivals.slice((STORM_START + STORM_END) / 2, STORM_END));
     expect(lateStorm).toBeLessThan(8);
-    // After it, successes raise the limit again: the tail runs wider than the storm did.
-    expect(maxInFlight(arrivals.slice(-60))).toBeGreaterThan(lateStorm);
+    // After it, successes raise the limit again: the tail fills all 8 slots again.
+    expect(maxInFlight(arrivals.slice(tail))).toBe(8);
 
     const mm = result.manifest.models[0]!;
     expect(mm.finalConcurrency).toBe(8);
@@ -225,7 +285,8 @@ describe("adaptive concurrency in a run (counted at a 429-storm server)", () => 
   });
 
   it("with adaptive: false the limit stays where it was configured", async () => {
-    server = await startStormServer(storm, 10);
+    // Deep in the storm, the next 4 successful answers wait until 4 requests are in flight.
+    server = await startStormServer(storm, 10, [{ from: STORM_START + 20, width: 4 }]);
     const { result, logs } = await stormRun(120, { concurrency: 4, adaptive: false });
 
     expect(result.status).toBe("complete");

