@@ -141,6 +141,11 @@ describe("one pass over the journal", () => {
     await expectSameAsOnePurposeWriters(await makeRun({ records: sequential(400, undefined, 11), config: CONFIG }));
   });
 
+  it("copies each model's JUnit part through several read chunks (1 MB each) byte for byte", async () => {
+    // ~2,400 records per model: each model's test cases are well over one chunk of the copy.
+    await expectSameAsOnePurposeWriters(await makeRun({ records: sequential(2400, undefined, 13), config: CONFIG }));
+  });
+
   it("rewrites the records written before a scorer the config did not name first appeared", async () => {
     // No scorers in the snapshot: math's records are written with two columns, geo adds a third.
     await expectSameAsOnePurposeWriters(await makeRun({ records: sequential(300, undefined, 7), config: null }));

@@ -19,7 +19,8 @@ describe("RowIndex.canonicalOrder", () => {
       [0, 1, 1],
       [1, 1, 1],
       [5000, 1, 5000],
-      [5000, 3, 2000],
+      [5000, 3, 2000], // lines about as many as rows: the counting sort
+      [4000, 2, 40000], // sparse lines (a shard, a limit): the packed 64-bit sort
       [3000, 2, 2 ** 32 - 1], // lines that need all 32 bits: 2 + 32 + 12 bits still fit one key
     ] as const) {
       const names = Array.from({ length: datasets }, (_, d) => `ds${d}`);

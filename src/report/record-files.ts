@@ -14,9 +14,9 @@
  * for the records before the last scorer first appeared). The bytes are those of the one-purpose
  * writers ({@link writePredictionsCsv}, {@link writeJunitXml}), which tests compare against.
  */
-import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
-import { mkdtemp, readdir, rename, rm } from "node:fs/promises";
+import { mkdtemp, open, readdir, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
@@ -447,6 +447,30 @@ async function drained(out: WriteStream): Promise<void> {
   await once(out, "drain");
 }
 
+/**
+ * Appends the file at `path` to `out` through one buffer, reused once each chunk is written.
+ * A read stream allocates a new 1 MB chunk per read, and those waited for a collection as
+ * garbage: a 200k-record report's junit.xml copy held ~30 MB of them at once, the peak of the
+ * run's tail (BENCHMARKS.md, memory).
+ */
 async function copyInto(out: WriteStream, path: string): Promise<void> {
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) await write(out, chunk as Buffer);
+  const file = await open(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const { bytesRead } = await file.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return;
+      await written(out, buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Writes `chunk` and waits until the stream is done with it (so its buffer can be reused). */
+function written(out: WriteStream, chunk: Buffer): Promise<void> {
+  if (out.errored !== null) return Promise.reject(out.errored);
+  return new Promise((resolve, reject) => {
+    out.write(chunk, (err) => (err ? reject(err) : resolve()));
+  });
 }

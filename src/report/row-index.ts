@@ -164,7 +164,40 @@ export class RowIndex {
    * is in completion order; a replay or a resume must reproduce the report exactly).
    */
   canonicalOrder(): Uint32Array {
-    return this.packedOrder() ?? this.comparedOrder();
+    return this.countedOrder() ?? this.packedOrder() ?? this.comparedOrder();
+  }
+
+  /**
+   * The canonical order by a stable counting sort on (dataset, line), when the lines are about
+   * as many as the rows (the usual case: a dataset's rows are its lines). Rows are placed in
+   * index order, so ties keep first appearance, as in {@link packedOrder}. Memory: 4 B per
+   * (dataset, line) and the 4 B/row result, 8 MB at a million rows against the packed sort's
+   * 12 MB (8 B keys + the result), at the peak of a large run's end; and no sort.
+   * Undefined when the lines span more than twice the rows (sparse lines: a shard, a limit).
+   */
+  private countedOrder(): Uint32Array | undefined {
+    const n = this.size;
+    if (n === 0) return new Uint32Array(0);
+    // Each dataset's key range starts after the previous one's largest line.
+    const maxLine: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = this.dataset[i]!;
+      if (!(this.line[i]! <= (maxLine[d] ?? -1))) maxLine[d] = this.line[i]!;
+    }
+    const base: number[] = [];
+    let keys = 0;
+    for (let d = 0; d < maxLine.length; d++) {
+      base[d] = keys;
+      keys += maxLine[d] === undefined ? 0 : maxLine[d]! + 1;
+    }
+    if (keys > 2 * n + 1024) return undefined;
+    // starts[k] = rows with a smaller key, then the next free place of key k.
+    const starts = new Uint32Array(keys + 1);
+    for (let i = 0; i < n; i++) starts[base[this.dataset[i]!]! + this.line[i]! + 1]!++;
+    for (let k = 1; k <= keys; k++) starts[k]! += starts[k - 1]!;
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[starts[base[this.dataset[i]!]! + this.line[i]!]!++] = i;
+    return order;
   }
 
   /**
