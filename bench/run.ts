@@ -85,7 +85,10 @@ const ROWS = option("--rows") === undefined ? undefined : Number(option("--rows"
  * on one provider without waiting for a slow floor (the verdicts need every floor: not with --write).
  */
 const ONLY_FLOOR = option("--floor");
-/** A directory: the bakeoff child writes a V8 CPU profile there (`node --cpu-prof`). */
+/**
+ * A directory: the bakeoff child writes a V8 CPU profile there (`node --cpu-prof`), the bare loops
+ * into its `bare/` subdirectory (the warm-up loop's profile is the smallest file there).
+ */
 const CPU_PROF_DIR = option("--cpu-prof");
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -230,7 +233,9 @@ async function runBare(
     params: PARAMS,
     key: KEY,
   };
-  const out = await runMeasured([BARE, JSON.stringify(cfg)], dir);
+  // With --cpu-prof, the bare loops are profiled too (into DIR/bare), to compare self times.
+  const prof = CPU_PROF_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", join(CPU_PROF_DIR, "bare")];
+  const out = await runMeasured([...prof, BARE, JSON.stringify(cfg)], dir);
   const r = JSON.parse(out.stdout.trim().split("\n").pop()!) as { calls: number; loopMs: number; p50Ms: number };
   return { ...out, ...r };
 }
