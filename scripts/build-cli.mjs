@@ -70,6 +70,42 @@ const yargsHome = {
   },
 };
 
+/**
+ * string-width (three copies, under cliui, wrap-ansi and yargs) builds an `Intl.Segmenter` when
+ * its module is evaluated, and yargs loads it for every command, though only help text is ever
+ * measured with it. The first Intl object loads ICU's data: ~45 ms of CPU on Node 20, ~50 ms on
+ * Node 22 (`new Intl.Segmenter()` in a fresh process), before `bakeoff run` sends its first call.
+ * The plugin builds the segmenter on first use instead; what it segments is unchanged. yargs's
+ * own copy also compiles `/^\p{RGI_Emoji}$/v` when evaluated, which V8 expands from ICU's emoji
+ * sequences: 32–36 ms of CPU on Node 22 (`new RegExp(...)` in a fresh process). It is used only
+ * through `.test()` (not global, so stateless), and is built on the first call instead.
+ */
+const STRING_WIDTH = /[\\/]node_modules[\\/](?:.+[\\/])?string-width[\\/]index\.js$/;
+const EAGER_SEGMENTER = "const segmenter = new Intl.Segmenter();";
+const EAGER_RGI_EMOJI = "const rgiEmojiRegex = /^\\p{RGI_Emoji}$/v;";
+const lazySegmenter = {
+  name: "lazy-segmenter",
+  setup(b) {
+    b.onLoad({ filter: STRING_WIDTH }, (args) => {
+      const text = readFileSync(args.path, "utf8");
+      if (!text.includes("Intl.Segmenter")) return undefined; // older versions (cli-progress's) use none
+      if (!text.includes(EAGER_SEGMENTER))
+        throw new Error(`${args.path}: string-width changed how it makes its segmenter; update scripts/build-cli.mjs`);
+      const lazy = "let made; const segmenter = { segment: (s) => (made ??= new Intl.Segmenter()).segment(s) };";
+      let contents = text.replace(EAGER_SEGMENTER, lazy);
+      if (contents.includes(EAGER_RGI_EMOJI)) {
+        if ((contents.match(/rgiEmojiRegex/g) ?? []).length !== 2 || !contents.includes("rgiEmojiRegex.test("))
+          throw new Error(`${args.path}: string-width uses rgiEmojiRegex differently; update scripts/build-cli.mjs`);
+        contents = contents.replace(
+          EAGER_RGI_EMOJI,
+          "let rgiMade; const rgiEmojiRegex = { test: (s) => (rgiMade ??= /^\\p{RGI_Emoji}$/v).test(s) };",
+        );
+      }
+      return { contents, loader: "js" };
+    });
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: ["src/cli.ts"],
@@ -86,7 +122,7 @@ const result = await build({
   sourcemap: "linked",
   sourcesContent: true,
   metafile: true,
-  plugins: [followNodeRequire, yargsHome],
+  plugins: [followNodeRequire, yargsHome, lazySegmenter],
   external: ["tsx", "tsx/*", "esbuild", "open", "@azure/identity"],
   // Bundled CommonJS dependencies (cli-progress) call require() for Node's built-ins.
   banner: {

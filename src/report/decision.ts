@@ -14,6 +14,8 @@
  * Pure: takes per-model facts and paired verdicts, returns the verdict and its sentence.
  */
 import { confidenceLabel, formatAmount, formatP, type PairVerdict } from "../stats/paired.js";
+// An integer (a ceil or 0): formatted without Intl, whose first use costs ~20–50 ms (integer.ts).
+import { formatInteger } from "./integer.js";
 
 /** One model's facts on one dataset. */
 export interface DecisionModel {
@@ -200,7 +202,7 @@ export function decideDataset(input: DecisionInput): DatasetDecision {
       : `${a.name} leads ${b.name} by ${amount(p.diff)} (${ci(p, points)}, ${pText(p)}, n = ${p.n})`;
   const rows =
     needed > p.n
-      ? `about ${needed.toLocaleString("en-US")} rows are needed to detect a ${points ? marginText.replace(" points", "-point") : marginText} difference`
+      ? `about ${formatInteger(needed)} rows are needed to detect a ${points ? marginText.replace(" points", "-point") : marginText} difference`
       : `neither a difference nor equivalence within ${marginText} is shown`;
   return {
     ...base,

@@ -7,6 +7,11 @@
 import { BIDI_CONTROLS } from "../../util/terminal-text.js";
 
 const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+/**
+ * Any character {@link escapeHtml} replaces (tab and newline match too: they just take the slow
+ * path). Not global, so test() keeps no state between calls.
+ */
+const ESCAPED = new RegExp(`[&<>"'\u0000-\u001f\u007f]|${BIDI_CONTROLS.source}`);
 
 /**
  * Escapes text for an HTML text node or a quoted attribute value. Quotes are escaped too, so the
@@ -15,8 +20,12 @@ const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;
  * best and, as NUL, make Chromium drop the rest of a text node at worst.
  */
 export function escapeHtml(value: string | number): string {
+  const text = String(value);
+  // Most values (numbers, names, plain answers) need none of the three passes below: one scan
+  // for any character they replace settles them (the report tail renders ~10^4 values).
+  if (!ESCAPED.test(text)) return text;
   return (
-    String(value)
+    text
       .replace(/[&<>"']/g, (c) => ENTITIES[c]!)
       // eslint-disable-next-line no-control-regex -- control characters are what this replaces
       .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "\ufffd")

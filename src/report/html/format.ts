@@ -2,15 +2,14 @@
  * Number formatting for the HTML report. Returns plain text: callers escape it like any other
  * string, so these helpers never have to think about markup.
  */
+import { formatInteger } from "../integer.js";
 
 /** Shown where a number is unknown or does not apply. */
 export const DASH = "–";
 
-const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-
 /** 1,234 */
 export function int(value: number): string {
-  return integer.format(value);
+  return formatInteger(value);
 }
 
 /** "12.5%" of a [0, 1] share. */
