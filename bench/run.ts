@@ -21,32 +21,31 @@
  * BENCHMARKS.md between its `<!-- bench:<mode>:start/end -->` markers. Run `npm run build` first
  * (the bench spawns bin/bakeoff.js, which runs dist/); `npm run bench` does.
  */
-import { spawn } from "node:child_process";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { open, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { fixedLatencyModel, spawnEmulator, type EmulatorChild } from "./emulator-process.js";
+import {
+  ALL_PROVIDERS,
+  BARE,
+  BENCH_DIR as HERE,
+  BIN,
+  journalFacts,
+  KEY,
+  machineLine,
+  modelNames,
+  PARAMS,
+  ROOT,
+  runMeasured as runChild,
+  SYSTEM,
+  withTempDir,
+  writeConfig,
+  writeDataset,
+  type Floor,
+  type ProcOutcome,
+  type ProviderName,
+} from "./workload.js";
 
-const HERE = fileURLToPath(new URL(".", import.meta.url));
-const ROOT = join(HERE, "..");
-const BIN = join(ROOT, "bin", "bakeoff.js");
-const EXIT_STATS = join(HERE, "exit-stats.mjs");
-const BARE = join(HERE, "bare-loop.mjs");
-const SYSTEM = "You are a careful assistant. Solve the problem and end with 'The answer is N.'";
-const PARAMS = { temperature: 0, max_tokens: 64, seed: 7 };
-const KEY_ENV = "BENCH_KEY";
-const KEY = "bench-key-not-secret";
-const ALL_PROVIDERS = ["azure-ai-inference", "openai"] as const;
-type ProviderName = (typeof ALL_PROVIDERS)[number];
-
-/** A bare loop's floor: bench/bare-loop.mjs's `client` and how the tables name it. */
-interface Floor {
-  client: "sdk" | "node-http";
-  label: string;
-}
 /**
  * The floors each provider is measured against, the stricter last (the verdicts use it). openai
  * has two: the issue's "provider's own client" (the `openai` package), and bare node:http with a
@@ -103,116 +102,9 @@ const fmtX = (r: number) => `${r.toFixed(2)}×`;
 const fmtInt = (n: number) => n.toLocaleString("en-US");
 const fmtUs = (us: number) => `${us.toFixed(0)} µs`;
 const log = (m: string) => void process.stderr.write(`[bench] ${m}\n`);
-
-// ---------------------------------------------------------------------------------------------
-// Data and config
-
-function datasetLine(i: number): string {
-  const a = 2 + (i % 97);
-  const b = 3 + ((i * 7) % 89);
-  const c = (i * 13) % 101;
-  const id = `r${String(i).padStart(7, "0")}`;
-  return JSON.stringify({ id, prompt: `What is ${a} * ${b} - ${c}?`, expected: String(a * b - c) }) + "\n";
-}
-
-async function writeDataset(path: string, rows: number): Promise<void> {
-  const out = createWriteStream(path);
-  let buf = "";
-  for (let i = 1; i <= rows; i++) {
-    buf += datasetLine(i);
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await new Promise<void>((r) => out.once("drain", () => r()));
-      buf = "";
-    }
-  }
-  out.end(buf);
-  await new Promise<void>((r, j) => out.once("finish", () => r()).once("error", j));
-}
-
-const modelNames = (m: number) => Array.from({ length: m }, (_, i) => `m${i}`);
-
-function endpoint(provider: ProviderName, url: string, model: string): string {
-  return provider === "openai" ? `${url}/${model}/v1` : `${url}/${model}`;
-}
-
-async function writeConfig(
-  dir: string,
-  dataset: string,
-  provider: ProviderName,
-  url: string,
-  models: string[],
-  concurrency: number,
-  tag = "",
-): Promise<string> {
-  const path = join(dir, `bench-${provider}${tag}.config.json`);
-  const config = {
-    outputDir: join(dir, "results"),
-    concurrency,
-    datasets: [{ path: dataset, system: SYSTEM, scorers: [{ type: "numeric" }, { type: "finish_stop" }] }],
-    models: models.map((name) => ({
-      name,
-      provider,
-      endpoint: endpoint(provider, url, name),
-      // The openai provider sends the model name in the body (required there); the emulator
-      // serves the sim named in the path either way.
-      ...(provider === "openai" ? { model: name } : {}),
-      apiKeyEnv: KEY_ENV,
-      params: PARAMS,
-    })),
-    weave: { enabled: false },
-  };
-  await writeFile(path, JSON.stringify(config, null, 2));
-  return path;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Spawning a measured process
-
-interface ProcOutcome {
-  /** Spawn to exit, ms. */
-  wallMs: number;
-  /** Epoch ms at spawn. */
-  spawnedAt: number;
-  cpuUs: number;
-  maxRssBytes: number;
-  /** RSS samples, `[epochMs, bytes, ...]` (only with BENCH_RSS_SAMPLE_MS in env). */
-  rss?: number[];
-  stdout: string;
-  stderr: string;
-}
-
-async function runMeasured(argv: string[], dir: string, env: NodeJS.ProcessEnv = {}): Promise<ProcOutcome> {
-  const statsFile = join(dir, `stats-${process.hrtime.bigint()}.json`);
-  const spawnedAt = Date.now();
-  const t0 = performance.now();
-  const child = spawn(process.execPath, ["--import", EXIT_STATS, ...NODE_ARGS, ...argv], {
-    cwd: dir,
-    env: { ...process.env, ...env, BENCH_STATS_FILE: statsFile, [KEY_ENV]: KEY, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-20_000)));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
-  const wallMs = performance.now() - t0;
-  if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}:\n${stderr.slice(-3000)}`);
-  const stats = JSON.parse(await readFile(statsFile, "utf8")) as {
-    userUs: number;
-    systemUs: number;
-    maxRssKb: number;
-    rss?: number[];
-  };
-  return {
-    wallMs,
-    spawnedAt,
-    cpuUs: stats.userUs + stats.systemUs,
-    maxRssBytes: stats.maxRssKb * 1024,
-    ...(stats.rss ? { rss: stats.rss } : {}),
-    stdout,
-    stderr,
-  };
-}
+/** A measured child with `--node-args` applied (bench/workload.ts's runMeasured). */
+const runMeasured = (argv: string[], dir: string, env: NodeJS.ProcessEnv = {}): Promise<ProcOutcome> =>
+  runChild(argv, dir, NODE_ARGS, env);
 
 interface BareOutcome extends ProcOutcome {
   calls: number;
@@ -257,32 +149,6 @@ interface BakeoffOutcome extends ProcOutcome {
   lastEnd: number;
   p50Ms: number;
   runDir: string;
-}
-
-/** Reads what the run recorded: timestamps and latencies, from the journal. */
-async function journalFacts(
-  runDir: string,
-): Promise<{ results: number; firstStart: number; lastEnd: number; p50Ms: number; errors: number }> {
-  let firstStart = Infinity;
-  let lastEnd = 0;
-  let errors = 0;
-  const lat: number[] = [];
-  // Line by line: a million-record journal (~900 MB) is longer than V8's largest string.
-  const lines = createInterface({ input: createReadStream(join(runDir, "predictions.jsonl")), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line === "") continue;
-    const r = JSON.parse(line) as {
-      startedAt: string;
-      endedAt: string;
-      output: { latencyMs: number; error?: unknown };
-    };
-    firstStart = Math.min(firstStart, Date.parse(r.startedAt));
-    lastEnd = Math.max(lastEnd, Date.parse(r.endedAt));
-    lat.push(r.output.latencyMs);
-    if (r.output.error) errors++;
-  }
-  lat.sort((a, b) => a - b);
-  return { results: lat.length, firstStart, lastEnd, p50Ms: lat[Math.floor(lat.length / 2)] ?? NaN, errors };
 }
 
 async function runBakeoff(
@@ -342,15 +208,6 @@ function phasePeaks(rss: number[] | undefined, split: number): { loop: number; t
     else tail = Math.max(tail, rss[i + 1]!);
   }
   return { loop, tail };
-}
-
-async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), "bakeoff-bench-"));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 function providers(): readonly ProviderName[] {
@@ -801,7 +658,7 @@ async function main(): Promise<void> {
   const report: Report = {
     date: new Date().toISOString().slice(0, 10),
     node: process.version,
-    machine: `${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? "unknown"}), ${Math.round(totalmem() / 1024 ** 3)} GB RAM`,
+    machine: machineLine(),
     load: [loadavg()[0]!],
   };
   const sections: Record<string, string> = {};

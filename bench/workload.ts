@@ -3,9 +3,8 @@
  * prompts), the bakeoff config against the emulator, the floors (bench/bare-loop.mjs), spawning a
  * measured child (CPU and peak RSS from bench/exit-stats.mjs) and the facts a run's journal holds.
  *
- * These are the same definitions bench/run.ts uses (it still carries its own copies: other work
- * on it was in flight when this module was split out; it can import them from here instead), so a
- * profile taken by bench/profile.ts is of exactly the work bench/run.ts times.
+ * bench/run.ts times this workload and bench/profile.ts profiles it, both from these definitions,
+ * so a profile is of exactly the work the timings measure.
  */
 import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -86,8 +85,9 @@ export async function writeConfig(
   url: string,
   models: string[],
   concurrency: number,
+  tag = "",
 ): Promise<string> {
-  const path = join(dir, `bench-${provider}.config.json`);
+  const path = join(dir, `bench-${provider}${tag}.config.json`);
   const config = {
     outputDir: join(dir, "results"),
     concurrency,
@@ -138,6 +138,8 @@ export interface ProcOutcome {
   /** User + system CPU of the whole process (every thread), µs. */
   cpuUs: number;
   maxRssBytes: number;
+  /** RSS samples, `[epochMs, bytes, ...]` (only with BENCH_RSS_SAMPLE_MS in env). */
+  rss?: number[];
   stdout: string;
   stderr: string;
 }
@@ -167,12 +169,18 @@ export async function runMeasured(
   const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
   const wallMs = performance.now() - t0;
   if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}:\n${stderr.slice(-3000)}`);
-  const stats = JSON.parse(await readFile(statsFile, "utf8")) as { userUs: number; systemUs: number; maxRssKb: number };
+  const stats = JSON.parse(await readFile(statsFile, "utf8")) as {
+    userUs: number;
+    systemUs: number;
+    maxRssKb: number;
+    rss?: number[];
+  };
   return {
     wallMs,
     spawnedAt,
     cpuUs: stats.userUs + stats.systemUs,
     maxRssBytes: stats.maxRssKb * 1024,
+    ...(stats.rss ? { rss: stats.rss } : {}),
     stdout,
     stderr,
   };
