@@ -28,16 +28,14 @@ import { fixedLatencyModel, spawnEmulator, type EmulatorChild } from "./emulator
 import {
   ALL_PROVIDERS,
   BARE,
+  bareLoopArg,
   BENCH_DIR as HERE,
   BIN,
   journalFacts,
-  KEY,
   machineLine,
   modelNames,
-  PARAMS,
   ROOT,
   runMeasured as runChild,
-  SYSTEM,
   withTempDir,
   writeConfig,
   writeDataset,
@@ -121,18 +119,14 @@ async function runBare(
   dataset: string,
   concurrency: number,
 ): Promise<BareOutcome> {
-  const cfg = {
-    provider,
-    client: floor.client,
-    url,
-    models,
-    dataset,
-    concurrency,
-    system: SYSTEM,
-    params: PARAMS,
-    key: KEY,
-  };
-  const out = await runMeasured([...cpuProfArgs(`bare-${floor.client}-${provider}`), BARE, JSON.stringify(cfg)], dir);
+  const out = await runMeasured(
+    [
+      ...cpuProfArgs(`bare-${floor.client}-${provider}`),
+      BARE,
+      bareLoopArg(provider, floor, url, models, dataset, concurrency),
+    ],
+    dir,
+  );
   const r = JSON.parse(out.stdout.trim().split("\n").pop()!) as { calls: number; loopMs: number; p50Ms: number };
   return { ...out, ...r };
 }
