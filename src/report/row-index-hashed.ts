@@ -98,19 +98,19 @@ export class HashedRows {
         if (this.keyOf?.(this.row[i]!) === key) return this.row[i]!; // the same row at another line (a hand edit)
         // Two keys, one hash: the new one is kept exactly (the table keeps the first).
         if (insertAs < 0) return -1;
-        const j = this.append(dataset, line, lo, hi, insertAs, false);
+        const j = this.append(dataset, line, lo, hi, insertAs, -1);
         this.exact.set(key, j);
         return insertAs;
       }
       slot = (slot + 1) & mask;
     }
     if (insertAs < 0) return -1;
-    const i = this.append(dataset, line, lo, hi, insertAs, true);
-    this.slots[slot] = i + 1;
+    this.append(dataset, line, lo, hi, insertAs, slot);
     return insertAs;
   }
 
-  private append(dataset: string, line: number, lo: number, hi: number, row: number, inTable: boolean): number {
+  /** Adds an entry, into table slot `slot` unless it is -1 (a key kept in {@link exact}). */
+  private append(dataset: string, line: number, lo: number, hi: number, row: number, slot: number): number {
     const i = this.count++;
     if (i >= this.line.length) this.grow();
     this.dataset[i] = datasetOrder(this.datasets, dataset);
@@ -118,8 +118,12 @@ export class HashedRows {
     this.row[i] = row;
     this.hashes[2 * i] = lo;
     this.hashes[2 * i + 1] = hi;
+    if (slot < 0) return i;
+    // Into the slot found before any rehash: a rehash moves it with the others (writing the old
+    // slot index into the rehashed table afterwards, as the index once did, lost that row).
+    this.slots[slot] = i + 1;
     // Keep the table at most half full (rehashing needs only the stored hashes).
-    if (inTable && this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    if (this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
     return i;
   }
 
