@@ -149,5 +149,12 @@ describe("RowIndex addressed by (dataset, line)", () => {
     const order = index.canonicalOrder();
     expect(order[0]).toBe(0);
     expect(order[rows / 2]).toBe(1);
+    expect([index.datasetOf(0), index.datasetOf(1), index.datasetOf(rows - 1)]).toEqual([0, 1, 1]);
+    // Rows of one dataset only (not the first): every row is in it.
+    const one = new RowIndex(["a", "b"], [0, 100]);
+    for (let i = 0; i < 100; i++) one.indexOf({ dataset: "b", rowId: `r${i}`, line: i + 1 });
+    expect([one.datasetOf(0), one.datasetOf(99)]).toEqual([1, 1]);
+    one.indexOf({ dataset: "a", rowId: "late", line: 1 });
+    expect([one.datasetOf(0), one.datasetOf(100)]).toEqual([1, 0]);
   });
 });

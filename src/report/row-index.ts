@@ -54,6 +54,8 @@ export class RowIndex {
   /** Row → rank in canonical order, and row → dataset; built on demand after the rows are in. */
   private rank: Uint32Array | undefined;
   private datasetOfRow: Uint16Array | undefined;
+  /** The one dataset every row is in (rows only in the line tables), -2 when not; undefined = to find. */
+  private onlyDataset: number | undefined;
 
   /**
    * @param datasets dataset names in run order (journal-only names are appended)
@@ -135,6 +137,7 @@ export class RowIndex {
     const row = this.count++;
     this.rank = undefined;
     this.datasetOfRow = undefined;
+    this.onlyDataset = undefined;
     if (
       atLine === 0 &&
       slot >= 0 &&
@@ -226,6 +229,14 @@ export class RowIndex {
 
   /** The row's dataset (its position in the dataset names). */
   datasetOf(row: number): number {
+    if (this.onlyDataset === undefined) {
+      // The usual run: rows only in the line tables; with one dataset, no per-row array at all.
+      let only = this.other.size === 0 ? -1 : -2;
+      for (let d = 0; d < this.byLine.length && only !== -2; d++)
+        if (this.byLine[d] !== undefined) only = only === -1 ? d : -2;
+      this.onlyDataset = only;
+    }
+    if (this.onlyDataset >= 0) return this.onlyDataset;
     if (this.datasetOfRow === undefined || this.datasetOfRow.length !== this.count) {
       const of = new Uint16Array(this.count);
       for (let d = 0; d < this.byLine.length; d++) {
