@@ -415,6 +415,10 @@ interface StructureResult {
   keySetNew: number;
   idOld: number;
   idNew: number;
+  /** The report's row index: the general hashed rows (the previous index's layout + a 4 B row number). */
+  rowsHashed?: number;
+  /** The report's row index addressed by (dataset, line). */
+  rowsDirect?: number;
 }
 
 async function structures(sizes: number[]): Promise<StructureResult[]> {
@@ -432,6 +436,9 @@ async function structures(sizes: number[]): Promise<StructureResult[]> {
 async function structuresChild(rows: number): Promise<void> {
   const { KeySetBuilder } = await import("../src/store/key-set.js");
   const { IdIndex } = await import("../src/dataset/id-index.js");
+  const { RowIndex } = await import("../src/report/row-index.js");
+  const { HashedRows } = await import("../src/report/row-index-hashed.js");
+  const { hash64JoinedInto } = await import("../src/util/hash64.js");
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error("run with --expose-gc");
   const heap = () => {
@@ -469,7 +476,23 @@ async function structuresChild(rows: number): Promise<void> {
     for (let i = 0; i < rows; i++) x.add(id(i), i + 1);
     return x;
   });
-  const r: StructureResult = { rows, keySetOld, keySetNew, idOld, idNew };
+  // The report's row index over one dataset's rows, lines 2.. (a CSV), sized from run.json's count.
+  const rowsHashed = measure(() => {
+    const x = new HashedRows(["bench"], rows);
+    const h = new Uint32Array(2);
+    for (let i = 0; i < rows; i++) {
+      const rowId = id(i);
+      hash64JoinedInto("bench", "/", rowId, h);
+      x.lookup("bench", rowId, i + 2, h[0]!, h[1]!, i);
+    }
+    return x;
+  });
+  const rowsDirect = measure(() => {
+    const x = new RowIndex(["bench"], [rows]);
+    for (let i = 0; i < rows; i++) x.indexOf({ dataset: "bench", rowId: id(i), line: i + 2 });
+    return x;
+  });
+  const r: StructureResult = { rows, keySetOld, keySetNew, idOld, idNew, rowsHashed, rowsDirect };
   process.stdout.write(JSON.stringify(r) + "\n");
 }
 
@@ -616,14 +639,14 @@ function renderStructures(r: Report, s: StructureResult[]): string {
     "",
   ];
   lines.push(
-    "Heap + ArrayBuffers retained after forced GC (`--expose-gc`), per row, each structure built alone from fresh strings. Resume key set: keys like `bench/r0000001/m0/0`; duplicate-id check: ids like `r0000001` with their first line.",
+    "Heap + ArrayBuffers retained after forced GC (`--expose-gc`), per row, each structure built alone from fresh strings. Resume key set: keys like `bench/r0000001/m0/0`; duplicate-id check: ids like `r0000001` with their first line; report row index: dataset `bench`, ids like `r0000001` at lines 2.., sized from the expected rows.",
     "",
-    "| rows | resume keys: Set<string> (old) | KeySet, 64-bit hashes sorted (new) | dataset ids: Map<id, line> (old) | IdIndex, 64-bit hash table (new) |",
-    "| ---: | ---: | ---: | ---: | ---: |",
+    "| rows | resume keys: Set<string> (old) | KeySet, 64-bit hashes sorted (new) | dataset ids: Map<id, line> (old) | IdIndex, 64-bit hash table (new) | report row index: hashed (old layout + 4 B row number) | RowIndex by (dataset, line) (new) |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const x of s)
     lines.push(
-      `| ${fmtInt(x.rows)} | ${x.keySetOld.toFixed(1)} B/row | ${x.keySetNew.toFixed(1)} B/row | ${x.idOld.toFixed(1)} B/row | ${x.idNew.toFixed(1)} B/row |`,
+      `| ${fmtInt(x.rows)} | ${x.keySetOld.toFixed(1)} B/row | ${x.keySetNew.toFixed(1)} B/row | ${x.idOld.toFixed(1)} B/row | ${x.idNew.toFixed(1)} B/row | ${x.rowsHashed?.toFixed(1) ?? "–"} B/row | ${x.rowsDirect?.toFixed(1) ?? "–"} B/row |`,
     );
   return lines.join("\n");
 }

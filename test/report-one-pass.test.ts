@@ -250,6 +250,25 @@ describe("the hashed row index", () => {
     expect(renderReportJson(collided)).toBe(renderReportJson(normal));
   });
 
+  it("keeps one row when a model's records of it carry another line (a hand edit), and sparse lines change nothing", async () => {
+    const records = sequential(150, undefined, 9);
+    const normal = await analyzeRun(await makeRun({ records, config: CONFIG }));
+    // Every fifth row's second model record moved 5,000 lines on: the key, not the line, names the row.
+    const moved = records.map((r) =>
+      r.model === "large" && Number(r.rowId.slice(1)) % 5 === 0 ? { ...r, line: r.line + 5000 } : r,
+    );
+    const edited = await analyzeRun(await makeRun({ records: moved, config: CONFIG }));
+    expect(edited.rows).toBe(300);
+    expect(renderReportJson(edited)).toBe(renderReportJson(normal));
+    // Lines far beyond the rows (a shard of a large file): the hashed path, the same statistics.
+    const sparse = await analyzeRun(
+      await makeRun({ records: records.map((r) => ({ ...r, line: r.line * 1000 + 7_000_000 })), config: CONFIG }),
+    );
+    expect(sparse.rows).toBe(300);
+    expect(sparse.models).toEqual(normal.models);
+    expect(sparse.disagreements.rows.map((d) => d.rowId)).toEqual(normal.disagreements.rows.map((d) => d.rowId));
+  });
+
   it("confirms a hash match by dataset and line, then by the key itself", () => {
     const same = (_d: string, _r: string, out: Uint32Array) => {
       out[0] = 1;

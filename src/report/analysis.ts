@@ -5,7 +5,7 @@
  * they never disagree with each other or with the journal.
  *
  * Memory: the journal is streamed, never loaded. Pairing needs each model's score on each row, so
- * rows get a dense index (src/report/row-index.ts: hashed keys, ~20 bytes per row) and every
+ * rows get a dense index (src/report/row-index.ts: addressed by dataset and line, ~10 bytes per row) and every
  * scorer × model keeps a column over that index (src/report/row-scores.ts: sum of trial scores
  * and number of scored trials, 1 byte per row for 0/1 scores, else 10). For the disagreements'
  * excerpts, the records' byte offsets go to a temp file (src/report/record-positions.ts), and the
@@ -390,7 +390,12 @@ export class RunStatistics {
     // Sized for the rows run.json expects: doubling from small would leave up to half unused and
     // hold old and new arrays at once while copying (a million-row report must fit 300 MB).
     this.expectedRows = manifest.datasets.reduce((a, d) => a + (Number.isFinite(d.rows) ? d.rows : 0), 0);
-    this.rows = new RowIndex(this.datasetNames, this.expectedRows, (i) => this.keyOfRow(i), options.rowHash);
+    this.rows = new RowIndex(
+      this.datasetNames,
+      manifest.datasets.map((d) => d.rows),
+      (i) => this.keyOfRow(i),
+      options.rowHash,
+    );
     this.critical = criticalRule(manifest);
     this.declared = declaredKinds(manifest);
   }
@@ -550,7 +555,7 @@ export class RunStatistics {
         byModel?.get(a),
         byModel?.get(b),
         order,
-        dataset === null ? undefined : (i) => rows.dataset[i] === dataset,
+        dataset === null ? undefined : (i) => rows.datasetOf(i) === dataset,
       );
       const points = inUnit(va) && inUnit(vb);
       return comparePair(va, vb, {
@@ -616,7 +621,7 @@ export class RunStatistics {
             quality: datasetMean(
               vectors.get(scorer)?.get(m.name),
               order,
-              (i) => rows.dataset[i] === datasetNames.indexOf(dataset),
+              (i) => rows.datasetOf(i) === datasetNames.indexOf(dataset),
             ),
             results: d.n,
             errors: d.errors,
@@ -846,7 +851,7 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
       let used = 0;
       let short = 0;
       for (const i of order) {
-        if (!applies.has(ctx.rows.dataset[i]!)) continue;
+        if (!applies.has(ctx.rows.datasetOf(i))) continue;
         const scored = v?.count(i) ?? 0;
         const passed = v?.sum(i) ?? 0;
         const failedCalls = errs?.count(i) ?? 0;

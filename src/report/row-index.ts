@@ -1,71 +1,89 @@
 /**
  * The dense index of a run's rows (dataset + row id → 0, 1, 2, … in first-appearance order) that
- * the analysis keys its per-row typed arrays on, in ~20 bytes per row instead of a Map of key
- * strings (~100 B/row: 50 MB at a million rows, the largest thing a report held).
+ * the analysis keys its per-row typed arrays on, in ~9.3 bytes per row (a Map of key strings took
+ * ~100 B/row; the hashed index of row-index-hashed.ts ~22 B/row, 22 MB live during a 1M-row run).
  *
- * Rows are found by a 64-bit hash of their key in an open-addressing table. A hash match is
- * confirmed, never trusted: the matched row must have the same dataset and line (distinct rows
- * of a dataset have distinct lines, so two keys of a bakeoff journal cannot pass this check);
- * when dataset or line differ, the row's own key is fetched through `keyOf` (the caller reads
- * the row's first record back from the journal; rare) and compared exactly. The second key of a
- * true collision goes to a small exact Map, so statistics never merge two rows.
+ * Rows are addressed by where they are: every record carries its row's dataset and line, and the
+ * distinct rows of a dataset have distinct lines. So per dataset a `Uint32Array` maps line → row
+ * + 1 (4 B per line, sized from run.json's expected rows), and the row's dataset and line need not
+ * be stored per row: the canonical order is a walk of those tables.
+ *
+ * The line alone is not trusted: a hand-edited journal may put two ids at one line, or one id at
+ * two lines (and then the key decides, as it always has). So the rows are also in a fixed-size
+ * open-addressing table by a hash of their key, one 32-bit word per slot holding the row + 1 in
+ * its low bits and a fingerprint of the hash in the rest (12 bits at a million rows), at most 3/4
+ * full (5.3 B per row). A lookup probes that table: a fingerprint match whose row sits at the
+ * record's (dataset, line) is the row (the same evidence the hashed index trusted: hash, dataset,
+ * line); a match elsewhere is confirmed exactly through `keyOf` (the caller reads the row's first
+ * record back from the journal: with 12-bit fingerprints, a few hundred reads per million rows).
+ * Rows the two tables cannot hold (a second id at an occupied line, lines far beyond the expected
+ * rows, rows past the expected count) go to the general hashed index, {@link HashedRows}.
  */
-import { endianness } from "node:os";
+import { datasetOrder, HashedRows, rowKey } from "./row-index-hashed.js";
 import { hash64JoinedInto } from "../util/hash64.js";
 
-/** Index of the low / high 32-bit half of a 64-bit element in a Uint32Array view of its buffer. */
-const LO = endianness() === "LE" ? 0 : 1;
-const HI = 1 - LO;
+export { datasetOrder, rowKey } from "./row-index-hashed.js";
 
 /** A 64-bit hash of a row key into out[0] (low) and out[1] (high). Replaceable so tests can force collisions. */
 export type RowHash = (dataset: string, rowId: string, out: Uint32Array) => void;
 
-/** The key that identifies a row across models and trials. */
-export function rowKey(dataset: string, rowId: string): string {
-  return `${dataset}/${rowId}`;
-}
-
 /** The hash of `rowKey(dataset, rowId)`, without building the key (see hash64JoinedInto). */
 const defaultHash: RowHash = (dataset, rowId, out) => hash64JoinedInto(dataset, "/", rowId, out);
 
-/** Position of `dataset` in `datasets`, appending unknown names (journal-only datasets). */
-export function datasetOrder(datasets: string[], dataset: string): number {
-  let i = datasets.indexOf(dataset);
-  if (i < 0) i = datasets.push(dataset) - 1;
-  return i;
-}
+/** Lines past a dataset's expected rows that are still addressed directly (a CSV header, blank lines). */
+const LINE_SLACK = 1024;
+/** The keyed table is never more than this full (linear probing stays short). */
+const MAX_LOAD = 0.75;
 
 /** Dense row index plus each row's position in dataset order (for deterministic selection). */
 export class RowIndex {
-  dataset: Uint16Array;
-  line: Uint32Array;
   private count = 0;
-  /** Two words (low, high) of each row's key hash, by row index. */
-  private hashes: Uint32Array;
-  /** Open addressing, linear probing: row index + 1 per slot, 0 = empty. Power-of-two length. */
-  private slots: Uint32Array;
-  /** Keys of rows whose hash is shared with another row (exact lookups for those hashes). */
-  private readonly exact = new Map<string, number>();
+  /** Expected rows per dataset (by dataset order); datasets beyond it expect none. */
+  private readonly expected: number[];
+  /** Per dataset: line → row + 1 (0 = none), grown up to {@link lineLimit} as lines need. */
+  private readonly byLine: (Uint32Array | undefined)[] = [];
+  /** Keyed table: fingerprint × 2^rowBits + row + 1 per slot, 0 = empty. Fixed size. */
+  private readonly slots: Uint32Array;
+  private readonly rowBits: number;
+  private readonly rowSpan: number;
+  private readonly fpShift: number;
+  private inSlots = 0;
+  /** Rows neither table holds. */
+  private readonly other: HashedRows;
   private readonly scratch = new Uint32Array(2);
+  /** Row → rank in canonical order, and row → dataset; built on demand after the rows are in. */
+  private rank: Uint32Array | undefined;
+  private datasetOfRow: Uint16Array | undefined;
+  /** The one dataset every row is in (rows only in the line tables), -2 when not; undefined = to find. */
+  private onlyDataset: number | undefined;
 
   /**
    * @param datasets dataset names in run order (journal-only names are appended)
-   * @param capacity rows expected (run.json's), so a full run never grows (and copies) the arrays
-   * @param keyOf the key of an already indexed row, for confirming a hash match whose dataset or
-   *   line differ; without it such a match is taken as a different row
+   * @param capacity rows expected (run.json's), in all (spread over the datasets) or per dataset,
+   *   so a full run's rows all fit the direct tables
+   * @param keyOf the key of an already indexed row, for confirming a hash match at another line;
+   *   without it such a match is taken as a different row
    * @param hash the row-key hash (tests force collisions with a weak one)
    */
   constructor(
     private readonly datasets: string[],
-    capacity = 64,
+    capacity: number | readonly number[] = 64,
     private readonly keyOf?: (row: number) => string | undefined,
     private readonly hash: RowHash = defaultHash,
   ) {
-    const cap = Math.max(64, capacity);
-    this.dataset = new Uint16Array(cap);
-    this.line = new Uint32Array(cap);
-    this.hashes = new Uint32Array(cap * 2);
-    this.slots = new Uint32Array(slotsFor(cap));
+    const perDataset = typeof capacity === "number" ? datasets.map(() => capacity) : [...capacity];
+    this.expected = perDataset.map((n) => (Number.isFinite(n) && n > 0 ? Math.floor(n) : 0));
+    const total = Math.max(
+      64,
+      this.expected.reduce((a, n) => a + n, 0),
+    );
+    // Row numbers up to twice the expected rows (fallback rows take numbers too); the rest of the
+    // word is fingerprint. Past 2^24 expected rows the fingerprint would be too thin to filter.
+    this.rowBits = Math.max(8, Math.ceil(Math.log2(2 * total + LINE_SLACK + 2)));
+    this.rowSpan = 2 ** this.rowBits;
+    this.fpShift = this.rowBits;
+    this.slots = new Uint32Array(this.rowBits <= 24 ? Math.ceil(total / MAX_LOAD) + 1 : 0);
+    this.other = new HashedRows(datasets, 64, keyOf);
   }
 
   get size(): number {
@@ -74,7 +92,9 @@ export class RowIndex {
 
   /** Bytes held by the index (for benches). */
   get byteLength(): number {
-    return this.dataset.byteLength + this.line.byteLength + this.hashes.byteLength + this.slots.byteLength;
+    let bytes = this.slots.byteLength + this.other.byteLength;
+    for (const t of this.byLine) bytes += t?.byteLength ?? 0;
+    return bytes + (this.rank?.byteLength ?? 0) + (this.datasetOfRow?.byteLength ?? 0);
   }
 
   /** The row's index, adding the row when it is new. */
@@ -92,180 +112,145 @@ export class RowIndex {
     const lo = this.scratch[0]!;
     const hi = this.scratch[1]!;
     const line = clampLine(rawLine);
-    const mask = this.slots.length - 1;
-    let slot = (lo ^ hi) & mask;
-    for (;;) {
-      const held = this.slots[slot]!;
-      if (held === 0) break;
-      const i = held - 1;
-      if (this.hashes[2 * i] === lo && this.hashes[2 * i + 1] === hi) {
-        // Confirm: same dataset and line is the same row (ids are unique per dataset).
-        if (this.dataset[i] === datasetOrder(this.datasets, dataset) && this.line[i] === line) return i;
-        const key = rowKey(dataset, rowId);
-        const known = this.exact.get(key);
-        if (known !== undefined) return known; // a key already found to share this hash
-        if (this.keyOf?.(i) === key) return i; // the same row recorded with another line (a hand edit)
-        // Two keys, one hash: the new one is kept exactly (the table keeps the first).
-        if (!insert) return -1;
-        const j = this.append(dataset, line, lo, hi, false);
-        this.exact.set(key, j);
-        return j;
+    const d = datasetOrder(this.datasets, dataset);
+    const atLine = this.atLine(d, line); // row + 1 at (dataset, line), 0 = none
+    const slots = this.slots;
+    let slot = -1;
+    if (slots.length > 0) {
+      const fp = hi >>> this.fpShift;
+      // The top 21 bits of lo scaled to the table (exact in a double: < 2^46).
+      slot = Math.floor(((lo >>> 11) * slots.length) / 2097152);
+      for (;;) {
+        const held = slots[slot]!;
+        if (held === 0) break;
+        if (held >>> this.fpShift === fp) {
+          const row = (held % this.rowSpan) - 1;
+          if (atLine === row + 1) return row; // hash, dataset and line agree: this row
+          if (this.keyOf?.(row) === rowKey(dataset, rowId)) return row; // the same key at another line (a hand edit)
+        }
+        if (++slot === slots.length) slot = 0;
       }
-      slot = (slot + 1) & mask;
     }
-    if (!insert) return -1;
-    const i = this.append(dataset, line, lo, hi, true);
-    this.slots[slot] = i + 1;
-    return i;
-  }
-
-  private append(dataset: string, line: number, lo: number, hi: number, inTable: boolean): number {
-    const i = this.count++;
-    if (i >= this.line.length) this.grow();
-    this.dataset[i] = datasetOrder(this.datasets, dataset);
-    this.line[i] = line;
-    this.hashes[2 * i] = lo;
-    this.hashes[2 * i + 1] = hi;
-    // Keep the table at most half full (rehashing needs only the stored hashes).
-    if (inTable && this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
-    return i;
-  }
-
-  private grow(): void {
-    const size = this.line.length * 2;
-    const dataset = new Uint16Array(size);
-    dataset.set(this.dataset);
-    const line = new Uint32Array(size);
-    line.set(this.line);
-    const hashes = new Uint32Array(size * 2);
-    hashes.set(this.hashes);
-    this.dataset = dataset;
-    this.line = line;
-    this.hashes = hashes;
-  }
-
-  private rehash(size: number): void {
-    const old = this.slots;
-    const slots = new Uint32Array(size);
-    const mask = size - 1;
-    for (const held of old) {
-      if (held === 0) continue;
-      const i = held - 1;
-      let slot = (this.hashes[2 * i]! ^ this.hashes[2 * i + 1]!) & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = held;
+    const found = this.other.lookup(dataset, rowId, line, lo, hi);
+    if (found >= 0 || !insert) return found;
+    // A new row: directly addressed when its line is free and within reach, else hashed.
+    const row = this.count++;
+    this.rank = undefined;
+    this.datasetOfRow = undefined;
+    this.onlyDataset = undefined;
+    if (
+      atLine === 0 &&
+      slot >= 0 &&
+      row + 1 < this.rowSpan &&
+      this.inSlots + 1 <= slots.length * MAX_LOAD &&
+      this.place(d, line, row)
+    ) {
+      slots[slot] = (hi >>> this.fpShift) * this.rowSpan + row + 1;
+      this.inSlots++;
+      return row;
     }
-    this.slots = slots;
+    return this.other.lookup(dataset, rowId, line, lo, hi, row);
+  }
+
+  /** The row + 1 directly addressed at (dataset, line), 0 = none. */
+  private atLine(d: number, line: number): number {
+    const t = this.byLine[d];
+    return t !== undefined && line < t.length ? t[line]! : 0;
+  }
+
+  /** Highest line + 1 directly addressed in dataset `d`: bounded, so sparse lines cost nothing. */
+  private lineLimit(d: number): number {
+    return 2 * (this.expected[d] ?? 0) + LINE_SLACK;
+  }
+
+  /** Puts `row` at (d, line) in the direct table, growing it; false when the line is out of reach. */
+  private place(d: number, line: number, row: number): boolean {
+    const limit = this.lineLimit(d);
+    if (line >= limit) return false;
+    let t = this.byLine[d];
+    if (t === undefined || line >= t.length) {
+      // Sized for the expected rows first (a full run never grows it), then doubling, capped.
+      const initial = Math.min(limit, (this.expected[d] ?? 0) + LINE_SLACK);
+      const size = Math.min(limit, Math.max(line + 1, initial, 2 * (t?.length ?? 0)));
+      const grown = new Uint32Array(size);
+      if (t !== undefined) grown.set(t);
+      this.byLine[d] = t = grown;
+    }
+    t[line] = row + 1;
+    return true;
   }
 
   /**
-   * Row indices in dataset order, then line. Resampling statistics walk rows in this order so
-   * the same results give the same intervals whatever order the calls completed in (the journal
-   * is in completion order; a replay or a resume must reproduce the report exactly).
+   * Row indices in dataset order, then line, then first appearance. Resampling statistics walk
+   * rows in this order so the same results give the same intervals whatever order the calls
+   * completed in (the journal is in completion order; a replay or a resume must reproduce the
+   * report exactly). A walk of each dataset's line table, merged with the hashed rows' own order;
+   * memory: the 4 B/row result (and the hashed rows' sort).
    */
   canonicalOrder(): Uint32Array {
-    return this.countedOrder() ?? this.packedOrder() ?? this.comparedOrder();
-  }
-
-  /**
-   * The canonical order by a stable counting sort on (dataset, line), when the lines are about
-   * as many as the rows (the usual case: a dataset's rows are its lines). Rows are placed in
-   * index order, so ties keep first appearance, as in {@link packedOrder}. Memory: 4 B per
-   * (dataset, line) and the 4 B/row result, 8 MB at a million rows against the packed sort's
-   * 12 MB (8 B keys + the result), at the peak of a large run's end; and no sort.
-   * Undefined when the lines span more than twice the rows (sparse lines: a shard, a limit).
-   */
-  private countedOrder(): Uint32Array | undefined {
-    const n = this.size;
-    if (n === 0) return new Uint32Array(0);
-    // Each dataset's key range starts after the previous one's largest line.
-    const maxLine: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const d = this.dataset[i]!;
-      if (!(this.line[i]! <= (maxLine[d] ?? -1))) maxLine[d] = this.line[i]!;
+    const order = new Uint32Array(this.count);
+    const other = this.other;
+    const rest = other.canonicalOrder(); // entries in (dataset, line, row) order
+    let at = 0;
+    let r = 0;
+    for (let d = 0; d < this.datasets.length; d++) {
+      const t = this.byLine[d];
+      if (t !== undefined) {
+        for (let line = 0; line < t.length; line++) {
+          const held = t[line]!;
+          if (held === 0) continue;
+          // Hashed rows of this dataset that come first: smaller line, or the same line and earlier.
+          while (r < rest.length) {
+            const e = rest[r]!;
+            if (other.dataset[e] !== d) break;
+            const l = other.line[e]!;
+            if (l > line || (l === line && other.row[e]! > held - 1)) break;
+            order[at++] = other.row[e]!;
+            r++;
+          }
+          order[at++] = held - 1;
+        }
+      }
+      while (r < rest.length && other.dataset[rest[r]!] === d) order[at++] = other.row[rest[r++]!]!;
     }
-    const base: number[] = [];
-    let keys = 0;
-    for (let d = 0; d < maxLine.length; d++) {
-      base[d] = keys;
-      keys += maxLine[d] === undefined ? 0 : maxLine[d]! + 1;
-    }
-    if (keys > 2 * n + 1024) return undefined;
-    // starts[k] = rows with a smaller key, then the next free place of key k.
-    const starts = new Uint32Array(keys + 1);
-    for (let i = 0; i < n; i++) starts[base[this.dataset[i]!]! + this.line[i]! + 1]!++;
-    for (let k = 1; k <= keys; k++) starts[k]! += starts[k - 1]!;
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[starts[base[this.dataset[i]!]! + this.line[i]!]!++] = i;
     return order;
-  }
-
-  /**
-   * The canonical order through a native sort of one 64-bit key per row: (dataset, line, row
-   * index) packed into as many bits as they need (a million rows of one dataset: ~40). A typed
-   * array sorted without a comparator is sorted in place; with one, V8 copies it into two
-   * temporary arrays of 8 B per element, which made this sort the peak of a 1M-row report
-   * (28 → 12 MB). The keys are distinct (the row index is in them), so the permutation is the
-   * one {@link comparedOrder} gives. Undefined when the three do not fit in 64 bits.
-   */
-  private packedOrder(): Uint32Array | undefined {
-    const n = this.size;
-    if (n === 0) return new Uint32Array(0);
-    let maxDataset = 0;
-    let maxLine = 0;
-    for (let i = 0; i < n; i++) {
-      if (this.dataset[i]! > maxDataset) maxDataset = this.dataset[i]!;
-      if (this.line[i]! > maxLine) maxLine = this.line[i]!;
-    }
-    const bits = (x: number) => (x === 0 ? 0 : Math.floor(Math.log2(x)) + 1);
-    const lineBits = bits(maxLine);
-    const indexBits = Math.max(1, bits(n - 1));
-    if (bits(maxDataset) + lineBits + indexBits > 64) return undefined;
-    // key = (dataset × 2^lineBits + line) × 2^indexBits + row, written as two 32-bit words.
-    const keys = new BigUint64Array(n);
-    const words = new Uint32Array(keys.buffer);
-    const lowBits = 32 - indexBits; // bits of (dataset, line) that share the low word with the row
-    const lowSpan = 2 ** lowBits;
-    const lineSpan = 2 ** lineBits;
-    for (let i = 0; i < n; i++) {
-      const high = this.dataset[i]! * lineSpan + this.line[i]!; // < 2^48: exact
-      const rest = high % lowSpan;
-      words[2 * i + LO] = rest * 2 ** indexBits + i;
-      words[2 * i + HI] = Math.floor(high / lowSpan);
-    }
-    keys.sort();
-    const order = new Uint32Array(n);
-    const mask = indexBits === 32 ? 0xffffffff : 2 ** indexBits - 1;
-    for (let i = 0; i < n; i++) order[i] = (words[2 * i + LO]! & mask) >>> 0;
-    return order;
-  }
-
-  /** The canonical order by a comparator (rows whose keys do not fit {@link packedOrder}). */
-  private comparedOrder(): Uint32Array {
-    const order = new Uint32Array(this.size);
-    // One number per row (dataset × 2^32 + line: exact below 2^53) makes the comparator two
-    // array reads instead of four; ties keep first appearance, as compare() does.
-    const key = new Float64Array(this.size);
-    for (let i = 0; i < order.length; i++) {
-      order[i] = i;
-      key[i] = this.dataset[i]! * 4294967296 + this.line[i]!;
-    }
-    return order.sort((a, b) => key[a]! - key[b]! || a - b);
   }
 
   /** Compares two rows by dataset order, then line, then first appearance. */
   compare(a: number, b: number): number {
-    return this.dataset[a]! - this.dataset[b]! || this.line[a]! - this.line[b]! || a - b;
+    if (this.rank === undefined || this.rank.length !== this.count) {
+      const order = this.canonicalOrder();
+      const rank = new Uint32Array(order.length);
+      for (let k = 0; k < order.length; k++) rank[order[k]!] = k;
+      this.rank = rank;
+    }
+    return this.rank[a]! - this.rank[b]!;
+  }
+
+  /** The row's dataset (its position in the dataset names). */
+  datasetOf(row: number): number {
+    if (this.onlyDataset === undefined) {
+      // The usual run: rows only in the line tables; with one dataset, no per-row array at all.
+      let only = this.other.size === 0 ? -1 : -2;
+      for (let d = 0; d < this.byLine.length && only !== -2; d++)
+        if (this.byLine[d] !== undefined) only = only === -1 ? d : -2;
+      this.onlyDataset = only;
+    }
+    if (this.onlyDataset >= 0) return this.onlyDataset;
+    if (this.datasetOfRow === undefined || this.datasetOfRow.length !== this.count) {
+      const of = new Uint16Array(this.count);
+      for (let d = 0; d < this.byLine.length; d++) {
+        const t = this.byLine[d];
+        if (t !== undefined) for (const held of t) if (held !== 0) of[held - 1] = d;
+      }
+      const other = this.other;
+      for (let e = 0; e < other.size; e++) of[other.row[e]!] = other.dataset[e]!;
+      this.datasetOfRow = of;
+    }
+    return this.datasetOfRow[row]!;
   }
 }
 
 function clampLine(line: number): number {
   return Math.max(0, Math.min(0xffffffff, Math.trunc(line) || 0));
-}
-
-/** A power of two at least twice `rows`. */
-function slotsFor(rows: number): number {
-  let size = 128;
-  while (size < rows * 2) size *= 2;
-  return size;
 }
