@@ -49,13 +49,14 @@ import {
   BARE,
   BENCH_DIR,
   BIN,
-  STRICT_FLOOR,
   bareLoopArg,
+  floorsOf,
   journalFacts,
   machineLine,
   modelNames,
   providersFrom,
   runMeasured,
+  strictFloor,
   withTempDir,
   writeConfig,
   writeDataset,
@@ -262,13 +263,12 @@ async function profileWorkload(work: Workload, profRoot: string): Promise<Provid
   return out;
 }
 
+/** The provider's strictest floor, or the one `--floor` names (only openai has a choice). */
 function floorOf(provider: ProviderName): Floor {
   if (FLOOR !== "" && FLOOR !== "sdk" && FLOOR !== "node-http")
     throw new Error(`--floor "${FLOOR}": use sdk or node-http`);
-  // Only openai has a choice of floor; azure-ai-inference's is always its ModelClient.
-  if (FLOOR === "" || provider !== "openai") return STRICT_FLOOR[provider];
-  if (FLOOR === "sdk") return { client: "sdk", label: "`openai` client" };
-  return STRICT_FLOOR.openai;
+  if (FLOOR === "" || provider !== "openai") return strictFloor(provider);
+  return floorsOf(provider, FLOOR)[0]!;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,11 +26,12 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fixedLatencyModel, spawnEmulator, type EmulatorChild } from "./emulator-process.js";
 import {
-  ALL_PROVIDERS,
   BARE,
   bareLoopArg,
   BENCH_DIR as HERE,
   BIN,
+  floorsOf,
+  providersFrom,
   journalFacts,
   machineLine,
   modelNames,
@@ -43,21 +44,6 @@ import {
   type ProcOutcome,
   type ProviderName,
 } from "./workload.js";
-
-/**
- * The floors each provider is measured against, the stricter last (the verdicts use it). openai
- * has two: the issue's "provider's own client" (the `openai` package), and bare node:http with a
- * keep-alive agent, the physical floor: the provider itself sends non-streamed calls over
- * node:http (src/providers/json-post.ts), so against the `openai` client alone it would look
- * faster than its floor.
- */
-const FLOORS: Record<ProviderName, readonly Floor[]> = {
-  "azure-ai-inference": [{ client: "sdk", label: "ModelClient" }],
-  openai: [
-    { client: "sdk", label: "`openai` client" },
-    { client: "node-http", label: "node:http" },
-  ],
-};
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
@@ -204,20 +190,6 @@ function phasePeaks(rss: number[] | undefined, split: number): { loop: number; t
   return { loop, tail };
 }
 
-function providers(): readonly ProviderName[] {
-  if (ONLY_PROVIDER === undefined) return ALL_PROVIDERS;
-  const p = ALL_PROVIDERS.find((x) => x === ONLY_PROVIDER);
-  if (p === undefined) throw new Error(`unknown --provider "${ONLY_PROVIDER}"; use ${ALL_PROVIDERS.join(" or ")}`);
-  return [p];
-}
-
-function floorsOf(provider: ProviderName): readonly Floor[] {
-  if (ONLY_FLOOR === undefined) return FLOORS[provider];
-  const only = FLOORS[provider].filter((f) => f.client === ONLY_FLOOR);
-  if (only.length === 0) throw new Error(`--floor "${ONLY_FLOOR}" is not a floor of ${provider}`);
-  return only;
-}
-
 const best = <T>(xs: T[], key: (x: T) => number): T => xs.reduce((a, b) => (key(b) < key(a) ? b : a));
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -242,7 +214,7 @@ interface PairResult {
   concurrency: number;
   latencyMs: number;
   calls: number;
-  /** In {@link FLOORS} order: the last is the stricter floor the verdicts use. */
+  /** In the order of workload.ts's FLOORS: the last is the stricter floor the verdicts use. */
   floors: FloorRuns[];
   bakeoff: BakeoffOutcome[];
   /** The emulator's own p50 service time during each bakeoff run, ms. */
@@ -260,7 +232,7 @@ async function pair(rows: number, models: number, concurrency: number, latencyMs
       Object.fromEntries(names.map((n) => [n, fixedLatencyModel(latencyMs)])),
     );
     try {
-      for (const provider of providers()) {
+      for (const provider of providersFrom(ONLY_PROVIDER)) {
         const config = await writeConfig(dir, dataset, provider, emulator.url, names, concurrency);
         // Warm the emulator (JIT, sockets) once per provider with a short bare loop, and bakeoff
         // with a short run of its own, discarded: on Node 22+ bin/bakeoff.js keeps a compile
@@ -269,7 +241,7 @@ async function pair(rows: number, models: number, concurrency: number, latencyMs
         // measured runs start warm, as theirs do.
         const warm = join(dir, "warm.jsonl");
         await writeDataset(warm, Math.min(rows, 500));
-        const floors = floorsOf(provider);
+        const floors = floorsOf(provider, ONLY_FLOOR);
         await runBare(dir, provider, floors[0]!, emulator.url, names, warm, concurrency);
         const warmConfig = await writeConfig(dir, warm, provider, emulator.url, names, concurrency, "warm");
         await rm((await runBakeoff(dir, warmConfig, `${provider}-warm`, [], {}, false)).runDir, {
