@@ -3,8 +3,9 @@
  * `new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 }).format(value)` prints them
  * (halves rounded away from zero, "-0" for a negative value that rounds to zero), without Intl:
  * the first Intl object of a process loads ICU's number data, ~30–50 ms of CPU on Node 20/22
- * (`new Intl.NumberFormat(...)` in a fresh process), and the reports of a run need no other Intl
- * service. Values beyond 2^53 (never a count) go to Intl, built on first use.
+ * (`new Intl.NumberFormat(...)` in a fresh process), and the reports of a run without prices need
+ * no other Intl service (money goes through `toLocaleString`). Values beyond 2^53 (never a count)
+ * go to Intl, built on first use.
  */
 export function formatInteger(value: number): string {
   const magnitude = Math.abs(value);

@@ -4,7 +4,7 @@
  */
 import type { ModelAnalysis, RunAnalysis, ScorerAnalysis } from "./analysis.js";
 import type { DatasetSummary, ModelSummary, RunSummary, ScoreStats } from "./summary.js";
-import { duration } from "./html/format.js";
+import { duration, money } from "./html/format.js";
 import { sanitizeTerminalText } from "../util/terminal-text.js";
 import { formatInteger } from "./integer.js";
 
@@ -32,8 +32,6 @@ export interface MarkdownReportInput {
 const MD_EXCERPT = 200;
 
 const DASH = "–";
-// "1,234" without Intl (see integer.ts: Intl's first use costs ~30–50 ms of CPU).
-const integer = { format: formatInteger };
 
 /** Makes text safe inside a table cell: `|` would split the cell and a newline would end the row. */
 export function escapeCell(text: string): string {
@@ -53,21 +51,11 @@ function pct(part: number, whole: number): string {
 }
 
 function countWithPct(count: number, whole: number): string {
-  return whole === 0 ? DASH : `${integer.format(count)} (${pct(count, whole)})`;
+  return whole === 0 ? DASH : `${formatInteger(count)} (${pct(count, whole)})`;
 }
 
 function ms(value: number | null): string {
-  return value === null ? DASH : `${integer.format(Math.round(value))} ms`;
-}
-
-function money(value: number, currency: string): string {
-  // Per-run costs are often fractions of a cent, and cost per pass far smaller still; fixed
-  // decimals would print 0.0000 for them, so tiny amounts keep two significant digits.
-  if (value > 0 && value < 0.01) {
-    return `${value.toLocaleString("en-US", { minimumSignificantDigits: 2, maximumSignificantDigits: 2 })} ${currency}`;
-  }
-  const digits = value >= 1 ? 2 : 4;
-  return `${value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${currency}`;
+  return value === null ? DASH : `${formatInteger(Math.round(value))} ms`;
 }
 
 function formatScore(s: ScoreStats | undefined): string {
@@ -78,7 +66,7 @@ function formatScore(s: ScoreStats | undefined): string {
   // Binary scorers: the mean is the pass rate; say it once, as a percentage.
   else if (Math.abs(s.passRate - s.mean) < 1e-12) text = pct(s.passRate, 1);
   else text = `${s.mean.toFixed(3)} · ${pct(s.passRate, 1)} pass`;
-  return s.errors > 0 ? `${text} (${integer.format(s.errors)} unscored)` : text;
+  return s.errors > 0 ? `${text} (${formatInteger(s.errors)} unscored)` : text;
 }
 
 /**
@@ -104,7 +92,7 @@ function boldBest(values: (number | null)[], cells: string[]): string[] {
 /** A score with its 95% interval: "71.4% (59.9–80.7)" for pass rates, "0.712 (0.650–0.770)" otherwise. */
 export function formatInterval(s: ScorerAnalysis | undefined): string {
   if (s === undefined) return DASH;
-  const excluded = s.unscored > 0 ? ` (${integer.format(s.unscored)} unscored)` : "";
+  const excluded = s.unscored > 0 ? ` (${formatInteger(s.unscored)} unscored)` : "";
   if (s.mean === null) return s.unscored > 0 ? `${DASH}${excluded}` : DASH;
   const v = (x: number) => {
     const text = s.kind === "binary" ? (x * 100).toFixed(1) : x.toFixed(3);
@@ -144,7 +132,7 @@ function finishCount(m: ModelSummary, keys: string[] | "other"): number {
 function errorKinds(m: ModelSummary): string {
   const parts = Object.entries(m.errorKinds)
     .sort((a, b) => b[1] - a[1])
-    .map(([kind, n]) => `${kind} ${integer.format(n)}`);
+    .map(([kind, n]) => `${kind} ${formatInteger(n)}`);
   return parts.length === 0 ? DASH : parts.join(", ");
 }
 
@@ -152,7 +140,7 @@ function summaryTable(models: ModelSummary[], analysis?: RunAnalysis): string[] 
   const header = ["", ...models.map((m) => escapeCell(m.model))];
   const row = (label: string, cell: (m: ModelSummary) => string) => [label, ...models.map((m) => escapeCell(cell(m)))];
   const rows: string[][] = [
-    row("Results", (m) => integer.format(m.n)),
+    row("Results", (m) => formatInteger(m.n)),
     row("Errors", (m) => countWithPct(m.errors, m.n)),
   ];
   if (models.some((m) => m.errors > 0)) rows.push(row("Error kinds", errorKinds));
@@ -198,17 +186,17 @@ function summaryTable(models: ModelSummary[], analysis?: RunAnalysis): string[] 
           row("TTFT p95", (m) => (m.ttftMs === undefined ? DASH : ms(m.ttftMs.p95))),
         ]
       : []),
-    row("Tokens in", (m) => integer.format(m.tokens.prompt)),
+    row("Tokens in", (m) => formatInteger(m.tokens.prompt)),
     ...(models.some((m) => m.tokens.cachedPrompt !== undefined)
       ? [
           row("Cached tokens in", (m) =>
-            m.tokens.cachedPrompt === undefined ? DASH : integer.format(m.tokens.cachedPrompt),
+            m.tokens.cachedPrompt === undefined ? DASH : formatInteger(m.tokens.cachedPrompt),
           ),
         ]
       : []),
-    row("Tokens out", (m) => integer.format(m.tokens.completion)),
+    row("Tokens out", (m) => formatInteger(m.tokens.completion)),
     ...(models.some((m) => m.tokens.reasoning !== undefined)
-      ? [row("Reasoning tokens", (m) => (m.tokens.reasoning === undefined ? DASH : integer.format(m.tokens.reasoning)))]
+      ? [row("Reasoning tokens", (m) => (m.tokens.reasoning === undefined ? DASH : formatInteger(m.tokens.reasoning)))]
       : []),
   );
   if (models.some((m) => m.cost !== undefined)) {
@@ -244,7 +232,7 @@ function datasetTable(models: ModelSummary[], dataset: string): string[] {
   const per = models.map((m) => m.datasets?.[dataset]);
   const header = ["", ...models.map((m) => escapeCell(m.model))];
   const rows: string[][] = [
-    ["Results", ...per.map((d) => (d === undefined ? DASH : integer.format(d.n)))],
+    ["Results", ...per.map((d) => (d === undefined ? DASH : formatInteger(d.n)))],
     ["Errors", ...per.map((d) => (d === undefined ? DASH : countWithPct(d.errors, d.n)))],
   ];
   const present = per.filter((d): d is DatasetSummary => d !== undefined);
@@ -281,7 +269,7 @@ export function renderMarkdown(input: MarkdownReportInput): string {
   out.push("- **Datasets:**");
   for (const d of input.datasets) {
     const sha = d.sha256 === undefined ? "" : `, sha256 ${d.sha256.slice(0, 12)}`;
-    out.push(`  - ${escapeLine(d.name)} (${integer.format(d.rows)} rows${sha})`);
+    out.push(`  - ${escapeLine(d.name)} (${formatInteger(d.rows)} rows${sha})`);
   }
   out.push("");
 
@@ -312,7 +300,7 @@ export function renderMarkdown(input: MarkdownReportInput): string {
     const rows = new Map(input.datasets.map((d) => [d.name, d.rows]));
     for (const name of names) {
       const r = rows.get(name);
-      out.push(`### ${escapeLine(name)}${r === undefined ? "" : ` (${integer.format(r)} rows)`}`, "");
+      out.push(`### ${escapeLine(name)}${r === undefined ? "" : ` (${formatInteger(r)} rows)`}`, "");
       out.push(...datasetTable(summary.models, name), "");
     }
   }
@@ -407,7 +395,7 @@ function finishSplitSection(a: RunAnalysis): string[] {
   const rows: string[][] = [];
   for (const group of ["stop", "length", "other"] as const) {
     if (!a.models.some((m) => m.byFinishReason[group].n > 0)) continue;
-    rows.push([`Finished: ${group}`, ...a.models.map((m) => integer.format(m.byFinishReason[group].n))]);
+    rows.push([`Finished: ${group}`, ...a.models.map((m) => formatInteger(m.byFinishReason[group].n))]);
     for (const s of a.scorers) {
       rows.push([
         `${group}: ${escapeCell(s.name)}`,
@@ -415,7 +403,7 @@ function finishSplitSection(a: RunAnalysis): string[] {
           const x = m.byFinishReason[group].scores[s.name];
           if (x === undefined || x.mean === null) return DASH;
           const v = s.kind === "binary" ? pct(x.mean, 1) : x.mean.toFixed(3);
-          return `${v} (n=${integer.format(x.n)})`;
+          return `${v} (n=${formatInteger(x.n)})`;
         }),
       ]);
     }
@@ -436,7 +424,7 @@ function disagreementSection(a: RunAnalysis): string[] {
   const out = [
     "## Top disagreements",
     "",
-    `${integer.format(d.total)} row${d.total === 1 ? "" : "s"} where the models' ${escapeInline(d.scorer)} verdicts differ; ` +
+    `${formatInteger(d.total)} row${d.total === 1 ? "" : "s"} where the models' ${escapeInline(d.scorer)} verdicts differ; ` +
       `${d.rows.length < d.total ? `the first ${d.rows.length} in dataset order` : "all of them"}. Outputs are excerpts.`,
     "",
   ];
