@@ -100,15 +100,24 @@ async function reportBytes(dir: string): Promise<string[]> {
 /**
  * The one-pass reports equal what the one-purpose writers give after a full analysis, whether
  * predictions.csv and junit.xml are written on the main thread or by the worker thread (forced
- * here by the size threshold; both give the same bytes for all five reports).
+ * here by the size threshold; both give the same bytes for all five reports). With the worker the
+ * main thread writes the records of the journal's last bytes (`recordWorkerTail`): the default
+ * share, and half, so that layout changes fall on either side of the split.
  */
 async function expectSameAsOnePurposeWriters(dir: string): Promise<void> {
   const onMain = await writeRunReports(dir, { stepSummary: null, htmlRows: 5, recordWorkerBytes: Infinity });
   expect(onMain.recordWriter).toBe("main");
   const mainBytes = await reportBytes(dir);
-  const inWorker = await writeRunReports(dir, { stepSummary: null, htmlRows: 5, recordWorkerBytes: 0 });
-  expect(inWorker.recordWriter).toBe("worker");
-  expect(await reportBytes(dir)).toEqual(mainBytes);
+  for (const recordWorkerTail of [undefined, 0.5]) {
+    const inWorker = await writeRunReports(dir, {
+      stepSummary: null,
+      htmlRows: 5,
+      recordWorkerBytes: 0,
+      ...(recordWorkerTail === undefined ? {} : { recordWorkerTail }),
+    });
+    expect(inWorker.recordWriter).toBe("worker");
+    expect(await reportBytes(dir)).toEqual(mainBytes);
+  }
   expect((await readdir(dir)).filter((f) => f.includes(".tmp-") || f.startsWith(".report-tmp-"))).toEqual([]);
   const analysis = await analyzeRun(dir);
   await writePredictionsCsv(dir, analysis, join(dir, "alone.csv"));
@@ -193,6 +202,20 @@ describe("one pass over the journal", () => {
       const left = (await readdir(dir)).filter((f) => f.includes(".tmp-") || f.startsWith(".report-tmp-"));
       expect(left).toEqual([`junit.xml.tmp-${process.pid}`]);
     }
+  });
+
+  it("gives the same files when the writer thread writes every record or none of them", async () => {
+    const dir = await makeRun({ records: sequential(150, undefined, 7), config: null });
+    await writeRunReports(dir, { stepSummary: null, htmlRows: 5, recordWorkerBytes: Infinity });
+    const mainBytes = await reportBytes(dir);
+    // 0: the worker writes everything (the main thread's share is empty); 1: the main thread
+    // writes every record (the worker's share is empty, so the CSV header comes from the tail).
+    for (const recordWorkerTail of [0, 1]) {
+      const r = await writeRunReports(dir, { stepSummary: null, htmlRows: 5, recordWorkerBytes: 0, recordWorkerTail });
+      expect(r.recordWriter).toBe("worker");
+      expect(await reportBytes(dir)).toEqual(mainBytes);
+    }
+    expect((await readdir(dir)).filter((f) => f.includes(".tmp-") || f.startsWith(".report-tmp-"))).toEqual([]);
   });
 
   it("an aborted writer thread (the statistics failed) stops and leaves no temp files", async () => {

@@ -219,10 +219,20 @@ class Segment {
     /** Byte offset of the segment's first record, and the ordinal before it. */
     readonly start: number,
     readonly ordinalBefore: number,
-    header: boolean,
+    /** The CSV file starts with the header line (the first segment of a whole file). */
+    readonly header: boolean,
   ) {
     this.csv = new ChunkedFile(join(dir, `${id}.csv`));
     if (header) void this.csv.write(csvHeader([...layout.csv]));
+  }
+
+  /** The finished segment's files as plain data (they cross to the other thread). */
+  files(): SegmentFiles {
+    return {
+      csv: this.csv.path,
+      header: this.header,
+      junit: [...this.junit].map(([model, s]) => ({ model, path: s.file.path, counts: s.counts })),
+    };
   }
 
   add(r: PredictionRecord): Promise<void> | undefined {
@@ -247,6 +257,17 @@ class Segment {
     this.csv.destroy();
     for (const s of this.junit.values()) s.file.destroy();
   }
+}
+
+/**
+ * A finished segment's temp files in the final layout: the CSV lines (after the header line when
+ * `header`) and each model's JUnit test cases with their counts. Plain data, so the writer thread
+ * can put the main thread's segments into the files it writes (see {@link RecordFiles.finish}).
+ */
+export interface SegmentFiles {
+  csv: string;
+  header: boolean;
+  junit: { model: string; path: string; counts: Counts }[];
 }
 
 /** Re-reads the journal's records in [start, end) (byte offsets) into `onRecord`. */
@@ -303,6 +324,7 @@ export class RecordFiles {
     private readonly predicted: RecordLayout,
     private readonly seen: SeenLayout,
     runId: string,
+    private readonly header: boolean,
   ) {
     this.runIdCell = csvText(runId);
   }
@@ -310,11 +332,12 @@ export class RecordFiles {
   /**
    * `seen` must have been given each record before {@link add} gets it. `near`: a directory on
    * the file system the reports go to (the run's), so the finished CSV is renamed, not copied,
-   * into place (a rename across file systems fails); default the OS temp directory.
+   * into place (a rename across file systems fails); default the OS temp directory. `tail`: these
+   * records are the end of files another RecordFiles begins (no CSV header; see {@link parts}).
    */
-  static async open(manifest: RunManifest, seen: SeenLayout, near?: string, predicted = predictedLayout(manifest)) {
+  static async open(manifest: RunManifest, seen: SeenLayout, near?: string, options: { tail?: boolean } = {}) {
     const dir = await mkdtemp(near === undefined ? join(tmpdir(), "bakeoff-report-") : join(near, REPORT_TMP_PREFIX));
-    return new RecordFiles(dir, predicted, seen, manifest.runId);
+    return new RecordFiles(dir, predictedLayout(manifest), seen, manifest.runId, options.tail !== true);
   }
 
   /** Writes one record's CSV line and test cases; a promise only when a file asks to wait. */
@@ -329,7 +352,7 @@ export class RecordFiles {
           void seg.close().catch(() => undefined); // its errors surface again in finish()
         }
         const n = this.segments.length;
-        seg = new Segment(this.dir, n, layout, this.runIdCell, at.offset, at.ordinal - 1, n === 0);
+        seg = new Segment(this.dir, n, layout, this.runIdCell, at.offset, at.ordinal - 1, n === 0 && this.header);
         this.segments.push(seg);
       }
     }
@@ -339,20 +362,39 @@ export class RecordFiles {
   /**
    * Writes predictions.csv to `csvPath` and junit.xml to `junitPath` for the finished analysis
    * (its {@link finishedLayout}), rewriting the segments whose layout turned out wrong from their
-   * journal ranges (`rescan`).
+   * journal ranges (`rescan`). `tail`: the {@link parts} of the records after this object's (the
+   * main thread's share when the writer thread writes the files), appended in order.
    */
-  async finish(final: FinishedLayout, csvPath: string, junitPath: string, rescan: RangeScan): Promise<void> {
+  async finish(
+    final: FinishedLayout,
+    csvPath: string,
+    junitPath: string,
+    rescan: RangeScan,
+    tail: readonly SegmentFiles[] = [],
+  ): Promise<void> {
+    const parts = [...(await this.parts(final, rescan)), ...tail];
+    await writeCsv(parts, final.layout, csvPath);
+    await writeJunit(parts, final, junitPath);
+  }
+
+  /**
+   * The segments' files in the final layout, in journal order: those whose layout was right as
+   * written, the others rewritten from their journal ranges (`rescan`). The files stay until
+   * {@link destroy}.
+   */
+  async parts(final: FinishedLayout, rescan: RangeScan): Promise<SegmentFiles[]> {
     const { layout } = final;
-    const parts: Segment[] = [];
+    const parts: SegmentFiles[] = [];
+    let redone = 0;
     for (const seg of this.segments) {
       await seg.close();
       if (sameLayout(seg.layout, layout)) {
-        parts.push(seg);
+        parts.push(seg.files());
         continue;
       }
       const redo = new Segment(
         this.dir,
-        this.segments.length + parts.length,
+        this.segments.length + redone++,
         layout,
         this.runIdCell,
         seg.start,
@@ -364,72 +406,73 @@ export class RecordFiles {
       } finally {
         await redo.close();
       }
-      parts.push(redo);
+      parts.push(redo.files());
     }
-    await this.writeCsv(parts, layout, csvPath);
-    await this.writeJunit(parts, final, junitPath);
-  }
-
-  private async writeCsv(parts: Segment[], layout: RecordLayout, path: string): Promise<void> {
-    // The usual case, one segment with the right layout, is already the whole file.
-    const first = parts[0];
-    if (first !== undefined && first === this.segments[0] && parts.length === 1) {
-      await rename(first.csv.path, path);
-      return;
-    }
-    const out = createWriteStream(path, { encoding: "utf8" });
-    const done = finished(out);
-    done.catch(() => undefined);
-    try {
-      if (first !== this.segments[0] || first === undefined) await write(out, csvHeader([...layout.csv]));
-      for (const p of parts) await copyInto(out, p.csv.path);
-    } finally {
-      out.end();
-      await done;
-    }
-  }
-
-  private async writeJunit(parts: Segment[], final: FinishedLayout, path: string): Promise<void> {
-    const models = new Set<string>();
-    for (const p of parts) for (const m of p.junit.keys()) models.add(m);
-    const order = [
-      ...final.models.filter((m) => models.has(m)),
-      ...[...models].filter((m) => !final.models.includes(m)),
-    ];
-    const sum = (model?: string): Counts => {
-      const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 };
-      for (const p of parts) {
-        for (const [m, s] of p.junit) {
-          if (model !== undefined && m !== model) continue;
-          for (const k of ["tests", "failures", "errors", "skipped", "timeMs"] as const) total[k] += s.counts[k];
-        }
-      }
-      return total;
-    };
-    const out = createWriteStream(path, { encoding: "utf8" });
-    const done = finished(out);
-    done.catch(() => undefined);
-    try {
-      await write(out, junitHead(final.runId, sum()));
-      for (const model of order) {
-        await write(out, suiteTag(model, sum(model)));
-        for (const p of parts) {
-          const s = p.junit.get(model);
-          if (s !== undefined) await copyInto(out, s.file.path);
-        }
-        await write(out, "  </testsuite>\n");
-      }
-      await write(out, "</testsuites>\n");
-    } finally {
-      out.end();
-      await done;
-    }
+    return parts;
   }
 
   /** Stops writing and removes the temp files (after {@link finish}, or instead of it). */
   async destroy(): Promise<void> {
     for (const seg of this.segments) seg.destroy();
     await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * predictions.csv from the parts' CSV files. When the first part starts with the header (the
+ * usual case) it becomes the file by a rename and the rest is appended: a single part, the common
+ * case, is not copied at all.
+ */
+async function writeCsv(parts: readonly SegmentFiles[], layout: RecordLayout, path: string): Promise<void> {
+  const first = parts[0];
+  const renamed = first !== undefined && first.header;
+  if (renamed) {
+    await rename(first.csv, path);
+    if (parts.length === 1) return;
+  }
+  const out = createWriteStream(path, { flags: renamed ? "a" : "w" });
+  const done = finished(out);
+  done.catch(() => undefined);
+  try {
+    if (!renamed) await write(out, csvHeader([...layout.csv]));
+    for (const p of renamed ? parts.slice(1) : parts) await copyInto(out, p.csv);
+  } finally {
+    out.end();
+    await done;
+  }
+}
+
+/** junit.xml: per model (the analysis' order), a suite tag with the parts' summed counts, then their test cases. */
+async function writeJunit(parts: readonly SegmentFiles[], final: FinishedLayout, path: string): Promise<void> {
+  const models = new Set<string>();
+  for (const p of parts) for (const j of p.junit) models.add(j.model);
+  const order = [...final.models.filter((m) => models.has(m)), ...[...models].filter((m) => !final.models.includes(m))];
+  const sum = (model?: string): Counts => {
+    const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 };
+    for (const p of parts) {
+      for (const j of p.junit) {
+        if (model !== undefined && j.model !== model) continue;
+        for (const k of ["tests", "failures", "errors", "skipped", "timeMs"] as const) total[k] += j.counts[k];
+      }
+    }
+    return total;
+  };
+  const out = createWriteStream(path, { encoding: "utf8" });
+  const done = finished(out);
+  done.catch(() => undefined);
+  try {
+    await write(out, junitHead(final.runId, sum()));
+    for (const model of order) {
+      await write(out, suiteTag(model, sum(model)));
+      for (const p of parts) {
+        for (const j of p.junit) if (j.model === model) await copyInto(out, j.path);
+      }
+      await write(out, "  </testsuite>\n");
+    }
+    await write(out, "</testsuites>\n");
+  } finally {
+    out.end();
+    await done;
   }
 }
 

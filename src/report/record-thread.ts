@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { FinishedLayout } from "./record-files.js";
+import type { FinishedLayout, SegmentFiles } from "./record-files.js";
 import type { FromRecordWorker, RecordWorkerData, SerializedError, ToRecordWorker } from "./record-worker.js";
 
 /**
@@ -87,9 +87,13 @@ export class RecordWorker {
     return new RecordWorker(worker);
   }
 
-  /** Hands over the final layout and waits for both files at their temp paths; rejects with the worker's error. */
-  async finish(final: FinishedLayout): Promise<void> {
-    this.worker.postMessage({ type: "finish", final } satisfies ToRecordWorker);
+  /**
+   * Hands over the final layout and the main thread's share of the records (`tail`, the segment
+   * files of the journal from the worker's `end` on) and waits for both files at their temp
+   * paths; rejects with the worker's error.
+   */
+  async finish(final: FinishedLayout, tail: SegmentFiles[] = []): Promise<void> {
+    this.worker.postMessage({ type: "finish", final, tail } satisfies ToRecordWorker);
     try {
       await this.result;
     } finally {

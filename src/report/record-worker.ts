@@ -9,8 +9,10 @@
  * Protocol (messages on `parentPort`):
  * - worker → main `{ type: "ready" }` once this module has loaded (the main thread falls back
  *   to one thread if the worker cannot start, e.g. a .ts file without a TypeScript loader);
- * - main → worker `{ type: "finish", final }`: the {@link FinishedLayout} from the statistics;
- *   the worker then writes the two files to their temp paths and answers `{ type: "done" }`;
+ * - main → worker `{ type: "finish", final, tail }`: the {@link FinishedLayout} from the
+ *   statistics and the main thread's share of the records (the journal from `end` on) as finished
+ *   segment files; the worker then writes the two files to their temp paths, its own records
+ *   first, and answers `{ type: "done" }`;
  * - main → worker `{ type: "abort" }`: stop and remove the temp files (the main pass failed);
  * - worker → main `{ type: "error", error }` on any failure, temp files removed.
  *
@@ -21,7 +23,13 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { scanRunRecords } from "../store/journal.js";
 import type { RunManifest } from "../store/manifest.js";
-import { RecordFiles, ScorerLayoutTracker, journalRangeScan, type FinishedLayout } from "./record-files.js";
+import {
+  RecordFiles,
+  ScorerLayoutTracker,
+  journalRangeScan,
+  type FinishedLayout,
+  type SegmentFiles,
+} from "./record-files.js";
 
 /** What the main thread hands the worker at start. */
 export interface RecordWorkerData {
@@ -29,14 +37,17 @@ export interface RecordWorkerData {
   manifest: RunManifest;
   /** Ordinals of superseded records (resumed runs), as the main thread computed them. */
   superseded?: Set<number>;
-  /** Byte offset to stop before: the journal's size when the report started (both threads agree). */
+  /**
+   * Byte offset (a line start) to stop before: where the main thread's share of the records
+   * begins, at most the journal's size when the report started (see RECORD_WORKER_TAIL).
+   */
   end: number;
   csvTmp: string;
   junitTmp: string;
 }
 
 /** Messages from the main thread. */
-export type ToRecordWorker = { type: "finish"; final: FinishedLayout } | { type: "abort" };
+export type ToRecordWorker = { type: "finish"; final: FinishedLayout; tail: SegmentFiles[] } | { type: "abort" };
 
 /** An error as it crosses threads: an Error's own fields (message, code, path …). */
 export interface SerializedError {
@@ -60,11 +71,12 @@ class Aborted extends Error {}
 
 async function main(port: NonNullable<typeof parentPort>, data: RecordWorkerData): Promise<void> {
   let abort = false;
-  let onFinish: (final: FinishedLayout) => void = () => undefined;
-  const finishing = new Promise<FinishedLayout>((resolve) => (onFinish = resolve));
+  type Finish = Extract<ToRecordWorker, { type: "finish" }>;
+  let onFinish: (m: Finish) => void = () => undefined;
+  const finishing = new Promise<Finish>((resolve) => (onFinish = resolve));
   port.on("message", (m: ToRecordWorker) => {
     if (m.type === "abort") abort = true;
-    else onFinish(m.final);
+    else onFinish(m);
   });
   port.postMessage({ type: "ready" } satisfies FromRecordWorker);
   const { runDir, manifest, superseded, end, csvTmp, junitTmp } = data;
@@ -85,7 +97,7 @@ async function main(port: NonNullable<typeof parentPort>, data: RecordWorkerData
       scanOptions,
     );
     // Wait for the statistics' final layout; an abort instead ends the wait too.
-    const final = await Promise.race([
+    const { final, tail } = await Promise.race([
       finishing,
       new Promise<never>((_, reject) => {
         const check = (m: ToRecordWorker) => m.type === "abort" && reject(new Aborted());
@@ -93,7 +105,7 @@ async function main(port: NonNullable<typeof parentPort>, data: RecordWorkerData
         if (abort) reject(new Aborted());
       }),
     ]);
-    await files.finish(final, csvTmp, junitTmp, journalRangeScan(runDir, manifest, scanOptions));
+    await files.finish(final, csvTmp, junitTmp, journalRangeScan(runDir, manifest, scanOptions), tail);
   } catch (err) {
     result = { type: "error", error: serializeError(err) };
   } finally {

@@ -369,6 +369,28 @@ export function readRecordAtSync(fd: number, offset: number): PredictionRecord |
   }
 }
 
+/**
+ * The first line start at or after byte `at` (a \n ends every line): where a reader can begin
+ * or stop so that no line is cut. The file's size when no line starts there.
+ */
+export async function lineStartFrom(path: string, at: number): Promise<number> {
+  if (at <= 0) return 0;
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(LINE_READ);
+    // From the byte before `at`: when that is a \n, `at` itself starts a line.
+    for (let pos = at - 1; ;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) return pos;
+      const nl = buf.subarray(0, bytesRead).indexOf(10);
+      if (nl >= 0) return pos + nl + 1;
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Bytes read per step when reading one record back by position. */
 const LINE_READ = 64 * 1024;
 
