@@ -129,8 +129,9 @@ export const RECORD_WORKER_BYTES = 64 * 1024 * 1024;
  * journal (its end; the worker stops reading where it begins), so the two threads finish
  * together. The worker parses and writes, the main thread parses and computes the statistics,
  * and writing costs less than parsing: at 1M records on Node 22 the worker alone took ~20 s of
- * CPU against the main thread's ~16 s, so moving an eighth of the records to the main thread
- * takes ~2.5 s off the worker and adds ~1.1 s to the main thread (bench/reports.ts, per-thread CPU).
+ * CPU against the main thread's ~16 s. With an eighth moved, a same-run A/B at 1M records (busy
+ * machine) gave worker 13.9 s / main 14.1 s against 15.9 s / 12.9 s before (bench/reports.ts
+ * prints CPU per thread; BENCHMARKS.md, i17rep's reading).
  */
 export const RECORD_WORKER_TAIL = 1 / 8;
 
