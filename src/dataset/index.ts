@@ -9,7 +9,7 @@ import { basename, extname } from "node:path";
 import type { DatasetSpec } from "../config/schema.js";
 import { DatasetError } from "../errors.js";
 import type { Row } from "../types.js";
-import { resolveDatasetParams } from "./rich.js";
+import { loadRowParamsSchema, resolveDatasetParams } from "./rich.js";
 import { readCsv } from "./csv.js";
 import { readJsonl, readJsonlBatches, type JsonlEntry } from "./jsonl.js";
 import { IdIndex, type IdLookup } from "./id-index.js";
@@ -126,6 +126,9 @@ async function* rowBatches(spec: DatasetSpec, options: DatasetOpenOptions): Asyn
 
   let yielded = 0;
   let first = true;
+  // Row params are checked with zod, loaded when the first row that has them comes (rich.ts).
+  const paramsColumn = spec.columns.params ?? "params";
+  let paramsSchemaLoaded = false;
   for await (const batch of batches) {
     const rows: Row[] = [];
     try {
@@ -144,6 +147,10 @@ async function* rowBatches(spec: DatasetSpec, options: DatasetOpenOptions): Asyn
         first = false;
         let row: Row;
         try {
+          if (!paramsSchemaLoaded && record.values[paramsColumn] != null) {
+            await loadRowParamsSchema();
+            paramsSchemaLoaded = true;
+          }
           row = mapper.map(record);
           // Checked last so a row rejected for another reason does not claim its id.
           if (ids !== undefined) {

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { emulatorTarget, isEmulatorEndpoint } from "../config/rules.js";
 import type { ModelSpec } from "../config/schema.js";
 import { openDataset, type DatasetOpenOptions } from "../dataset/index.js";
-import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
+import type { EmulatorHandle } from "../emulator/index.js";
 import type { TokenCredential } from "@azure/core-auth";
 import { resolveAuth } from "../providers/auth.js";
 import { endpointVariant } from "../providers/registry.js";
@@ -191,6 +191,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     const replaying = options.cache?.mode === "replay";
     const emulated = [...plan.models, ...plan.judges.specs].filter((m) => isEmulatorEndpoint(m.endpoint));
     if (emulated.length > 0 && !replaying) {
+      // Imported here: the emulator (and the zod schema it checks its models with) is for runs
+      // that use it, not part of every run's start-up.
+      const { startEmulator } = await import("../emulator/index.js");
       emulator = await startEmulator({ models: plan.config.emulator.models, quiet: true });
     }
     const providers = new Map<string, Provider>();
