@@ -8,6 +8,7 @@ import { loadConfig, type LoadedConfig } from "../config/load.js";
 import { ExitCode, UsageError } from "../errors.js";
 import { lockRunDir } from "../store/run-dir.js";
 import { parseDuration } from "../util/duration.js";
+import { prefetchGitInfo } from "../util/env-info.js";
 import { spoolStdin, STDIN_DATASET } from "../dataset/stdin.js";
 import { formatShard, parseShard } from "../dataset/shard.js";
 import { restoreSecretEndpoints } from "../config/public-config.js";
@@ -105,6 +106,8 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     }
     loaded = await loadRunConfig(args, io);
     outputDir = args.out !== undefined ? resolve(args.out) : resolve(loaded.baseDir, loaded.config.outputDir);
+    // run.json's git facts: the process runs while the plan checks the datasets (see env-info.ts).
+    void prefetchGitInfo(loaded.baseDir);
   }
 
   const plan = await planRun(loaded, {
