@@ -109,7 +109,7 @@ describe("version and help", () => {
 });
 
 describe("what a run with a valid config loads", () => {
-  it("a run whose config the zod-free check accepts loads no zod, start to finish (reports included); a config it does not know does", async () => {
+  it("a run whose config the zod-free check accepts loads no zod and no batch modules, start to finish (reports included); a config it does not know loads zod", async () => {
     const dir = await tempDir();
     // The models are served from outside the CLI, as real endpoints are: the built-in emulator
     // checks its own models with zod, so a run that starts it loads zod.
@@ -133,6 +133,10 @@ describe("what a run with a valid config loads", () => {
       expect(plain.res.code, plain.res.stderr).toBe(0);
       expect(plain.res.stdout).toContain("Report:");
       expect(plain.loaded.filter(zod)).toEqual([]);
+      // Nor the batch phase (node:readline and the Batch API client), which only batched models need.
+      expect(
+        plain.loaded.filter((u) => /\/dist\/batch\/(phase|results|service|input)\.js$|^node:readline$/.test(u)),
+      ).toEqual([]);
       // The check can fail: a block the zod-free check leaves to the schema loads zod.
       const other = await withImportLog(["run", "--config", "decision.json", "--no-weave", "--progress", "off"], dir, {
         K: "test-key",

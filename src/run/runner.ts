@@ -26,7 +26,7 @@ import {
   type PredictionRecord,
   type Row,
 } from "../types.js";
-import { isBatched, runBatchedModel } from "../batch/phase.js";
+import { isBatched } from "../batch/is-batched.js";
 import { callParams } from "./params.js";
 import { canonicalJson, sha256 } from "../util/hash.js";
 import { gitInfo, toolVersion } from "../util/env-info.js";
@@ -434,6 +434,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       // Batch mode: this model's calls go through the Batch API (src/batch), live calls only
       // for lines the service failed; records land in the same journal.
       if (isBatched(model)) {
+        // Loaded only for a batched model: the batch modules are not part of every run's start-up.
+        const { runBatchedModel } = await import("../batch/phase.js");
         const outcome = await runBatchedModel({
           model,
           plan,
