@@ -3,7 +3,8 @@
  * run the emulator; nothing else is public (no `export *`).
  */
 export { main } from "./cli.js";
-export { loadConfig, parseConfig, type LoadedConfig } from "./config/load.js";
+export { loadConfig, type LoadedConfig } from "./config/load.js";
+export { parseConfig } from "./config/parse.js";
 export { ConfigSpec, type Config, type ConfigInput, type DatasetSpec, type ModelSpec } from "./config/schema.js";
 export { configJsonSchema } from "./config/json-schema.js";
 export {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { COMMANDS, commandName } from "../src/cli/commands/index.js";
+import { startEmulator } from "../src/emulator/index.js";
 import { REPO, runCli, type CliResult } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -107,14 +108,62 @@ describe("version and help", () => {
   });
 });
 
+describe("what a run with a valid config loads", () => {
+  it("a run whose config the zod-free check accepts loads no zod and no batch modules, start to finish (reports included); a config it does not know loads zod", async () => {
+    const dir = await tempDir();
+    // The models are served from outside the CLI, as real endpoints are: the built-in emulator
+    // checks its own models with zod, so a run that starts it loads zod.
+    const emu = await startEmulator({ models: { m: { latency: { medianMs: 0, p95Ms: 0 } } }, quiet: true });
+    try {
+      await writeFile(
+        join(dir, "q.jsonl"),
+        '{"id":"a","prompt":"What is 2 + 2?","expected":"4"}\n{"id":"b","prompt":"What is 3 + 4?","expected":"7"}\n',
+      );
+      const config = (extra: object) => ({
+        datasets: [{ path: "q.jsonl", scorers: [{ type: "numeric" }, { type: "finish_stop" }] }],
+        models: [{ name: "m", provider: "openai", endpoint: `${emu.endpointFor("m")}/v1`, model: "m", apiKeyEnv: "K" }],
+        ...extra,
+      });
+      await writeFile(join(dir, "plain.json"), JSON.stringify(config({})));
+      await writeFile(join(dir, "decision.json"), JSON.stringify(config({ decision: { margin: 3 } })));
+      const zod = (u: string) => /node_modules\/zod\//.test(u);
+      const plain = await withImportLog(["run", "--config", "plain.json", "--no-weave", "--progress", "off"], dir, {
+        K: "test-key",
+      });
+      expect(plain.res.code, plain.res.stderr).toBe(0);
+      expect(plain.res.stdout).toContain("Report:");
+      expect(plain.loaded.filter(zod)).toEqual([]);
+      // Nor the batch phase (node:readline and the Batch API client), which only batched models need.
+      expect(
+        plain.loaded.filter((u) => /\/dist\/batch\/(phase|results|service|input)\.js$|^node:readline$/.test(u)),
+      ).toEqual([]);
+      // The check can fail: a block the zod-free check leaves to the schema loads zod.
+      const other = await withImportLog(["run", "--config", "decision.json", "--no-weave", "--progress", "off"], dir, {
+        K: "test-key",
+      });
+      expect(other.res.code, other.res.stderr).toBe(0);
+      expect(other.loaded.some(zod)).toBe(true);
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
 /**
  * Runs the CLI with every resolved module URL logged (test/helpers/import-log.mjs). The CLI is a
  * bundle (scripts/build-cli.mjs): each chunk it loads stands for the modules bundled into it,
  * listed in the bundle's metafile, and is reported as those modules' dist/ and node_modules URLs.
  */
-async function withImportLog(args: string[], cwd: string): Promise<{ res: CliResult; loaded: string[] }> {
+async function withImportLog(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ res: CliResult; loaded: string[] }> {
   const log = join(cwd, `imports-${args.join("_").replace(/[^\w.-]/g, "")}-${Date.now()}.txt`);
-  const res = await runCli(args, { cwd, env: { NODE_OPTIONS: `--import=${IMPORT_LOG}`, BAKEOFF_IMPORT_LOG: log } });
+  const res = await runCli(args, {
+    cwd,
+    env: { ...env, NODE_OPTIONS: `--import=${IMPORT_LOG}`, BAKEOFF_IMPORT_LOG: log },
+  });
   const urls = (await readFile(log, "utf8").catch(() => "")).split("\n").filter((u) => u !== "");
   const chunks = await bundleChunks();
   return { res, loaded: urls.flatMap((u) => chunks.get(u) ?? [u]) };

@@ -253,6 +253,109 @@ describe("readJsonl", () => {
   });
 });
 
+describe("readJsonl over many read chunks", () => {
+  /**
+   * What readJsonl must give, computed the simplest way: the whole file split at newline bytes,
+   * each line on its own (CR, the BOM on line 1, UTF-8 check, blank, JSON, object).
+   */
+  function reference(bytes: Buffer): { records: RawRecord[]; invalid: string[]; fatal?: string } {
+    const records: RawRecord[] = [];
+    const invalid: string[] = [];
+    let start = 0;
+    let line = 0;
+    while (start < bytes.length) {
+      let end = bytes.indexOf(10, start);
+      if (end === -1) end = bytes.length;
+      let b = bytes.subarray(start, end);
+      start = end + 1;
+      line++;
+      if (b.length > 0 && b[b.length - 1] === 13) b = b.subarray(0, -1);
+      if (line === 1 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3);
+      const text = new TextDecoder("utf-8", { fatal: false }).decode(b);
+      if (!Buffer.from(text, "utf8").equals(b)) return { records, invalid, fatal: `${line}` };
+      if (text.trim() === "") continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        invalid.push(`${line}`);
+        continue;
+      }
+      if (typeof value !== "object" || value === null || Array.isArray(value)) invalid.push(`${line}`);
+      else records.push({ line, values: value as Record<string, unknown> });
+    }
+    return { records, invalid };
+  }
+
+  /** Lines of every kind, some long enough to span read chunks (64 KB), multi-byte text at every offset. */
+  function generate(seed: number, badUtf8At?: number): Buffer {
+    let x = seed;
+    const rnd = (n: number) => {
+      x = (x * 48271) % 2147483647;
+      return x % n;
+    };
+    const parts: Buffer[] = [Buffer.from(seed % 2 === 0 ? "\ufeff" : "")];
+    const words = ["é", "日本語", "🙂", "a", "\\u00e9", "tab\\t", " "];
+    for (let i = 0; i < 1500; i++) {
+      const kind = rnd(40);
+      const eol = rnd(3) === 0 ? "\r\n" : "\n";
+      let text: string;
+      if (kind === 0) text = "";
+      else if (kind === 1) text = "   \t";
+      else if (kind === 2) text = "{oops";
+      else if (kind === 3) text = "[1,2]";
+      else if (kind === 4) text = JSON.stringify({ id: `r${i}`, long: "é".repeat(10_000 + rnd(30_000)) });
+      else {
+        let s = "";
+        for (let k = rnd(12); k >= 0; k--) s += words[rnd(words.length)];
+        text = JSON.stringify({ id: `r${i}`, prompt: s, n: i });
+      }
+      parts.push(Buffer.from(text + (i === 1499 && seed % 3 === 0 ? "" : eol)));
+      if (badUtf8At === i) parts.push(Buffer.from([0x7b, 0xff, 0x7d, 0x0a]));
+    }
+    return Buffer.concat(parts);
+  }
+
+  it("gives the records and problems of a line-by-line read, with exact line numbers", async () => {
+    for (const seed of [1, 2, 3]) {
+      const bytes = generate(seed);
+      expect(bytes.length).toBeGreaterThan(3 * 64 * 1024);
+      const file = await fixture("chunks.jsonl", bytes);
+      const want = reference(bytes);
+      const invalid: string[] = [];
+      const records = await collect(readJsonl(file, { onInvalid: (e) => invalid.push(`${e.line}`) }));
+      expect(want.fatal).toBeUndefined();
+      expect(invalid).toEqual(want.invalid);
+      expect(records).toEqual(want.records);
+    }
+  });
+
+  it("stops at invalid UTF-8 in a later chunk after handing out every record before it", async () => {
+    const bytes = generate(4, 1000);
+    const file = await fixture("chunks-bad.jsonl", bytes);
+    const want = reference(bytes);
+    expect(want.fatal).toBeDefined();
+    const records: RawRecord[] = [];
+    const err = await datasetError(async () => {
+      for await (const r of readJsonl(file, { onInvalid: () => {} })) records.push(r);
+    });
+    expect(`${err.line}`).toBe(want.fatal);
+    expect(err.reason).toBe(`invalid UTF-8 at line ${want.fatal}; save the file as UTF-8`);
+    expect(records).toEqual(want.records);
+  });
+
+  it("reports skipped rows in file order, bad JSON and bad rows interleaved", async () => {
+    const file = await fixture(
+      "order.jsonl",
+      '{"id":"a","prompt":"x"}\n{"id":"b","prompt":""}\n{oops\n{"id":"a","prompt":"y"}\n[]\n{"id":"c","prompt":"z"}\n',
+    );
+    const skipped: number[] = [];
+    const rows = await collect(openDataset(spec(file), { skipInvalidRows: true, onSkip: (s) => skipped.push(s.line) }));
+    expect(skipped).toEqual([2, 3, 4, 5]);
+    expect(rows.map((r) => r.id)).toEqual(["a", "c"]);
+  });
+});
+
 describe("templates", () => {
   it("renders columns, whitespace inside braces, dotted paths into nested JSON, and non-strings as JSON", () => {
     const t = compileTemplate("Q: {{question}}\nSrc: {{ meta.source }} ({{meta.tags}}) n={{n}} none={{missing_value}}");

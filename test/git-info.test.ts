@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { gitInfo } from "../src/util/env-info.js";
+import { gitInfo, prefetchGitInfo } from "../src/util/env-info.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const git = (cwd: string, ...args: string[]) =>
@@ -66,5 +66,24 @@ describe("gitInfo", () => {
     // A detached HEAD still names its commit.
     git(dir, "checkout", "-q", head);
     expect(await gitInfo(dir)).toEqual({ sha: head, dirty: false });
+  });
+
+  it("a prefetch is taken once, by the next call for the same folder; later calls read git again", async () => {
+    const dir = await repo();
+    await writeFile(join(dir, "a.txt"), "one\n");
+    git(dir, "add", "a.txt");
+    git(dir, "commit", "-qm", "first");
+    const head = git(dir, "rev-parse", "HEAD");
+    // A prefetch for another folder is not used for this one.
+    const other = prefetchGitInfo(await repo());
+    const own = prefetchGitInfo(dir);
+    const first = gitInfo(dir);
+    expect(first).toBe(own);
+    expect(first).not.toBe(other);
+    expect(await first).toEqual({ sha: head, dirty: false });
+    await writeFile(join(dir, "a.txt"), "two\n");
+    const second = gitInfo(dir);
+    expect(second).not.toBe(own);
+    expect(await second).toEqual({ sha: head, dirty: true });
   });
 });

@@ -6,7 +6,7 @@
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { ModelSpec, ModelSpecOf } from "../config/model-spec.js";
+import type { ModelSpecOf } from "../config/model-spec.js";
 import { isEmulatorEndpoint } from "../config/rules.js";
 import { openDataset } from "../dataset/index.js";
 import type { ProviderAuth } from "../providers/auth.js";
@@ -23,10 +23,7 @@ import { isTerminal, openAIBatchService, type BatchInfo, type BatchService, Batc
 import { batchSettings, type BatchSettings } from "./settings.js";
 import { pathExists } from "../util/path-exists.js";
 
-/** Whether `model` runs through the Batch API. */
-export function isBatched(model: ModelSpec): model is ModelSpecOf<"openai"> {
-  return model.provider === "openai" && model.batch === true;
-}
+export { isBatched } from "./is-batched.js";
 
 /** Folder of a model's batch files inside the run dir. */
 export const BATCHES_DIR = "batches";

@@ -4,7 +4,8 @@
  * given from the file's header and first rows, and prints what it used as a snippet for a config.
  */
 import { basename, extname, relative, resolve } from "node:path";
-import { parseConfig, type LoadedConfig } from "../config/load.js";
+import type { LoadedConfig } from "../config/load.js";
+import { parseConfig } from "../config/parse.js";
 import { DatasetSpec, type ConfigInput } from "../config/schema.js";
 import { checkRegularFile, readCsv, readJsonl, type RawRecord } from "../dataset/index.js";
 import { uniqueDatasetNames } from "../config/rules.js";

@@ -4,10 +4,11 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
-import { loadConfig, parseConfig, type LoadedConfig } from "../config/load.js";
+import { loadConfig, type LoadedConfig } from "../config/load.js";
 import { ExitCode, UsageError } from "../errors.js";
 import { lockRunDir } from "../store/run-dir.js";
 import { parseDuration } from "../util/duration.js";
+import { prefetchGitInfo } from "../util/env-info.js";
 import { spoolStdin, STDIN_DATASET } from "../dataset/stdin.js";
 import { formatShard, parseShard } from "../dataset/shard.js";
 import { restoreSecretEndpoints } from "../config/public-config.js";
@@ -21,7 +22,6 @@ import { runEvaluation, type RecordSink, type RunOptions } from "../run/runner.j
 import type { Io } from "./io.js";
 import type { RunArgs } from "./commands/run.js";
 import { findConfig, resultsDir } from "./locations.js";
-import { printOwnData, withOwnData } from "./own-data.js";
 
 export type { RunArgs };
 
@@ -75,6 +75,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       return ExitCode.ok;
     }
     const baseDir = manifest.configPath ? dirname(manifest.configPath) : process.cwd();
+    const { parseConfig } = await import("../config/parse.js");
     loaded = parseConfig(manifest.config, { file: `${runDir}/run.json (config snapshot)`, baseDir });
     // run.json stores endpoints without URL secrets; the original config file still has them.
     if (manifest.configPath && existsSync(manifest.configPath)) {
@@ -105,6 +106,8 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     }
     loaded = await loadRunConfig(args, io);
     outputDir = args.out !== undefined ? resolve(args.out) : resolve(loaded.baseDir, loaded.config.outputDir);
+    // run.json's git facts: the process runs while the plan checks the datasets (see env-info.ts).
+    void prefetchGitInfo(loaded.baseDir);
   }
 
   const plan = await planRun(loaded, {
@@ -284,6 +287,8 @@ async function loadRunConfig(args: RunArgs, io: Io): Promise<LoadedConfig> {
   const file = findConfig(args.config);
   const fromFile = file === undefined ? undefined : await loadConfig(file);
   if (args.dataset && args.dataset.length > 0) {
+    // Loaded only for `--dataset` runs: it builds configs with the zod schemas (see config/load.ts).
+    const { printOwnData, withOwnData } = await import("./own-data.js");
     const { loaded, own } = await withOwnData(fromFile, args);
     printOwnData(own, io);
     return loaded;

@@ -1,17 +1,21 @@
 /**
  * Reads eval.config.json (JSON with comments and trailing commas; `.jsonc` too), validates it
  * against the schema and the cross-field rules, and returns it typed, with every problem reported
- * at once as `path: message (line L, column C)`.
+ * at once as `path: message (line L, column C)` (parse.ts).
+ *
+ * zod is not imported here: a config the zod-free check vouches for (fast-parse.ts: the schema's
+ * exact output, or nothing) is returned without it; any other goes through the schema, which
+ * writes the messages. Keep it so: importing zod or the schemas here costs every run ~100 ms of
+ * CPU before its first call (test/cli-conventions.test.ts checks that a run loads no zod).
  */
 import { access, readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import type { z } from "zod";
-import { ConfigError, type ConfigIssue } from "../errors.js";
-import { ConfigSpec, type Config } from "./schema.js";
+import { ConfigError } from "../errors.js";
+import type { Config } from "./schema.js";
 import { findJsonError, lineColumn } from "../util/json-error.js";
 import { checkRules, findBatchOnOtherProviders, findLiteralKeys } from "./rules.js";
-import { JsoncLocator, parseJsonc, splitPath } from "./jsonc.js";
-import { closestKey, knownKeysAt } from "./known-keys.js";
+import { fastParseConfig } from "./fast-parse.js";
+import { JsoncLocator, parseJsonc } from "./jsonc.js";
 
 export interface LoadedConfig {
   config: Config;
@@ -19,16 +23,6 @@ export interface LoadedConfig {
   file: string;
   /** Directory relative paths in the config are resolved against. */
   baseDir: string;
-}
-
-/** Formats a zod/JSON path as `models[1].params.max_tokens`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else out += out === "" ? String(part) : `.${String(part)}`;
-  }
-  return out;
 }
 
 export async function loadConfig(file: string): Promise<LoadedConfig> {
@@ -47,8 +41,28 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   const shown = abs === resolve(file) ? file : `${file.slice(0, -".json".length)}.jsonc`;
   const parsed = parseJsonc(text);
   if (!parsed.ok) throw new ConfigError(shown, [{ path: "", message: parsed.message }]);
-  const locator = new JsoncLocator(text);
-  return parseConfig(parsed.value, { file: shown, baseDir: dirname(abs), locate: (path) => locator.locate(path) });
+  const baseDir = dirname(abs);
+  const fast = withoutZod(parsed.value, shown, baseDir);
+  if (fast !== undefined) return fast;
+  // Positions are needed only for messages: the tree is built when a problem is reported.
+  let locator: JsoncLocator | undefined;
+  const { parseConfig } = await import("./parse.js");
+  return parseConfig(parsed.value, {
+    file: shown,
+    baseDir,
+    locate: (path) => (locator ??= new JsoncLocator(text)).locate(path),
+  });
+}
+
+/**
+ * The loaded config when fast-parse.ts vouches for it and it breaks no rule; undefined when the
+ * schema must decide (and then report the problems, with the same checks as here).
+ */
+function withoutZod(raw: unknown, file: string, baseDir: string): LoadedConfig | undefined {
+  if (findLiteralKeys(raw).length > 0 || findBatchOnOtherProviders(raw).length > 0) return undefined;
+  const config = fastParseConfig(raw);
+  if (config === undefined || checkRules(config).length > 0) return undefined;
+  return { config, file: resolve(file), baseDir };
 }
 
 /** `eval.config.json` that does not exist, beside an `eval.config.jsonc` that does: that one. */
@@ -60,70 +74,6 @@ async function withJsoncFallback(abs: string): Promise<string> {
       () => false,
     );
   return !(await exists(abs)) && (await exists(`${abs}c`)) ? `${abs}c` : abs;
-}
-
-/** Validates an already-parsed config object (also the library entry point for configs in code). */
-export function parseConfig(
-  raw: unknown,
-  where: {
-    file?: string;
-    baseDir?: string;
-    /** Where a JSON path sits in the source text, so each problem can name its line and column. */
-    locate?: (path: readonly (string | number)[]) => { line: number; column: number } | undefined;
-  } = {},
-): LoadedConfig {
-  const file = where.file ?? "<inline config>";
-  const issues: ConfigIssue[] = [...findLiteralKeys(raw), ...findBatchOnOtherProviders(raw)];
-  const fail = (): never => {
-    const locate = where.locate;
-    throw new ConfigError(file, locate ? issues.map((i) => ({ ...locate(splitPath(i.path)), ...i })) : issues);
-  };
-  const parsed = ConfigSpec.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (isLiteralKeyNoise(issue, issues)) continue;
-      issues.push(...toIssues(issue, raw));
-    }
-    return fail();
-  }
-  issues.push(...checkRules(parsed.data));
-  if (issues.length > 0) return fail();
-  return {
-    config: parsed.data,
-    file: where.file ? resolve(where.file) : file,
-    baseDir: where.baseDir ?? process.cwd(),
-  };
-}
-
-/** One issue per zod issue, except unknown keys: one per key, so each gets its own line and column. */
-function toIssues(issue: z.core.$ZodIssue, raw: unknown): ConfigIssue[] {
-  if (issue.code !== "unrecognized_keys") return [toIssue(issue)];
-  const known = knownKeysAt(ConfigSpec, issue.path, raw);
-  return issue.keys.map((key) => {
-    const path = formatPath([...issue.path, key]);
-    if (known === undefined) return { path, message: `unknown key "${key}" (see eval.config.schema.json)` };
-    const near = closestKey(key, known);
-    const where = issue.path.length === 0 ? "at the top level" : `in ${formatPath(issue.path)}`;
-    return {
-      path,
-      message: `unknown key "${key}"${near ? `: did you mean "${near}"?` : ""} Valid keys ${where}: ${known.join(", ")}`,
-    };
-  });
-}
-
-function toIssue(issue: z.core.$ZodIssue): ConfigIssue {
-  const path = formatPath(issue.path);
-  if (issue.code === "invalid_union" && "discriminator" in issue) {
-    return { path, message: issue.message };
-  }
-  return { path, message: issue.message };
-}
-
-/** A literal key is already reported with a better message than "unknown key". */
-function isLiteralKeyNoise(issue: z.core.$ZodIssue, found: ConfigIssue[]): boolean {
-  if (issue.code !== "unrecognized_keys") return false;
-  const path = formatPath(issue.path);
-  return issue.keys.every((k) => found.some((f) => f.path === (path === "" ? k : `${path}.${k}`)));
 }
 
 /** Where the JSON is broken, as line and column, whatever the Node version's message says. */

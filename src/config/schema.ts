@@ -8,6 +8,7 @@ import { GateSpec } from "../compare/gate-spec.js";
 import { EmulatorSpec } from "../emulator/spec.js";
 import { ScorerSpec } from "../scoring/spec.js";
 import { parseDuration } from "../util/duration.js";
+import { DEFAULT_DECISION } from "./decision-defaults.js";
 import { GenerationParamsSpec, identifier, ModelSpec, PricingSpec, ProviderName } from "./model-spec.js";
 
 export { GenerationParamsSpec, ModelSpec, PricingSpec, ProviderName };
@@ -160,14 +161,7 @@ export const DecisionSpec = z
 /** The decision settings with defaults applied. */
 export type DecisionSpec = z.infer<typeof DecisionSpec>;
 
-/** Defaults of {@link DecisionSpec}, for runs whose config snapshot predates the block. */
-export const DEFAULT_DECISION: DecisionSpec = {
-  margin: 5,
-  maxErrorRate: 0.05,
-  costMatters: true,
-  alpha: 0.05,
-  minBaselineMatch: 0.9,
-};
+export { DEFAULT_DECISION };
 
 /** A duration such as "90s", "30m", "2h" (a bare number is seconds). */
 export const Duration = z

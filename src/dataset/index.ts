@@ -9,9 +9,9 @@ import { basename, extname } from "node:path";
 import type { DatasetSpec } from "../config/schema.js";
 import { DatasetError } from "../errors.js";
 import type { Row } from "../types.js";
-import { resolveDatasetParams } from "./rich.js";
+import { loadRowParamsSchema, resolveDatasetParams } from "./rich.js";
 import { readCsv } from "./csv.js";
-import { readJsonl } from "./jsonl.js";
+import { readJsonl, readJsonlBatches, type JsonlEntry } from "./jsonl.js";
 import { IdIndex, type IdLookup } from "./id-index.js";
 import { createRowMapper, readFailure, type RawRecord, type RowMapper } from "./rows.js";
 import { inShard, type Shard } from "./shard.js";
@@ -20,6 +20,9 @@ export { IdIndex, type Hash64, type IdLookup } from "./id-index.js";
 
 export { readCsv, type CsvReadOptions } from "./csv.js";
 export { readJsonl, type JsonlReadOptions } from "./jsonl.js";
+
+/** A JSONL line that is not a record (see {@link JsonlEntry}). */
+type JsonlProblem = Exclude<JsonlEntry, RawRecord>;
 export { compileTemplate, renderTemplate, valueToText, type CompiledTemplate, type RowLocation } from "./template.js";
 export { formatShard, inShard, parseShard, shardOf, MAX_SHARDS, type Shard } from "./shard.js";
 export {
@@ -87,6 +90,17 @@ export async function* openDataset(
   spec: DatasetSpec,
   options: DatasetOpenOptions = {},
 ): AsyncGenerator<Row, void, undefined> {
+  for await (const rows of rowBatches(spec, options)) yield* rows;
+}
+
+/**
+ * {@link openDataset}'s rows a read chunk at a time (JSONL: up to one 64 KB chunk's rows; CSV:
+ * one row): one await per chunk instead of one per row on the passes that read a whole file
+ * before anything is sent (the plan's validation) or while calls are in flight (the producers).
+ * A problem ends the batch: the rows before it are yielded first, then it is thrown, so a
+ * consumer sees exactly the rows, in the same order, that one row at a time would have given it.
+ */
+async function* rowBatches(spec: DatasetSpec, options: DatasetOpenOptions): AsyncGenerator<Row[], void, undefined> {
   const file = spec.path;
   const configPath = options.index === undefined ? "datasets[i]" : `datasets[${options.index}]`;
   const { format, delimiter } = pickFormat(spec, configPath);
@@ -107,33 +121,67 @@ export async function* openDataset(
     : undefined;
   const read = (onInvalid: typeof skip): AsyncIterable<RawRecord> =>
     format === "csv" ? readCsv(file, { delimiter, onInvalid }) : readJsonl(file, { onInvalid });
-  const records = read(skip);
+  const batches: AsyncIterable<readonly (RawRecord | JsonlProblem)[]> =
+    format === "csv" ? oneByOne(read(skip)) : readJsonlBatches(file);
 
   let yielded = 0;
   let first = true;
-  for await (const record of records) {
-    // CSV rows all share the header, so a missing column is the file's problem: checked once.
-    if (first && format === "csv") mapper.checkColumns(Object.keys(record.values), record.line);
-    first = false;
-    let row: Row;
+  // Row params are checked with zod, loaded when the first row that has them comes (rich.ts).
+  const paramsColumn = spec.columns.params ?? "params";
+  let paramsSchemaLoaded = false;
+  for await (const batch of batches) {
+    const rows: Row[] = [];
     try {
-      row = mapper.map(record);
-      // Checked last so a row rejected for another reason does not claim its id.
-      if (ids !== undefined) {
-        // A new id (the usual case) is settled without an await: one promise less per row on
-        // the validation pass that runs before the first call.
-        const found = ids.add(row.id, record.line);
-        if (found.kind !== "new") await checkRepeat(ids, found, row.id, record.line, mapper, read, file);
+      for (const entry of batch) {
+        let record: RawRecord;
+        if ("values" in entry) record = entry;
+        else if ("fatal" in entry) throw entry.fatal;
+        else if (skip === undefined) throw entry.invalid;
+        else {
+          // A bad JSONL line, reported where one record at a time reported it.
+          skip(entry.invalid);
+          continue;
+        }
+        // CSV rows all share the header, so a missing column is the file's problem: checked once.
+        if (first && format === "csv") mapper.checkColumns(Object.keys(record.values), record.line);
+        first = false;
+        let row: Row;
+        try {
+          if (!paramsSchemaLoaded && record.values[paramsColumn] != null) {
+            await loadRowParamsSchema();
+            paramsSchemaLoaded = true;
+          }
+          row = mapper.map(record);
+          // Checked last so a row rejected for another reason does not claim its id.
+          if (ids !== undefined) {
+            // A new id (the usual case) is settled without an await: one promise less per row on
+            // the validation pass that runs before the first call.
+            const found = ids.add(row.id, record.line);
+            if (found.kind !== "new") await checkRepeat(ids, found, row.id, record.line, mapper, read, file);
+          }
+        } catch (err) {
+          if (skip === undefined || !(err instanceof DatasetError)) throw err;
+          skip(err);
+          continue;
+        }
+        if (inShard(options.shard, row.dataset, row.id)) rows.push(row);
+        // Returning closes the reader, which closes the file: nothing past the limit is read.
+        if (spec.limit !== undefined && ++yielded >= spec.limit) {
+          if (rows.length > 0) yield rows;
+          return;
+        }
       }
     } catch (err) {
-      if (skip === undefined || !(err instanceof DatasetError)) throw err;
-      skip(err);
-      continue;
+      if (rows.length > 0) yield rows;
+      throw err;
     }
-    if (inShard(options.shard, row.dataset, row.id)) yield row;
-    // Returning closes `records`, which closes the file: nothing past the limit is read.
-    if (spec.limit !== undefined && ++yielded >= spec.limit) return;
+    if (rows.length > 0) yield rows;
   }
+}
+
+/** A reader's records as batches of one (CSV: csv-parse hands them out one by one). */
+async function* oneByOne(records: AsyncIterable<RawRecord>): AsyncGenerator<RawRecord[], void, undefined> {
+  for await (const record of records) yield [record];
 }
 
 /**
@@ -190,9 +238,9 @@ export async function validateDataset(
   // Read the whole file and apply the shard here, with the same predicate openDataset uses: then
   // an empty shard is told apart from an empty file.
   const { shard, ...whole } = options;
-  for await (const row of openDataset(spec, { ...whole, onSkip })) {
-    total++;
-    if (inShard(shard, row.dataset, row.id)) rows++;
+  for await (const batch of rowBatches(spec, { ...whole, onSkip })) {
+    total += batch.length;
+    for (const row of batch) if (inShard(shard, row.dataset, row.id)) rows++;
   }
   return shard === undefined ? { rows, skipped } : { rows, skipped, total };
 }

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { GenerationParamsSpec } from "../config/model-spec.js";
+import type { GenerationParamsSpec } from "../config/model-spec.js";
 import { DatasetError } from "../errors.js";
 import type { ChatMessage, ContentPart, GenerationParams, WireToolCall } from "../types.js";
 
@@ -92,9 +92,24 @@ export function readMessages(value: unknown, where: Where, column: string): Chat
   return messages;
 }
 
-/** Validates a row's generation parameters. @throws DatasetError naming the JSON path. */
+let paramsSchema: typeof GenerationParamsSpec | undefined;
+
+/**
+ * Loads the schema row params are checked with. zod and the config schemas are loaded only by
+ * runs that need them (a valid config is checked without them: config/load.ts), so the dataset
+ * layer loads this on the first row that has params, before mapping it.
+ */
+export async function loadRowParamsSchema(): Promise<void> {
+  paramsSchema ??= (await import("../config/model-spec.js")).GenerationParamsSpec;
+}
+
+/**
+ * Validates a row's generation parameters (after {@link loadRowParamsSchema}).
+ * @throws DatasetError naming the JSON path.
+ */
 export function readRowParams(value: unknown, where: Where, column: string): GenerationParams {
-  const parsed = GenerationParamsSpec.safeParse(value);
+  if (paramsSchema === undefined) throw new Error("readRowParams: loadRowParamsSchema() was not awaited");
+  const parsed = paramsSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     fail(where, column, [column, ...issue.path.map(String)].join("."), issue.message);

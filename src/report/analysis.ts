@@ -27,8 +27,9 @@ import {
   wilsonInterval,
   type PairVerdict,
 } from "../stats/index.js";
-import { DEFAULT_DECISION, type DecisionSpec } from "../config/schema.js";
-import { scorerKind, scorerName, type ScorerKind } from "../scoring/spec.js";
+import { DEFAULT_DECISION } from "../config/decision-defaults.js";
+import type { DecisionSpec } from "../config/schema.js";
+import { scorerKind, scorerName, type ScorerKind } from "../scoring/names.js";
 import { hasTag } from "../compare/load.js";
 import { decideDataset, headline, type DatasetDecision, type DecisionModel } from "./decision.js";
 import { messageText, type PredictionRecord } from "../types.js";

@@ -23,7 +23,7 @@ import { finished } from "node:stream/promises";
 import type { RunManifest } from "../store/manifest.js";
 import { scanRunRecords, type RecordPosition } from "../store/journal.js";
 import type { PredictionRecord } from "../types.js";
-import { scorerName } from "../scoring/spec.js";
+import { scorerName } from "../scoring/names.js";
 import type { RunAnalysis } from "./analysis.js";
 import { csvHeader, csvLine, csvText } from "./csv.js";
 import { noteScorers } from "./scorer-layout.js";

@@ -10,7 +10,6 @@ import type { Config, DatasetSpec, ModelSpec } from "../config/schema.js";
 import { checkDataset, hashDataset, validateDataset, type SkippedRow } from "../dataset/index.js";
 import type { Shard } from "../dataset/shard.js";
 import { DatasetError, DatasetProblemsError, UsageError } from "../errors.js";
-import { ScorerSpec } from "../scoring/spec.js";
 import { JudgeModels, loadScorers, type Scorer } from "../scoring/index.js";
 
 export interface PlannedDataset {
@@ -90,7 +89,8 @@ export async function planRun(loaded: LoadedConfig, options: PlanOptions = {}): 
     const cwd = process.cwd();
     // Files given on the command line use the global scorers; with none configured, a loose
     // "output contains the expected answer" check, so an ad-hoc run still measures something.
-    const scorers = config.scorers.length > 0 ? [] : [ScorerSpec.parse({ type: "includes" })];
+    const scorers =
+      config.scorers.length > 0 ? [] : [(await import("../scoring/spec.js")).ScorerSpec.parse({ type: "includes" })];
     // Names key the journal: two files called qa.csv in different folders would collide and
     // make the run impossible to resume, so later ones get a suffix (and the user is told).
     const nameFor = uniqueDatasetNames();

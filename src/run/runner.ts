@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { emulatorTarget, isEmulatorEndpoint } from "../config/rules.js";
 import type { ModelSpec } from "../config/schema.js";
 import { openDataset, type DatasetOpenOptions } from "../dataset/index.js";
-import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
+import type { EmulatorHandle } from "../emulator/index.js";
 import type { TokenCredential } from "@azure/core-auth";
 import { resolveAuth } from "../providers/auth.js";
 import { endpointVariant } from "../providers/registry.js";
@@ -26,7 +26,7 @@ import {
   type PredictionRecord,
   type Row,
 } from "../types.js";
-import { isBatched, runBatchedModel } from "../batch/phase.js";
+import { isBatched } from "../batch/is-batched.js";
 import { callParams } from "./params.js";
 import { canonicalJson, sha256 } from "../util/hash.js";
 import { gitInfo, toolVersion } from "../util/env-info.js";
@@ -191,6 +191,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     const replaying = options.cache?.mode === "replay";
     const emulated = [...plan.models, ...plan.judges.specs].filter((m) => isEmulatorEndpoint(m.endpoint));
     if (emulated.length > 0 && !replaying) {
+      // Imported here: the emulator (and the zod schema it checks its models with) is for runs
+      // that use it, not part of every run's start-up.
+      const { startEmulator } = await import("../emulator/index.js");
       emulator = await startEmulator({ models: plan.config.emulator.models, quiet: true });
     }
     const providers = new Map<string, Provider>();
@@ -431,6 +434,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       // Batch mode: this model's calls go through the Batch API (src/batch), live calls only
       // for lines the service failed; records land in the same journal.
       if (isBatched(model)) {
+        // Loaded only for a batched model: the batch modules are not part of every run's start-up.
+        const { runBatchedModel } = await import("../batch/phase.js");
         const outcome = await runBatchedModel({
           model,
           plan,

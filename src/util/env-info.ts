@@ -29,7 +29,35 @@ export function toolVersion(): string {
  * The runner starts this before the emulator and the `/info` round trips, off the path to the
  * first call. Undefined outside a repository and before its first commit.
  */
-export async function gitInfo(cwd: string): Promise<{ sha: string; dirty: boolean } | undefined> {
+export function gitInfo(cwd: string): Promise<GitFacts | undefined> {
+  if (prefetched?.cwd === cwd) {
+    const { facts } = prefetched;
+    prefetched = undefined;
+    return facts;
+  }
+  return readGitInfo(cwd);
+}
+
+/** What run.json records of the checkout. */
+export interface GitFacts {
+  sha: string;
+  dirty: boolean;
+}
+
+let prefetched: { cwd: string; facts: Promise<GitFacts | undefined> } | undefined;
+
+/**
+ * Starts {@link gitInfo} for `cwd` now; the next `gitInfo(cwd)` takes this one. `bakeoff run` calls
+ * it before the plan reads and checks the datasets, so the git process runs on another core
+ * during that CPU-bound pass instead of after it, off the path to the first call. Read-only, so
+ * a plan that then fails has cost nothing but the process.
+ */
+export function prefetchGitInfo(cwd: string): Promise<GitFacts | undefined> {
+  prefetched = { cwd, facts: readGitInfo(cwd) };
+  return prefetched.facts;
+}
+
+async function readGitInfo(cwd: string): Promise<GitFacts | undefined> {
   try {
     const { stdout } = await run("git", ["status", "--porcelain=v2", "--branch", "--untracked-files=no"], {
       cwd,
