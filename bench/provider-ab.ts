@@ -9,7 +9,7 @@
  *
  *   npm run build && cp -r dist .ab/base     # the "before" build (inside the repo: it resolves node_modules)
  *   ... change, npm run build ...
- *   npx tsx bench/provider-ab.ts --provider azure-ai-inference --b .ab/base [--rounds 20] [--batch 500]
+ *   npx tsx bench/provider-ab.ts --provider azure-ai-inference --b .ab/base [--a DIR] [--no-floor] [--rounds 50] [--batch 200]
  *
  * Sides: `a` = dist/ (the current build; `--a DIR` for another), `b` = `--b DIR` (optional), `floor` = the bare call
  * (ModelClient for azure-ai-inference, node:http for openai). C = 64 (`--concurrency`). Prints the
@@ -211,15 +211,17 @@ async function main(): Promise<void> {
   ];
   const b = option("--b");
   if (b !== undefined) sides.push({ label: `b (${b})`, dist: pathToFileURL(resolvePath(b)).href + "/" });
-  sides.push({ label: provider === "openai" ? "floor (node:http)" : "floor (ModelClient)" });
+  // `--no-floor`: the two builds only (more rounds in the same time when only a − b matters).
+  const withFloor = !args.includes("--no-floor");
+  if (withFloor) sides.push({ label: provider === "openai" ? "floor (node:http)" : "floor (ModelClient)" });
   const emulator = await spawnEmulator({ m0: fixedLatencyModel(0) });
   try {
     const childArgs: ChildArgs = {
       provider,
       base: emulator.url,
       sides,
-      rounds: Number(option("--rounds") ?? 20),
-      batch: Number(option("--batch") ?? 500),
+      rounds: Number(option("--rounds") ?? 50),
+      batch: Number(option("--batch") ?? 200),
       concurrency: Number(option("--concurrency") ?? 64),
     };
     const proc = fork(fileURLToPath(import.meta.url), ["child"], {
@@ -245,15 +247,17 @@ async function main(): Promise<void> {
         `  ${sides[s]!.label.padEnd(28)} median ${fmt(median(xs))}  p10 ${fmt(pct(xs, 0.1))}  p25 ${fmt(pct(xs, 0.25))}  min ${fmt(Math.min(...xs))}`,
       );
     }
-    const floor = perSide.at(-1)!;
     const diff = (x: number[], y: number[]) => x.map((v, i) => v - y[i]!);
     const show = (label: string, d: number[]) => {
       const [q1, q3] = quartiles(d);
       console.log(`  ${label.padEnd(28)} median ${fmt(median(d))}  (quartiles ${q1!.toFixed(1)} … ${q3!.toFixed(1)})`);
     };
-    for (let s = 0; s < sides.length - 1; s++)
-      show(`${sides[s]!.label.split(" ")[0]} − floor`, diff(perSide[s]!, floor));
-    if (sides.length === 3) show("a − b", diff(perSide[0]!, perSide[1]!));
+    if (withFloor) {
+      const floor = perSide.at(-1)!;
+      for (let s = 0; s < sides.length - 1; s++)
+        show(`${sides[s]!.label.split(" ")[0]} − floor`, diff(perSide[s]!, floor));
+    }
+    if (b !== undefined) show("a − b", diff(perSide[0]!, perSide[1]!));
   } finally {
     await emulator.stop();
   }
