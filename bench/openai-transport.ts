@@ -15,6 +15,7 @@
  */
 import { spawn } from "node:child_process";
 import http from "node:http";
+import { resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
 
@@ -23,14 +24,31 @@ import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
  * through tsx, esbuild's `keepNames` wraps every closure in a `__name()` call, which costs per
  * call what the product does not pay.
  */
-const DIST = new URL("../dist/", import.meta.url).href;
+/**
+ * `--dist-b DIR`: a second build (e.g. a copy of dist/ from before a change) for a same-run A/B:
+ * every bakeoff variant (`provider`, `retry`, `azure-retry`) also runs as `<variant>@b` from DIR,
+ * alternated with the current build's.
+ */
+const DIST_B = (() => {
+  const i = process.argv.indexOf("--dist-b");
+  return i >= 0 ? new URL(`file://${resolvePath(process.argv[i + 1]!)}/`).href : undefined;
+})();
+/** The build a child loads: dist/, or `--dist-b`'s for an `@b` variant (passed to the child as `BENCH_DIST`). */
+const DIST = process.env.BENCH_DIST ?? new URL("../dist/", import.meta.url).href;
 const openaiModule = () => import(DIST + "providers/openai.js") as Promise<typeof import("../src/providers/openai.js")>;
 const retryModule = () => import(DIST + "providers/retry.js") as Promise<typeof import("../src/providers/retry.js")>;
 const azureModule = () =>
   import(DIST + "providers/azure-ai-inference.js") as Promise<typeof import("../src/providers/azure-ai-inference.js")>;
 const ALL_VARIANTS = ["client", "provider", "retry", "http", "azure-sdk", "azure-retry"] as const;
-type Variant = (typeof ALL_VARIANTS)[number];
-const C = 16;
+type BaseVariant = (typeof ALL_VARIANTS)[number];
+/** A variant, or (with `--dist-b`) a bakeoff variant from the other build, `<variant>@b`. */
+type Variant = BaseVariant | `${BaseVariant}@b`;
+const BAKEOFF_VARIANTS: readonly string[] = ["provider", "retry", "azure-retry"];
+/** `--concurrency N`: calls in flight (default 16; bench/run.ts's throughput mode uses 64). */
+const C = (() => {
+  const i = process.argv.indexOf("--concurrency");
+  return i >= 0 ? Number(process.argv[i + 1]) : 16;
+})();
 const WARM = 200;
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -44,7 +62,8 @@ const VARIANTS: readonly Variant[] = (() => {
   for (const n of names)
     if (!(ALL_VARIANTS as readonly string[]).includes(n))
       throw new Error(`unknown variant "${n}"; use ${ALL_VARIANTS.join(", ")}`);
-  return names as Variant[];
+  if (DIST_B === undefined) return names as Variant[];
+  return names.flatMap((n) => (BAKEOFF_VARIANTS.includes(n) ? [n, `${n}@b`] : [n])) as Variant[];
 })();
 
 const bodyFor = (i: number) => ({
@@ -58,7 +77,7 @@ const bodyFor = (i: number) => ({
   seed: 7,
 });
 
-async function callerFor(variant: Variant, base: string): Promise<(i: number) => Promise<void>> {
+async function callerFor(variant: BaseVariant, base: string): Promise<(i: number) => Promise<void>> {
   if (variant === "client") {
     const { default: OpenAI } = await import("openai");
     const client = new OpenAI({ baseURL: base, apiKey: "k", maxRetries: 0 });
@@ -158,7 +177,7 @@ async function callerFor(variant: Variant, base: string): Promise<(i: number) =>
 }
 
 async function child(variant: Variant, base: string, calls: number): Promise<void> {
-  const call = await callerFor(variant, base);
+  const call = await callerFor(variant.replace(/@b$/, "") as BaseVariant, base);
   for (let i = 0; i < WARM; i++) await call(i);
   const run = async (n: number) => {
     let next = 0;
@@ -190,7 +209,10 @@ async function main(): Promise<void> {
           const p = spawn(
             process.execPath,
             [...process.execArgv, fileURLToPath(import.meta.url), "child", v, `${emulator.url}/m0/v1`, String(calls)],
-            { stdio: ["ignore", "pipe", "inherit"] },
+            {
+              stdio: ["ignore", "pipe", "inherit"],
+              env: v.endsWith("@b") ? { ...process.env, BENCH_DIST: DIST_B } : process.env,
+            },
           );
           let s = "";
           p.stdout.setEncoding("utf8").on("data", (d: string) => (s += d));
@@ -211,7 +233,13 @@ async function main(): Promise<void> {
   console.log(`${calls} calls × ${reps} runs per variant, C = ${C}, 0 ms emulator; median CPU per call of the loop:`);
   for (const v of VARIANTS) {
     const m = med(results.get(v)!);
-    console.log(`  ${v.padEnd(8)} ${m.toFixed(0).padStart(6)} µs  (${(m / client).toFixed(2)}× ${client0})`);
+    const all = results
+      .get(v)!
+      .map((x) => x.toFixed(0))
+      .join(", ");
+    console.log(
+      `  ${v.padEnd(14)} ${m.toFixed(0).padStart(6)} µs  (${(m / client).toFixed(2)}× ${client0}; runs: ${all})`,
+    );
   }
 }
 

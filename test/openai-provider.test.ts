@@ -248,6 +248,24 @@ describe("openai provider: wire details", () => {
     expect(err.kind).toBe("aborted");
   });
 
+  it("tears the connection down when a signal shared by several calls aborts (not streamed)", async () => {
+    let closed = 0;
+    const server = await scripted((_req, res) => {
+      res.socket?.on("close", () => closed++); // never answers
+    });
+    const controller = new AbortController();
+    const p = provider(`${server.url}/v1`);
+    // One signal for three requests in flight, as a deadline group shares one.
+    const pending = [0, 1, 2].map(() => failure(p.attempt(SUM, controller.signal)));
+    // Abort once the server holds all three requests (a fixed wait is not enough on a busy machine).
+    while (server.requests.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort(new Error("shutting down"));
+    expect((await Promise.all(pending)).map((e) => e.kind)).toEqual(["aborted", "aborted", "aborted"]);
+    // The server sees each request's connection go, not left hanging until the process exits.
+    await server.allSocketsClosed();
+    expect(closed).toBe(3);
+  });
+
   it("cuts a non-streamed answer over maxResponseBytes (declared or chunked) as a non-retried bad_response", async () => {
     const big = JSON.stringify({ choices: [{ message: { content: "x".repeat(5000) } }] });
     const declared = await scripted((_req, res) =>

@@ -426,6 +426,33 @@ describe("callWithRetry: attempts that start together share a deadline signal", 
     expect(pending()).toBeLessThanOrEqual(before);
   });
 
+  it("treats a provider that throws synchronously like one that rejects, and leaves no timer", async () => {
+    const before = pending();
+    let calls = 0;
+    // Not async: the error is thrown before any promise exists.
+    const sync: Provider = {
+      modelName: "sync",
+      attempt: () => {
+        calls++;
+        throw new ModelCallError("server", "HTTP 503 (thrown synchronously)", { status: 503 });
+      },
+      info: async () => null,
+    };
+    const completion = await callWithRetry(sync, REQUEST, { retry: RETRY, timeoutMs: 60_000, sleep: async () => {} });
+    expect(calls).toBe(3);
+    expect(completion.error).toMatchObject({ kind: "server", status: 503 });
+    expect(completion.attemptLog?.map((a) => a.outcome)).toEqual(["server", "server", "server"]);
+    const bug: Provider = {
+      modelName: "bug",
+      attempt: () => {
+        throw new TypeError("bug");
+      },
+      info: async () => null,
+    };
+    await expect(callWithRetry(bug, REQUEST, { retry: RETRY, timeoutMs: 60_000 })).rejects.toThrow(TypeError);
+    expect(pending()).toBeLessThanOrEqual(before);
+  });
+
   it("clears the deadline timer once every attempt answered", async () => {
     const before = pending();
     const server = await serve(reply(200));

@@ -32,12 +32,63 @@ export interface AttemptDeadline {
   /** Aborts at the deadline (reason: `deadlineReason`) or when the run stops (`runAbortReason`). */
   signal: AbortSignal;
   /**
-   * Rejects with the attempt's timeout/abort error as soon as the signal aborts, so a race with
-   * it holds the deadline even for a provider that ignores its signal. Never resolves.
+   * Settles as `attempt` does, or rejects with the attempt's timeout/abort error as soon as the
+   * signal aborts (whichever comes first), so the deadline holds even for a provider that ignores
+   * its signal; the deadline is released then. One promise per attempt: this replaces a
+   * `Promise.race` with a never-resolving "aborted" promise, which cost two more promises, an
+   * array and their reactions on every call.
    */
-  aborted: Promise<never>;
-  /** The attempt settled: stop counting it (the last one out clears the group's timer). */
+  settle<T>(attempt: Promise<T>): Promise<T>;
+  /** The attempt never started (its provider threw synchronously): stop counting it. */
   release(): void;
+}
+
+/** One attempt of a group: settled once, by its provider or by the group's abort. */
+class GroupAttempt implements AttemptDeadline {
+  private done = false;
+  private rejectOuter: ((err: unknown) => void) | undefined;
+
+  constructor(private readonly group: DeadlineGroup) {}
+
+  get signal(): AbortSignal {
+    return this.group.signal;
+  }
+
+  settle<T>(attempt: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.rejectOuter = reject;
+      attempt.then(
+        (value) => {
+          if (this.finish()) resolve(value);
+        },
+        (err: unknown) => {
+          if (this.finish()) reject(err);
+        },
+      );
+      const signal = this.group.signal;
+      // Already aborted: lose after the attempt's own outcome if that is already known (as the
+      // race did, its reaction is queued first), else at once.
+      if (signal.aborted) queueMicrotask(() => this.lose(abortedAttemptError(signal)));
+      else this.group.losers.add(this);
+    });
+  }
+
+  /** The group aborted: reject now, whatever the provider does later. */
+  lose(err: unknown): void {
+    if (this.finish()) this.rejectOuter?.(err);
+  }
+
+  release(): void {
+    this.finish();
+  }
+
+  /** Marks the attempt settled (false if it already was) and releases it from its group. */
+  private finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.group.settled(this);
+    return true;
+  }
 }
 
 class DeadlineGroup {
@@ -46,7 +97,8 @@ class DeadlineGroup {
   joined = 0;
   private inFlight = 0;
   private closed = false;
-  private readonly losers = new Set<(err: unknown) => void>();
+  /** Attempts still running, rejected when the group aborts. */
+  readonly losers = new Set<GroupAttempt>();
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
 
@@ -74,31 +126,21 @@ class DeadlineGroup {
   join(): AttemptDeadline {
     this.joined++;
     this.inFlight++;
-    let lose!: (err: unknown) => void;
-    const aborted = new Promise<never>((_, reject) => (lose = reject));
-    aborted.catch(() => undefined); // the race may already be settled when the signal fires
-    const signal = this.controller.signal;
-    if (signal.aborted) lose(abortedAttemptError(signal));
-    else this.losers.add(lose);
-    let released = false;
-    return {
-      signal,
-      aborted,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.losers.delete(lose);
-        if (--this.inFlight === 0) this.close();
-      },
-    };
+    return new GroupAttempt(this);
+  }
+
+  /** `attempt` settled: stop counting it (the last one out clears the group's timer). */
+  settled(attempt: GroupAttempt): void {
+    this.losers.delete(attempt);
+    if (--this.inFlight === 0) this.close();
   }
 
   private abort(reason: unknown): void {
     this.close();
     this.controller.abort(reason);
     const signal = this.controller.signal;
-    for (const lose of this.losers) lose(abortedAttemptError(signal));
-    this.losers.clear();
+    // Each lose() deletes its attempt from the set: iterate over a copy.
+    for (const attempt of [...this.losers]) attempt.lose(abortedAttemptError(signal));
   }
 
   /** No attempt joins any more; the timer and the run subscription go. */
@@ -117,8 +159,9 @@ const NO_RUN_SIGNAL = {};
 
 /**
  * The deadline of one attempt: `timeoutMs` (plus at most a few % when it shares its signal; see
- * the module comment), cut short when `runSignal` aborts. Call `release()` once the attempt
- * settled, whatever its outcome.
+ * the module comment), cut short when `runSignal` aborts. Hand the attempt's promise to
+ * `settle()` (which releases the deadline once either settles), or call `release()` if the
+ * attempt never started.
  */
 export function attemptDeadline(timeoutMs: number, runSignal: AbortSignal | undefined): AttemptDeadline {
   const key: object = runSignal ?? NO_RUN_SIGNAL;

@@ -104,7 +104,8 @@ async function readCapped(
       if (size > max) finish(tooLarge(`more than ${max} bytes received`));
       else chunks.push(buf);
     };
-    const onEnd = () => finish(undefined, Buffer.concat(chunks).toString("utf8"));
+    // One chunk (a small answer) is decoded as it is, without copying it into a new Buffer first.
+    const onEnd = () => finish(undefined, (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString("utf8"));
     const onClose = () => finish(prematureClose());
     stream.on("data", onData).once("end", onEnd).once("close", onClose).once("error", finish);
   });

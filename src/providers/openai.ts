@@ -490,10 +490,22 @@ export function createOpenAIProvider(spec: OpenAISpec): Provider {
   const requestHeaders = async (): Promise<Record<string, string>> =>
     tokenSource === undefined ? fixedHeaders : { ...fixedHeaders, authorization: `Bearer ${await tokenSource()}` };
 
-  async function attempt(request: CompletionRequest, signal: AbortSignal): Promise<AttemptResult> {
-    if (signal.aborted) throw abortedAttemptError(signal);
-    const { path, body } = buildOpenAIRequest(spec, request);
-    if (spec.stream !== true) return post(path, body, signal);
+  /**
+   * Not `async`: a non-streamed call hands back `post()`'s own promise, where an async wrapper
+   * returning it would add a promise and a thenable-resolution job per call. Every failure is
+   * still a rejection, never a synchronous throw.
+   */
+  function attempt(request: CompletionRequest, signal: AbortSignal): Promise<AttemptResult> {
+    try {
+      if (signal.aborted) throw abortedAttemptError(signal);
+      const { path, body } = buildOpenAIRequest(spec, request);
+      return spec.stream !== true ? post(path, body, signal) : attemptStreamed(body, signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async function attemptStreamed(body: Record<string, unknown>, signal: AbortSignal): Promise<AttemptResult> {
     const started = performance.now();
     try {
       const client = await clientFor();

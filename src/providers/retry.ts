@@ -82,11 +82,11 @@ export function retryDelayMs(
  * run signal are linked by hand rather than with `AbortSignal.any`: combining a long-lived run
  * signal with a fresh signal per attempt leaks in Node (nodejs/node#55351), and this runs
  * thousands of times per run. Attempts starting together share one deadline signal
- * (attempt-deadline.ts says why and how that keeps each attempt's deadline). The race makes the
- * deadline hold even for a provider that ignores its signal; it is lost by rejecting directly
- * from where the signal is aborted, with no extra event listener on it.
+ * (attempt-deadline.ts says why and how that keeps each attempt's deadline). `settle()` makes the
+ * deadline hold even for a provider that ignores its signal: the attempt's promise is rejected
+ * directly from where the signal is aborted, with no extra event listener on it.
  */
-async function attemptWithDeadline(
+function attemptWithDeadline(
   provider: Provider,
   request: CompletionRequest,
   timeoutMs: number,
@@ -94,11 +94,14 @@ async function attemptWithDeadline(
   context: CallContext,
 ): Promise<AttemptResult> {
   const deadline = attemptDeadline(timeoutMs, runSignal);
+  let attempt: Promise<AttemptResult>;
   try {
-    return await Promise.race([provider.attempt(request, deadline.signal, context), deadline.aborted]);
-  } finally {
+    attempt = provider.attempt(request, deadline.signal, context);
+  } catch (err) {
     deadline.release();
+    return Promise.reject(err);
   }
+  return deadline.settle(attempt);
 }
 
 /** Milliseconds since `started` (a performance.now() reading), to 0.1 ms. */

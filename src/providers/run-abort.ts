@@ -1,15 +1,18 @@
 /**
- * The run signal's fan-out, shared by the retry layer's backoff sleeps and the attempts'
- * deadlines (attempt-deadline.ts), and the longest delay a Node timer takes.
+ * The fan-out of a signal many calls share: the run signal (the retry layer's backoff sleeps,
+ * the attempts' deadlines in attempt-deadline.ts) and a deadline group's signal (json-post.ts's
+ * per-request abort hook); and the longest delay a Node timer takes.
  */
 
 /** Node fires a timer after 1 ms when asked for more than this (TimeoutOverflowWarning). */
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
- * One `abort` listener per run signal, fanned out to every call in flight. With hundreds of
+ * One `abort` listener per shared signal, fanned out to every call in flight. With hundreds of
  * concurrent calls, a listener each would trip Node's MaxListenersExceededWarning on the
- * caller's signal; this keeps its listener count at one without changing its limits.
+ * caller's signal; this keeps its listener count at one without changing its limits. A
+ * subscription is a Set add and delete, far cheaper than an EventTarget listener's add and
+ * remove, which matters for hooks taken once per request.
  */
 const runAbortSubscribers = new WeakMap<AbortSignal, Set<() => void>>();
 
