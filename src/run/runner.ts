@@ -331,24 +331,27 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       const controller = adaptive.get(model.name);
       const provider = providers.get(model.name)!;
       const params: GenerationParams = callParams(model.params, row.params, trial);
-      const output = await callWithRetry(
-        provider,
-        { messages: row.messages, params },
-        {
-          trial,
-          retry: plan.config.retry,
-          timeoutMs: model.timeoutMs,
-          signal,
-          onAttempt: (a: AttemptReport) => {
-            controller?.observe(a.outcome);
-            breaker.observe(model.name, a);
+      let output: Completion;
+      try {
+        output = await callWithRetry(
+          provider,
+          { messages: row.messages, params },
+          {
+            trial,
+            retry: plan.config.retry,
+            timeoutMs: model.timeoutMs,
+            signal,
+            onAttempt: (a: AttemptReport) => {
+              controller?.observe(a.outcome);
+              breaker.observe(model.name, a);
+            },
           },
-        },
-      ).catch((err: unknown) => {
+        );
+      } catch (err) {
         throw err instanceof ReplayMissError
           ? err.withContext({ row: `${row.dataset}/${row.id} (line ${row.line})` })
           : err;
-      });
+      }
       if (output.error?.kind === "aborted") return; // never completed: resume re-sends it
       if (output.error?.kind === "auth") {
         stopModel(model, output.error);
@@ -446,6 +449,12 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
         return;
       }
       const window = new Window(Math.max(1, limits.concurrency(model.name)) * (QUEUE_FACTOR + 1));
+      // One pair of handlers for all of this model's calls (not two closures and promises per call).
+      const release = () => window.release();
+      const failed = (err: unknown) => {
+        fatal ??= err;
+        window.release();
+      };
       try {
         for (const ds of plan.datasets) {
           // The plan already rejected duplicate ids, unless invalid rows are being skipped: then
@@ -464,17 +473,15 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
                 counters.skipped++;
                 continue;
               }
-              await window.acquire();
-              if (isStopping() || stopped.has(model.name)) {
-                window.release();
-                return;
+              const wait = window.acquire();
+              if (wait !== undefined) {
+                await wait;
+                if (isStopping() || stopped.has(model.name)) {
+                  window.release();
+                  return;
+                }
               }
-              void limits
-                .run(model.name, () => runOne(ds, row, model, trial, key))
-                .catch((err: unknown) => {
-                  fatal ??= err;
-                })
-                .finally(() => window.release());
+              void limits.run(model.name, () => runOne(ds, row, model, trial, key)).then(release, failed);
             }
           }
         }
