@@ -573,7 +573,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
  * once per result, and the spread's copy also left an object JSON.stringify (the journal line)
  * serialises more slowly. The field order is the journal's: keep it.
  */
-function predictionRecord(
+export function predictionRecord(
   row: Row,
   model: string,
   trial: number,
