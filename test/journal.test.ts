@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -48,6 +49,55 @@ describe("journal", () => {
     const rows = await collect(path);
     expect(rows.map((r) => r.rowId)).toEqual(Array.from({ length: 500 }, (_, i) => `r${i}`));
   });
+
+  it("writes batches of every size byte for byte, and tells each line's offset", async () => {
+    const path = join(await tempDir(), "predictions.jsonl");
+    const told: { line: string; offset: number; same: boolean }[] = [];
+    const j = await JournalWriter.open(path, {
+      onWritten: (r, line, offset) => told.push({ line, offset, same: r !== undefined && line === JSON.stringify(r) }),
+    });
+    // Texts with 1-, 2-, 3- and 4-byte UTF-8 and JSON escapes; batches (one per turn) of one record,
+    // of ~50k characters (more than the first buffer holds, kept), of ~3M (more than it keeps), then smaller again.
+    const text = (i: number) => `${i} ünï ✓ 日本 🎉 "q" \\ \n\u0001 `.repeat(1 + (i % 40));
+    const expected: string[] = [];
+    let n = 0;
+    for (const size of [1, 40, 2500, 40, 1]) {
+      for (let k = 0; k < size; k++, n++) {
+        const r = rec(n);
+        r.output.text = text(n);
+        expected.push(JSON.stringify(r));
+        j.append(r);
+      }
+      await j.flush();
+    }
+    j.appendSerialized(JSON.stringify(rec(n)));
+    expected.push(JSON.stringify(rec(n)));
+    await j.close();
+    const bytes = await readFile(path);
+    expect(bytes.equals(Buffer.from(expected.map((l) => l + "\n").join(""), "utf8"))).toBe(true);
+    expect(told.map((t) => t.line)).toEqual(expected);
+    let offset = 0;
+    for (const [i, t] of told.entries()) {
+      expect(t.offset).toBe(offset);
+      offset += Buffer.byteLength(expected[i]! + "\n");
+    }
+    expect(told.slice(0, -1).every((t) => t.same)).toBe(true);
+  });
+
+  // /dev/full takes the open and fails every write with ENOSPC: a full disk, for real (Linux).
+  it.runIf(existsSync("/dev/full"))(
+    "a failed write rejects flush() and every later append, naming the file",
+    async () => {
+      const j = await JournalWriter.open("/dev/full");
+      j.append(rec(0));
+      j.append(rec(1));
+      const flushed = j.flush();
+      await expect(flushed).rejects.toMatchObject({ code: "ENOSPC", path: "/dev/full" });
+      await expect(j.flush()).rejects.toMatchObject({ code: "ENOSPC" });
+      expect(() => j.append(rec(2))).toThrow(/ENOSPC/);
+      await expect(j.close()).rejects.toMatchObject({ code: "ENOSPC" });
+    },
+  );
 
   it("skips a torn final line when reading, and truncates it before appending again", async () => {
     const path = join(await tempDir(), "predictions.jsonl");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../src/errors.js";
-import { buildScorers, scoreAll, type Scorer, type ScoreInput } from "../src/scoring/index.js";
+import { buildScorers, scoreAll, scoreResult, type Scorer, type ScoreInput } from "../src/scoring/index.js";
 import { compileSchema } from "../src/scoring/json-schema.js";
 import { extractExpectedNumber, extractFinalNumber, extractNumbers, formatNumber } from "../src/scoring/numeric.js";
 import { ScorerSpec, type ScorerSpecInput } from "../src/scoring/spec.js";
@@ -380,6 +380,24 @@ describe("buildScorers and scoreAll", () => {
       reject: { value: null, error: "nope" },
       nan: { value: null, error: "scorer returned a non-finite value (NaN)" },
     });
+  });
+
+  it("scoreResult answers synchronously when every scorer does, with a promise when one is async", async () => {
+    const sync: Scorer[] = [
+      ...buildScorers([ScorerSpec.parse({ type: "exact" }), ScorerSpec.parse({ type: "numeric" })], "s"),
+      { name: "nan", type: "custom", score: () => ({ value: Number.NaN }) },
+    ];
+    const now = scoreResult(sync, input("it is 4", "4"));
+    expect(now).not.toBeInstanceOf(Promise);
+    expect(now).toEqual(await scoreAll(sync, input("it is 4", "4")));
+    expect(Object.keys(now)).toEqual(["exact", "numeric", "nan"]);
+    const later = scoreResult(
+      [...sync, { name: "judge", type: "custom", score: async () => ({ value: 1 }) }],
+      input("4", "4"),
+    );
+    expect(later).toBeInstanceOf(Promise);
+    expect(Object.keys(await later)).toEqual(["exact", "numeric", "nan", "judge"]);
+    expect((await later)["judge"]).toEqual({ value: 1 });
   });
 
   it("gives every scorer a null score when the call failed, without calling custom scorers", async () => {

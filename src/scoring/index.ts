@@ -159,23 +159,41 @@ export async function loadScorers(
  * statistics exclude the row and the report counts it as an error instead.
  */
 export async function scoreAll(scorers: readonly Scorer[], input: ScoreInput): Promise<Record<string, Score>> {
+  return scoreResult(scorers, input);
+}
+
+/**
+ * {@link scoreAll}, synchronous when it can be: the scores themselves when every scorer answered
+ * synchronously (the built-in ones), a promise only when one returned a promise (judges, async
+ * custom scorers). The runner calls this once per result and awaits only a promise: an `await`
+ * of scoreAll's promise cost a promise and a microtask turn per result for nothing.
+ */
+export function scoreResult(
+  scorers: readonly Scorer[],
+  input: ScoreInput,
+): Record<string, Score> | Promise<Record<string, Score>> {
   const out: Record<string, Score> = {};
   if (input.output.error !== undefined) {
     for (const s of scorers) out[s.name] = callFailedScore();
     return out;
   }
   // Built-in scorers are synchronous: their scores are taken as they are, and only scorers that
-  // return a promise (judges, async custom scorers) are awaited. This runs once per result; an
-  // async wrapper per scorer plus Promise.all cost several promises and microtask turns each.
-  const results = scorers.map((s) => startOne(s, input));
-  const scores = results.some((r) => r instanceof Promise)
-    ? await Promise.all(results.map(async (r) => r))
-    : (results as Score[]);
-  // In scorer order, whenever each finished: the journal's bytes do not depend on timing.
-  scorers.forEach((s, i) => {
-    out[s.name] = scores[i]!;
+  // return a promise (judges, async custom scorers) are awaited.
+  let async = false;
+  const results = scorers.map((s) => {
+    const r = startOne(s, input);
+    if (r instanceof Promise) async = true;
+    return r;
   });
-  return out;
+  if (!async) {
+    for (let i = 0; i < scorers.length; i++) out[scorers[i]!.name] = results[i] as Score;
+    return out;
+  }
+  // In scorer order, whenever each finished: the journal's bytes do not depend on timing.
+  return Promise.all(results.map((r) => Promise.resolve(r))).then((scores) => {
+    for (let i = 0; i < scorers.length; i++) out[scorers[i]!.name] = scores[i]!;
+    return out;
+  });
 }
 
 /** One scorer's score, or a promise of it when the scorer is asynchronous; never throws. */

@@ -28,13 +28,21 @@ export const PREDICTIONS_FILE = "predictions.jsonl";
 export type WrittenListener = (record: PredictionRecord | undefined, line: string, offset: number) => void;
 
 export class JournalWriter {
-  /** Records appended but not yet written (joined text). */
-  private pending = "";
-  /** With a listener: the records and lines in `pending`, in order. */
-  private readonly pendingRecords: (PredictionRecord | undefined)[] = [];
-  private readonly pendingLines: string[] = [];
-  /** The write scheduled for the end of this event-loop turn, resolved once it is done. */
-  private batch: { done: Promise<void>; resolve: () => void } | null = null;
+  /** Lines appended but not yet written (no newlines), in order. */
+  private pendingLines: string[] = [];
+  /** With a listener: the record of each line in `pendingLines` (undefined for appendSerialized). */
+  private pendingRecords: (PredictionRecord | undefined)[] = [];
+  /**
+   * Where a batch's bytes are encoded before its write(2): reused from batch to batch (grown
+   * when a batch needs more), so a batch allocates no Buffer and copies each line once.
+   */
+  private out = Buffer.allocUnsafe(OUT_BUFFER_BYTES);
+  /**
+   * Settles when the write scheduled for the end of this event-loop turn is done: resolves, or
+   * rejects with the write's error. Every appender of the turn waits on this one promise.
+   */
+  private batch: Promise<void> | null = null;
+  private settleBatch: ((err?: unknown) => void) | null = null;
   private failure: unknown = null;
   private closed = false;
 
@@ -75,12 +83,8 @@ export class JournalWriter {
    * losing results.
    */
   append(record: PredictionRecord): void {
-    const line = JSON.stringify(record);
-    this.queue(line);
-    if (this.listener !== undefined) {
-      this.pendingRecords.push(record);
-      this.pendingLines.push(line);
-    }
+    this.queue(JSON.stringify(record));
+    if (this.listener !== undefined) this.pendingRecords.push(record);
   }
 
   /**
@@ -90,29 +94,34 @@ export class JournalWriter {
    */
   appendSerialized(line: string): void {
     this.queue(line);
-    if (this.listener !== undefined) {
-      this.pendingRecords.push(undefined);
-      this.pendingLines.push(line);
-    }
+    if (this.listener !== undefined) this.pendingRecords.push(undefined);
   }
 
   private queue(line: string): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error("journal is closed");
-    this.pending += line + "\n";
+    this.pendingLines.push(line);
     if (this.batch === null) {
-      let resolve!: () => void;
-      const done = new Promise<void>((r) => (resolve = r));
-      this.batch = { done, resolve };
+      this.batch = new Promise<void>((resolve, reject) => {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what writeSync threw, as it threw it
+        this.settleBatch = (err) => (err === undefined ? resolve() : reject(err));
+      });
+      // The failure reaches whoever awaits flush(); a batch nobody awaits must not be unhandled.
+      this.batch.catch(() => undefined);
       // After this turn's I/O callbacks: every result that completed in it shares one write.
       setImmediate(() => this.write());
     }
   }
 
-  /** Resolves when everything appended so far is in the kernel (survives a process kill). */
-  async flush(): Promise<void> {
-    if (this.batch !== null) await this.batch.done;
-    if (this.failure) throw this.failure;
+  /**
+   * Resolves when everything appended so far is in the kernel (survives a process kill); rejects
+   * if that write failed. Not an async function: the runner awaits this once per result, and
+   * every appender of a turn gets the same promise (no promise of its own).
+   */
+  flush(): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what writeSync threw, as it threw it
+    if (this.failure) return Promise.reject(this.failure);
+    return this.batch ?? Promise.resolve();
   }
 
   /** flush() plus fsync: survives power loss. */
@@ -144,43 +153,74 @@ export class JournalWriter {
    * Loops over short writes; the first failure is kept and rethrown by append/flush.
    */
   private write(): void {
-    const batch = this.batch;
+    const settle = this.settleBatch;
     this.batch = null;
+    this.settleBatch = null;
+    const lines = this.pendingLines;
+    const records = this.pendingRecords;
+    this.pendingLines = [];
+    this.pendingRecords = [];
+    if (lines.length === 0 || this.failure) {
+      settle?.(this.failure ?? undefined);
+      return;
+    }
     try {
-      if (this.pending === "" || this.failure) return;
-      const buf = Buffer.from(this.pending, "utf8");
-      this.pending = "";
+      // Each line encoded straight into the reused buffer (no joined string to flatten, no new
+      // Buffer), its end noted for the listener. UTF-8 takes at most 3 bytes per UTF-16 unit.
+      let chars = 0;
+      for (let i = 0; i < lines.length; i++) chars += lines[i]!.length + 1;
+      let out = this.out;
+      if (chars * 3 > out.length) {
+        out = Buffer.allocUnsafe(chars * 3);
+        // Kept for the next batches up to a size; a rare larger batch (merge) gets its own.
+        if (out.length <= MAX_KEPT_BUFFER_BYTES) this.out = out;
+      }
+      const ends = this.listener === undefined ? undefined : new Array<number>(lines.length);
+      let len = 0;
+      for (let i = 0; i < lines.length; i++) {
+        len += utf8Write(out, lines[i]!, len);
+        out[len++] = 0x0a;
+        if (ends !== undefined) ends[i] = len;
+      }
       let done = 0;
-      while (done < buf.length) done += writeSync(this.fh.fd, buf, done, buf.length - done);
+      while (done < len) done += writeSync(this.fh.fd, out, done, len - done);
       const start = this.size;
-      this.size += buf.length;
-      this.tell(buf, start);
+      this.size += len;
+      if (ends !== undefined) this.tell(records, lines, ends, start);
     } catch (err) {
       // Errors carry no path for an fd; messages about a full disk should name the file.
       if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined)
         (err as NodeJS.ErrnoException).path = this.path;
       this.failure = err;
     } finally {
-      batch?.resolve();
+      settle?.(this.failure ?? undefined);
     }
   }
 
-  /** Tells the listener of the lines just written in `buf`, which starts at file offset `start`. */
-  private tell(buf: Buffer, start: number): void {
-    const records = this.pendingRecords;
-    const lines = this.pendingLines;
-    if (records.length === 0) return;
+  /** Tells the listener of the lines just written, the first at file offset `start`. */
+  private tell(records: (PredictionRecord | undefined)[], lines: string[], ends: number[], start: number): void {
     const listener = this.listener!;
-    // Line starts from the \n bytes (JSON.stringify escapes every line break inside a record):
-    // a memchr per line instead of measuring each line's UTF-8 length again.
-    let from = 0;
-    for (let i = 0; i < records.length; i++) {
-      listener(records[i], lines[i]!, start + from);
-      from = buf.indexOf(10, from) + 1;
+    let from = start;
+    for (let i = 0; i < lines.length; i++) {
+      listener(records[i], lines[i]!, from);
+      from = start + ends[i]!;
     }
-    records.length = 0;
-    lines.length = 0;
   }
+}
+
+/** Starting size of a writer's batch buffer (a turn's records: tens of KB at concurrency 64). */
+const OUT_BUFFER_BYTES = 64 * 1024;
+/** Largest batch buffer a writer keeps between batches. */
+const MAX_KEPT_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * `buf.write(text, at)` without its argument checks: Buffer's own `utf8Write` (on every Node
+ * release, undocumented), as src/report/record-files.ts uses it. Falls back to `write`; the
+ * caller has made room for the whole text (3 bytes per UTF-16 unit).
+ */
+const fastUtf8Write = (Buffer.prototype as unknown as { utf8Write?: (s: string, at: number) => number }).utf8Write;
+function utf8Write(buf: Buffer, text: string, at: number): number {
+  return fastUtf8Write === undefined ? buf.write(text, at) : fastUtf8Write.call(buf, text, at);
 }
 
 /** Drops a torn last line; returns the file's size after that. */
