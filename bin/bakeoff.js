@@ -16,6 +16,14 @@ module.enableCompileCache?.();
 // `npx tsx bench/run.ts memory`, BENCHMARKS.md). Set here, before anything is allocated in bulk.
 v8.setFlagsFromString("--heap-growing-percent=20");
 
+// The young generation (new space) likewise grows to V8's maximum (2 × 16 MB) in a long run and
+// stays there: a 1M-row run peaked higher than a 10k-row one for that alone. `--max-semi-space-size`
+// cannot be set from here (V8 sizes the heap when the process starts), so src/util/young-generation.ts
+// stops V8's growth at 16 MB (8 MB semi-spaces) through the one growth flag it reads at run time.
+// Peak RSS of a 200k-row run 143 → 130 MB, side by side on Node 22 (BENCHMARKS.md, memory).
+const { capYoungGeneration } = await import("../dist/util/young-generation.js");
+capYoungGeneration(16 * 1024 * 1024);
+
 // The bundle's source maps turn an internal error's stack back into src/ positions. Off by
 // default: reading them costs start-up time; BAKEOFF_DEBUG (or --enable-source-maps) turns them on.
 if (process.env.BAKEOFF_DEBUG) process.setSourceMapsEnabled(true);
