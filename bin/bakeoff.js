@@ -2,6 +2,7 @@
 // Thin launcher: the CLI is bundled into dist/cli-bundle/ (built by `npm install` via the prepare
 // script; scripts/build-cli.mjs says why it is one bundle and not dist/'s per-module files).
 import module from "node:module";
+import { setTimeout } from "node:timers";
 import v8 from "node:v8";
 
 // Node 22.1+ caches compiled modules on disk, which cuts start-up of every command; earlier
@@ -21,8 +22,15 @@ v8.setFlagsFromString("--heap-growing-percent=20");
 // cannot be set from here (V8 sizes the heap when the process starts), so src/util/young-generation.ts
 // stops V8's growth at 16 MB (8 MB semi-spaces) through the one growth flag it reads at run time.
 // Peak RSS of a 200k-row run 143 → 130 MB, side by side on Node 22 (BENCHMARKS.md, memory).
-const { capYoungGeneration } = await import("../dist/util/young-generation.js");
-capYoungGeneration(16 * 1024 * 1024);
+// Started half a second in: commands done by then (`--help`, `--version`) skip loading it (~7 ms
+// of CPU), and no command has grown the new space past 16 MB that early. An optimisation only:
+// should it fail to load, the command runs on with V8's default sizing.
+setTimeout(() => {
+  import("../dist/util/young-generation.js").then(
+    ({ capYoungGeneration }) => capYoungGeneration(16 * 1024 * 1024),
+    () => undefined,
+  );
+}, 500).unref();
 
 // The bundle's source maps turn an internal error's stack back into src/ positions. Off by
 // default: reading them costs start-up time; BAKEOFF_DEBUG (or --enable-source-maps) turns them on.
