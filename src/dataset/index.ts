@@ -111,28 +111,34 @@ export async function* openDataset(
 
   let yielded = 0;
   let first = true;
-  for await (const record of records) {
-    // CSV rows all share the header, so a missing column is the file's problem: checked once.
-    if (first && format === "csv") mapper.checkColumns(Object.keys(record.values), record.line);
-    first = false;
-    let row: Row;
-    try {
-      row = mapper.map(record);
-      // Checked last so a row rejected for another reason does not claim its id.
-      if (ids !== undefined) {
-        // A new id (the usual case) is settled without an await: one promise less per row on
-        // the validation pass that runs before the first call.
-        const found = ids.add(row.id, record.line);
-        if (found.kind !== "new") await checkRepeat(ids, found, row.id, record.line, mapper, read, file);
+  try {
+    for await (const record of records) {
+      // CSV rows all share the header, so a missing column is the file's problem: checked once.
+      if (first && format === "csv") mapper.checkColumns(Object.keys(record.values), record.line);
+      first = false;
+      let row: Row;
+      try {
+        row = mapper.map(record);
+        // Checked last so a row rejected for another reason does not claim its id.
+        if (ids !== undefined) {
+          // A new id (the usual case) is settled without an await: one promise less per row on
+          // the validation pass that runs before the first call.
+          const found = ids.add(row.id, record.line);
+          if (found.kind !== "new") await checkRepeat(ids, found, row.id, record.line, mapper, read, file);
+        }
+      } catch (err) {
+        if (skip === undefined || !(err instanceof DatasetError)) throw err;
+        skip(err);
+        continue;
       }
-    } catch (err) {
-      if (skip === undefined || !(err instanceof DatasetError)) throw err;
-      skip(err);
-      continue;
+      if (inShard(options.shard, row.dataset, row.id)) yield row;
+      // Returning closes `records`, which closes the file: nothing past the limit is read.
+      if (spec.limit !== undefined && ++yielded >= spec.limit) return;
     }
-    if (inShard(options.shard, row.dataset, row.id)) yield row;
-    // Returning closes `records`, which closes the file: nothing past the limit is read.
-    if (spec.limit !== undefined && ++yielded >= spec.limit) return;
+  } finally {
+    // An index of our own is freed as soon as the pass ends, not at V8's next full collection
+    // (IdIndex.release: a 1M-row dataset's 24 MB otherwise overlapped the run loop's start).
+    if (options.idIndex === undefined) ids?.release();
   }
 }
 
