@@ -144,10 +144,10 @@ function currentLayout(predicted: RecordLayout, seen: SeenLayout): RecordLayout 
  * flatten before encoding, a third of the writers' time in a CPU profile (bench/reports.ts).
  *
  * A chunk's buffer is reused once the stream has written it, so a long run allocates a few
- * buffers per file instead of one per megabyte. The garbage ones were malloc'd blocks that glibc
- * serves from its heap once V8's string table (parsing a big dataset) has raised its mmap
- * threshold, and bursts of them freed together at a GC left that heap holding 30–40 MB through a
- * 1M-row run's loop (an LD_PRELOAD trace of every ≥ 1 MB malloc: one per ~0.3 s, all from here).
+ * buffers per file instead of one per megabyte: each was a 1 MB malloc'd block, served from
+ * glibc's heap once its mmap threshold has been raised (V8's string table and the dataset's id
+ * index do that at a million rows) and freed in bursts at GCs. An LD_PRELOAD trace of every
+ * ≥ 1 MB malloc of a 1M-row run found one every ~0.3 s through the loop, all from here.
  */
 class ChunkedFile {
   private buf = Buffer.allocUnsafe(CHUNK);

@@ -287,8 +287,8 @@ async function* journalLines(path: string, start: number, stop: number): AsyncGe
   const fh = await open(path, "r");
   try {
     // A short range (the live reports catching up with the journal's last few records, many
-    // times at the start of a run) gets a buffer its size: a fresh 1 MB one per call was a burst of
-    // garbage blocks that glibc's heap kept through a 1M-row run (BENCHMARKS.md, memory).
+    // times at the start of a run) gets a buffer its size: a fresh 1 MB one per call made a burst
+    // of ~20 garbage 1 MB blocks at a 1M-row run's start (BENCHMARKS.md, memory).
     let buf = Buffer.allocUnsafe(Math.max(MIN_READ, Math.min(READ_CHUNK, stop - start)));
     let pos = start; // file offset of buf[0]
     let have = 0; // bytes held in buf
