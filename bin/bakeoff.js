@@ -2,6 +2,7 @@
 // Thin launcher: the CLI is bundled into dist/cli-bundle/ (built by `npm install` via the prepare
 // script; scripts/build-cli.mjs says why it is one bundle and not dist/'s per-module files).
 import module from "node:module";
+import { clearInterval, setInterval } from "node:timers";
 import v8 from "node:v8";
 
 // Node 22.1+ caches compiled modules on disk, which cuts start-up of every command; earlier
@@ -15,6 +16,27 @@ module.enableCompileCache?.();
 // 147 → 126 MB, of a 100k-row run 189 → 158 MB, at the same CPU (8.1 s and 51 s both ways;
 // `npx tsx bench/run.ts memory`, BENCHMARKS.md). Set here, before anything is allocated in bulk.
 v8.setFlagsFromString("--heap-growing-percent=20");
+
+// The young generation (new space) likewise grows to V8's maximum (2 × 16 MB) in a long run and
+// stays there: a 1M-row run peaked higher than a 10k-row one for that alone. `--max-semi-space-size`
+// cannot be set from here (V8 sizes the heap when the process starts), so src/util/young-generation.ts
+// stops V8's growth at 16 MB (8 MB semi-spaces) through the one growth flag it reads at run time.
+// Peak RSS of a 200k-row run 143 → 130 MB, side by side on Node 22 (BENCHMARKS.md, memory).
+// Loaded only once a command allocates enough for V8 to grow the new space to half the ceiling
+// (`--help` stays at 4 MB, a run passes 8 MB within its first second and reaches 32 MB only after
+// seconds): commands that never get there do not load it (~7 ms of CPU), and a check every 250 ms
+// (unref'd: it never keeps the process alive) starts it before the last doubling. An optimisation
+// only: should it fail to load, the command runs on with V8's default sizing.
+const NEW_SPACE_CEILING = 16 * 1024 * 1024;
+const youngGenerationWatch = setInterval(() => {
+  const newSpace = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+  if ((newSpace?.space_size ?? 0) < NEW_SPACE_CEILING / 2) return;
+  clearInterval(youngGenerationWatch);
+  import("../dist/util/young-generation.js").then(
+    ({ capYoungGeneration }) => capYoungGeneration(NEW_SPACE_CEILING),
+    () => undefined,
+  );
+}, 250).unref();
 
 // The bundle's source maps turn an internal error's stack back into src/ positions. Off by
 // default: reading them costs start-up time; BAKEOFF_DEBUG (or --enable-source-maps) turns them on.

@@ -52,6 +52,8 @@ describe("npm pack contents", () => {
     for (const f of [
       "bin/bakeoff.js",
       "dist/cli-bundle/cli.js",
+      // bin/bakeoff.js loads it before the CLI (the young generation's ceiling).
+      "dist/util/young-generation.js",
       "dist/cli.js",
       "dist/index.js",
       "dist/index.d.ts",

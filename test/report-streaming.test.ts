@@ -35,8 +35,9 @@ function record(model: string, row: number): PredictionRecord {
     input: { messages: [{ role: "user", content: `question ${row}, "quoted", <b>` }], vars: {} },
     expected: String(row),
     output: {
-      // Long enough that the CSV and each JUnit suite span many 64 KB chunks.
-      text: failed ? null : `=answer ${row} from ${model} & more\n${"x".repeat(row % 200)}`,
+      // Long enough that the CSV and each JUnit suite span several 1 MB chunks (so the writers
+      // reuse written chunks' buffers).
+      text: failed ? null : `=answer ${row} from ${model} & more\n${"x".repeat((row % 200) * 8)}`,
       finishReason: failed ? null : "stop",
       usage: failed ? null : { promptTokens: 3, completionTokens: row % 50, totalTokens: 3 + (row % 50) },
       latencyMs: 10 + (row % 90),
@@ -72,7 +73,7 @@ describe("streamed reports over a large journal", () => {
     const { dir, records } = await makeRun();
     await writeRunReports(dir, { stepSummary: null, htmlRows: 7 });
     const csv = await readFile(join(dir, "predictions.csv"), "utf8");
-    expect(csv.length).toBeGreaterThan(4 * 64 * 1024);
+    expect(csv.length).toBeGreaterThan(2 * 1024 * 1024);
     const rows = parse<Record<string, string>>(csv.replace(/^\uFEFF/, ""), { columns: true });
     expect(rows).toHaveLength(records.length);
     rows.forEach((row, i) => {

@@ -275,6 +275,8 @@ export interface ScanJournalOptions extends ReadJournalOptions {
 
 /** Bytes read per chunk: large reads, few calls; a longer line grows the buffer. */
 const READ_CHUNK = 1 << 20;
+/** The smallest read buffer (a range's first line may be longer than the range's size suggests: it grows). */
+const MIN_READ = 64 * 1024;
 
 /**
  * Calls `onRecord` for each record of a journal in file order, with its byte position, and waits
@@ -324,7 +326,10 @@ interface LineBatch {
 async function* journalLines(path: string, start: number, stop: number): AsyncGenerator<LineBatch> {
   const fh = await open(path, "r");
   try {
-    let buf = Buffer.allocUnsafe(READ_CHUNK);
+    // A short range (the live reports catching up with the journal's last few records, many
+    // times at the start of a run) gets a buffer its size: a fresh 1 MB one per call made a burst
+    // of ~20 garbage 1 MB blocks at a 1M-row run's start (BENCHMARKS.md, memory).
+    let buf = Buffer.allocUnsafe(Math.max(MIN_READ, Math.min(READ_CHUNK, stop - start)));
     let pos = start; // file offset of buf[0]
     let have = 0; // bytes held in buf
     for (;;) {
