@@ -23,6 +23,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 import pLimit from "p-limit";
+import { nodeHttpFloor } from "./node-http-floor.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
 const rows = readFileSync(cfg.dataset, "utf8")
@@ -39,42 +40,8 @@ const httpAgent = new http.Agent({ keepAlive: true });
 
 /** The same request as the provider's node:http path, over the process's one keep-alive pool. */
 function nodeHttpCall(model) {
-  const url = new URL(`${cfg.url}/${model}/v1/chat/completions`);
-  const headers = {
-    "content-type": "application/json",
-    accept: "application/json",
-    "user-agent": "bakeoff bench (bare node:http)",
-    authorization: `Bearer ${cfg.key}`,
-  };
-  return (messages) =>
-    new Promise((resolve, reject) => {
-      const body = JSON.stringify({ model, messages, ...cfg.params });
-      const req = http.request(
-        url,
-        {
-          method: "POST",
-          agent: httpAgent,
-          headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
-        },
-        (res) => {
-          const chunks = [];
-          res.on("data", (c) => chunks.push(c));
-          res.on("end", () => {
-            try {
-              const answer = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-              if (res.statusCode !== 200 || typeof answer.choices?.[0]?.message?.content !== "string")
-                throw new Error(`call failed: ${res.statusCode}`);
-              resolve();
-            } catch (err) {
-              reject(err);
-            }
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
+  const call = nodeHttpFloor(`${cfg.url}/${model}/v1/chat/completions`, cfg.key, httpAgent);
+  return (messages) => call({ model, messages, ...cfg.params });
 }
 
 async function makeCall(model) {

@@ -18,6 +18,7 @@ import http from "node:http";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
+import { nodeHttpFloor } from "./node-http-floor.mjs";
 
 /**
  * bakeoff's own variants load the compiled modules (`npm run build` first), as `bakeoff run` does:
@@ -143,37 +144,8 @@ async function callerFor(variant: BaseVariant, base: string): Promise<(i: number
     };
   }
   // bench/bare-loop.mjs's node:http floor, call for call.
-  const agent = new http.Agent({ keepAlive: true });
-  const url = new URL(`${base}/chat/completions`);
-  const headers = {
-    "content-type": "application/json",
-    accept: "application/json",
-    "user-agent": "bakeoff bench (bare node:http)",
-    authorization: "Bearer k",
-  };
-  return (i) =>
-    new Promise<void>((resolve, reject) => {
-      const text = JSON.stringify(bodyFor(i));
-      const req = http.request(
-        url,
-        { method: "POST", agent, headers: { ...headers, "content-length": String(Buffer.byteLength(text)) } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const r = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-              choices?: { message?: { content?: unknown } }[];
-            };
-            if (res.statusCode !== 200 || typeof r.choices?.[0]?.message?.content !== "string")
-              reject(new Error("no answer"));
-            else resolve();
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(text);
-    });
+  const call = nodeHttpFloor(`${base}/chat/completions`, "k", new http.Agent({ keepAlive: true }));
+  return (i) => call(bodyFor(i));
 }
 
 async function child(variant: Variant, base: string, calls: number): Promise<void> {

@@ -22,6 +22,7 @@ import http from "node:http";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
+import { nodeHttpFloor } from "./node-http-floor.mjs";
 
 type Provider = "azure-ai-inference" | "openai";
 type Call = (i: number) => Promise<void>;
@@ -92,41 +93,9 @@ async function floorCall(provider: Provider, base: string): Promise<Call> {
         throw new Error(`call failed: ${res.status}`);
     };
   }
-  const agent = new http.Agent({ keepAlive: true });
-  const url = new URL(`${base}/m0/v1/chat/completions`);
-  const headers = {
-    "content-type": "application/json",
-    accept: "application/json",
-    "user-agent": "bakeoff bench (bare node:http)",
-    authorization: "Bearer k",
-  };
-  return (i) =>
-    new Promise<void>((resolve, reject) => {
-      const text = JSON.stringify({ model: "m0", messages: messagesFor(i), ...PARAMS });
-      const req = http.request(
-        url,
-        { method: "POST", agent, headers: { ...headers, "content-length": String(Buffer.byteLength(text)) } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            try {
-              const r = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-                choices?: { message?: { content?: unknown } }[];
-              };
-              if (res.statusCode !== 200 || typeof r.choices?.[0]?.message?.content !== "string")
-                throw new Error(`call failed: ${res.statusCode}`);
-              resolve();
-            } catch (err) {
-              reject(err);
-            }
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(text);
-    });
+  // bench/bare-loop.mjs's node:http floor, call for call.
+  const call = nodeHttpFloor(`${base}/m0/v1/chat/completions`, "k", new http.Agent({ keepAlive: true }));
+  return (i) => call({ model: "m0", messages: messagesFor(i), ...PARAMS });
 }
 
 /**
