@@ -574,9 +574,11 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
 }
 
 /**
- * One result's journal record. Two literals rather than one with a conditional spread: this runs
- * once per result, and the spread's copy also left an object JSON.stringify (the journal line)
- * serialises more slowly. The field order is the journal's: keep it.
+ * One result's journal record, as one object literal: this runs once per result, and the
+ * conditional spread it replaced cost a copy and left an object JSON.stringify (the journal line)
+ * serialises more slowly. A row without an expected answer gets `expected: undefined`, which
+ * JSON.stringify leaves out, so the line is the same as with the key absent; every reader of an
+ * in-memory record tests `expected !== undefined`. The field order is the journal's: keep it.
  */
 export function predictionRecord(
   row: Row,
@@ -587,38 +589,21 @@ export function predictionRecord(
   scores: Record<string, Score>,
   started: Date,
 ): PredictionRecord {
-  const startedAt = isoTime(started.getTime());
-  const endedAt = isoTime(Date.now());
-  return row.expected === undefined
-    ? {
-        v: 1,
-        key,
-        dataset: row.dataset,
-        rowId: row.id,
-        line: row.line,
-        model,
-        trial,
-        input: { messages: row.messages, vars: row.vars },
-        output,
-        scores,
-        startedAt,
-        endedAt,
-      }
-    : {
-        v: 1,
-        key,
-        dataset: row.dataset,
-        rowId: row.id,
-        line: row.line,
-        model,
-        trial,
-        input: { messages: row.messages, vars: row.vars },
-        expected: row.expected,
-        output,
-        scores,
-        startedAt,
-        endedAt,
-      };
+  return {
+    v: 1,
+    key,
+    dataset: row.dataset,
+    rowId: row.id,
+    line: row.line,
+    model,
+    trial,
+    input: { messages: row.messages, vars: row.vars },
+    expected: row.expected,
+    output,
+    scores,
+    startedAt: isoTime(started.getTime()),
+    endedAt: isoTime(Date.now()),
+  };
 }
 
 /** The last two timestamps formatted (results ending, and calls starting, in the same ms share one). */
