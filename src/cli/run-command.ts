@@ -8,6 +8,7 @@ import { loadConfig, type LoadedConfig } from "../config/load.js";
 import { ExitCode, UsageError } from "../errors.js";
 import { lockRunDir } from "../store/run-dir.js";
 import { parseDuration } from "../util/duration.js";
+import { configDatasetFiles, reexecForLargeRun } from "../util/malloc-reexec.js";
 import { prefetchGitInfo } from "../util/env-info.js";
 import { spoolStdin, STDIN_DATASET } from "../dataset/stdin.js";
 import { formatShard, parseShard } from "../dataset/shard.js";
@@ -77,6 +78,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     const baseDir = manifest.configPath ? dirname(manifest.configPath) : process.cwd();
     const { parseConfig } = await import("../config/parse.js");
     loaded = parseConfig(manifest.config, { file: `${runDir}/run.json (config snapshot)`, baseDir });
+    reexecForLargeRun(configDatasetFiles(loaded));
     // run.json stores endpoints without URL secrets; the original config file still has them.
     if (manifest.configPath && existsSync(manifest.configPath)) {
       const original = await loadConfig(manifest.configPath).catch(() => undefined);
@@ -97,6 +99,10 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     resume = { runDir, manifest, retryErrors: args.retryErrors };
     outputDir = dirname(runDir);
   } else {
+    // A large run re-executes itself before anything is printed (own data prints its settings
+    // while loading, so it is decided from the files named) or spawned (git, below).
+    const ownData = args.dataset !== undefined && args.dataset.length > 0;
+    if (ownData && !args.dataset!.includes(STDIN_DATASET)) reexecForLargeRun(args.dataset!);
     // `--dataset -`: standard input, spooled once to a file so it can be read again (and resumed).
     if (args.dataset?.includes(STDIN_DATASET)) {
       const spoolDir = await resultsDir(args);
@@ -105,6 +111,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       args = { ...args, dataset: files };
     }
     loaded = await loadRunConfig(args, io);
+    if (!ownData) reexecForLargeRun(configDatasetFiles(loaded));
     outputDir = args.out !== undefined ? resolve(args.out) : resolve(loaded.baseDir, loaded.config.outputDir);
     // run.json's git facts: the process runs while the plan checks the datasets (see env-info.ts).
     void prefetchGitInfo(loaded.baseDir);
