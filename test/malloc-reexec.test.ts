@@ -11,9 +11,9 @@ import { spawn } from "node:child_process";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { PredictionRecord } from "../src/index.js";
+import type { PredictionRecord, RunManifest } from "../src/index.js";
 import { REEXEC_MIN_BYTES } from "../src/util/malloc-reexec.js";
-import { BIN } from "./helpers/cli.js";
+import { BIN, runCli } from "./helpers/cli.js";
 import { runFixture, type RunFixture } from "./helpers/run-fixture.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -43,6 +43,7 @@ async function journal(runDir: string): Promise<PredictionRecord[]> {
 
 interface Observed {
   code: number | null;
+  runDir: string;
   /** The running process's environment (/proc/<pid>/environ), read once it had recorded a result. */
   environ: Map<string, string>;
   records: PredictionRecord[];
@@ -55,7 +56,14 @@ interface Observed {
  * looked at), reads the environment of the spawned PID after its first result, and waits for it.
  */
 async function observeRun(
-  options: { env?: Record<string, string>; nodeArgs?: string[]; scorerReason?: boolean; small?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    nodeArgs?: string[];
+    scorerReason?: boolean;
+    small?: boolean;
+    /** Sends SIGINT once the journal has this many results. */
+    interruptAt?: number;
+  } = {},
 ): Promise<Observed> {
   const dir = await tempDir();
   const scorers = [{ type: "numeric" }];
@@ -115,8 +123,13 @@ async function observeRun(
     }
     await new Promise((r) => setTimeout(r, 10));
   }
+  if (options.interruptAt !== undefined) {
+    while (child.exitCode === null && (await journal(runDir)).length < options.interruptAt)
+      await new Promise((r) => setTimeout(r, 5));
+    child.kill("SIGINT");
+  }
   const code = await exited;
-  return { code, environ, records: await journal(runDir), stdout, stderr };
+  return { code, runDir, environ, records: await journal(runDir), stdout, stderr };
 }
 
 const canReexec = process.platform === "linux" && typeof process.execve === "function";
@@ -145,6 +158,27 @@ describe.runIf(process.platform === "linux")("bakeoff run: glibc's mmap threshol
     expect(r.code).toBe(0);
     expect(r.environ.get("MALLOC_ARENA_MAX")).toBe("2");
     expect(r.environ.has(THRESHOLD)).toBe(false);
+  });
+
+  it.runIf(canReexec)("SIGINT reaches the new image: partial report, exit 3, and the resume ends it", async () => {
+    const r = await observeRun({ interruptAt: 3 });
+    expect(r.environ.get(THRESHOLD)).toBe(PINNED);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/SIGINT: no new calls; letting calls in flight finish/);
+    expect(r.stderr).toMatch(/bakeoff run --resume r/);
+    const manifest = JSON.parse(await readFile(join(r.runDir, "run.json"), "utf8")) as RunManifest;
+    expect(manifest.status).toBe("interrupted");
+    expect(await readFile(join(r.runDir, "report.md"), "utf8")).toMatch(/interrupted/);
+    expect(r.records.length).toBeLessThan(12);
+
+    const resumed = await runCli(["run", "--resume", "r", "--out", fx!.results, "--no-weave"], {
+      cwd: fx!.dir,
+      env: fx!.env,
+    });
+    expect(resumed.code).toBe(0);
+    const keys = (await journal(r.runDir)).map((rec) => rec.key);
+    expect(new Set(keys).size).toBe(12);
+    expect(keys).toHaveLength(12);
   });
 
   it.runIf(canReexec)("a small dataset runs in the first process (the extra boot would not pay)", async () => {
