@@ -24,6 +24,7 @@
 import { open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import { REEXEC_MIN_BYTES } from "../src/util/malloc-reexec.js";
 import { fixedLatencyModel, spawnEmulator, type EmulatorChild } from "./emulator-process.js";
 import {
   BARE,
@@ -301,6 +302,8 @@ interface MemoryResult {
   maxRssBytes: number;
   cpuUsPerResult: number;
   journalBytes: number;
+  /** The dataset file's size: from REEXEC_MIN_BYTES on, the run re-executes (src/util/malloc-reexec.ts). */
+  datasetBytes: number;
   /** Peak sampled RSS from spawn to the last result (start-up + run loop) and after it (report tail). */
   phases: { loop: number; tail: number } | null;
   resume?: { wallMs: number; maxRssBytes: number; resent: number; phases: { loop: number; tail: number } | null };
@@ -325,6 +328,7 @@ async function memory(sizes: number[], resume: boolean): Promise<MemoryResult[]>
           maxRssBytes: run.maxRssBytes,
           cpuUsPerResult: run.cpuUs / run.results,
           journalBytes: (await stat(journal)).size,
+          datasetBytes: (await stat(dataset)).size,
           phases: phasePeaks(run.rss, run.lastEnd),
         };
         log(
@@ -570,6 +574,28 @@ function renderPairs(r: Report, mode: "wall" | "throughput", pairs: PairResult[]
 const fmtPhases = (p: { loop: number; tail: number } | null | undefined) =>
   p ? `${fmtMB(p.loop)} / ${fmtMB(p.tail)}` : "–";
 
+/**
+ * Which sizes ran re-executed with glibc's mmap threshold pinned (a dataset of REEXEC_MIN_BYTES
+ * or more, on Linux/glibc with process.execve), or why none did: the same build measures
+ * differently with and without it, so the table says which it is.
+ */
+function reexecNote(mem: MemoryResult[]): string {
+  const userMalloc = Object.keys(process.env).filter((k) => k.startsWith("MALLOC_"));
+  const why =
+    process.env.BAKEOFF_NO_REEXEC !== undefined
+      ? "BAKEOFF_NO_REEXEC was set"
+      : userMalloc.length > 0
+        ? `the environment set ${userMalloc.map((k) => `${k}=${process.env[k]}`).join(", ")}`
+        : process.platform !== "linux" || typeof process.execve !== "function"
+          ? `no process.execve on ${process.platform} / Node ${process.version}`
+          : undefined;
+  if (why !== undefined) return `No run re-executed itself with \`MALLOC_MMAP_THRESHOLD_\` pinned: ${why}.`;
+  const sizes = mem.filter((m) => m.datasetBytes >= REEXEC_MIN_BYTES).map((m) => fmtInt(m.rows));
+  return sizes.length === 0
+    ? `No dataset reached ${fmtMB(REEXEC_MIN_BYTES)}: every run ran in place (glibc's default malloc).`
+    : `Runs of ${sizes.join(", ")} rows (datasets ≥ ${fmtMB(REEXEC_MIN_BYTES)}) re-executed themselves with \`MALLOC_MMAP_THRESHOLD_=1048576\` (src/util/malloc-reexec.ts); smaller ones ran in place.`;
+}
+
 function renderMemory(r: Report, mem: MemoryResult[]): string {
   const cmd = mem.some((m) => m.rows >= 1_000_000) ? "npm run bench:1m" : "npx tsx bench/run.ts memory --write";
   const lines = [header(r, "memory", cmd), ""];
@@ -588,6 +614,7 @@ function renderMemory(r: Report, mem: MemoryResult[]): string {
     );
   }
   if (NODE_ARGS.length > 0) lines.push("", `Node options of the measured processes: \`${NODE_ARGS.join(" ")}\`.`);
+  lines.push("", reexecNote(mem));
   const big = mem.at(-1)!;
   const checks = [
     `peak RSS ≤ 150 MB at every size ${verdict(mem.every((m) => m.maxRssBytes <= 150 * 1024 * 1024))}`,
