@@ -61,6 +61,8 @@ async function observeRun(
     nodeArgs?: string[];
     scorerReason?: boolean;
     small?: boolean;
+    /** More `bakeoff run` arguments. */
+    args?: string[];
     /** Sends SIGINT once the journal has this many results. */
     interruptAt?: number;
   } = {},
@@ -101,7 +103,17 @@ async function observeRun(
   const runDir = join(fx.results, "r");
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), BIN, "run", "--config", fx.config, "--run-id", "r", "--no-weave"],
+    [
+      ...(options.nodeArgs ?? []),
+      BIN,
+      "run",
+      "--config",
+      fx.config,
+      "--run-id",
+      "r",
+      "--no-weave",
+      ...(options.args ?? []),
+    ],
     { cwd: dir, env: { ...process.env, ...fx.env, CI: "true", NO_COLOR: "1", ...options.env }, stdio: "pipe" },
   );
   let stdout = "";
@@ -187,6 +199,14 @@ describe.runIf(process.platform === "linux")("bakeoff run: glibc's mmap threshol
     expect(r.environ.get("PATH")).toBe(process.env.PATH);
     expect(r.environ.has(THRESHOLD)).toBe(false);
     expect(r.records).toHaveLength(12);
+  });
+
+  it.runIf(canReexec)("a --limit sample of a large dataset runs in the first process", async () => {
+    const r = await observeRun({ args: ["--limit", "10"] });
+    expect(r.code).toBe(0);
+    expect(r.environ.get("PATH")).toBe(process.env.PATH);
+    expect(r.environ.has(THRESHOLD)).toBe(false);
+    expect(r.records).toHaveLength(10);
   });
 
   it("BAKEOFF_NO_REEXEC=1 runs in the first process, with glibc's defaults", async () => {

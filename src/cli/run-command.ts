@@ -102,7 +102,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     // A large run re-executes itself before anything is printed (own data prints its settings
     // while loading, so it is decided from the files named) or spawned (git, below).
     const ownData = args.dataset !== undefined && args.dataset.length > 0;
-    if (ownData && !args.dataset!.includes(STDIN_DATASET)) reexecForLargeRun(args.dataset!);
+    if (ownData && !args.dataset!.includes(STDIN_DATASET)) reexecForLargeRun(args.dataset!, args);
     // `--dataset -`: standard input, spooled once to a file so it can be read again (and resumed).
     if (args.dataset?.includes(STDIN_DATASET)) {
       const spoolDir = await resultsDir(args);
@@ -111,7 +111,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       args = { ...args, dataset: files };
     }
     loaded = await loadRunConfig(args, io);
-    if (!ownData) reexecForLargeRun(configDatasetFiles(loaded));
+    if (!ownData) reexecForLargeRun(configDatasetFiles(loaded), args);
     outputDir = args.out !== undefined ? resolve(args.out) : resolve(loaded.baseDir, loaded.config.outputDir);
     // run.json's git facts: the process runs while the plan checks the datasets (see env-info.ts).
     void prefetchGitInfo(loaded.baseDir);

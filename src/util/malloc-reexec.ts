@@ -33,6 +33,9 @@ const THRESHOLD = String(1024 * 1024);
  */
 export const REEXEC_MIN_BYTES = 8 * 1024 * 1024;
 
+/** `--limit` under this many rows per dataset is a sample run: it runs in place. */
+const REEXEC_MIN_LIMIT = 100_000;
+
 /**
  * Re-executes this `bakeoff run` with the threshold pinned when its datasets are large enough
  * (see the module comment); returns only when it did not. Called before anything is printed,
@@ -40,14 +43,17 @@ export const REEXEC_MIN_BYTES = 8 * 1024 * 1024;
  * image it removes what it added from the environment, so the run's subprocesses (custom
  * scorers, the Weave child) see the user's environment, and a bakeoff they start decides anew.
  * @param datasetFiles the run's dataset files, absolute or relative to the current directory
+ * @param options.limit the run's `--limit` (rows per dataset), if any
  */
-export function reexecForLargeRun(datasetFiles: readonly string[]): void {
+export function reexecForLargeRun(datasetFiles: readonly string[], options: { limit?: number | undefined } = {}): void {
   const env = process.env;
   if (env[MARK] === "1") {
     delete env[MARK];
     delete env[THRESHOLD_VAR];
     return;
   }
+  // `--limit N` below a large run's size: a sample of a big file, over before the heap matters.
+  if (options.limit !== undefined && options.limit < REEXEC_MIN_LIMIT) return;
   if (env.BAKEOFF_NO_REEXEC || typeof process.execve !== "function" || process.platform !== "linux") return;
   if (Object.keys(env).some((k) => k.startsWith("MALLOC_")) || /glibc\.malloc\./.test(env.GLIBC_TUNABLES ?? "")) return;
   if (/--inspect/.test(`${process.execArgv.join(" ")} ${env.NODE_OPTIONS ?? ""}`)) return;
