@@ -13,6 +13,7 @@ import type { IncomingMessage } from "node:http";
 import { Transform } from "node:stream";
 import { ModelCallError } from "../errors.js";
 import type { CompletionRequest } from "../types.js";
+import { createAzureHttpClient } from "./azure-http-client.js";
 import { COGNITIVE_SERVICES_SCOPE, tokenSourceFor, type ProviderAuth } from "./auth.js";
 import { ChatStreamAccumulator, isRecord, toolCallsFromMessage, usageFromWire } from "./chat-wire.js";
 import { abortedAttemptError, badResponseError, networkError, normaliseHttpError, requestIdFrom } from "./errors.js";
@@ -260,6 +261,13 @@ const UNUSED_POLICIES = [
   "multipartPolicy",
 ] as const;
 
+/**
+ * The HTTP client every ModelClient of the process sends through (azure-http-client.ts: the
+ * SDK's pipeline unchanged, one cheaper request at its end), so they share one keep-alive pool
+ * as they shared the SDK's cached default client before.
+ */
+let httpClient: ReturnType<typeof createAzureHttpClient> | undefined;
+
 function makeClient(spec: AzureAiInferenceSpec & { auth: ProviderAuth }): SdkClient {
   const url = new URL(spec.endpoint);
   const credential = spec.auth.kind === "key" ? new AzureKeyCredential(spec.auth.apiKey) : spec.auth.credential;
@@ -272,6 +280,7 @@ function makeClient(spec: AzureAiInferenceSpec & { auth: ProviderAuth }): SdkCli
     // Only pass apiVersion when configured: the SDK's default applies otherwise, and "" omits it.
     ...(spec.apiVersion === undefined ? {} : { apiVersion: spec.apiVersion }),
     userAgentOptions: { userAgentPrefix: USER_AGENT_PREFIX },
+    httpClient: (httpClient ??= createAzureHttpClient()),
   });
   for (const name of UNUSED_POLICIES) client.pipeline.removePolicy({ name });
   if (spec.auth.kind === "entra") {
