@@ -250,6 +250,9 @@ function fromThrown(err: unknown, signal: AbortSignal, host: string, secrets: re
  * - `formDataPolicy` and `multipartPolicy`: they rewrite form-data and multipart bodies; bakeoff
  *   sends a JSON body only (the SDK has stringified it before they run), so each was one more
  *   async layer per call doing nothing.
+ * - `wrapAbortSignalLikePolicy`: turns a signal that is not a real `AbortSignal` into one for
+ *   the SDK's own HTTP client; ours (azure-http-client.ts) takes either, and bakeoff's signals are
+ *   real ones, so it was an async layer with a try/finally per call doing nothing.
  * Everything that shapes the request on the wire stays (key headers, api-version, user agent,
  * client request id, Accept-Encoding and decompression, proxy, redirects, AZURE_LOG_LEVEL logs).
  */
@@ -259,6 +262,7 @@ const UNUSED_POLICIES = [
   "defaultRetryPolicy",
   "formDataPolicy",
   "multipartPolicy",
+  "wrapAbortSignalLikePolicy",
 ] as const;
 
 /**
@@ -321,6 +325,8 @@ async function readText(stream: IncomingMessage, limit = 64 * 1024): Promise<str
 export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): Provider {
   const spec = { ...options, auth: options.auth ?? { kind: "key" as const, apiKey: options.apiKey ?? "" } };
   const client = makeClient(spec);
+  // The route object once, not per call: each `path()` builds an object of eight closures.
+  const completions = client.path("/chat/completions");
   // For network error messages: the host only, never the full URL (it may carry a query).
   const host = new URL(spec.endpoint).host;
   // Masking a very short "key" (emulator placeholders such as "x") would mangle every message.
@@ -342,8 +348,7 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
     if (spec.stream === true) return attemptStreamed(body, signal);
     try {
       // Streamed, not buffered by the SDK, so the body size can be capped while it arrives.
-      const res = await client
-        .path("/chat/completions")
+      const res = await completions
         .post({
           // Our param types are wire names but looser than the SDK's (json_schema is `unknown`).
           body,
@@ -368,8 +373,7 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
     const started = performance.now();
     let stream: IncomingMessage | undefined;
     try {
-      const res = await client
-        .path("/chat/completions")
+      const res = await completions
         .post({
           body: {
             ...body,
