@@ -247,7 +247,7 @@ export function createAzureHttpClient(): HttpClient {
           reject(err);
         };
         // The shared signal's one fan-out listener (run-abort.ts) when it is a real AbortSignal
-        // (the pipeline's wrapAbortSignalLikePolicy makes sure of that); a listener otherwise.
+        // (bakeoff's always are); a listener of its own for any other AbortSignalLike.
         if (signal instanceof AbortSignal) unsubscribe = onRunAbort(signal, onAbort);
         else {
           signal.addEventListener("abort", onAbort);
