@@ -16,8 +16,8 @@
  * through the provider's strictest client (ModelClient; node:http for openai). Printed per side
  * the median (and every value) of: process CPU per result (bench/exit-stats.mjs), calls per
  * second over the loop (first call → last result, from the journal; the bare loop's own timing),
- * p50 latency; then per build the per-round own CPU (build − floor) and rate ratio (build / floor),
- * and build − first build. One uncounted warm-up round fills the compile cache. Nothing is
+ * p50 latency and its ratio to the emulator's own service time in that run; then per build the
+ * per-round own CPU (build − floor), rate and p50 ratios (build / floor), and build − first build. One uncounted warm-up round fills the compile cache. Nothing is
  * written to BENCHMARKS.md: bench/run.ts is the figure of record on a quiet machine.
  */
 import { spawn } from "node:child_process";
@@ -57,6 +57,8 @@ interface Sample {
   cpuPerResultUs: number;
   callsPerSec: number;
   p50Ms: number;
+  /** The emulator's own service time (request arrival → answer finished), p50, during this run. */
+  serverP50Ms?: number;
 }
 
 /** Runs `argv` under bench/exit-stats.mjs; its CPU in µs and what it printed. */
@@ -116,8 +118,10 @@ await withTempDir(async (dir) => {
       const r = Math.max(round, 0);
       const order = sides.map((_, k) => sides[(r + k) % sides.length]!);
       for (const side of order) {
+        await emulator.takeStats(); // what the run before this one left
         const sample =
           side === "floor" ? await runFloor(dir, floorArg, n++) : await runBuild(dir, side, config, `r${n++}`);
+        sample.serverP50Ms = (await emulator.takeStats()).serviceTime.p50Ms ?? NaN;
         if (round >= 0) samples.get(side)!.push(sample);
       }
       if (round >= 0) console.error(`round ${round + 1}/${rounds} done`);
