@@ -13,6 +13,7 @@ import type { IncomingMessage } from "node:http";
 import { Transform } from "node:stream";
 import { ModelCallError } from "../errors.js";
 import type { CompletionRequest } from "../types.js";
+import { createAzureHttpClient } from "./azure-http-client.js";
 import { COGNITIVE_SERVICES_SCOPE, tokenSourceFor, type ProviderAuth } from "./auth.js";
 import { ChatStreamAccumulator, isRecord, toolCallsFromMessage, usageFromWire } from "./chat-wire.js";
 import { abortedAttemptError, badResponseError, networkError, normaliseHttpError, requestIdFrom } from "./errors.js";
@@ -249,6 +250,9 @@ function fromThrown(err: unknown, signal: AbortSignal, host: string, secrets: re
  * - `formDataPolicy` and `multipartPolicy`: they rewrite form-data and multipart bodies; bakeoff
  *   sends a JSON body only (the SDK has stringified it before they run), so each was one more
  *   async layer per call doing nothing.
+ * - `wrapAbortSignalLikePolicy`: turns a signal that is not a real `AbortSignal` into one for
+ *   the SDK's own HTTP client; ours (azure-http-client.ts) takes either, and bakeoff's signals are
+ *   real ones, so it was an async layer with a try/finally per call doing nothing.
  * Everything that shapes the request on the wire stays (key headers, api-version, user agent,
  * client request id, Accept-Encoding and decompression, proxy, redirects, AZURE_LOG_LEVEL logs).
  */
@@ -258,7 +262,15 @@ const UNUSED_POLICIES = [
   "defaultRetryPolicy",
   "formDataPolicy",
   "multipartPolicy",
+  "wrapAbortSignalLikePolicy",
 ] as const;
+
+/**
+ * The HTTP client every ModelClient of the process sends through (azure-http-client.ts: the
+ * SDK's pipeline unchanged, one cheaper request at its end), so they share one keep-alive pool
+ * as they shared the SDK's cached default client before.
+ */
+let httpClient: ReturnType<typeof createAzureHttpClient> | undefined;
 
 function makeClient(spec: AzureAiInferenceSpec & { auth: ProviderAuth }): SdkClient {
   const url = new URL(spec.endpoint);
@@ -272,6 +284,7 @@ function makeClient(spec: AzureAiInferenceSpec & { auth: ProviderAuth }): SdkCli
     // Only pass apiVersion when configured: the SDK's default applies otherwise, and "" omits it.
     ...(spec.apiVersion === undefined ? {} : { apiVersion: spec.apiVersion }),
     userAgentOptions: { userAgentPrefix: USER_AGENT_PREFIX },
+    httpClient: (httpClient ??= createAzureHttpClient()),
   });
   for (const name of UNUSED_POLICIES) client.pipeline.removePolicy({ name });
   if (spec.auth.kind === "entra") {
@@ -312,6 +325,8 @@ async function readText(stream: IncomingMessage, limit = 64 * 1024): Promise<str
 export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): Provider {
   const spec = { ...options, auth: options.auth ?? { kind: "key" as const, apiKey: options.apiKey ?? "" } };
   const client = makeClient(spec);
+  // The route object once, not per call: each `path()` builds an object of eight closures.
+  const completions = client.path("/chat/completions");
   // For network error messages: the host only, never the full URL (it may carry a query).
   const host = new URL(spec.endpoint).host;
   // Masking a very short "key" (emulator placeholders such as "x") would mangle every message.
@@ -333,8 +348,7 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
     if (spec.stream === true) return attemptStreamed(body, signal);
     try {
       // Streamed, not buffered by the SDK, so the body size can be capped while it arrives.
-      const res = await client
-        .path("/chat/completions")
+      const res = await completions
         .post({
           // Our param types are wire names but looser than the SDK's (json_schema is `unknown`).
           body,
@@ -359,8 +373,7 @@ export function createAzureAiInferenceProvider(options: AzureAiInferenceSpec): P
     const started = performance.now();
     let stream: IncomingMessage | undefined;
     try {
-      const res = await client
-        .path("/chat/completions")
+      const res = await completions
         .post({
           body: {
             ...body,
