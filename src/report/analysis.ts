@@ -36,7 +36,6 @@ import { messageText, type PredictionRecord } from "../types.js";
 import {
   runRecords,
   readRecordAtSync,
-  readRecordFrom,
   scanRunRecords,
   PREDICTIONS_FILE,
   type RecordPosition,
@@ -46,7 +45,6 @@ import { RowScores } from "./row-scores.js";
 import { noteScorers } from "./scorer-layout.js";
 import { RecordPositions } from "./record-positions.js";
 import { closeSync, openSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 
 export { rowKey } from "./row-index.js";
@@ -500,14 +498,12 @@ export class RunStatistics {
       offsets.add(p.first);
       for (const t of p.byModel.values()) offsets.add(t.offset);
     }
-    const fh = await open(journal, "r");
-    try {
-      for (const offset of [...offsets].sort((a, b) => a - b)) {
-        const rec = await readRecordFrom(fh, offset);
-        if (rec !== undefined) excerpts.add(rec);
-      }
-    } finally {
-      await fh.close();
+    // Read synchronously: a few dozen records from pages the run has just written, where an
+    // awaited read each was a thread-pool round trip in series, idle time at the end of a run.
+    this.fd ??= openSync(journal, "r");
+    for (const offset of [...offsets].sort((a, b) => a - b)) {
+      const rec = readRecordAtSync(this.fd, offset);
+      if (rec !== undefined) excerpts.add(rec);
     }
   }
 
