@@ -541,7 +541,25 @@ export class RunStatistics {
     };
     const models = modelNames.map((name) => modelAnalysis(name, bySummary.get(name)!, extras.get(name)!, ctx));
 
+    // A comparison over every row is made once: with one dataset (the usual run) each decision
+    // compares the same rows as a pair of the table, and comparePair is most of the statistics'
+    // CPU after the last answer. The verdicts are copied before anything changes them (adjustFamily).
+    const verdicts = new Map<string, PairVerdict>();
     const compare = (
+      scorer: { name: string; kind: string },
+      a: string,
+      b: string,
+      dataset: number | null,
+    ): PairVerdict => {
+      const allRows = dataset === null || rows.soleDataset() === dataset;
+      const key = allRows ? JSON.stringify([scorer.name, scorer.kind, a, b]) : undefined;
+      const known = key === undefined ? undefined : verdicts.get(key);
+      if (known !== undefined) return known;
+      const verdict = compareRows(scorer, a, b, allRows ? null : dataset);
+      if (key !== undefined) verdicts.set(key, verdict);
+      return verdict;
+    };
+    const compareRows = (
       scorer: { name: string; kind: string },
       a: string,
       b: string,
