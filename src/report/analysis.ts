@@ -572,9 +572,11 @@ export class RunStatistics {
         order,
         dataset === null ? undefined : (i) => rows.datasetOf(i) === dataset,
       );
-      const points = inUnit(va) && inUnit(vb);
+      const binary = rowsAreBinary(scorer);
+      // Binary rows are 0 or 1 (comparePair checks it), so in [0, 1] without two more passes.
+      const points = binary || (inUnit(va) && inUnit(vb));
       return comparePair(va, vb, {
-        binary: rowsAreBinary(scorer),
+        binary,
         names: [a, b],
         alpha: decision.alpha,
         seed: DEFAULT_SEED,

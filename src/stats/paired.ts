@@ -377,7 +377,6 @@ export function comparePair(a: ArrayLike<number>, b: ArrayLike<number>, opts: Co
   const meanA = meanOf(a);
   const meanB = meanOf(b);
   const diff = meanA - meanB;
-  const diffs = differences(a, b);
   let interval: [number, number];
   let equivalenceInterval: [number, number];
   let pValue: number;
@@ -401,6 +400,8 @@ export function comparePair(a: ArrayLike<number>, b: ArrayLike<number>, opts: Co
     if (margin !== null && margin < 1)
       rowsNeeded = pairedRowsNeeded({ delta: margin, discordantRate, baseline, alpha });
   } else {
+    // Only the sign-flip test and the SD use the row differences (not the binary path).
+    const diffs = differences(a, b);
     const boot = pairedBootstrapDiff(a, b, { confidence: 1 - alpha, seed: opts.seed, resamples: opts.resamples });
     const boot90 = pairedBootstrapDiff(a, b, { confidence: 1 - 2 * alpha, seed: opts.seed, resamples: opts.resamples });
     interval = [boot.low ?? 0, boot.high ?? 0];
