@@ -21,10 +21,12 @@ import {
   adjustFamily,
   bootstrapMeanInterval,
   comparePair,
+  comparePairedTable,
   paretoFront,
   passAtK,
   passHatK,
   wilsonInterval,
+  type PairedTable,
   type PairVerdict,
 } from "../stats/index.js";
 import { DEFAULT_DECISION } from "../config/decision-defaults.js";
@@ -555,9 +557,25 @@ export class RunStatistics {
       const key = allRows ? JSON.stringify([scorer.name, scorer.kind, a, b]) : undefined;
       const known = key === undefined ? undefined : verdicts.get(key);
       if (known !== undefined) return known;
-      const verdict = compareRows(scorer, a, b, allRows ? null : dataset);
+      const verdict = allRows ? compareAllRows(scorer, a, b) : compareRows(scorer, a, b, dataset);
       if (key !== undefined) verdicts.set(key, verdict);
       return verdict;
+    };
+    // Binary scores over every row: the 2×2 table counted from the two columns in one pass, where
+    // aligned arrays and comparePair's own scans made about ten (same verdict: comparePairedTable).
+    const compareAllRows = (scorer: { name: string; kind: string }, a: string, b: string): PairVerdict => {
+      const byModel = vectors.get(scorer.name);
+      const ca = byModel?.get(a);
+      const cb = byModel?.get(b);
+      const table = rowsAreBinary(scorer) && ca && cb ? pairedCounts(ca, cb, rows.size) : undefined;
+      if (table === undefined) return compareRows(scorer, a, b, null);
+      return comparePairedTable(table, {
+        names: [a, b],
+        alpha: decision.alpha,
+        seed: DEFAULT_SEED,
+        // Binary rows are 0 or 1, so the margin (points) applies, as in compareRows.
+        margin: decision.margin / 100,
+      });
     };
     const compareRows = (
       scorer: { name: string; kind: string },
@@ -770,6 +788,27 @@ function orderModels(manifest: RunManifest, summary: RunSummary): string[] {
   const ordered = manifest.models.map((m) => m.name).filter((n) => seen.has(n));
   for (const m of summary.models) if (!ordered.includes(m.model)) ordered.push(m.model);
   return ordered;
+}
+
+/**
+ * The paired 2×2 table of two binary columns over rows 0..`count` − 1 (rows either model did not
+ * score are left out), or undefined when a row's mean is not 0 or 1 (then the caller's array path
+ * reports it as before). Counts do not depend on the order the rows are visited in.
+ */
+function pairedCounts(a: RowScores, b: RowScores, count: number): PairedTable | undefined {
+  const t: PairedTable = { both: 0, onlyA: 0, onlyB: 0, neither: 0 };
+  for (let i = 0; i < count; i++) {
+    const x = a.mean(i);
+    const y = b.mean(i);
+    if (Number.isNaN(x) || Number.isNaN(y)) continue;
+    if ((x !== 0 && x !== 1) || (y !== 0 && y !== 1)) return undefined;
+    if (x === 1) {
+      if (y === 1) t.both++;
+      else t.onlyA++;
+    } else if (y === 1) t.onlyB++;
+    else t.neither++;
+  }
+  return t;
 }
 
 /** The rows both models scored (and `keep` selects), as two aligned arrays of per-row means. */
