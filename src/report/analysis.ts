@@ -653,11 +653,7 @@ export class RunStatistics {
           );
           return {
             name: m.name,
-            quality: datasetMean(
-              vectors.get(scorer)?.get(m.name),
-              order,
-              (i) => rows.datasetOf(i) === datasetNames.indexOf(dataset),
-            ),
+            quality: datasetMean(vectors.get(scorer)?.get(m.name), order, rows, datasetNames.indexOf(dataset)),
             results: d.n,
             errors: d.errors,
             criticalFailures: [...new Set(fails.map((f) => f.key))],
@@ -767,13 +763,19 @@ function inUnit(xs: Float64Array): boolean {
   return true;
 }
 
-/** Mean of per-row means over the rows `keep` selects; null when none. */
-function datasetMean(v: RowScores | undefined, order: Uint32Array, keep: (i: number) => boolean): number | null {
+/**
+ * Mean of per-row means over the rows of `dataset` (in canonical order); null when none. An
+ * indexed loop with the dataset test skipped when every row is in it (one dataset, the usual
+ * run): this runs per model in the report's tail, in code not yet optimised.
+ */
+function datasetMean(v: RowScores | undefined, order: Uint32Array, rows: RowIndex, dataset: number): number | null {
   if (v === undefined) return null;
+  const allRows = rows.soleDataset() === dataset;
   let sum = 0;
   let n = 0;
-  for (const i of order) {
-    if (!keep(i)) continue;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    if (!allRows && rows.datasetOf(i) !== dataset) continue;
     const m = v.mean(i);
     if (Number.isNaN(m)) continue;
     sum += m;
@@ -1036,12 +1038,14 @@ export class DisagreementExcerpts implements RecordSink {
     const byModel = this.byModel;
     if (byModel === undefined) return;
     const candidates = this.candidates;
+    // An array, not the map's iterator per row (this loop runs over every row in the report's tail).
+    const columns = [...byModel.values()];
     let total = 0;
     for (let i = 0; i < rows.size; i++) {
       let lo = Infinity;
       let hi = -Infinity;
-      for (const v of byModel.values()) {
-        const m = v.mean(i);
+      for (let c = 0; c < columns.length; c++) {
+        const m = columns[c]!.mean(i);
         if (Number.isNaN(m)) continue;
         lo = Math.min(lo, m);
         hi = Math.max(hi, m);
