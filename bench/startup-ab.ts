@@ -10,14 +10,18 @@
  * build runs once (order alternated between rounds; one uncounted warm-up round fills the compile
  * cache). Each run is cut short by `--max-duration 2s` (exit 3, resumable): the start-up is the
  * whole run's (the plan reads and checks every row first), the loop and tail are not measured.
+ * With `--whole` the runs go to the end and the tail is measured too: the last result's `endedAt`
+ * in the journal → the process's exit (wall; reports, run.json, exit), what a change to the
+ * report tail is measured with (use fewer `--rows`: each run then takes the whole loop).
  * Printed per build, medians and every value: CPU from spawn to the first model call
  * (bench/first-call-cpu.mjs, the steadiest figure under load), spawn → first call from the journal
- * (wall), and the process's CPU (bench/exit-stats.mjs). Nothing is written to BENCHMARKS.md.
+ * (wall), the tail (`--whole`: wall, and CPU from the last answer, bench/tail-cpu.mjs) and the process's CPU (bench/exit-stats.mjs). Nothing is written
+ * to BENCHMARKS.md.
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { numberOption, option } from "./args.js";
+import { flag, numberOption, option } from "./args.js";
 import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
 import {
   BENCH_DIR,
@@ -33,6 +37,7 @@ import {
 } from "./workload.js";
 
 const FIRST_CALL = join(BENCH_DIR, "first-call-cpu.mjs");
+const TAIL_CPU = join(BENCH_DIR, "tail-cpu.mjs");
 const builds = option("--builds", "")
   .split(",")
   .filter((b) => b !== "")
@@ -41,11 +46,16 @@ if (builds.length < 2) throw new Error("--builds A,B: two or more build director
 const rounds = numberOption("--rounds", 5);
 const rows = numberOption("--rows", 5000);
 const only = option("--provider", "");
+const whole = flag("--whole");
 const providers = providersFrom(only === "" ? undefined : only);
 
 interface Sample {
   firstCallCpuMs: number;
   startupMs: number;
+  /** Last result → exit (wall), with --whole. */
+  tailMs: number;
+  /** CPU from the last answer's arrival to exit (bench/tail-cpu.mjs), with --whole. */
+  tailCpuMs: number;
   cpuMs: number;
 }
 
@@ -53,28 +63,46 @@ interface Sample {
 async function runOnce(dir: string, build: string, config: string, runId: string): Promise<Sample> {
   const stats = join(dir, `${runId}.stats.json`);
   const firstCall = join(dir, `${runId}.first-call.txt`);
+  const tailCpu = join(dir, `${runId}.tail-cpu.txt`);
   const spawnedAt = Date.now();
   const child = spawn(
     process.execPath,
-    ["--import", EXIT_STATS, "--import", FIRST_CALL, join(build, "bin", "bakeoff.js"), "run", "--no-weave"].concat([
+    [
+      "--import",
+      EXIT_STATS,
+      "--import",
+      FIRST_CALL,
+      "--import",
+      TAIL_CPU,
+      join(build, "bin", "bakeoff.js"),
+      "run",
+      "--no-weave",
+    ].concat([
       "--config",
       config,
       "--run-id",
       runId,
       "--out",
       join(dir, "results"),
-      "--max-duration",
-      "2s",
+      ...(whole ? [] : ["--max-duration", "2s"]),
     ]),
     {
       cwd: dir,
-      env: { ...process.env, BENCH_STATS_FILE: stats, BENCH_FIRST_CALL_FILE: firstCall, [KEY_ENV]: KEY, NO_COLOR: "1" },
+      env: {
+        ...process.env,
+        BENCH_STATS_FILE: stats,
+        BENCH_FIRST_CALL_FILE: firstCall,
+        BENCH_TAIL_CPU_FILE: tailCpu,
+        [KEY_ENV]: KEY,
+        NO_COLOR: "1",
+      },
       stdio: ["ignore", "ignore", "pipe"],
     },
   );
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-5000)));
   const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+  const exitedAt = Date.now();
   // 3: stopped by --max-duration, as intended (a small dataset may also finish: 0).
   if (code !== 0 && code !== 3) throw new Error(`${build}: bakeoff run exited ${code}:\n${stderr}`);
   const s = JSON.parse(await readFile(stats, "utf8")) as { userUs: number; systemUs: number };
@@ -82,6 +110,8 @@ async function runOnce(dir: string, build: string, config: string, runId: string
   return {
     firstCallCpuMs: Number(await readFile(firstCall, "utf8")),
     startupMs: j.firstStart - spawnedAt,
+    tailMs: exitedAt - j.lastEnd,
+    tailCpuMs: Number(await readFile(tailCpu, "utf8")),
     cpuMs: (s.userUs + s.systemUs) / 1000,
   };
 }
@@ -113,6 +143,10 @@ await withTempDir(async (dir) => {
       console.log(key);
       console.log(`  CPU spawn → first call ${show(s.map((x) => x.firstCallCpuMs))}`);
       console.log(`  spawn → first call     ${show(s.map((x) => x.startupMs))}`);
+      if (whole) {
+        console.log(`  last result → exit     ${show(s.map((x) => x.tailMs))}`);
+        console.log(`  CPU last answer → exit ${show(s.map((x) => x.tailCpuMs))}`);
+      }
       console.log(`  process CPU            ${show(s.map((x) => x.cpuMs))}`);
     }
   } finally {

@@ -71,6 +71,7 @@ export {
 export {
   adjustFamily,
   comparePair,
+  comparePairedTable,
   holmAdjust,
   meanInterval,
   mcnemarExact,

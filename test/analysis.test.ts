@@ -419,4 +419,28 @@ describe("decisions (issue 9)", () => {
     expect(m.cached.avoidedCost).toBeCloseTo(40 / 1e6, 15);
     expect(m.cost!.total).toBeCloseTo((10_000 + 60) / 1e6, 15);
   });
+
+  it("compares each dataset's decision on that dataset's rows only, and one dataset's on every row as the pair table does", async () => {
+    const recs: Rec[] = [];
+    for (let row = 0; row < 30; row++) {
+      // math: a passes every row, b none; trivia (20 rows): both pass every row.
+      recs.push({ model: "a", row, dataset: "math", scores: { exact: pass(true) } });
+      recs.push({ model: "b", row, dataset: "math", scores: { exact: pass(false) } });
+      if (row >= 20) continue;
+      recs.push({ model: "a", row, dataset: "trivia", scores: { exact: pass(true) } });
+      recs.push({ model: "b", row, dataset: "trivia", scores: { exact: pass(true) } });
+    }
+    const two = await analyzeRun(await writeRun(recs));
+    expect(two.pairs.find((p) => p.scorer === "exact")!.verdict.n).toBe(50);
+    expect(two.decisions.map((d) => [d.dataset, d.pairs[0]!.n, d.pairs[0]!.wins])).toEqual([
+      ["math", 30, 30],
+      ["trivia", 20, 0],
+    ]);
+    const one = await analyzeRun(await writeRun(recs.filter((r) => r.dataset === "math")));
+    const pair = one.pairs.find((p) => p.scorer === "exact")!.verdict;
+    const decided = one.decisions[0]!.pairs[0]!;
+    expect(decided).toEqual(pair);
+    // Equal, not the same object: each family's adjustment works on its own copy.
+    expect(decided).not.toBe(pair);
+  });
 });

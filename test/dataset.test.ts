@@ -521,6 +521,30 @@ describe("openDataset", () => {
     expect(err.line).toBe(3);
   });
 
+  it("validateDataset checks every row as reading it does, though it builds no row: same error, same line", async () => {
+    const ok = '{"id":"a","prompt":"fine"}';
+    const cases: [string, Partial<DatasetSpec>][] = [
+      ['{"id":"b","prompt":"   "}', {}],
+      ['{"id":"b","prompt":"far too long"}', { maxPromptChars: 5 }],
+      ['{"id":"b","prompt":42}', {}],
+      ['{"id":"b","question":"no prompt column"}', {}],
+      ['{"id":"b","q":"x"}', { template: "Q: {{prompt}}" }],
+      ['{"id":"b","messages":"[not json"}', { columns: { messages: "messages" } as DatasetSpec["columns"] }],
+      ['{"id":"b","messages":[{"role":"wizard","content":"x"}]}', {}],
+      ['{"id":"b","prompt":"x","params":{"temperature":"hot"}}', {}],
+      ['{"id":"a","prompt":"again"}', {}],
+    ];
+    for (const [bad, extra] of cases) {
+      const file = await fixture("bad.jsonl", [ok, ok.replace('"a"', '"z"'), bad, ok.replace('"a"', '"y"')].join("\n"));
+      const s = spec(file, extra);
+      const reading = await datasetError(() => collect(openDataset(s)));
+      const validating = await datasetError(() => validateDataset(s));
+      expect(reading.line, bad).toBe(3);
+      expect(validating.message).toBe(reading.message);
+      expect(validating.line).toBe(3);
+    }
+  });
+
   it("picks the format from the extension, .tsv meaning tabs, and explains unknown extensions", async () => {
     const tsv = await fixture("data.tsv", "prompt\tid\nhello, world\tr1\n");
     expect((await collect(openDataset(spec(tsv))))[0]?.messages).toEqual([{ role: "user", content: "hello, world" }]);

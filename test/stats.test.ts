@@ -29,6 +29,7 @@ import {
   binomialPmf,
   bootstrapMeanInterval,
   comparePair,
+  comparePairedTable,
   DEFAULT_SEED,
   mcnemarExact,
   meanInterval,
@@ -324,6 +325,42 @@ describe("minimumDetectableDifference", () => {
 
 describe("comparePair", () => {
   const names: [string, string] = ["large", "small"];
+
+  it("comparePairedTable gives comparePair's binary verdict from the 2×2 table alone, to the bit", () => {
+    const rng = mulberry32(7);
+    const tables: [number, number, number, number][] = [
+      [0, 0, 0, 0],
+      [5, 0, 0, 0],
+      [0, 0, 0, 9],
+      [130, 40, 15, 15],
+      [1, 2, 3, 4],
+      [2400, 700, 300, 1600],
+    ];
+    for (let k = 0; k < 20; k++)
+      tables.push([0, 0, 0, 0].map(() => Math.floor(rng() * 60)) as [number, number, number, number]);
+    for (const [both, onlyA, onlyB, neither] of tables) {
+      // Rows shuffled: the table does not depend on their order, comparePair's verdict neither.
+      const rows = [
+        ...Array<[number, number]>(both).fill([1, 1]),
+        ...Array<[number, number]>(onlyA).fill([1, 0]),
+        ...Array<[number, number]>(onlyB).fill([0, 1]),
+        ...Array<[number, number]>(neither).fill([0, 0]),
+      ].sort(() => rng() - 0.5);
+      for (const margin of [undefined, 0.02]) {
+        const opts = { names, alpha: 0.05, ...(margin === undefined ? {} : { margin }) };
+        const fromRows = comparePair(
+          rows.map((r) => r[0]),
+          rows.map((r) => r[1]),
+          { ...opts, binary: true },
+        );
+        expect(comparePairedTable({ both, onlyA, onlyB, neither }, opts)).toEqual(fromRows);
+      }
+    }
+    expect(() => comparePairedTable({ both: 1.5, onlyA: 0, onlyB: 0, neither: 0 }, { names })).toThrow(RangeError);
+    expect(() => comparePairedTable({ both: 1, onlyA: 0, onlyB: 0, neither: 0 }, { names, alpha: 0.7 })).toThrow(
+      RangeError,
+    );
+  });
 
   it("clear win (binary)", () => {
     // 130 both right, 40 only large, 15 only small, 15 both wrong.

@@ -92,7 +92,7 @@ export async function* openDataset(
   spec: DatasetSpec,
   options: DatasetOpenOptions = {},
 ): AsyncGenerator<Row, void, undefined> {
-  for await (const rows of rowBatches(spec, options)) yield* rows;
+  for await (const rows of rowBatches(spec, options, buildRow)) yield* rows;
 }
 
 /**
@@ -102,7 +102,11 @@ export async function* openDataset(
  * A problem ends the batch: the rows before it are yielded first, then it is thrown, so a
  * consumer sees exactly the rows, in the same order, that one row at a time would have given it.
  */
-async function* rowBatches(spec: DatasetSpec, options: DatasetOpenOptions): AsyncGenerator<Row[], void, undefined> {
+async function* rowBatches<T extends Pick<Row, "id" | "dataset">>(
+  spec: DatasetSpec,
+  options: DatasetOpenOptions,
+  make: (mapper: RowMapper, record: RawRecord) => T,
+): AsyncGenerator<T[], void, undefined> {
   const file = spec.path;
   const configPath = options.index === undefined ? "datasets[i]" : `datasets[${options.index}]`;
   const { format, delimiter } = pickFormat(spec, configPath);
@@ -133,7 +137,7 @@ async function* rowBatches(spec: DatasetSpec, options: DatasetOpenOptions): Asyn
     const paramsColumn = spec.columns.params ?? "params";
     let paramsSchemaLoaded = false;
     for await (const batch of batches) {
-      const rows: Row[] = [];
+      const rows: T[] = [];
       try {
         for (const entry of batch) {
           let record: RawRecord;
@@ -148,13 +152,13 @@ async function* rowBatches(spec: DatasetSpec, options: DatasetOpenOptions): Asyn
           // CSV rows all share the header, so a missing column is the file's problem: checked once.
           if (first && format === "csv") mapper.checkColumns(Object.keys(record.values), record.line);
           first = false;
-          let row: Row;
+          let row: T;
           try {
             if (!paramsSchemaLoaded && record.values[paramsColumn] != null) {
               await loadRowParamsSchema();
               paramsSchemaLoaded = true;
             }
-            row = mapper.map(record);
+            row = make(mapper, record);
             // Checked last so a row rejected for another reason does not claim its id.
             if (ids !== undefined) {
               // A new id (the usual case) is settled without an await: one promise less per row on
@@ -186,6 +190,11 @@ async function* rowBatches(spec: DatasetSpec, options: DatasetOpenOptions): Asyn
     if (options.idIndex === undefined) ids?.release();
   }
 }
+
+/** {@link rowBatches}' rows for the producers: built in full. */
+const buildRow = (mapper: RowMapper, record: RawRecord): Row => mapper.map(record);
+/** {@link rowBatches}' rows for the validation pass: every check made, no row built. */
+const checkRow = (mapper: RowMapper, record: RawRecord): Pick<Row, "id" | "dataset"> => mapper.check(record);
 
 /** A reader's records as batches of one (CSV: csv-parse hands them out one by one). */
 async function* oneByOne(records: AsyncIterable<RawRecord>): AsyncGenerator<RawRecord[], void, undefined> {
@@ -246,7 +255,8 @@ export async function validateDataset(
   // Read the whole file and apply the shard here, with the same predicate openDataset uses: then
   // an empty shard is told apart from an empty file.
   const { shard, ...whole } = options;
-  for await (const batch of rowBatches(spec, { ...whole, onSkip })) {
+  // Checked, not built: only the ids (duplicates, shard) and the count are needed here.
+  for await (const batch of rowBatches(spec, { ...whole, onSkip }, checkRow)) {
     total += batch.length;
     for (const row of batch) if (inShard(shard, row.dataset, row.id)) rows++;
   }

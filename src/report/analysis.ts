@@ -21,10 +21,12 @@ import {
   adjustFamily,
   bootstrapMeanInterval,
   comparePair,
+  comparePairedTable,
   paretoFront,
   passAtK,
   passHatK,
   wilsonInterval,
+  type PairedTable,
   type PairVerdict,
 } from "../stats/index.js";
 import { DEFAULT_DECISION } from "../config/decision-defaults.js";
@@ -36,7 +38,6 @@ import { messageText, type PredictionRecord } from "../types.js";
 import {
   runRecords,
   readRecordAtSync,
-  readRecordFrom,
   scanRunRecords,
   PREDICTIONS_FILE,
   type RecordPosition,
@@ -46,7 +47,6 @@ import { RowScores } from "./row-scores.js";
 import { noteScorers } from "./scorer-layout.js";
 import { RecordPositions } from "./record-positions.js";
 import { closeSync, openSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 
 export { rowKey } from "./row-index.js";
@@ -500,14 +500,12 @@ export class RunStatistics {
       offsets.add(p.first);
       for (const t of p.byModel.values()) offsets.add(t.offset);
     }
-    const fh = await open(journal, "r");
-    try {
-      for (const offset of [...offsets].sort((a, b) => a - b)) {
-        const rec = await readRecordFrom(fh, offset);
-        if (rec !== undefined) excerpts.add(rec);
-      }
-    } finally {
-      await fh.close();
+    // Read synchronously: a few dozen records from pages the run has just written, where an
+    // awaited read each was a thread-pool round trip in series, idle time at the end of a run.
+    this.fd ??= openSync(journal, "r");
+    for (const offset of [...offsets].sort((a, b) => a - b)) {
+      const rec = readRecordAtSync(this.fd, offset);
+      if (rec !== undefined) excerpts.add(rec);
     }
   }
 
@@ -545,7 +543,41 @@ export class RunStatistics {
     };
     const models = modelNames.map((name) => modelAnalysis(name, bySummary.get(name)!, extras.get(name)!, ctx));
 
+    // A comparison over every row is made once: with one dataset (the usual run) each decision
+    // compares the same rows as a pair of the table, and comparePair is most of the statistics'
+    // CPU after the last answer. The verdicts are copied before anything changes them (adjustFamily).
+    const verdicts = new Map<string, PairVerdict>();
     const compare = (
+      scorer: { name: string; kind: string },
+      a: string,
+      b: string,
+      dataset: number | null,
+    ): PairVerdict => {
+      const allRows = dataset === null || rows.soleDataset() === dataset;
+      const key = allRows ? JSON.stringify([scorer.name, scorer.kind, a, b]) : undefined;
+      const known = key === undefined ? undefined : verdicts.get(key);
+      if (known !== undefined) return known;
+      const verdict = allRows ? compareAllRows(scorer, a, b) : compareRows(scorer, a, b, dataset);
+      if (key !== undefined) verdicts.set(key, verdict);
+      return verdict;
+    };
+    // Binary scores over every row: the 2×2 table counted from the two columns in one pass, where
+    // aligned arrays and comparePair's own scans made about ten (same verdict: comparePairedTable).
+    const compareAllRows = (scorer: { name: string; kind: string }, a: string, b: string): PairVerdict => {
+      const byModel = vectors.get(scorer.name);
+      const ca = byModel?.get(a);
+      const cb = byModel?.get(b);
+      const table = rowsAreBinary(scorer) && ca && cb ? pairedCounts(ca, cb, rows.size) : undefined;
+      if (table === undefined) return compareRows(scorer, a, b, null);
+      return comparePairedTable(table, {
+        names: [a, b],
+        alpha: decision.alpha,
+        seed: DEFAULT_SEED,
+        // Binary rows are 0 or 1, so the margin (points) applies, as in compareRows.
+        margin: decision.margin / 100,
+      });
+    };
+    const compareRows = (
       scorer: { name: string; kind: string },
       a: string,
       b: string,
@@ -558,9 +590,11 @@ export class RunStatistics {
         order,
         dataset === null ? undefined : (i) => rows.datasetOf(i) === dataset,
       );
-      const points = inUnit(va) && inUnit(vb);
+      const binary = rowsAreBinary(scorer);
+      // Binary rows are 0 or 1 (comparePair checks it), so in [0, 1] without two more passes.
+      const points = binary || (inUnit(va) && inUnit(vb));
       return comparePair(va, vb, {
-        binary: rowsAreBinary(scorer),
+        binary,
         names: [a, b],
         alpha: decision.alpha,
         seed: DEFAULT_SEED,
@@ -619,11 +653,7 @@ export class RunStatistics {
           );
           return {
             name: m.name,
-            quality: datasetMean(
-              vectors.get(scorer)?.get(m.name),
-              order,
-              (i) => rows.datasetOf(i) === datasetNames.indexOf(dataset),
-            ),
+            quality: datasetMean(vectors.get(scorer)?.get(m.name), order, rows, datasetNames.indexOf(dataset)),
             results: d.n,
             errors: d.errors,
             criticalFailures: [...new Set(fails.map((f) => f.key))],
@@ -733,13 +763,19 @@ function inUnit(xs: Float64Array): boolean {
   return true;
 }
 
-/** Mean of per-row means over the rows `keep` selects; null when none. */
-function datasetMean(v: RowScores | undefined, order: Uint32Array, keep: (i: number) => boolean): number | null {
+/**
+ * Mean of per-row means over the rows of `dataset` (in canonical order); null when none. An
+ * indexed loop with the dataset test skipped when every row is in it (one dataset, the usual
+ * run): this runs per model in the report's tail, in code not yet optimised.
+ */
+function datasetMean(v: RowScores | undefined, order: Uint32Array, rows: RowIndex, dataset: number): number | null {
   if (v === undefined) return null;
+  const allRows = rows.soleDataset() === dataset;
   let sum = 0;
   let n = 0;
-  for (const i of order) {
-    if (!keep(i)) continue;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    if (!allRows && rows.datasetOf(i) !== dataset) continue;
     const m = v.mean(i);
     if (Number.isNaN(m)) continue;
     sum += m;
@@ -754,6 +790,27 @@ function orderModels(manifest: RunManifest, summary: RunSummary): string[] {
   const ordered = manifest.models.map((m) => m.name).filter((n) => seen.has(n));
   for (const m of summary.models) if (!ordered.includes(m.model)) ordered.push(m.model);
   return ordered;
+}
+
+/**
+ * The paired 2×2 table of two binary columns over rows 0..`count` − 1 (rows either model did not
+ * score are left out), or undefined when a row's mean is not 0 or 1 (then the caller's array path
+ * reports it as before). Counts do not depend on the order the rows are visited in.
+ */
+function pairedCounts(a: RowScores, b: RowScores, count: number): PairedTable | undefined {
+  const t: PairedTable = { both: 0, onlyA: 0, onlyB: 0, neither: 0 };
+  for (let i = 0; i < count; i++) {
+    const x = a.mean(i);
+    const y = b.mean(i);
+    if (Number.isNaN(x) || Number.isNaN(y)) continue;
+    if ((x !== 0 && x !== 1) || (y !== 0 && y !== 1)) return undefined;
+    if (x === 1) {
+      if (y === 1) t.both++;
+      else t.onlyA++;
+    } else if (y === 1) t.onlyB++;
+    else t.neither++;
+  }
+  return t;
 }
 
 /** The rows both models scored (and `keep` selects), as two aligned arrays of per-row means. */
@@ -981,12 +1038,14 @@ export class DisagreementExcerpts implements RecordSink {
     const byModel = this.byModel;
     if (byModel === undefined) return;
     const candidates = this.candidates;
+    // An array, not the map's iterator per row (this loop runs over every row in the report's tail).
+    const columns = [...byModel.values()];
     let total = 0;
     for (let i = 0; i < rows.size; i++) {
       let lo = Infinity;
       let hi = -Infinity;
-      for (const v of byModel.values()) {
-        const m = v.mean(i);
+      for (let c = 0; c < columns.length; c++) {
+        const m = columns[c]!.mean(i);
         if (Number.isNaN(m)) continue;
         lo = Math.min(lo, m);
         hi = Math.max(hi, m);

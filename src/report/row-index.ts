@@ -227,8 +227,8 @@ export class RowIndex {
     return this.rank[a]! - this.rank[b]!;
   }
 
-  /** The row's dataset (its position in the dataset names). */
-  datasetOf(row: number): number {
+  /** The one dataset every indexed row is in (its position in the dataset names); -1 when not one. */
+  soleDataset(): number {
     if (this.onlyDataset === undefined) {
       // The usual run: rows only in the line tables; with one dataset, no per-row array at all.
       let only = this.other.size === 0 ? -1 : -2;
@@ -236,7 +236,13 @@ export class RowIndex {
         if (this.byLine[d] !== undefined) only = only === -1 ? d : -2;
       this.onlyDataset = only;
     }
-    if (this.onlyDataset >= 0) return this.onlyDataset;
+    return Math.max(-1, this.onlyDataset);
+  }
+
+  /** The row's dataset (its position in the dataset names). */
+  datasetOf(row: number): number {
+    const only = this.soleDataset();
+    if (only >= 0) return only;
     if (this.datasetOfRow === undefined || this.datasetOfRow.length !== this.count) {
       const of = new Uint16Array(this.count);
       for (let d = 0; d < this.byLine.length; d++) {

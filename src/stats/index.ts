@@ -15,6 +15,7 @@ export {
   binomialPmf,
   adjustFamily,
   comparePair,
+  comparePairedTable,
   mcnemarExact,
   pairedBootstrapDiff,
   signFlipTest,

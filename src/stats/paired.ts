@@ -10,7 +10,7 @@
  */
 import { meanOf, percentileBounds, resolve, type BootstrapOptions } from "./intervals.js";
 import { holmAdjust } from "./multiple.js";
-import { newcombePairedInterval, pairedTable } from "./newcombe.js";
+import { newcombePairedInterval, pairedTable, type PairedTable } from "./newcombe.js";
 import { minimumDetectableDifference, normalQuantile, pairedRowsNeeded } from "./power.js";
 import { DEFAULT_SEED, mulberry32, randomIndex, type Rng } from "./random.js";
 
@@ -332,16 +332,51 @@ export interface PairVerdict {
  */
 export function comparePair(a: ArrayLike<number>, b: ArrayLike<number>, opts: ComparePairOptions): PairVerdict {
   checkAligned(a, b);
-  const alpha = opts.alpha ?? 0.05;
+  checkAlpha(opts.alpha);
+  if (!opts.binary) return verdictOf(a.length, { a, b }, opts);
+  checkBinary(a, b);
+  return verdictOf(a.length, { table: pairedTable(a, b) }, opts);
+}
+
+/**
+ * {@link comparePair} of binary scores from their paired 2×2 table: every statistic of the binary
+ * path (means, wins and losses, Newcombe, McNemar, MDE, rows needed) is a function of the four
+ * counts, so this gives the same verdict, bit for bit, without aligned arrays of the rows. For a
+ * caller that can count the table from its own per-row columns (the report's statistics, in the
+ * tail of a run, where each pass over every row runs in code not yet optimised).
+ */
+export function comparePairedTable(table: PairedTable, opts: Omit<ComparePairOptions, "binary">): PairVerdict {
+  checkAlpha(opts.alpha);
+  for (const c of [table.both, table.onlyA, table.onlyB, table.neither]) {
+    if (!Number.isInteger(c) || c < 0)
+      throw new RangeError(`paired table counts must be non-negative integers, got ${c}`);
+  }
+  return verdictOf(table.both + table.onlyA + table.onlyB + table.neither, { table }, { ...opts, binary: true });
+}
+
+function checkAlpha(value: number | undefined): void {
+  const alpha = value ?? 0.05;
   if (!(alpha > 0 && alpha < 0.5)) throw new RangeError(`alpha must be in (0, 0.5), got ${alpha}`);
+}
+
+/** The verdict over `n` rows, from their binary table or their aligned continuous scores. */
+function verdictOf(
+  n: number,
+  rows: { table: PairedTable } | { a: ArrayLike<number>; b: ArrayLike<number> },
+  opts: ComparePairOptions,
+): PairVerdict {
+  const alpha = opts.alpha ?? 0.05;
   const names: [string, string] = [opts.names[0], opts.names[1]];
-  const n = a.length;
-  const test = opts.binary ? "mcnemar-exact" : "sign-flip";
-  if (opts.binary) checkBinary(a, b);
-  const { wins, ties, losses } = winsTiesLosses(a, b);
-  const scale = opts.binary || (inUnitRange(a) && inUnitRange(b)) ? "points" : "raw";
+  const table = "table" in rows ? rows.table : undefined;
+  const test = table ? "mcnemar-exact" : "sign-flip";
+  // A binary table's wins are the rows only A passed (a > b), its losses those only B passed.
+  const { wins, ties, losses } =
+    "table" in rows
+      ? { wins: rows.table.onlyA, ties: n - rows.table.onlyA - rows.table.onlyB, losses: rows.table.onlyB }
+      : winsTiesLosses(rows.a, rows.b);
+  const scale = "table" in rows || (inUnitRange(rows.a) && inUnitRange(rows.b)) ? "points" : "raw";
   const margin = opts.margin !== undefined && opts.margin > 0 ? opts.margin : null;
-  const intervalMethod = opts.binary ? "newcombe" : "bootstrap";
+  const intervalMethod = table ? "newcombe" : "bootstrap";
 
   if (n === 0) {
     const v: PairVerdict = {
@@ -374,17 +409,17 @@ export function comparePair(a: ArrayLike<number>, b: ArrayLike<number>, opts: Co
     return v;
   }
 
-  const meanA = meanOf(a);
-  const meanB = meanOf(b);
+  // 0/1 scores sum exactly, so a table's means are meanOf's to the bit.
+  const meanA = "table" in rows ? (rows.table.both + rows.table.onlyA) / n : meanOf(rows.a);
+  const meanB = "table" in rows ? (rows.table.both + rows.table.onlyB) / n : meanOf(rows.b);
   const diff = meanA - meanB;
-  const diffs = differences(a, b);
   let interval: [number, number];
   let equivalenceInterval: [number, number];
   let pValue: number;
   let mde: number | null;
   let rowsNeeded: number | null = null;
-  if (opts.binary) {
-    const table = pairedTable(a, b);
+  if ("table" in rows) {
+    const { table } = rows;
     interval = newcombePairedInterval(table, 1 - alpha)!;
     equivalenceInterval = newcombePairedInterval(table, 1 - 2 * alpha)!;
     // wins = rows A right and B wrong (b10), losses = rows B right and A wrong (b01).
@@ -401,6 +436,9 @@ export function comparePair(a: ArrayLike<number>, b: ArrayLike<number>, opts: Co
     if (margin !== null && margin < 1)
       rowsNeeded = pairedRowsNeeded({ delta: margin, discordantRate, baseline, alpha });
   } else {
+    const { a, b } = rows;
+    // Only the sign-flip test and the SD use the row differences (not the binary path).
+    const diffs = differences(a, b);
     const boot = pairedBootstrapDiff(a, b, { confidence: 1 - alpha, seed: opts.seed, resamples: opts.resamples });
     const boot90 = pairedBootstrapDiff(a, b, { confidence: 1 - 2 * alpha, seed: opts.seed, resamples: opts.resamples });
     interval = [boot.low ?? 0, boot.high ?? 0];

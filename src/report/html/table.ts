@@ -19,30 +19,41 @@ export interface RowFlags {
 
 /** Whether a model failed a row: its call failed, or any scorer said it did not pass. */
 export function cellFailed(cell: SideBySideCell): boolean {
-  return cell.error !== undefined || Object.values(cell.scores ?? {}).some((s) => s.pass === false);
+  if (cell.error !== undefined) return true;
+  const scores = cell.scores ?? {};
+  for (const name of Object.keys(scores)) if (scores[name]!.pass === false) return true;
+  return false;
 }
 
-/** The filter flags of a row; `models` is the analysis' model order. */
+/**
+ * The filter flags of a row; `models` is the analysis' model order. Plain loops, no Map, Set or
+ * entry arrays per row: this runs for every row of the table in the report's tail, in code not
+ * yet optimised, where those allocations were the table's largest self time.
+ */
 export function rowFlags(row: SideBySideRow, models: readonly string[]): RowFlags {
   // Verdicts only: continuous scores without a pass flag differ on almost every row, and the
-  // report's "Top disagreements" also compares pass/fail (see analysis.ts).
-  const verdicts = new Map<string, Set<boolean>>(); // scorer → distinct verdicts among models
-  for (const cell of Object.values(row.perModel)) {
-    for (const [name, s] of Object.entries(cell.scores ?? {})) {
+  // report's "Top disagreements" also compares pass/fail (see analysis.ts). A scorer disagrees
+  // when a later model's verdict differs from the first verdict seen for it.
+  const firstVerdict: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  let disagreement = false;
+  let truncated = false;
+  for (const model of Object.keys(row.perModel)) {
+    const cell = row.perModel[model]!;
+    if (cell.finishReason === "length") truncated = true;
+    const scores = cell.scores ?? {};
+    for (const name of Object.keys(scores)) {
+      const s = scores[name]!;
       if (s.value === null || s.pass === undefined) continue;
-      let set = verdicts.get(name);
-      if (set === undefined) verdicts.set(name, (set = new Set()));
-      set.add(s.pass);
+      if (!(name in firstVerdict)) firstVerdict[name] = s.pass;
+      else if (firstVerdict[name] !== s.pass) disagreement = true;
     }
   }
-  return {
-    disagreement: [...verdicts.values()].some((v) => v.size > 1),
-    failedModels: models.flatMap((m, i) => {
-      const cell = row.perModel[m];
-      return cell !== undefined && cellFailed(cell) ? [i] : [];
-    }),
-    truncated: Object.values(row.perModel).some((c) => c.finishReason === "length"),
-  };
+  const failedModels: number[] = [];
+  for (let i = 0; i < models.length; i++) {
+    const cell = row.perModel[models[i]!];
+    if (cell !== undefined && cellFailed(cell)) failedModels.push(i);
+  }
+  return { disagreement, failedModels, truncated };
 }
 
 /** The filter form: checkboxes, the model select, a search box and the live count. */
