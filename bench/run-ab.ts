@@ -17,7 +17,8 @@
  * the median (and every value) of: process CPU per result (bench/exit-stats.mjs), calls per
  * second over the loop (first call → last result, from the journal; the bare loop's own timing),
  * p50 latency and its ratio to the emulator's own service time in that run; then per build the
- * per-round own CPU (build − floor), rate and p50 ratios (build / floor), and build − first build. One uncounted warm-up round fills the compile cache. Nothing is
+ * per-round own CPU (build − floor), rate and p50 ratios (build / floor), and build − first
+ * build. One uncounted warm-up round fills the compile cache. Nothing is
  * written to BENCHMARKS.md: bench/run.ts is the figure of record on a quiet machine.
  */
 import { spawn } from "node:child_process";
@@ -133,10 +134,12 @@ await withTempDir(async (dir) => {
       console.log(side === "floor" ? `floor (${strictFloor(provider!).label})` : side);
       console.log(`  CPU per result µs  ${show(s.map((x) => x.cpuPerResultUs))}`);
       console.log(`  calls/s (loop)     ${show(s.map((x) => x.callsPerSec))}`);
+      const p50s = s.map((x) => x.p50Ms);
+      console.log(`  p50 ms             ${show(p50s, 1)}`);
       console.log(
-        `  p50 ms             ${show(
-          s.map((x) => x.p50Ms),
-          1,
+        `  p50 / server's p50 ${show(
+          s.map((x) => x.p50Ms / x.serverP50Ms!),
+          2,
         )}`,
       );
     }
