@@ -863,9 +863,10 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
     // order as before, so the same bits); the bootstrap gets an exact-size array.
     let n = 0;
     let sum = 0;
+    // Indexed loops, no iterator: they run over every row in the report's tail, not yet optimised.
     if (v !== undefined) {
-      for (const i of order) {
-        const m = v.mean(i);
+      for (let r = 0; r < order.length; r++) {
+        const m = v.mean(order[r]!);
         if (Number.isNaN(m)) continue;
         n++;
         sum += m;
@@ -877,8 +878,8 @@ function modelAnalysis(name: string, s: ModelSummary, x: ModelExtras, ctx: Model
       const values = new Float64Array(n);
       let at = 0;
       if (v !== undefined) {
-        for (const i of order) {
-          const m = v.mean(i);
+        for (let r = 0; r < order.length; r++) {
+          const m = v.mean(order[r]!);
           if (!Number.isNaN(m)) values[at++] = m;
         }
       }
