@@ -278,6 +278,19 @@ export function runAbortedError(detail = "the run was stopped before the call fi
 }
 
 /**
+ * Node's codes for a server certificate signed by no CA it trusts (OpenSSL's verify results).
+ * Behind a company proxy or with a private CA this is a set-up step, not an outage.
+ */
+const UNTRUSTED_CERTIFICATE = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_UNTRUSTED",
+]);
+
+/**
  * A connection-level failure (refused, reset, DNS, socket hang up, body cut off).
  * The original error is not attached as `cause`: SDK errors carry the request, keys included.
  */
@@ -286,6 +299,10 @@ export function networkError(
   code: string | undefined,
   secrets: readonly string[] = [],
 ): ModelCallError {
-  const text = `Network error: ${detail}${code !== undefined && !detail.includes(code) ? ` (${code})` : ""}`;
+  const hint =
+    code !== undefined && UNTRUSTED_CERTIFICATE.has(code)
+      ? "; if the endpoint's certificate comes from your own CA, point NODE_EXTRA_CA_CERTS at that CA's PEM file"
+      : "";
+  const text = `Network error: ${detail}${code !== undefined && !detail.includes(code) ? ` (${code})` : ""}${hint}`;
   return new ModelCallError("network", redactSecrets(text, secrets), { code });
 }
