@@ -15,8 +15,8 @@
  * (a run of minutes at least, where the raise starts to show), on Linux with glibc, on a Node
  * with `process.execve` (22.15+; not Node 20, not Windows). Never when the user tunes malloc
  * (their setting wins), when a debugger is asked for (it would lose the process), when the
- * dataset came from standard input (already read), or with `BAKEOFF_NO_REEXEC` set. Should
- * execve fail, the run goes on in this process as before.
+ * dataset came from standard input (already read), for a `--limit` sample, or with
+ * `BAKEOFF_NO_REEXEC` set. Should execve fail, the run goes on in this process as before.
  */
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
