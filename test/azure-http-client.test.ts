@@ -10,10 +10,10 @@ import type { AddressInfo, Socket } from "node:net";
 import { Readable } from "node:stream";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
-import { ModelCallError } from "../src/errors.js";
 import { createAzureHttpClient } from "../src/providers/azure-http-client.js";
 import { createAzureAiInferenceProvider, type AzureAiInferenceSpec } from "../src/providers/azure-ai-inference.js";
 import type { CompletionRequest } from "../src/types.js";
+import { failure } from "./helpers/failure.js";
 
 const HI: CompletionRequest = { messages: [{ role: "user", content: "hi" }], params: {} };
 
@@ -76,15 +76,6 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
 
 function provider(endpoint: string, extra: Partial<AzureAiInferenceSpec> = {}) {
   return createAzureAiInferenceProvider({ name: "m", endpoint, apiKey: "k", apiVersion: "", ...extra });
-}
-
-async function failure(p: Promise<unknown>): Promise<ModelCallError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ModelCallError);
-  return err as ModelCallError;
 }
 
 const ok = () => new AbortController().signal;

@@ -5,7 +5,6 @@
  */
 import type { ServerResponse } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ModelCallError } from "../src/errors.js";
 import { startEmulator, type EmulatorHandle } from "../src/emulator/index.js";
 import {
   buildOpenAIRequest,
@@ -18,6 +17,7 @@ import { callWithRetry } from "../src/providers/retry.js";
 import { parseResetDuration, parseRetryAfter } from "../src/providers/retry-after.js";
 import type { CompletionRequest } from "../src/types.js";
 import { startServer, type Handler, type TestServer } from "./helpers/replay-server.js";
+import { failure } from "./helpers/failure.js";
 
 const KEY = "test-key-4f1c9a77";
 const SUM: CompletionRequest = { messages: [{ role: "user", content: "What is 12 + 30?" }], params: {} };
@@ -49,15 +49,6 @@ function provider(endpoint: string, extra: Partial<OpenAISpec> = {}) {
 }
 
 const signal = () => new AbortController().signal;
-
-async function failure(p: Promise<unknown>): Promise<ModelCallError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ModelCallError);
-  return err as ModelCallError;
-}
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json", ...headers });

@@ -5,7 +5,6 @@
  */
 import type { ServerResponse } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { ModelCallError } from "../src/errors.js";
 import { createAzureAiInferenceProvider, type AzureAiInferenceSpec } from "../src/providers/azure-ai-inference.js";
 import { deadlineReason, normaliseHttpError, runAbortReason } from "../src/providers/errors.js";
 import { createProvider } from "../src/providers/index.js";
@@ -18,6 +17,7 @@ import {
   type Handler,
   type TestServer,
 } from "./helpers/replay-server.js";
+import { failure } from "./helpers/failure.js";
 
 type ReplayServer = Awaited<ReturnType<typeof startReplayServer>>;
 
@@ -52,16 +52,6 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
 }
 
 const ok = () => new AbortController().signal;
-
-/** The rejection of `p` as a ModelCallError (fails the test if it resolves or throws anything else). */
-async function failure(p: Promise<unknown>): Promise<ModelCallError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ModelCallError);
-  return err as ModelCallError;
-}
 
 const completion = (extra: Record<string, unknown> = {}, choice: Record<string, unknown> = {}) =>
   JSON.stringify({

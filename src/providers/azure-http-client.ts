@@ -34,9 +34,9 @@ import type {
 import type { Agent, IncomingMessage, RequestOptions } from "node:http";
 import type * as Https from "node:https";
 import { pipeline, type Readable } from "node:stream";
-import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { http, nodeRequire } from "../util/node-http.js";
 import { onRunAbort } from "./run-abort.js";
+import { decoderFor } from "./content-decoder.js";
 
 // The SDK's own classes, through require like the rest of the SDK (see azure-ai-inference.ts):
 // errors built with them are what the pipeline's policies and the SDK's callers recognise.
@@ -54,21 +54,6 @@ interface Target {
 
 /** Most parsed URLs kept; past it the cache starts over (a bound, not an LRU: URLs rarely vary). */
 const MAX_TARGETS = 64;
-
-/** The decoder for a `content-encoding`, or undefined for identity (or an encoding we cannot decode). */
-function decoderFor(encoding: string | undefined): NodeJS.ReadWriteStream | undefined {
-  switch (encoding?.trim().toLowerCase()) {
-    case "gzip":
-    case "x-gzip":
-      return createGunzip();
-    case "deflate":
-      return createInflate();
-    case "br":
-      return createBrotliDecompress();
-    default:
-      return undefined;
-  }
-}
 
 function abortError(message: string): Error {
   return Object.assign(new Error(message), { name: "AbortError" });

@@ -14,13 +14,13 @@
  */
 import type { Agent } from "node:http";
 import type * as Https from "node:https";
-import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Readable } from "node:stream";
 import { ModelCallError } from "../errors.js";
 import { requestIdFrom } from "./errors.js";
 import type { HeaderBag } from "./retry-after.js";
 import { http, nodeRequire } from "../util/node-http.js";
 import { onRunAbort } from "./run-abort.js";
+import { decoderFor } from "./content-decoder.js";
 
 /** What came back: status, headers (names lower-cased by node:http) and the body as text. */
 export interface JsonPostResponse {
@@ -42,21 +42,6 @@ function httpsTransport(): { agent: Agent; request: typeof Https.request } {
     httpsModule = { agent: new https.Agent({ keepAlive: true }), request: https.request };
   }
   return httpsModule;
-}
-
-/** The decoder for a `content-encoding` (fetch decoded these too), or undefined for identity. */
-function decoderFor(encoding: string | undefined): NodeJS.ReadWriteStream | undefined {
-  switch (encoding?.trim().toLowerCase()) {
-    case "gzip":
-    case "x-gzip":
-      return createGunzip();
-    case "deflate":
-      return createInflate();
-    case "br":
-      return createBrotliDecompress();
-    default:
-      return undefined;
-  }
 }
 
 /**
