@@ -21,18 +21,14 @@
  * build. One uncounted warm-up round fills the compile cache. Nothing is
  * written to BENCHMARKS.md: bench/run.ts is the figure of record on a quiet machine.
  */
-import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { flag, numberOption, option } from "./args.js";
 import { fixedLatencyModel, spawnEmulator } from "./emulator-process.js";
 import {
   BARE,
-  EXIT_STATS,
-  KEY,
-  KEY_ENV,
   bareLoopArg,
   journalFacts,
+  runMeasured,
   modelNames,
   providersFrom,
   strictFloor,
@@ -62,26 +58,9 @@ interface Sample {
   serverP50Ms?: number;
 }
 
-/** Runs `argv` under bench/exit-stats.mjs; its CPU in µs and what it printed. */
-async function measured(argv: string[], dir: string, statsFile: string): Promise<{ cpuUs: number; stdout: string }> {
-  const child = spawn(process.execPath, ["--import", EXIT_STATS, ...argv], {
-    cwd: dir,
-    env: { ...process.env, BENCH_STATS_FILE: statsFile, [KEY_ENV]: KEY, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-5000)));
-  const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
-  if (code !== 0) throw new Error(`${argv.slice(0, 2).join(" ")} exited ${code}:\n${stderr}`);
-  const s = JSON.parse(await readFile(statsFile, "utf8")) as { userUs: number; systemUs: number };
-  return { cpuUs: s.userUs + s.systemUs, stdout };
-}
-
 async function runBuild(dir: string, build: string, config: string, runId: string): Promise<Sample> {
   const argv = [join(build, "bin", "bakeoff.js"), "run", "--no-weave", "--config", config, "--run-id", runId];
-  const { cpuUs } = await measured([...argv, "--out", join(dir, "results")], dir, join(dir, `${runId}.stats.json`));
+  const { cpuUs } = await runMeasured([...argv, "--out", join(dir, "results")], dir);
   const j = await journalFacts(join(dir, "results", runId));
   if (j.errors > 0) throw new Error(`${build}: ${j.errors} failed results`);
   return {
@@ -91,8 +70,8 @@ async function runBuild(dir: string, build: string, config: string, runId: strin
   };
 }
 
-async function runFloor(dir: string, arg: string, n: number): Promise<Sample> {
-  const { cpuUs, stdout } = await measured([BARE, arg], dir, join(dir, `floor-${n}.stats.json`));
+async function runFloor(dir: string, arg: string): Promise<Sample> {
+  const { cpuUs, stdout } = await runMeasured([BARE, arg], dir);
   const out = JSON.parse(stdout.trim().split("\n").at(-1)!) as { calls: number; loopMs: number; p50Ms: number };
   return { cpuPerResultUs: cpuUs / out.calls, callsPerSec: out.calls / (out.loopMs / 1000), p50Ms: out.p50Ms };
 }
@@ -120,8 +99,7 @@ await withTempDir(async (dir) => {
       const order = sides.map((_, k) => sides[(r + k) % sides.length]!);
       for (const side of order) {
         await emulator.takeStats(); // what the run before this one left
-        const sample =
-          side === "floor" ? await runFloor(dir, floorArg, n++) : await runBuild(dir, side, config, `r${n++}`);
+        const sample = side === "floor" ? await runFloor(dir, floorArg) : await runBuild(dir, side, config, `r${n++}`);
         sample.serverP50Ms = (await emulator.takeStats()).serviceTime.p50Ms ?? NaN;
         if (round >= 0) samples.get(side)!.push(sample);
       }
