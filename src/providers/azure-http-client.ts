@@ -32,10 +32,10 @@ import type {
   TlsSettings,
 } from "@azure/core-rest-pipeline";
 import type { Agent, IncomingMessage, RequestOptions } from "node:http";
-import type * as Https from "node:https";
 import { pipeline, type Readable } from "node:stream";
 import { http, nodeRequire } from "../util/node-http.js";
 import { onRunAbort } from "./run-abort.js";
+import { httpAgent, httpsTransport } from "./keep-alive.js";
 import { decoderFor } from "./content-decoder.js";
 
 // The SDK's own classes, through require like the rest of the SDK (see azure-ai-inference.ts):
@@ -102,28 +102,24 @@ function readText(stream: Readable): Promise<string> {
 }
 
 /**
- * Creates the client. One keep-alive pool per scheme (and per `tlsSettings` object) for all the
- * models that share this client; idle sockets are unref'd by the agent, so they never hold the
- * process open.
+ * Creates the client. Requests go through the process's keep-alive pools (keep-alive.ts), or one
+ * pool per `tlsSettings` object when the pipeline sets one.
  */
 export function createAzureHttpClient(): HttpClient {
-  const httpAgent = new http.Agent({ keepAlive: true });
-  let httpsModule: typeof Https | undefined;
+  // Pools for requests with their own TLS settings (the SDK's tlsPolicy); the default ones are
+  // the process's shared pools (keep-alive.ts).
   const httpsAgents = new WeakMap<TlsSettings, Agent>();
-  const noTlsSettings: TlsSettings = {};
   const targets = new Map<string, Target>();
-
-  // node:https, and TLS with it, only once an https endpoint is called.
-  const https = () => (httpsModule ??= nodeRequire("node:https") as typeof Https);
 
   function agentFor(request: PipelineRequest, target: Target): Agent {
     if (request.agent !== undefined) return request.agent as Agent;
     if (!target.https) return request.disableKeepAlive === true ? http.globalAgent : httpAgent;
-    if (request.disableKeepAlive === true && request.tlsSettings === undefined) return https().globalAgent;
-    const settings = request.tlsSettings ?? noTlsSettings;
+    const https = httpsTransport();
+    const settings = request.tlsSettings;
+    if (settings === undefined) return request.disableKeepAlive === true ? https.module.globalAgent : https.agent;
     let agent = httpsAgents.get(settings);
     if (agent === undefined) {
-      agent = new (https().Agent)({ keepAlive: request.disableKeepAlive !== true, ...settings });
+      agent = new https.module.Agent({ keepAlive: request.disableKeepAlive !== true, ...settings });
       httpsAgents.set(settings, agent);
     }
     return agent;
@@ -186,7 +182,7 @@ export function createAzureHttpClient(): HttpClient {
         rejectOuter(err);
       };
 
-      const req = (target.https ? https().request : http.request)(options, (res) => {
+      const req = (target.https ? httpsTransport().request : http.request)(options, (res) => {
         if (timer !== undefined) clearTimeout(timer);
         const status = res.statusCode ?? 0;
         const response: PipelineResponse = { status, headers: responseHeaders(res), request };

@@ -12,14 +12,13 @@
  * (bakeoff's p50 28.8 ms against the bare client's 23.8 ms). Streamed calls still use the client
  * (its SSE parser is worth its cost there), as do batch mode's `/files` and `/batches`.
  */
-import type { Agent } from "node:http";
-import type * as Https from "node:https";
 import type { Readable } from "node:stream";
 import { ModelCallError } from "../errors.js";
 import { requestIdFrom } from "./errors.js";
 import type { HeaderBag } from "./retry-after.js";
-import { http, nodeRequire } from "../util/node-http.js";
+import { http } from "../util/node-http.js";
 import { onRunAbort } from "./run-abort.js";
+import { httpAgent, httpsTransport } from "./keep-alive.js";
 import { decoderFor } from "./content-decoder.js";
 
 /** What came back: status, headers (names lower-cased by node:http) and the body as text. */
@@ -27,21 +26,6 @@ export interface JsonPostResponse {
   status: number;
   headers: HeaderBag;
   text: string;
-}
-
-// One pool per scheme for the whole process, as undici's global dispatcher was: connections to
-// the same host are reused across models and runs. Idle sockets are unref'd by the agent, so
-// they never hold the process open. node:http comes through require (util/node-http.ts: its
-// ES-module view loads undici at start-up); node:https, and TLS with it, only once an https
-// endpoint is called.
-const httpAgent = new http.Agent({ keepAlive: true });
-let httpsModule: { agent: Agent; request: typeof Https.request } | undefined;
-function httpsTransport(): { agent: Agent; request: typeof Https.request } {
-  if (httpsModule === undefined) {
-    const https = nodeRequire("node:https") as typeof Https;
-    httpsModule = { agent: new https.Agent({ keepAlive: true }), request: https.request };
-  }
-  return httpsModule;
 }
 
 /**
